@@ -1,0 +1,13 @@
+/*
+ * syncstream.h: the whole public API of libsyncstream.
+ * Link with `pkg-config --libs syncstream`.
+ */
+#ifndef SYNCSTREAM_H
+#define SYNCSTREAM_H
+
+#include <syncstream/common.h>
+#include <syncstream/record.h>
+#include <syncstream/linebuf.h>
+#include <syncstream/capture.h>
+
+#endif

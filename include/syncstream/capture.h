@@ -1,0 +1,65 @@
+/*
+ * syncstream/capture.h: redirect one of the process's file descriptors (stdout,
+ * stderr or any other) into an ss_linebuf.
+ *
+ * Between ss_capture_begin() and ss_capture_end(), everything written to the fd
+ * becomes records of the buffer: printf() from any thread, a library's write(2)
+ * calls, and the output of child processes that inherited the fd. A background
+ * thread reads a pipe that replaces the fd; with tee, every byte also goes on to
+ * the original destination.
+ *
+ * Usage:
+ *     ss_capture *cap;
+ *     ss_capture_begin(&cap, lb, STDOUT_FILENO, &(ss_capture_opts){.source = "out"});
+ *     ... printf, write, fork/exec ...
+ *     ss_capture_end(cap);   // fd restored; every byte written before is a record
+ *
+ * Thread safety: begin and end must not run concurrently for the same fd; the
+ * captured fd itself may be written from any thread meanwhile.
+ */
+#ifndef SYNCSTREAM_CAPTURE_H
+#define SYNCSTREAM_CAPTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <syncstream/linebuf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ss_capture ss_capture;
+
+/* Options; all-zero (or NULL) means: source "fd<N>", no tee, no record flags. */
+typedef struct ss_capture_opts {
+    const char *source;  /* source name of the records */
+    bool tee;            /* also pass every byte on to the original destination */
+    uint32_t rec_flags;  /* set on every record, e.g. SS_REC_STDERR */
+} ss_capture_opts;
+
+/*
+ * ss_capture_begin - start capturing fd into lb.
+ *
+ * *ret must be ended with ss_capture_end() before lb is freed. Returns 0, -EBADF
+ * (fd not open), -EINVAL, SS_ECLOSED, -ENOMEM, or a negative errno from pipe,
+ * dup or pthread_create (nothing is changed then).
+ */
+int ss_capture_begin(ss_capture **ret, ss_linebuf *lb, int fd, const ss_capture_opts *opts);
+
+/*
+ * ss_capture_end - stop capturing: flush stdio (fflush(NULL), so printf output
+ * still in a FILE buffer is delivered), restore the fd, deliver every byte
+ * written to it before this call (a last unterminated line becomes a record) and
+ * free the capture. Bytes written later by a child still holding the old fd are
+ * not captured: wait for such children first. Accepts NULL. Returns 0, or the
+ * first error met while storing (SS_ECLOSED if lb was closed); the fd is restored
+ * and the capture freed in every case.
+ */
+int ss_capture_end(ss_capture *cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

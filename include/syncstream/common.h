@@ -1,0 +1,56 @@
+/*
+ * syncstream/common.h: error codes, version and conventions shared by every module.
+ *
+ * Conventions, true of every public function unless its comment says otherwise:
+ *  - Functions that can fail return an int: 0 (or a count) on success, a negative
+ *    errno value (-EINVAL, -ENOMEM, ...) or one of the SS_E* codes below on failure.
+ *    ss_strerror() turns either kind into a sentence.
+ *  - Results are returned through out-parameters named ret or ret_*, always last,
+ *    and written only on success.
+ *  - Destructors (_free, _close) accept NULL.
+ *  - The library never prints, never exits and never aborts on its own behalf.
+ */
+#ifndef SYNCSTREAM_COMMON_H
+#define SYNCSTREAM_COMMON_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SS_VERSION_MAJOR 0
+#define SS_VERSION_MINOR 1
+#define SS_VERSION_PATCH 0
+#define SS_VERSION_STRING "0.1.0"
+
+/*
+ * Our own error codes, all below -4095 so they never collide with a negated errno.
+ */
+enum {
+    SS_ECLOSED = -5001,   /* the object was closed; no further reads or writes */
+    SS_ESTOPPED = -5002,  /* a stop was requested for this producer */
+    SS_EFORMAT = -5003,   /* a file exists but is not in the expected format */
+    SS_ECORRUPT = -5004,  /* a file is in our format but damaged */
+    SS_ETOOBIG = -5005,   /* one record is larger than the buffer can ever hold */
+};
+
+/*
+ * ss_strerror - describe an error code returned by any syncstream function.
+ *
+ * Thread-safe. Returns a static string, never NULL; an unknown code gives
+ * "unknown error".
+ */
+const char *ss_strerror(int err);
+
+/*
+ * ss_version - the library's version as "MAJOR.MINOR.PATCH".
+ *
+ * Thread-safe. Returns a static string. Compare it with SS_VERSION_STRING to
+ * detect a header/library mismatch.
+ */
+const char *ss_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * syncstream/record.h: the record model every mode shares.
+ *
+ * A record is one completed line, or one grouped warning or error (several lines
+ * joined by '\n', stored and delivered as one record). Every record carries a
+ * sequence number that increases by one per stored record of its buffer, a
+ * wall-clock timestamp, the name of the producer that wrote it and its bytes.
+ * The bytes are not necessarily UTF-8 and may contain NUL; a record's text never
+ * holds its terminating line break.
+ *
+ * Records are handed out in an ss_records set that owns all of their memory.
+ */
+#ifndef SYNCSTREAM_RECORD_H
+#define SYNCSTREAM_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ss_kind {
+    SS_KIND_LINE = 0,
+    SS_KIND_WARNING = 1,
+    SS_KIND_ERROR = 2,
+} ss_kind;
+
+enum {
+    /* The line was longer than the assembler's maximum: this record holds one piece
+     * of it and the next record from the same source continues it. */
+    SS_REC_CONTINUED = 1u << 0,
+    /* Not a stored record but the current partial (unterminated) line, shown as the
+     * newest item of a full read. Its seq is 0. */
+    SS_REC_PARTIAL = 1u << 1,
+    /* The producer's stream was stderr (or an equivalent error channel). */
+    SS_REC_STDERR = 1u << 2,
+};
+
+/* A source name holds at most this many bytes, terminator included; longer names
+ * are cut. */
+#define SS_SOURCE_MAX 32
+
+typedef struct ss_record {
+    uint64_t seq;               /* 1, 2, 3... per buffer; 0 for a partial line */
+    int64_t time_ns;            /* CLOCK_REALTIME when the record was completed */
+    ss_kind kind;
+    uint32_t flags;             /* SS_REC_* bits */
+    char source[SS_SOURCE_MAX]; /* NUL-terminated producer name, may be empty */
+    const char *text;           /* len bytes, followed by a NUL not counted in len */
+    size_t len;
+} ss_record;
+
+/*
+ * A set of records returned by a read. All pointers inside stay valid until
+ * ss_records_clear(). Initialize with SS_RECORDS_INIT (or zero it) before its
+ * first use; a set may be reused for several reads, each read clears it first.
+ */
+typedef struct ss_records {
+    ss_record *items;     /* oldest first */
+    size_t count;
+    /* Cursor reads: how many records newer than the cursor had already been
+     * rotated out (or cleared) before this read; they are lost to this reader. */
+    uint64_t missed;
+    /* Cursor reads: the cursor to pass to the next read (the seq of the newest
+     * record returned, or the cursor given when none was returned). */
+    uint64_t cursor;
+    void *mem_;           /* private */
+} ss_records;
+
+#define SS_RECORDS_INIT {0}
+
+/*
+ * ss_records_clear - free the memory held by a set and reset it to empty.
+ *
+ * Not thread-safe for the same set. Accepts NULL.
+ */
+void ss_records_clear(ss_records *set);
+
+/*
+ * ss_kind_name - "line", "warning" or "error"; "unknown" for another value.
+ */
+const char *ss_kind_name(ss_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
