@@ -21,7 +21,7 @@
  *  - cursor reads: records with seq greater than a cursor, and a blocking wait for
  *    them (no polling), with the number of records a slow follower missed.
  *  - a full policy: rotate out the oldest record (default) or refuse the newest,
- *    both counted in ss_linebuf_stats.
+ *    both counted in ss_linebuf_get_stats().
  *  - crash survival: with opts.path the ring lives in a memory-mapped file, so the
  *    completed records and the default writer's partial line outlive the process
  *    (SIGKILL, SIGSEGV, abort); ss_linebuf_inspect_file() reads them back.
@@ -72,8 +72,10 @@ enum {
 typedef struct ss_linebuf_opts {
     size_t maxlen;         /* records kept; 0 means SS_LINEBUF_DEFAULT_MAXLEN */
     size_t max_line;       /* longest record before it is cut; 0 means 64 KiB */
-    size_t max_bytes;      /* bound on stored text; 0 means 64 MiB; raised to
-                              2 * max_line if smaller */
+    size_t max_bytes;      /* bound on stored text, at most 1 GiB; 0 means 64 MiB
+                              on the heap (grown on demand) and, for a file ring
+                              (allocated in full), 2 * max_line + 256 * maxlen;
+                              raised to 2 * max_line if smaller */
     ss_full_policy full;   /* default SS_FULL_DROP_OLDEST */
     unsigned line_flags;   /* SS_LINE_* */
     const char *source;    /* the default writer's source name; NULL means "" */
@@ -101,7 +103,7 @@ typedef struct ss_linebuf_stats {
  *
  * opts may be NULL. On success *ret owns a buffer freed with ss_linebuf_free().
  * Errors: -ENOMEM; -EINVAL for an option out of range (max_line > 256 MiB,
- * maxlen > 2^28); with opts.path: a negative errno from open/mmap (-ENOENT for
+ * maxlen > 2^28, max_bytes > 1 GiB, an unknown policy or flag); with opts.path: a negative errno from open/mmap (-ENOENT for
  * a missing directory, -EACCES...), SS_EFORMAT, -EBUSY.
  */
 int ss_linebuf_new(ss_linebuf **ret, const ss_linebuf_opts *opts);
@@ -126,8 +128,8 @@ void ss_linebuf_free(ss_linebuf *lb);
  * Completed lines become records; the rest stays as the partial line. Writes from
  * several threads are serialized, each write's bytes kept together, but a line
  * built by several writes of different threads mixes them: give each thread an
- * ss_writer for that. len 0 does nothing. Returns 0, SS_ECLOSED, -EINVAL (data
- * NULL with len > 0), or -EROFS for a buffer opened read-only.
+ * ss_writer for that. len 0 does nothing. Returns 0, SS_ECLOSED or -EINVAL (data
+ * NULL with len > 0).
  */
 int ss_linebuf_write(ss_linebuf *lb, const void *data, size_t len);
 
@@ -142,7 +144,7 @@ int ss_linebuf_new_line(ss_linebuf *lb);
  * ONE record of the given kind, whatever line breaks it holds (a warning or an
  * error with a traceback is one record). Trailing line breaks are removed.
  * Returns 0, SS_ECLOSED, -EINVAL (bad kind, NULL text with len > 0), or
- * SS_ETOOBIG when text exceeds max_bytes / 2.
+ * SS_ETOOBIG when text exceeds max_bytes.
  */
 int ss_linebuf_append(ss_linebuf *lb, ss_kind kind, const void *text, size_t len);
 
@@ -203,9 +205,9 @@ size_t ss_linebuf_maxlen(const ss_linebuf *lb);
 int ss_linebuf_clear(ss_linebuf *lb);
 
 /*
- * ss_linebuf_stats - the buffer's counters. Returns 0 or SS_ECLOSED.
+ * ss_linebuf_get_stats - the buffer's counters. Returns 0 or SS_ECLOSED.
  */
-int ss_linebuf_stats(ss_linebuf *lb, ss_linebuf_stats *ret);
+int ss_linebuf_get_stats(ss_linebuf *lb, ss_linebuf_stats *ret);
 
 /*
  * ss_linebuf_inspect_file - read the newest n records (SS_READ_ALL for all) and

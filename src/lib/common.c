@@ -1,0 +1,36 @@
+#include <string.h>
+
+#include <syncstream/common.h>
+
+const char *ss_strerror(int err)
+{
+    switch (err) {
+    case 0:
+        return "success";
+    case SS_ECLOSED:
+        return "the buffer or stream is closed";
+    case SS_ESTOPPED:
+        return "a stop was requested";
+    case SS_EFORMAT:
+        return "not a syncstream file (or made with other settings)";
+    case SS_ECORRUPT:
+        return "the syncstream file is damaged";
+    case SS_ETOOBIG:
+        return "the record is larger than the buffer can hold";
+    default:
+        break;
+    }
+    if (err < 0 && err > -4096) {
+        /* strerrordesc_np is thread-safe and never formats "Unknown error N" into a
+         * shared buffer, unlike strerror. */
+        const char *desc = strerrordesc_np(-err);
+        if (desc)
+            return desc;
+    }
+    return "unknown error";
+}
+
+const char *ss_version(void)
+{
+    return SS_VERSION_STRING;
+}

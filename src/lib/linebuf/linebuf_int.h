@@ -1,0 +1,32 @@
+/* What ss_linebuf and ss_writer share inside the library. */
+#ifndef SS_LINEBUF_INT_H
+#define SS_LINEBUF_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include <syncstream/linebuf.h>
+
+#include "ring/ring.h"
+#include "util/lineasm.h"
+
+struct ss_linebuf {
+    pthread_mutex_t mu;    /* guards everything below */
+    pthread_cond_t grown;  /* broadcast when a record is stored or on close */
+    ss__ring ring;
+    ss__lineasm defw;      /* the default writer's assembler */
+    char source[SS_SOURCE_MAX];
+    int64_t now_ns;        /* timestamp of the default writer's current write */
+    unsigned waiters;
+    bool closed;
+};
+
+/* Store one record and wake waiters; lb->mu must be held and lb not closed.
+ * Returns 0 (stored or shed by the full policy) or SS_ETOOBIG. */
+int ss__linebuf_store_locked(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
+                             int64_t time_ns, const char *text, size_t len);
+
+/* Remove trailing line breaks from a grouped record's text; returns the new length. */
+size_t ss__trim_breaks(const char *text, size_t len);
+
+#endif

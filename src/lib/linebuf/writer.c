@@ -1,0 +1,97 @@
+/*
+ * ss_writer: a producer's own partial line. Assembly runs without the buffer's
+ * lock; only completed records take it, one at a time.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <syncstream/common.h>
+#include <syncstream/linebuf.h>
+
+#include "linebuf/linebuf_int.h"
+#include "util/clock.h"
+#include "util/records.h"
+
+struct ss_writer {
+    ss_linebuf *lb;
+    ss__lineasm la;
+    char source[SS_SOURCE_MAX];
+    uint32_t rec_flags;
+    int64_t now_ns; /* timestamp of the records of the current call */
+};
+
+static int store(ss_writer *w, ss_kind kind, uint32_t flags, const char *text, size_t len)
+{
+    ss_linebuf *lb = w->lb;
+    pthread_mutex_lock(&lb->mu);
+    int rc = lb->closed ? SS_ECLOSED
+                        : ss__linebuf_store_locked(lb, kind, flags | w->rec_flags, w->source,
+                                                   w->now_ns, text, len);
+    pthread_mutex_unlock(&lb->mu);
+    return rc;
+}
+
+static int writer_emit(void *ctx, const char *text, size_t len, uint32_t flags)
+{
+    return store(ctx, SS_KIND_LINE, flags, text, len);
+}
+
+int ss_writer_new(ss_writer **ret, ss_linebuf *lb, const char *source, uint32_t rec_flags)
+{
+    if (!ret || !lb || (rec_flags & SS_REC_PARTIAL))
+        return -EINVAL;
+    ss_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    pthread_mutex_lock(&lb->mu);
+    bool closed = lb->closed;
+    size_t max_line = lb->defw.max_line;
+    unsigned line_flags = lb->defw.line_flags;
+    pthread_mutex_unlock(&lb->mu);
+    int rc = closed ? SS_ECLOSED : ss__lineasm_init(&w->la, max_line, line_flags, NULL, 0);
+    if (rc < 0) {
+        free(w);
+        return rc;
+    }
+    w->lb = lb;
+    w->rec_flags = rec_flags;
+    ss__source_copy(w->source, source);
+    *ret = w;
+    return 0;
+}
+
+int ss_writer_write(ss_writer *w, const void *data, size_t len)
+{
+    if (!w || (!data && len))
+        return -EINVAL;
+    w->now_ns = ss__now_realtime_ns();
+    return ss__lineasm_feed(&w->la, data, len, writer_emit, w);
+}
+
+int ss_writer_new_line(ss_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    w->now_ns = ss__now_realtime_ns();
+    return ss__lineasm_flush(&w->la, writer_emit, w);
+}
+
+int ss_writer_append(ss_writer *w, ss_kind kind, const void *text, size_t len)
+{
+    if (!w || (!text && len) || (unsigned)kind > SS_KIND_ERROR)
+        return -EINVAL;
+    int rc = ss_writer_new_line(w);
+    if (rc < 0)
+        return rc;
+    return store(w, kind, 0, text, ss__trim_breaks(text, len));
+}
+
+int ss_writer_close(ss_writer *w)
+{
+    if (!w)
+        return 0;
+    int rc = ss_writer_new_line(w);
+    ss__lineasm_done(&w->la);
+    free(w);
+    return rc;
+}

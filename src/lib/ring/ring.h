@@ -1,0 +1,128 @@
+/*
+ * The record ring: the one store of records for every in-memory collector.
+ *
+ * At most maxlen records, with consecutive sequence numbers first_seq ..
+ * next_seq - 1, indexed by seq % maxlen in an array of fixed slots; their text
+ * lives in a byte arena used as a FIFO of variable-sized chunks (a chunk never
+ * wraps: when the end has no room, the next chunk starts at offset 0).
+ *
+ * The header, the slots, the arena and a space for the default writer's partial
+ * line form one region that can live in a memory-mapped file (ring_file.c), so
+ * that the records outlive a crash. Stores are ordered for that: a record's slot
+ * and text are written before next_seq is advanced, and first_seq is advanced
+ * before a rotated-out record's space is reused, so a reader of the file sees
+ * whole records only. On the heap the arena starts small and grows up to
+ * max_bytes; in a file it has max_bytes from the start.
+ *
+ * No locking here: the owner (ss_linebuf) serializes every call.
+ */
+#ifndef SS_RING_RING_H
+#define SS_RING_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <syncstream/linebuf.h>
+#include <syncstream/record.h>
+
+#define SS__RING_MAGIC "SSRING\x01"
+#define SS__RING_VERSION 1u
+
+/* The on-disk header; fields are fixed-width so that the file layout is exact. */
+typedef struct ss__ring_hdr {
+    char magic[8];
+    uint32_t version;
+    uint32_t hdr_size;
+    uint64_t maxlen;
+    uint64_t max_line;
+    uint64_t max_bytes;
+    uint64_t slots_off;    /* offsets from the start of the region */
+    uint64_t partial_off;
+    uint64_t data_off;
+    uint64_t region_size;
+    uint64_t first_seq;    /* oldest stored record; == next_seq when empty */
+    uint64_t next_seq;     /* seq the next stored record gets; starts at 1 */
+    uint64_t written;
+    uint64_t stored;
+    uint64_t shed;
+    uint64_t cleared;
+    uint64_t cut;
+    uint64_t partial_len;
+    int64_t partial_time_ns;
+    uint32_t partial_flags;
+    uint32_t reserved;
+    char partial_source[SS_SOURCE_MAX];
+} ss__ring_hdr;
+
+typedef struct ss__slot {
+    uint64_t seq;
+    int64_t time_ns;
+    uint64_t off;          /* of the text in the arena */
+    uint32_t len;
+    uint16_t flags;
+    uint8_t kind;
+    uint8_t reserved;
+    char source[SS_SOURCE_MAX];
+} ss__slot;
+
+typedef struct ss__ring {
+    ss__ring_hdr *hdr;
+    ss__slot *slots;
+    char *data;
+    char *partial;         /* file-backed only: max_line bytes; NULL on the heap */
+    size_t data_cap;       /* the arena's current size */
+    ss_full_policy full;
+    /* file-backed only */
+    void *map;
+    size_t map_len;
+    int fd;
+} ss__ring;
+
+typedef struct ss__ring_geometry {
+    size_t maxlen;
+    size_t max_line;
+    size_t max_bytes;
+} ss__ring_geometry;
+
+/* A heap ring. Returns 0 or -ENOMEM. */
+int ss__ring_init_heap(ss__ring *ring, const ss__ring_geometry *geo, ss_full_policy full);
+
+/* Release a heap or file ring (the file is synced and kept). */
+void ss__ring_done(ss__ring *ring);
+
+/*
+ * Store one record, applying the full policy. Returns 1 when stored, 0 when the
+ * policy dropped it (counted in hdr->shed), SS_ETOOBIG for a text that can never
+ * fit, -ENOMEM when the heap arena could not grow.
+ */
+int ss__ring_append(ss__ring *ring, ss_kind kind, uint32_t flags, const char *source,
+                    int64_t time_ns, const char *text, size_t len);
+
+/* Remove every record (counted in hdr->cleared); sequence numbers go on. */
+void ss__ring_clear(ss__ring *ring);
+
+static inline size_t ss__ring_count(const ss__ring *ring)
+{
+    return (size_t)(ring->hdr->next_seq - ring->hdr->first_seq);
+}
+
+/* The slot of a stored record, seq in [first_seq, next_seq). */
+static inline const ss__slot *ss__ring_slot(const ss__ring *ring, uint64_t seq)
+{
+    return &ring->slots[seq % ring->hdr->maxlen];
+}
+
+/* Region layout for a geometry: the header, the slots, the partial line space and
+ * the arena; returns the region's size. */
+size_t ss__ring_layout(ss__ring_hdr *hdr, const ss__ring_geometry *geo);
+
+/* Check that a header read from a file is self-consistent for a region of
+ * file_size bytes. Returns 0, SS_EFORMAT (not a ring) or SS_ECORRUPT. */
+int ss__ring_hdr_check(const ss__ring_hdr *hdr, size_t file_size);
+
+/* File-backed rings (ring_file.c). */
+int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry *geo,
+                       ss_full_policy full);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * Rings in memory-mapped files: crash survival for ss_linebuf, and the reader
+ * behind ss_linebuf_inspect_file().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <syncstream/common.h>
+
+#include "ring/ring.h"
+#include "util/records.h"
+
+static bool same_geometry(const ss__ring_hdr *a, const ss__ring_hdr *b)
+{
+    return a->maxlen == b->maxlen && a->max_line == b->max_line && a->max_bytes == b->max_bytes;
+}
+
+/* Reserve the file's blocks now: a sparse file would turn a full disk into a
+ * SIGBUS at some later write to the mapping. */
+static int allocate_file(int fd, size_t size)
+{
+    int rc = posix_fallocate(fd, 0, (off_t)size);
+    if (rc == EOPNOTSUPP || rc == EINVAL)
+        rc = ftruncate(fd, (off_t)size) == 0 ? 0 : errno;
+    return -rc;
+}
+
+int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry *geo,
+                       ss_full_policy full)
+{
+    ss__ring_hdr want, have;
+    size_t size = ss__ring_layout(&want, geo);
+    struct stat st;
+    bool fresh;
+    int rc;
+
+    memset(ring, 0, sizeof(*ring));
+    ring->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (ring->fd < 0)
+        return -errno;
+    /* One owner at a time: the ring's own lock is a process-local mutex. */
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(ring->fd, F_SETLK, &lock) < 0) {
+        rc = (errno == EAGAIN || errno == EACCES) ? -EBUSY : -errno;
+        goto out_close;
+    }
+    if (fstat(ring->fd, &st) < 0) {
+        rc = -errno;
+        goto out_close;
+    }
+    fresh = st.st_size == 0;
+    if (fresh) {
+        rc = allocate_file(ring->fd, size);
+        if (rc < 0)
+            goto out_truncate;
+    } else {
+        if ((size_t)st.st_size < sizeof(have) ||
+            pread(ring->fd, &have, sizeof(have), 0) != (ssize_t)sizeof(have)) {
+            rc = SS_EFORMAT;
+            goto out_close;
+        }
+        rc = ss__ring_hdr_check(&have, (size_t)st.st_size);
+        if (rc == 0 && !same_geometry(&have, &want))
+            rc = SS_EFORMAT;
+        if (rc < 0)
+            goto out_close;
+    }
+    ring->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ring->fd, 0);
+    if (ring->map == MAP_FAILED) {
+        ring->map = NULL;
+        rc = -errno;
+        goto out_truncate;
+    }
+    ring->map_len = size;
+    ring->full = full;
+    ring->hdr = ring->map;
+    ring->slots = (ss__slot *)((char *)ring->map + want.slots_off);
+    ring->partial = (char *)ring->map + want.partial_off;
+    ring->data = (char *)ring->map + want.data_off;
+    ring->data_cap = geo->max_bytes;
+    if (fresh) {
+        /* The magic goes in last, so a file cut short by a crash here is
+         * refused as a non-ring file rather than read as an empty ring. */
+        memcpy(ring->hdr, &want, sizeof(want));
+        memset(ring->hdr->magic, 0, sizeof(ring->hdr->magic));
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        memcpy(ring->hdr->magic, want.magic, sizeof(want.magic));
+    }
+    return 0;
+
+out_truncate:
+    if (fresh && ftruncate(ring->fd, 0) < 0) {
+        /* Nothing more to undo: the error that brought us here is the one to report. */
+    }
+out_close:
+    close(ring->fd);
+    ring->fd = -1;
+    return rc;
+}
+
+/* Copy the selected slots first: their lengths decide the allocation, and a live
+ * writer may change the mapping under us at any moment. */
+static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n,
+                            ss_records *ret)
+{
+    const ss__slot *slots = (const ss__slot *)(base + hdr->slots_off);
+    const char *data = base + hdr->data_off;
+    uint64_t first = __atomic_load_n(&hdr->first_seq, __ATOMIC_ACQUIRE);
+    uint64_t next = __atomic_load_n(&hdr->next_seq, __ATOMIC_ACQUIRE);
+    size_t partial_len = hdr->partial_len;
+    bool partial = partial_len > 0 && partial_len <= hdr->max_line;
+    uint64_t missed = 0;
+
+    if (next < first || next - first > hdr->maxlen)
+        return SS_ECORRUPT;
+    size_t records = (size_t)(next - first);
+    size_t items = records + partial;
+    if (n < items) {
+        size_t drop = items - n;
+        if (drop > records) {
+            partial = false;
+            drop = records;
+        }
+        first += drop;
+        records -= drop;
+    }
+
+    ss__slot *copy = records ? malloc(records * sizeof(*copy)) : NULL;
+    if (records && !copy)
+        return -ENOMEM;
+    size_t text_bytes = partial ? partial_len : 0;
+    for (size_t i = 0; i < records; i++) {
+        copy[i] = slots[(first + i) % hdr->maxlen];
+        if (copy[i].seq != first + i || copy[i].off + copy[i].len > hdr->max_bytes) {
+            copy[i].seq = 0;
+            copy[i].len = 0;
+        }
+        text_bytes += copy[i].len;
+    }
+
+    ss__records_builder b;
+    int rc = ss__records_begin(&b, ret, records + partial, text_bytes);
+    if (rc < 0)
+        goto out_free_copy;
+    for (size_t i = 0; i < records; i++) {
+        const ss__slot *s = &copy[i];
+        if (s->seq != first + i) {
+            missed++; /* a slot that does not hold the record it should: damaged */
+            continue;
+        }
+        ss__records_add(&b, s->seq, s->time_ns, (ss_kind)s->kind, s->flags, s->source,
+                        data + s->off, s->len);
+    }
+    if (partial)
+        ss__records_add(&b, 0, hdr->partial_time_ns, SS_KIND_LINE,
+                        hdr->partial_flags | SS_REC_PARTIAL, hdr->partial_source,
+                        base + hdr->partial_off, partial_len);
+
+    /* A live writer may have rotated records out while we copied them. */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    uint64_t first_now = __atomic_load_n(&hdr->first_seq, __ATOMIC_ACQUIRE);
+    size_t keep = 0;
+    for (size_t i = 0; i < ret->count; i++) {
+        ss_record *r = &ret->items[i];
+        if (!(r->flags & SS_REC_PARTIAL) && r->seq < first_now) {
+            missed++;
+            continue;
+        }
+        ret->items[keep++] = *r;
+    }
+    ret->count = keep;
+    ret->missed = missed;
+    ret->cursor = next - 1;
+    rc = (int)keep;
+
+out_free_copy:
+    free(copy);
+    return rc;
+}
+
+int ss_linebuf_inspect_file(const char *path, size_t n, ss_records *ret,
+                            ss_linebuf_stats *ret_stats)
+{
+    struct stat st;
+    ss__ring_hdr hdr;
+    int rc;
+
+    if (!path || !ret)
+        return -EINVAL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        goto out_close;
+    }
+    if ((size_t)st.st_size < sizeof(hdr) ||
+        pread(fd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
+        rc = SS_EFORMAT;
+        goto out_close;
+    }
+    rc = ss__ring_hdr_check(&hdr, (size_t)st.st_size);
+    if (rc < 0)
+        goto out_close;
+    void *map = mmap(NULL, hdr.region_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        rc = -errno;
+        goto out_close;
+    }
+    rc = snapshot_records(map, map, n, ret);
+    if (rc >= 0 && ret_stats) {
+        const ss__ring_hdr *live = map;
+        *ret_stats = (ss_linebuf_stats){
+            .written = live->written,
+            .stored = live->stored,
+            .shed = live->shed,
+            .cleared = live->cleared,
+            .cut = live->cut,
+            .last_seq = live->next_seq - 1,
+            .count = (size_t)(live->next_seq - live->first_seq),
+            .maxlen = live->maxlen,
+        };
+    }
+    munmap(map, hdr.region_size);
+out_close:
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * The line assembler: the one place where bytes become lines, for every mode.
+ *
+ * Bytes are fed in; every completed line is handed to an emit callback; the
+ * unterminated rest stays as the partial line, at most max_line bytes.
+ *
+ *  - "\n" ends a line; "\r\n" ends it once (also when split across two feeds).
+ *  - A lone "\r" moves the cursor back to column 0 as on a terminal: following
+ *    bytes overwrite the partial line from its start, so a progress bar that
+ *    redraws itself leaves one line holding its latest state. With
+ *    SS_LINE_CR_IS_BREAK a lone "\r" ends the line instead (sync-stream's way).
+ *  - A line longer than max_line is cut: each full max_line piece is emitted with
+ *    SS_REC_CONTINUED and the next piece continues it. Nothing is dropped.
+ *
+ * The assembler does no I/O and no locking; its owner serializes calls.
+ */
+#ifndef SS_UTIL_LINEASM_H
+#define SS_UTIL_LINEASM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Receives one completed line (without its break). flags holds SS_REC_CONTINUED
+ * for a cut piece. text is only valid during the call. A negative return stops
+ * the feed and is returned by it. */
+typedef int (*ss__emit_fn)(void *ctx, const char *text, size_t len, uint32_t flags);
+
+typedef struct ss__lineasm {
+    char *part;       /* the partial line, capacity max_line */
+    size_t len;       /* bytes in the partial line */
+    size_t col;       /* where the next byte goes: < len after a lone "\r" */
+    size_t max_line;
+    unsigned line_flags;
+    bool cr_pending;  /* SS_LINE_CR_IS_BREAK: the last byte was a "\r" */
+    bool owns_part;
+} ss__lineasm;
+
+/*
+ * Prepare an assembler. storage, when not NULL, is caller-owned memory of
+ * max_line bytes for the partial line whose first initial_len bytes are an
+ * earlier partial line to continue (a ring file's, after a restart); when NULL
+ * the assembler allocates its own. Returns 0 or -ENOMEM.
+ */
+int ss__lineasm_init(ss__lineasm *la, size_t max_line, unsigned line_flags, char *storage,
+                     size_t initial_len);
+
+/* Release what init allocated. */
+void ss__lineasm_done(ss__lineasm *la);
+
+/* Split len bytes of data into lines. Returns 0 or the first negative emit result;
+ * after an emit error the rest of data is not consumed. */
+int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn emit, void *ctx);
+
+/* End the partial line if it is not empty (sync-stream's new_line). */
+int ss__lineasm_flush(ss__lineasm *la, ss__emit_fn emit, void *ctx);
+
+/* Forget the partial line. */
+void ss__lineasm_reset(ss__lineasm *la);
+
+#endif
