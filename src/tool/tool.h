@@ -1,0 +1,82 @@
+/*
+ * tool.h: what the parts of the syncstream command-line tool share.
+ *
+ * The tool is the only code in the project that prints or exits. Each subcommand
+ * is a function that parses its own arguments and returns an exit status; main()
+ * dispatches to it and is the only caller of exit (by returning from main). Error
+ * messages all go through tool_fail() / tool_usage() so they share one style:
+ *
+ *     syncstream: <message>
+ *
+ * on stderr.
+ */
+#ifndef SS_TOOL_H
+#define SS_TOOL_H
+
+#include <stdio.h>
+
+/*
+ * Exit statuses. This is the one list; the man page (EXIT STATUS) and
+ * `syncstream --help` document the same values. A new subcommand that needs a
+ * new status adds it here and in both documents.
+ */
+enum {
+    TOOL_EXIT_OK = 0,      /* success */
+    TOOL_EXIT_FAILURE = 1, /* runtime failure: unreadable file, bad file, write error */
+    TOOL_EXIT_USAGE = 2,   /* usage error: unknown command or option, bad argument */
+};
+
+/* One subcommand: its name, a one-line summary for `syncstream --help`, the full
+ * help text for `syncstream help NAME` / `syncstream NAME --help`, and the function
+ * that runs it. run() gets argv[0] == name and returns a TOOL_EXIT_* status. */
+typedef struct tool_cmd {
+    const char *name;
+    const char *summary;
+    const char *help;
+    int (*run)(int argc, char **argv);
+} tool_cmd;
+
+/* The program name used in every message. */
+#define TOOL_NAME "syncstream"
+
+/*
+ * tool_fail - print "syncstream: <formatted message>" and a newline on stderr.
+ * Returns TOOL_EXIT_FAILURE so a caller can write `return tool_fail(...)`.
+ */
+int tool_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * tool_usage - as tool_fail, then a hint naming the help to read:
+ * "Try 'syncstream CMD --help'." (or 'syncstream --help' when cmd is NULL).
+ * Returns TOOL_EXIT_USAGE.
+ */
+int tool_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * tool_finish_output - flush stdout and report a write error (a full disk, a
+ * closed pipe with SIGPIPE ignored) as a failure. Returns status unchanged when
+ * the output was written, TOOL_EXIT_FAILURE otherwise.
+ */
+int tool_finish_output(int status);
+
+/*
+ * tool_parse_count - parse a non-negative decimal integer (digits only, no sign,
+ * no spaces); a value above SIZE_MAX gives SIZE_MAX. Returns 0 and sets *ret,
+ * or -1.
+ */
+int tool_parse_count(const char *s, size_t *ret);
+
+/*
+ * tool_option_error - report what getopt_long() complained about (it returned
+ * '?' or ':', c; use opterr = 0 and an optstring starting with ':') as a usage
+ * error naming the option as the user wrote it: "unknown option '--bogus'",
+ * "option '-n' needs an argument", "option '--json' takes no argument". cmd is
+ * the subcommand, NULL for the top level. Returns TOOL_EXIT_USAGE.
+ */
+int tool_option_error(const char *cmd, char **argv, int c);
+
+/* Subcommands (cmd_*.c). */
+int cmd_inspect(int argc, char **argv);
+extern const char cmd_inspect_help[];
+
+#endif
