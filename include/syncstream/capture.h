@@ -8,6 +8,11 @@
  * thread reads a pipe that replaces the fd; with tee, every byte also goes on to
  * the original destination.
  *
+ * The fd keeps its identity for the rest of the program: end() puts the original
+ * open file back on the same number, with its close-on-exec flag. Text still in
+ * a stdio buffer when begin() is called was written before the capture and goes
+ * to the original destination (begin() flushes stdio too).
+ *
  * Usage:
  *     ss_capture *cap;
  *     ss_capture_begin(&cap, lb, STDOUT_FILENO, &(ss_capture_opts){.source = "out"});
@@ -33,17 +38,21 @@ typedef struct ss_capture ss_capture;
 
 /* Options; all-zero (or NULL) means: source "fd<N>", no tee, no record flags. */
 typedef struct ss_capture_opts {
-    const char *source;  /* source name of the records */
-    bool tee;            /* also pass every byte on to the original destination */
+    const char *source;  /* source name of the records (copied) */
+    bool tee;            /* also pass every byte on to the original destination; if
+                            that destination fails (closed pipe, full disk) the tee
+                            stops and the bytes still reach the buffer */
     uint32_t rec_flags;  /* set on every record, e.g. SS_REC_STDERR */
 } ss_capture_opts;
 
 /*
  * ss_capture_begin - start capturing fd into lb.
  *
- * *ret must be ended with ss_capture_end() before lb is freed. Returns 0, -EBADF
- * (fd not open), -EINVAL, SS_ECLOSED, -ENOMEM, or a negative errno from pipe,
- * dup or pthread_create (nothing is changed then).
+ * *ret must be ended with ss_capture_end() before lb is freed. Flushes stdio
+ * (fflush(NULL)) first. Starts one thread, which runs with every signal blocked.
+ * Returns 0, -EBADF (fd not open), -EINVAL (ret or lb NULL), SS_ECLOSED,
+ * -ENOMEM, or a negative errno from pipe, dup, eventfd or pthread_create
+ * (nothing is changed then; *ret is written only on success).
  */
 int ss_capture_begin(ss_capture **ret, ss_linebuf *lb, int fd, const ss_capture_opts *opts);
 
@@ -52,9 +61,10 @@ int ss_capture_begin(ss_capture **ret, ss_linebuf *lb, int fd, const ss_capture_
  * still in a FILE buffer is delivered), restore the fd, deliver every byte
  * written to it before this call (a last unterminated line becomes a record) and
  * free the capture. Bytes written later by a child still holding the old fd are
- * not captured: wait for such children first. Accepts NULL. Returns 0, or the
- * first error met while storing (SS_ECLOSED if lb was closed); the fd is restored
- * and the capture freed in every case.
+ * not captured, and once the capture is freed such a child's writes fail with
+ * EPIPE (SIGPIPE): wait for such children first. Accepts NULL. Returns 0, the
+ * first error met while storing (SS_ECLOSED if lb was closed), or a negative
+ * errno if the fd could not be restored; the capture is freed in every case.
  */
 int ss_capture_end(ss_capture *cap);
 
