@@ -153,6 +153,17 @@ run empty_file 1 inspect "$tmp/empty.ring" && expect_err empty_file "^syncstream
 
 run directory 1 inspect "$tmp" && expect_err directory "^syncstream: "
 
+# A ring file whose header (after its magic) is overwritten: damaged, refused,
+# and left as it is.
+cp "$ring" "$tmp/damaged.ring"
+printf '\377%.0s' $(seq 1 56) | dd of="$tmp/damaged.ring" bs=1 seek=8 conv=notrunc 2>/dev/null
+cp "$tmp/damaged.ring" "$tmp/damaged.ring.orig"
+run damaged 1 inspect "$tmp/damaged.ring" &&
+    expect_err damaged "^syncstream: .*damaged\.ring: (the ring file is damaged|not a syncstream ring file)" &&
+    expect_empty_out damaged
+cmp -s "$tmp/damaged.ring" "$tmp/damaged.ring.orig" && pass "damaged file unchanged" ||
+    fail damaged "inspect modified the damaged file"
+
 # A write error on stdout is a failure too, not a silent success.
 if [ -w /dev/full ]; then
     "$tool" inspect "$ring" >/dev/full 2>"$tmp/full.err"
