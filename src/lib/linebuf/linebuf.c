@@ -65,10 +65,16 @@ int ss_linebuf_new(ss_linebuf **ret, const ss_linebuf_opts *opts)
 
     ss__source_copy(lb->source, opts->source);
     ss__ring_hdr *hdr = lb->ring.hdr;
+    /* A partial line left in a file ring by its previous owner is stored as a
+     * record of its own: continuing it would mix two writers' bytes in one line. */
+    if (hdr->partial_len > 0) {
+        ss__ring_append(&lb->ring, SS_KIND_LINE, hdr->partial_flags, hdr->partial_source,
+                        hdr->partial_time_ns, lb->ring.partial, (size_t)hdr->partial_len);
+        hdr->partial_len = 0;
+    }
     /* A file ring keeps the default writer's partial line in the mapping, so that
-     * it survives a crash and is continued by the next owner. */
-    rc = ss__lineasm_init(&lb->defw, geo.max_line, opts->line_flags, lb->ring.partial,
-                          lb->ring.partial ? hdr->partial_len : 0);
+     * it survives a crash. */
+    rc = ss__lineasm_init(&lb->defw, geo.max_line, opts->line_flags, lb->ring.partial);
     if (rc < 0)
         goto out_ring;
     memcpy(hdr->partial_source, lb->source, SS_SOURCE_MAX);

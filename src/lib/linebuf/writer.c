@@ -48,7 +48,7 @@ int ss_writer_new(ss_writer **ret, ss_linebuf *lb, const char *source, uint32_t 
     size_t max_line = lb->defw.max_line;
     unsigned line_flags = lb->defw.line_flags;
     pthread_mutex_unlock(&lb->mu);
-    int rc = closed ? SS_ECLOSED : ss__lineasm_init(&w->la, max_line, line_flags, NULL, 0);
+    int rc = closed ? SS_ECLOSED : ss__lineasm_init(&w->la, max_line, line_flags, NULL);
     if (rc < 0) {
         free(w);
         return rc;

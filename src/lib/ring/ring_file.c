@@ -43,9 +43,11 @@ int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry
     ring->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (ring->fd < 0)
         return -errno;
-    /* One owner at a time: the ring's own lock is a process-local mutex. */
+    /* One owner at a time: the ring's own lock is a process-local mutex. An open
+     * file description lock also refuses a second owner inside this process,
+     * where a classic fcntl lock would be granted again. */
     struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    if (fcntl(ring->fd, F_SETLK, &lock) < 0) {
+    if (fcntl(ring->fd, F_OFD_SETLK, &lock) < 0) {
         rc = (errno == EAGAIN || errno == EACCES) ? -EBUSY : -errno;
         goto out_close;
     }

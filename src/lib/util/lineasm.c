@@ -7,15 +7,13 @@
 
 #include "util/lineasm.h"
 
-int ss__lineasm_init(ss__lineasm *la, size_t max_line, unsigned line_flags, char *storage,
-                     size_t initial_len)
+int ss__lineasm_init(ss__lineasm *la, size_t max_line, unsigned line_flags, char *storage)
 {
     memset(la, 0, sizeof(*la));
     la->max_line = max_line;
     la->line_flags = line_flags;
     if (storage) {
         la->part = storage;
-        la->len = la->col = initial_len < max_line ? initial_len : max_line;
         return 0;
     }
     la->part = malloc(max_line);
@@ -82,6 +80,8 @@ static int put_plain(ss__lineasm *la, const char *p, size_t k, bool terminated,
             return rc;
     }
     if (!terminated) {
+        if (k == 0)
+            return 0; /* all overwritten: the cursor stays where it is */
         memcpy(la->part + la->len, p, k);
         la->len += k;
         la->col = la->len;

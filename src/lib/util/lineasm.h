@@ -38,12 +38,10 @@ typedef struct ss__lineasm {
 
 /*
  * Prepare an assembler. storage, when not NULL, is caller-owned memory of
- * max_line bytes for the partial line whose first initial_len bytes are an
- * earlier partial line to continue (a ring file's, after a restart); when NULL
- * the assembler allocates its own. Returns 0 or -ENOMEM.
+ * max_line bytes for the partial line (a ring file's, so that it survives a
+ * crash); when NULL the assembler allocates its own. Returns 0 or -ENOMEM.
  */
-int ss__lineasm_init(ss__lineasm *la, size_t max_line, unsigned line_flags, char *storage,
-                     size_t initial_len);
+int ss__lineasm_init(ss__lineasm *la, size_t max_line, unsigned line_flags, char *storage);
 
 /* Release what init allocated. */
 void ss__lineasm_done(ss__lineasm *la);

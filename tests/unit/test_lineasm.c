@@ -1,0 +1,201 @@
+/* Table-driven tests of the line assembler: every rule of util/lineasm.h. */
+#include "test.h"
+
+#include "util/lineasm.h"
+
+typedef struct bytes {
+    const char *p;
+    size_t n;
+} bytes;
+
+#define B(lit) {lit, sizeof(lit) - 1}
+#define MAX_PIECES 6
+
+typedef struct lineasm_case {
+    const char *name;
+    size_t max_line;
+    unsigned flags;
+    bytes feeds[MAX_PIECES];       /* fed one after another; ends at a NULL p */
+    bytes records[MAX_PIECES];     /* expected records, in order */
+    uint32_t rec_flags[MAX_PIECES];
+    bytes partial;                 /* expected partial line afterwards */
+} lineasm_case;
+
+static const lineasm_case cases[] = {
+    {"one line", 64, 0, {B("Hello!\n")}, {B("Hello!")}, {0}, B("")},
+    {"two lines", 64, 0, {B("a\nb\n")}, {B("a"), B("b")}, {0}, B("")},
+    {"a lone break records an empty line", 64, 0, {B("\n")}, {B("")}, {0}, B("")},
+    {"no break stays partial", 64, 0, {B("abc")}, {{0}}, {0}, B("abc")},
+    {"a line built by several writes", 64, 0, {B("ab"), B("c\n")}, {B("abc")}, {0}, B("")},
+    {"crlf ends a line once", 64, 0, {B("a\r\nb\r\n")}, {B("a"), B("b")}, {0}, B("")},
+    {"crlf split across writes", 64, 0, {B("a\r"), B("\nb\n")}, {B("a"), B("b")}, {0}, B("")},
+    {"crlf on an empty line", 64, 0, {B("\r\n")}, {B("")}, {0}, B("")},
+    {"cr redraws a progress bar", 64, 0, {B("50%\r100%\n")}, {B("100%")}, {0}, B("")},
+    {"cr overwrites like a terminal", 64, 0, {B("abcdef\rXY\n")}, {B("XYcdef")}, {0}, B("")},
+    {"cr keeps the latest redraw partial", 64, 0, {B("step 1\rstep 2\r")}, {{0}}, {0},
+     B("step 2")},
+    {"cr overwrite then longer text", 64, 0, {B("ab\rXYZ"), B("W\n")}, {B("XYZW")}, {0}, B("")},
+    {"cr as break", 64, SS_LINE_CR_IS_BREAK, {B("a\rb\r\nc\n")}, {B("a"), B("b"), B("c")}, {0},
+     B("")},
+    {"cr as break, crlf split", 64, SS_LINE_CR_IS_BREAK, {B("a\r"), B("\n")}, {B("a")}, {0},
+     B("")},
+    {"cr as break, two crs", 64, SS_LINE_CR_IS_BREAK, {B("\r\r")}, {B(""), B("")}, {0}, B("")},
+    {"cr as break, cr then text then lf", 64, SS_LINE_CR_IS_BREAK, {B("a\rb\n")},
+     {B("a"), B("b")}, {0}, B("")},
+    {"over-long line is cut", 4, 0, {B("abcdefghij\n")}, {B("abcd"), B("efgh"), B("ij")},
+     {SS_REC_CONTINUED, SS_REC_CONTINUED, 0}, B("")},
+    {"a line of exactly max_line is whole", 4, 0, {B("abcd\n")}, {B("abcd")}, {0}, B("")},
+    {"cut across writes", 4, 0, {B("ab"), B("cdef"), B("gh\n")}, {B("abcd"), B("efgh")},
+     {SS_REC_CONTINUED, 0}, B("")},
+    {"cut without a break keeps the rest partial", 4, 0, {B("abcdefgh")}, {B("abcd")},
+     {SS_REC_CONTINUED}, B("efgh")},
+    {"NUL bytes are data", 64, 0, {B("a\0b\n")}, {B("a\0b")}, {0}, B("")},
+    {"invalid UTF-8 is data", 64, 0, {B("\xff\xfe\xc3\n")}, {B("\xff\xfe\xc3")}, {0}, B("")},
+    {"empty write", 64, 0, {B("")}, {{0}}, {0}, B("")},
+};
+
+typedef struct collected {
+    char text[MAX_PIECES][128];
+    size_t len[MAX_PIECES];
+    uint32_t flags[MAX_PIECES];
+    size_t count;
+} collected;
+
+static int collect(void *ctx, const char *text, size_t len, uint32_t flags)
+{
+    collected *c = ctx;
+    assert_true(c->count < MAX_PIECES);
+    assert_true(len <= sizeof(c->text[0]));
+    memcpy(c->text[c->count], text, len);
+    c->len[c->count] = len;
+    c->flags[c->count] = flags;
+    c->count++;
+    return 0;
+}
+
+static void run_case(const lineasm_case *tc)
+{
+    ss__lineasm la;
+    collected got = {0};
+
+    assert_int_equal(ss__lineasm_init(&la, tc->max_line, tc->flags, NULL), 0);
+    for (size_t i = 0; i < MAX_PIECES && tc->feeds[i].p; i++)
+        assert_int_equal(ss__lineasm_feed(&la, tc->feeds[i].p, tc->feeds[i].n, collect, &got), 0);
+
+    size_t want = 0;
+    while (want < MAX_PIECES && tc->records[want].p)
+        want++;
+    if (got.count != want)
+        fail_msg("%s: %zu records, expected %zu", tc->name, got.count, want);
+    for (size_t i = 0; i < want; i++) {
+        if (got.len[i] != tc->records[i].n ||
+            memcmp(got.text[i], tc->records[i].p, got.len[i]) != 0)
+            fail_msg("%s: record %zu is \"%.*s\"", tc->name, i, (int)got.len[i], got.text[i]);
+        if (got.flags[i] != tc->rec_flags[i])
+            fail_msg("%s: record %zu has flags %u", tc->name, i, got.flags[i]);
+    }
+    if (la.len != tc->partial.n || memcmp(la.part, tc->partial.p, la.len) != 0)
+        fail_msg("%s: partial line is \"%.*s\"", tc->name, (int)la.len, la.part);
+    ss__lineasm_done(&la);
+}
+
+static void test_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        run_case(&cases[i]);
+}
+
+/* Every case again, fed one byte at a time: splitting the input never changes
+ * the result. */
+static void test_table_bytewise(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        lineasm_case tc = cases[i];
+        char joined[256];
+        size_t n = 0;
+        for (size_t k = 0; k < MAX_PIECES && tc.feeds[k].p; k++) {
+            memcpy(joined + n, tc.feeds[k].p, tc.feeds[k].n);
+            n += tc.feeds[k].n;
+        }
+        ss__lineasm la;
+        collected got = {0};
+        assert_int_equal(ss__lineasm_init(&la, tc.max_line, tc.flags, NULL), 0);
+        for (size_t k = 0; k < n; k++)
+            assert_int_equal(ss__lineasm_feed(&la, joined + k, 1, collect, &got), 0);
+        size_t want = 0;
+        while (want < MAX_PIECES && tc.records[want].p)
+            want++;
+        if (got.count != want)
+            fail_msg("%s (bytewise): %zu records, expected %zu", tc.name, got.count, want);
+        for (size_t k = 0; k < got.count; k++) {
+            if (got.len[k] != tc.records[k].n || memcmp(got.text[k], tc.records[k].p, got.len[k]))
+                fail_msg("%s (bytewise): record %zu differs", tc.name, k);
+        }
+        if (la.len != tc.partial.n || memcmp(la.part, tc.partial.p, la.len) != 0)
+            fail_msg("%s (bytewise): partial differs", tc.name);
+        ss__lineasm_done(&la);
+    }
+}
+
+static void test_flush_ends_partial_once(void **state)
+{
+    (void)state;
+    ss__lineasm la;
+    collected got = {0};
+    assert_int_equal(ss__lineasm_init(&la, 64, 0, NULL), 0);
+    assert_int_equal(ss__lineasm_flush(&la, collect, &got), 0);
+    assert_int_equal(got.count, 0); /* nothing partial: new_line does nothing */
+    assert_int_equal(ss__lineasm_feed(&la, "tail", 4, collect, &got), 0);
+    assert_int_equal(ss__lineasm_flush(&la, collect, &got), 0);
+    assert_int_equal(ss__lineasm_flush(&la, collect, &got), 0);
+    assert_int_equal(got.count, 1);
+    assert_memory_equal(got.text[0], "tail", 4);
+    ss__lineasm_done(&la);
+}
+
+static int fail_second(void *ctx, const char *text, size_t len, uint32_t flags)
+{
+    int *calls = ctx;
+    (void)text, (void)len, (void)flags;
+    return ++*calls == 2 ? -EPIPE : 0;
+}
+
+static void test_emit_error_stops_feed(void **state)
+{
+    (void)state;
+    ss__lineasm la;
+    int calls = 0;
+    assert_int_equal(ss__lineasm_init(&la, 64, 0, NULL), 0);
+    assert_int_equal(ss__lineasm_feed(&la, "a\nb\nc\n", 6, fail_second, &calls), -EPIPE);
+    assert_int_equal(calls, 2);
+    ss__lineasm_done(&la);
+}
+
+static void test_external_storage(void **state)
+{
+    (void)state;
+    char storage[16];
+    ss__lineasm la;
+    collected got = {0};
+    assert_int_equal(ss__lineasm_init(&la, sizeof(storage), 0, storage), 0);
+    assert_int_equal(ss__lineasm_feed(&la, "kept here", 9, collect, &got), 0);
+    assert_int_equal(got.count, 0);
+    assert_memory_equal(storage, "kept here", 9);
+    assert_int_equal(la.len, 9);
+    ss__lineasm_done(&la); /* leaves caller-owned storage alone */
+    assert_memory_equal(storage, "kept here", 9);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_table_bytewise),
+        cmocka_unit_test(test_flush_ends_partial_once),
+        cmocka_unit_test(test_emit_error_stops_feed),
+        cmocka_unit_test(test_external_storage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
