@@ -320,7 +320,7 @@ static void test_end_drains_pipe(void **state)
     char *data = malloc(lines * LINE + 1);
     assert_non_null(data);
     for (size_t i = 0; i < lines; i++)
-        snprintf(data + i * LINE, LINE + 1, "line %010zu\n", i);
+        snprintf(data + i * LINE, LINE + 1, "line %010u\n", (unsigned)i);
     ssize_t n = write(fd, data, lines * LINE);
     int r_end = ss_capture_end(cap);
     free(data);
@@ -330,7 +330,7 @@ static void test_end_drains_pipe(void **state)
     assert_int_equal(ss_linebuf_read(lb, SS_READ_ALL, &set), (int)lines);
     for (size_t i = 0; i < lines; i++) {
         char want[LINE + 1];
-        snprintf(want, sizeof(want), "line %010zu", i);
+        snprintf(want, sizeof(want), "line %010u", (unsigned)i);
         assert_item_text(&set, i, want);
     }
     ss_records_clear(&set);
@@ -346,7 +346,7 @@ static void test_large_volume(void **state)
     (void)state;
     ss_linebuf *lb = new_buf(BIG_THREADS * BIG_LINES);
     ss_records set = SS_RECORDS_INIT;
-    struct ss_linebuf_stats st;
+    ss_linebuf_stats st;
     ss_capture *cap = NULL;
     pthread_t th[BIG_THREADS];
     struct writer_arg args[BIG_THREADS];
@@ -364,7 +364,7 @@ static void test_large_volume(void **state)
     }
     assert_int_equal(ss_capture_end(cap), 0);
 
-    assert_int_equal(ss_linebuf_stats(lb, &st), 0);
+    assert_int_equal(ss_linebuf_get_stats(lb, &st), 0);
     assert_int_equal(st.written, BIG_THREADS * BIG_LINES);
     assert_int_equal(st.stored, BIG_THREADS * BIG_LINES);
     assert_int_equal(st.shed, 0);

@@ -121,6 +121,8 @@ static void *reader_main(void *arg)
         if (poll(pfd, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
+            /* Only ENOMEM is left for poll() on two valid fds: give up, drain and
+             * report it from end(). */
             if (cap->err == 0)
                 cap->err = -errno;
             break;
