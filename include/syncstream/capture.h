@@ -13,6 +13,13 @@
  * a stdio buffer when begin() is called was written before the capture and goes
  * to the original destination (begin() flushes stdio too).
  *
+ * The fd is one byte stream, as a terminal is: all its writers share one partial
+ * line. A line reaches the buffer whole when it is written whole by one write(2)
+ * of at most PIPE_BUF bytes (the kernel keeps such writes apart), or by one stdio
+ * call on a FILE that all its writers share (stdio serializes them). Longer
+ * writes, or lines assembled by several writes, from concurrent writers can mix,
+ * as they would on any pipe: give each thread its own ss_writer when that matters.
+ *
  * Usage:
  *     ss_capture *cap;
  *     ss_capture_begin(&cap, lb, STDOUT_FILENO, &(ss_capture_opts){.source = "out"});

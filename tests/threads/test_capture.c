@@ -122,7 +122,8 @@ static void test_default_source_and_flags(void **state)
     assert_string_equal(set.items[0].source, want);
     assert_int_equal(set.items[0].flags & SS_REC_STDERR, 0);
 
-    assert_int_equal(ss_capture_begin(&cap, lb, fd, &(ss_capture_opts){.rec_flags = SS_REC_STDERR}), 0);
+    ss_capture_opts err_opts = {.rec_flags = SS_REC_STDERR};
+    assert_int_equal(ss_capture_begin(&cap, lb, fd, &err_opts), 0);
     assert_int_equal(write(fd, "y\n", 2), 2);
     assert_int_equal(ss_capture_end(cap), 0);
     assert_int_equal(ss_linebuf_read(lb, 1, &set), 1);
@@ -461,7 +462,8 @@ static void test_no_fd_leak(void **state)
         assert_int_equal(ss_capture_begin(&cap, lb, fd, NULL), 0);
         assert_int_equal(write(fd, "a\n", 2), 2);
         assert_int_equal(ss_capture_end(cap), 0);
-        assert_int_equal(ss_capture_begin(&cap, lb, cloexec_fd, &(ss_capture_opts){.tee = true}), 0);
+        ss_capture_opts tee = {.tee = true};
+        assert_int_equal(ss_capture_begin(&cap, lb, cloexec_fd, &tee), 0);
         assert_int_equal(ss_capture_end(cap), 0);
     }
     assert_int_equal(count_fds(), before);
@@ -485,7 +487,8 @@ static void test_nested(void **state)
 
     assert_int_equal(ss_capture_begin(&outer, lb, fd, &(ss_capture_opts){.source = "outer"}), 0);
     assert_int_equal(write(fd, "1\n", 2), 2);
-    assert_int_equal(ss_capture_begin(&inner, lb, fd, &(ss_capture_opts){.source = "inner", .tee = true}), 0);
+    ss_capture_opts inner_opts = {.source = "inner", .tee = true};
+    assert_int_equal(ss_capture_begin(&inner, lb, fd, &inner_opts), 0);
     assert_int_equal(write(fd, "2\n", 2), 2);
     assert_int_equal(ss_capture_end(inner), 0);
     assert_int_equal(write(fd, "3\n", 2), 2);
