@@ -9,7 +9,7 @@
 
 #include "tool.h"
 
-static void vsay(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
 {
     /* Flush stdout first so that, on a terminal, the message comes after any
      * output already produced rather than in the middle of it. */

@@ -7,6 +7,7 @@
 #include <syncstream/common.h>
 
 #include "ring/ring.h"
+#include "util/fence.h"
 #include "util/records.h"
 
 /* The arena starts this small on the heap and doubles as records need room. */
@@ -138,7 +139,7 @@ static bool grow_heap_arena(ss__ring *ring)
 static void evict_oldest(ss__ring *ring)
 {
     __atomic_store_n(&ring->hdr->first_seq, ring->hdr->first_seq + 1, __ATOMIC_RELEASE);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    ss__shared_fence();
     ring->hdr->shed++;
 }
 

@@ -13,6 +13,7 @@
 #include <syncstream/common.h>
 
 #include "ring/ring.h"
+#include "util/fence.h"
 #include "util/records.h"
 
 static bool same_geometry(const ss__ring_hdr *a, const ss__ring_hdr *b)
@@ -90,7 +91,7 @@ int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry
          * refused as a non-ring file rather than read as an empty ring. */
         memcpy(ring->hdr, &want, sizeof(want));
         memset(ring->hdr->magic, 0, sizeof(ring->hdr->magic));
-        __atomic_thread_fence(__ATOMIC_RELEASE);
+        ss__shared_fence();
         memcpy(ring->hdr->magic, want.magic, sizeof(want.magic));
     }
     return 0;
@@ -164,7 +165,7 @@ static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n,
                         base + hdr->partial_off, partial_len);
 
     /* A live writer may have rotated records out while we copied them. */
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    ss__shared_fence();
     uint64_t first_now = __atomic_load_n(&hdr->first_seq, __ATOMIC_ACQUIRE);
     size_t keep = 0;
     for (size_t i = 0; i < ret->count; i++) {

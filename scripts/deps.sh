@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the Debian packages syncstream needs to build and test. Run as root.
+# Usage: scripts/deps.sh [build|test]   (test adds what the test suite needs)
+set -euo pipefail
+
+packages=(meson ninja-build pkg-config gcc)
+if [[ "${1:-build}" == test ]]; then
+    packages+=(clang libclang-rt-14-dev libcmocka-dev python3 jq)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Set everything up on a fresh Debian machine, build with warnings as errors and
+# run every test: all suites under AddressSanitizer + UndefinedBehaviorSanitizer,
+# the threaded suite again under ThreadSanitizer, and the libFuzzer target for a
+# bounded time. Ends with "N passed, N failed"; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh test || exit 1
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+passed=0
+failed=0
+
+# Add one meson run's results (its testlog.json) to the totals.
+count_meson() {
+    local log=$1/meson-logs/testlog.json
+    [[ -f $log ]] || { failed=$((failed + 1)); return; }
+    local ok bad
+    ok=$(python3 -c 'import json,sys; print(sum(json.loads(l)["result"]=="OK" for l in open(sys.argv[1])))' "$log")
+    bad=$(python3 -c 'import json,sys; print(sum(json.loads(l)["result"] not in ("OK","SKIP") for l in open(sys.argv[1])))' "$log")
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+}
+
+run_build() {
+    local dir=$1
+    shift
+    echo "== $dir: meson setup $*"
+    rm -rf "$dir"
+    if ! meson setup "$dir" --werror "$@" >"$dir.setup.log" 2>&1 || ! ninja -C "$dir"; then
+        cat "$dir.setup.log" 2>/dev/null
+        echo "build failed: $dir"
+        failed=$((failed + 1))
+        return 1
+    fi
+}
+
+mkdir -p build
+if run_build build/asan -Db_sanitize=address,undefined -Db_lundef=false; then
+    meson test -C build/asan --print-errorlogs --num-processes 2
+    count_meson build/asan
+fi
+
+if run_build build/tsan -Db_sanitize=thread -Db_lundef=false; then
+    meson test -C build/tsan --suite threads --print-errorlogs --num-processes 2
+    count_meson build/tsan
+fi
+
+if CC=clang run_build build/fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false; then
+    corpus=$(mktemp -d)
+    cp tests/fuzz/corpus/lineasm/* "$corpus/"
+    echo "== fuzz_lineasm for ${FUZZ_SECONDS}s"
+    if build/fuzz/tests/fuzz/fuzz_lineasm -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
+        "$corpus" 2>build/fuzz/fuzz.log; then
+        passed=$((passed + 1))
+    else
+        tail -40 build/fuzz/fuzz.log
+        failed=$((failed + 1))
+    fi
+    tail -2 build/fuzz/fuzz.log
+    rm -rf "$corpus"
+fi
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
