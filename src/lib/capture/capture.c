@@ -121,8 +121,9 @@ static void *reader_main(void *arg)
         if (poll(pfd, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            /* Only ENOMEM is left for poll() on two valid fds: give up, drain and
-             * report it from end(). */
+            /* Only ENOMEM is left for poll() on two valid fds. Retrying would spin;
+             * stop reading instead and report it from end() (writers to the fd
+             * then block once the pipe is full, until end() closes it). */
             if (cap->err == 0)
                 cap->err = -errno;
             break;
