@@ -13,6 +13,17 @@
 
 #include <syncstream.h>
 
+/* Print a record's text; the further lines of a grouped record are indented. */
+static void print_text(const ss_record *r)
+{
+    for (size_t i = 0; i < r->len; i++) {
+        putchar(r->text[i]);
+        if (r->text[i] == '\n')
+            fputs("                          ", stdout);
+    }
+    putchar('\n');
+}
+
 typedef struct worker {
     ss_linebuf *lb;
     int id;
@@ -73,8 +84,9 @@ int main(int argc, char **argv)
             break;
         for (size_t i = 0; i < set.count; i++) {
             const ss_record *r = &set.items[i];
-            printf("  #%-3llu %-9s %-7s %s\n", (unsigned long long)r->seq, r->source,
-                   ss_kind_name(r->kind), r->text);
+            printf("  #%-3llu %-9s %-7s ", (unsigned long long)r->seq, r->source,
+                   ss_kind_name(r->kind));
+            print_text(r);
         }
         seen += (int)(set.count + set.missed);
         cursor = set.cursor;
@@ -86,9 +98,11 @@ int main(int argc, char **argv)
     ss_linebuf_get_stats(lb, &st);
     ss_linebuf_read(lb, SS_READ_ALL, &set);
     printf("\nthe buffer now (maxlen %zu): the newest %zu records\n", st.maxlen, set.count);
-    for (size_t i = 0; i < set.count; i++)
-        printf("  #%-3llu %-9s %s\n", (unsigned long long)set.items[i].seq,
-               set.items[i].source, set.items[i].text);
+    for (size_t i = 0; i < set.count; i++) {
+        printf("  #%-3llu %-9s %-7s ", (unsigned long long)set.items[i].seq,
+               set.items[i].source, ss_kind_name(set.items[i].kind));
+        print_text(&set.items[i]);
+    }
     printf("\n%llu records written, %llu stored, %llu rotated out\n",
            (unsigned long long)st.written, (unsigned long long)st.stored,
            (unsigned long long)st.shed);
