@@ -61,5 +61,20 @@ if CC=clang run_build build/fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_
     rm -rf "$corpus"
 fi
 
+# The installed library, headers and pkg-config file are enough to build a program.
+echo "== install and build examples/threads.c against the installed library"
+stage=$(mktemp -d)
+if meson install -C build/asan --destdir "$stage" >/dev/null &&
+    pc=$(dirname "$(find "$stage" -name syncstream.pc)") &&
+    flags=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$stage pkg-config --cflags --libs --static syncstream) &&
+    cc -fsanitize=address,undefined -o "$stage/threads" examples/threads.c $flags &&
+    LD_LIBRARY_PATH=$(dirname "$pc")/.. "$stage/threads" 2 2 | grep -q "6 records written"; then
+    passed=$((passed + 1))
+else
+    echo "FAILED: the installed library does not build or run examples/threads.c"
+    failed=$((failed + 1))
+fi
+rm -rf "$stage"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

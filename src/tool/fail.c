@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <syncstream.h>
+
 #include "tool.h"
 
 __attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
@@ -52,7 +54,7 @@ int tool_finish_output(int status)
         return status;
     int err = errno;
     if (err)
-        tool_fail("writing standard output: %s", strerror(err));
+        tool_fail("writing standard output: %s", ss_strerror(-err));
     else
         tool_fail("writing standard output failed");
     return TOOL_EXIT_FAILURE;
