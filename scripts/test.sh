@@ -68,7 +68,7 @@ if meson install -C build/asan --destdir "$stage" >/dev/null &&
     pc=$(dirname "$(find "$stage" -name syncstream.pc)") &&
     flags=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$stage pkg-config --cflags --libs --static syncstream) &&
     cc -fsanitize=address,undefined -o "$stage/threads" examples/threads.c $flags &&
-    LD_LIBRARY_PATH=$(dirname "$pc")/.. "$stage/threads" 2 2 | grep -q "6 records written"; then
+    LD_LIBRARY_PATH=$(dirname "$pc") "$stage/threads" 2 2 | grep -q "6 records written"; then
     passed=$((passed + 1))
 else
     echo "FAILED: the installed library does not build or run examples/threads.c"
