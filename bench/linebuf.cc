@@ -5,17 +5,20 @@
 //
 // Throughput: T threads (1, 2, 4) each write N lines of 64 bytes (63 chars +
 // '\n') into a buffer of 1000 lines. Each configuration runs R times on a fresh
-// buffer (runs interleave the implementations); the table shows the median run. Timing covers the writes only (threads
-// start together at a barrier; the clock stops when the last one is joined).
+// buffer (runs interleave the implementations); the table shows the median run.
+// Timing covers the writes only (threads start together at a barrier; the clock
+// stops when the last one is joined).
 //
 // Latency: a follower thread blocks in ss_linebuf_wait (or ss_linebuf_follow);
 // the writer stamps CLOCK_MONOTONIC, writes one line; the follower stamps when it
 // wakes. The writer waits for the follower's acknowledgement, then sleeps 50 us so
-// the follower is asleep again before the next write.
+// the follower is asleep again before the next write. The last column counts the
+// follower's voluntary context switches, to show that it really slept each time.
 
 #include <syncstream.h>
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/version.h>
@@ -145,6 +148,7 @@ void raw_write(const char *line) {
 
 struct Lat {
     double median_us, p99_us;
+    long sleeps;  // the waiter's voluntary context switches: did it really block?
 };
 
 Lat wake_latency(bool follow, size_t samples) {
@@ -154,10 +158,13 @@ Lat wake_latency(bool follow, size_t samples) {
     std::atomic<double> sent{0};
     std::atomic<size_t> acked{0};
     std::vector<double> lat(samples);
+    long sleeps = 0;
 
     std::thread waiter([&] {
         ss_records recs{};  // SS_RECORDS_INIT, without -Wmissing-field-initializers
         uint64_t cursor = 0;
+        rusage ru0, ru1;
+        getrusage(RUSAGE_THREAD, &ru0);
         for (size_t i = 0; i < samples; i++) {
             if (follow) {
                 check(ss_linebuf_follow(g_lb, cursor, 0, -1, &recs), "ss_linebuf_follow");
@@ -172,6 +179,8 @@ Lat wake_latency(bool follow, size_t samples) {
             }
             acked.store(i + 1);
         }
+        getrusage(RUSAGE_THREAD, &ru1);
+        sleeps = ru1.ru_nvcsw - ru0.ru_nvcsw;
         ss_records_clear(&recs);
     });
 
@@ -186,7 +195,7 @@ Lat wake_latency(bool follow, size_t samples) {
     ss_linebuf_free(g_lb);
 
     std::sort(lat.begin(), lat.end());
-    return {lat[samples / 2] * 1e6, lat[std::min(samples - 1, samples * 99 / 100)] * 1e6};
+    return {lat[samples / 2] * 1e6, lat[std::min(samples - 1, samples * 99 / 100)] * 1e6, sleeps};
 }
 
 }  // namespace
@@ -259,11 +268,11 @@ int main(int argc, char **argv) {
     }
 
     std::printf("\nwake-up latency, write -> blocked follower awake, %zu samples:\n\n", samples);
-    std::printf("| waiter | median (us) | p99 (us) |\n| --- | ---: | ---: |\n");
+    std::printf("| waiter | median (us) | p99 (us) | waiter slept |\n| --- | ---: | ---: | ---: |\n");
     for (bool follow : {false, true}) {
         Lat l = wake_latency(follow, samples);
-        std::printf("| %s | %.1f | %.1f |\n", follow ? "ss_linebuf_follow" : "ss_linebuf_wait",
-                    l.median_us, l.p99_us);
+        std::printf("| %s | %.1f | %.1f | %ld times |\n", follow ? "ss_linebuf_follow" : "ss_linebuf_wait",
+                    l.median_us, l.p99_us, l.sleeps);
     }
     return 0;
 }
