@@ -9,5 +9,6 @@
 #include <syncstream/record.h>
 #include <syncstream/linebuf.h>
 #include <syncstream/capture.h>
+#include <syncstream/proc.h>
 
 #endif

@@ -1,0 +1,202 @@
+/*
+ * syncstream/proc.h: process mode. Lines from many child processes gathered into
+ * one buffer in the parent (sync-stream's LineProcBuffer / LineProcMirror in C).
+ *
+ * Two ways in:
+ *  - spawn: ss_procbuf_spawn() runs a command with its stdout and stderr read
+ *    by the parent (stderr records flagged SS_REC_STDERR), on pipes or on a
+ *    pseudo-terminal (which merges stderr into stdout);
+ *  - mirror: ss_procbuf_fork() forks a child that holds an ss_mirror, or a
+ *    spawned command with SS_PROC_MIRROR finds its channel through the
+ *    SS_MIRROR_CHANNEL environment variable (ss_mirror_open_env()). A mirror
+ *    assembles lines in the child and sends whole records, framed, over its own
+ *    socket: a record of any length is never mixed with another child's.
+ *
+ * The records land in an ss_linebuf owned by the process buffer: read them with
+ * the ss_linebuf_* functions (read, read n, cursor reads, waits, len, maxlen,
+ * clear, stats) on ss_procbuf_linebuf(). Each child's records have its name as
+ * source. When a child has ended and its channels are drained, one more record
+ * reports it, flagged SS_REC_EXIT: a line "exited with status 0" on success, an
+ * error record otherwise ("exited with status 3", "killed by signal 9 (SIGKILL)",
+ * with "; it did not close its mirror" when a mirror ended without closing).
+ *
+ * One background thread (epoll) collects every child's output, notices exits
+ * through pidfds, and reaps every child: no zombies, and every fd is O_CLOEXEC.
+ *
+ * Thread safety: ss_procbuf_* functions are thread-safe, except that
+ * ss_procbuf_free() must not race any other call. An ss_mirror belongs to the
+ * child process that opened it and is used by one thread at a time.
+ */
+#ifndef SYNCSTREAM_PROC_H
+#define SYNCSTREAM_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <syncstream/linebuf.h>
+#include <syncstream/record.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ss_procbuf ss_procbuf;
+typedef struct ss_mirror ss_mirror;
+
+/* Record flag: this record reports the end of a child (see the top of the file). */
+#define SS_REC_EXIT (1u << 3)
+
+/* The environment variable through which an exec'ed child finds its mirror
+ * channel: "SOCKET_FD,STOP_FD". */
+#define SS_MIRROR_ENV "SS_MIRROR_CHANNEL"
+
+typedef struct ss_procbuf_opts {
+    ss_linebuf_opts buf;  /* the buffer's options (maxlen, max_line, policy...);
+                             buf.path is not supported here and must be NULL */
+    int term_grace_ms;    /* ss_procbuf_stop(): SIGTERM, then SIGKILL after this
+                             long; 0 means 2000, negative means SIGKILL at once */
+} ss_procbuf_opts;
+
+/* Flags for ss_procbuf_spawn() and ss_procbuf_fork(). */
+enum {
+    SS_PROC_PTY = 1u << 0,            /* spawn: run on a pseudo-terminal (stdout and
+                                         stderr merged, line-buffered by the child) */
+    SS_PROC_MIRROR = 1u << 1,         /* spawn: also give the command a mirror channel
+                                         through SS_MIRROR_CHANNEL */
+    SS_PROC_CAPTURE_STDOUT = 1u << 2, /* fork: the child's stdout becomes its records */
+    SS_PROC_CAPTURE_STDERR = 1u << 3, /* fork: the child's stderr too (SS_REC_STDERR) */
+    SS_PROC_NULL_STDIN = 1u << 4,     /* spawn: stdin from /dev/null (default: inherited) */
+};
+
+typedef struct ss_spawn_opts {
+    char *const *argv;    /* argv[0] is looked up in PATH; NULL-terminated */
+    char *const *envp;    /* NULL: the parent's environment */
+    const char *cwd;      /* NULL: the parent's working directory */
+    const char *name;     /* source name of its records; NULL: argv[0]'s base name */
+    unsigned flags;       /* SS_PROC_PTY, SS_PROC_MIRROR, SS_PROC_NULL_STDIN */
+} ss_spawn_opts;
+
+/* What is known about one child. */
+typedef struct ss_child_status {
+    int id;                     /* 0, 1, 2... in the order children were added */
+    pid_t pid;
+    char name[SS_SOURCE_MAX];
+    bool finished;              /* exited and its channels drained; reported */
+    bool exited;                /* ended with exit(); code in exit_code */
+    int exit_code;
+    int term_signal;            /* killed by this signal, else 0 */
+    bool mirror_closed;         /* a mirror child closed its mirror cleanly */
+} ss_child_status;
+
+/*
+ * ss_procbuf_new - create a process buffer and start its collector thread.
+ * opts may be NULL. Returns 0, -EINVAL, -ENOMEM, or a negative errno from
+ * epoll/eventfd/pthread_create.
+ */
+int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts);
+
+/*
+ * ss_procbuf_free - kill (SIGKILL) and reap children still running, stop the
+ * collector thread, free everything. The buffer returned by ss_procbuf_linebuf()
+ * is freed with it. Accepts NULL.
+ */
+void ss_procbuf_free(ss_procbuf *pb);
+
+/* ss_procbuf_linebuf - the buffer holding the records; owned by pb, valid until
+ * ss_procbuf_free(). Never NULL for a valid pb. */
+ss_linebuf *ss_procbuf_linebuf(ss_procbuf *pb);
+
+/*
+ * ss_procbuf_spawn - run a command as a child whose output becomes records.
+ * On success *ret_id (may be NULL) is its id for ss_procbuf_child(). Returns 0,
+ * -EINVAL, -ENOENT (not found in PATH), -EACCES, SS_ESTOPPED (a stop is in
+ * force: reset first), SS_ECLOSED, or a negative errno from pipe/openpty/spawn.
+ */
+int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *opts, int *ret_id);
+
+/*
+ * ss_procbuf_fork - fork a mirror child, as fork() does.
+ *
+ * In the parent: returns the child's pid (> 0) and sets *ret_id (may be NULL).
+ * In the child: returns 0 and sets *ret_mirror to an open mirror whose records
+ * carry name as source; with SS_PROC_CAPTURE_STDOUT / _STDERR the child's fds 1
+ * and 2 are already redirected to the parent. The child must only use the
+ * mirror (not pb) and should end with ss_mirror_close() and exit() or _exit().
+ * Errors (in the parent, no child made): as ss_procbuf_spawn().
+ */
+pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirror **ret_mirror,
+                      int *ret_id);
+
+/*
+ * ss_procbuf_wait - block until every child added so far has finished, or
+ * timeout_ms passes (negative: no timeout). Returns 0, -ETIMEDOUT, or
+ * SS_ESTOPPED after ss_procbuf_force_stop().
+ */
+int ss_procbuf_wait(ss_procbuf *pb, int timeout_ms);
+
+/*
+ * ss_procbuf_stop - ask every child to stop: the next write of every mirror
+ * returns SS_ESTOPPED, and spawned or forked children get SIGTERM, then SIGKILL
+ * after the grace period. Their output and exits are still collected. New
+ * children are refused with SS_ESTOPPED until ss_procbuf_reset(). Returns 0.
+ */
+int ss_procbuf_stop(ss_procbuf *pb);
+
+/*
+ * ss_procbuf_force_stop - ss_procbuf_stop(), and every ss_procbuf_wait() returns
+ * SS_ESTOPPED at once, now and until ss_procbuf_reset(). Returns 0.
+ */
+int ss_procbuf_force_stop(ss_procbuf *pb);
+
+/*
+ * ss_procbuf_reset - make the buffer reusable after a stop: forget finished
+ * children, lift the stop, clear the records. Returns 0, or -EBUSY while a child
+ * is still running (wait for it first).
+ */
+int ss_procbuf_reset(ss_procbuf *pb);
+
+/*
+ * ss_procbuf_child - the status of child id. Returns 0, or -ENOENT for an
+ * unknown id (or one forgotten by a reset).
+ */
+int ss_procbuf_child(ss_procbuf *pb, int id, ss_child_status *ret);
+
+/* ss_procbuf_running - how many children have not finished yet. */
+int ss_procbuf_running(ss_procbuf *pb);
+
+/*
+ * ss_mirror_open_env - in an exec'ed child spawned with SS_PROC_MIRROR, open
+ * the mirror named by SS_MIRROR_CHANNEL. source names its records (NULL: the
+ * name the parent gave the child). Returns 0, -ENOENT (no such variable),
+ * -EINVAL (malformed), -EBADF, -ENOMEM.
+ */
+int ss_mirror_open_env(ss_mirror **ret, const char *source);
+
+/*
+ * ss_mirror_write - as ss_linebuf_write(), in the child: completed lines are
+ * sent to the parent, the partial line stays here until a break or close.
+ * Returns 0; SS_ESTOPPED when the parent asked to stop (nothing sent);
+ * -EPIPE when the parent is gone; -EINVAL.
+ */
+int ss_mirror_write(ss_mirror *m, const void *data, size_t len);
+
+/* ss_mirror_new_line / ss_mirror_append: as their ss_linebuf counterparts. */
+int ss_mirror_new_line(ss_mirror *m);
+int ss_mirror_append(ss_mirror *m, ss_kind kind, const void *text, size_t len);
+
+/*
+ * ss_mirror_close - send the partial line (if any) and a clean end, then free
+ * the mirror. ss_mirror_close_error() sends text as an error record instead of
+ * the clean end (sync-stream's close on an exception). Accept NULL. Return 0 or
+ * the send error (the mirror is freed in every case).
+ */
+int ss_mirror_close(ss_mirror *m);
+int ss_mirror_close_error(ss_mirror *m, const void *text, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
