@@ -22,6 +22,8 @@
  *
  * One background thread (epoll) collects every child's output, notices exits
  * through pidfds, and reaps every child: no zombies, and every fd is O_CLOEXEC.
+ * A child is finished when it has exited and every process holding its output
+ * channels has closed them (so a grandchild still writing keeps it running).
  *
  * Thread safety: ss_procbuf_* functions are thread-safe, except that
  * ss_procbuf_free() must not race any other call. An ss_mirror belongs to the
@@ -49,7 +51,7 @@ typedef struct ss_mirror ss_mirror;
 #define SS_REC_EXIT (1u << 3)
 
 /* The environment variable through which an exec'ed child finds its mirror
- * channel: "SOCKET_FD,STOP_FD". */
+ * channel: "SOCKET_FD,STOP_FD,MAX_LINE". */
 #define SS_MIRROR_ENV "SS_MIRROR_CHANNEL"
 
 typedef struct ss_procbuf_opts {
@@ -137,9 +139,10 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
 int ss_procbuf_wait(ss_procbuf *pb, int timeout_ms);
 
 /*
- * ss_procbuf_stop - ask every child to stop: the next write of every mirror
- * returns SS_ESTOPPED, and spawned or forked children get SIGTERM, then SIGKILL
- * after the grace period. Their output and exits are still collected. New
+ * ss_procbuf_stop - ask every child to stop. Mirrors are asked cooperatively:
+ * the next write of every mirror returns SS_ESTOPPED. Spawned children without
+ * a mirror get SIGTERM at once. Every child still running when the grace
+ * period ends gets SIGKILL. Their output and exits are still collected. New
  * children are refused with SS_ESTOPPED until ss_procbuf_reset(). Returns 0.
  */
 int ss_procbuf_stop(ss_procbuf *pb);
