@@ -89,7 +89,8 @@ typedef struct ss_child_status {
     bool exited;                /* ended with exit(); code in exit_code */
     int exit_code;
     int term_signal;            /* killed by this signal, else 0 */
-    bool mirror_closed;         /* a mirror child closed its mirror cleanly */
+    bool mirror_closed;         /* a mirror child closed its mirror (ss_mirror_close
+                                   or ss_mirror_close_error) */
 } ss_child_status;
 
 /*
@@ -191,9 +192,11 @@ int ss_mirror_append(ss_mirror *m, ss_kind kind, const void *text, size_t len);
 
 /*
  * ss_mirror_close - send the partial line (if any) and a clean end, then free
- * the mirror. ss_mirror_close_error() sends text as an error record instead of
- * the clean end (sync-stream's close on an exception). Accept NULL. Return 0 or
- * the send error (the mirror is freed in every case).
+ * the mirror. ss_mirror_close_error() ends the partial line, sends text as an
+ * error record, then the end (sync-stream's close on an exception). Either way
+ * the child counts as having closed its mirror (ss_child_status.mirror_closed).
+ * A stop does not refuse a close. Accept NULL. Return 0 or the send error (the
+ * mirror is freed in every case).
  */
 int ss_mirror_close(ss_mirror *m);
 int ss_mirror_close_error(ss_mirror *m, const void *text, size_t len);

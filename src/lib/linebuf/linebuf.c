@@ -133,6 +133,16 @@ int ss__linebuf_store_locked(ss_linebuf *lb, ss_kind kind, uint32_t flags, const
     return rc < 0 ? rc : 0;
 }
 
+int ss__linebuf_store(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
+                      int64_t time_ns, const char *text, size_t len)
+{
+    pthread_mutex_lock(&lb->mu);
+    int rc = lb->closed ? SS_ECLOSED
+                        : ss__linebuf_store_locked(lb, kind, flags, source, time_ns, text, len);
+    pthread_mutex_unlock(&lb->mu);
+    return rc;
+}
+
 static int default_emit(void *ctx, const char *text, size_t len, uint32_t flags)
 {
     ss_linebuf *lb = ctx;

@@ -22,13 +22,7 @@ struct ss_writer {
 
 static int store(ss_writer *w, ss_kind kind, uint32_t flags, const char *text, size_t len)
 {
-    ss_linebuf *lb = w->lb;
-    pthread_mutex_lock(&lb->mu);
-    int rc = lb->closed ? SS_ECLOSED
-                        : ss__linebuf_store_locked(lb, kind, flags | w->rec_flags, w->source,
-                                                   w->now_ns, text, len);
-    pthread_mutex_unlock(&lb->mu);
-    return rc;
+    return ss__linebuf_store(w->lb, kind, flags | w->rec_flags, w->source, w->now_ns, text, len);
 }
 
 static int writer_emit(void *ctx, const char *text, size_t len, uint32_t flags)

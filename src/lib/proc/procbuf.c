@@ -1,0 +1,562 @@
+/*
+ * ss_procbuf: the parent's side of process mode. One collector thread sleeps in
+ * epoll_wait on every child's channels and pidfd; it turns raw output into
+ * records through one ss_writer per channel, stores mirror frames as they are,
+ * reaps children as they exit and stores an exit record for each.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/pidfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <syncstream/common.h>
+#include <syncstream/proc.h>
+
+#include "linebuf/linebuf_int.h"
+#include "proc/frame.h"
+#include "proc/procbuf_int.h"
+#include "util/clock.h"
+#include "util/records.h"
+
+#define DEFAULT_GRACE_MS 2000
+
+static void set_stop_flag(ss_procbuf *pb, uint32_t v)
+{
+    atomic_store_explicit((_Atomic uint32_t *)pb->stop_flag, v, memory_order_relaxed);
+}
+
+/* The stored exit record of a finished child. */
+static void store_exit_record(ss_procbuf *pb, ss__child *c)
+{
+    char text[160];
+    ss_kind kind = SS_KIND_ERROR;
+    int n;
+    if (c->status_lost) {
+        n = snprintf(text, sizeof(text), "ended; its status was collected elsewhere");
+    } else if (WIFEXITED(c->wstatus)) {
+        n = snprintf(text, sizeof(text), "exited with status %d", WEXITSTATUS(c->wstatus));
+        if (WEXITSTATUS(c->wstatus) == 0)
+            kind = SS_KIND_LINE;
+    } else {
+        int sig = WTERMSIG(c->wstatus);
+        const char *abbrev = sigabbrev_np(sig);
+        n = snprintf(text, sizeof(text), "killed by signal %d (SIG%s)", sig,
+                     abbrev ? abbrev : "?");
+    }
+    if (c->has_mirror && !c->mirror_closed) {
+        n += snprintf(text + n, sizeof(text) - (size_t)n, "; it did not close its mirror");
+        kind = SS_KIND_ERROR;
+    }
+    ss__linebuf_store(pb->lb, kind, SS_REC_EXIT, c->name, ss__now_realtime_ns(), text,
+                      (size_t)n);
+}
+
+static void maybe_finish(ss_procbuf *pb, ss__child *c)
+{
+    if (c->finished || !c->exited || c->open_chans > 0)
+        return;
+    store_exit_record(pb, c);
+    c->finished = true;
+    pb->running--;
+    pthread_cond_broadcast(&pb->changed);
+}
+
+static void close_chan(ss_procbuf *pb, ss__chan *ch)
+{
+    if (ch->fd < 0)
+        return;
+    epoll_ctl(pb->epfd, EPOLL_CTL_DEL, ch->fd, NULL);
+    close(ch->fd);
+    ch->fd = -1;
+    if (ch->w) {
+        /* ends a last unterminated line */
+        ss_writer_close(ch->w);
+        ch->w = NULL;
+    }
+    ss__buf_free(&ch->in);
+    if (ch->kind != SS__CHAN_PIDFD)
+        ch->child->open_chans--;
+}
+
+/* A problem with what a child sent becomes an error record of its own. */
+static void store_problem(ss_procbuf *pb, ss__child *c, const char *what, int err)
+{
+    char text[160];
+    int n = snprintf(text, sizeof(text), "%s: %s", what, ss_strerror(err));
+    ss__linebuf_store(pb->lb, SS_KIND_ERROR, 0, c->name, ss__now_realtime_ns(), text, (size_t)n);
+}
+
+/* Store every whole frame at the start of data; returns the bytes consumed or
+ * a negative error for a malformed stream. */
+static long store_frames(ss_procbuf *pb, ss__child *c, const char *data, size_t len)
+{
+    size_t off = 0;
+    for (;;) {
+        ss__frame f;
+        size_t used;
+        int rc = ss__frame_parse(data + off, len - off, pb->max_payload, &f, &used);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return (long)off;
+        off += used;
+        c->has_mirror = true;
+        if (f.type == SS__FRAME_CLOSE) {
+            c->mirror_closed = true;
+        } else if (f.type == SS__FRAME_SOURCE) {
+            memset(c->name, 0, SS_SOURCE_MAX);
+            memcpy(c->name, f.text, f.len < SS_SOURCE_MAX - 1 ? f.len : SS_SOURCE_MAX - 1);
+        } else if (f.type == SS__FRAME_RECORD)
+            ss__linebuf_store(pb->lb, f.kind, f.flags, c->name, f.time_ns, f.text, f.len);
+    }
+}
+
+static void read_mirror(ss_procbuf *pb, ss__chan *ch, const char *data, size_t len)
+{
+    ss__child *c = ch->child;
+    long used;
+    int rc = 0;
+    if (ch->in.len == 0) {
+        /* the common case: whole frames straight from the read buffer */
+        used = store_frames(pb, c, data, len);
+        if (used >= 0 && (size_t)used < len)
+            rc = ss__buf_append(&ch->in, data + used, len - (size_t)used);
+    } else {
+        rc = ss__buf_append(&ch->in, data, len);
+        used = rc < 0 ? 0 : store_frames(pb, c, ch->in.data, ch->in.len);
+        if (used > 0)
+            ss__buf_consume(&ch->in, (size_t)used);
+    }
+    if (used < 0 || rc < 0) {
+        store_problem(pb, c, "bad data on the mirror channel, closed", used < 0 ? (int)used : rc);
+        close_chan(pb, ch);
+        maybe_finish(pb, c);
+    }
+}
+
+/* One read per readiness event: level-triggered epoll comes back for the rest,
+ * which keeps one chatty child from starving the others. */
+static void handle_chan(ss_procbuf *pb, ss__chan *ch)
+{
+    ss__child *c = ch->child;
+    if (ch->fd < 0)
+        return;
+    if (ch->kind == SS__CHAN_PIDFD) {
+        pid_t r = waitpid(c->pid, &c->wstatus, WNOHANG);
+        /* ECHILD: someone else reaped it (SIGCHLD set to SIG_IGN, or a
+         * waitpid(-1) elsewhere); its status is lost but its end is not. */
+        if (r == c->pid || (r < 0 && errno == ECHILD)) {
+            c->status_lost = r < 0;
+            c->exited = true;
+            close_chan(pb, ch);
+            maybe_finish(pb, c);
+        }
+        return;
+    }
+    ssize_t n = read(ch->fd, pb->rbuf, sizeof(pb->rbuf));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        /* end of file; EIO is how a pty master says the same */
+        if (ch->kind == SS__CHAN_MIRROR && ch->in.len > 0)
+            store_problem(pb, c, "the mirror channel ended inside a record", SS_ECORRUPT);
+        close_chan(pb, ch);
+        maybe_finish(pb, c);
+        return;
+    }
+    if (ch->kind == SS__CHAN_MIRROR)
+        read_mirror(pb, ch, pb->rbuf, (size_t)n);
+    else
+        ss_writer_write(ch->w, pb->rbuf, (size_t)n);
+}
+
+static void signal_running(ss_procbuf *pb, int sig, bool mirrors_too)
+{
+    for (size_t i = 0; i < pb->nchildren; i++) {
+        ss__child *c = pb->children[i];
+        /* not yet reaped, so the pid cannot have been reused */
+        if (!c->exited && (mirrors_too || !c->has_mirror))
+            kill(c->pid, sig);
+    }
+}
+
+static void *collector_main(void *arg)
+{
+    ss_procbuf *pb = arg;
+    struct epoll_event evs[32];
+    for (;;) {
+        int n = epoll_wait(pb->epfd, evs, 32, -1);
+        if (n < 0 && errno != EINTR)
+            break;
+        pthread_mutex_lock(&pb->mu);
+        for (int i = 0; i < n; i++) {
+            void *ptr = evs[i].data.ptr;
+            uint64_t count;
+            if (ptr == &pb->wakefd) {
+                if (read(pb->wakefd, &count, sizeof(count)) < 0) {
+                    /* nothing to do: the flag it announces is read below */
+                }
+            } else if (ptr == &pb->timerfd) {
+                if (read(pb->timerfd, &count, sizeof(count)) == (ssize_t)sizeof(count))
+                    signal_running(pb, SIGKILL, true);
+            } else {
+                handle_chan(pb, ptr);
+            }
+        }
+        bool quit = pb->quit;
+        pthread_mutex_unlock(&pb->mu);
+        if (quit)
+            break;
+    }
+    return NULL;
+}
+
+static int watch(ss_procbuf *pb, int fd, void *ptr)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ptr};
+    return epoll_ctl(pb->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Move fd to a number >= 5, so that a spawned child's actions that put fds on
+ * 0..4 never overwrite it before it is used. */
+static int fd_above_4(int fd)
+{
+    if (fd < 0 || fd > 4)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 5);
+    close(fd);
+    return moved;
+}
+
+int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
+{
+    static const ss_procbuf_opts defaults;
+    if (!ret)
+        return -EINVAL;
+    if (!opts)
+        opts = &defaults;
+    if (opts->buf.path)
+        return -EINVAL;
+    ss_procbuf *pb = calloc(1, sizeof(*pb));
+    if (!pb)
+        return -ENOMEM;
+    pb->epfd = pb->wakefd = pb->timerfd = pb->stopfd = -1;
+    pb->grace_ms = opts->term_grace_ms ? opts->term_grace_ms : DEFAULT_GRACE_MS;
+    int rc = ss_linebuf_new(&pb->lb, &opts->buf);
+    if (rc < 0)
+        goto out_free;
+    pb->max_line = pb->lb->defw.max_line;
+    pb->max_payload = (size_t)pb->lb->ring.hdr->max_bytes;
+
+    pb->epfd = epoll_create1(EPOLL_CLOEXEC);
+    pb->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pb->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    pb->stopfd = fd_above_4(memfd_create("syncstream-stop", MFD_CLOEXEC));
+    if (pb->epfd < 0 || pb->wakefd < 0 || pb->timerfd < 0 || pb->stopfd < 0 ||
+        ftruncate(pb->stopfd, sizeof(uint32_t)) < 0) {
+        rc = -errno;
+        goto out_free;
+    }
+    pb->stop_flag = mmap(NULL, sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_SHARED,
+                         pb->stopfd, 0);
+    if (pb->stop_flag == MAP_FAILED) {
+        pb->stop_flag = NULL;
+        rc = -errno;
+        goto out_free;
+    }
+    if ((rc = watch(pb, pb->wakefd, &pb->wakefd)) < 0 ||
+        (rc = watch(pb, pb->timerfd, &pb->timerfd)) < 0)
+        goto out_free;
+
+    pthread_mutex_init(&pb->mu, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&pb->changed, &attr);
+    pthread_condattr_destroy(&attr);
+    rc = -pthread_create(&pb->thread, NULL, collector_main, pb);
+    if (rc < 0) {
+        pthread_cond_destroy(&pb->changed);
+        pthread_mutex_destroy(&pb->mu);
+        goto out_free;
+    }
+    *ret = pb;
+    return 0;
+
+out_free:
+    if (pb->stop_flag)
+        munmap(pb->stop_flag, sizeof(uint32_t));
+    for (int *fd = &pb->epfd; fd <= &pb->stopfd; fd++)
+        if (*fd >= 0)
+            close(*fd);
+    ss_linebuf_free(pb->lb);
+    free(pb);
+    return rc;
+}
+
+static void free_child(ss_procbuf *pb, ss__child *c)
+{
+    ss__chan *chans[] = {&c->out, &c->err, &c->mirror, &c->pidfd};
+    for (size_t i = 0; i < 4; i++)
+        close_chan(pb, chans[i]);
+    free(c);
+}
+
+void ss_procbuf_free(ss_procbuf *pb)
+{
+    if (!pb)
+        return;
+    pthread_mutex_lock(&pb->mu);
+    pb->quit = true;
+    pthread_mutex_unlock(&pb->mu);
+    uint64_t one = 1;
+    if (write(pb->wakefd, &one, sizeof(one)) < 0) {
+        /* an eventfd write only fails on overflow, and then it is readable anyway */
+    }
+    pthread_join(pb->thread, NULL);
+
+    for (size_t i = 0; i < pb->nchildren; i++) {
+        ss__child *c = pb->children[i];
+        if (!c->exited) {
+            kill(c->pid, SIGKILL);
+            while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR) {
+            }
+        }
+        free_child(pb, c);
+    }
+    free(pb->children);
+    munmap(pb->stop_flag, sizeof(uint32_t));
+    close(pb->epfd);
+    close(pb->wakefd);
+    close(pb->timerfd);
+    close(pb->stopfd);
+    ss_linebuf_free(pb->lb);
+    pthread_cond_destroy(&pb->changed);
+    pthread_mutex_destroy(&pb->mu);
+    free(pb);
+}
+
+ss_linebuf *ss_procbuf_linebuf(ss_procbuf *pb)
+{
+    return pb ? pb->lb : NULL;
+}
+
+static int open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_kind kind, int fd,
+                     uint32_t rec_flags)
+{
+    ch->child = c;
+    ch->kind = kind;
+    ch->fd = -1;
+    ss__buf_init(&ch->in, SS__FRAME_HDR + pb->max_payload);
+    if (fd < 0)
+        return 0;
+    int rc = 0;
+    if (kind == SS__CHAN_OUT || kind == SS__CHAN_ERR)
+        rc = ss_writer_new(&ch->w, pb->lb, c->name, rec_flags);
+    if (rc == 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    ch->fd = fd;
+    if (kind != SS__CHAN_PIDFD)
+        c->open_chans++;
+    return 0;
+}
+
+int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_fd, int err_fd,
+                          int mirror_fd, unsigned flags, int *ret_id)
+{
+    int rc = -ENOMEM;
+    ss__child *c = calloc(1, sizeof(*c));
+    int pidfd = pidfd_open(pid, 0);
+    if (pidfd < 0)
+        rc = -errno;
+    if (!c || pidfd < 0) {
+        int fds[] = {out_fd, err_fd, mirror_fd, pidfd};
+        for (size_t i = 0; i < 4; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+        free(c);
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        return rc;
+    }
+    c->pid = pid;
+    ss__source_copy(c->name, name);
+    c->has_mirror = flags & SS__PROC_FORKED;
+    open_chan(pb, c, &c->out, SS__CHAN_OUT, out_fd, 0);
+    open_chan(pb, c, &c->err, SS__CHAN_ERR, err_fd, SS_REC_STDERR);
+    open_chan(pb, c, &c->mirror, SS__CHAN_MIRROR, mirror_fd, 0);
+    open_chan(pb, c, &c->pidfd, SS__CHAN_PIDFD, pidfd, 0);
+
+    pthread_mutex_lock(&pb->mu);
+    if (pb->nchildren == pb->cap) {
+        size_t cap = pb->cap ? pb->cap * 2 : 16;
+        ss__child **grown = realloc(pb->children, cap * sizeof(*grown));
+        if (!grown) {
+            pthread_mutex_unlock(&pb->mu);
+            kill(pid, SIGKILL);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+            }
+            free_child(pb, c);
+            return -ENOMEM;
+        }
+        pb->children = grown;
+        pb->cap = cap;
+    }
+    c->id = pb->id_base + (int)pb->nchildren;
+    pb->children[pb->nchildren++] = c;
+    pb->running++;
+    ss__chan *chans[] = {&c->out, &c->err, &c->mirror, &c->pidfd};
+    for (size_t i = 0; i < 4; i++) {
+        if (chans[i]->fd >= 0 && watch(pb, chans[i]->fd, chans[i]) < 0)
+            close_chan(pb, chans[i]);
+    }
+    /* a child added while a stop is in force is stopped like the others */
+    if (pb->stopping && !c->has_mirror)
+        kill(pid, SIGTERM);
+    if (ret_id)
+        *ret_id = c->id;
+    pthread_mutex_unlock(&pb->mu);
+    return 0;
+}
+
+int ss__procbuf_check_open(ss_procbuf *pb)
+{
+    pthread_mutex_lock(&pb->mu);
+    int rc = pb->quit ? SS_ECLOSED : pb->stopping ? SS_ESTOPPED : 0;
+    pthread_mutex_unlock(&pb->mu);
+    return rc;
+}
+
+int ss_procbuf_wait(ss_procbuf *pb, int timeout_ms)
+{
+    if (!pb)
+        return -EINVAL;
+    struct timespec deadline;
+    if (timeout_ms > 0)
+        deadline = ss__deadline_after_ms(timeout_ms);
+    pthread_mutex_lock(&pb->mu);
+    int rc = 0;
+    while (!pb->forced && pb->running > 0) {
+        if (timeout_ms == 0) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        int w = timeout_ms < 0 ? pthread_cond_wait(&pb->changed, &pb->mu)
+                               : pthread_cond_timedwait(&pb->changed, &pb->mu, &deadline);
+        if (w == ETIMEDOUT)
+            timeout_ms = 0; /* look once more, then give up */
+    }
+    if (pb->forced)
+        rc = SS_ESTOPPED;
+    pthread_mutex_unlock(&pb->mu);
+    return rc;
+}
+
+static void stop_locked(ss_procbuf *pb)
+{
+    if (pb->stopping)
+        return;
+    pb->stopping = true;
+    set_stop_flag(pb, 1);
+    signal_running(pb, SIGTERM, false);
+    if (pb->grace_ms < 0) {
+        signal_running(pb, SIGKILL, true);
+        return;
+    }
+    struct itimerspec its = {.it_value = {.tv_sec = pb->grace_ms / 1000,
+                                          .tv_nsec = (long)(pb->grace_ms % 1000) * 1000000}};
+    timerfd_settime(pb->timerfd, 0, &its, NULL);
+}
+
+int ss_procbuf_stop(ss_procbuf *pb)
+{
+    if (!pb)
+        return -EINVAL;
+    pthread_mutex_lock(&pb->mu);
+    stop_locked(pb);
+    pthread_mutex_unlock(&pb->mu);
+    return 0;
+}
+
+int ss_procbuf_force_stop(ss_procbuf *pb)
+{
+    if (!pb)
+        return -EINVAL;
+    pthread_mutex_lock(&pb->mu);
+    stop_locked(pb);
+    pb->forced = true;
+    pthread_cond_broadcast(&pb->changed);
+    pthread_mutex_unlock(&pb->mu);
+    return 0;
+}
+
+int ss_procbuf_reset(ss_procbuf *pb)
+{
+    if (!pb)
+        return -EINVAL;
+    pthread_mutex_lock(&pb->mu);
+    if (pb->running > 0) {
+        pthread_mutex_unlock(&pb->mu);
+        return -EBUSY;
+    }
+    for (size_t i = 0; i < pb->nchildren; i++)
+        free_child(pb, pb->children[i]);
+    pb->id_base += (int)pb->nchildren;
+    pb->nchildren = 0;
+    pb->stopping = pb->forced = false;
+    set_stop_flag(pb, 0);
+    struct itimerspec off = {0};
+    timerfd_settime(pb->timerfd, 0, &off, NULL);
+    pthread_mutex_unlock(&pb->mu);
+    return ss_linebuf_clear(pb->lb);
+}
+
+int ss_procbuf_child(ss_procbuf *pb, int id, ss_child_status *ret)
+{
+    if (!pb || !ret)
+        return -EINVAL;
+    pthread_mutex_lock(&pb->mu);
+    int rc = -ENOENT;
+    if (id >= pb->id_base && (size_t)(id - pb->id_base) < pb->nchildren) {
+        const ss__child *c = pb->children[id - pb->id_base];
+        bool known = c->exited && !c->status_lost;
+        *ret = (ss_child_status){
+            .id = c->id,
+            .pid = c->pid,
+            .finished = c->finished,
+            .exited = known && WIFEXITED(c->wstatus),
+            .exit_code = known && WIFEXITED(c->wstatus) ? WEXITSTATUS(c->wstatus) : 0,
+            .term_signal = known && WIFSIGNALED(c->wstatus) ? WTERMSIG(c->wstatus) : 0,
+            .mirror_closed = c->mirror_closed,
+        };
+        memcpy(ret->name, c->name, SS_SOURCE_MAX);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&pb->mu);
+    return rc;
+}
+
+int ss_procbuf_running(ss_procbuf *pb)
+{
+    if (!pb)
+        return -EINVAL;
+    pthread_mutex_lock(&pb->mu);
+    int n = pb->running;
+    pthread_mutex_unlock(&pb->mu);
+    return n;
+}

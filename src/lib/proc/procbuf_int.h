@@ -1,0 +1,79 @@
+/* Inside the process buffer: shared by procbuf.c (the collector) and spawn.c. */
+#ifndef SS_PROC_PROCBUF_INT_H
+#define SS_PROC_PROCBUF_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <syncstream/proc.h>
+
+#include "util/buf.h"
+
+typedef enum ss__chan_kind {
+    SS__CHAN_OUT,    /* raw bytes of stdout (or a pty) */
+    SS__CHAN_ERR,    /* raw bytes of stderr */
+    SS__CHAN_MIRROR, /* frames from a mirror */
+    SS__CHAN_PIDFD,  /* readable when the child exits */
+} ss__chan_kind;
+
+typedef struct ss__child ss__child;
+
+typedef struct ss__chan {
+    ss__child *child;
+    ss__chan_kind kind;
+    int fd;            /* -1 when closed */
+    ss_writer *w;      /* OUT and ERR: assembles the raw bytes */
+    ss__buf in;        /* MIRROR: bytes of an incomplete frame */
+} ss__chan;
+
+struct ss__child {
+    int id;
+    pid_t pid;
+    char name[SS_SOURCE_MAX];
+    ss__chan out, err, mirror, pidfd;
+    int open_chans;    /* of out, err, mirror */
+    bool has_mirror;
+    bool mirror_closed;
+    bool exited;       /* waitpid has reaped it; status in wstatus */
+    int wstatus;
+    bool status_lost;  /* reaped by someone else: wstatus unknown */
+    bool finished;     /* exited, channels drained, exit record stored */
+    bool termed;       /* got SIGTERM from a stop */
+};
+
+struct ss_procbuf {
+    pthread_mutex_t mu;      /* guards the fields below and every child */
+    pthread_cond_t changed;  /* a child finished, or a force stop */
+    ss_linebuf *lb;
+    size_t max_line;
+    size_t max_payload;
+    int epfd;
+    int wakefd;              /* eventfd: tells the collector to quit */
+    int timerfd;             /* the stop's grace period */
+    int stopfd;              /* memfd of the stop page mirrors watch */
+    uint32_t *stop_flag;     /* that page, mapped read-write */
+    ss__child **children;
+    size_t nchildren, cap;
+    int id_base;             /* id of children[0]; ids go on after a reset */
+    int running;
+    int grace_ms;
+    bool stopping, forced, quit;
+    pthread_t thread;
+    char rbuf[64 * 1024];    /* the collector's read buffer */
+};
+
+/* Internal flag for ss__procbuf_add_child: a forked child, which holds a
+ * mirror from its first instruction. */
+#define SS__PROC_FORKED (1u << 16)
+
+/* 0, or SS_ESTOPPED / SS_ECLOSED when no child may be added now. */
+int ss__procbuf_check_open(ss_procbuf *pb);
+
+/* Add a child whose channels are open fds (-1 for absent ones); takes pb->mu.
+ * On failure the fds are closed and the child is SIGKILLed and reaped. */
+int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_fd, int err_fd,
+                          int mirror_fd, unsigned flags, int *ret_id);
+
+#endif

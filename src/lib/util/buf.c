@@ -1,0 +1,50 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+void ss__buf_init(ss__buf *b, size_t cap)
+{
+    b->data = NULL;
+    b->len = b->alloc = 0;
+    b->cap = cap;
+}
+
+int ss__buf_append(ss__buf *b, const void *p, size_t n)
+{
+    if (n > b->cap - b->len)
+        return -ENOBUFS;
+    if (b->len + n > b->alloc) {
+        size_t want = b->alloc ? b->alloc : 256;
+        while (want < b->len + n)
+            want *= 2;
+        if (want > b->cap)
+            want = b->cap;
+        char *data = realloc(b->data, want);
+        if (!data)
+            return -ENOMEM;
+        b->data = data;
+        b->alloc = want;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+void ss__buf_consume(ss__buf *b, size_t n)
+{
+    memmove(b->data, b->data + n, b->len - n);
+    b->len -= n;
+}
+
+void ss__buf_reset(ss__buf *b)
+{
+    b->len = 0;
+}
+
+void ss__buf_free(ss__buf *b)
+{
+    free(b->data);
+    ss__buf_init(b, b->cap);
+}
