@@ -6,6 +6,9 @@
 
 #define RECORDS 20000
 
+/* ss__ring_append copies SS_SOURCE_MAX bytes of the name */
+static const char source[SS_SOURCE_MAX] = "src";
+
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rng(void)
@@ -50,7 +53,7 @@ static void run(size_t maxlen, size_t max_bytes, size_t max_text)
     assert_int_equal(ss__ring_init_heap(&ring, &geo, SS_FULL_DROP_OLDEST), 0);
     for (uint64_t i = 1; i <= RECORDS; i++) {
         size_t len = make_text(i, text, max_text);
-        assert_int_equal(ss__ring_append(&ring, SS_KIND_LINE, 0, "src", 0, text, len), 1);
+        assert_int_equal(ss__ring_append(&ring, SS_KIND_LINE, 0, source, 0, text, len), 1);
         /* the newest record is always kept */
         assert_int_equal(ring.hdr->next_seq, i + 1);
         if (rng() % 997 == 0)
@@ -88,9 +91,9 @@ static void test_too_big_is_refused_uncounted(void **state)
     ss__ring_geometry geo = {10, 16, 64};
     char text[100] = {0};
     assert_int_equal(ss__ring_init_heap(&ring, &geo, SS_FULL_DROP_OLDEST), 0);
-    assert_int_equal(ss__ring_append(&ring, SS_KIND_ERROR, 0, "", 0, text, 100), SS_ETOOBIG);
+    assert_int_equal(ss__ring_append(&ring, SS_KIND_ERROR, 0, source, 0, text, 100), SS_ETOOBIG);
     assert_int_equal(ring.hdr->written, 0);
-    assert_int_equal(ss__ring_append(&ring, SS_KIND_ERROR, 0, "", 0, text, 64), 1);
+    assert_int_equal(ss__ring_append(&ring, SS_KIND_ERROR, 0, source, 0, text, 64), 1);
     ss__ring_done(&ring);
 }
 

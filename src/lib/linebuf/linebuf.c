@@ -161,10 +161,12 @@ int ss_linebuf_write(ss_linebuf *lb, const void *data, size_t len)
 {
     if (!lb || (!data && len))
         return -EINVAL;
+    /* the clock is read before taking the lock, to keep the lock short */
+    int64_t now = ss__now_realtime_ns();
     pthread_mutex_lock(&lb->mu);
     int rc = SS_ECLOSED;
     if (!lb->closed) {
-        lb->now_ns = ss__now_realtime_ns();
+        lb->now_ns = now;
         rc = ss__lineasm_feed(&lb->defw, data, len, default_emit, lb);
         note_partial(lb);
     }

@@ -27,7 +27,8 @@ int ss__linebuf_store_locked(ss_linebuf *lb, ss_kind kind, uint32_t flags, const
                              int64_t time_ns, const char *text, size_t len);
 
 /* Store one whole record, taking lb->mu: for producers that assemble lines
- * elsewhere (writers, mirror children). Returns 0, SS_ECLOSED or SS_ETOOBIG. */
+ * elsewhere (writers, mirror children). source points to SS_SOURCE_MAX bytes.
+ * Returns 0, SS_ECLOSED or SS_ETOOBIG. */
 int ss__linebuf_store(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
                       int64_t time_ns, const char *text, size_t len);
 

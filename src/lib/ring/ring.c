@@ -30,6 +30,14 @@ static size_t round_up(size_t n, size_t to)
     return (n + to - 1) / to * to;
 }
 
+static uint64_t slot_count(size_t maxlen)
+{
+    uint64_t n = 1;
+    while (n < maxlen)
+        n <<= 1;
+    return n;
+}
+
 size_t ss__ring_layout(ss__ring_hdr *hdr, const ss__ring_geometry *geo)
 {
     memset(hdr, 0, sizeof(*hdr));
@@ -40,7 +48,8 @@ size_t ss__ring_layout(ss__ring_hdr *hdr, const ss__ring_geometry *geo)
     hdr->max_line = geo->max_line;
     hdr->max_bytes = geo->max_bytes;
     hdr->slots_off = round_up(sizeof(*hdr), 64);
-    hdr->partial_off = round_up(hdr->slots_off + geo->maxlen * sizeof(ss__slot), 64);
+    hdr->slot_mask = slot_count(geo->maxlen) - 1;
+    hdr->partial_off = round_up(hdr->slots_off + (hdr->slot_mask + 1) * sizeof(ss__slot), 64);
     hdr->data_off = round_up(hdr->partial_off + geo->max_line, 64);
     hdr->region_size = hdr->data_off + geo->max_bytes;
     hdr->first_seq = hdr->next_seq = 1;
@@ -59,7 +68,7 @@ int ss__ring_hdr_check(const ss__ring_hdr *hdr, size_t file_size)
         geo.max_line > (256u << 20) || geo.max_bytes > (1ull << 32))
         return SS_ECORRUPT;
     ss__ring_layout(&want, &geo);
-    if (hdr->slots_off != want.slots_off || hdr->partial_off != want.partial_off ||
+    if (hdr->slot_mask != want.slot_mask || hdr->slots_off != want.slots_off || hdr->partial_off != want.partial_off ||
         hdr->data_off != want.data_off || hdr->region_size != want.region_size ||
         hdr->region_size > file_size)
         return SS_ECORRUPT;
@@ -75,7 +84,7 @@ int ss__ring_init_heap(ss__ring *ring, const ss__ring_geometry *geo, ss_full_pol
     ring->fd = -1;
     ring->full = full;
     ring->hdr = malloc(sizeof(*ring->hdr));
-    ring->slots = calloc(geo->maxlen, sizeof(ss__slot));
+    ring->slots = calloc(slot_count(geo->maxlen), sizeof(ss__slot));
     ring->data_cap = geo->max_bytes < HEAP_ARENA_START ? geo->max_bytes : HEAP_ARENA_START;
     ring->data = malloc(ring->data_cap);
     if (!ring->hdr || !ring->slots || !ring->data) {
@@ -123,7 +132,7 @@ static bool grow_heap_arena(ss__ring *ring)
         return false;
     uint64_t off = 0;
     for (uint64_t seq = ring->hdr->first_seq; seq < ring->hdr->next_seq; seq++) {
-        ss__slot *s = &ring->slots[seq % ring->hdr->maxlen];
+        ss__slot *s = &ring->slots[seq & ring->hdr->slot_mask];
         memcpy(data + off, ring->data + s->off, s->len);
         s->off = off;
         off += chunk_size(s->len);
@@ -174,14 +183,14 @@ int ss__ring_append(ss__ring *ring, ss_kind kind, uint32_t flags, const char *so
     }
 
     uint64_t seq = hdr->next_seq;
-    ss__slot *s = &ring->slots[seq % hdr->maxlen];
+    ss__slot *s = &ring->slots[seq & hdr->slot_mask];
     s->seq = seq;
     s->time_ns = time_ns;
     s->off = off;
     s->len = (uint32_t)len;
     s->flags = (uint16_t)flags;
     s->kind = (uint8_t)kind;
-    ss__source_copy(s->source, source);
+    memcpy(s->source, source, SS_SOURCE_MAX);
     memcpy(ring->data + off, text, len);
     /* Publish only once the slot and the text are complete. */
     __atomic_store_n(&hdr->next_seq, seq + 1, __ATOMIC_RELEASE);

@@ -2,7 +2,7 @@
  * The record ring: the one store of records for every in-memory collector.
  *
  * At most maxlen records, with consecutive sequence numbers first_seq ..
- * next_seq - 1, indexed by seq % maxlen in an array of fixed slots; their text
+ * next_seq - 1, indexed by seq & slot_mask in an array of fixed slots; their text
  * lives in a byte arena used as a FIFO of variable-sized chunks (a chunk never
  * wraps: when the end has no room, the next chunk starts at offset 0).
  *
@@ -53,6 +53,9 @@ typedef struct ss__ring_hdr {
     uint32_t partial_flags;
     uint32_t reserved;
     char partial_source[SS_SOURCE_MAX];
+    /* The slot array has slot_mask + 1 entries, a power of two >= maxlen, so
+     * that finding a record's slot is a mask rather than a division. */
+    uint64_t slot_mask;
 } ss__ring_hdr;
 
 typedef struct ss__slot {
@@ -92,7 +95,8 @@ int ss__ring_init_heap(ss__ring *ring, const ss__ring_geometry *geo, ss_full_pol
 void ss__ring_done(ss__ring *ring);
 
 /*
- * Store one record, applying the full policy. Returns 1 when stored, 0 when the
+ * Store one record, applying the full policy. source points to SS_SOURCE_MAX
+ * bytes (a NUL-padded name, as ss__source_copy makes), copied whole. Returns 1 when stored, 0 when the
  * policy dropped it (counted in hdr->shed), SS_ETOOBIG for a text that can never
  * fit, -ENOMEM when the heap arena could not grow.
  */
@@ -110,7 +114,7 @@ static inline size_t ss__ring_count(const ss__ring *ring)
 /* The slot of a stored record, seq in [first_seq, next_seq). */
 static inline const ss__slot *ss__ring_slot(const ss__ring *ring, uint64_t seq)
 {
-    return &ring->slots[seq % ring->hdr->maxlen];
+    return &ring->slots[seq & ring->hdr->slot_mask];
 }
 
 /* Region layout for a geometry: the header, the slots, the partial line space and

@@ -138,7 +138,7 @@ static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n,
         return -ENOMEM;
     size_t text_bytes = partial ? partial_len : 0;
     for (size_t i = 0; i < records; i++) {
-        copy[i] = slots[(first + i) % hdr->maxlen];
+        copy[i] = slots[(first + i) & hdr->slot_mask];
         if (copy[i].seq != first + i || copy[i].off + copy[i].len > hdr->max_bytes) {
             copy[i].seq = 0;
             copy[i].len = 0;
