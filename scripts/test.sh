@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || exit 1
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-45}
 passed=0
 failed=0
 
@@ -47,18 +47,20 @@ if run_build build/tsan -Db_sanitize=thread -Db_lundef=false; then
 fi
 
 if CC=clang run_build build/fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false; then
-    corpus=$(mktemp -d)
-    cp tests/fuzz/corpus/lineasm/* "$corpus/"
-    echo "== fuzz_lineasm for ${FUZZ_SECONDS}s"
-    if build/fuzz/tests/fuzz/fuzz_lineasm -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
-        "$corpus" 2>build/fuzz/fuzz.log; then
-        passed=$((passed + 1))
-    else
-        tail -40 build/fuzz/fuzz.log
-        failed=$((failed + 1))
-    fi
-    tail -2 build/fuzz/fuzz.log
-    rm -rf "$corpus"
+    for target in lineasm frame; do
+        corpus=$(mktemp -d)
+        cp "tests/fuzz/corpus/$target"/* "$corpus/"
+        echo "== fuzz_$target for ${FUZZ_SECONDS}s"
+        if build/fuzz/tests/fuzz/fuzz_$target -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
+            "$corpus" 2>"build/fuzz/fuzz_$target.log"; then
+            passed=$((passed + 1))
+        else
+            tail -40 "build/fuzz/fuzz_$target.log"
+            failed=$((failed + 1))
+        fi
+        tail -1 "build/fuzz/fuzz_$target.log"
+        rm -rf "$corpus"
+    done
 fi
 
 # The installed library, headers and pkg-config file are enough to build a program.
