@@ -24,6 +24,8 @@ static void test_out_of_range_options(void **state)
     assert_int_equal(ss_linebuf_new(&lb, &policy), -EINVAL);
     ss_linebuf_opts flags = {.line_flags = 0x80};
     assert_int_equal(ss_linebuf_new(&lb, &flags), -EINVAL);
+    ss_linebuf_opts clock = {.time_source = (ss_time_source)5};
+    assert_int_equal(ss_linebuf_new(&lb, &clock), -EINVAL);
     ss_linebuf_opts bytes = {.max_bytes = (size_t)4 << 30};
     assert_int_equal(ss_linebuf_new(&lb, &bytes), -EINVAL);
     assert_null(lb); /* ret is only written on success */

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -346,6 +347,30 @@ static void test_cursor_reads_and_missed(void **state)
     ss_linebuf_free(lb);
 }
 
+static void test_time_sources(void **state)
+{
+    (void)state;
+    for (int coarse = 0; coarse <= 1; coarse++) {
+        ss_linebuf *lb = NULL;
+        ss_linebuf_opts opts = {.time_source = coarse ? SS_TIME_COARSE : SS_TIME_PRECISE};
+        assert_int_equal(ss_linebuf_new(&lb, &opts), 0);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t before = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        write_str(lb, "stamped\n");
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t after = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        ss_records set = SS_RECORDS_INIT;
+        assert_int_equal(ss_linebuf_read(lb, SS_READ_ALL, &set), 1);
+        /* the coarse clock may lag by up to a tick (10 ms at most on Linux) */
+        int64_t slack = coarse ? 20000000 : 0;
+        assert_true(set.items[0].time_ns >= before - slack);
+        assert_true(set.items[0].time_ns <= after);
+        ss_records_clear(&set);
+        ss_linebuf_free(lb);
+    }
+}
+
 static char tmpdir[] = "/tmp/ss-linebuf-XXXXXX";
 
 static int make_tmpdir(void **state)
@@ -466,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_writers_keep_partials_apart),
         cmocka_unit_test(test_long_source_is_cut),
         cmocka_unit_test(test_cursor_reads_and_missed),
+        cmocka_unit_test(test_time_sources),
         cmocka_unit_test(test_file_ring_continues),
         cmocka_unit_test(test_file_ring_refuses_other_files),
         cmocka_unit_test(test_file_ring_damaged_header),

@@ -47,6 +47,7 @@ int ss_linebuf_new(ss_linebuf **ret, const ss_linebuf_opts *opts)
     if (!opts)
         opts = &defaults;
     if ((opts->full != SS_FULL_DROP_OLDEST && opts->full != SS_FULL_DROP_NEWEST) ||
+        (opts->time_source != SS_TIME_PRECISE && opts->time_source != SS_TIME_COARSE) ||
         (opts->line_flags & ~(unsigned)SS_LINE_CR_IS_BREAK))
         return -EINVAL;
     rc = resolve_geometry(opts, &geo);
@@ -64,6 +65,7 @@ int ss_linebuf_new(ss_linebuf **ret, const ss_linebuf_opts *opts)
         goto out_free;
 
     ss__source_copy(lb->source, opts->source);
+    lb->coarse_time = opts->time_source == SS_TIME_COARSE;
     ss__ring_hdr *hdr = lb->ring.hdr;
     /* A partial line left in a file ring by its previous owner is stored as a
      * record of its own: continuing it would mix two writers' bytes in one line. */
@@ -162,7 +164,7 @@ int ss_linebuf_write(ss_linebuf *lb, const void *data, size_t len)
     if (!lb || (!data && len))
         return -EINVAL;
     /* the clock is read before taking the lock, to keep the lock short */
-    int64_t now = ss__now_realtime_ns();
+    int64_t now = ss__now_ns(lb->coarse_time);
     pthread_mutex_lock(&lb->mu);
     int rc = SS_ECLOSED;
     if (!lb->closed) {
@@ -181,7 +183,7 @@ int ss_linebuf_new_line(ss_linebuf *lb)
     pthread_mutex_lock(&lb->mu);
     int rc = SS_ECLOSED;
     if (!lb->closed) {
-        lb->now_ns = ss__now_realtime_ns();
+        lb->now_ns = ss__now_ns(lb->coarse_time);
         rc = ss__lineasm_flush(&lb->defw, default_emit, lb);
         note_partial(lb);
     }
@@ -197,7 +199,7 @@ int ss_linebuf_append(ss_linebuf *lb, ss_kind kind, const void *text, size_t len
     pthread_mutex_lock(&lb->mu);
     int rc = SS_ECLOSED;
     if (!lb->closed) {
-        lb->now_ns = ss__now_realtime_ns();
+        lb->now_ns = ss__now_ns(lb->coarse_time);
         rc = ss__lineasm_flush(&lb->defw, default_emit, lb);
         note_partial(lb);
         if (rc == 0)

@@ -18,6 +18,7 @@ struct ss_linebuf {
     char source[SS_SOURCE_MAX];
     int64_t now_ns;        /* timestamp of the default writer's current write */
     unsigned waiters;
+    bool coarse_time;      /* fixed at creation */
     bool closed;
 };
 

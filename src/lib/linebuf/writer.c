@@ -58,7 +58,7 @@ int ss_writer_write(ss_writer *w, const void *data, size_t len)
 {
     if (!w || (!data && len))
         return -EINVAL;
-    w->now_ns = ss__now_realtime_ns();
+    w->now_ns = ss__now_ns(w->lb->coarse_time);
     return ss__lineasm_feed(&w->la, data, len, writer_emit, w);
 }
 
@@ -66,7 +66,7 @@ int ss_writer_new_line(ss_writer *w)
 {
     if (!w)
         return -EINVAL;
-    w->now_ns = ss__now_realtime_ns();
+    w->now_ns = ss__now_ns(w->lb->coarse_time);
     return ss__lineasm_flush(&w->la, writer_emit, w);
 }
 

@@ -1,9 +1,9 @@
 #include "util/clock.h"
 
-int64_t ss__now_realtime_ns(void)
+int64_t ss__now_ns(bool coarse)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(coarse ? CLOCK_REALTIME_COARSE : CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 

@@ -5,8 +5,16 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Wall-clock time in nanoseconds since the epoch, for record timestamps. */
-int64_t ss__now_realtime_ns(void);
+#include <stdbool.h>
+
+/* Wall-clock time in nanoseconds since the epoch, for record timestamps;
+ * coarse: the cheap tick-resolution clock. */
+int64_t ss__now_ns(bool coarse);
+
+static inline int64_t ss__now_realtime_ns(void)
+{
+    return ss__now_ns(false);
+}
 
 /* The absolute CLOCK_MONOTONIC instant timeout_ms from now, for timed waits on a
  * condition variable created with CLOCK_MONOTONIC. timeout_ms must be >= 0. */
