@@ -8,6 +8,11 @@
  * partial line as on a terminal (or ends the line with SS_LINE_CR_IS_BREAK); a
  * line longer than max_line is cut into records flagged SS_REC_CONTINUED.
  *
+ * Line breaks differ from Python's str.splitlines, which sync-stream uses: only
+ * "\n", "\r\n" and (optionally) "\r" break a line here, not "\v", "\f",
+ * "\x1c"-"\x1e", "\x85", U+2028 or U+2029; and a "\r\n" split across two
+ * writes is one break here, two in sync-stream.
+ *
  * Reading follows sync-stream's LineBuffer exactly: the partial line, if not
  * empty, is the newest item of the view; a view holds at most maxlen items, so
  * when the records are full and a partial line exists the oldest record is left
@@ -220,9 +225,11 @@ int ss_linebuf_clear(ss_linebuf *lb);
 int ss_linebuf_get_stats(ss_linebuf *lb, ss_linebuf_stats *ret);
 
 /*
- * ss_linebuf_inspect_file - read the newest n records (SS_READ_ALL for all) and
- * the partial line (as the newest item, flagged SS_REC_PARTIAL, when not empty)
- * of a ring file made with opts.path, without modifying it. The writer may be
+ * ss_linebuf_inspect_file - read the newest n items of a ring file made with
+ * opts.path, without modifying it: every stored record, then the partial line
+ * (flagged SS_REC_PARTIAL) when not empty, so up to maxlen + 1 items with
+ * SS_READ_ALL (unlike the view of ss_linebuf_read, nothing is hidden). A slot
+ * found damaged is skipped and counted in ret->missed. The writer may be
  * dead (that is the point) or alive: a record overwritten while it was copied is
  * left out and counted in ret->missed.
  *
@@ -243,7 +250,8 @@ int ss_linebuf_inspect_file(const char *path, size_t n, ss_records *ret,
  */
 int ss_writer_new(ss_writer **ret, ss_linebuf *lb, const char *source, uint32_t rec_flags);
 
-/* As ss_linebuf_write / _new_line / _append, for the writer's own partial line. */
+/* As ss_linebuf_write / _new_line / _append, for the writer's own partial line;
+ * after ss_linebuf_close() they return SS_ECLOSED. */
 int ss_writer_write(ss_writer *w, const void *data, size_t len);
 int ss_writer_new_line(ss_writer *w);
 int ss_writer_append(ss_writer *w, ss_kind kind, const void *text, size_t len);

@@ -113,6 +113,62 @@ static void test_sigsegv(void **state)
     run_crash("segv.ring", true);
 }
 
+/* A line that completes the partial line, then a long write: killed during it,
+ * the file must not show the old partial "abc" again (as a partial line, or as
+ * a record when the file is continued). */
+static void test_killed_after_completing_partial(void **state)
+{
+    (void)state;
+    char path[256];
+    ring_path(path, sizeof(path), "partial.ring");
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ss_linebuf *lb = NULL;
+        ss_linebuf_opts opts = {.maxlen = 16, .max_line = 4096, .path = path};
+        size_t big = 256u << 20;
+        char *data = malloc(big);
+        if (!data || ss_linebuf_new(&lb, &opts) < 0)
+            _exit(3);
+        memcpy(data, "def\n", 4);
+        memset(data + 4, 'x', big - 4);
+        ss_linebuf_write(lb, "abc", 3);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(4);
+        ss_linebuf_write(lb, data, big);
+        pause();
+        _exit(5);
+    }
+    close(ready[1]);
+    char c;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    usleep(20000);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+
+    ss_records set = SS_RECORDS_INIT;
+    int n = ss_linebuf_inspect_file(path, SS_READ_ALL, &set, NULL);
+    assert_true(n >= 1);
+    for (int i = 0; i < n; i++) {
+        const ss_record *r = &set.items[i];
+        if (r->flags & SS_REC_PARTIAL)
+            assert_false(r->len >= 3 && memcmp(r->text, "abc", 3) == 0 && r->len < 6);
+        else if (r->seq == 1)
+            assert_item_text(&set, (size_t)i, "abcdef");
+    }
+    ss_linebuf *lb = NULL;
+    ss_linebuf_opts opts = {.maxlen = 16, .max_line = 4096, .path = path};
+    assert_int_equal(ss_linebuf_new(&lb, &opts), 0);
+    assert_true(ss_linebuf_read(lb, SS_READ_ALL, &set) >= 1);
+    for (size_t i = 0; i < set.count; i++)
+        assert_false(set.items[i].len == 3 && memcmp(set.items[i].text, "abc", 3) == 0);
+    ss_records_clear(&set);
+    ss_linebuf_free(lb);
+}
+
 /* Kill a writer at arbitrary instants: whatever was published is whole, and the
  * file can be continued by the next process. */
 static void test_killed_at_any_instant(void **state)
@@ -172,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_sigkill),
         cmocka_unit_test(test_sigsegv),
         cmocka_unit_test(test_killed_at_any_instant),
+        cmocka_unit_test(test_killed_after_completing_partial),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

@@ -131,6 +131,9 @@ static void test_close_wakes_waiters(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(pthread_create(&th[i], NULL, wait_forever, lb), 0);
     ss_linebuf_close(lb);
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_linebuf_follow(lb, 0, 0, -1, &set), SS_ECLOSED);
+    assert_int_equal(set.count, 0);
     for (int i = 0; i < 3; i++) {
         void *res;
         pthread_join(th[i], &res);

@@ -71,10 +71,18 @@ static void test_zero_length_writes(void **state)
     size_t n = 9;
     assert_int_equal(ss_linebuf_len(lb, &n), 0);
     assert_int_equal(n, 0);
-    /* an empty grouped record is still one record */
+    /* an empty grouped record is still one record, also from NULL */
     assert_int_equal(ss_linebuf_append(lb, SS_KIND_WARNING, "", 0), 0);
+    assert_int_equal(ss_linebuf_append(lb, SS_KIND_WARNING, NULL, 0), 0);
     assert_int_equal(ss_linebuf_len(lb, &n), 0);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2);
+    ss_writer *w = NULL;
+    assert_int_equal(ss_writer_new(&w, lb, "w", 0), 0);
+    assert_int_equal(ss_writer_write(w, NULL, 0), 0);
+    assert_int_equal(ss_writer_append(w, SS_KIND_ERROR, NULL, 0), 0);
+    assert_int_equal(ss_writer_close(w), 0);
+    assert_int_equal(ss_linebuf_len(lb, &n), 0);
+    assert_int_equal(n, 3);
     ss_linebuf_free(lb);
 }
 
@@ -89,8 +97,10 @@ static void test_writes_after_close(void **state)
     ss_linebuf_close(lb);
     ss_linebuf_close(lb); /* idempotent */
     assert_int_equal(ss_writer_write(w, "x\n", 2), SS_ECLOSED);
-    /* a partial line stays with the writer; ending it finds the buffer closed */
-    assert_int_equal(ss_writer_write(w, "more", 4), 0);
+    /* even bytes that would only stay partial are refused */
+    assert_int_equal(ss_writer_write(w, "more", 4), SS_ECLOSED);
+    assert_int_equal(ss_writer_new_line(w), SS_ECLOSED);
+    assert_int_equal(ss_writer_append(w, SS_KIND_ERROR, "e", 1), SS_ECLOSED);
     assert_int_equal(ss_writer_close(w), SS_ECLOSED);
     ss_linebuf_free(lb);
 }
@@ -148,7 +158,13 @@ static void test_append_too_big(void **state)
     assert_int_equal(ss_linebuf_new(&lb, &opts), 0);
     char text[200];
     memset(text, 'e', sizeof(text));
+    assert_int_equal(ss_linebuf_write(lb, "pending", 7), 0);
     assert_int_equal(ss_linebuf_append(lb, SS_KIND_ERROR, text, sizeof(text)), SS_ETOOBIG);
+    /* refused before anything changed: the partial line is still partial */
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_linebuf_read(lb, SS_READ_ALL, &set), 1);
+    assert_true(set.items[0].flags & SS_REC_PARTIAL);
+    ss_records_clear(&set);
     ss_linebuf_stats st;
     assert_int_equal(ss_linebuf_get_stats(lb, &st), 0);
     assert_int_equal(st.written, 0);

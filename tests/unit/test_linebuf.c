@@ -335,6 +335,9 @@ static void test_cursor_reads_and_missed(void **state)
     assert_int_equal(set.cursor, 9);
     assert_int_equal(ss_linebuf_read_since(lb, set.cursor, 0, &set), 0);
     assert_int_equal(set.missed, 0);
+    /* after a clear, waiting blocks again until a new record arrives */
+    assert_int_equal(ss_linebuf_wait(lb, cur, 0), -ETIMEDOUT);
+    assert_int_equal(ss_linebuf_follow(lb, cur, 0, 0, &set), -ETIMEDOUT);
     /* the partial line never appears in a cursor read */
     write_str(lb, "partial");
     assert_int_equal(ss_linebuf_read_since(lb, 0, 0, &set), 0);
@@ -473,8 +476,40 @@ static void test_file_ring_damaged_header(void **state)
                      (ssize_t)sizeof(bogus));
     close(fd);
     ss_records set = SS_RECORDS_INIT;
-    assert_int_equal(ss_linebuf_inspect_file(path, SS_READ_ALL, &set, NULL), SS_ECORRUPT);
+    /* inspecting recovers what is whole and counts the rest as missed */
+    assert_int_equal(ss_linebuf_inspect_file(path, SS_READ_ALL, &set, NULL), 0);
+    assert_true(set.missed > 0);
+    /* a new owner refuses to continue it */
     assert_int_equal(ss_linebuf_new(&lb, &opts), SS_ECORRUPT);
+    ss_records_clear(&set);
+}
+
+static void test_file_ring_damaged_slot(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/slot.ring", tmpdir);
+    ss_linebuf_opts opts = {.maxlen = 4, .path = path};
+    ss_linebuf *lb = NULL;
+    assert_int_equal(ss_linebuf_new(&lb, &opts), 0);
+    write_str(lb, "one\ntwo\n");
+    ss_linebuf_free(lb);
+    /* the first record's text offset far outside the arena */
+    ss__ring_hdr hdr;
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+    uint64_t bogus = UINT64_MAX - 2;
+    off_t at = (off_t)(hdr.slots_off + (1 & hdr.slot_mask) * sizeof(ss__slot) +
+                       offsetof(ss__slot, off));
+    assert_int_equal(pwrite(fd, &bogus, sizeof(bogus), at), (ssize_t)sizeof(bogus));
+    close(fd);
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_linebuf_inspect_file(path, SS_READ_ALL, &set, NULL), 1);
+    assert_item_text(&set, 0, "two");
+    assert_int_equal(set.missed, 1);
+    assert_int_equal(ss_linebuf_new(&lb, &opts), SS_ECORRUPT);
+    ss_records_clear(&set);
 }
 
 int main(void)
@@ -495,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_file_ring_continues),
         cmocka_unit_test(test_file_ring_refuses_other_files),
         cmocka_unit_test(test_file_ring_damaged_header),
+        cmocka_unit_test(test_file_ring_damaged_slot),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

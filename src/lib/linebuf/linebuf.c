@@ -23,7 +23,9 @@ static int resolve_geometry(const ss_linebuf_opts *opts, ss__ring_geometry *geo)
     if (opts->max_bytes)
         geo->max_bytes = opts->max_bytes;
     else if (opts->path)
-        geo->max_bytes = 2 * geo->max_line + 256 * geo->maxlen;
+        geo->max_bytes = 2 * geo->max_line + 256 * geo->maxlen < MAX_BYTES_LIMIT
+                             ? 2 * geo->max_line + 256 * geo->maxlen
+                             : MAX_BYTES_LIMIT;
     else
         geo->max_bytes = SS_LINEBUF_DEFAULT_MAX_BYTES;
     if (geo->max_bytes < 2 * geo->max_line)
@@ -102,7 +104,8 @@ void ss_linebuf_close(ss_linebuf *lb)
     if (!lb)
         return;
     pthread_mutex_lock(&lb->mu);
-    lb->closed = true;
+    /* atomic: writers look at it without the lock (ss__linebuf_closed) */
+    __atomic_store_n(&lb->closed, true, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&lb->grown);
     pthread_mutex_unlock(&lb->mu);
 }
@@ -148,7 +151,11 @@ int ss__linebuf_store(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *
 static int default_emit(void *ctx, const char *text, size_t len, uint32_t flags)
 {
     ss_linebuf *lb = ctx;
-    return ss__linebuf_store_locked(lb, SS_KIND_LINE, flags, lb->source, lb->now_ns, text, len);
+    int rc = ss__linebuf_store_locked(lb, SS_KIND_LINE, flags, lb->source, lb->now_ns, text, len);
+    /* The completed line no longer counts as partial in a ring file: a crash
+     * from here on must not bring its first part back as a record of its own. */
+    lb->ring.hdr->partial_len = lb->defw.len;
+    return rc;
 }
 
 /* Mirror the default writer's partial line into the ring header (the file's copy
@@ -196,6 +203,8 @@ int ss_linebuf_append(ss_linebuf *lb, ss_kind kind, const void *text, size_t len
     if (!lb || (!text && len) || (unsigned)kind > SS_KIND_ERROR)
         return -EINVAL;
     len = ss__trim_breaks(text, len);
+    if (ss__linebuf_too_big(lb, len))
+        return SS_ETOOBIG; /* refused before the partial line is touched */
     pthread_mutex_lock(&lb->mu);
     int rc = SS_ECLOSED;
     if (!lb->closed) {
@@ -250,7 +259,9 @@ int ss_linebuf_read(ss_linebuf *lb, size_t n, ss_records *ret)
         return -EINVAL;
     pthread_mutex_lock(&lb->mu);
     int rc = SS_ECLOSED;
-    if (!lb->closed) {
+    if (lb->closed) {
+        ss_records_clear(ret);
+    } else {
         bool partial;
         size_t records = view_records_locked(lb, &partial);
         size_t items = records + partial;
@@ -290,7 +301,11 @@ int ss_linebuf_read_since(ss_linebuf *lb, uint64_t cursor, size_t max, ss_record
     if (!lb || !ret)
         return -EINVAL;
     pthread_mutex_lock(&lb->mu);
-    int rc = lb->closed ? SS_ECLOSED : read_since_locked(lb, cursor, max, ret);
+    int rc = SS_ECLOSED;
+    if (lb->closed)
+        ss_records_clear(ret);
+    else
+        rc = read_since_locked(lb, cursor, max, ret);
     pthread_mutex_unlock(&lb->mu);
     return rc;
 }
@@ -304,7 +319,9 @@ static int wait_locked(ss_linebuf *lb, uint64_t cursor, int timeout_ms)
     for (;;) {
         if (lb->closed)
             return SS_ECLOSED;
-        if (lb->ring.hdr->next_seq - 1 > cursor)
+        /* a stored record newer than the cursor: after a clear, the newest seq
+         * may be beyond the cursor with nothing left to read */
+        if (ss__ring_count(&lb->ring) > 0 && lb->ring.hdr->next_seq - 1 > cursor)
             return 0;
         if (timeout_ms == 0)
             return -ETIMEDOUT;

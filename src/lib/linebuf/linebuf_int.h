@@ -33,6 +33,19 @@ int ss__linebuf_store_locked(ss_linebuf *lb, ss_kind kind, uint32_t flags, const
 int ss__linebuf_store(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
                       int64_t time_ns, const char *text, size_t len);
 
+/* Whether a writer may still write: a lock-free look at lb->closed. */
+static inline bool ss__linebuf_closed(const ss_linebuf *lb)
+{
+    return __atomic_load_n(&lb->closed, __ATOMIC_ACQUIRE);
+}
+
+/* Whether a grouped record of len bytes can never fit (max_bytes is fixed at
+ * creation, so no lock is needed). */
+static inline bool ss__linebuf_too_big(const ss_linebuf *lb, size_t len)
+{
+    return len > lb->ring.hdr->max_bytes - 8;
+}
+
 /* Remove trailing line breaks from a grouped record's text; returns the new length. */
 size_t ss__trim_breaks(const char *text, size_t len);
 

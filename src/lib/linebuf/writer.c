@@ -58,6 +58,8 @@ int ss_writer_write(ss_writer *w, const void *data, size_t len)
 {
     if (!w || (!data && len))
         return -EINVAL;
+    if (ss__linebuf_closed(w->lb))
+        return SS_ECLOSED;
     w->now_ns = ss__now_ns(w->lb->coarse_time);
     return ss__lineasm_feed(&w->la, data, len, writer_emit, w);
 }
@@ -66,6 +68,8 @@ int ss_writer_new_line(ss_writer *w)
 {
     if (!w)
         return -EINVAL;
+    if (ss__linebuf_closed(w->lb))
+        return SS_ECLOSED;
     w->now_ns = ss__now_ns(w->lb->coarse_time);
     return ss__lineasm_flush(&w->la, writer_emit, w);
 }
@@ -74,10 +78,13 @@ int ss_writer_append(ss_writer *w, ss_kind kind, const void *text, size_t len)
 {
     if (!w || (!text && len) || (unsigned)kind > SS_KIND_ERROR)
         return -EINVAL;
+    len = ss__trim_breaks(text, len);
+    if (ss__linebuf_too_big(w->lb, len))
+        return SS_ETOOBIG;
     int rc = ss_writer_new_line(w);
     if (rc < 0)
         return rc;
-    return store(w, kind, 0, text, ss__trim_breaks(text, len));
+    return store(w, kind, 0, text, len);
 }
 
 int ss_writer_close(ss_writer *w)

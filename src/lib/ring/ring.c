@@ -65,16 +65,28 @@ int ss__ring_hdr_check(const ss__ring_hdr *hdr, size_t file_size)
     ss__ring_hdr want;
     ss__ring_geometry geo = {hdr->maxlen, hdr->max_line, hdr->max_bytes};
     if (geo.maxlen == 0 || geo.maxlen > (1u << 28) || geo.max_line == 0 ||
-        geo.max_line > (256u << 20) || geo.max_bytes > (1ull << 32))
+        geo.max_line > (256u << 20) || geo.max_bytes > (1ull << 30))
         return SS_ECORRUPT;
     ss__ring_layout(&want, &geo);
     if (hdr->slot_mask != want.slot_mask || hdr->slots_off != want.slots_off || hdr->partial_off != want.partial_off ||
         hdr->data_off != want.data_off || hdr->region_size != want.region_size ||
         hdr->region_size > file_size)
         return SS_ECORRUPT;
+    return 0;
+}
+
+int ss__ring_check_records(const ss__ring *ring)
+{
+    const ss__ring_hdr *hdr = ring->hdr;
     if (hdr->first_seq == 0 || hdr->first_seq > hdr->next_seq ||
         hdr->next_seq - hdr->first_seq > hdr->maxlen || hdr->partial_len > hdr->max_line)
         return SS_ECORRUPT;
+    for (uint64_t seq = hdr->first_seq; seq < hdr->next_seq; seq++) {
+        const ss__slot *s = ss__ring_slot(ring, seq);
+        if (s->seq != seq || !ss__slot_in_arena(s, hdr->max_bytes) ||
+            chunk_size(s->len) > hdr->max_bytes - s->off || s->kind > SS_KIND_ERROR)
+            return SS_ECORRUPT;
+    }
     return 0;
 }
 
@@ -118,18 +130,19 @@ static bool find_room(const ss__ring *ring, size_t need, uint64_t *ret_off)
 
 /*
  * Double the heap arena (up to max_bytes), laying the records out again from
- * offset 0, oldest first. Returns false when it cannot grow.
+ * offset 0, oldest first. Returns 1 when grown, 0 when it is at its bound (or
+ * in a file), -ENOMEM when memory ran out.
  */
-static bool grow_heap_arena(ss__ring *ring)
+static int grow_heap_arena(ss__ring *ring)
 {
     if (ring->map || ring->data_cap >= ring->hdr->max_bytes)
-        return false;
+        return 0;
     size_t cap = ring->data_cap * 2;
     if (cap > ring->hdr->max_bytes)
         cap = ring->hdr->max_bytes;
     char *data = malloc(cap);
     if (!data)
-        return false;
+        return -ENOMEM;
     uint64_t off = 0;
     for (uint64_t seq = ring->hdr->first_seq; seq < ring->hdr->next_seq; seq++) {
         ss__slot *s = &ring->slots[seq & ring->hdr->slot_mask];
@@ -140,7 +153,7 @@ static bool grow_heap_arena(ss__ring *ring)
     free(ring->data);
     ring->data = data;
     ring->data_cap = cap;
-    return true;
+    return 1;
 }
 
 /* Rotate the oldest record out. first_seq moves before its space is reused, so a
@@ -156,29 +169,27 @@ int ss__ring_append(ss__ring *ring, ss_kind kind, uint32_t flags, const char *so
                     int64_t time_ns, const char *text, size_t len)
 {
     ss__ring_hdr *hdr = ring->hdr;
-    size_t need = chunk_size(len);
     uint64_t off;
 
-    /* Refused before it counts as written: the caller still holds the text. */
-    if (need > hdr->max_bytes)
+    /* Refused before it counts as written: the caller still holds the text.
+     * (len is compared first: rounding a huge len up could wrap.) */
+    if (len > hdr->max_bytes || chunk_size(len) > hdr->max_bytes)
         return SS_ETOOBIG;
-    hdr->written++;
-    if (flags & SS_REC_CONTINUED)
-        hdr->cut++;
+    size_t need = chunk_size(len);
     if (ss__ring_count(ring) == hdr->maxlen) {
-        if (ring->full == SS_FULL_DROP_NEWEST) {
-            hdr->shed++;
-            return 0;
-        }
+        if (ring->full == SS_FULL_DROP_NEWEST)
+            goto out_shed;
         evict_oldest(ring);
     }
     while (!find_room(ring, need, &off)) {
-        if (grow_heap_arena(ring))
+        int grown = grow_heap_arena(ring);
+        if (grown > 0)
             continue;
-        if (ring->full == SS_FULL_DROP_NEWEST) {
-            hdr->shed++;
-            return 0;
-        }
+        /* Out of memory below the byte bound: an error, not a silent rotation. */
+        if (grown < 0 || ss__ring_count(ring) == 0)
+            return -ENOMEM;
+        if (ring->full == SS_FULL_DROP_NEWEST)
+            goto out_shed;
         evict_oldest(ring);
     }
 
@@ -191,11 +202,22 @@ int ss__ring_append(ss__ring *ring, ss_kind kind, uint32_t flags, const char *so
     s->flags = (uint16_t)flags;
     s->kind = (uint8_t)kind;
     memcpy(s->source, source, SS_SOURCE_MAX);
-    memcpy(ring->data + off, text, len);
+    if (len)
+        memcpy(ring->data + off, text, len);
     /* Publish only once the slot and the text are complete. */
     __atomic_store_n(&hdr->next_seq, seq + 1, __ATOMIC_RELEASE);
+    hdr->written++;
     hdr->stored++;
+    if (flags & SS_REC_CONTINUED)
+        hdr->cut++;
     return 1;
+
+out_shed:
+    hdr->written++;
+    hdr->shed++;
+    if (flags & SS_REC_CONTINUED)
+        hdr->cut++;
+    return 0;
 }
 
 void ss__ring_clear(ss__ring *ring)

@@ -96,9 +96,10 @@ void ss__ring_done(ss__ring *ring);
 
 /*
  * Store one record, applying the full policy. source points to SS_SOURCE_MAX
- * bytes (a NUL-padded name, as ss__source_copy makes), copied whole. Returns 1 when stored, 0 when the
- * policy dropped it (counted in hdr->shed), SS_ETOOBIG for a text that can never
- * fit, -ENOMEM when the heap arena could not grow.
+ * bytes (a NUL-padded name, as ss__source_copy makes), copied whole. Returns 1
+ * when stored, 0 when the policy dropped it (counted in hdr->shed), SS_ETOOBIG
+ * for a text that can never fit, -ENOMEM when the heap arena could not grow
+ * (then the record is not counted).
  */
 int ss__ring_append(ss__ring *ring, ss_kind kind, uint32_t flags, const char *source,
                     int64_t time_ns, const char *text, size_t len);
@@ -121,9 +122,22 @@ static inline const ss__slot *ss__ring_slot(const ss__ring *ring, uint64_t seq)
  * the arena; returns the region's size. */
 size_t ss__ring_layout(ss__ring_hdr *hdr, const ss__ring_geometry *geo);
 
-/* Check that a header read from a file is self-consistent for a region of
- * file_size bytes. Returns 0, SS_EFORMAT (not a ring) or SS_ECORRUPT. */
+/* Check that a header read from a file has our format and a self-consistent
+ * geometry for a region of file_size bytes (its sequence numbers are not
+ * looked at: a live writer changes them). Returns 0, SS_EFORMAT (not a ring)
+ * or SS_ECORRUPT. */
 int ss__ring_hdr_check(const ss__ring_hdr *hdr, size_t file_size);
+
+/* Whether a stored record's place in the arena lies inside it, computed
+ * without overflow. */
+static inline bool ss__slot_in_arena(const ss__slot *s, uint64_t max_bytes)
+{
+    return s->off <= max_bytes && s->len <= max_bytes - s->off;
+}
+
+/* Check the records of a ring file its new owner is about to continue: the
+ * sequence numbers, and every stored record's slot. Returns 0 or SS_ECORRUPT. */
+int ss__ring_check_records(const ss__ring *ring);
 
 /* File-backed rings (ring_file.c). */
 int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry *geo,

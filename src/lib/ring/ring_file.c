@@ -86,6 +86,11 @@ int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry
     ring->partial = (char *)ring->map + want.partial_off;
     ring->data = (char *)ring->map + want.data_off;
     ring->data_cap = geo->max_bytes;
+    if (!fresh && (rc = ss__ring_check_records(ring)) < 0) {
+        munmap(ring->map, ring->map_len);
+        ring->map = NULL;
+        goto out_close;
+    }
     if (fresh) {
         /* The magic goes in last, so a file cut short by a crash here is
          * refused as a non-ring file rather than read as an empty ring. */
@@ -119,7 +124,13 @@ static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n,
     bool partial = partial_len > 0 && partial_len <= hdr->max_line;
     uint64_t missed = 0;
 
-    if (next < first || next - first > hdr->maxlen)
+    /* The two loads are not one snapshot: a writer may have moved both in
+     * between. What fell out meanwhile is caught by the re-check below. */
+    if (next < first)
+        return SS_ECORRUPT;
+    if (next - first > hdr->maxlen)
+        first = next - hdr->maxlen;
+    if (first == 0)
         return SS_ECORRUPT;
     size_t records = (size_t)(next - first);
     size_t items = records + partial;
@@ -139,7 +150,7 @@ static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n,
     size_t text_bytes = partial ? partial_len : 0;
     for (size_t i = 0; i < records; i++) {
         copy[i] = slots[(first + i) & hdr->slot_mask];
-        if (copy[i].seq != first + i || copy[i].off + copy[i].len > hdr->max_bytes) {
+        if (copy[i].seq != first + i || !ss__slot_in_arena(&copy[i], hdr->max_bytes)) {
             copy[i].seq = 0;
             copy[i].len = 0;
         }

@@ -98,6 +98,8 @@ static int put_plain(ss__lineasm *la, const char *p, size_t k, bool terminated,
 int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn emit, void *ctx)
 {
     const bool cr_breaks = la->line_flags & SS_LINE_CR_IS_BREAK;
+    if (len == 0)
+        return 0; /* data may be NULL then */
     const char *p = data, *end = data + len;
     int rc = 0;
 

@@ -7,7 +7,8 @@
  *  - "\n" ends a line; "\r\n" ends it once (also when split across two feeds).
  *  - A lone "\r" moves the cursor back to column 0 as on a terminal: following
  *    bytes overwrite the partial line from its start, so a progress bar that
- *    redraws itself leaves one line holding its latest state. With
+ *    redraws itself leaves one line holding its latest state. As on a terminal,
+ *    a shorter redraw leaves the old tail: "100%\r50%\n" gives "50%%". With
  *    SS_LINE_CR_IS_BREAK a lone "\r" ends the line instead (sync-stream's way).
  *  - A line longer than max_line is cut: each full max_line piece is emitted with
  *    SS_REC_CONTINUED and the next piece continues it. Nothing is dropped.

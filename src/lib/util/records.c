@@ -57,7 +57,8 @@ void ss__records_add(ss__records_builder *b, uint64_t seq, int64_t time_ns, ss_k
     r->kind = kind;
     r->flags = flags;
     ss__source_copy(r->source, source);
-    memcpy(b->text_at, text, len);
+    if (len)
+        memcpy(b->text_at, text, len);
     b->text_at[len] = '\0';
     r->text = b->text_at;
     r->len = len;
