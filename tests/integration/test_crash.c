@@ -113,6 +113,57 @@ static void test_sigsegv(void **state)
     run_crash("segv.ring", true);
 }
 
+/* Inspecting a ring while its owner writes: never an error, only whole
+ * records, in order. */
+static void test_inspect_live_writer(void **state)
+{
+    (void)state;
+    char path[256];
+    ring_path(path, sizeof(path), "live.ring");
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ss_linebuf *lb = NULL;
+        ss_linebuf_opts opts = {.maxlen = 8, .path = path};
+        if (ss_linebuf_new(&lb, &opts) < 0)
+            _exit(3);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(4);
+        char line[64];
+        for (unsigned i = 0;; i++) {
+            int n = snprintf(line, sizeof(line), "n%u %.*s|\n", i, (int)(i % 40),
+                             "========================================");
+            ss_linebuf_write(lb, line, (size_t)n);
+        }
+    }
+    close(ready[1]);
+    char c;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    ss_records set = SS_RECORDS_INIT;
+    for (int round = 0; round < 3000; round++) {
+        int n = ss_linebuf_inspect_file(path, SS_READ_ALL, &set, NULL);
+        assert_true(n >= 0);
+        for (int i = 0; i < n; i++) {
+            const ss_record *r = &set.items[i];
+            if (r->flags & SS_REC_PARTIAL)
+                continue;
+            unsigned idx;
+            assert_int_equal(sscanf(r->text, "n%u", &idx), 1);
+            const char *pad = strchr(r->text, ' ') + 1;
+            assert_int_equal(strspn(pad, "="), idx % 40);
+            assert_int_equal(pad[idx % 40], '|');
+            if (i > 0 && !(set.items[i - 1].flags & SS_REC_PARTIAL))
+                assert_int_equal(r->seq, set.items[i - 1].seq + 1);
+        }
+    }
+    ss_records_clear(&set);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
 /* A line that completes the partial line, then a long write: killed during it,
  * the file must not show the old partial "abc" again (as a partial line, or as
  * a record when the file is continued). */
@@ -229,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_sigsegv),
         cmocka_unit_test(test_killed_at_any_instant),
         cmocka_unit_test(test_killed_after_completing_partial),
+        cmocka_unit_test(test_inspect_live_writer),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
