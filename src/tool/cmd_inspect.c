@@ -36,7 +36,7 @@ const char cmd_inspect_help[] =
     "        multi-line warning or error are indented by four spaces; the partial\n"
     "        line has SEQ '-' and KIND 'line,partial'\n"
     "  json: {\"seq\":N,\"time\":\"...\",\"time_ns\":N,\"source\":\"...\",\"kind\":\"...\",\n"
-    "         \"text\":\"...\",\"continued\":B,\"partial\":B,\"stderr\":B}\n"
+    "         \"text\":\"...\",\"continued\":B,\"partial\":B,\"stderr\":B,\"exit\":B}\n"
     "Then, on standard error, a summary: records shown, records held, the newest\n"
     "sequence number, and how many records were shed (rotated out by the full\n"
     "policy) or missed (overwritten while being read).\n"

@@ -21,6 +21,8 @@
 static const tool_cmd commands[] = {
     {"inspect", "show the records and partial line left in a crash-survival ring file",
      cmd_inspect_help, cmd_inspect},
+    {"run", "run several commands at once, print their output live, whole lines only",
+     cmd_run_help, cmd_run},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -60,6 +62,8 @@ static void print_main_help(FILE *out)
           "  1  runtime failure (a file cannot be read or is not in the expected\n"
           "     format, output cannot be written)\n"
           "  2  usage error (unknown command or option, bad argument)\n"
+          "  3  run: at least one of the commands failed\n"
+          "  130  run: interrupted by SIGINT (128 + the signal; 143 for SIGTERM)\n"
           "\n"
           "See syncstream(1) for the output formats.\n",
           out);

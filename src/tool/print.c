@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <syncstream/proc.h>
 #include <syncstream/record.h>
 
 #include "print.h"
@@ -147,6 +148,8 @@ static void print_text(FILE *out, const ss_record *rec)
         fputs(",partial", out);
     if (rec->flags & SS_REC_STDERR)
         fputs(",stderr", out);
+    if (rec->flags & SS_REC_EXIT)
+        fputs(",exit", out);
     fputc(' ', out);
     text_bytes(out, rec->text, rec->len, true);
     fputc('\n', out);
@@ -218,9 +221,9 @@ static void print_json(FILE *out, const ss_record *rec)
     json_string(out, rec->source, strnlen(rec->source, SS_SOURCE_MAX));
     fprintf(out, ",\"kind\":\"%s\",\"text\":", ss_kind_name(rec->kind));
     json_string(out, rec->text, rec->len);
-    fprintf(out, ",\"continued\":%s,\"partial\":%s,\"stderr\":%s}\n",
+    fprintf(out, ",\"continued\":%s,\"partial\":%s,\"stderr\":%s,\"exit\":%s}\n",
             json_bool(rec->flags & SS_REC_CONTINUED), json_bool(rec->flags & SS_REC_PARTIAL),
-            json_bool(rec->flags & SS_REC_STDERR));
+            json_bool(rec->flags & SS_REC_STDERR), json_bool(rec->flags & SS_REC_EXIT));
 }
 
 int tool_print_record(FILE *out, tool_format fmt, const ss_record *rec)

@@ -1,8 +1,8 @@
 /*
  * print.h: print records for people (text) or for programs (JSON Lines).
  *
- * Every subcommand that shows records (inspect now; run, read and file read
- * later) prints them through this one printer, so the formats stay identical
+ * Every subcommand that shows records (inspect and run now; read and file
+ * read later) prints them through this one printer, so the formats stay identical
  * everywhere. The formats are specified in doc/syncstream.1 (OUTPUT FORMATS);
  * in short:
  *
@@ -15,7 +15,8 @@
  *   SOURCE  the producer's name, "-" when empty
  *   KIND    line, warning or error, followed by ",continued" (an over-long line
  *           that goes on in the next record), ",partial" (the unterminated last
- *           line) and ",stderr" (written to an error channel) when they apply
+ *           line), ",stderr" (written to an error channel) and ",exit" (the
+ *           report that a child process ended, SS_REC_EXIT) when they apply
  *   TEXT    the bytes; each further line of a multi-line record (a grouped
  *           warning or error) follows on its own output line indented by four
  *           spaces. Control bytes other than tab, and bytes that are not valid
@@ -25,7 +26,7 @@
  * JSON Lines, one object per line:
  *
  *     {"seq":N,"time":"...","time_ns":N,"source":"...","kind":"line",
- *      "text":"...","continued":false,"partial":false,"stderr":false}
+ *      "text":"...","continued":false,"partial":false,"stderr":false,"exit":false}
  *
  *   Strings are always valid JSON and valid UTF-8: control characters are
  *   escaped (\n, \t, ... or \u00XX; NUL is \u0000), and every byte that is not

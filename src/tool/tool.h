@@ -24,6 +24,11 @@ enum {
     TOOL_EXIT_OK = 0,      /* success */
     TOOL_EXIT_FAILURE = 1, /* runtime failure: unreadable file, bad file, write error */
     TOOL_EXIT_USAGE = 2,   /* usage error: unknown command or option, bad argument */
+    TOOL_EXIT_JOB_FAILED = 3, /* run: at least one of the commands failed */
+    /* run: interrupted by a signal, which is added: 130 for SIGINT, 143 for SIGTERM
+     * (what a shell reports for a program killed by that signal). */
+    TOOL_EXIT_SIGNAL_BASE = 128,
+    TOOL_EXIT_INTERRUPTED = 130,
 };
 
 /* One subcommand: its name, a one-line summary for `syncstream --help`, the full
@@ -78,5 +83,7 @@ int tool_option_error(const char *cmd, char **argv, int c);
 /* Subcommands (cmd_*.c). */
 int cmd_inspect(int argc, char **argv);
 extern const char cmd_inspect_help[];
+int cmd_run(int argc, char **argv);
+extern const char cmd_run_help[];
 
 #endif

@@ -22,7 +22,7 @@ def check(cond, what):
 
 
 LONG = "".join(chr(ord("a") + i % 26) for i in range(150))
-KEYS = {"seq", "time", "time_ns", "source", "kind", "text", "continued", "partial", "stderr"}
+KEYS = {"seq", "time", "time_ns", "source", "kind", "text", "continued", "partial", "stderr", "exit"}
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 # make_ring's invalid UTF-8 line as each format must show it: one U+FFFD per
 # bad byte in JSON, \xHH per bad byte in text.
@@ -75,7 +75,7 @@ def check_json(path):
         check(TIME_RE.match(o["time"]) is not None, "bad time %r" % o["time"])
         check(o["time"] == iso(o["time_ns"]), "time %r does not match time_ns %r" % (o["time"], o["time_ns"]))
         check(o["kind"] in ("line", "warning", "error"), "bad kind %r" % o["kind"])
-        for k in ("continued", "partial", "stderr"):
+        for k in ("continued", "partial", "stderr", "exit"):
             check(type(o[k]) is bool, "%s not a bool: %r" % (k, o))
     stored = [o for o in objs if not o["partial"]]
     seqs = [o["seq"] for o in stored]

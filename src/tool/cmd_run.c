@@ -1,0 +1,762 @@
+/*
+ * cmd_run.c: `syncstream run`, run several commands at once and print their
+ * merged output live, whole lines only.
+ *
+ * Shape. The jobs (jobs.h) run as children of one ss_procbuf: its collector
+ * thread reads every child's stdout and stderr and stores whole lines as
+ * records, tagged with the job's name ("3:make"), in one ss_linebuf. This thread
+ * follows that buffer with a cursor (a blocking wait, no polling) and prints each
+ * record as it comes. A record flagged SS_REC_EXIT says a job has finished: it is
+ * then that the next job starts, so at most -j jobs run at once.
+ *
+ * Each job also keeps its last --keep lines in a small ss_linebuf of its own, so
+ * that the summary at the end can show what a failed job printed last.
+ *
+ * Signals. SIGINT and SIGTERM are blocked in every thread (the collector thread
+ * inherits the mask from this one) and a small thread waits for them with
+ * sigwait(): it records the signal and calls ss_procbuf_stop(), which sends the
+ * children SIGTERM, then SIGKILL after the grace period. Nothing happens in a
+ * signal handler. The main loop sees the children end as usual, starts no new
+ * job, prints the summary and returns 128 + the signal.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <syncstream.h>
+
+#include "jobs.h"
+#include "print.h"
+#include "tool.h"
+
+const char cmd_run_help[] =
+    "Usage: " TOOL_NAME " run [OPTION]... -c 'COMMAND' [-c 'COMMAND']...\n"
+    "       " TOOL_NAME " run [OPTION]... [--] CMD [ARG]... ::: ARG... [::: ARG...]...\n"
+    "       " TOOL_NAME " run [OPTION]... [--] CMD [ARG]... < ARGUMENTS\n"
+    "\n"
+    "Run several commands at once and print their merged output live, whole lines\n"
+    "only: a line is printed when it is complete, never mixed with another's.\n"
+    "\n"
+    "Jobs:\n"
+    "  -c 'COMMAND'    one job per -c, run by /bin/sh -c\n"
+    "  CMD ::: A B     one job per argument (GNU parallel style); several ::: lists\n"
+    "                  give every combination, the first list varying slowest.\n"
+    "                  {} in CMD's words stands for the job's arguments (joined by a\n"
+    "                  space), {1} {2}... for the argument from list 1, 2...; without\n"
+    "                  any, the arguments are appended. CMD runs without a shell.\n"
+    "  CMD             without :::, one argument per line of standard input\n"
+    "Every job's standard input is /dev/null.\n"
+    "\n"
+    "Options:\n"
+    "  -j, --jobs=N     run N jobs at once (default: the number of online CPUs)\n"
+    "      --tag        print every line on standard output after the job's tag:\n"
+    "                   '3:make| ' for its stdout, '3:make! ' for its stderr,\n"
+    "                   '3:make# ' for the notice that it failed\n"
+    "      --color[=WHEN]  color the tags: auto (default; when standard output is\n"
+    "                   a terminal and NO_COLOR is unset), always, never\n"
+    "      --ts         start every line with its time, ISO-8601 UTC\n"
+    "      --json       print JSON Lines, one object per record, exit records\n"
+    "                   included (\"exit\":true); --tag, --ts, --color are ignored\n"
+    "      --pty        run each job on a pseudo-terminal (its stdout and stderr\n"
+    "                   merge; programs line-buffer and may color their output)\n"
+    "      --keep=N     keep the last N lines of each job for the summary (default\n"
+    "                   10; 0: none)\n"
+    "  -h, --help       show this help and exit\n"
+    "\n"
+    "Output: without --tag, stdout lines go to standard output and stderr lines to\n"
+    "standard error, unchanged; the end of a failed job is noted on standard error\n"
+    "('" TOOL_NAME ": 3:make: exited with status 2'). At the end, when a job failed\n"
+    "(non-zero status, killed, or could not be started), standard error gets, for\n"
+    "each failed job, its tag, how it ended and its command line, its last lines\n"
+    "indented by four spaces, then '" TOOL_NAME ": N of M commands failed'. Nothing\n"
+    "more is printed when every job succeeded.\n"
+    "\n"
+    "Ctrl-C (SIGINT) or SIGTERM: the jobs get SIGTERM (SIGKILL 2 s later), no new\n"
+    "job starts, their last lines and the summary are still printed.\n"
+    "\n"
+    "Exit status: 0 every job succeeded, 1 runtime failure, 2 usage error,\n"
+    "3 at least one job failed, 130 interrupted by SIGINT (143 by SIGTERM).\n"
+    "\n"
+    "Examples:\n"
+    "  " TOOL_NAME " run -j 4 --tag -- gzip -k {} ::: *.log\n"
+    "  " TOOL_NAME " run -c 'make -C lib' -c 'make -C doc' -c 'make -C tests'\n"
+    "  ls *.c | " TOOL_NAME " run --tag -- cc -c\n"
+    "  " TOOL_NAME " run --json -- ping -c 3 ::: host1 host2 | jq -c .\n";
+
+enum {
+    OPT_TAG = 256,
+    OPT_COLOR,
+    OPT_TS,
+    OPT_JSON,
+    OPT_PTY,
+    OPT_KEEP,
+};
+
+static const struct option long_opts[] = {
+    {"command", required_argument, NULL, 'c'},
+    {"jobs", required_argument, NULL, 'j'},
+    {"tag", no_argument, NULL, OPT_TAG},
+    {"color", optional_argument, NULL, OPT_COLOR},
+    {"colour", optional_argument, NULL, OPT_COLOR},
+    {"ts", no_argument, NULL, OPT_TS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"pty", no_argument, NULL, OPT_PTY},
+    {"keep", required_argument, NULL, OPT_KEEP},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The most lines --keep may ask for, per job. */
+#define KEEP_MAX 100000u
+/* Records the shared buffer holds; the main thread normally reads them long
+ * before it fills. A reader that falls behind is told how many it missed. */
+#define BUFFER_RECORDS (1u << 20)
+/* Records taken per follow call. */
+#define FOLLOW_BATCH 16384u
+
+/* Tag colors, one per job in turn (SGR parameters). */
+static const char *const palette[] = {"36", "32", "33", "34", "35", "96", "92", "93", "94", "95"};
+#define N_COLORS (sizeof(palette) / sizeof(palette[0]))
+#define SGR_MARK "1;31" /* the stderr and failure marks: bold red */
+
+typedef struct job {
+    char *display;           /* the command line, for the summary */
+    char tag[SS_SOURCE_MAX]; /* "3:make": the source of its records */
+    int child_id;            /* its procbuf id; -1 when it could not start */
+    bool running;
+    bool failed;
+    char status[96];  /* how it ended: "exited with status 2" */
+    ss_linebuf *tail; /* its last lines (--keep), NULL when not kept */
+    uint64_t lines;   /* lines it printed */
+} job;
+
+typedef struct run_ctx {
+    /* options */
+    size_t max_jobs;
+    size_t keep;
+    bool tag, ts, json, pty, color;
+
+    run_jobs jobs;
+    job *started; /* jobs started so far, in order: started[k] is job k + 1 */
+    size_t n_started;
+    size_t cap_started;
+    size_t running;
+    size_t failed;
+
+    ss_procbuf *pb;
+    ss_linebuf *lb;
+    bool out_error; /* standard output failed: print nothing more there */
+    bool broken;    /* a runtime failure of ours: exit status 1 */
+
+    /* The signal thread. */
+    sigset_t sigs;
+    pthread_t sig_thread;
+    bool sig_thread_started;
+    atomic_int signo; /* the first SIGINT / SIGTERM received, else 0 */
+    atomic_bool quit;
+} run_ctx;
+
+/* ---- signals ---- */
+
+static void *signal_main(void *arg)
+{
+    run_ctx *c = arg;
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&c->sigs, &sig) != 0)
+            continue;
+        if (atomic_load(&c->quit))
+            return NULL;
+        /* Record the signal before stopping: a job that the main thread starts
+         * after this store is not started; one started before it is stopped. */
+        int none = 0;
+        atomic_compare_exchange_strong(&c->signo, &none, sig);
+        ss_procbuf_stop(c->pb);
+    }
+}
+
+static void signal_thread_end(run_ctx *c)
+{
+    if (!c->sig_thread_started)
+        return;
+    atomic_store(&c->quit, true);
+    /* A thread-directed SIGTERM, blocked everywhere, wakes its sigwait(). */
+    pthread_kill(c->sig_thread, SIGTERM);
+    pthread_join(c->sig_thread, NULL);
+    c->sig_thread_started = false;
+}
+
+static bool interrupted(run_ctx *c)
+{
+    return atomic_load(&c->signo) != 0;
+}
+
+/* ---- output ---- */
+
+/* "3:make": the job number, ':', and as much of the name as fits, not cut in the
+ * middle of a UTF-8 character. */
+static void make_tag(char tag[SS_SOURCE_MAX], size_t num, const char *name)
+{
+    char digits[24];
+    size_t nd = 0;
+
+    do {
+        digits[nd++] = (char)('0' + num % 10);
+        num /= 10;
+    } while (num > 0);
+    size_t k = 0;
+    while (nd > 0 && k < SS_SOURCE_MAX - 2)
+        tag[k++] = digits[--nd];
+    tag[k++] = ':';
+    size_t room = SS_SOURCE_MAX - 1 - k, len = strlen(name);
+    if (len > room) {
+        len = room;
+        while (len > 0 && ((unsigned char)name[len] & 0xc0) == 0x80)
+            len--;
+    }
+    memcpy(tag + k, name, len);
+    tag[k + len] = '\0';
+}
+
+/* The job whose records carry this source: its number is before the ':'. */
+static job *job_of(run_ctx *c, const char *source)
+{
+    size_t num = 0, i = 0;
+
+    while (source[i] >= '0' && source[i] <= '9' && i < 19) {
+        num = num * 10 + (size_t)(source[i] - '0');
+        i++;
+    }
+    if (i == 0 || source[i] != ':' || num == 0 || num > c->n_started)
+        return NULL;
+    job *jb = &c->started[num - 1];
+    return strncmp(jb->tag, source, SS_SOURCE_MAX) == 0 ? jb : NULL;
+}
+
+/* The prefix of one output line: time, tag and mark, as the options ask. */
+static void put_prefix(run_ctx *c, FILE *out, const ss_record *rec, const job *jb, char mark)
+{
+    if (c->ts) {
+        char t[TOOL_TIME_MAX];
+        fputs(tool_format_time(t, rec->time_ns), out);
+        fputc(' ', out);
+    }
+    if (!c->tag)
+        return;
+    const char *tag = jb ? jb->tag : rec->source;
+    if (c->color) {
+        size_t num = jb ? (size_t)(jb - c->started) : 0;
+        fprintf(out, "\033[%sm%s\033[0m", palette[num % N_COLORS], tag);
+        if (mark != '|')
+            fprintf(out, "\033[" SGR_MARK "m%c\033[0m ", mark);
+        else
+            fputs("| ", out);
+    } else {
+        fprintf(out, "%s%c ", tag, mark);
+    }
+}
+
+/* Print the lines of text, each after the prefix. */
+static void put_lines(run_ctx *c, FILE *out, const ss_record *rec, const job *jb, char mark,
+                      const char *text, size_t len)
+{
+    for (;;) {
+        const char *nl = memchr(text, '\n', len);
+        size_t l = nl ? (size_t)(nl - text) : len;
+        put_prefix(c, out, rec, jb, mark);
+        fwrite(text, 1, l, out);
+        fputc('\n', out);
+        if (!nl)
+            break;
+        text += l + 1;
+        len -= l + 1;
+    }
+}
+
+/* A line of a job's output, as the options ask. */
+static void print_record(run_ctx *c, const job *jb, const ss_record *rec)
+{
+    if (c->out_error)
+        return;
+    if (c->json) {
+        tool_print_record(stdout, TOOL_FORMAT_JSON, rec);
+        return;
+    }
+    bool err = rec->flags & SS_REC_STDERR;
+    FILE *out = stdout;
+    if (err && !c->tag) {
+        /* Flushed first, so that where both streams go to one file the lines stay
+         * in the order they were written. */
+        fflush(stdout);
+        out = stderr;
+    }
+    put_lines(c, out, rec, jb, err ? '!' : '|', rec->text, rec->len);
+}
+
+/* Say, live, that a job failed. */
+static void print_failure(run_ctx *c, const job *jb, const ss_record *rec)
+{
+    if (c->json) {
+        if (rec && !c->out_error)
+            tool_print_record(stdout, TOOL_FORMAT_JSON, rec);
+        return;
+    }
+    if (c->tag && !c->out_error) {
+        ss_record r = {.time_ns = rec ? rec->time_ns : 0};
+        if (!rec) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            r.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        }
+        put_lines(c, stdout, &r, jb, '#', jb->status, strlen(jb->status));
+        return;
+    }
+    fflush(stdout);
+    fprintf(stderr, TOOL_NAME ": %s: %s\n", jb->tag, jb->status);
+}
+
+/* Flush what this round printed; a failed standard output stops everything. */
+static void flush_output(run_ctx *c)
+{
+    if (c->out_error)
+        return;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return;
+    int err = errno;
+    c->out_error = true;
+    c->broken = true;
+    tool_fail("writing standard output: %s; stopping the jobs",
+              err ? ss_strerror(-err) : "write error");
+    ss_procbuf_stop(c->pb);
+}
+
+/* ---- jobs ---- */
+
+static void job_set_status(job *jb, const ss_child_status *st)
+{
+    if (st->exited) {
+        jb->failed = st->exit_code != 0;
+        snprintf(jb->status, sizeof(jb->status), "exited with status %d", st->exit_code);
+    } else if (st->term_signal) {
+        const char *abbrev = sigabbrev_np(st->term_signal);
+        jb->failed = true;
+        snprintf(jb->status, sizeof(jb->status), "killed by signal %d (SIG%s)", st->term_signal,
+                 abbrev ? abbrev : "?");
+    } else {
+        jb->failed = true;
+        snprintf(jb->status, sizeof(jb->status), "ended in an unknown way");
+    }
+}
+
+/*
+ * Job jb has finished: rec is its exit record, or NULL when that record was
+ * missed (then the job's status tells whether it has finished). Idempotent.
+ */
+static void job_finished(run_ctx *c, job *jb, const ss_record *rec)
+{
+    ss_child_status st;
+
+    if (!jb->running)
+        return;
+    int r = ss_procbuf_child(c->pb, jb->child_id, &st);
+    if (r == 0 && st.finished) {
+        job_set_status(jb, &st);
+    } else if (rec) {
+        /* The record is authoritative: it is written when the child has ended. */
+        jb->failed = rec->kind != SS_KIND_LINE;
+        size_t l = rec->len < sizeof(jb->status) - 1 ? rec->len : sizeof(jb->status) - 1;
+        memcpy(jb->status, rec->text, l);
+        jb->status[l] = '\0';
+    } else {
+        return; /* still running */
+    }
+    jb->running = false;
+    c->running--;
+    if (jb->failed) {
+        c->failed++;
+        print_failure(c, jb, rec);
+    } else {
+        if (rec && c->json && !c->out_error)
+            tool_print_record(stdout, TOOL_FORMAT_JSON, rec);
+        /* A job that succeeded is not in the summary: its lines can go. */
+        ss_linebuf_free(jb->tail);
+        jb->tail = NULL;
+    }
+}
+
+/* Some records were missed, perhaps exit records: ask the buffer which of the
+ * running jobs have finished. */
+static void recheck_jobs(run_ctx *c)
+{
+    for (size_t i = 0; i < c->n_started; i++)
+        if (c->started[i].running)
+            job_finished(c, &c->started[i], NULL);
+}
+
+enum { START_OK, START_DEFER, START_REFUSED };
+
+/*
+ * Start job number c->n_started + 1. START_OK when it started or failed to start
+ * (then it is counted as failed); START_DEFER when the system is out of
+ * processes or fds for now and another job is running (try again when one ends);
+ * START_REFUSED when a stop is in force. A negative errno on a failure of ours.
+ */
+static int start_next(run_ctx *c)
+{
+    if (c->n_started == c->cap_started) {
+        size_t ncap = c->cap_started ? c->cap_started * 2 : 16;
+        job *n = realloc(c->started, ncap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        c->started = n;
+        c->cap_started = ncap;
+    }
+    size_t idx = c->n_started;
+    job *jb = &c->started[idx];
+    run_job_cmd cmd;
+    memset(jb, 0, sizeof(*jb));
+    jb->child_id = -1;
+    int r = run_jobs_cmd(&c->jobs, idx, &cmd);
+    if (r < 0)
+        return r;
+    make_tag(jb->tag, idx + 1, cmd.name);
+
+    ss_spawn_opts so = {
+        .argv = cmd.argv,
+        .name = jb->tag,
+        .flags = SS_PROC_NULL_STDIN | (c->pty ? SS_PROC_PTY : 0u),
+    };
+    int id = -1;
+    r = ss_procbuf_spawn(c->pb, &so, &id);
+    if (r == SS_ESTOPPED) {
+        run_job_cmd_free(&cmd);
+        return START_REFUSED;
+    }
+    if ((r == -EMFILE || r == -ENFILE || r == -EAGAIN) && c->running > 0) {
+        run_job_cmd_free(&cmd);
+        return START_DEFER;
+    }
+
+    jb->display = cmd.display;
+    cmd.display = NULL;
+    c->n_started++;
+    if (r == 0) {
+        jb->child_id = id;
+        jb->running = true;
+        c->running++;
+        if (c->keep > 0) {
+            int lr = ss_linebuf_new(&jb->tail, &(ss_linebuf_opts){.maxlen = c->keep});
+            if (lr < 0)
+                jb->tail = NULL; /* the summary goes without its lines */
+        }
+        run_job_cmd_free(&cmd);
+        return START_OK;
+    }
+
+    /* It could not start: a failed job, reported at once and in the summary. */
+    jb->failed = true;
+    c->failed++;
+    if (r == -ENOENT)
+        snprintf(jb->status, sizeof(jb->status), "command not found");
+    else if (r == -EACCES)
+        snprintf(jb->status, sizeof(jb->status), "permission denied");
+    else
+        snprintf(jb->status, sizeof(jb->status), "cannot start: %s", ss_strerror(r));
+    tool_fail("%s: %s", cmd.argv[0], jb->status);
+    run_job_cmd_free(&cmd);
+    return START_OK;
+}
+
+/* Handle one record of the shared buffer. */
+static void handle_record(run_ctx *c, const ss_record *rec)
+{
+    job *jb = job_of(c, rec->source);
+
+    if (rec->flags & SS_REC_EXIT) {
+        if (jb)
+            job_finished(c, jb, rec);
+        return;
+    }
+    print_record(c, jb, rec);
+    if (jb) {
+        jb->lines++;
+        if (jb->tail)
+            ss_linebuf_append(jb->tail, SS_KIND_LINE, rec->text, rec->len);
+    }
+}
+
+/* Start jobs and print their output until every started job has finished. */
+static void run_loop(run_ctx *c)
+{
+    ss_records set = SS_RECORDS_INIT;
+    uint64_t cursor = 0;
+    bool deferred = false;
+
+    for (;;) {
+        while (!deferred && !interrupted(c) && !c->out_error && !c->broken &&
+               c->running < c->max_jobs && c->n_started < c->jobs.total) {
+            int r = start_next(c);
+            if (r < 0) {
+                tool_fail("run: %s", ss_strerror(r));
+                c->broken = true;
+                ss_procbuf_stop(c->pb);
+            } else if (r == START_DEFER) {
+                deferred = true;
+            } else if (r == START_REFUSED) {
+                break;
+            }
+        }
+        flush_output(c);
+        /* Every job has finished, but when exit records were missed (see
+         * recheck_jobs) their last lines may still wait in the buffer: take
+         * them without blocking, nothing new can come. */
+        bool drain = c->running == 0;
+
+        int n = ss_linebuf_follow(c->lb, cursor, FOLLOW_BATCH, drain ? 0 : -1, &set);
+        if (drain && (n == -ETIMEDOUT || n == 0))
+            break;
+        if (n < 0) {
+            tool_fail("run: reading the jobs' output: %s", ss_strerror(n));
+            c->broken = true;
+            break; /* ss_procbuf_free() kills what still runs */
+        }
+        cursor = set.cursor;
+        if (set.missed > 0) {
+            fflush(stdout);
+            fprintf(stderr,
+                    TOOL_NAME ": %" PRIu64 " line%s of output lost (printing fell behind)\n",
+                    set.missed, set.missed == 1 ? "" : "s");
+        }
+        size_t before = c->running;
+        for (size_t i = 0; i < set.count; i++)
+            handle_record(c, &set.items[i]);
+        if (set.missed > 0)
+            recheck_jobs(c);
+        if (c->running < before)
+            deferred = false;
+    }
+    ss_records_clear(&set);
+}
+
+/* ---- the summary ---- */
+
+static void print_tail(const job *jb)
+{
+    ss_records set = SS_RECORDS_INIT;
+
+    if (!jb->tail)
+        return;
+    int n = ss_linebuf_read(jb->tail, SS_READ_ALL, &set);
+    if (n < 0)
+        return;
+    if (set.count == 0)
+        fputs("    (no output)\n", stderr);
+    else if (jb->lines > set.count)
+        fprintf(stderr, "    (last %zu of %" PRIu64 " lines)\n", set.count, jb->lines);
+    for (size_t i = 0; i < set.count; i++) {
+        fputs("    ", stderr);
+        fwrite(set.items[i].text, 1, set.items[i].len, stderr);
+        fputc('\n', stderr);
+    }
+    ss_records_clear(&set);
+}
+
+static void print_summary(run_ctx *c)
+{
+    size_t total = c->jobs.total;
+
+    fflush(stdout);
+    for (size_t i = 0; i < c->n_started; i++) {
+        const job *jb = &c->started[i];
+        if (!jb->failed)
+            continue;
+        fprintf(stderr, TOOL_NAME ": %s failed (%s): %s\n", jb->tag, jb->status,
+                jb->display ? jb->display : "?");
+        print_tail(jb);
+    }
+    const char *noun = total == 1 ? "command" : "commands";
+    int sig = atomic_load(&c->signo);
+    if (sig) {
+        const char *abbrev = sigabbrev_np(sig);
+        fprintf(stderr, TOOL_NAME ": interrupted by SIG%s: %zu of %zu %s failed, %zu not started\n",
+                abbrev ? abbrev : "?", c->failed, total, noun, total - c->n_started);
+    } else if (c->failed > 0) {
+        fprintf(stderr, TOOL_NAME ": %zu of %zu %s failed\n", c->failed, total, noun);
+    } else if (c->n_started < total) {
+        fprintf(stderr, TOOL_NAME ": %zu of %zu %s not started\n", total - c->n_started, total,
+                noun);
+    }
+}
+
+/* ---- the command ---- */
+
+static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, size_t *ret_n_shell)
+{
+    int color_mode = -1; /* auto */
+    char **shell = NULL;
+    size_t n_shell = 0;
+    int ch;
+
+    /* '+': the first word that is not an option is CMD; its own options are its
+     * business ("run -- ls -l" and "run ls -l" both work). */
+    optind = 0;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "+:c:j:h", long_opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': {
+            char **n = realloc(shell, (n_shell + 1) * sizeof(*n));
+            if (!n) {
+                free(shell);
+                return tool_fail("run: out of memory");
+            }
+            shell = n;
+            shell[n_shell++] = optarg;
+            break;
+        }
+        case 'j':
+            if (tool_parse_count(optarg, &c->max_jobs) < 0 || c->max_jobs == 0) {
+                free(shell);
+                return tool_usage("run", "run: -j wants a positive integer, not '%s'", optarg);
+            }
+            break;
+        case OPT_TAG:
+            c->tag = true;
+            break;
+        case OPT_COLOR:
+            if (!optarg || strcmp(optarg, "always") == 0) {
+                color_mode = 1;
+            } else if (strcmp(optarg, "never") == 0) {
+                color_mode = 0;
+            } else if (strcmp(optarg, "auto") == 0) {
+                color_mode = -1;
+            } else {
+                free(shell);
+                return tool_usage("run", "run: --color wants auto, always or never, not '%s'",
+                                  optarg);
+            }
+            break;
+        case OPT_TS:
+            c->ts = true;
+            break;
+        case OPT_JSON:
+            c->json = true;
+            break;
+        case OPT_PTY:
+            c->pty = true;
+            break;
+        case OPT_KEEP:
+            if (tool_parse_count(optarg, &c->keep) < 0 || c->keep > KEEP_MAX) {
+                free(shell);
+                return tool_usage("run", "run: --keep wants an integer from 0 to %u, not '%s'",
+                                  KEEP_MAX, optarg);
+            }
+            break;
+        case 'h':
+            free(shell);
+            fputs(cmd_run_help, stdout);
+            return tool_finish_output(TOOL_EXIT_OK) == TOOL_EXIT_OK ? -1 : TOOL_EXIT_FAILURE;
+        default:
+            free(shell);
+            return tool_option_error("run", argv, ch);
+        }
+    }
+    if (color_mode < 0) {
+        const char *term = getenv("TERM");
+        const char *no_color = getenv("NO_COLOR");
+        color_mode = isatty(STDOUT_FILENO) && !(no_color && *no_color) &&
+                     !(term && strcmp(term, "dumb") == 0);
+    }
+    c->color = color_mode == 1;
+    *ret_shell = shell;
+    *ret_n_shell = n_shell;
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_ctx c = {.keep = 10};
+    char **shell = NULL;
+    size_t n_shell = 0;
+    int status;
+
+    /* Each line of ours on standard error goes out in one write. */
+    setvbuf(stderr, NULL, _IOLBF, 0);
+
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    c.max_jobs = ncpu > 0 ? (size_t)ncpu : 1;
+    int r = parse_options(&c, argc, argv, &shell, &n_shell);
+    if (r < 0)
+        return TOOL_EXIT_OK; /* --help */
+    if (r > 0)
+        return r;
+    status = run_jobs_init(&c.jobs, shell, n_shell, argc - optind, argv + optind);
+    if (status != 0)
+        goto out_jobs;
+    if (c.jobs.total == 0)
+        goto out_jobs; /* nothing to run: an empty standard input */
+
+    /* Blocked before the procbuf's collector thread exists, so that it inherits
+     * the mask: only the signal thread ever takes these signals. */
+    sigemptyset(&c.sigs);
+    sigaddset(&c.sigs, SIGINT);
+    sigaddset(&c.sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &c.sigs, NULL);
+
+    ss_procbuf_opts po = {.buf = {.maxlen = BUFFER_RECORDS}};
+    r = ss_procbuf_new(&c.pb, &po);
+    if (r < 0) {
+        status = tool_fail("run: cannot start the process buffer: %s", ss_strerror(r));
+        goto out_jobs;
+    }
+    c.lb = ss_procbuf_linebuf(c.pb);
+    r = pthread_create(&c.sig_thread, NULL, signal_main, &c);
+    if (r != 0) {
+        status = tool_fail("run: cannot start the signal thread: %s", ss_strerror(-r));
+        goto out_procbuf;
+    }
+    c.sig_thread_started = true;
+
+    run_loop(&c);
+
+    signal_thread_end(&c);
+    print_summary(&c);
+
+    int sig = atomic_load(&c.signo);
+    if (sig)
+        status = TOOL_EXIT_SIGNAL_BASE + sig;
+    else if (c.broken)
+        status = TOOL_EXIT_FAILURE;
+    else if (c.failed > 0)
+        status = TOOL_EXIT_JOB_FAILED;
+    else
+        status = TOOL_EXIT_OK;
+
+out_procbuf:
+    signal_thread_end(&c);
+    ss_procbuf_free(c.pb);
+    for (size_t i = 0; i < c.n_started; i++) {
+        free(c.started[i].display);
+        ss_linebuf_free(c.started[i].tail);
+    }
+    free(c.started);
+out_jobs:
+    run_jobs_free(&c.jobs);
+    free(shell);
+    if (c.out_error)
+        return status;
+    /* A write error in the last lines is still a failure, unless one was
+     * already reported. */
+    int fin = tool_finish_output(status);
+    return status >= TOOL_EXIT_SIGNAL_BASE ? status : fin;
+}

@@ -1,0 +1,410 @@
+/*
+ * jobs.c: the job list of `syncstream run` (see jobs.h).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <syncstream.h>
+
+#include "jobs.h"
+#include "tool.h"
+
+#define LIST_SEP ":::"
+
+/* ---- reading the arguments from standard input ---- */
+
+/* Read all of fd 0 into jobs->stdin_mem and make one list of its lines. */
+static int read_stdin_list(run_jobs *jobs)
+{
+    size_t cap = 4096, len = 0;
+    char *mem = malloc(cap);
+
+    if (!mem)
+        return tool_fail("run: out of memory reading standard input");
+    for (;;) {
+        if (len == cap) {
+            if (cap >= RUN_STDIN_MAX) {
+                free(mem);
+                return tool_fail("run: standard input holds more than %u MiB of arguments",
+                                 RUN_STDIN_MAX / (1024u * 1024u));
+            }
+            size_t ncap = cap * 2 > RUN_STDIN_MAX ? RUN_STDIN_MAX : cap * 2;
+            char *n = realloc(mem, ncap);
+            if (!n) {
+                free(mem);
+                return tool_fail("run: out of memory reading standard input");
+            }
+            mem = n;
+            cap = ncap;
+        }
+        ssize_t r = read(STDIN_FILENO, mem + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int err = errno;
+            free(mem);
+            return tool_fail("run: reading arguments from standard input: %s", ss_strerror(-err));
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+
+    /* One argument per line; a last line without "\n" counts too. The lines are
+     * cut in place: each "\n" becomes the terminator of its argument. */
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (mem[i] == '\n')
+            n++;
+    if (len > 0 && mem[len - 1] != '\n')
+        n++;
+    char *full = realloc(mem, len + 1); /* room for the last terminator */
+    if (!full) {
+        free(mem);
+        return tool_fail("run: out of memory reading standard input");
+    }
+    mem = full;
+    mem[len] = '\0';
+    char **args = calloc(n ? n : 1, sizeof(*args));
+    if (!args) {
+        free(mem);
+        return tool_fail("run: out of memory reading standard input");
+    }
+    size_t k = 0, start = 0;
+    for (size_t i = 0; i <= len && k < n; i++) {
+        if (i == len || mem[i] == '\n') {
+            mem[i] = '\0';
+            args[k++] = mem + start;
+            start = i + 1;
+        }
+    }
+    jobs->stdin_mem = mem;
+    jobs->lists[0].args = args;
+    jobs->lists[0].n = n;
+    return 0;
+}
+
+/* ---- placeholders ---- */
+
+/*
+ * If s starts a placeholder valid for n_lists lists, return its length and set
+ * *which (0 for "{}", N for "{N}"); else 0. A "{N}" beyond the lists is left as
+ * it is (it may well be meant literally, as in awk '{print $1}' it is not).
+ */
+static size_t placeholder_at(const char *s, size_t n_lists, size_t *which)
+{
+    if (s[0] != '{')
+        return 0;
+    if (s[1] == '}') {
+        *which = 0;
+        return 2;
+    }
+    size_t v = 0, i = 1;
+    while (s[i] >= '0' && s[i] <= '9' && i < 10) {
+        v = v * 10 + (size_t)(s[i] - '0');
+        i++;
+    }
+    if (i == 1 || s[i] != '}' || v == 0 || v > n_lists)
+        return 0;
+    *which = v;
+    return i + 1;
+}
+
+static bool has_placeholder(const char *s, size_t n_lists)
+{
+    size_t which;
+
+    for (; *s; s++)
+        if (placeholder_at(s, n_lists, &which))
+            return true;
+    return false;
+}
+
+/* The word with its placeholders replaced by the job's arguments; NULL: ENOMEM. */
+static char *substitute(const char *word, char *const *args, size_t nargs)
+{
+    size_t all = 0, len = 0, which;
+
+    for (size_t i = 0; i < nargs; i++)
+        all += strlen(args[i]) + (i > 0);
+    for (const char *s = word; *s;) {
+        size_t pl = placeholder_at(s, nargs, &which);
+        if (pl) {
+            len += which ? strlen(args[which - 1]) : all;
+            s += pl;
+        } else {
+            len++;
+            s++;
+        }
+    }
+    char *out = malloc(len + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *s = word; *s;) {
+        size_t pl = placeholder_at(s, nargs, &which);
+        if (!pl) {
+            *o++ = *s++;
+            continue;
+        }
+        if (which) {
+            size_t l = strlen(args[which - 1]);
+            memcpy(o, args[which - 1], l);
+            o += l;
+        } else {
+            for (size_t i = 0; i < nargs; i++) {
+                if (i > 0)
+                    *o++ = ' ';
+                size_t l = strlen(args[i]);
+                memcpy(o, args[i], l);
+                o += l;
+            }
+        }
+        s += pl;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* ---- the list ---- */
+
+int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, int argc, char **argv)
+{
+    memset(jobs, 0, sizeof(*jobs));
+    jobs->shell = shell;
+    jobs->n_shell = n_shell;
+
+    if (n_shell > 0) {
+        if (argc > 0)
+            return tool_usage("run",
+                              "run: give commands either with -c or as CMD [ARG]..., "
+                              "not both (found '%s' after the options)",
+                              argv[0]);
+        jobs->total = n_shell;
+        return 0;
+    }
+    if (argc == 0)
+        return tool_usage("run", "run: no command given: use -c 'COMMAND' or "
+                                 "-- CMD [ARG]... [::: ARG...]");
+
+    /* The template is everything before the first ":::"; every ":::" opens a list. */
+    size_t n_tmpl = 0;
+    while (n_tmpl < (size_t)argc && strcmp(argv[n_tmpl], LIST_SEP) != 0)
+        n_tmpl++;
+    if (n_tmpl == 0)
+        return tool_usage("run", "run: no command before '" LIST_SEP "'");
+    jobs->tmpl = argv;
+    jobs->n_tmpl = n_tmpl;
+
+    size_t n_lists = 0;
+    for (size_t i = n_tmpl; i < (size_t)argc; i++)
+        if (strcmp(argv[i], LIST_SEP) == 0)
+            n_lists++;
+    jobs->lists = calloc(n_lists ? n_lists : 1, sizeof(*jobs->lists));
+    if (!jobs->lists)
+        return tool_fail("run: out of memory");
+
+    if (n_lists == 0) {
+        jobs->n_lists = 1;
+        if (isatty(STDIN_FILENO))
+            fputs(TOOL_NAME ": run: reading arguments from the terminal, one per line; "
+                            "end with Ctrl-D\n",
+                  stderr);
+        int r = read_stdin_list(jobs);
+        if (r != 0)
+            return r;
+    } else {
+        jobs->n_lists = n_lists;
+        size_t k = 0;
+        for (size_t i = n_tmpl; i < (size_t)argc; i++) {
+            if (strcmp(argv[i], LIST_SEP) == 0) {
+                jobs->lists[k].args = argv + i + 1;
+                k++;
+            } else {
+                jobs->lists[k - 1].n++;
+            }
+        }
+        for (size_t l = 0; l < n_lists; l++)
+            if (jobs->lists[l].n == 0)
+                return tool_usage("run", "run: argument list %zu after '" LIST_SEP "' is empty",
+                                  l + 1);
+    }
+
+    size_t total = 1;
+    for (size_t l = 0; l < jobs->n_lists; l++) {
+        size_t n = jobs->lists[l].n;
+        if (n != 0 && total > SIZE_MAX / n)
+            return tool_usage("run", "run: too many combinations of arguments");
+        total *= n;
+    }
+    jobs->total = total;
+    for (size_t i = 0; i < n_tmpl; i++)
+        if (has_placeholder(argv[i], jobs->n_lists))
+            jobs->placeholders = 1;
+    return 0;
+}
+
+void run_jobs_free(run_jobs *jobs)
+{
+    if (jobs->stdin_mem && jobs->lists)
+        free(jobs->lists[0].args);
+    free(jobs->stdin_mem);
+    free(jobs->lists);
+    memset(jobs, 0, sizeof(*jobs));
+}
+
+/* A word needs no quotes for a POSIX shell when it is made of these only. */
+static bool shell_safe(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                    "_-+=.,/:@%^",
+                    *s))
+            return false;
+    return true;
+}
+
+/* argv as a shell would need it typed: single quotes where needed, ' as '\''. */
+static char *quote_argv(char *const *argv)
+{
+    size_t len = 1;
+
+    for (size_t i = 0; argv[i]; i++) {
+        len += 1 + 2;
+        for (const char *s = argv[i]; *s; s++)
+            len += *s == '\'' ? 4 : 1;
+    }
+    char *out = malloc(len), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; argv[i]; i++) {
+        if (i > 0)
+            *o++ = ' ';
+        if (shell_safe(argv[i])) {
+            size_t l = strlen(argv[i]);
+            memcpy(o, argv[i], l);
+            o += l;
+            continue;
+        }
+        *o++ = '\'';
+        for (const char *s = argv[i]; *s; s++) {
+            if (*s == '\'') {
+                memcpy(o, "'\\''", 4);
+                o += 4;
+            } else {
+                *o++ = *s;
+            }
+        }
+        *o++ = '\'';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The base name of the first len bytes of s, into name (cut to fit). */
+static void short_name(char name[SS_SOURCE_MAX], const char *s, size_t len)
+{
+    const char *base = s;
+
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '/' && i + 1 < len)
+            base = s + i + 1;
+    len -= (size_t)(base - s);
+    while (len > 1 && base[len - 1] == '/')
+        len--;
+    if (len > SS_SOURCE_MAX - 1)
+        len = SS_SOURCE_MAX - 1;
+    memcpy(name, base, len);
+    name[len] = '\0';
+}
+
+int run_jobs_cmd(const run_jobs *jobs, size_t i, run_job_cmd *ret)
+{
+    run_job_cmd cmd = {0};
+
+    if (jobs->n_shell > 0) {
+        const char *s = jobs->shell[i];
+        cmd.argv = calloc(4, sizeof(*cmd.argv));
+        cmd.display = strdup(s);
+        if (!cmd.argv || !cmd.display)
+            goto out_nomem;
+        static const char *const words[3] = {"/bin/sh", "-c", NULL};
+        for (size_t k = 0; k < 3; k++) {
+            /* Filled in order, so the free below stops at the first NULL. */
+            cmd.argv[k] = strdup(words[k] ? words[k] : s);
+            if (!cmd.argv[k])
+                goto out_nomem;
+        }
+        /* The name is the shell command's first word: "make" of "make -j4 all". */
+        const char *w = s + strspn(s, " \t\n");
+        size_t wl = strcspn(w, " \t\n;&|()<>");
+        short_name(cmd.name, w, wl);
+        if (!cmd.name[0])
+            memcpy(cmd.name, "sh", 3);
+        *ret = cmd;
+        return 0;
+    }
+
+    /* The job's arguments, one from each list: the last list varies fastest. */
+    size_t n_lists = jobs->n_lists;
+    char **args = calloc(n_lists, sizeof(*args));
+    if (!args)
+        goto out_nomem;
+    size_t rest = i;
+    for (size_t l = n_lists; l-- > 0;) {
+        args[l] = jobs->lists[l].args[rest % jobs->lists[l].n];
+        rest /= jobs->lists[l].n;
+    }
+
+    size_t n = jobs->n_tmpl + (jobs->placeholders ? 0 : n_lists);
+    cmd.argv = calloc(n + 1, sizeof(*cmd.argv));
+    if (!cmd.argv) {
+        free(args);
+        goto out_nomem;
+    }
+    size_t k = 0;
+    for (size_t t = 0; t < jobs->n_tmpl; t++) {
+        cmd.argv[k] =
+            jobs->placeholders ? substitute(jobs->tmpl[t], args, n_lists) : strdup(jobs->tmpl[t]);
+        if (!cmd.argv[k++]) {
+            free(args);
+            goto out_nomem;
+        }
+    }
+    if (!jobs->placeholders) {
+        for (size_t l = 0; l < n_lists; l++) {
+            cmd.argv[k] = strdup(args[l]);
+            if (!cmd.argv[k++]) {
+                free(args);
+                goto out_nomem;
+            }
+        }
+    }
+    free(args);
+    cmd.display = quote_argv(cmd.argv);
+    if (!cmd.display)
+        goto out_nomem;
+    short_name(cmd.name, cmd.argv[0], strlen(cmd.argv[0]));
+    *ret = cmd;
+    return 0;
+
+out_nomem:
+    run_job_cmd_free(&cmd);
+    return -ENOMEM;
+}
+
+void run_job_cmd_free(run_job_cmd *cmd)
+{
+    if (cmd->argv)
+        for (size_t i = 0; cmd->argv[i]; i++)
+            free(cmd->argv[i]);
+    free(cmd->argv);
+    free(cmd->display);
+    memset(cmd, 0, sizeof(*cmd));
+}

@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# End-to-end tests of `syncstream run`.
+#
+#     test_run.sh SYNCSTREAM PYTHON3
+#
+# Each check prints "ok" or "FAIL" with the reason; the script exits 1 if any
+# check failed. Output order between jobs is not fixed, so sets of lines are
+# compared sorted, except with -j 1. No check asserts a timing; the waits for
+# background runs are bounded loops.
+set -u
+
+tool=$1 python=$2
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/syncstream-run.XXXXXX") || exit 1
+# A marker unique to this test run, in the arguments of every long-running
+# child, so that leftovers can be found (and are then killed by pid).
+marker="0.000$$$RANDOM"
+cleanup() {
+    kill_leftovers
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+failed=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1: $2"; failed=1; }
+
+# run NAME EXPECTED_STATUS ARGS...: run the tool with stdin from /dev/null, keep
+# stdout/stderr in $tmp/NAME.out and $tmp/NAME.err, and check the exit status.
+run() {
+    local name=$1 want=$2
+    shift 2
+    "$tool" "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
+    check_status "$name" "$want" $?
+}
+
+check_status() {
+    if [ "$3" -ne "$2" ]; then
+        fail "$1" "exit status $3, expected $2; stderr: $(head -c 600 "$tmp/$1.err")"
+        return 1
+    fi
+    pass "$1 (status $2)"
+    return 0
+}
+
+# expect_err / expect_out NAME REGEX: that stream of run NAME has a line matching.
+expect_err() {
+    if grep -Eq -- "$2" "$tmp/$1.err"; then pass "$1 stderr /$2/"; else
+        fail "$1" "stderr does not match /$2/: $(head -c 600 "$tmp/$1.err")"; fi
+}
+expect_out() {
+    if grep -Eq -- "$2" "$tmp/$1.out"; then pass "$1 stdout /$2/"; else
+        fail "$1" "stdout does not match /$2/: $(head -c 600 "$tmp/$1.out")"; fi
+}
+no_err() {
+    if grep -Eq -- "$2" "$tmp/$1.err"; then
+        fail "$1" "stderr should not match /$2/: $(head -c 600 "$tmp/$1.err")"; else
+        pass "$1 stderr has no /$2/"; fi
+}
+empty() {
+    if [ ! -s "$tmp/$1.$2" ]; then pass "$1 (no std$2)"; else
+        fail "$1" "unexpected std$2: $(head -c 300 "$tmp/$1.$2")"; fi
+}
+
+# same_lines NAME STREAM LINE...: the stream holds exactly these lines, in any order.
+same_lines() {
+    local name=$1 stream=$2
+    shift 2
+    local want got
+    want=$(printf '%s\n' "$@" | LC_ALL=C sort)
+    got=$(LC_ALL=C sort "$tmp/$name.$stream")
+    if [ "$got" = "$want" ]; then pass "$name std$stream lines"; else
+        fail "$name" "std$stream lines are [$(echo $got)], expected [$(echo $want)]"; fi
+}
+
+# in_order NAME STREAM LINE...: the stream is exactly these lines, in this order.
+in_order() {
+    local name=$1 stream=$2
+    shift 2
+    if [ "$(cat "$tmp/$name.$stream")" = "$(printf '%s\n' "$@")" ]; then
+        pass "$name std$stream in order"; else
+        fail "$name" "std$stream is [$(echo $(cat "$tmp/$name.$stream"))], expected [$*]"; fi
+}
+
+# ---- exit statuses ----
+
+run all_ok 0 run -c true -c 'echo fine' -c 'exit 0' && same_lines all_ok out fine && empty all_ok err
+run one_fails 3 run -c 'echo a' -c 'exit 3' -c 'echo b' &&
+    expect_err one_fails '^syncstream: 1 of 3 commands failed$'
+run missing 3 run -- no-such-program-$$ ::: x y &&
+    expect_err missing "^syncstream: no-such-program-$$: command not found$" &&
+    expect_err missing "^syncstream: 2 of 2 commands failed$" && empty missing out
+# A missing program does not stop the others.
+run missing_mixed 3 run -- {} here ::: no-such-program-$$ echo &&
+    same_lines missing_mixed out here && expect_err missing_mixed '^syncstream: 1 of 2 commands failed$'
+run missing_other 3 run -- "$tmp/nonexistent-dir/prog" ::: 1 &&
+    expect_err missing_other "prog: command not found"
+
+# ---- usage errors ----
+
+run usage_j0 2 run -j 0 -c true && expect_err usage_j0 "^syncstream: run: -j wants a positive integer, not '0'$" &&
+    expect_err usage_j0 "^Try 'syncstream run --help'\.$"
+run usage_jx 2 run -j x -c true && expect_err usage_jx "'x'"
+run usage_jneg 2 run -j -3 -c true && expect_err usage_jneg "-j"
+run usage_none 2 run && expect_err usage_none '^syncstream: run: no command given'
+run usage_bogus 2 run --bogus -c true && expect_err usage_bogus "unknown option '--bogus'"
+run usage_color 2 run --color=sometimes -c true && expect_err usage_color 'auto, always or never'
+run usage_keep 2 run --keep=lots -c true && expect_err usage_keep -- '--keep'
+run usage_both 2 run -c true -- echo x && expect_err usage_both 'either with -c'
+run usage_empty_list 2 run -- echo ::: a ::: && expect_err usage_empty_list 'list 2 .* is empty'
+run usage_no_cmd 2 run ::: a b && expect_err usage_no_cmd "no command before ':::'"
+run usage_j_missing 2 run -c true -j && expect_err usage_j_missing "'-j' needs an argument"
+
+# ---- job sources ----
+
+run list 0 run -- echo {} ::: a b c && same_lines list out a b c
+run list_append 0 run -- echo pre ::: a b && same_lines list_append out 'pre a' 'pre b'
+run list_inside 0 run -- echo 'x{}y' ::: a b && same_lines list_inside out xay xby
+run product 0 run -- echo '{1}-{2}' ::: a b ::: 1 2 3 &&
+    same_lines product out a-1 a-2 a-3 b-1 b-2 b-3
+run product_all 0 run -- echo '<{}>' ::: a b ::: 1 2 && same_lines product_all out '<a 1>' '<a 2>' '<b 1>' '<b 2>'
+run product_append 0 run -- echo ::: a b ::: 1 && same_lines product_append out 'a 1' 'b 1'
+# No shell: an argument is one word, never split or globbed.
+run no_shell 0 run -- printf '[%s]\n' ::: 'two words' '*' && same_lines no_shell out '[two words]' '[*]'
+# Options of CMD are CMD's, with or without "--".
+run cmd_opts 0 run -j 2 printf '%s-\n' ::: a b && same_lines cmd_opts out a- b-
+
+printf 'x\ny z\n\nlast' | "$tool" run -- echo arg >"$tmp/stdin.out" 2>"$tmp/stdin.err"
+check_status stdin 0 $? && same_lines stdin out 'arg x' 'arg y z' 'arg ' 'arg last'
+printf '1\n2\n' | "$tool" run -- sh -c 'echo "n=$1"' sh {} >"$tmp/stdin_ph.out" 2>"$tmp/stdin_ph.err"
+check_status stdin_ph 0 $? && same_lines stdin_ph out n=1 n=2
+# An empty standard input: nothing to run, success.
+run stdin_empty 0 run -- echo && empty stdin_empty out && empty stdin_empty err
+
+run shell_c 0 run -c 'echo one' -c 'echo two; echo three' --command='echo four' &&
+    same_lines shell_c out one two three four
+
+# -j 1: one at a time, in order, however long each takes.
+run j1 0 run -j 1 -- sh -c 'sleep "0.$1"; echo "$1"' sh ::: 3 2 1 && in_order j1 out 3 2 1
+run j1_c 0 run -j1 -c 'sleep 0.2; echo first' -c 'echo second' && in_order j1_c out first second
+
+# ---- output ----
+
+# Without --tag: each stream to its own place, unchanged.
+run plain 0 run -c 'echo out; echo err >&2' && in_order plain out out && in_order plain err err
+
+run tag 3 run --tag -c 'echo out; echo err >&2' -c 'echo x; exit 4' &&
+    expect_out tag '^1:echo\| out$' && expect_out tag '^1:echo! err$' &&
+    expect_out tag '^2:echo\| x$' && expect_out tag '^2:echo# exited with status 4$'
+# The notice and the summary on stderr; no job line there.
+[ -f "$tmp/tag.err" ] && no_err tag '^(1:echo|err$)'
+# --tag is not colored when standard output is a file, unless asked.
+run tag_nocolor 0 run --tag -c 'echo a' && in_order tag_nocolor out '1:echo| a'
+run tag_color 0 run --tag --color=always -c 'echo a' &&
+    in_order tag_color out "$(printf '\033[36m1:echo\033[0m| a')"
+run tag_long 0 run --tag -- echo ::: x && expect_out tag_long '^1:echo\| x$'
+run tag_cut 0 run --tag -c 'abcdefghijklmnopqrstuvwxyz0123456789=1; echo ok' &&
+    expect_out tag_cut '^1:abcdefghijklmnopqrstuvwxyz012\| ok$'
+
+run ts 0 run --ts -c 'echo hi' &&
+    expect_out ts '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z hi$'
+run ts_tag 0 run --ts --tag -c 'echo hi' && expect_out ts_tag '^[0-9-]+T[0-9:.]+Z 1:echo\| hi$'
+
+# --json: valid JSON Lines with every field, the exit records included.
+if run json 3 run --json -c 'echo out; echo err >&2' -c 'exit 2'; then
+    cat >"$tmp/check_json.py" <<'EOF'
+import json, sys
+keys = {"seq", "time", "time_ns", "source", "kind", "text", "continued", "partial", "stderr", "exit"}
+objs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+bad = []
+for o in objs:
+    if set(o) != keys:
+        bad.append("keys %r" % sorted(o))
+lines = {(o["source"], o["text"], o["stderr"]) for o in objs if not o["exit"]}
+if lines != {("1:echo", "out", False), ("1:echo", "err", True)}:
+    bad.append("lines %r" % lines)
+exits = {o["source"]: (o["kind"], o["text"]) for o in objs if o["exit"]}
+if exits.get("1:echo", ("", ""))[0] != "line" or "status 0" not in exits["1:echo"][1]:
+    bad.append("exit of 1:echo %r" % exits.get("1:echo"))
+if exits.get("2:exit", ("", ""))[0] != "error" or "status 2" not in exits["2:exit"][1]:
+    bad.append("exit of 2:exit %r" % exits.get("2:exit"))
+if len(objs) != 4:
+    bad.append("%d objects, expected 4" % len(objs))
+print("; ".join(bad))
+sys.exit(1 if bad else 0)
+EOF
+    if out=$("$python" "$tmp/check_json.py" "$tmp/json.out" 2>&1); then pass json; else fail json "$out"; fi
+fi
+
+# Whole lines only: a line written in pieces is printed whole, while another
+# job prints lines meanwhile.
+run whole 0 run -c "printf 'aaa'; sleep 0.3; printf 'bbb\\n'" \
+    -c 'for i in 1 2 3 4 5; do echo "line $i"; sleep 0.05; done' &&
+    same_lines whole out aaabbb 'line 1' 'line 2' 'line 3' 'line 4' 'line 5'
+
+# No silent loss: under a flood, every line is either printed or counted in a
+# "lines of output lost" notice (the shared buffer is bounded).
+if run flood 0 run -c 'seq 1 300000' -c 'seq 300001 600000' -c 'seq 600001 900000'; then
+    printed=$(wc -l <"$tmp/flood.out")
+    lost=$(sed -n 's/^syncstream: \([0-9]*\) lines\{0,1\} of output lost.*/\1/p' "$tmp/flood.err" |
+        awk '{s += $1} END {print s + 0}')
+    if [ $((printed + lost)) -eq 900000 ]; then pass "flood: $printed printed + $lost counted lost"; else
+        fail flood "$printed printed + $lost counted lost != 900000"; fi
+    if [ "$(sort -u "$tmp/flood.out" | wc -l)" -eq "$printed" ]; then pass "flood: no line twice"; else
+        fail flood "some lines printed twice"; fi
+fi
+
+# --pty: the job's stdout is a terminal; without it, it is not.
+run pty 0 run --pty -c 'test -t 1 && echo tty' && in_order pty out tty
+run no_pty 0 run -c 'test -t 1 || echo notty' && in_order no_pty out notty
+# Standard input is /dev/null: a job reading it ends at once.
+run stdin_null 0 run -c 'cat; echo done' && in_order stdin_null out done
+
+# ---- the failure summary ----
+
+run keep 3 run --keep 3 -c 'seq 1 20; echo oops >&2; exit 5' -c 'echo fine' &&
+    expect_err keep '^syncstream: 1:seq failed \(exited with status 5\): seq 1 20; echo oops >&2; exit 5$' &&
+    expect_err keep '^    \(last 3 of 21 lines\)$' &&
+    expect_err keep '^    19$' && expect_err keep '^    20$' && expect_err keep '^    oops$' &&
+    no_err keep '^    18$' && no_err keep 'fine' &&
+    expect_err keep '^syncstream: 1 of 2 commands failed$'
+run keep_default 3 run -c 'seq 1 15; exit 1' &&
+    expect_err keep_default '^    \(last 10 of 15 lines\)$' && expect_err keep_default '^    6$' &&
+    no_err keep_default '^    5$'
+run keep0 3 run --keep 0 -c 'echo hidden; exit 1' &&
+    expect_err keep0 '^syncstream: 1:echo failed \(exited with status 1\)' && no_err keep0 '^    '
+run keep_silent 3 run -c 'exit 7' && expect_err keep_silent '^    \(no output\)$'
+run killed 3 run -c 'kill -9 $$' &&
+    expect_err killed '^syncstream: 1:kill failed \(killed by signal 9 \(SIGKILL\)\)'
+run all_ok_quiet 0 run -c 'echo a' -c 'echo b >&2' && no_err all_ok_quiet '^syncstream:'
+
+# ---- signals ----
+
+# wait_for FILE TEXT: up to 10 s for TEXT to appear in FILE.
+wait_for() {
+    local i
+    for i in $(seq 1 100); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# wait_exit PID SECONDS: up to SECONDS for PID to end; its status in $status.
+wait_exit() {
+    local i
+    for i in $(seq 1 $(($2 * 10))); do
+        if ! kill -0 "$1" 2>/dev/null; then
+            wait "$1"
+            status=$?
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# signal_test NAME SIGNAL STATUS ARGS...: start a run in the background, wait
+# until it printed "started", send SIGNAL, expect STATUS within 15 s and no
+# `sleep 100 $marker` left behind.
+signal_test() {
+    local name=$1 sig=$2 want=$3
+    shift 3
+    "$tool" "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    local pid=$!
+    if ! wait_for "$tmp/$name.out" started; then
+        fail "$name" "the jobs did not start within 10 s"
+        kill -KILL "$pid" 2>/dev/null
+        return 1
+    fi
+    kill -"$sig" "$pid"
+    status=
+    if ! wait_exit "$pid" 15; then
+        fail "$name" "still running 15 s after SIG$sig; stderr: $(head -c 600 "$tmp/$name.err")"
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        kill_leftovers
+        return 1
+    fi
+    check_status "$name" "$want" "$status"
+    local left
+    left=$(pgrep -f "sleep 100 $marker")
+    if [ -z "$left" ]; then pass "$name left no sleep behind"; else
+        fail "$name" "children left running: $(echo $left)"; kill_leftovers; fi
+}
+
+# Kill (by pid) what a failed check left running, so the next check starts clean.
+kill_leftovers() {
+    local p
+    for p in $(pgrep -f "sleep 100 $marker"); do kill -KILL "$p" 2>/dev/null; done
+}
+
+signal_test sigint INT 130 run -c "sleep 100 $marker" -c "echo started; sleep 100 $marker" &&
+    expect_err sigint '^syncstream: interrupted by SIGINT: 2 of 2 commands failed, 0 not started$' &&
+    expect_err sigint '^syncstream: 2:echo failed \(killed by signal 15 \(SIGTERM\)\)' &&
+    expect_err sigint '^    started$'
+# No new job after the interrupt: with -j 1, the third never starts.
+signal_test sigint_pending INT 130 run -j 1 -c "echo started; exec sleep 100 $marker" -c 'echo second' \
+    -c 'echo third' &&
+    expect_err sigint_pending '^syncstream: interrupted by SIGINT: 1 of 3 commands failed, 2 not started$' &&
+    no_err sigint_pending second
+signal_test sigterm TERM 143 run --tag -c "echo started; exec sleep 100 $marker" &&
+    expect_err sigterm '^syncstream: interrupted by SIGTERM: 1 of 1 command failed'
+
+# ---- help ----
+
+run help 0 run --help && expect_out help '^Usage: syncstream run ' && expect_out help ':::' &&
+    expect_out help '^Examples:' && expect_out help '130'
+run help_cmd 0 help run && cmp -s "$tmp/help.out" "$tmp/help_cmd.out" && pass "help run = run --help" ||
+    fail help_cmd "'help run' differs from 'run --help'"
+run main_help 0 --help && expect_out main_help '^  run ' && expect_out main_help '^  3  '
+
+if [ "$failed" -ne 0 ]; then
+    echo "some checks FAILED"
+    exit 1
+fi
+echo "all checks passed"
