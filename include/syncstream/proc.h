@@ -59,6 +59,13 @@ typedef struct ss_procbuf_opts {
                              buf.path is not supported here and must be NULL */
     int term_grace_ms;    /* ss_procbuf_stop(): SIGTERM, then SIGKILL after this
                              long; 0 means 2000, negative means SIGKILL at once */
+    /* Flow control for one reader that must see every record (a printer, a
+     * shipper): the collector never stores more records than the buffer can
+     * hold beyond the cursor reported with ss_procbuf_consumed(); while it is
+     * that far ahead it stops reading, the children's pipes fill and their
+     * writes block, as they would on a terminal. Nothing rotates out unread.
+     * Without it (the default) the buffer rotates as ss_linebuf does. */
+    bool flow_control;
 } ss_procbuf_opts;
 
 /* Flags for ss_procbuf_spawn() and ss_procbuf_fork(). */
@@ -66,7 +73,9 @@ enum {
     SS_PROC_PTY = 1u << 0,            /* spawn: run on a pseudo-terminal (stdout and
                                          stderr merged, line-buffered by the child) */
     SS_PROC_MIRROR = 1u << 1,         /* spawn: also give the command a mirror channel
-                                         through SS_MIRROR_CHANNEL */
+                                         through SS_MIRROR_CHANNEL; it counts as a
+                                         mirror (for stop and its exit record) once
+                                         it has sent something on it */
     SS_PROC_CAPTURE_STDOUT = 1u << 2, /* fork: the child's stdout becomes its records */
     SS_PROC_CAPTURE_STDERR = 1u << 3, /* fork: the child's stderr too (SS_REC_STDERR) */
     SS_PROC_NULL_STDIN = 1u << 4,     /* spawn: stdin from /dev/null (default: inherited) */
@@ -166,6 +175,14 @@ int ss_procbuf_reset(ss_procbuf *pb);
  * unknown id (or one forgotten by a reset).
  */
 int ss_procbuf_child(ss_procbuf *pb, int id, ss_child_status *ret);
+
+/*
+ * ss_procbuf_consumed - with opts.flow_control, report that the reader has
+ * handled every record up to seq cursor (the ss_records.cursor of its last
+ * read); the collector reads again if it had stopped. Returns 0, -EINVAL.
+ * Without flow control it does nothing.
+ */
+int ss_procbuf_consumed(ss_procbuf *pb, uint64_t cursor);
 
 /* ss_procbuf_running - how many children have not finished yet. */
 int ss_procbuf_running(ss_procbuf *pb);

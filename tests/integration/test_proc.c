@@ -536,6 +536,46 @@ static void test_exec_mirror_not_closed(void **state)
     ss_procbuf_free(pb);
 }
 
+/* Flow control: a reader slower than the children, with a buffer far smaller
+ * than their output, still sees every line exactly once, in order. */
+static void test_flow_control_loses_nothing(void **state)
+{
+    (void)state;
+    ss_procbuf *pb = NULL;
+    ss_procbuf_opts opts = {.buf = {.maxlen = 64}, .flow_control = true};
+    assert_int_equal(ss_procbuf_new(&pb, &opts), 0);
+    char *argv[] = {"/bin/sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line$i; i=$((i+1)); done",
+                    NULL};
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(ss_procbuf_spawn(pb, &(ss_spawn_opts){.argv = argv, .name = "p"}, NULL), 0);
+
+    ss_linebuf *lb = ss_procbuf_linebuf(pb);
+    ss_records set = SS_RECORDS_INIT;
+    uint64_t cursor = 0;
+    int lines = 0, exits = 0;
+    while (exits < 3) {
+        int n = ss_linebuf_follow(lb, cursor, 16, PROC_WAIT_MS, &set);
+        assert_true(n > 0);
+        assert_int_equal(set.missed, 0);
+        for (size_t i = 0; i < set.count; i++) {
+            if (set.items[i].flags & SS_REC_EXIT)
+                exits++;
+            else
+                lines++;
+        }
+        cursor = set.cursor;
+        assert_int_equal(ss_procbuf_consumed(pb, cursor), 0);
+    }
+    assert_int_equal(lines, 3 * 3000);
+    ss_linebuf_stats st;
+    assert_int_equal(ss_linebuf_get_stats(lb, &st), 0);
+    /* rotated out after they were read, never before */
+    assert_int_equal(st.written, 3 * 3000 + 3);
+    assert_wait_all(pb);
+    ss_records_clear(&set);
+    ss_procbuf_free(pb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_exec_mirror_open_errors),
         cmocka_unit_test(test_exec_mirror_not_closed),
         cmocka_unit_test(test_no_fd_inherited),
+        cmocka_unit_test(test_flow_control_loses_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
  * sends what it completed with one send(2).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +83,10 @@ int ss_mirror_open_env(ss_mirror **ret, const char *source)
         return rc;
     }
     m->stop_map = map;
-    /* Our descendants must not inherit the channel: they would keep it open. */
+    /* Our descendants must not inherit the channel: they would keep it open,
+     * and the parent would wait for them. */
     unsetenv(SS_MIRROR_ENV);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
     if (source) {
         size_t n = strnlen(source, SS_SOURCE_MAX - 1);
         ss__frame f = {.type = SS__FRAME_SOURCE, .text = source, .len = (uint32_t)n};

@@ -75,6 +75,10 @@ static void close_chan(ss_procbuf *pb, ss__chan *ch)
 {
     if (ch->fd < 0)
         return;
+    if (ch->paused) {
+        ch->paused = false;
+        pb->npaused--;
+    }
     epoll_ctl(pb->epfd, EPOLL_CTL_DEL, ch->fd, NULL);
     close(ch->fd);
     ch->fd = -1;
@@ -114,10 +118,13 @@ static long store_frames(ss_procbuf *pb, ss__child *c, const char *data, size_t 
         if (f.type == SS__FRAME_CLOSE) {
             c->mirror_closed = true;
         } else if (f.type == SS__FRAME_SOURCE) {
-            memset(c->name, 0, SS_SOURCE_MAX);
-            memcpy(c->name, f.text, f.len < SS_SOURCE_MAX - 1 ? f.len : SS_SOURCE_MAX - 1);
-        } else if (f.type == SS__FRAME_RECORD)
-            ss__linebuf_store(pb->lb, f.kind, f.flags, c->name, f.time_ns, f.text, f.len);
+            memset(c->mirror_source, 0, SS_SOURCE_MAX);
+            memcpy(c->mirror_source, f.text,
+                   f.len < SS_SOURCE_MAX - 1 ? f.len : SS_SOURCE_MAX - 1);
+        } else if (f.type == SS__FRAME_RECORD) {
+            ss__linebuf_store(pb->lb, f.kind, f.flags, c->mirror_source, f.time_ns, f.text,
+                              f.len);
+        }
     }
 }
 
@@ -144,6 +151,37 @@ static void read_mirror(ss_procbuf *pb, ss__chan *ch, const char *data, size_t l
     }
 }
 
+/*
+ * Flow control: how many bytes may be read now. A byte completes at most one
+ * record (a line break, or a frame of 16 bytes or more), so reading no more
+ * bytes than there are free records beyond the reader's cursor never rotates
+ * an unread record out. A few records stay in reserve for exit records and
+ * the last partial lines of the children.
+ */
+static size_t flow_room(ss_procbuf *pb)
+{
+    ss_linebuf_stats st;
+    if (ss_linebuf_get_stats(pb->lb, &st) < 0)
+        return sizeof(pb->rbuf);
+    uint64_t pending = st.last_seq > pb->consumed ? st.last_seq - pb->consumed : 0;
+    uint64_t reserve = 3 * (uint64_t)pb->running + 8;
+    if (pending + reserve >= st.maxlen)
+        return 0;
+    uint64_t room = st.maxlen - pending - reserve;
+    return room < sizeof(pb->rbuf) ? (size_t)room : sizeof(pb->rbuf);
+}
+
+static void set_watched(ss_procbuf *pb, ss__chan *ch, bool watched)
+{
+    struct epoll_event ev = {.events = watched ? EPOLLIN : 0, .data.ptr = ch};
+    epoll_ctl(pb->epfd, EPOLL_CTL_MOD, ch->fd, &ev);
+    ch->paused = !watched;
+    if (watched)
+        pb->npaused--;
+    else
+        pb->npaused++;
+}
+
 /* One read per readiness event: level-triggered epoll comes back for the rest,
  * which keeps one chatty child from starving the others. */
 static void handle_chan(ss_procbuf *pb, ss__chan *ch)
@@ -151,6 +189,7 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
     ss__child *c = ch->child;
     if (ch->fd < 0)
         return;
+    size_t want = sizeof(pb->rbuf);
     if (ch->kind == SS__CHAN_PIDFD) {
         pid_t r = waitpid(c->pid, &c->wstatus, WNOHANG);
         /* ECHILD: someone else reaped it (SIGCHLD set to SIG_IGN, or a
@@ -163,7 +202,11 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
         }
         return;
     }
-    ssize_t n = read(ch->fd, pb->rbuf, sizeof(pb->rbuf));
+    if (pb->flow_control && (want = flow_room(pb)) == 0) {
+        set_watched(pb, ch, false);
+        return;
+    }
+    ssize_t n = read(ch->fd, pb->rbuf, want);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0) {
@@ -252,6 +295,7 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
         return -ENOMEM;
     pb->epfd = pb->wakefd = pb->timerfd = pb->stopfd = -1;
     pb->grace_ms = opts->term_grace_ms ? opts->term_grace_ms : DEFAULT_GRACE_MS;
+    pb->flow_control = opts->flow_control;
     int rc = ss_linebuf_new(&pb->lb, &opts->buf);
     if (rc < 0)
         goto out_free;
@@ -396,6 +440,7 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
     }
     c->pid = pid;
     ss__source_copy(c->name, name);
+    memcpy(c->mirror_source, c->name, SS_SOURCE_MAX);
     c->has_mirror = flags & SS__PROC_FORKED;
     open_chan(pb, c, &c->out, SS__CHAN_OUT, out_fd, 0);
     open_chan(pb, c, &c->err, SS__CHAN_ERR, err_fd, SS_REC_STDERR);
@@ -473,11 +518,11 @@ static void stop_locked(ss_procbuf *pb)
         return;
     pb->stopping = true;
     set_stop_flag(pb, 1);
-    signal_running(pb, SIGTERM, false);
     if (pb->grace_ms < 0) {
         signal_running(pb, SIGKILL, true);
         return;
     }
+    signal_running(pb, SIGTERM, false);
     struct itimerspec its = {.it_value = {.tv_sec = pb->grace_ms / 1000,
                                           .tv_nsec = (long)(pb->grace_ms % 1000) * 1000000}};
     timerfd_settime(pb->timerfd, 0, &its, NULL);
@@ -549,6 +594,27 @@ int ss_procbuf_child(ss_procbuf *pb, int id, ss_child_status *ret)
     }
     pthread_mutex_unlock(&pb->mu);
     return rc;
+}
+
+int ss_procbuf_consumed(ss_procbuf *pb, uint64_t cursor)
+{
+    if (!pb)
+        return -EINVAL;
+    pthread_mutex_lock(&pb->mu);
+    if (pb->flow_control && cursor > pb->consumed) {
+        pb->consumed = cursor;
+        /* watch the paused channels again; the collector pauses them anew if
+         * there is still no room */
+        for (size_t i = 0; i < pb->nchildren && pb->npaused > 0; i++) {
+            ss__child *c = pb->children[i];
+            ss__chan *chans[] = {&c->out, &c->err, &c->mirror};
+            for (size_t k = 0; k < 3; k++)
+                if (chans[k]->paused)
+                    set_watched(pb, chans[k], true);
+        }
+    }
+    pthread_mutex_unlock(&pb->mu);
+    return 0;
 }
 
 int ss_procbuf_running(ss_procbuf *pb)

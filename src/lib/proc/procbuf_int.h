@@ -26,12 +26,15 @@ typedef struct ss__chan {
     int fd;            /* -1 when closed */
     ss_writer *w;      /* OUT and ERR: assembles the raw bytes */
     ss__buf in;        /* MIRROR: bytes of an incomplete frame */
+    bool paused;       /* flow control: not watched until the reader catches up */
 } ss__chan;
 
 struct ss__child {
     int id;
     pid_t pid;
     char name[SS_SOURCE_MAX];
+    char mirror_source[SS_SOURCE_MAX]; /* source of mirror records: name, or
+                                          the mirror's own (SOURCE frame) */
     ss__chan out, err, mirror, pidfd;
     int open_chans;    /* of out, err, mirror */
     bool has_mirror;
@@ -59,6 +62,9 @@ struct ss_procbuf {
     int id_base;             /* id of children[0]; ids go on after a reset */
     int running;
     int grace_ms;
+    bool flow_control;
+    uint64_t consumed;       /* flow control: the reader's cursor */
+    size_t npaused;          /* flow control: channels not watched now */
     bool stopping, forced, quit;
     pthread_t thread;
     char rbuf[64 * 1024];    /* the collector's read buffer */

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -19,6 +20,14 @@
 #include "proc/procbuf_int.h"
 
 extern char **environ;
+
+/*
+ * Held from making a child's fds until the parent has closed the child's ends.
+ * A fork() copies every fd, close-on-exec or not; a child forked by another
+ * thread in that window would hold this child's write ends, and this child
+ * would never be seen to finish while that one lives.
+ */
+static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The fds a spawned mirror finds its channel and stop page on. */
 #define CHILD_MIRROR_FD 3
@@ -164,9 +173,12 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *o, int *ret_id)
 
     child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}};
     bool mirror = o->flags & SS_PROC_MIRROR;
+    pthread_mutex_lock(&fds_lock);
     rc = open_fds(&f, o->flags, mirror);
-    if (rc < 0)
+    if (rc < 0) {
+        pthread_mutex_unlock(&fds_lock);
         return rc;
+    }
     int *lifted[] = {&f.out[1], &f.err[1], &f.mirror[1]};
     for (size_t i = 0; i < 3 && rc == 0; i++)
         if (*lifted[i] >= 0)
@@ -197,6 +209,7 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *o, int *ret_id)
     free(env);
     if (rc < 0) {
         close_all(&f);
+        pthread_mutex_unlock(&fds_lock);
         return rc;
     }
     /* the child has its copies; ours would hide its end of file */
@@ -205,6 +218,7 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *o, int *ret_id)
         close(f.err[1]);
     if (f.mirror[1] >= 0)
         close(f.mirror[1]);
+    pthread_mutex_unlock(&fds_lock);
     const char *name = o->name ? o->name : base_name(o->argv[0]);
     return ss__procbuf_add_child(pb, pid, name, f.out[0], f.err[0], f.mirror[0], o->flags,
                                  ret_id);
@@ -234,11 +248,13 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
         return rc;
 
     child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}};
+    pthread_mutex_lock(&fds_lock);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f.mirror) < 0 ||
         ((flags & SS_PROC_CAPTURE_STDOUT) && pipe2(f.out, O_CLOEXEC) < 0) ||
         ((flags & SS_PROC_CAPTURE_STDERR) && pipe2(f.err, O_CLOEXEC) < 0)) {
         rc = -errno;
         close_all(&f);
+        pthread_mutex_unlock(&fds_lock);
         return rc;
     }
     /* Output still in stdio buffers would otherwise be written twice, once by
@@ -248,6 +264,7 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
     if (pid < 0) {
         rc = -errno;
         close_all(&f);
+        pthread_mutex_unlock(&fds_lock);
         return rc;
     }
     if (pid == 0) {
@@ -255,6 +272,9 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
         int sock = f.mirror[1];
         f.mirror[1] = -1;
         close_all(&f);
+        /* this process's copy, held by the thread that is now its only one:
+         * release it, so that the child may start children of its own */
+        pthread_mutex_unlock(&fds_lock);
         if (ss__mirror_new(ret_mirror, sock, pb->stop_flag, pb->max_line) < 0)
             *ret_mirror = NULL;
         return 0;
@@ -264,6 +284,7 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
         close(f.out[1]);
     if (f.err[1] >= 0)
         close(f.err[1]);
+    pthread_mutex_unlock(&fds_lock);
     rc = ss__procbuf_add_child(pb, pid, name ? name : "child", f.out[0], f.err[0], f.mirror[0],
                                flags | SS__PROC_FORKED, ret_id);
     return rc < 0 ? rc : pid;
