@@ -10,7 +10,7 @@
  *    spawned command with SS_PROC_MIRROR finds its channel through the
  *    SS_MIRROR_CHANNEL environment variable (ss_mirror_open_env()). A mirror
  *    assembles lines in the child and sends whole records, framed, over its own
- *    socket: a record of any length is never mixed with another child's.
+ *    pipe: a record of any length is never mixed with another child's.
  *
  * The records land in an ss_linebuf owned by the process buffer: read them with
  * the ss_linebuf_* functions (read, read n, cursor reads, waits, len, maxlen,
@@ -51,7 +51,7 @@ typedef struct ss_mirror ss_mirror;
 #define SS_REC_EXIT (1u << 3)
 
 /* The environment variable through which an exec'ed child finds its mirror
- * channel: "SOCKET_FD,STOP_FD,MAX_LINE". */
+ * channel: "PIPE_FD,STOP_FD,MAX_LINE". */
 #define SS_MIRROR_ENV "SS_MIRROR_CHANNEL"
 
 typedef struct ss_procbuf_opts {
@@ -134,7 +134,8 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *opts, int *ret_id);
  * In the parent: returns the child's pid (> 0) and sets *ret_id (may be NULL).
  * In the child: returns 0 and sets *ret_mirror to an open mirror whose records
  * carry name as source; with SS_PROC_CAPTURE_STDOUT / _STDERR the child's fds 1
- * and 2 are already redirected to the parent. The child must only use the
+ * and 2 are already redirected to the parent. The child ignores SIGPIPE, so
+ * that a write to a vanished parent returns -EPIPE rather than killing it. The child must only use the
  * mirror (not pb) and should end with ss_mirror_close() and exit() or _exit().
  * Errors (in the parent, no child made): as ss_procbuf_spawn().
  */
@@ -199,7 +200,8 @@ int ss_mirror_open_env(ss_mirror **ret, const char *source);
  * ss_mirror_write - as ss_linebuf_write(), in the child: completed lines are
  * sent to the parent, the partial line stays here until a break or close.
  * Returns 0; SS_ESTOPPED when the parent asked to stop (nothing sent);
- * -EPIPE when the parent is gone; -EINVAL.
+ * -EPIPE when the parent is gone (in an exec'ed child that does not ignore
+ * SIGPIPE, the signal comes first, as for any pipe); -EINVAL.
  */
 int ss_mirror_write(ss_mirror *m, const void *data, size_t len);
 

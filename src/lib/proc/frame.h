@@ -9,7 +9,7 @@
  *   byte 3      record flags (SS_REC_CONTINUED, SS_REC_STDERR)
  *   bytes 4-7   payload length, little-endian
  *   bytes 8-15  time_ns of a RECORD, little-endian
- * Each mirror has its own socket, so frames of different children never mix.
+ * Each mirror has its own pipe, so frames of different children never mix.
  * Encoding and parsing do no I/O.
  */
 #ifndef SS_PROC_FRAME_H

@@ -8,7 +8,7 @@
 #include <syncstream/proc.h>
 
 /*
- * A mirror over socket fd (owned by the mirror from now on), watching the stop
+ * A mirror over pipe fd (its write end, owned by the mirror from now on), watching the stop
  * flag at *stop (a shared mapping; not owned), cutting lines at max_line.
  * Returns 0 or -ENOMEM (fd is closed then).
  */

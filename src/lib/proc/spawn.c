@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <syncstream/common.h>
@@ -88,7 +87,7 @@ static int open_fds(child_fds *f, unsigned flags, bool mirror)
         rc = open_pty(f->out);
     else if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->err, O_CLOEXEC) < 0)
         rc = -errno;
-    if (rc == 0 && mirror && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->mirror) < 0)
+    if (rc == 0 && mirror && pipe2(f->mirror, O_CLOEXEC) < 0)
         rc = -errno;
     if (rc < 0)
         close_all(f);
@@ -249,7 +248,7 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
 
     child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}};
     pthread_mutex_lock(&fds_lock);
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f.mirror) < 0 ||
+    if (pipe2(f.mirror, O_CLOEXEC) < 0 ||
         ((flags & SS_PROC_CAPTURE_STDOUT) && pipe2(f.out, O_CLOEXEC) < 0) ||
         ((flags & SS_PROC_CAPTURE_STDERR) && pipe2(f.err, O_CLOEXEC) < 0)) {
         rc = -errno;
@@ -275,6 +274,9 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
         /* this process's copy, held by the thread that is now its only one:
          * release it, so that the child may start children of its own */
         pthread_mutex_unlock(&fds_lock);
+        /* a write to a vanished parent then fails with EPIPE instead of
+         * killing the child */
+        signal(SIGPIPE, SIG_IGN);
         if (ss__mirror_new(ret_mirror, sock, pb->stop_flag, pb->max_line) < 0)
             *ret_mirror = NULL;
         return 0;
