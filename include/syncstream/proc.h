@@ -20,6 +20,10 @@
  * error record otherwise ("exited with status 3", "killed by signal 9 (SIGKILL)",
  * with "; it did not close its mirror" when a mirror ended without closing).
  *
+ * Every child leads its own process group (its own session on a pty), so a
+ * stop reaches a shell's children too; a terminal's Ctrl-C therefore reaches
+ * only the parent, which should stop the buffer (as `syncstream run` does).
+ *
  * One background thread (epoll) collects every child's output, notices exits
  * through pidfds, and reaps every child: no zombies, and every fd is O_CLOEXEC.
  * A child is finished when it has exited and every process holding its output

@@ -118,9 +118,10 @@ static const struct option long_opts[] = {
 
 /* The most lines --keep may ask for, per job. */
 #define KEEP_MAX 100000u
-/* Records the shared buffer holds; the main thread normally reads them long
- * before it fills. A reader that falls behind is told how many it missed. */
-#define BUFFER_RECORDS (1u << 20)
+/* Records the shared buffer holds. With flow control the collector never gets
+ * further ahead of the printer than this: the jobs' pipes fill and their
+ * writes wait, and no line is lost however fast they print. */
+#define BUFFER_RECORDS (1u << 16)
 /* Records taken per follow call. */
 #define FOLLOW_BATCH 16384u
 
@@ -541,6 +542,7 @@ static void run_loop(run_ctx *c)
         size_t before = c->running;
         for (size_t i = 0; i < set.count; i++)
             handle_record(c, &set.items[i]);
+        ss_procbuf_consumed(c->pb, cursor);
         if (set.missed > 0)
             recheck_jobs(c);
         if (c->running < before)
@@ -713,7 +715,7 @@ int cmd_run(int argc, char **argv)
     sigaddset(&c.sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &c.sigs, NULL);
 
-    ss_procbuf_opts po = {.buf = {.maxlen = BUFFER_RECORDS}};
+    ss_procbuf_opts po = {.buf = {.maxlen = BUFFER_RECORDS}, .flow_control = true};
     r = ss_procbuf_new(&c.pb, &po);
     if (r < 0) {
         status = tool_fail("run: cannot start the process buffer: %s", ss_strerror(r));

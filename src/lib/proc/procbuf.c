@@ -223,13 +223,22 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
         ss_writer_write(ch->w, pb->rbuf, (size_t)n);
 }
 
+/* Signal a child's whole process group: a shell's own children (or any
+ * grandchild still holding its output) must stop too, or the child never
+ * finishes. The group outlives its leader while a member remains, and its id
+ * cannot be reused meanwhile. */
+static void signal_group(const ss__child *c, int sig)
+{
+    if (kill(-c->pid, sig) < 0 && errno == ESRCH && !c->exited)
+        kill(c->pid, sig); /* not yet in its own group: the fork's first instant */
+}
+
 static void signal_running(ss_procbuf *pb, int sig, bool mirrors_too)
 {
     for (size_t i = 0; i < pb->nchildren; i++) {
         ss__child *c = pb->children[i];
-        /* not yet reaped, so the pid cannot have been reused */
-        if (!c->exited && (mirrors_too || !c->has_mirror))
-            kill(c->pid, sig);
+        if (!c->finished && (mirrors_too || !c->has_mirror))
+            signal_group(c, sig);
     }
 }
 
@@ -371,8 +380,9 @@ void ss_procbuf_free(ss_procbuf *pb)
 
     for (size_t i = 0; i < pb->nchildren; i++) {
         ss__child *c = pb->children[i];
+        if (!c->finished)
+            signal_group(c, SIGKILL);
         if (!c->exited) {
-            kill(c->pid, SIGKILL);
             while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR) {
             }
         }
@@ -472,7 +482,7 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
     }
     /* a child added while a stop is in force is stopped like the others */
     if (pb->stopping && !c->has_mirror)
-        kill(pid, SIGTERM);
+        signal_group(c, SIGTERM);
     if (ret_id)
         *ret_id = c->id;
     pthread_mutex_unlock(&pb->mu);

@@ -151,8 +151,12 @@ static int build_attr(posix_spawnattr_t *attr, unsigned flags)
     sigemptyset(&none);
     sigfillset(&all);
     short sflags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    /* its own process group (a new session on a pty), so that a stop reaches
+     * its descendants too */
     if (flags & SS_PROC_PTY)
         sflags |= POSIX_SPAWN_SETSID;
+    else
+        sflags |= POSIX_SPAWN_SETPGROUP; /* pgroup 0: the child's own pid */
     int rc = posix_spawnattr_setflags(attr, sflags);
     if (rc == 0)
         rc = posix_spawnattr_setsigmask(attr, &none);
@@ -277,10 +281,13 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
         /* a write to a vanished parent then fails with EPIPE instead of
          * killing the child */
         signal(SIGPIPE, SIG_IGN);
+        setpgid(0, 0);
         if (ss__mirror_new(ret_mirror, sock, pb->stop_flag, pb->max_line) < 0)
             *ret_mirror = NULL;
         return 0;
     }
+    /* also here, so that the group exists whichever process runs first */
+    setpgid(pid, pid);
     close(f.mirror[1]);
     if (f.out[1] >= 0)
         close(f.out[1]);
