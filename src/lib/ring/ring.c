@@ -161,7 +161,8 @@ static int grow_heap_arena(ss__ring *ring)
 static void evict_oldest(ss__ring *ring)
 {
     __atomic_store_n(&ring->hdr->first_seq, ring->hdr->first_seq + 1, __ATOMIC_RELEASE);
-    ss__shared_fence();
+    if (ring->map)
+        ss__store_fence(); /* only a file has readers outside our lock */
     ring->hdr->shed++;
 }
 

@@ -96,7 +96,7 @@ int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry
          * refused as a non-ring file rather than read as an empty ring. */
         memcpy(ring->hdr, &want, sizeof(want));
         memset(ring->hdr->magic, 0, sizeof(ring->hdr->magic));
-        ss__shared_fence();
+        ss__store_fence();
         memcpy(ring->hdr->magic, want.magic, sizeof(want.magic));
     }
     return 0;
@@ -176,7 +176,7 @@ static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n,
                         base + hdr->partial_off, partial_len);
 
     /* A live writer may have rotated records out while we copied them. */
-    ss__shared_fence();
+    ss__load_fence();
     uint64_t first_now = __atomic_load_n(&hdr->first_seq, __ATOMIC_ACQUIRE);
     size_t keep = 0;
     for (size_t i = 0; i < ret->count; i++) {
