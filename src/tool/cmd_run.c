@@ -268,7 +268,9 @@ static void put_prefix(run_ctx *c, FILE *out, const ss_record *rec, const job *j
     }
 }
 
-/* Print the lines of text, each after the prefix. */
+/* Print the lines of text, each after the prefix. The caller holds the
+ * stream's lock (see run_loop): stdio's per-call lock was the printer's
+ * largest cost. */
 static void put_lines(run_ctx *c, FILE *out, const ss_record *rec, const job *jb, char mark,
                       const char *text, size_t len)
 {
@@ -276,8 +278,8 @@ static void put_lines(run_ctx *c, FILE *out, const ss_record *rec, const job *jb
         const char *nl = memchr(text, '\n', len);
         size_t l = nl ? (size_t)(nl - text) : len;
         put_prefix(c, out, rec, jb, mark);
-        fwrite(text, 1, l, out);
-        fputc('\n', out);
+        fwrite_unlocked(text, 1, l, out);
+        fputc_unlocked('\n', out);
         if (!nl)
             break;
         text += l + 1;
@@ -457,7 +459,10 @@ static int start_next(run_ctx *c)
         jb->running = true;
         c->running++;
         if (c->keep > 0) {
-            int lr = ss_linebuf_new(&jb->tail, &(ss_linebuf_opts){.maxlen = c->keep});
+            /* coarse time: the tail's timestamps are never shown */
+            int lr = ss_linebuf_new(&jb->tail, &(ss_linebuf_opts){
+                                                   .maxlen = c->keep,
+                                                   .time_source = SS_TIME_COARSE});
             if (lr < 0)
                 jb->tail = NULL; /* the summary goes without its lines */
         }
@@ -540,8 +545,13 @@ static void run_loop(run_ctx *c)
                     set.missed, set.missed == 1 ? "" : "s");
         }
         size_t before = c->running;
+        /* one lock of each stream per batch, not per line */
+        flockfile(stdout);
+        flockfile(stderr);
         for (size_t i = 0; i < set.count; i++)
             handle_record(c, &set.items[i]);
+        funlockfile(stderr);
+        funlockfile(stdout);
         ss_procbuf_consumed(c->pb, cursor);
         if (set.missed > 0)
             recheck_jobs(c);
@@ -694,6 +704,11 @@ int cmd_run(int argc, char **argv)
 
     /* Each line of ours on standard error goes out in one write. */
     setvbuf(stderr, NULL, _IOLBF, 0);
+    /* Output is flushed whenever the printer waits for the jobs, so a large
+     * buffer costs no liveness; on a terminal stdio keeps line buffering. */
+    static char out_buf[1 << 16];
+    if (!isatty(STDOUT_FILENO))
+        setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     c.max_jobs = ncpu > 0 ? (size_t)ncpu : 1;

@@ -1,6 +1,8 @@
 /*
  * ss_writer: a producer's own partial line. Assembly runs without the buffer's
- * lock; only completed records take it, one at a time.
+ * lock; a call that completes records takes it at its first record and keeps
+ * it to the end of the call, so a large write of many lines costs one lock,
+ * not one per line (a collector reading 64 KiB of a child's output, say).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@ struct ss_writer {
     char source[SS_SOURCE_MAX];
     uint32_t rec_flags;
     int64_t now_ns; /* timestamp of the records of the current call */
+    bool locked;    /* the current call holds lb->mu */
 };
 
 static int store(ss_writer *w, ss_kind kind, uint32_t flags, const char *text, size_t len)
@@ -27,7 +30,26 @@ static int store(ss_writer *w, ss_kind kind, uint32_t flags, const char *text, s
 
 static int writer_emit(void *ctx, const char *text, size_t len, uint32_t flags)
 {
-    return store(ctx, SS_KIND_LINE, flags, text, len);
+    ss_writer *w = ctx;
+    ss_linebuf *lb = w->lb;
+    if (!w->locked) {
+        pthread_mutex_lock(&lb->mu);
+        w->locked = true;
+    }
+    if (lb->closed)
+        return SS_ECLOSED;
+    return ss__linebuf_store_locked(lb, SS_KIND_LINE, flags | w->rec_flags, w->source, w->now_ns,
+                                    text, len);
+}
+
+/* End of a call: release the lock if one of its records took it. */
+static int call_done(ss_writer *w, int rc)
+{
+    if (w->locked) {
+        w->locked = false;
+        pthread_mutex_unlock(&w->lb->mu);
+    }
+    return rc;
 }
 
 int ss_writer_new(ss_writer **ret, ss_linebuf *lb, const char *source, uint32_t rec_flags)
@@ -61,7 +83,7 @@ int ss_writer_write(ss_writer *w, const void *data, size_t len)
     if (ss__linebuf_closed(w->lb))
         return SS_ECLOSED;
     w->now_ns = ss__now_ns(w->lb->coarse_time);
-    return ss__lineasm_feed(&w->la, data, len, writer_emit, w);
+    return call_done(w, ss__lineasm_feed(&w->la, data, len, writer_emit, w));
 }
 
 int ss_writer_new_line(ss_writer *w)
@@ -71,7 +93,7 @@ int ss_writer_new_line(ss_writer *w)
     if (ss__linebuf_closed(w->lb))
         return SS_ECLOSED;
     w->now_ns = ss__now_ns(w->lb->coarse_time);
-    return ss__lineasm_flush(&w->la, writer_emit, w);
+    return call_done(w, ss__lineasm_flush(&w->la, writer_emit, w));
 }
 
 int ss_writer_append(ss_writer *w, ss_kind kind, const void *text, size_t len)

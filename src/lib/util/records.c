@@ -56,7 +56,10 @@ void ss__records_add(ss__records_builder *b, uint64_t seq, int64_t time_ns, ss_k
     r->time_ns = time_ns;
     r->kind = kind;
     r->flags = flags;
-    ss__source_copy(r->source, source);
+    /* sources are stored NUL-padded to SS_SOURCE_MAX: one fixed copy, then a
+     * terminator in case a damaged file's name filled all of it */
+    memcpy(r->source, source, SS_SOURCE_MAX);
+    r->source[SS_SOURCE_MAX - 1] = '\0';
     if (len)
         memcpy(b->text_at, text, len);
     b->text_at[len] = '\0';

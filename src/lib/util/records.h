@@ -19,7 +19,8 @@ typedef struct ss__records_builder {
  * all. Returns 0 or -ENOMEM (set left empty). */
 int ss__records_begin(ss__records_builder *b, ss_records *set, size_t count, size_t text_bytes);
 
-/* Append one record; at most count of them, text within the reserved total. */
+/* Append one record; at most count of them, text within the reserved total.
+ * source points to SS_SOURCE_MAX bytes. */
 void ss__records_add(ss__records_builder *b, uint64_t seq, int64_t time_ns, ss_kind kind,
                      uint32_t flags, const char *source, const char *text, size_t len);
 
