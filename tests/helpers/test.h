@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,5 +24,19 @@
         assert_int_equal((set)->items[(i)].len, strlen(str));                          \
         assert_memory_equal((set)->items[(i)].text, (str), strlen(str));               \
     } while (0)
+
+/* A temporary directory per test program: the group setup makes it, the
+ * group teardown removes it. templ is a mkdtemp template. */
+static inline int ss_test_tmpdir_make(char *templ)
+{
+    return mkdtemp(templ) ? 0 : -1;
+}
+
+static inline int ss_test_tmpdir_remove(const char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
 
 #endif

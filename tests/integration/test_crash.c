@@ -12,15 +12,13 @@ static char tmpdir[] = "/tmp/ss-crash-XXXXXX";
 static int make_tmpdir(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return ss_test_tmpdir_make(tmpdir);
 }
 
 static int remove_tmpdir(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ss_test_tmpdir_remove(tmpdir);
 }
 
 static void ring_path(char *out, size_t n, const char *name)

@@ -379,15 +379,13 @@ static char tmpdir[] = "/tmp/ss-linebuf-XXXXXX";
 static int make_tmpdir(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return ss_test_tmpdir_make(tmpdir);
 }
 
 static int remove_tmpdir(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ss_test_tmpdir_remove(tmpdir);
 }
 
 static void test_file_ring_continues(void **state)

@@ -264,15 +264,7 @@ int ss_linebuf_read(ss_linebuf *lb, size_t n, ss_records *ret)
     } else {
         bool partial;
         size_t records = view_records_locked(lb, &partial);
-        size_t items = records + partial;
-        if (n < items) {
-            size_t drop = items - n;
-            if (drop > records) {
-                partial = false;
-                drop = records;
-            }
-            records -= drop;
-        }
+        records -= ss__newest_items(records, &partial, n);
         uint64_t first = lb->ring.hdr->next_seq - records;
         rc = copy_out_locked(lb, first, records, partial, ret);
     }

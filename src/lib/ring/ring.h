@@ -118,6 +118,24 @@ static inline const ss__slot *ss__ring_slot(const ss__ring *ring, uint64_t seq)
     return &ring->slots[seq & ring->hdr->slot_mask];
 }
 
+/*
+ * Of `records` stored records followed by a partial line (when *partial), keep
+ * the newest n items: returns how many of the oldest records to leave out, and
+ * clears *partial when n is 0.
+ */
+static inline size_t ss__newest_items(size_t records, bool *partial, size_t n)
+{
+    size_t items = records + *partial;
+    if (n >= items)
+        return 0;
+    size_t drop = items - n;
+    if (drop > records) {
+        *partial = false;
+        drop = records;
+    }
+    return drop;
+}
+
 /* Region layout for a geometry: the header, the slots, the partial line space and
  * the arena; returns the region's size. */
 size_t ss__ring_layout(ss__ring_hdr *hdr, const ss__ring_geometry *geo);

@@ -133,16 +133,9 @@ static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n,
     if (first == 0)
         return SS_ECORRUPT;
     size_t records = (size_t)(next - first);
-    size_t items = records + partial;
-    if (n < items) {
-        size_t drop = items - n;
-        if (drop > records) {
-            partial = false;
-            drop = records;
-        }
-        first += drop;
-        records -= drop;
-    }
+    size_t drop = ss__newest_items(records, &partial, n);
+    first += drop;
+    records -= drop;
 
     ss__slot *copy = records ? malloc(records * sizeof(*copy)) : NULL;
     if (records && !copy)
