@@ -111,6 +111,35 @@ static void test_sigsegv(void **state)
     run_crash("segv.ring", true);
 }
 
+/* A writer killed while it creates its ring file leaves either no file at the
+ * path or a whole ring: never a half-made file that would be refused. */
+static void test_killed_while_creating(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 30; round++) {
+        char path[256];
+        snprintf(path, sizeof(path), "%s/create-%d.ring", tmpdir, round);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            ss_linebuf *lb = NULL;
+            /* a large file, so that allocating it takes a while */
+            ss_linebuf_opts opts = {.maxlen = 100000, .max_bytes = 256u << 20, .path = path};
+            if (ss_linebuf_new(&lb, &opts) < 0)
+                _exit(3);
+            pause();
+            _exit(4);
+        }
+        usleep((useconds_t)(round * 300));
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        ss_records set = SS_RECORDS_INIT;
+        int rc = ss_linebuf_inspect_file(path, SS_READ_ALL, &set, NULL);
+        assert_true(rc == -ENOENT || rc == 0);
+        ss_records_clear(&set);
+    }
+}
+
 /* Inspecting a ring while its owner writes: never an error, only whole
  * records, in order. */
 static void test_inspect_live_writer(void **state)
@@ -284,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_killed_at_any_instant),
         cmocka_unit_test(test_killed_after_completing_partial),
         cmocka_unit_test(test_inspect_live_writer),
+        cmocka_unit_test(test_killed_while_creating),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,6 +32,34 @@ static int allocate_file(int fd, size_t size)
     return -rc;
 }
 
+/*
+ * Make a new ring file at path whole, under a temporary name beside it, and
+ * link it into place only then: a process killed while making it leaves no
+ * half-made file at path. Returns 0, -EEXIST when another process made path
+ * meanwhile, or a negative errno.
+ */
+static int create_file(const char *path, const ss__ring_hdr *hdr, size_t size)
+{
+    static unsigned counter;
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof(tmp), "%s.%d.%u.tmp", path, (int)getpid(),
+                     __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        return -ENAMETOOLONG;
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int rc = allocate_file(fd, size);
+    errno = 0;
+    if (rc == 0 && pwrite(fd, hdr, sizeof(*hdr), 0) != (ssize_t)sizeof(*hdr))
+        rc = errno ? -errno : -EIO;
+    if (rc == 0 && link(tmp, path) < 0)
+        rc = -errno;
+    unlink(tmp);
+    close(fd);
+    return rc;
+}
+
 int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry *geo,
                        ss_full_policy full)
 {
@@ -41,9 +70,16 @@ int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry
     int rc;
 
     memset(ring, 0, sizeof(*ring));
-    ring->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (ring->fd < 0)
-        return -errno;
+    for (int attempt = 0;; attempt++) {
+        ring->fd = open(path, O_RDWR | O_CLOEXEC);
+        if (ring->fd >= 0)
+            break;
+        if (errno != ENOENT || attempt == 2)
+            return -errno;
+        rc = create_file(path, &want, size);
+        if (rc < 0 && rc != -EEXIST)
+            return rc;
+    }
     /* One owner at a time: the ring's own lock is a process-local mutex. An open
      * file description lock also refuses a second owner inside this process,
      * where a classic fcntl lock would be granted again. */
