@@ -158,6 +158,7 @@ typedef struct run_ctx {
     ss_linebuf *lb;
     bool out_error; /* standard output failed: print nothing more there */
     bool broken;    /* a runtime failure of ours: exit status 1 */
+    bool lost;      /* output was lost: exit status 1 too */
 
     /* The signal thread. */
     sigset_t sigs;
@@ -539,6 +540,8 @@ static void run_loop(run_ctx *c)
         }
         cursor = set.cursor;
         if (set.missed > 0) {
+            /* flow control should make this impossible: a failure of ours */
+            c->lost = true;
             fflush(stdout);
             fprintf(stderr,
                     TOOL_NAME ": %" PRIu64 " line%s of output lost (printing fell behind)\n",
@@ -704,6 +707,10 @@ int cmd_run(int argc, char **argv)
 
     /* Each line of ours on standard error goes out in one write. */
     setvbuf(stderr, NULL, _IOLBF, 0);
+    /* A closed standard output is a write error to report (and the jobs to
+     * stop), not a SIGPIPE that kills us and leaves them running. Children
+     * get default signal handling back when they are spawned. */
+    signal(SIGPIPE, SIG_IGN);
     /* Output is flushed whenever the printer waits for the jobs, so a large
      * buffer costs no liveness; on a terminal stdio keeps line buffering. */
     static char out_buf[1 << 16];
@@ -752,7 +759,7 @@ int cmd_run(int argc, char **argv)
     int sig = atomic_load(&c.signo);
     if (sig)
         status = TOOL_EXIT_SIGNAL_BASE + sig;
-    else if (c.broken)
+    else if (c.broken || c.lost)
         status = TOOL_EXIT_FAILURE;
     else if (c.failed > 0)
         status = TOOL_EXIT_JOB_FAILED;

@@ -576,6 +576,156 @@ static void test_flow_control_loses_nothing(void **state)
     ss_procbuf_free(pb);
 }
 
+/* Follow pb to the end of n exit records, consuming as it goes; returns the
+ * lines seen (missed lines fail the test). */
+static int follow_all(ss_procbuf *pb, int exits_wanted, size_t batch)
+{
+    ss_linebuf *lb = ss_procbuf_linebuf(pb);
+    ss_records set = SS_RECORDS_INIT;
+    uint64_t cursor = 0;
+    int lines = 0, exits = 0;
+    while (exits < exits_wanted) {
+        int n = ss_linebuf_follow(lb, cursor, batch, PROC_WAIT_MS, &set);
+        assert_true(n > 0);
+        assert_int_equal(set.missed, 0);
+        for (size_t i = 0; i < set.count; i++) {
+            if (set.items[i].flags & SS_REC_EXIT)
+                exits++;
+            else
+                lines++;
+        }
+        cursor = set.cursor;
+        assert_int_equal(ss_procbuf_consumed(pb, cursor), 0);
+    }
+    ss_records_clear(&set);
+    return lines;
+}
+
+/* Flow control also bounds bytes: long lines in a small byte budget are not
+ * rotated out unread. */
+static void test_flow_control_long_lines(void **state)
+{
+    (void)state;
+    ss_procbuf *pb = NULL;
+    ss_procbuf_opts opts = {.buf = {.maxlen = 1000, .max_line = 8192, .max_bytes = 256 * 1024},
+                            .flow_control = true};
+    assert_int_equal(ss_procbuf_new(&pb, &opts), 0);
+    char *argv[] = {"/bin/sh", "-c",
+                    "i=0; s=$(printf '%4000s' x); while [ $i -lt 600 ]; do echo \"$i$s\"; "
+                    "i=$((i+1)); done",
+                    NULL};
+    assert_int_equal(ss_procbuf_spawn(pb, &(ss_spawn_opts){.argv = argv}, NULL), 0);
+    assert_int_equal(follow_all(pb, 1, 4), 600);
+    assert_wait_all(pb);
+    ss_procbuf_free(pb);
+}
+
+/* A small buffer still moves; too small a one is refused. */
+static void test_flow_control_small_buffer(void **state)
+{
+    (void)state;
+    ss_procbuf *pb = NULL;
+    ss_procbuf_opts tiny = {.buf = {.maxlen = 8}, .flow_control = true};
+    assert_int_equal(ss_procbuf_new(&pb, &tiny), -EINVAL);
+    ss_procbuf_opts small = {.buf = {.maxlen = 16}, .flow_control = true};
+    assert_int_equal(ss_procbuf_new(&pb, &small), 0);
+    char *argv[] = {"/bin/sh", "-c", "seq 1 200", NULL};
+    for (int k = 0; k < 10; k++)
+        assert_int_equal(ss_procbuf_spawn(pb, &(ss_spawn_opts){.argv = argv}, NULL), 0);
+    assert_int_equal(follow_all(pb, 10, 3), 2000);
+    assert_wait_all(pb);
+    ss_procbuf_free(pb);
+}
+
+/* A reset forgets the records it clears: a reader that never read them is not
+ * waited for. */
+static void test_flow_control_reset(void **state)
+{
+    (void)state;
+    ss_procbuf *pb = NULL;
+    ss_procbuf_opts opts = {.buf = {.maxlen = 64}, .flow_control = true};
+    assert_int_equal(ss_procbuf_new(&pb, &opts), 0);
+    char *fill[] = {"/bin/sh", "-c", "seq 1 52", NULL};
+    assert_int_equal(ss_procbuf_spawn(pb, &(ss_spawn_opts){.argv = fill}, NULL), 0);
+    assert_wait_all(pb);
+    assert_int_equal(ss_procbuf_reset(pb), 0);
+    char *hi[] = {"/bin/sh", "-c", "seq 1 100", NULL};
+    assert_int_equal(ss_procbuf_spawn(pb, &(ss_spawn_opts){.argv = hi}, NULL), 0);
+    ss_linebuf *lb = ss_procbuf_linebuf(pb);
+    ss_linebuf_stats st;
+    assert_int_equal(ss_linebuf_get_stats(lb, &st), 0);
+    /* follow from the reset on */
+    ss_records set = SS_RECORDS_INIT;
+    uint64_t cursor = st.last_seq;
+    int lines = 0;
+    for (bool done = false; !done;) {
+        assert_true(ss_linebuf_follow(lb, cursor, 0, PROC_WAIT_MS, &set) > 0);
+        for (size_t i = 0; i < set.count; i++) {
+            if (set.items[i].flags & SS_REC_EXIT)
+                done = true;
+            else
+                lines++;
+        }
+        cursor = set.cursor;
+        ss_procbuf_consumed(pb, cursor);
+    }
+    assert_int_equal(lines, 100);
+    ss_records_clear(&set);
+    assert_wait_all(pb);
+    ss_procbuf_free(pb);
+}
+
+/* On a pty the child has a controlling terminal: /dev/tty opens. */
+static void test_pty_controlling_terminal(void **state)
+{
+    (void)state;
+    ss_procbuf *pb = proc_new(100, 0, 0);
+    char *argv[] = {"/bin/sh", "-c", ": </dev/tty && echo ctty", NULL};
+    assert_int_equal(ss_procbuf_spawn(pb, &(ss_spawn_opts){.argv = argv, .name = "tty",
+                                                              .flags = SS_PROC_PTY |
+                                                                       SS_PROC_NULL_STDIN},
+                                      NULL),
+                     0);
+    assert_wait_all(pb);
+    ss_records set = SS_RECORDS_INIT;
+    size_t n = proc_read_all(pb, &set);
+    assert_true(n >= 2);
+    assert_true(rec_is(&set.items[0], "ctty"));
+    ss_records_clear(&set);
+    ss_procbuf_free(pb);
+}
+
+/* A mirror record as large as the buffer allows arrives whole, even with more
+ * frames behind it in the same read. */
+static void test_mirror_large_record(void **state)
+{
+    (void)state;
+    ss_procbuf *pb = NULL;
+    ss_procbuf_opts opts = {.buf = {.maxlen = 100, .max_line = 4096, .max_bytes = 1 << 20}};
+    assert_int_equal(ss_procbuf_new(&pb, &opts), 0);
+    size_t big = (1u << 20) - 64;
+    ss_mirror *m = NULL;
+    pid_t pid = ss_procbuf_fork(pb, "big", 0, &m, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char *text = malloc(big);
+        if (!text)
+            _exit(3);
+        memset(text, 'e', big);
+        int rc = ss_mirror_close_error(m, text, big);
+        _exit(rc == 0 ? 0 : 4);
+    }
+    assert_wait_all(pb);
+    ss_records set = SS_RECORDS_INIT;
+    size_t n = proc_read_all(pb, &set);
+    assert_int_equal(n, 2);
+    assert_int_equal(set.items[0].kind, SS_KIND_ERROR);
+    assert_int_equal(set.items[0].len, big);
+    assert_true(rec_is(&set.items[1], "exited with status 0"));
+    ss_records_clear(&set);
+    ss_procbuf_free(pb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -594,6 +744,11 @@ int main(void)
         cmocka_unit_test(test_exec_mirror_not_closed),
         cmocka_unit_test(test_no_fd_inherited),
         cmocka_unit_test(test_flow_control_loses_nothing),
+        cmocka_unit_test(test_flow_control_long_lines),
+        cmocka_unit_test(test_flow_control_small_buffer),
+        cmocka_unit_test(test_flow_control_reset),
+        cmocka_unit_test(test_pty_controlling_terminal),
+        cmocka_unit_test(test_mirror_large_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

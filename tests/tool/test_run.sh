@@ -302,6 +302,22 @@ signal_test sigint_pending INT 130 run -j 1 -c "echo started; exec sleep 100 $ma
 signal_test sigterm TERM 143 run --tag -c "echo started; exec sleep 100 $marker" &&
     expect_err sigterm '^syncstream: interrupted by SIGTERM: 1 of 1 command failed'
 
+# A closed standard output: a write error reported, the jobs stopped (none
+# left running), not a death by SIGPIPE.
+"$tool" run -c yes -c "exec sleep 100 $marker" </dev/null 2>"$tmp/epipe.err" | head -1 >/dev/null
+st=${PIPESTATUS[0]}
+if [ "$st" -eq 1 ]; then pass "epipe: exit status 1"; else fail epipe "exit status $st, not 1"; fi
+if grep -q "writing standard output" "$tmp/epipe.err"; then pass "epipe: reported"; else
+    fail epipe "no write error reported"; fi
+if pgrep -f "sleep 100 $marker" >/dev/null; then fail epipe "a job was left running"; kill_leftovers; else
+    pass "epipe: no job left running"; fi
+
+# A reader slower than the jobs: flow control makes the jobs wait, nothing is
+# lost, and the printer waits without spinning.
+"$tool" run -c 'seq 1 70000' </dev/null 2>"$tmp/slow.err" | (sleep 1; wc -l) >"$tmp/slow.out"
+if [ "$(tr -d ' ' <"$tmp/slow.out")" = 70000 ]; then pass "slow reader: all lines"; else
+    fail slow "$(cat "$tmp/slow.out") lines, not 70000"; fi
+
 # ---- help ----
 
 run help 0 run --help && expect_out help '^Usage: syncstream run ' && expect_out help ':::' &&

@@ -388,6 +388,19 @@ int ss_linebuf_clear(ss_linebuf *lb)
     return rc;
 }
 
+void ss__linebuf_room(ss_linebuf *lb, uint64_t cursor, uint64_t *ret_records,
+                      uint64_t *ret_bytes)
+{
+    pthread_mutex_lock(&lb->mu);
+    const ss__ring_hdr *hdr = lb->ring.hdr;
+    uint64_t last = hdr->next_seq - 1;
+    uint64_t pending = last > cursor ? last - cursor : 0;
+    uint64_t taken = ss__ring_bytes_after(&lb->ring, cursor);
+    *ret_records = pending < hdr->maxlen ? hdr->maxlen - pending : 0;
+    *ret_bytes = taken < hdr->max_bytes ? hdr->max_bytes - taken : 0;
+    pthread_mutex_unlock(&lb->mu);
+}
+
 int ss_linebuf_get_stats(ss_linebuf *lb, ss_linebuf_stats *ret)
 {
     if (!lb || !ret)

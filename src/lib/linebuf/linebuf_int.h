@@ -46,6 +46,14 @@ static inline bool ss__linebuf_too_big(const ss_linebuf *lb, size_t len)
     return len > lb->ring.hdr->max_bytes - 8;
 }
 
+/*
+ * How much more may be stored without rotating out a record newer than
+ * cursor: *ret_records records, and *ret_bytes bytes of arena. For flow
+ * control (process mode). Takes lb->mu.
+ */
+void ss__linebuf_room(ss_linebuf *lb, uint64_t cursor, uint64_t *ret_records,
+                      uint64_t *ret_bytes);
+
 /* Remove trailing line breaks from a grouped record's text; returns the new length. */
 size_t ss__trim_breaks(const char *text, size_t len);
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@ struct ss_mirror {
     int64_t now_ns;
 };
 
+static void mirror_free(ss_mirror *m);
+
 int ss__mirror_new(ss_mirror **ret, int fd, const uint32_t *stop, size_t max_line)
 {
     ss_mirror *m = calloc(1, sizeof(*m));
@@ -50,13 +53,13 @@ int ss__mirror_new(ss_mirror **ret, int fd, const uint32_t *stop, size_t max_lin
     return 0;
 }
 
-static int parse_fd(const char **p, int *ret)
+static int parse_number(const char **p, long max, long *ret)
 {
     char *end;
     long v = strtol(*p, &end, 10);
-    if (end == *p || v < 0 || v > 1 << 20)
+    if (end == *p || v < 0 || v > max)
         return -EINVAL;
-    *ret = (int)v;
+    *ret = v;
     *p = end;
     return 0;
 }
@@ -68,17 +71,18 @@ int ss_mirror_open_env(ss_mirror **ret, const char *source)
     const char *env = getenv(SS_MIRROR_ENV);
     if (!env)
         return -ENOENT;
-    int fd, stop_fd, max_line;
+    long fd, stop_fd, max_line;
     const char *p = env;
-    if (parse_fd(&p, &fd) < 0 || *p++ != ',' || parse_fd(&p, &stop_fd) < 0 || *p++ != ',' ||
-        parse_fd(&p, &max_line) < 0 || *p != '\0' || max_line == 0)
+    if (parse_number(&p, INT_MAX, &fd) < 0 || *p++ != ',' ||
+        parse_number(&p, INT_MAX, &stop_fd) < 0 || *p++ != ',' ||
+        parse_number(&p, 256l << 20, &max_line) < 0 || *p != '\0' || max_line == 0)
         return -EINVAL;
-    void *map = mmap(NULL, sizeof(uint32_t), PROT_READ, MAP_SHARED, stop_fd, 0);
+    void *map = mmap(NULL, sizeof(uint32_t), PROT_READ, MAP_SHARED, (int)stop_fd, 0);
     if (map == MAP_FAILED)
         return errno == EACCES || errno == ENODEV ? -EBADF : -errno;
-    close(stop_fd);
+    close((int)stop_fd);
     ss_mirror *m;
-    int rc = ss__mirror_new(&m, fd, map, (size_t)max_line);
+    int rc = ss__mirror_new(&m, (int)fd, map, (size_t)max_line);
     if (rc < 0) {
         munmap(map, sizeof(uint32_t));
         return rc;
@@ -87,14 +91,18 @@ int ss_mirror_open_env(ss_mirror **ret, const char *source)
     /* Our descendants must not inherit the channel: they would keep it open,
      * and the parent would wait for them. */
     unsetenv(SS_MIRROR_ENV);
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl((int)fd, F_SETFD, FD_CLOEXEC);
     if (source) {
         size_t n = strnlen(source, SS_SOURCE_MAX - 1);
         ss__frame f = {.type = SS__FRAME_SOURCE, .text = source, .len = (uint32_t)n};
         rc = ss__frame_encode(&m->out, &f);
+        if (rc < 0) {
+            mirror_free(m);
+            return rc;
+        }
     }
     *ret = m;
-    return rc;
+    return 0;
 }
 
 static bool stopped(const ss_mirror *m)

@@ -152,34 +152,48 @@ static void read_mirror(ss_procbuf *pb, ss__chan *ch, const char *data, size_t l
 }
 
 /*
- * Flow control: how many bytes may be read now. A byte completes at most one
- * record (a line break, or a frame of 16 bytes or more), so reading no more
- * bytes than there are free records beyond the reader's cursor never rotates
- * an unread record out. A few records stay in reserve for exit records and
- * the last partial lines of the children.
+ * Flow control: how many bytes of ch may be read now without rotating out a
+ * record the reader has not consumed. Records: a byte read completes at most
+ * one record (a line break, or a frame of 16 bytes or more). Arena bytes: a
+ * raw byte takes at most 8 (an empty line is an 8-byte chunk), plus the
+ * writer's partial line; a frame takes no more than its own size. A reserve
+ * stays for the exit records and last lines of the running children, capped
+ * so that a small buffer still moves.
  */
-static size_t flow_room(ss_procbuf *pb)
+static size_t flow_room(ss_procbuf *pb, const ss__chan *ch)
 {
-    ss_linebuf_stats st;
-    if (ss_linebuf_get_stats(pb->lb, &st) < 0)
-        return sizeof(pb->rbuf);
-    uint64_t pending = st.last_seq > pb->consumed ? st.last_seq - pb->consumed : 0;
+    uint64_t records, bytes;
+    ss__linebuf_room(pb->lb, pb->consumed, &records, &bytes);
+    uint64_t maxlen = ss_linebuf_maxlen(pb->lb);
     uint64_t reserve = 3 * (uint64_t)pb->running + 8;
-    if (pending + reserve >= st.maxlen)
-        return 0;
-    uint64_t room = st.maxlen - pending - reserve;
+    if (reserve > maxlen / 2)
+        reserve = maxlen / 2;
+    records = records > reserve ? records - reserve : 0;
+    uint64_t reserve_bytes = 256 * (uint64_t)pb->running + pb->max_line + 64;
+    bytes = bytes > reserve_bytes ? bytes - reserve_bytes : 0;
+    if (ch->kind == SS__CHAN_MIRROR)
+        bytes = bytes > ch->in.len ? bytes - ch->in.len : 0;
+    else
+        bytes /= 8;
+    uint64_t room = records < bytes ? records : bytes;
     return room < sizeof(pb->rbuf) ? (size_t)room : sizeof(pb->rbuf);
 }
 
+/* Pausing takes the fd out of epoll altogether: with no events asked for,
+ * epoll would still report a hang-up, again and again. */
 static void set_watched(ss_procbuf *pb, ss__chan *ch, bool watched)
 {
-    struct epoll_event ev = {.events = watched ? EPOLLIN : 0, .data.ptr = ch};
-    epoll_ctl(pb->epfd, EPOLL_CTL_MOD, ch->fd, &ev);
-    ch->paused = !watched;
-    if (watched)
+    if (ch->paused != watched)
+        return;
+    if (watched) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ch};
+        epoll_ctl(pb->epfd, EPOLL_CTL_ADD, ch->fd, &ev);
         pb->npaused--;
-    else
+    } else {
+        epoll_ctl(pb->epfd, EPOLL_CTL_DEL, ch->fd, NULL);
         pb->npaused++;
+    }
+    ch->paused = !watched;
 }
 
 /* One read per readiness event: level-triggered epoll comes back for the rest,
@@ -202,7 +216,7 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
         }
         return;
     }
-    if (pb->flow_control && (want = flow_room(pb)) == 0) {
+    if (pb->flow_control && (want = flow_room(pb, ch)) == 0) {
         set_watched(pb, ch, false);
         return;
     }
@@ -231,6 +245,10 @@ static void signal_group(const ss__child *c, int sig)
 {
     if (kill(-c->pid, sig) < 0 && errno == ESRCH && !c->exited)
         kill(c->pid, sig); /* not yet in its own group: the fork's first instant */
+    /* a child stopped by job control (SIGTTIN: it read the terminal from its
+     * own group) would never see the SIGTERM */
+    if (sig == SIGTERM)
+        kill(-c->pid, SIGCONT);
 }
 
 static void signal_running(ss_procbuf *pb, int sig, bool mirrors_too)
@@ -259,8 +277,10 @@ static void *collector_main(void *arg)
                     /* nothing to do: the flag it announces is read below */
                 }
             } else if (ptr == &pb->timerfd) {
-                if (read(pb->timerfd, &count, sizeof(count)) == (ssize_t)sizeof(count))
+                if (read(pb->timerfd, &count, sizeof(count)) == (ssize_t)sizeof(count)) {
+                    pb->kill_due = true;
                     signal_running(pb, SIGKILL, true);
+                }
             } else {
                 handle_chan(pb, ptr);
             }
@@ -297,7 +317,9 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
         return -EINVAL;
     if (!opts)
         opts = &defaults;
-    if (opts->buf.path)
+    /* flow control keeps a reserve of records: too small a buffer would
+     * leave no room to move */
+    if (opts->buf.path || (opts->flow_control && opts->buf.maxlen && opts->buf.maxlen < 16))
         return -EINVAL;
     ss_procbuf *pb = calloc(1, sizeof(*pb));
     if (!pb)
@@ -411,7 +433,8 @@ static int open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_kind k
     ch->child = c;
     ch->kind = kind;
     ch->fd = -1;
-    ss__buf_init(&ch->in, SS__FRAME_HDR + pb->max_payload);
+    /* one whole frame, and the rest of the read that completed it */
+    ss__buf_init(&ch->in, SS__FRAME_HDR + pb->max_payload + sizeof(pb->rbuf));
     if (fd < 0)
         return 0;
     int rc = 0;
@@ -481,7 +504,9 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
             close_chan(pb, chans[i]);
     }
     /* a child added while a stop is in force is stopped like the others */
-    if (pb->stopping && !c->has_mirror)
+    if (pb->kill_due)
+        signal_group(c, SIGKILL);
+    else if (pb->stopping && !c->has_mirror)
         signal_group(c, SIGTERM);
     if (ret_id)
         *ret_id = c->id;
@@ -529,6 +554,7 @@ static void stop_locked(ss_procbuf *pb)
     pb->stopping = true;
     set_stop_flag(pb, 1);
     if (pb->grace_ms < 0) {
+        pb->kill_due = true;
         signal_running(pb, SIGKILL, true);
         return;
     }
@@ -573,12 +599,18 @@ int ss_procbuf_reset(ss_procbuf *pb)
         free_child(pb, pb->children[i]);
     pb->id_base += (int)pb->nchildren;
     pb->nchildren = 0;
-    pb->stopping = pb->forced = false;
+    pb->stopping = pb->forced = pb->kill_due = false;
     set_stop_flag(pb, 0);
     struct itimerspec off = {0};
     timerfd_settime(pb->timerfd, 0, &off, NULL);
+    /* Cleared under pb->mu, so that no new child's record is cleared with
+     * them; and the cleared records no longer wait for the reader. */
+    int rc = ss_linebuf_clear(pb->lb);
+    ss_linebuf_stats st;
+    if (ss_linebuf_get_stats(pb->lb, &st) == 0)
+        pb->consumed = st.last_seq;
     pthread_mutex_unlock(&pb->mu);
-    return ss_linebuf_clear(pb->lb);
+    return rc;
 }
 
 int ss_procbuf_child(ss_procbuf *pb, int id, ss_child_status *ret)

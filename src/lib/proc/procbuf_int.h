@@ -66,6 +66,7 @@ struct ss_procbuf {
     uint64_t consumed;       /* flow control: the reader's cursor */
     size_t npaused;          /* flow control: channels not watched now */
     bool stopping, forced, quit;
+    bool kill_due;           /* the stop's grace period is over */
     pthread_t thread;
     char rbuf[64 * 1024];    /* the collector's read buffer */
 };

@@ -35,6 +35,7 @@ static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The fds of one child being made: [0] the parent's end, [1] the child's. */
 typedef struct child_fds {
     int out[2], err[2], mirror[2];
+    char pty_name[64]; /* the pty's slave, when there is one */
 } child_fds;
 
 static void close_pair(int pair[2])
@@ -68,14 +69,14 @@ static int lift(int *fd)
 }
 
 /* A pseudo-terminal: [0] the master, [1] the slave. */
-static int open_pty(int pair[2])
+static int open_pty(int pair[2], char *name, size_t size)
 {
-    char name[64];
     pair[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (pair[0] < 0)
         return -errno;
-    if (grantpt(pair[0]) < 0 || unlockpt(pair[0]) < 0 || ptsname_r(pair[0], name, sizeof(name)))
+    if (grantpt(pair[0]) < 0 || unlockpt(pair[0]) < 0 || ptsname_r(pair[0], name, size))
         return -errno;
+    /* held open by the parent until the child has its own copies */
     pair[1] = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
     return pair[1] < 0 ? -errno : 0;
 }
@@ -84,7 +85,7 @@ static int open_fds(child_fds *f, unsigned flags, bool mirror)
 {
     int rc = 0;
     if (flags & SS_PROC_PTY)
-        rc = open_pty(f->out);
+        rc = open_pty(f->out, f->pty_name, sizeof(f->pty_name));
     else if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->err, O_CLOEXEC) < 0)
         rc = -errno;
     if (rc == 0 && mirror && pipe2(f->mirror, O_CLOEXEC) < 0)
@@ -125,14 +126,22 @@ static int build_actions(posix_spawn_file_actions_t *fa, const child_fds *f, int
 {
     bool pty = o->flags & SS_PROC_PTY;
     int rc = 0;
-    if (o->flags & SS_PROC_NULL_STDIN)
-        rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
-    else if (pty)
-        rc = posix_spawn_file_actions_adddup2(fa, f->out[1], 0);
-    if (rc == 0)
+    if (pty) {
+        /* Opened by name in the child, after its setsid and without
+         * O_NOCTTY, the slave becomes its controlling terminal: /dev/tty
+         * works (password prompts) and a hang-up reaches it. */
+        rc = posix_spawn_file_actions_addopen(fa, 1, f->pty_name, O_RDWR, 0);
+        if (rc == 0)
+            rc = posix_spawn_file_actions_adddup2(fa, 1, 2);
+        if (rc == 0 && !(o->flags & SS_PROC_NULL_STDIN))
+            rc = posix_spawn_file_actions_adddup2(fa, 1, 0);
+    } else {
         rc = posix_spawn_file_actions_adddup2(fa, f->out[1], 1);
-    if (rc == 0)
-        rc = posix_spawn_file_actions_adddup2(fa, pty ? f->out[1] : f->err[1], 2);
+        if (rc == 0)
+            rc = posix_spawn_file_actions_adddup2(fa, f->err[1], 2);
+    }
+    if (rc == 0 && (o->flags & SS_PROC_NULL_STDIN))
+        rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
     if (rc == 0 && f->mirror[1] >= 0)
         rc = posix_spawn_file_actions_adddup2(fa, f->mirror[1], CHILD_MIRROR_FD);
     if (rc == 0 && f->mirror[1] >= 0)
@@ -174,7 +183,7 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *o, int *ret_id)
     if (rc < 0)
         return rc;
 
-    child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}};
+    child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}, ""};
     bool mirror = o->flags & SS_PROC_MIRROR;
     pthread_mutex_lock(&fds_lock);
     rc = open_fds(&f, o->flags, mirror);
@@ -250,7 +259,7 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
     if (rc < 0)
         return rc;
 
-    child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}};
+    child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}, ""};
     pthread_mutex_lock(&fds_lock);
     if (pipe2(f.mirror, O_CLOEXEC) < 0 ||
         ((flags & SS_PROC_CAPTURE_STDOUT) && pipe2(f.out, O_CLOEXEC) < 0) ||

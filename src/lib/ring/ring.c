@@ -221,6 +221,16 @@ out_shed:
     return 0;
 }
 
+uint64_t ss__ring_bytes_after(const ss__ring *ring, uint64_t cursor)
+{
+    uint64_t first = cursor + 1 > ring->hdr->first_seq ? cursor + 1 : ring->hdr->first_seq;
+    if (first >= ring->hdr->next_seq)
+        return 0;
+    uint64_t head = ss__ring_slot(ring, first)->off;
+    uint64_t tail = chunk_end(ss__ring_slot(ring, ring->hdr->next_seq - 1));
+    return tail > head ? tail - head : ring->data_cap - head + tail;
+}
+
 void ss__ring_clear(ss__ring *ring)
 {
     ring->hdr->cleared += ss__ring_count(ring);

@@ -104,6 +104,11 @@ void ss__ring_done(ss__ring *ring);
 int ss__ring_append(ss__ring *ring, ss_kind kind, uint32_t flags, const char *source,
                     int64_t time_ns, const char *text, size_t len);
 
+/* Arena bytes taken by the records newer than cursor, from the first of them
+ * to the end of the newest, gaps included: the space that stays taken when
+ * every older record has left. */
+uint64_t ss__ring_bytes_after(const ss__ring *ring, uint64_t cursor);
+
 /* Remove every record (counted in hdr->cleared); sequence numbers go on. */
 void ss__ring_clear(ss__ring *ring);
 
