@@ -66,9 +66,11 @@ typedef struct ss_procbuf_opts {
     /* Flow control for one reader that must see every record (a printer, a
      * shipper): the collector never stores more records than the buffer can
      * hold beyond the cursor reported with ss_procbuf_consumed(); while it is
-     * that far ahead it stops reading, the children's pipes fill and their
-     * writes block, as they would on a terminal. Nothing rotates out unread.
-     * Without it (the default) the buffer rotates as ss_linebuf does. */
+     * that far ahead (in records or in bytes) it stops reading, the
+     * children's pipes fill and their writes block, as they would on a
+     * terminal. Nothing rotates out unread. Needs buf.maxlen >= 16 (or 0 for
+     * the default). Without it (the default) the buffer rotates as ss_linebuf
+     * does. */
     bool flow_control;
 } ss_procbuf_opts;
 
@@ -82,7 +84,10 @@ enum {
                                          it has sent something on it */
     SS_PROC_CAPTURE_STDOUT = 1u << 2, /* fork: the child's stdout becomes its records */
     SS_PROC_CAPTURE_STDERR = 1u << 3, /* fork: the child's stderr too (SS_REC_STDERR) */
-    SS_PROC_NULL_STDIN = 1u << 4,     /* spawn: stdin from /dev/null (default: inherited) */
+    SS_PROC_NULL_STDIN = 1u << 4,     /* spawn: stdin from /dev/null (default: inherited;
+                                         a child in its own process group that
+                                         reads the parent's terminal is stopped
+                                         by SIGTTIN, so use this flag then) */
 };
 
 typedef struct ss_spawn_opts {
