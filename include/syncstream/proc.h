@@ -153,8 +153,8 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
 
 /*
  * ss_procbuf_wait - block until every child added so far has finished, or
- * timeout_ms passes (negative: no timeout). Returns 0, -ETIMEDOUT, or
- * SS_ESTOPPED after ss_procbuf_force_stop().
+ * timeout_ms passes (negative: no timeout). Returns 0, -ETIMEDOUT,
+ * SS_ESTOPPED after ss_procbuf_force_stop(), or -EINVAL for a NULL pb.
  */
 int ss_procbuf_wait(ss_procbuf *pb, int timeout_ms);
 
@@ -163,7 +163,8 @@ int ss_procbuf_wait(ss_procbuf *pb, int timeout_ms);
  * the next write of every mirror returns SS_ESTOPPED. Spawned children without
  * a mirror get SIGTERM at once. Every child still running when the grace
  * period ends gets SIGKILL. Their output and exits are still collected. New
- * children are refused with SS_ESTOPPED until ss_procbuf_reset(). Returns 0.
+ * children are refused with SS_ESTOPPED until ss_procbuf_reset(). Returns 0
+ * (-EINVAL for a NULL pb).
  */
 int ss_procbuf_stop(ss_procbuf *pb);
 
@@ -194,7 +195,8 @@ int ss_procbuf_child(ss_procbuf *pb, int id, ss_child_status *ret);
  */
 int ss_procbuf_consumed(ss_procbuf *pb, uint64_t cursor);
 
-/* ss_procbuf_running - how many children have not finished yet. */
+/* ss_procbuf_running - how many children have not finished yet, or -EINVAL
+ * for a NULL pb. */
 int ss_procbuf_running(ss_procbuf *pb);
 
 /*

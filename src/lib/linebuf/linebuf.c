@@ -122,13 +122,6 @@ void ss_linebuf_free(ss_linebuf *lb)
     free(lb);
 }
 
-size_t ss__trim_breaks(const char *text, size_t len)
-{
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-        len--;
-    return len;
-}
-
 int ss__linebuf_store_locked(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
                              int64_t time_ns, const char *text, size_t len)
 {

@@ -54,7 +54,4 @@ static inline bool ss__linebuf_too_big(const ss_linebuf *lb, size_t len)
 void ss__linebuf_room(ss_linebuf *lb, uint64_t cursor, uint64_t *ret_records,
                       uint64_t *ret_bytes);
 
-/* Remove trailing line breaks from a grouped record's text; returns the new length. */
-size_t ss__trim_breaks(const char *text, size_t len);
-
 #endif

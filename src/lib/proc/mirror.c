@@ -178,8 +178,7 @@ int ss_mirror_new_line(ss_mirror *m)
 /* End the partial line, then queue text as one record of the given kind. */
 static int queue_group(ss_mirror *m, ss_kind kind, const char *text, size_t len)
 {
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-        len--;
+    len = ss__trim_breaks(text, len);
     if (len > MIRROR_MAX_PAYLOAD)
         return SS_ETOOBIG;
     m->now_ns = ss__now_realtime_ns();

@@ -237,6 +237,14 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
         ss_writer_write(ch->w, pb->rbuf, (size_t)n);
 }
 
+/* Kill a child that will never be watched, and reap it at once. */
+static void kill_and_reap(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+}
+
 /* Signal a child's whole process group: a shell's own children (or any
  * grandchild still holding its output) must stop too, or the child never
  * finishes. The group outlives its leader while a member remains, and its id
@@ -466,9 +474,7 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
             if (fds[i] >= 0)
                 close(fds[i]);
         free(c);
-        kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-        }
+        kill_and_reap(pid);
         return rc;
     }
     c->pid = pid;
@@ -486,9 +492,7 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
         ss__child **grown = realloc(pb->children, cap * sizeof(*grown));
         if (!grown) {
             pthread_mutex_unlock(&pb->mu);
-            kill(pid, SIGKILL);
-            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-            }
+            kill_and_reap(pid);
             free_child(pb, c);
             return -ENOMEM;
         }

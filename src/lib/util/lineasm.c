@@ -31,6 +31,13 @@ void ss__lineasm_done(ss__lineasm *la)
     la->owns_part = false;
 }
 
+size_t ss__trim_breaks(const char *text, size_t len)
+{
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
+    return len;
+}
+
 void ss__lineasm_reset(ss__lineasm *la)
 {
     la->len = la->col = 0;

@@ -57,4 +57,8 @@ int ss__lineasm_flush(ss__lineasm *la, ss__emit_fn emit, void *ctx);
 /* Forget the partial line. */
 void ss__lineasm_reset(ss__lineasm *la);
 
+/* The length of text without its trailing line breaks: a grouped record is
+ * stored without them, wherever it is made. */
+size_t ss__trim_breaks(const char *text, size_t len);
+
 #endif
