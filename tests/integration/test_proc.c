@@ -576,6 +576,54 @@ static void test_flow_control_loses_nothing(void **state)
     ss_procbuf_free(pb);
 }
 
+/* An exec'ed mirror opens its channel whatever max_line the parent has, up
+ * to the line buffer's own limit (above 1 MiB here). */
+static void test_exec_mirror_large_max_line(void **state)
+{
+    (void)state;
+    ss_procbuf *pb = proc_new(100, 2u << 20, 0);
+    char *argv[] = {(char *)mirror_child_path(), "lines", NULL};
+    int id = spawn(pb, "big-lines", SS_PROC_MIRROR, argv);
+    assert_wait_all(pb);
+    ss_records set = SS_RECORDS_INIT;
+    proc_read_all(pb, &set);
+    find_one(&set, "big-lines", "exec line 1");
+    assert_true(child_status(pb, id).mirror_closed);
+    ss_records_clear(&set);
+    ss_procbuf_free(pb);
+}
+
+/* A stop reaches a child stopped by job control: SIGCONT follows SIGTERM, so
+ * it dies of SIGTERM long before the grace period ends. */
+static void test_stop_continues_stopped_child(void **state)
+{
+    (void)state;
+    ss_procbuf *pb = proc_new(100, 0, 600000);
+    char *argv[] = {"/bin/sh", "-c", "kill -STOP $$; echo continued", NULL};
+    int id = spawn(pb, "stopped", SS_PROC_NULL_STDIN, argv);
+    ss_child_status st = child_status(pb, id);
+    char path[64], stat[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)st.pid);
+    bool stopped = false;
+    for (int i = 0; i < 2000 && !stopped; i++) {
+        FILE *f = fopen(path, "r");
+        if (f && fgets(stat, sizeof(stat), f)) {
+            const char *end = strrchr(stat, ')');
+            stopped = end && end[2] == 'T';
+        }
+        if (f)
+            fclose(f);
+        if (!stopped)
+            usleep(10000);
+    }
+    assert_true(stopped);
+    assert_int_equal(ss_procbuf_stop(pb), 0);
+    assert_wait_all(pb);
+    st = child_status(pb, id);
+    assert_int_equal(st.term_signal, SIGTERM);
+    ss_procbuf_free(pb);
+}
+
 /* Follow pb to the end of n exit records, consuming as it goes; returns the
  * lines seen (missed lines fail the test). */
 static int follow_all(ss_procbuf *pb, int exits_wanted, size_t batch)
@@ -749,6 +797,8 @@ int main(void)
         cmocka_unit_test(test_flow_control_reset),
         cmocka_unit_test(test_pty_controlling_terminal),
         cmocka_unit_test(test_mirror_large_record),
+        cmocka_unit_test(test_exec_mirror_large_max_line),
+        cmocka_unit_test(test_stop_continues_stopped_child),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
