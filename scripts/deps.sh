@@ -13,6 +13,9 @@ for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
+    # Several checkouts on one machine may install at once; apt allows one.
+    exec 9>/var/lock/syncstream-deps.lock
+    flock 9
     echo "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || exit 1
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 passed=0
 failed=0
 
@@ -47,11 +47,14 @@ if run_build build/tsan -Db_sanitize=thread -Db_lundef=false; then
 fi
 
 if CC=clang run_build build/fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false; then
-    for target in lineasm frame; do
+    # Every libFuzzer target tests/fuzz/meson.build builds, each with its corpus.
+    for binary in build/fuzz/tests/fuzz/fuzz_*; do
+        [[ -f $binary && -x $binary && $binary != *_replay ]] || continue
+        target=${binary##*/fuzz_}
         corpus=$(mktemp -d)
         cp "tests/fuzz/corpus/$target"/* "$corpus/"
         echo "== fuzz_$target for ${FUZZ_SECONDS}s"
-        if build/fuzz/tests/fuzz/fuzz_$target -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
+        if "$binary" -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
             "$corpus" 2>"build/fuzz/fuzz_$target.log"; then
             passed=$((passed + 1))
         else
