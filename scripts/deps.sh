@@ -4,8 +4,12 @@
 set -euo pipefail
 
 packages=(meson ninja-build pkg-config gcc)
+# Host mode: JSON, the HTTP server (with GnuTLS for TLS) and the HTTP client.
+packages+=(libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev)
 if [[ "${1:-build}" == test ]]; then
     packages+=(clang libclang-rt-14-dev libcmocka-dev python3 jq)
+    # Host mode tests: a TLS certificate made by the test, the web page in a browser.
+    packages+=(openssl chromium)
 fi
 
 missing=()

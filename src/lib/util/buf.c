@@ -13,6 +13,8 @@ void ss__buf_init(ss__buf *b, size_t cap)
 
 int ss__buf_append(ss__buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return 0; /* data may still be NULL: memcpy to it is undefined even for 0 */
     if (n > b->cap - b->len)
         return -ENOBUFS;
     if (b->len + n > b->alloc) {
