@@ -155,10 +155,10 @@ static void test_post_decode(void **state)
         "{\"type\":\"warning\"}",
         "{\"type\":\"warning\",\"data\":5}",
         "{\"type\":\"error\",\"data\":{\"type\":\"error\",\"data\":[\"x\"]}}",
-        "{\"type\":\"error\",\"data\":{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
-        "\"type\":\"other\",\"data\":[\"x\"]}}",
-        "{\"type\":\"error\",\"data\":{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
-        "\"type\":\"error\",\"data\":[\"x\",2]}}",
+        ("{\"type\":\"error\",\"data\":{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
+         "\"type\":\"other\",\"data\":[\"x\"]}}"),
+        ("{\"type\":\"error\",\"data\":{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
+         "\"type\":\"error\",\"data\":[\"x\",2]}}"),
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         why = NULL;
@@ -224,8 +224,8 @@ static void test_record_object(void **state)
         "{\"seq\":-1,\"time_ns\":1,\"source\":\"\",\"kind\":\"line\",\"text\":\"\"}",
         "{\"seq\":1,\"time_ns\":1,\"source\":3,\"kind\":\"line\",\"text\":\"\"}",
         "{\"seq\":1,\"time_ns\":1,\"source\":\"\",\"kind\":\"str\",\"text\":\"\"}",
-        "{\"seq\":1,\"time_ns\":1,\"source\":\"\",\"kind\":\"line\",\"text\":\"\","
-        "\"continued\":1}",
+        ("{\"seq\":1,\"time_ns\":1,\"source\":\"\",\"kind\":\"line\",\"text\":\"\","
+         "\"continued\":1}"),
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_error_t jerr;
