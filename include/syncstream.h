@@ -10,5 +10,6 @@
 #include <syncstream/linebuf.h>
 #include <syncstream/capture.h>
 #include <syncstream/proc.h>
+#include <syncstream/ssh.h>
 
 #endif

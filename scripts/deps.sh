@@ -6,10 +6,14 @@ set -euo pipefail
 packages=(meson ninja-build pkg-config gcc)
 # Host mode: JSON, the HTTP server (with GnuTLS for TLS) and the HTTP client.
 packages+=(libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev)
+# SSH streams.
+packages+=(libssh-dev)
 if [[ "${1:-build}" == test ]]; then
     packages+=(clang libclang-rt-14-dev libcmocka-dev python3 jq)
     # Host mode tests: a TLS certificate made by the test, the web page in a browser.
     packages+=(openssl chromium)
+    # The SSH tests start a real OpenSSH server and compare with its client.
+    packages+=(openssh-server openssh-client)
 fi
 
 missing=()

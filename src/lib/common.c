@@ -17,6 +17,14 @@ const char *ss_strerror(int err)
         return "the syncstream file is damaged";
     case SS_ETOOBIG:
         return "the record is larger than the buffer can hold";
+    case SS_EAUTH:
+        return "authentication failed";
+    case SS_EHOSTKEY:
+        return "the host key does not match the known one (possible impostor)";
+    case SS_EHOSTUNKNOWN:
+        return "the host key is unknown (not in known_hosts)";
+    case SS_ECONNLOST:
+        return "the connection was lost";
     default:
         break;
     }

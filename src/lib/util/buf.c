@@ -36,6 +36,8 @@ int ss__buf_append(ss__buf *b, const void *p, size_t n)
 
 void ss__buf_consume(ss__buf *b, size_t n)
 {
+    if (n == 0)
+        return; /* data may still be NULL */
     memmove(b->data, b->data + n, b->len - n);
     b->len -= n;
 }

@@ -19,3 +19,10 @@ struct timespec ss__deadline_after_ms(int timeout_ms)
     }
     return ts;
 }
+
+int64_t ss__mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

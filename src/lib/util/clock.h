@@ -20,4 +20,7 @@ static inline int64_t ss__now_realtime_ns(void)
  * condition variable created with CLOCK_MONOTONIC. timeout_ms must be >= 0. */
 struct timespec ss__deadline_after_ms(int timeout_ms);
 
+/* CLOCK_MONOTONIC in milliseconds, for timers measured against each other. */
+int64_t ss__mono_ms(void);
+
 #endif

@@ -1,0 +1,75 @@
+/*
+ * syncstream/ssh.h: a command on a remote host over SSH (libssh), the settings
+ * shared by the ssh transport of ss_stream and `syncstream connect ssh://...`.
+ *
+ * One connection runs one command on an exec channel (or the login shell when
+ * no command is given). Its stdin is fed from what the caller writes, its
+ * stdout and stderr are read together and kept apart, and its exit status is
+ * reported when it ends.
+ *
+ * Host keys: the server's key is checked against known_hosts (the file in
+ * ss_ssh_opts.known_hosts, ~/.ssh/known_hosts by default, and the system-wide
+ * /etc/ssh/ssh_known_hosts). A key that differs from the recorded one is
+ * always an error (SS_EHOSTKEY); an unknown host is an error
+ * (SS_EHOSTUNKNOWN) unless accept_unknown_hostkey is set, which accepts the
+ * key and records it in known_hosts, as OpenSSH's
+ * StrictHostKeyChecking=accept-new.
+ *
+ * Authentication, in this order, with the methods configured: the private key
+ * file (identity), the password, then ssh-agent (SSH_AUTH_SOCK) and the
+ * default keys in ~/.ssh when neither of the first two is given or use_agent
+ * is set. Every method failing gives SS_EAUTH.
+ *
+ * ~/.ssh/config is not read: every setting comes from ss_ssh_opts.
+ */
+#ifndef SYNCSTREAM_SSH_H
+#define SYNCSTREAM_SSH_H
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ss_ssh_opts {
+    const char *host;       /* name or address; required */
+    int port;               /* 0 means 22 */
+    const char *user;       /* NULL means the current user's name */
+    const char *command;    /* run on an exec channel; NULL or "" starts the
+                               login shell instead */
+    const char *identity;   /* private key file (OpenSSH or PEM format), or NULL */
+    const char *passphrase; /* the identity's passphrase, or NULL */
+    const char *password;   /* password authentication, or NULL */
+    bool use_agent;         /* also try ssh-agent and the default keys when an
+                               identity or password is given */
+    const char *known_hosts;     /* NULL means ~/.ssh/known_hosts */
+    bool accept_unknown_hostkey; /* accept and record the key of an unknown
+                                    host; a changed key is still refused */
+    /* Ask for a pseudo-terminal. The remote side then merges stderr into
+     * stdout (nothing arrives on stderr), translates line endings and echoes
+     * input, as any terminal does. */
+    bool pty;
+    int connect_timeout_ms; /* TCP connect, key exchange, authentication and
+                               starting the command; 0 means 10000 */
+    /* Dead-peer detection: after keepalive_interval_ms with nothing received,
+     * a keepalive request (which the server must answer) is sent; after
+     * keepalive_count_max such intervals in a row with no answer, the
+     * connection is declared lost (SS_ECONNLOST). 0 means 15000 ms and 3;
+     * a negative interval turns detection off. */
+    int keepalive_interval_ms;
+    int keepalive_count_max;
+} ss_ssh_opts;
+
+/* How a remote command ended. */
+typedef struct ss_ssh_exit {
+    int status;      /* 0..255, or -1 when the command was killed by a signal
+                        or the server sent no status */
+    char signal[32]; /* the signal's name without "SIG" ("KILL", "TERM"...)
+                        when killed by one; "" otherwise */
+} ss_ssh_exit;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,280 @@
+/* Opening an SSH connection: connect, host key, authentication, channel. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <syncstream/common.h>
+
+#include "ssh/ssh_int.h"
+#include "util/clock.h"
+
+static void say(char *why, size_t len, const char *fmt, ...)
+{
+    if (!why || !len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+}
+
+/* What a failed ssh_connect() means, from libssh's message (it keeps no errno). */
+static int connect_error(const char *msg)
+{
+    if (strstr(msg, "refused"))
+        return -ECONNREFUSED;
+    if (strstr(msg, "imeout") || strstr(msg, "timed out"))
+        return -ETIMEDOUT;
+    if (strstr(msg, "resolve"))
+        return -EHOSTUNREACH;
+    return SS_ECONNLOST;
+}
+
+static int set_options(ssh_session session, const ss_ssh_opts *o)
+{
+    int port = o->port ? o->port : 22;
+    int timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000;
+    long sec = timeout_ms / 1000, usec = (long)(timeout_ms % 1000) * 1000;
+    int log = SSH_LOG_NOLOG;
+    bool no = false;
+    /* Every setting comes from the options: ~/.ssh/config is not read. */
+    if (ssh_options_set(session, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
+        ssh_options_set(session, SSH_OPTIONS_LOG_VERBOSITY, &log) < 0 ||
+        ssh_options_set(session, SSH_OPTIONS_HOST, o->host) < 0 ||
+        ssh_options_set(session, SSH_OPTIONS_PORT, &port) < 0 ||
+        ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &sec) < 0 ||
+        ssh_options_set(session, SSH_OPTIONS_TIMEOUT_USEC, &usec) < 0)
+        return -EINVAL;
+    if (o->user && ssh_options_set(session, SSH_OPTIONS_USER, o->user) < 0)
+        return -EINVAL;
+    if (o->known_hosts && ssh_options_set(session, SSH_OPTIONS_KNOWNHOSTS, o->known_hosts) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static int verify_host(ssh_session session, const ss_ssh_opts *o, char *why, size_t len)
+{
+    const char *file = o->known_hosts ? o->known_hosts : "~/.ssh/known_hosts";
+    switch (ssh_session_is_known_server(session)) {
+    case SSH_KNOWN_HOSTS_OK:
+        return 0;
+    case SSH_KNOWN_HOSTS_CHANGED:
+    case SSH_KNOWN_HOSTS_OTHER:
+        /* Never accepted, whatever the options: this is what an impostor looks like. */
+        say(why, len, "the host key of %s differs from the one recorded in %s", o->host, file);
+        return SS_EHOSTKEY;
+    case SSH_KNOWN_HOSTS_UNKNOWN:
+    case SSH_KNOWN_HOSTS_NOT_FOUND:
+        if (!o->accept_unknown_hostkey) {
+            say(why, len, "the host key of %s is not in %s (accept it explicitly to record it)",
+                o->host, file);
+            return SS_EHOSTUNKNOWN;
+        }
+        if (ssh_session_update_known_hosts(session) != SSH_OK) {
+            say(why, len, "cannot record the host key in %s: %s", file, ssh_get_error(session));
+            return -EIO;
+        }
+        return 0;
+    case SSH_KNOWN_HOSTS_ERROR:
+    default:
+        say(why, len, "cannot check the host key against %s: %s", file, ssh_get_error(session));
+        return -EIO;
+    }
+}
+
+static void add_word(char *list, size_t size, const char *word)
+{
+    size_t used = strlen(list);
+    snprintf(list + used, size - used, "%s", word);
+}
+
+static int authenticate(ssh_session session, const ss_ssh_opts *o, char *why, size_t len)
+{
+    int rc = SSH_AUTH_DENIED;
+    char tried[128] = "";
+    if (o->identity) {
+        ssh_key key = NULL;
+        if (ssh_pki_import_privkey_file(o->identity, o->passphrase, NULL, NULL, &key) != SSH_OK) {
+            say(why, len, "cannot read the private key %s (missing, unreadable or wrong passphrase)",
+                o->identity);
+            return -ENOENT;
+        }
+        rc = ssh_userauth_publickey(session, NULL, key);
+        ssh_key_free(key);
+        add_word(tried, sizeof(tried), " key");
+    }
+    if (rc != SSH_AUTH_SUCCESS && rc != SSH_AUTH_ERROR && o->password) {
+        rc = ssh_userauth_password(session, NULL, o->password);
+        add_word(tried, sizeof(tried), " password");
+    }
+    if (rc != SSH_AUTH_SUCCESS && rc != SSH_AUTH_ERROR &&
+        (o->use_agent || (!o->identity && !o->password))) {
+        /* ssh-agent first, then the default keys in ~/.ssh. */
+        rc = ssh_userauth_publickey_auto(session, NULL, o->passphrase);
+        add_word(tried, sizeof(tried), " agent/default-keys");
+    }
+    if (rc == SSH_AUTH_SUCCESS)
+        return 0;
+    if (rc == SSH_AUTH_ERROR) {
+        say(why, len, "the connection broke during authentication: %s", ssh_get_error(session));
+        return SS_ECONNLOST;
+    }
+    int methods = ssh_userauth_list(session, NULL);
+    say(why, len, "authentication as %s failed (tried:%s; the server accepts:%s%s%s)",
+        o->user ? o->user : "the current user", tried,
+        methods & SSH_AUTH_METHOD_PUBLICKEY ? " publickey" : "",
+        methods & SSH_AUTH_METHOD_PASSWORD ? " password" : "",
+        methods & SSH_AUTH_METHOD_INTERACTIVE ? " keyboard-interactive" : "");
+    return SS_EAUTH;
+}
+
+/* libssh hands each decoded data packet here: stage what fits, leave the rest
+ * in libssh (which then stops widening the window). */
+static int on_data(ssh_session session, ssh_channel channel, void *data, uint32_t len,
+                   int is_stderr, void *userdata)
+{
+    ss__ssh *s = userdata;
+    ss__buf *b = is_stderr ? &s->err : &s->out;
+    size_t room = b->cap - b->len;
+    size_t take = len < room ? len : room;
+    if (take && ss__buf_append(b, data, take) != 0)
+        return 0;
+    return (int)take;
+}
+
+static void on_close(ssh_session session, ssh_channel channel, void *userdata)
+{
+    /* No status can come after the close. */
+    ((ss__ssh *)userdata)->exited = true;
+}
+
+static void on_exit_status(ssh_session session, ssh_channel channel, int status, void *userdata)
+{
+    ss__ssh *s = userdata;
+    s->exit_info.status = status;
+    s->exited = true;
+}
+
+static void on_exit_signal(ssh_session session, ssh_channel channel, const char *signal, int core,
+                           const char *errmsg, const char *lang, void *userdata)
+{
+    ss__ssh *s = userdata;
+    s->exit_info.status = -1;
+    snprintf(s->exit_info.signal, sizeof(s->exit_info.signal), "%s", signal ? signal : "");
+    s->exited = true;
+}
+
+static int start_command(ss__ssh *s, const ss_ssh_opts *o, char *why, size_t len)
+{
+    s->channel = ssh_channel_new(s->session);
+    if (!s->channel)
+        return -ENOMEM;
+    if (ssh_channel_open_session(s->channel) != SSH_OK) {
+        say(why, len, "the server refused a session channel: %s", ssh_get_error(s->session));
+        return -EIO;
+    }
+    s->callbacks = (struct ssh_channel_callbacks_struct){
+        .userdata = s,
+        .channel_data_function = on_data,
+        .channel_close_function = on_close,
+        .channel_exit_status_function = on_exit_status,
+        .channel_exit_signal_function = on_exit_signal,
+    };
+    ssh_callbacks_init(&s->callbacks);
+    if (ssh_set_channel_callbacks(s->channel, &s->callbacks) != SSH_OK)
+        return -ENOMEM;
+    if (o->pty && ssh_channel_request_pty_size(s->channel, "xterm", 80, 24) != SSH_OK) {
+        say(why, len, "the server refused a pseudo-terminal: %s", ssh_get_error(s->session));
+        return -EIO;
+    }
+    bool shell = !o->command || !o->command[0];
+    int rc = shell ? ssh_channel_request_shell(s->channel)
+                   : ssh_channel_request_exec(s->channel, o->command);
+    if (rc != SSH_OK) {
+        say(why, len, "the server refused to start %s: %s", shell ? "a login shell" : "the command",
+            ssh_get_error(s->session));
+        return -EIO;
+    }
+    return 0;
+}
+
+int ss__ssh_open(ss__ssh **ret, const ss_ssh_opts *o, char *why, size_t why_len)
+{
+    say(why, why_len, "%s", "");
+    if (!ret || !o || !o->host || !o->host[0] || o->port < 0 || o->port > 65535) {
+        say(why, why_len, "no host, or a port outside 1..65535");
+        return -EINVAL;
+    }
+    ss__ssh *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    ss__buf_init(&s->out, SS__SSH_STAGE_CAP);
+    ss__buf_init(&s->err, SS__SSH_STAGE_CAP);
+    s->exit_info.status = -1;
+    s->keepalive_ms = o->keepalive_interval_ms ? o->keepalive_interval_ms : 15000;
+    s->keepalive_max = o->keepalive_count_max > 0 ? o->keepalive_count_max : 3;
+
+    int rc = -ENOMEM;
+    s->session = ssh_new();
+    if (!s->session)
+        goto fail;
+    rc = set_options(s->session, o);
+    if (rc < 0) {
+        say(why, why_len, "invalid host, port, user or known_hosts path");
+        goto fail;
+    }
+    ssh_set_counters(s->session, &s->received, NULL);
+    if (ssh_connect(s->session) != SSH_OK) {
+        const char *msg = ssh_get_error(s->session);
+        rc = connect_error(msg);
+        say(why, why_len, "cannot connect to %s port %d: %s", o->host, o->port ? o->port : 22, msg);
+        goto fail;
+    }
+    rc = verify_host(s->session, o, why, why_len);
+    if (rc < 0)
+        goto fail;
+    rc = authenticate(s->session, o, why, why_len);
+    if (rc < 0)
+        goto fail;
+    rc = start_command(s, o, why, why_len);
+    if (rc < 0)
+        goto fail;
+
+    /* From here on every call returns at once; the caller's poll does the waiting. */
+    ssh_set_blocking(s->session, 0);
+    s->event = ssh_event_new();
+    if (!s->event || ssh_event_add_session(s->event, s->session) != SSH_OK) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    s->seen_in = s->received.in_bytes;
+    s->last_rx_ms = ss__mono_ms();
+    *ret = s;
+    return 0;
+fail:
+    ss__ssh_close(s);
+    return rc;
+}
+
+void ss__ssh_close(ss__ssh *s)
+{
+    if (!s)
+        return;
+    if (s->event) {
+        ssh_event_remove_session(s->event, s->session);
+        ssh_event_free(s->event);
+    }
+    if (s->channel) {
+        ssh_channel_close(s->channel);
+        ssh_channel_free(s->channel);
+    }
+    if (s->session) {
+        ssh_disconnect(s->session);
+        ssh_free(s->session);
+    }
+    ss__buf_free(&s->out);
+    ss__buf_free(&s->err);
+    free(s);
+}
