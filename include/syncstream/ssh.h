@@ -68,6 +68,22 @@ typedef struct ss_ssh_exit {
                         when killed by one; "" otherwise */
 } ss_ssh_exit;
 
+/*
+ * ss_ssh_parse_uri - read "ssh://[USER@]HOST[:PORT][/COMMAND]" into o->host,
+ * o->port (0 when absent: 22), o->user (NULL when absent) and o->command
+ * (NULL when absent or empty: the login shell); other fields are untouched.
+ * HOST may be an IPv6 address in brackets. COMMAND is everything after the
+ * first '/' following the host, taken verbatim (no percent-decoding), so
+ * "ssh://pi@box/tail -f /var/log/syslog" runs that command line. A password
+ * in the URI (USER:PASS@) is refused: give it another way.
+ *
+ * Thread-safe; no I/O. On success the strings point into *ret_storage, a
+ * copy owned by the caller (free() it when o is no longer used). Returns 0,
+ * -EINVAL (not ssh://, empty host or user, a password, a port outside
+ * 1..65535, unbalanced brackets; o untouched) or -ENOMEM.
+ */
+int ss_ssh_parse_uri(const char *uri, ss_ssh_opts *o, char **ret_storage);
+
 #ifdef __cplusplus
 }
 #endif

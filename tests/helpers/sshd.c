@@ -26,7 +26,7 @@ char *ss_test_sshd_path(const ss_test_sshd *d, const char *name, char *out, size
     return out;
 }
 
-static int run(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
 {
     char cmd[1024];
     va_list ap;

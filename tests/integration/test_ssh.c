@@ -97,52 +97,45 @@ static void assert_buf_text(const ss__buf *b, const char *text)
     assert_memory_equal(b->data, text, b->len);
 }
 
-static void test_exec(void **state)
+/* Run command; its stdout, stderr and exit status are exactly these. */
+static void run_expect(const char *command, const char *out_text, const char *err_text,
+                       int status)
 {
-    ss_ssh_opts o = key_opts("echo hello; echo world");
+    ss_ssh_opts o = key_opts(command);
     ss__ssh *s = open_ok(&o);
     ss__buf out, err;
     ss__buf_init(&out, 1 << 20);
     ss__buf_init(&err, 1 << 20);
     assert_int_equal(collect(s, &out, &err, 20000), 0);
-    assert_buf_text(&out, "hello\nworld\n");
-    assert_int_equal(err.len, 0);
+    assert_buf_text(&out, out_text);
+    assert_buf_text(&err, err_text);
     ss_ssh_exit ex;
     assert_int_equal(ss__ssh_exit(s, &ex), 0);
-    assert_int_equal(ex.status, 0);
+    assert_int_equal(ex.status, status);
     assert_string_equal(ex.signal, "");
     ss__buf_free(&out);
     ss__buf_free(&err);
     ss__ssh_close(s);
 }
 
+static void test_exec(void **state)
+{
+    run_expect("echo hello; echo world", "hello\nworld\n", "", 0);
+}
+
 static void test_stderr_apart(void **state)
 {
-    ss_ssh_opts o = key_opts("echo out1; echo err1 >&2; echo out2; echo err2 >&2");
-    ss__ssh *s = open_ok(&o);
-    ss__buf out, err;
-    ss__buf_init(&out, 1 << 20);
-    ss__buf_init(&err, 1 << 20);
-    assert_int_equal(collect(s, &out, &err, 20000), 0);
-    assert_buf_text(&out, "out1\nout2\n");
-    assert_buf_text(&err, "err1\nerr2\n");
-    ss__buf_free(&out);
-    ss__buf_free(&err);
-    ss__ssh_close(s);
+    run_expect("echo out1; echo err1 >&2; echo out2; echo err2 >&2", "out1\nout2\n",
+               "err1\nerr2\n", 0);
 }
 
 static void test_exit_status(void **state)
 {
-    ss_ssh_opts o = key_opts("echo bye; exit 7");
-    ss__ssh *s = open_ok(&o);
-    assert_int_equal(collect(s, NULL, NULL, 20000), 0);
-    ss_ssh_exit ex;
-    assert_int_equal(ss__ssh_exit(s, &ex), 0);
-    assert_int_equal(ex.status, 7);
-    ss__ssh_close(s);
+    run_expect("echo bye; exit 7", "bye\n", "", 7);
 
     ss_ssh_opts k = key_opts("kill -TERM $$");
-    s = open_ok(&k);
+    ss__ssh *s = open_ok(&k);
+    ss_ssh_exit ex;
     assert_int_equal(collect(s, NULL, NULL, 20000), 0);
     assert_int_equal(ss__ssh_exit(s, &ex), 0);
     assert_int_equal(ex.status, -1);

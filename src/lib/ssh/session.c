@@ -10,7 +10,8 @@
 #include "ssh/ssh_int.h"
 #include "util/clock.h"
 
-static void say(char *why, size_t len, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void say(char *why, size_t len, const char *fmt,
+                                                       ...)
 {
     if (!why || !len)
         return;
