@@ -12,7 +12,8 @@ if [[ "${1:-build}" == test ]]; then
     packages+=(clang libclang-rt-14-dev libcmocka-dev python3 jq)
     # Host mode tests: a TLS certificate made by the test, the web page in a browser.
     packages+=(openssl chromium)
-    # The SSH tests start a real OpenSSH server and compare with its client.
+    # The SSH tests start a real OpenSSH server and compare with its client
+    # (the harness hashes its test password with openssl, listed above).
     packages+=(openssh-server openssh-client)
 fi
 
