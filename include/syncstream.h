@@ -11,5 +11,6 @@
 #include <syncstream/capture.h>
 #include <syncstream/proc.h>
 #include <syncstream/ssh.h>
+#include <syncstream/host.h>
 
 #endif

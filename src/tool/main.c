@@ -23,6 +23,8 @@ static const tool_cmd commands[] = {
      cmd_inspect_help, cmd_inspect},
     {"run", "run several commands at once, print their output live, whole lines only",
      cmd_run_help, cmd_run},
+    {"serve", "serve a line buffer over HTTP (sync-stream's host protocol) with a live web page",
+     cmd_serve_help, cmd_serve},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

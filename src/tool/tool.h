@@ -85,5 +85,7 @@ int cmd_inspect(int argc, char **argv);
 extern const char cmd_inspect_help[];
 int cmd_run(int argc, char **argv);
 extern const char cmd_run_help[];
+int cmd_serve(int argc, char **argv);
+extern const char cmd_serve_help[];
 
 #endif

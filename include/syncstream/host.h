@@ -1,0 +1,120 @@
+/*
+ * syncstream/host.h: host mode's server, an HTTP line server wire-compatible
+ * with the Python package sync-stream's LineHostBuffer.
+ *
+ * Model. The server holds one line buffer (an ss_linebuf: at most maxlen records
+ * plus one partial line) and serves it over HTTP at a route (default
+ * /sync-stream): mirrors on other machines POST text, warnings and errors;
+ * readers GET records and the stop request. docs/host-protocol.md documents
+ * every route: the base protocol an unmodified Python mirror or reader speaks,
+ * and our extensions (batched POSTs sent exactly once per mirror id and batch
+ * number, cursor reads with long-poll, server-sent events, health). `GET /`
+ * serves a web page that shows the buffer live.
+ *
+ * Lifecycle. ss_host_server_new() binds, listens and serves from its own
+ * threads (one per connection, at most max_connections) until
+ * ss_host_server_free(). Requests are bounded: bodies by max_body (413 beyond),
+ * idle connections by timeout_s; a bad request gets 400 with a JSON message and
+ * changes nothing.
+ *
+ * Security. With a token, every route needs "Authorization: Bearer TOKEN" (or
+ * ?token=TOKEN, for the web page and EventSource), else 401; the comparison
+ * takes the same time wherever the tokens differ. With a certificate and key,
+ * the server speaks HTTPS only (libmicrohttpd's GnuTLS support).
+ *
+ * Thread safety: every function is thread-safe, except that ss_host_server_free()
+ * must not race with any other call on the same server.
+ */
+#ifndef SYNCSTREAM_HOST_H
+#define SYNCSTREAM_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <syncstream/record.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ss_host_server ss_host_server;
+
+#define SS_HOST_DEFAULT_LISTEN "127.0.0.1:5000"
+#define SS_HOST_DEFAULT_ROUTE "/sync-stream"
+#define SS_HOST_DEFAULT_MAX_BODY (8u * 1024u * 1024u)
+#define SS_HOST_DEFAULT_MAX_CONNECTIONS 256
+#define SS_HOST_DEFAULT_TIMEOUT_S 30
+
+/* Options; all-zero (or a NULL pointer) means every default. */
+typedef struct ss_host_server_opts {
+    /* "ADDR:PORT" with an IPv4 address, or "[ADDR]:PORT" with an IPv6 one;
+     * port 0 picks a free port (see ss_host_server_port). NULL means
+     * SS_HOST_DEFAULT_LISTEN. */
+    const char *listen;
+    /* Where the buffer is served: starts with '/', at most 200 bytes of
+     * [A-Za-z0-9/._~-], not "/" itself. ROUTE-state, ROUTE-events and
+     * ROUTE-health follow from it. NULL means SS_HOST_DEFAULT_ROUTE. */
+    const char *route;
+    size_t maxlen;            /* records kept; 0 means SS_LINEBUF_DEFAULT_MAXLEN */
+    size_t max_line;          /* longest record before it is cut; 0: the default */
+    size_t max_body;          /* request body cap; 0 means 8 MiB */
+    unsigned max_connections; /* 0 means SS_HOST_DEFAULT_MAX_CONNECTIONS */
+    unsigned timeout_s;       /* idle connection timeout; 0 means 30 s */
+    /* Bearer token: every request must carry it. NULL: no authentication. The
+     * token is copied. Or token_file: a file whose first line is the token
+     * (trailing whitespace removed); at most one of the two. */
+    const char *token;
+    const char *token_file;
+    /* HTTPS: PEM files of the certificate (chain) and its private key; both or
+     * neither. NULL: plain HTTP. */
+    const char *cert_file;
+    const char *key_file;
+} ss_host_server_opts;
+
+/*
+ * ss_host_server_new - start a server: bind, listen, serve.
+ *
+ * On success *ret owns a running server, stopped and freed with
+ * ss_host_server_free(). Errors: -EINVAL (a bad listen address, route or
+ * option; an empty token or token file; only one of cert_file and key_file);
+ * a negative errno from reading the token, certificate or key file or from
+ * socket/bind/listen (-EADDRINUSE...); -ENOTSUP when TLS is asked for and
+ * libmicrohttpd lacks it; -EPROTO when libmicrohttpd refuses to start (for
+ * example a certificate or key it cannot load); -ENOMEM.
+ */
+int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts);
+
+/*
+ * ss_host_server_port - the TCP port the server listens on (useful with port 0).
+ * Never fails.
+ */
+uint16_t ss_host_server_port(const ss_host_server *srv);
+
+/*
+ * ss_host_server_set_stop - set (true) or clear the stop request that mirrors
+ * see ("closed" in the protocol), as POST / DELETE ROUTE-state do. Returns 0 or
+ * SS_ECLOSED.
+ */
+int ss_host_server_set_stop(ss_host_server *srv, bool stop);
+
+/*
+ * ss_host_server_read - the newest n items of the server's buffer (n =
+ * SS_READ_ALL for all), as ss_linebuf_read(); *ret is cleared then filled, the
+ * caller frees it with ss_records_clear(). Returns the number of items,
+ * SS_ECLOSED or -ENOMEM.
+ */
+int ss_host_server_read(ss_host_server *srv, size_t n, ss_records *ret);
+
+/*
+ * ss_host_server_free - stop serving and release everything: blocked long-polls
+ * and event streams end, open connections close, the threads are joined.
+ * Accepts NULL.
+ */
+void ss_host_server_free(ss_host_server *srv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,149 @@
+/*
+ * GET ROUTE-events: the live tail as Server-Sent Events. Each record is one
+ * event whose id is its seq, so a browser's EventSource (or our reader) that
+ * reconnects with Last-Event-ID continues exactly after the last record it
+ * saw. The stream is produced by libmicrohttpd's content callback, which runs
+ * in the connection's own thread and may sleep in the store's wait.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <syncstream/common.h>
+
+#include "host/item.h"
+#include "host/server_int.h"
+#include "util/buf.h"
+
+#define EVENTS_PER_READ 1000
+#define KEEPALIVE_MS 15000
+/* Formatted events waiting for the socket: at most one read's worth plus a
+ * margin; a record is never cut (the cap only bounds a runaway). */
+#define OUT_CAP (256u * 1024u * 1024u)
+
+typedef struct event_stream {
+    ss_host_server *srv;
+    uint64_t cursor; /* the seq of the last record formatted */
+    ss__buf out;     /* formatted, not yet handed to libmicrohttpd */
+    size_t handed;   /* bytes of out already handed */
+} event_stream;
+
+static int append_str(ss__buf *b, const char *s)
+{
+    return ss__buf_append(b, s, strlen(s));
+}
+
+static int append_record(ss__buf *b, const ss_record *r)
+{
+    char head[64];
+    snprintf(head, sizeof(head), "id: %" PRIu64 "\nevent: record\ndata: ", r->seq);
+    json_t *obj = ss__record_obj_encode(r);
+    char *data = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    if (!data)
+        return -ENOMEM;
+    /* Compact JSON escapes every line break, so data is one line as SSE needs. */
+    int rc = append_str(b, head);
+    if (rc == 0)
+        rc = append_str(b, data);
+    if (rc == 0)
+        rc = append_str(b, "\n\n");
+    free(data);
+    return rc;
+}
+
+/* Format what comes next into es->out: records (after a missed notice when some
+ * rotated out unseen), or a keepalive comment after KEEPALIVE_MS of silence.
+ * Returns 0, SS_ECLOSED (the server stops) or another negative errno. */
+static int fill(event_stream *es)
+{
+    ss__host_store *st = es->srv->store;
+    ss_records set = SS_RECORDS_INIT;
+    int rc = st->ops->read_since(st, es->cursor, EVENTS_PER_READ, &set);
+    if (rc >= 0 && set.missed > 0) {
+        char line[80];
+        snprintf(line, sizeof(line), "event: missed\ndata: {\"missed\":%" PRIu64 "}\n\n",
+                 set.missed);
+        rc = append_str(&es->out, line);
+    }
+    for (size_t i = 0; rc >= 0 && i < set.count; i++)
+        rc = append_record(&es->out, &set.items[i]);
+    if (rc >= 0)
+        es->cursor = set.cursor;
+    bool none = set.count == 0 && set.missed == 0;
+    ss_records_clear(&set);
+    if (rc < 0 || !none)
+        return rc < 0 ? rc : 0;
+    rc = st->ops->wait(st, es->cursor, KEEPALIVE_MS);
+    if (rc == -ETIMEDOUT)
+        return append_str(&es->out, ": keepalive\n\n");
+    return rc;
+}
+
+static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    event_stream *es = cls;
+    while (es->handed == es->out.len) {
+        ss__buf_reset(&es->out);
+        es->handed = 0;
+        if (fill(es) < 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    size_t n = es->out.len - es->handed;
+    if (n > max)
+        n = max;
+    memcpy(buf, es->out.data + es->handed, n);
+    es->handed += n;
+    return (ssize_t)n;
+}
+
+static void free_events(void *cls)
+{
+    event_stream *es = cls;
+    ss__buf_free(&es->out);
+    free(es);
+}
+
+enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c)
+{
+    int64_t since = 0;
+    const char *last_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+    if (last_id) {
+        if (ss__host_parse_int(last_id, 0, INT64_MAX, &since) < 0)
+            return ss__host_reply_message(c, MHD_HTTP_BAD_REQUEST,
+                                          "Last-Event-ID must be an integer >= 0");
+    } else if (ss__host_query_int(c, "since", 0, INT64_MAX, &since) < 0) {
+        return ss__host_reply_message(c, MHD_HTTP_BAD_REQUEST, "since must be an integer >= 0");
+    }
+    ss__host_store_stats stats;
+    int rc = srv->store->ops->stats(srv->store, &stats);
+    if (rc < 0)
+        return ss__host_reply_store_error(c, rc);
+    event_stream *es = calloc(1, sizeof(*es));
+    if (!es)
+        return MHD_NO;
+    es->srv = srv;
+    /* A cursor beyond the newest record comes from an earlier life of the
+     * server: start from the oldest record kept. */
+    es->cursor = (uint64_t)since > stats.last_seq ? 0 : (uint64_t)since;
+    ss__buf_init(&es->out, OUT_CAP);
+    /* The first bytes go out at once: the client learns the stream is open
+     * and how soon to reconnect. */
+    if (append_str(&es->out, "retry: 1000\n\n") < 0) {
+        free_events(es);
+        return MHD_NO;
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, read_events, es, free_events);
+    if (!r) {
+        free_events(es);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
+}

@@ -1,0 +1,60 @@
+/*
+ * host/request.h: the server's decoder of POST ROUTE bodies into a batch.
+ *
+ * A base-protocol body (one POST item, see item.h) and an extension batch
+ * ({"type": "batch", "mirror", "batch", "source", "items"}) both become an
+ * ss__host_batch: the items' operations in order, their text one after another in
+ * one buffer. Decoding does no I/O and checks everything before the store sees
+ * anything, so a bad body changes nothing. Not thread-safe for one batch.
+ */
+#ifndef SS_HOST_REQUEST_H
+#define SS_HOST_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <syncstream/record.h>
+
+#include "host/item.h"
+#include "util/buf.h"
+
+#define SS__HOST_MIRROR_MAX 64      /* bytes in a mirror id */
+#define SS__HOST_BATCH_MAX 10000    /* items in one batch */
+
+typedef struct ss__host_item {
+    ss__post_op op;
+    ss_kind kind;   /* for SS__POST_MESSAGE */
+    size_t off;     /* the text: batch->text.data + off, len bytes */
+    size_t len;
+} ss__host_item;
+
+typedef struct ss__host_batch {
+    char mirror[SS__HOST_MIRROR_MAX + 1]; /* "" for a base-protocol POST */
+    uint64_t number;                      /* the batch number; 0 for a base POST */
+    bool has_source;
+    char source[SS_SOURCE_MAX];           /* when has_source */
+    ss__host_item *items;
+    size_t count;
+    size_t alloc;
+    ss__buf text;                         /* every item's text, in order */
+} ss__host_batch;
+
+/* An empty batch whose text may hold at most max_text bytes. */
+void ss__host_batch_init(ss__host_batch *b, size_t max_text);
+
+/* Release the batch's memory; it is empty and usable again. */
+void ss__host_batch_free(ss__host_batch *b);
+
+/*
+ * ss__host_batch_decode - decode a POST ROUTE body of len bytes (need not be
+ * NUL-terminated) into b, which is emptied first.
+ *
+ * Returns 0; -EINVAL with a sentence in why (why_size bytes, always terminated)
+ * saying what is wrong, b then empty; -ENOBUFS when the text exceeds max_text
+ * (the caller answers 413); -ENOMEM.
+ */
+int ss__host_batch_decode(ss__host_batch *b, const char *body, size_t len, char *why,
+                          size_t why_size);
+
+#endif

@@ -1,0 +1,512 @@
+/*
+ * The host server's lifecycle and request plumbing on libmicrohttpd: options,
+ * the listening socket, bodies gathered under their cap, authentication, and
+ * the dispatch of a request to its route's handler (routes.c, events.c).
+ *
+ * libmicrohttpd runs one thread per connection (at most max_connections), so a
+ * handler may block: a long-poll sleeps in the store's wait and an event stream
+ * in its content callback. ss_host_server_free() shuts the store down first,
+ * which wakes them, then stops the daemon, which joins the threads.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <syncstream/common.h>
+#include <syncstream/linebuf.h>
+
+#include "host/server_int.h"
+#include "util/buf.h"
+
+/* A body this many times over the cap (sent without a Content-Length) is not
+ * read to its end: the connection is closed. */
+#define DISCARD_FACTOR 4
+
+/* One request's state, from its first call to its completion. */
+typedef struct request {
+    ss__buf body;
+    size_t discarded; /* bytes dropped after the body went over the cap */
+    bool too_big;
+} request;
+
+enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        static const char oom[] = "{\"message\":\"the server is out of memory\"}";
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        text = strdup(oom);
+        if (!text)
+            return MHD_NO;
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status,
+                                       const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    /* A message may quote a client's bytes: json_string would refuse invalid
+     * UTF-8, so it goes through the replacing encoder. */
+    return ss__host_reply_json(c, status,
+                               json_pack("{s:o}", "message", ss__json_text(msg, strlen(msg))));
+}
+
+enum MHD_Result ss__host_reply_store_error(struct MHD_Connection *c, int err)
+{
+    if (err == SS_ETOOBIG)
+        return ss__host_reply_message(c, MHD_HTTP_CONTENT_TOO_LARGE,
+                                      "a message is larger than the buffer can ever hold");
+    if (err == SS_ECLOSED)
+        return ss__host_reply_message(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                      "the server is shutting down");
+    return ss__host_reply_message(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                  "the server cannot store records now: %s", ss_strerror(err));
+}
+
+int ss__host_parse_int(const char *s, int64_t min, int64_t max, int64_t *ret)
+{
+    const char *p = s;
+    bool neg = false;
+    if (*p == '+' || *p == '-')
+        neg = *p++ == '-';
+    if (*p < '0' || *p > '9')
+        return -EINVAL;
+    /* Accumulate as a negative number: its range holds INT64_MIN. */
+    int64_t v = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        int d = *p - '0';
+        if (v < (INT64_MIN + d) / 10)
+            return -EINVAL;
+        v = v * 10 - d;
+    }
+    if (*p != '\0')
+        return -EINVAL;
+    if (!neg) {
+        if (v == INT64_MIN)
+            return -EINVAL;
+        v = -v;
+    }
+    if (v < min || v > max)
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+int ss__host_query_int(struct MHD_Connection *c, const char *name, int64_t min, int64_t max,
+                       int64_t *ret)
+{
+    const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+    if (!s)
+        return 0;
+    return ss__host_parse_int(s, min, max, ret) == 0 ? 1 : -EINVAL;
+}
+
+/* Whether given (len bytes) is the token. The time taken depends only on the
+ * server's token, never on where the two first differ. */
+static bool token_matches(const ss_host_server *srv, const char *given, size_t len)
+{
+    volatile unsigned char diff = len != srv->token_len;
+    for (size_t i = 0; i < srv->token_len; i++)
+        diff |= (unsigned char)(srv->token[i] ^ (i < len ? given[i] : 0));
+    return diff == 0;
+}
+
+static bool authorized(const ss_host_server *srv, struct MHD_Connection *c)
+{
+    if (!srv->token)
+        return true;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    static const char bearer[] = "Bearer ";
+    if (auth && strncasecmp(auth, bearer, sizeof(bearer) - 1) == 0) {
+        const char *t = auth + sizeof(bearer) - 1;
+        return token_matches(srv, t, strlen(t));
+    }
+    /* A browser's EventSource cannot set headers: the token may ride in the URL. */
+    const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+    return q && token_matches(srv, q, strlen(q));
+}
+
+static enum MHD_Result reply_page(ss_host_server *srv, struct MHD_Connection *c)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(srv->page_len, srv->page, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+enum MHD_Result ss__host_reply_not_allowed(struct MHD_Connection *c, const char *method,
+                                           const char *allow)
+{
+    return ss__host_reply_message(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                  "method %.16s is not allowed here; allowed: %s", method, allow);
+}
+
+/* Send a complete request to its route. */
+static enum MHD_Result dispatch(ss_host_server *srv, struct MHD_Connection *c, const char *url,
+                                const char *method, const char *body, size_t len)
+{
+    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    if (strcmp(url, "/") == 0)
+        return get ? reply_page(srv, c) : ss__host_reply_not_allowed(c, method, "GET");
+    if (strncmp(url, srv->route, srv->route_len) == 0) {
+        const char *rest = url + srv->route_len;
+        if (*rest == '\0')
+            return ss__host_on_buffer(srv, c, method, body, len);
+        if (strcmp(rest, "-state") == 0)
+            return ss__host_on_state(srv, c, method, body, len);
+        if (strcmp(rest, "-events") == 0)
+            return get ? ss__host_on_events(srv, c) : ss__host_reply_not_allowed(c, method, "GET");
+        if (strcmp(rest, "-health") == 0)
+            return get ? ss__host_on_health(srv, c) : ss__host_reply_not_allowed(c, method, "GET");
+    }
+    return ss__host_reply_message(c, MHD_HTTP_NOT_FOUND, "no such route: %.200s", url);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    ss_host_server *srv = cls;
+    request *rq = *con_cls;
+    if (!rq) {
+        /* The first call: headers only. Refusing here also refuses the body
+         * (libmicrohttpd then closes the connection without reading it). */
+        rq = calloc(1, sizeof(*rq));
+        if (!rq)
+            return MHD_NO;
+        ss__buf_init(&rq->body, srv->max_body);
+        *con_cls = rq;
+        if (!authorized(srv, c))
+            return ss__host_reply_message(c, MHD_HTTP_UNAUTHORIZED,
+                                          "missing or wrong bearer token");
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        int64_t declared;
+        if (cl && ss__host_parse_int(cl, 0, INT64_MAX, &declared) == 0 &&
+            (uint64_t)declared > srv->max_body)
+            return ss__host_reply_message(c, MHD_HTTP_CONTENT_TOO_LARGE,
+                                          "the body is larger than the server's cap of %zu bytes",
+                                          srv->max_body);
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (!rq->too_big && ss__buf_append(&rq->body, upload_data, n) == 0)
+            return MHD_YES;
+        /* Over the cap (or out of memory): keep reading, up to a bound, so that
+         * the client gets its 413 rather than a reset. */
+        rq->too_big = true;
+        ss__buf_free(&rq->body);
+        rq->discarded += n;
+        return rq->discarded / DISCARD_FACTOR > srv->max_body ? MHD_NO : MHD_YES;
+    }
+    if (rq->too_big)
+        return ss__host_reply_message(c, MHD_HTTP_CONTENT_TOO_LARGE,
+                                      "the body is larger than the server's cap of %zu bytes",
+                                      srv->max_body);
+    return dispatch(srv, c, url, method, rq->body.data, rq->body.len);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    request *rq = *con_cls;
+    if (!rq)
+        return;
+    ss__buf_free(&rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+/* The library never prints: libmicrohttpd's messages go nowhere. */
+static void quiet_logger(void *cls, const char *fmt, va_list ap)
+{
+}
+
+/* Read a whole small file (a token, a certificate, a key) as a C string. */
+static int read_small_file(const char *path, char **ret, size_t *ret_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ss__buf b;
+    ss__buf_init(&b, 1u << 20);
+    char chunk[4096];
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        rc = ss__buf_append(&b, chunk, (size_t)n);
+        if (rc < 0)
+            break;
+    }
+    close(fd);
+    if (rc == 0)
+        rc = ss__buf_append(&b, "", 1);
+    if (rc < 0) {
+        ss__buf_free(&b);
+        return rc == -ENOBUFS ? -EFBIG : rc;
+    }
+    *ret = b.data;
+    *ret_len = b.len - 1;
+    return 0;
+}
+
+static int load_token(ss_host_server *srv, const ss_host_server_opts *o)
+{
+    if (o->token && o->token_file)
+        return -EINVAL;
+    if (o->token) {
+        srv->token = strdup(o->token);
+        if (!srv->token)
+            return -ENOMEM;
+        srv->token_len = strlen(srv->token);
+    } else if (o->token_file) {
+        int rc = read_small_file(o->token_file, &srv->token, &srv->token_len);
+        if (rc < 0)
+            return rc;
+        /* The first line, without trailing whitespace (an editor's newline). */
+        srv->token_len = strcspn(srv->token, "\r\n");
+        while (srv->token_len > 0 &&
+               (srv->token[srv->token_len - 1] == ' ' || srv->token[srv->token_len - 1] == '\t'))
+            srv->token_len--;
+        srv->token[srv->token_len] = '\0';
+    } else {
+        return 0;
+    }
+    return srv->token_len > 0 ? 0 : -EINVAL;
+}
+
+static bool route_valid(const char *route)
+{
+    size_t len = strlen(route);
+    if (len < 2 || len > SS__HOST_ROUTE_MAX || route[0] != '/')
+        return false;
+    return strspn(route, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._~-") ==
+           len;
+}
+
+/* Parse "A.B.C.D:PORT" or "[V6]:PORT". */
+static int parse_listen(const char *listen_addr, struct sockaddr_storage *ret, socklen_t *ret_len)
+{
+    char host[64];
+    const char *colon = strrchr(listen_addr, ':');
+    if (!colon)
+        return -EINVAL;
+    size_t hlen = (size_t)(colon - listen_addr);
+    const char *h = listen_addr;
+    bool v6 = hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']';
+    if (v6) {
+        h++;
+        hlen -= 2;
+    }
+    if (hlen == 0 || hlen >= sizeof(host))
+        return -EINVAL;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    int64_t port;
+    if (ss__host_parse_int(colon + 1, 0, 65535, &port) < 0 || colon[1] == '+' || colon[1] == '-')
+        return -EINVAL;
+    memset(ret, 0, sizeof(*ret));
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ret;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return -EINVAL;
+        *ret_len = sizeof(*a);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)ret;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return -EINVAL;
+        *ret_len = sizeof(*a);
+    }
+    return 0;
+}
+
+/* Bind and listen ourselves: a clear errno (EADDRINUSE...) and the real port
+ * when port 0 was asked for. */
+static int open_listener(const char *listen_addr, int *ret_fd, uint16_t *ret_port,
+                         bool *ret_v6)
+{
+    struct sockaddr_storage addr;
+    socklen_t alen;
+    int rc = parse_listen(listen_addr, &addr, &alen);
+    if (rc < 0)
+        return rc;
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (addr.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&addr, alen) < 0 || listen(fd, 128) < 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &alen) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    *ret_port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
+                                                 : ((struct sockaddr_in *)&addr)->sin_port);
+    *ret_v6 = addr.ss_family == AF_INET6;
+    *ret_fd = fd;
+    return 0;
+}
+
+static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int fd, bool v6)
+{
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ITC;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    if (srv->cert_pem) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+            return -ENOTSUP;
+        flags |= MHD_USE_TLS;
+    }
+    unsigned max_conn = o->max_connections ? o->max_connections : SS_HOST_DEFAULT_MAX_CONNECTIONS;
+    unsigned timeout = o->timeout_s ? o->timeout_s : SS_HOST_DEFAULT_TIMEOUT_S;
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, quiet_logger,
+        srv, MHD_OPTION_ARRAY, srv->cert_pem ? tls : tls + 2, MHD_OPTION_END);
+    return srv->daemon ? 0 : -EPROTO;
+}
+
+int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
+{
+    static const ss_host_server_opts defaults;
+    if (!ret)
+        return -EINVAL;
+    const ss_host_server_opts *o = opts ? opts : &defaults;
+    const char *route = o->route ? o->route : SS_HOST_DEFAULT_ROUTE;
+    if (!route_valid(route) || (!o->cert_file != !o->key_file))
+        return -EINVAL;
+    ss_host_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return -ENOMEM;
+    srv->route_len = strlen(route);
+    memcpy(srv->route, route, srv->route_len + 1);
+    srv->max_body = o->max_body ? o->max_body : SS_HOST_DEFAULT_MAX_BODY;
+    int fd = -1;
+    bool v6 = false;
+    size_t ignored;
+    int rc = load_token(srv, o);
+    if (rc == 0 && o->cert_file)
+        rc = read_small_file(o->cert_file, &srv->cert_pem, &ignored);
+    if (rc == 0 && o->key_file)
+        rc = read_small_file(o->key_file, &srv->key_pem, &ignored);
+    if (rc == 0)
+        rc = ss__host_page_build(srv->route, &srv->page, &srv->page_len);
+    ss__host_mem_opts mo = {.maxlen = o->maxlen, .max_line = o->max_line};
+    if (rc == 0)
+        rc = ss__host_mem_store_new(&srv->store, &mo);
+    if (rc == 0)
+        rc = open_listener(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &fd, &srv->port, &v6);
+    if (rc == 0) {
+        rc = start_daemon(srv, o, fd, v6);
+        /* Whether a daemon that failed to start closed the socket it was given
+         * depends on where it failed: close it only if it is still open. */
+        if (rc < 0 && fcntl(fd, F_GETFD) != -1)
+            close(fd);
+    }
+    if (rc < 0) {
+        ss_host_server_free(srv);
+        return rc;
+    }
+    *ret = srv;
+    return 0;
+}
+
+uint16_t ss_host_server_port(const ss_host_server *srv)
+{
+    return srv ? srv->port : 0;
+}
+
+int ss_host_server_set_stop(ss_host_server *srv, bool stop)
+{
+    if (!srv)
+        return -EINVAL;
+    return srv->store->ops->set_stop(srv->store, stop);
+}
+
+int ss_host_server_read(ss_host_server *srv, size_t n, ss_records *ret)
+{
+    if (!srv || !ret)
+        return -EINVAL;
+    return srv->store->ops->read(srv->store, n, ret);
+}
+
+static void free_secret(char *s)
+{
+    if (!s)
+        return;
+    explicit_bzero(s, strlen(s));
+    free(s);
+}
+
+void ss_host_server_free(ss_host_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->store)
+        srv->store->ops->shutdown(srv->store);
+    if (srv->daemon)
+        MHD_stop_daemon(srv->daemon);
+    if (srv->store)
+        srv->store->ops->free(srv->store);
+    free_secret(srv->token);
+    free_secret(srv->key_pem);
+    free(srv->cert_pem);
+    free(srv->page);
+    free(srv);
+}

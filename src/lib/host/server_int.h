@@ -1,0 +1,74 @@
+/* What the files of the host server share inside the library. */
+#ifndef SS_HOST_SERVER_INT_H
+#define SS_HOST_SERVER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include <syncstream/host.h>
+
+#include "host/store.h"
+
+#define SS__HOST_ROUTE_MAX 200
+
+struct ss_host_server {
+    struct MHD_Daemon *daemon;
+    ss__host_store *store;
+    char route[SS__HOST_ROUTE_MAX + 1];
+    size_t route_len;
+    size_t max_body;
+    char *token; /* NULL: no authentication */
+    size_t token_len;
+    char *page;  /* the web page, with the route filled in */
+    size_t page_len;
+    char *cert_pem;
+    char *key_pem;
+    uint16_t port;
+};
+
+/* Reply with status and the JSON object body (a reference is taken over; NULL
+ * gives a 500). Content-Type application/json. */
+enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, json_t *body);
+
+/* Reply with status and {"message": MESSAGE}, MESSAGE formatted. */
+enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status,
+                                       const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 405: method is not one of allow (a list for the message). */
+enum MHD_Result ss__host_reply_not_allowed(struct MHD_Connection *c, const char *method,
+                                           const char *allow);
+
+/* The reply for a store error: 503 (shutting down, unreachable, no memory) or
+ * 413 (SS_ETOOBIG). */
+enum MHD_Result ss__host_reply_store_error(struct MHD_Connection *c, int err);
+
+/*
+ * ss__host_query_int - the integer query argument name, in [min, max].
+ * Returns 1 with *ret set, 0 when absent (*ret untouched), or -EINVAL when it
+ * is not a decimal integer in range.
+ */
+int ss__host_query_int(struct MHD_Connection *c, const char *name, int64_t min, int64_t max,
+                       int64_t *ret);
+
+/* Parse a whole decimal integer (optional sign) in [min, max]. Returns 0 or
+ * -EINVAL. */
+int ss__host_parse_int(const char *s, int64_t min, int64_t max, int64_t *ret);
+
+/* Handlers, called with the whole body (NULL, 0 when none). */
+enum MHD_Result ss__host_on_buffer(ss_host_server *srv, struct MHD_Connection *c,
+                                   const char *method, const char *body, size_t len);
+enum MHD_Result ss__host_on_state(ss_host_server *srv, struct MHD_Connection *c,
+                                  const char *method, const char *body, size_t len);
+enum MHD_Result ss__host_on_health(ss_host_server *srv, struct MHD_Connection *c);
+enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c);
+
+/* The web page with the route filled in: *ret (malloc'd) and *ret_len. Returns 0
+ * or -ENOMEM. */
+int ss__host_page_build(const char *route, char **ret, size_t *ret_len);
+
+#endif
