@@ -33,8 +33,8 @@
 /* One request's state, from its first call to its completion. */
 typedef struct request {
     ss__buf body;
-    size_t discarded; /* bytes dropped after the body went over the cap */
-    bool too_big;
+    size_t drained;   /* bytes dropped from a body that will be refused */
+    unsigned refusal; /* 0, or the status the request gets once its body is drained */
 } request;
 
 enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
@@ -193,6 +193,21 @@ static enum MHD_Result dispatch(ss_host_server *srv, struct MHD_Connection *c, c
     return ss__host_reply_message(c, MHD_HTTP_NOT_FOUND, "no such route: %.200s", url);
 }
 
+static enum MHD_Result refuse(ss_host_server *srv, struct MHD_Connection *c, unsigned status)
+{
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        return ss__host_reply_message(c, status, "missing or wrong bearer token");
+    return ss__host_reply_message(c, status, "the body is larger than the server's cap of %zu bytes",
+                                  srv->max_body);
+}
+
+/*
+ * A request comes in several calls: the first with its headers, then one per
+ * piece of body, then a last one with no data, where it is answered. A request
+ * refused early (no token, a body over the cap) still has its body read and
+ * dropped, up to DISCARD_FACTOR times the cap: closing a socket with unread data
+ * resets it, and the client would see the reset instead of the answer.
+ */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -201,42 +216,39 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     ss_host_server *srv = cls;
     request *rq = *con_cls;
     if (!rq) {
-        /* The first call: headers only. Refusing here also refuses the body
-         * (libmicrohttpd then closes the connection without reading it). */
         rq = calloc(1, sizeof(*rq));
         if (!rq)
             return MHD_NO;
         ss__buf_init(&rq->body, srv->max_body);
         *con_cls = rq;
-        if (!authorized(srv, c))
-            return ss__host_reply_message(c, MHD_HTTP_UNAUTHORIZED,
-                                          "missing or wrong bearer token");
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        int64_t declared;
-        if (cl && ss__host_parse_int(cl, 0, INT64_MAX, &declared) == 0 &&
-            (uint64_t)declared > srv->max_body)
-            return ss__host_reply_message(c, MHD_HTTP_CONTENT_TOO_LARGE,
-                                          "the body is larger than the server's cap of %zu bytes",
-                                          srv->max_body);
+        int64_t declared = 0;
+        if (cl && ss__host_parse_int(cl, 0, INT64_MAX, &declared) < 0)
+            declared = 0; /* libmicrohttpd itself refuses a malformed length */
+        if (!authorized(srv, c))
+            rq->refusal = MHD_HTTP_UNAUTHORIZED;
+        else if ((uint64_t)declared > srv->max_body)
+            rq->refusal = MHD_HTTP_CONTENT_TOO_LARGE;
+        /* Far too large to drain: answer now (libmicrohttpd then closes the
+         * connection without reading the body). */
+        if (rq->refusal && (uint64_t)declared / DISCARD_FACTOR > srv->max_body)
+            return refuse(srv, c, rq->refusal);
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (!rq->too_big && ss__buf_append(&rq->body, upload_data, n) == 0)
+        if (!rq->refusal && ss__buf_append(&rq->body, upload_data, n) == 0)
             return MHD_YES;
-        /* Over the cap (or out of memory): keep reading, up to a bound, so that
-         * the client gets its 413 rather than a reset. */
-        rq->too_big = true;
+        if (!rq->refusal)
+            rq->refusal = MHD_HTTP_CONTENT_TOO_LARGE; /* over the cap, or out of memory */
         ss__buf_free(&rq->body);
-        rq->discarded += n;
-        return rq->discarded / DISCARD_FACTOR > srv->max_body ? MHD_NO : MHD_YES;
+        rq->drained += n;
+        return rq->drained / DISCARD_FACTOR > srv->max_body ? MHD_NO : MHD_YES;
     }
-    if (rq->too_big)
-        return ss__host_reply_message(c, MHD_HTTP_CONTENT_TOO_LARGE,
-                                      "the body is larger than the server's cap of %zu bytes",
-                                      srv->max_body);
+    if (rq->refusal)
+        return refuse(srv, c, rq->refusal);
     return dispatch(srv, c, url, method, rq->body.data, rq->body.len);
 }
 

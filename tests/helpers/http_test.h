@@ -1,0 +1,126 @@
+/*
+ * A small HTTP client for the host-mode tests (libcurl, one handle per call):
+ * send a request, get the status, the body and, when the body is JSON, its
+ * parsed value.
+ */
+#ifndef SS_HTTP_TEST_H
+#define SS_HTTP_TEST_H
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+typedef struct http_reply {
+    long status;  /* 0 when no HTTP answer came */
+    char *body;   /* NUL-terminated */
+    size_t len;
+    json_t *json; /* NULL when the body is not JSON */
+} http_reply;
+
+typedef struct http_opts {
+    const char *headers[4]; /* extra request headers, NULL-terminated */
+    const char *cainfo;     /* a CA (the test's certificate) for https */
+    long timeout_ms;        /* 0: 30 s */
+    bool chunked;           /* send the body with chunked transfer encoding */
+} http_opts;
+
+static size_t http_collect(char *p, size_t size, size_t n, void *cls)
+{
+    http_reply *r = cls;
+    size_t add = size * n;
+    char *body = realloc(r->body, r->len + add + 1);
+    if (!body)
+        return 0;
+    memcpy(body + r->len, p, add);
+    r->body = body;
+    r->len += add;
+    r->body[r->len] = '\0';
+    return add;
+}
+
+/* State for a chunked upload: curl reads the body through this. */
+typedef struct http_upload {
+    const char *data;
+    size_t len, at;
+} http_upload;
+
+static size_t http_feed(char *buf, size_t size, size_t n, void *cls)
+{
+    http_upload *u = cls;
+    size_t want = size * n, left = u->len - u->at;
+    if (want > left)
+        want = left;
+    memcpy(buf, u->data + u->at, want);
+    u->at += want;
+    return want;
+}
+
+static inline void http_reply_clear(http_reply *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Send method url with body (NULL: none). Returns the curl result code (0 ok). */
+static inline int http_request(const char *method, const char *url, const char *body,
+                               size_t len, const http_opts *o, http_reply *ret)
+{
+    static const http_opts none;
+    if (!o)
+        o = &none;
+    memset(ret, 0, sizeof(*ret));
+    CURL *h = curl_easy_init();
+    if (!h)
+        return -1;
+    struct curl_slist *hdrs = NULL;
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (body)
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    for (int i = 0; i < 4 && o->headers[i]; i++)
+        hdrs = curl_slist_append(hdrs, o->headers[i]);
+    http_upload up = {body, len, 0};
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms ? o->timeout_ms : 30000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, ret);
+    if (body && o->chunked) {
+        hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, http_feed);
+        curl_easy_setopt(h, CURLOPT_READDATA, &up);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    } else if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    if (o->cainfo) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, o->cainfo);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ret->status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    if (ret->body) {
+        json_error_t jerr;
+        ret->json = json_loadb(ret->body, ret->len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
+    }
+    return (int)rc;
+}
+
+/* The string member "message" of a reply, or "". */
+static inline const char *http_message(const http_reply *r)
+{
+    const char *m = json_string_value(json_object_get(r->json, "message"));
+    return m ? m : "";
+}
+
+#endif
