@@ -4,17 +4,20 @@
 set -euo pipefail
 
 packages=(meson ninja-build pkg-config gcc)
-# Host mode: JSON, the HTTP server (with GnuTLS for TLS) and the HTTP client.
-packages+=(libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev)
+# Host mode: JSON, the HTTP server (with GnuTLS for TLS) and the HTTP client;
+# libunistring-dev because a static link (pkg-config --static) of GnuTLS names it.
+packages+=(libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libunistring-dev)
 # SSH streams.
 packages+=(libssh-dev)
 if [[ "${1:-build}" == test ]]; then
     packages+=(clang libclang-rt-14-dev libcmocka-dev python3 jq)
-    # Host mode tests: a TLS certificate made by the test, the web page in a browser.
+    # Host mode tests: a TLS certificate made by the test, the web page in a
+    # browser (Debian's chromium, driven by playwright-core from npm).
     packages+=(openssl chromium)
     # The SSH tests start a real OpenSSH server and compare with its client
     # (the harness hashes its test password with openssl, listed above).
     packages+=(openssh-server openssh-client)
+    command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()
@@ -29,4 +32,15 @@ if ((${#missing[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# playwright-core drives the system's chromium in the web page test; it goes in
+# build/node_modules of this checkout (no browser is downloaded).
+if [[ "${1:-build}" == test ]]; then
+    modules="$(cd "$(dirname "$0")/.." && pwd)/build"
+    if [[ ! -d $modules/node_modules/playwright-core ]]; then
+        mkdir -p "$modules"
+        PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$modules" --no-audit --no-fund \
+            --no-save --silent playwright-core@1.65.1
+    fi
 fi

@@ -7,8 +7,12 @@
  * concurrent mirrors with per-line checksums, and a shutdown that ends blocked
  * requests.
  */
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -940,6 +944,134 @@ static void test_concurrent_mirrors(void **state_)
     ss_host_server_free(f.srv);
 }
 
+/* A raw TCP connection to the server, for what an HTTP library would not send. */
+static int raw_connect(fixture *f)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ss_host_server_port(f->srv))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct timeval tv = {.tv_sec = 20};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Read until the peer closes (or 20 s pass: then -1). Returns the bytes read. */
+static ssize_t read_to_close(int fd, char *buf, size_t size)
+{
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + got, size - 1 - got);
+        if (n == 0)
+            break;
+        if (n < 0)
+            return errno == ECONNRESET ? (ssize_t)got : -1;
+        got += (size_t)n;
+        if (got == size - 1)
+            break;
+    }
+    buf[got] = '\0';
+    return (ssize_t)got;
+}
+
+/* Peers that die mid-request, send bytes that are not UTF-8, or lines longer
+ * than max_line: nothing is stored from the dead, nothing is lost from the long. */
+static void test_hostile_peers(void **state_)
+{
+    (void)state_;
+    fixture f;
+    ss_host_server_opts o = {.listen = "127.0.0.1:0", .maxlen = 100, .max_line = 1000};
+    start(&f, &o, "http");
+    /* half a body, then the client is gone */
+    int fd = raw_connect(&f);
+    const char *half = "POST /sync-stream HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+                       "{\"type\":\"str\",\"data\":{\"value\":\"never\\n";
+    assert_true(write(fd, half, strlen(half)) == (ssize_t)strlen(half));
+    close(fd);
+    /* garbage instead of HTTP */
+    fd = raw_connect(&f);
+    const char *junk = "\x16\x03\x01garbage\r\n\r\n";
+    assert_true(write(fd, junk, strlen(junk)) == (ssize_t)strlen(junk));
+    char buf[4096];
+    assert_true(read_to_close(fd, buf, sizeof(buf)) >= 0);
+    close(fd);
+    /* invalid UTF-8 inside the JSON: refused as bad JSON */
+    http_reply r;
+    const char bad_utf8[] = "{\"type\":\"str\",\"data\":{\"value\":\"\xff\xfe\\n\"}}";
+    assert_int_equal(http_request("POST", f.url, bad_utf8, strlen(bad_utf8), NULL, &r), 0);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(http_message(&r), "invalid JSON"));
+    http_reply_clear(&r);
+    /* a NUL inside the text, as Python's json.dumps writes it */
+    post(&f, "{\"type\":\"str\",\"data\":{\"value\":\"a\\u0000b\\n\"}}", 201);
+    /* a line of 2500 bytes with max_line 1000: three records, two continued */
+    char *longline = malloc(2600);
+    memset(longline, 'L', 2500);
+    longline[2500] = '\0';
+    post_text(&f, longline);
+    post_text(&f, "\n");
+    req(&f, "GET", "?since=0", NULL, &r);
+    json_t *recs = json_object_get(r.json, "records");
+    assert_int_equal(json_array_size(recs), 4);
+    json_t *first = json_array_get(recs, 0);
+    assert_int_equal(json_string_length(json_object_get(first, "text")), 3);
+    assert_memory_equal(json_string_value(json_object_get(first, "text")), "a\0b", 3);
+    size_t total = 0;
+    for (size_t i = 1; i < 4; i++) {
+        json_t *rec = json_array_get(recs, i);
+        total += json_string_length(json_object_get(rec, "text"));
+        assert_int_equal(json_is_true(json_object_get(rec, "continued")), i < 3);
+    }
+    assert_int_equal(total, 2500);
+    http_reply_clear(&r);
+    free(longline);
+    ss_host_server_free(f.srv);
+}
+
+/* Connections are bounded in number and in idle time. */
+static void test_connection_limits(void **state_)
+{
+    (void)state_;
+    fixture f;
+    ss_host_server_opts o = {.listen = "127.0.0.1:0", .max_connections = 2, .timeout_s = 1};
+    start(&f, &o, "http");
+    /* an idle connection is closed by the server (not by us: no timing asserted) */
+    int idle = raw_connect(&f);
+    char buf[4096];
+    assert_int_equal(read_to_close(idle, buf, sizeof(buf)), 0);
+    close(idle);
+    /* two connections held open, the third is refused at once */
+    int a = raw_connect(&f), b = raw_connect(&f);
+    const char *get = "GET /sync-stream-health HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_true(write(a, get, strlen(get)) > 0);
+    assert_true(write(b, get, strlen(get)) > 0);
+    assert_true(read(a, buf, sizeof(buf)) > 0); /* both are being served */
+    assert_true(read(b, buf, sizeof(buf)) > 0);
+    int c = raw_connect(&f);
+    ssize_t n = write(c, get, strlen(get));
+    (void)n;
+    assert_int_equal(read_to_close(c, buf, sizeof(buf)), 0);
+    close(c);
+    close(a);
+    close(b);
+    /* once they are gone, requests are served again (bounded retries: the
+     * server notices the closed connections asynchronously) */
+    long status = 0;
+    for (int i = 0; i < 100 && status != 200; i++) {
+        http_reply r;
+        char url[256];
+        snprintf(url, sizeof(url), "%s-health", f.url);
+        http_request("GET", url, NULL, 0, NULL, &r);
+        status = r.status;
+        http_reply_clear(&r);
+        if (status != 200)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(status, 200);
+    ss_host_server_free(f.srv);
+}
+
 typedef struct blocked_get {
     char url[256];
     http_reply r;
@@ -1008,6 +1140,8 @@ int main(void)
         cmocka_unit_test(test_events_resume),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_hostile_peers),
+        cmocka_unit_test(test_connection_limits),
         cmocka_unit_test(test_concurrent_mirrors),
         cmocka_unit_test(test_shutdown_ends_waits),
     };
