@@ -12,5 +12,7 @@
 #include <syncstream/proc.h>
 #include <syncstream/ssh.h>
 #include <syncstream/host.h>
+#include <syncstream/transport.h>
+#include <syncstream/stream.h>
 
 #endif

@@ -31,6 +31,7 @@ enum {
     SS_EFORMAT = -5003,   /* a file exists but is not in the expected format */
     SS_ECORRUPT = -5004,  /* a file is in our format but damaged */
     SS_ETOOBIG = -5005,   /* one record is larger than the buffer can ever hold */
+    SS_EEOF = -5010,      /* the stream ended (after every buffered byte was taken) */
     /* SSH (syncstream/ssh.h) */
     SS_EAUTH = -5101,        /* the server refused every authentication method tried */
     SS_EHOSTKEY = -5102,     /* the server's host key differs from the known one */

@@ -25,6 +25,8 @@ const char *ss_strerror(int err)
         return "the host key is unknown (not in known_hosts)";
     case SS_ECONNLOST:
         return "the connection was lost";
+    case SS_EEOF:
+        return "end of stream";
     default:
         break;
     }

@@ -1,0 +1,228 @@
+/*
+ * syncstream/transport.h: what moves an ss_stream's bytes. A transport is a
+ * small table of functions over the caller's own state; the stream's I/O
+ * thread calls them, so a user can plug in any byte source (a USB bulk
+ * endpoint, a test double, a protocol library) without touching the stream.
+ *
+ * The built-in transports (made by the constructors below, used through the
+ * same table): a TCP client and the one connection accepted by a listener,
+ * a serial port (termios) that reopens a USB adapter that went away and came
+ * back, and a local program on a pseudo-terminal or on pipes.
+ *
+ * The contract, for whoever writes a transport:
+ *  - Every function is called with the stream's lock held, by one thread at a
+ *    time (the I/O thread, or a caller writing straight into an idle
+ *    transport), so a transport needs no locking of its own.
+ *  - No function may block: file descriptors are non-blocking, and "not now"
+ *    is -EAGAIN. The loop learns when to call again from fds() (epoll) and,
+ *    for timed work (a keepalive, a reopen attempt), from timeout_ms().
+ *  - fds() is asked again after every call, so a transport may change its
+ *    descriptors at any time (a serial port reopened under another fd).
+ *  - read() says which channel its bytes came from: SS_CHAN_OUT (the stream's
+ *    bytes), SS_CHAN_ERR (a separate error stream: an SSH channel's or a
+ *    program's stderr, kept apart by the stream), or an event (SS_CHAN_DOWN,
+ *    SS_CHAN_UP) whose bytes are a sentence saying what happened. While down,
+ *    write() returns -EAGAIN and the stream keeps the unsent bytes.
+ *  - End of stream is read() returning 0, once everything is delivered; a
+ *    transport with an exit status (a program, a remote command) makes it
+ *    known through exit_status() no later than that.
+ */
+#ifndef SYNCSTREAM_TRANSPORT_H
+#define SYNCSTREAM_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a descriptor is watched for (ss_transport_fd.events). */
+enum {
+    /* readable: the loop calls read(); watched only while the stream's read
+     * buffer has room, which is how backpressure reaches the peer */
+    SS_TRANSPORT_READ = 1u << 0,
+    /* writable: the loop calls write(); watched only while bytes wait */
+    SS_TRANSPORT_WRITE = 1u << 1,
+};
+
+/* The channel of the bytes read() returned. */
+enum {
+    SS_CHAN_OUT = 0,  /* the stream's bytes */
+    SS_CHAN_ERR = 1,  /* a separate error stream (stderr) */
+    SS_CHAN_DOWN = 2, /* event: the device or peer went away; text says why */
+    SS_CHAN_UP = 3,   /* event: it is back (a serial port reopened) */
+};
+
+/* At most this many descriptors per transport. */
+#define SS_TRANSPORT_MAX_FDS 4
+
+typedef struct ss_transport_fd {
+    int fd;
+    unsigned events; /* SS_TRANSPORT_READ and/or SS_TRANSPORT_WRITE */
+} ss_transport_fd;
+
+typedef struct ss_transport_ops {
+    const char *kind; /* "tcp", "serial", "exec"...: the default stream name */
+
+    /* The descriptors to watch now, at most max of them. Returns how many. */
+    int (*fds)(void *impl, ss_transport_fd *ret, size_t max);
+
+    /* Read at most n bytes into buf and set *ret_chan. Returns the count (> 0),
+     * 0 at end of stream, -EAGAIN when nothing can be read now, or another
+     * negative errno, which ends the stream with that error. */
+    ssize_t (*read)(void *impl, void *buf, size_t n, int *ret_chan);
+
+    /* Send at most n bytes. Returns the count (> 0), -EAGAIN, or a negative
+     * errno, which ends the stream with that error. */
+    ssize_t (*write)(void *impl, const void *buf, size_t n);
+
+    /* Optional (NULL): milliseconds until tick() is due, or -1 for never. */
+    int (*timeout_ms)(void *impl);
+
+    /* Optional: timed work (a keepalive probe, a reopen attempt). Returns 0, or
+     * a negative errno (a dead peer) that ends the stream with that error. */
+    int (*tick)(void *impl);
+
+    /* Optional: 0 and *ret set to a waitpid()-style status once the program at
+     * the other end has ended; -EAGAIN before. */
+    int (*exit_status)(void *impl, int *ret);
+
+    /* Release everything (close fds, end a child). Called exactly once. */
+    void (*close)(void *impl);
+} ss_transport_ops;
+
+/* A transport: its functions and its state. Handed to ss_stream_new(), which
+ * takes ownership (it calls ops->close(impl) when done, also when it fails). */
+typedef struct ss_transport {
+    const ss_transport_ops *ops;
+    void *impl;
+} ss_transport;
+
+/* ---- TCP ---------------------------------------------------------------- */
+
+typedef struct ss_tcp_opts {
+    int connect_timeout_ms; /* 0: 10 s; negative: no limit */
+    /* TCP keepalive: idle seconds before the first probe; 0 means off. Probes
+     * then go every keepalive_interval_s (0: 5) and keepalive_count (0: 3)
+     * unanswered ones end the connection with -ETIMEDOUT. */
+    int keepalive_idle_s;
+    int keepalive_interval_s;
+    int keepalive_count;
+} ss_tcp_opts;
+
+/*
+ * ss_transport_tcp_connect - connect to host:port (a name, an IPv4 or an IPv6
+ * address; every address the name resolves to is tried in turn, within one
+ * overall connect timeout). TCP_NODELAY is set: a stream sends what it is given.
+ *
+ * Thread-safe; blocks for at most the connect timeout. opts may be NULL. On
+ * success *ret is a transport to hand to ss_stream_new(). Errors: -EINVAL, a
+ * negative errno of the last address tried (-ECONNREFUSED, -ETIMEDOUT...),
+ * -EHOSTUNREACH when the name does not resolve, -ENOMEM.
+ */
+int ss_transport_tcp_connect(ss_transport *ret, const char *host, const char *port,
+                             const ss_tcp_opts *opts);
+
+typedef struct ss_tcp_listener ss_tcp_listener;
+
+/*
+ * ss_tcp_listener_new - listen on host:port (NULL host: every IPv6 and IPv4
+ * address; port "0": a free port, see ss_tcp_listener_port()).
+ *
+ * On success *ret is freed with ss_tcp_listener_free(). Errors: -EINVAL,
+ * -EHOSTUNREACH (unresolved), a negative errno from socket/bind/listen.
+ */
+int ss_tcp_listener_new(ss_tcp_listener **ret, const char *host, const char *port);
+
+/* ss_tcp_listener_port - the port listened on (the one chosen for "0"). */
+int ss_tcp_listener_port(const ss_tcp_listener *l);
+
+/*
+ * ss_tcp_listener_accept - wait for one connection, at most timeout_ms
+ * (negative: no limit), and make it a transport. opts (may be NULL) gives the
+ * keepalive. Returns 0, -ETIMEDOUT, or a negative errno from accept.
+ */
+int ss_tcp_listener_accept(ss_tcp_listener *l, int timeout_ms, const ss_tcp_opts *opts,
+                           ss_transport *ret);
+
+/* ss_tcp_listener_free - stop listening. Accepts NULL. */
+void ss_tcp_listener_free(ss_tcp_listener *l);
+
+/* ---- Serial ports -------------------------------------------------------- */
+
+typedef enum ss_parity {
+    SS_PARITY_NONE = 0,
+    SS_PARITY_EVEN = 1,
+    SS_PARITY_ODD = 2,
+} ss_parity;
+
+typedef struct ss_serial_opts {
+    unsigned baud;        /* 0: 115200; one of the standard rates, 50 to 4000000 */
+    unsigned data_bits;   /* 0: 8; 5 to 8 */
+    ss_parity parity;
+    unsigned stop_bits;   /* 0: 1; 1 or 2 */
+    bool rtscts;          /* hardware flow control */
+    bool xonxoff;         /* software flow control */
+    /* When the device goes away (a USB adapter pulled: read fails, or a
+     * hang-up), try to open the same path again every reopen_ms (0: 200 ms)
+     * until it is back; give a path under /dev/serial/by-id/, which names the
+     * adapter whatever ttyUSBn it gets. Negative: do not reopen, the stream
+     * ends with the error. */
+    int reopen_ms;
+} ss_serial_opts;
+
+/*
+ * ss_transport_serial_open - open a serial port (raw mode, no echo, no line
+ * discipline processing, CLOCAL) with the given settings.
+ *
+ * Thread-safe. opts may be NULL. Errors: -EINVAL (an unsupported baud rate,
+ * bits or parity), a negative errno from open or tcsetattr (-ENOENT,
+ * -EACCES, -ENOTTY for a file that is not a terminal), -ENOMEM.
+ */
+int ss_transport_serial_open(ss_transport *ret, const char *path, const ss_serial_opts *opts);
+
+/* ---- Local programs ------------------------------------------------------ */
+
+enum {
+    /* Run the program on a pseudo-terminal (as pexpect's spawn): its stdin,
+     * stdout and stderr are the terminal, which is its controlling terminal,
+     * so prompts that read /dev/tty work. Without it: three pipes, and stderr
+     * is the stream's separate error channel (ss_stream_take_stderr()). */
+    SS_EXEC_PTY = 1u << 0,
+    /* On a pty: turn its echo off, so that what is written is not read back. */
+    SS_EXEC_NOECHO = 1u << 1,
+};
+
+/*
+ * ss_transport_exec - run argv[0] (searched in PATH) with argv, in its own
+ * process group (its own session on a pty). Its exit status is
+ * ss_stream_exit_status(); closing the stream kills (SIGKILL) the group of a
+ * program still running, and reaps it.
+ *
+ * Thread-safe. Errors: -EINVAL, a negative errno from posix_spawn (-ENOENT for
+ * a program not found), -ENOMEM.
+ */
+int ss_transport_exec(ss_transport *ret, char *const argv[], unsigned flags);
+
+/*
+ * ss_transport_open_uri - make a transport from a URI, as `syncstream connect`
+ * does:
+ *     tcp://HOST:PORT          (an IPv6 address in brackets: tcp://[::1]:7)
+ *     serial:PATH?baud=115200&data=8&parity=none|even|odd&stop=1&rtscts=1&xonxoff=1
+ *     exec:COMMAND             (run by /bin/sh -c on a pseudo-terminal)
+ *     exec-pipe:COMMAND        (the same on pipes, stderr kept apart)
+ * timeout_ms bounds a TCP connect (negative: none).
+ *
+ * Thread-safe. Errors: -EINVAL for a URI that does not parse (unknown scheme,
+ * bad or missing port, unknown serial option or value), then as the
+ * constructor above it calls.
+ */
+int ss_transport_open_uri(ss_transport *ret, const char *uri, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * The exec transport: a local program on a pseudo-terminal (pexpect's spawn)
+ * or on pipes. End of stream comes once its output is closed and it has been
+ * reaped (its pidfd says when), so the exit status is known by then.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <syncstream/common.h>
+#include <syncstream/transport.h>
+
+extern char **environ;
+
+typedef struct exec_t {
+    pid_t pid;
+    int pidfd;
+    bool pty;
+    int out;        /* the pty's master, or stdout's read end; -1 once ended */
+    int err;        /* stderr's read end; -1 without or once ended */
+    int in;         /* the master again, or our end of stdin (a socket); -1 once ended */
+    bool err_next;  /* take turns between stdout and stderr */
+    bool exited;
+    int status;
+} exec_t;
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static int exec_fds(void *impl, ss_transport_fd *ret, size_t max)
+{
+    exec_t *e = impl;
+    size_t n = 0;
+    if (e->out >= 0 && n < max)
+        ret[n++] = (ss_transport_fd){e->out, SS_TRANSPORT_READ | (e->pty ? SS_TRANSPORT_WRITE : 0)};
+    if (!e->pty && e->in >= 0 && n < max)
+        ret[n++] = (ss_transport_fd){e->in, SS_TRANSPORT_WRITE};
+    if (e->err >= 0 && n < max)
+        ret[n++] = (ss_transport_fd){e->err, SS_TRANSPORT_READ};
+    /* output all read: wait for the exit itself */
+    if (e->out < 0 && e->err < 0 && !e->exited && n < max)
+        ret[n++] = (ss_transport_fd){e->pidfd, SS_TRANSPORT_READ};
+    return (int)n;
+}
+
+static bool reap(exec_t *e)
+{
+    if (!e->exited && waitpid(e->pid, &e->status, WNOHANG) == e->pid)
+        e->exited = true;
+    return e->exited;
+}
+
+static ssize_t exec_read(void *impl, void *buf, size_t n, int *ret_chan)
+{
+    exec_t *e = impl;
+    for (int i = 0; i < 2; i++) {
+        bool err = e->err_next ^ (i == 1);
+        int *fd = err ? &e->err : &e->out;
+        if (*fd < 0)
+            continue;
+        ssize_t r = read(*fd, buf, n);
+        if (r > 0) {
+            e->err_next = !err;
+            *ret_chan = err ? SS_CHAN_ERR : SS_CHAN_OUT;
+            return r;
+        }
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        /* 0, or EIO from a pty whose every slave is closed: this output ended */
+        if (r < 0 && errno != EIO)
+            return -errno;
+        if (e->pty)
+            e->in = -1; /* the same fd */
+        close_fd(fd);
+    }
+    if (e->out < 0 && e->err < 0)
+        return reap(e) ? 0 : -EAGAIN;
+    return -EAGAIN;
+}
+
+static ssize_t exec_write(void *impl, const void *buf, size_t n)
+{
+    exec_t *e = impl;
+    if (e->in < 0)
+        return -EPIPE;
+    ssize_t r = e->pty ? write(e->in, buf, n) : send(e->in, buf, n, MSG_NOSIGNAL);
+    if (r >= 0)
+        return r;
+    if (errno == EAGAIN || errno == EINTR)
+        return -EAGAIN;
+    /* a pty gives EIO once the program is gone */
+    return errno == EIO ? -EPIPE : -errno;
+}
+
+static int exec_status(void *impl, int *ret)
+{
+    exec_t *e = impl;
+    if (!reap(e))
+        return -EAGAIN;
+    *ret = e->status;
+    return 0;
+}
+
+static void exec_close(void *impl)
+{
+    exec_t *e = impl;
+    if (!reap(e)) {
+        /* the program's own group (session on a pty): its children go too */
+        kill(-e->pid, SIGKILL);
+        while (waitpid(e->pid, &e->status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    close_fd(&e->out);
+    close_fd(&e->err);
+    if (!e->pty)
+        close_fd(&e->in);
+    close_fd(&e->pidfd);
+    free(e);
+}
+
+static const ss_transport_ops exec_ops = {
+    .kind = "exec",
+    .fds = exec_fds,
+    .read = exec_read,
+    .write = exec_write,
+    .exit_status = exec_status,
+    .close = exec_close,
+};
+
+static int nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+/* The pty: *master for us, *slave (opened here, held until the program has
+ * its own copies, so the master never sees "no slave" in between). */
+static int open_pty(int *master, int *slave, char *name, size_t size, bool noecho)
+{
+    *master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (*master < 0)
+        return -errno;
+    if (grantpt(*master) < 0 || unlockpt(*master) < 0 || ptsname_r(*master, name, size))
+        return -errno;
+    *slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (*slave < 0)
+        return -errno;
+    if (noecho) {
+        struct termios tio;
+        if (tcgetattr(*slave, &tio) < 0)
+            return -errno;
+        tio.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+        if (tcsetattr(*slave, TCSANOW, &tio) < 0)
+            return -errno;
+    }
+    return nonblock(*master);
+}
+
+/* The child starts with default signal handling and nothing blocked, in its
+ * own process group (a new session on a pty, whose slave, opened by name
+ * without O_NOCTTY, becomes its controlling terminal). */
+static int spawn_attrs(posix_spawnattr_t *attr, bool pty)
+{
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                  (pty ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP);
+    int rc = posix_spawnattr_setflags(attr, flags);
+    if (rc == 0)
+        rc = posix_spawnattr_setsigmask(attr, &none);
+    if (rc == 0)
+        rc = posix_spawnattr_setsigdefault(attr, &all);
+    return -rc;
+}
+
+int ss_transport_exec(ss_transport *ret, char *const argv[], unsigned flags)
+{
+    if (!ret || !argv || !argv[0] || (flags & ~(unsigned)(SS_EXEC_PTY | SS_EXEC_NOECHO)))
+        return -EINVAL;
+    exec_t *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    e->pty = flags & SS_EXEC_PTY;
+    e->out = e->err = e->in = e->pidfd = -1;
+    /* [0] ours, [1] the child's */
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1};
+    char name[64];
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    int rc = spawn_attrs(&attr, e->pty);
+    if (rc == 0 && e->pty) {
+        rc = open_pty(&outp[0], &outp[1], name, sizeof(name), flags & SS_EXEC_NOECHO);
+        if (rc == 0)
+            rc = -posix_spawn_file_actions_addopen(&fa, 0, name, O_RDWR, 0);
+        if (rc == 0)
+            rc = -posix_spawn_file_actions_adddup2(&fa, 0, 1);
+        if (rc == 0)
+            rc = -posix_spawn_file_actions_adddup2(&fa, 0, 2);
+    } else if (rc == 0) {
+        /* stdin is a socket so that writing to a program that quit is EPIPE
+         * (MSG_NOSIGNAL), never a SIGPIPE in the caller's process */
+        if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+            socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, inp) < 0)
+            rc = -errno;
+        if (rc == 0)
+            rc = -posix_spawn_file_actions_adddup2(&fa, inp[1], 0);
+        if (rc == 0)
+            rc = -posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+        if (rc == 0)
+            rc = -posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+        if (rc == 0 && ((rc = nonblock(outp[0])) == 0) && ((rc = nonblock(errp[0])) == 0))
+            rc = nonblock(inp[0]);
+    }
+    if (rc == 0)
+        rc = -posix_spawnp(&e->pid, argv[0], &fa, &attr, argv, environ);
+    if (rc == 0) {
+        e->pidfd = pidfd_open(e->pid, 0);
+        if (e->pidfd < 0) {
+            rc = -errno;
+            kill(-e->pid, SIGKILL);
+            waitpid(e->pid, NULL, 0);
+        }
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close_fd(&outp[1]);
+    close_fd(&errp[1]);
+    close_fd(&inp[1]);
+    if (rc < 0) {
+        close_fd(&outp[0]);
+        close_fd(&errp[0]);
+        close_fd(&inp[0]);
+        free(e);
+        return rc;
+    }
+    e->out = outp[0];
+    e->err = errp[0];
+    e->in = e->pty ? outp[0] : inp[0];
+    *ret = (ss_transport){&exec_ops, e};
+    return 0;
+}

@@ -1,0 +1,480 @@
+/*
+ * ss_stream_loop: one I/O thread sleeping in epoll_wait for every stream it
+ * serves. Descriptors are level-triggered and watched only for what a stream
+ * can use now: for reading while its read buffer has room, for writing while
+ * bytes wait. A stream with nothing to watch leaves epoll altogether, so a
+ * hang-up on a paused stream cannot spin the loop. Callers that change what a
+ * stream can use queue it with ss__loop_touch(); an eventfd wakes the loop.
+ * Transports with timed work (ops->timeout_ms) bound the epoll_wait timeout.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <syncstream/common.h>
+#include <syncstream/stream.h>
+
+#include "stream/stream_int.h"
+#include "util/clock.h"
+
+#define MAX_EVENTS 256
+#define SCRATCH_LEN (64 * 1024)
+/* Reads per stream per wake-up: fairness between streams on one loop. */
+#define READ_BUDGET 4
+
+struct ss_stream_loop {
+    pthread_mutex_t mu;       /* guards the dirty queue, quit and streams' loop flags */
+    pthread_cond_t detached;  /* a stream was let go */
+    int epfd;
+    int wakefd;
+    bool quit;
+    bool wake_pending;        /* the eventfd was written and not yet read */
+    ss_stream *dirty_head;
+    ss_stream *timers;        /* streams with timed work; loop thread only */
+    pthread_t thread;
+    char scratch[SCRATCH_LEN];
+};
+
+static void wake(ss_stream_loop *loop)
+{
+    if (loop->wake_pending)
+        return;
+    loop->wake_pending = true;
+    uint64_t one = 1;
+    /* cannot fail short of a counter overflow, which wake_pending prevents */
+    (void)!write(loop->wakefd, &one, sizeof(one));
+}
+
+void ss__loop_touch(ss_stream *s)
+{
+    ss_stream_loop *loop = s->loop;
+    pthread_mutex_lock(&loop->mu);
+    if (!s->dirty && !s->detached) {
+        s->dirty = true;
+        s->dirty_next = loop->dirty_head;
+        loop->dirty_head = s;
+        wake(loop);
+    }
+    pthread_mutex_unlock(&loop->mu);
+}
+
+void ss__loop_wait_detached(ss_stream *s)
+{
+    ss_stream_loop *loop = s->loop;
+    pthread_mutex_lock(&loop->mu);
+    while (!s->detached)
+        pthread_cond_wait(&loop->detached, &loop->mu);
+    pthread_mutex_unlock(&loop->mu);
+}
+
+/* ---- one stream's I/O (s->mu held) ---- */
+
+static void set_error(ss_stream *s, int *which, int err)
+{
+    if (!*which)
+        *which = err;
+    if (!s->pending_err)
+        s->pending_err = err;
+}
+
+static void push_event(ss_stream *s, ss_stream_event_kind kind, const char *text, size_t len)
+{
+    if (s->ev_count == SS_STREAM_MAX_EVENTS) {
+        /* the oldest unread event makes room: the stream must not stall on it */
+        s->ev_head = (s->ev_head + 1) % SS_STREAM_MAX_EVENTS;
+        s->ev_count--;
+    }
+    ss_stream_event *ev = &s->events[(s->ev_head + s->ev_count) % SS_STREAM_MAX_EVENTS];
+    s->ev_count++;
+    ev->kind = kind;
+    ev->time_ns = ss__now_realtime_ns();
+    ev->offset = s->received;
+    if (len >= sizeof(ev->text))
+        len = sizeof(ev->text) - 1;
+    memcpy(ev->text, text, len);
+    ev->text[len] = '\0';
+    if (s->bridge)
+        ss__bridge_event(s->bridge, ev->text, len);
+}
+
+/* Room for one more read: the smaller of the two receive buffers' free space. */
+static size_t read_room(const ss_stream *s)
+{
+    size_t out = s->bridge && ss__bridge_only(s->bridge)
+                     ? SIZE_MAX
+                     : s->rbuf.cap - ss__rlen(s);
+    size_t err = s->ebuf.cap - s->ebuf.len;
+    return out < err ? out : err;
+}
+
+static void append_read(ss_stream *s, const char *data, size_t n)
+{
+    if (s->rstart > 0 && (s->rstart >= s->rbuf.len / 2 || s->rbuf.len + n > s->rbuf.cap)) {
+        ss__buf_consume(&s->rbuf, s->rstart);
+        s->rstart = 0;
+    }
+    if (ss__buf_append(&s->rbuf, data, n) < 0)
+        set_error(s, &s->rerr, -ENOMEM);
+}
+
+static void deliver(ss_stream *s, int chan, const char *data, size_t n)
+{
+    switch (chan) {
+    case SS_CHAN_OUT:
+        if (s->bridge)
+            ss__bridge_feed(s->bridge, chan, data, n);
+        if (!s->bridge || !ss__bridge_only(s->bridge))
+            append_read(s, data, n);
+        s->received += n;
+        break;
+    case SS_CHAN_ERR:
+        if (s->bridge)
+            ss__bridge_feed(s->bridge, chan, data, n);
+        if (ss__buf_append(&s->ebuf, data, n) < 0)
+            set_error(s, &s->rerr, -ENOMEM);
+        break;
+    case SS_CHAN_DOWN:
+        s->down = true;
+        push_event(s, SS_STREAM_EVENT_DOWN, data, n);
+        break;
+    case SS_CHAN_UP:
+        s->down = false;
+        push_event(s, SS_STREAM_EVENT_UP, data, n);
+        break;
+    default:
+        set_error(s, &s->rerr, -EPROTO);
+        break;
+    }
+}
+
+static bool do_writes(ss_stream *s)
+{
+    bool progress = false;
+    while (!s->werr && !s->down && s->wstart < s->wbuf.len) {
+        ssize_t n = s->t.ops->write(s->t.impl, s->wbuf.data + s->wstart, s->wbuf.len - s->wstart);
+        if (n == -EAGAIN)
+            break;
+        if (n < 0) {
+            set_error(s, &s->werr, (int)n);
+            break;
+        }
+        s->wstart += (size_t)n;
+        progress = true;
+    }
+    if (s->wstart == s->wbuf.len) {
+        ss__buf_reset(&s->wbuf);
+        s->wstart = 0;
+    }
+    return progress || s->werr;
+}
+
+static bool do_reads(ss_stream *s, char *scratch, size_t scratch_len)
+{
+    bool changed = false;
+    for (int i = 0; i < READ_BUDGET && !s->eof && !s->rerr; i++) {
+        size_t room = read_room(s);
+        if (room == 0)
+            break;
+        int chan = SS_CHAN_OUT;
+        ssize_t n = s->t.ops->read(s->t.impl, scratch, room < scratch_len ? room : scratch_len,
+                                   &chan);
+        if (n == -EAGAIN)
+            break;
+        changed = true;
+        if (n < 0) {
+            set_error(s, &s->rerr, (int)n);
+        } else if (n == 0) {
+            s->eof = true;
+            if (s->bridge)
+                ss__bridge_end(s->bridge);
+        } else {
+            deliver(s, chan, scratch, (size_t)n);
+        }
+    }
+    return changed;
+}
+
+void ss__service(ss_stream *s, char *scratch, size_t scratch_len)
+{
+    if (s->closed)
+        return;
+    bool wrote = do_writes(s);
+    bool read = do_reads(s, scratch, scratch_len);
+    /* an event (UP) may have made writing possible again */
+    if (read && s->wstart < s->wbuf.len)
+        wrote |= do_writes(s);
+    if (read && s->read_waiters)
+        pthread_cond_broadcast(&s->readable);
+    if ((wrote || s->rerr) && s->write_waiters)
+        pthread_cond_broadcast(&s->writable);
+}
+
+/* ---- registration (loop thread, s->mu held) ---- */
+
+static int reg_find(const ss_stream *s, int fd)
+{
+    for (int i = 0; i < s->nregs; i++)
+        if (s->regs[i].fd == fd)
+            return i;
+    return -1;
+}
+
+static int epoll_set(ss_stream_loop *loop, ss_stream *s, int op, int fd, uint32_t mask)
+{
+    struct epoll_event ev = {.events = mask, .data.ptr = s};
+    if (epoll_ctl(loop->epfd, op, fd, &ev) == 0)
+        return 0;
+    /* A transport that closed an fd and opened another under the same number
+     * has silently left epoll (or never left it): retry the other way. */
+    if (op == EPOLL_CTL_MOD && errno == ENOENT)
+        return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+    if (op == EPOLL_CTL_ADD && errno == EEXIST)
+        return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -errno;
+    return -errno;
+}
+
+static void unregister_all(ss_stream_loop *loop, ss_stream *s)
+{
+    for (int i = 0; i < s->nregs; i++)
+        epoll_ctl(loop->epfd, EPOLL_CTL_DEL, s->regs[i].fd, NULL);
+    s->nregs = 0;
+}
+
+/* Watch what the stream can use now, and nothing else. */
+static void update_interest(ss_stream_loop *loop, ss_stream *s)
+{
+    bool want_read = !s->eof && !s->rerr && read_room(s) > 0;
+    bool want_write = !s->werr && s->wstart < s->wbuf.len;
+    s->watch_read = want_read;
+    s->watch_write = want_write;
+
+    ss_transport_fd fds[SS_TRANSPORT_MAX_FDS];
+    int n = 0;
+    if (want_read || want_write) {
+        n = s->t.ops->fds(s->t.impl, fds, SS_TRANSPORT_MAX_FDS);
+        if (n < 0) {
+            set_error(s, &s->rerr, n);
+            n = 0;
+        }
+        if (n > SS_TRANSPORT_MAX_FDS)
+            n = SS_TRANSPORT_MAX_FDS;
+    }
+    ss__reg next[SS_TRANSPORT_MAX_FDS];
+    int nnext = 0;
+    for (int i = 0; i < n; i++) {
+        uint32_t mask = 0;
+        if (want_read && (fds[i].events & SS_TRANSPORT_READ))
+            mask |= EPOLLIN;
+        if (want_write && (fds[i].events & SS_TRANSPORT_WRITE))
+            mask |= EPOLLOUT;
+        if (mask && fds[i].fd >= 0)
+            next[nnext++] = (ss__reg){fds[i].fd, mask};
+    }
+    for (int i = 0; i < s->nregs; i++) {
+        bool kept = false;
+        for (int j = 0; j < nnext; j++)
+            kept |= next[j].fd == s->regs[i].fd;
+        if (!kept)
+            epoll_ctl(loop->epfd, EPOLL_CTL_DEL, s->regs[i].fd, NULL);
+    }
+    for (int j = 0; j < nnext; j++) {
+        int i = reg_find(s, next[j].fd);
+        int rc = 0;
+        if (i < 0)
+            rc = epoll_set(loop, s, EPOLL_CTL_ADD, next[j].fd, next[j].mask);
+        else if (s->regs[i].mask != next[j].mask)
+            rc = epoll_set(loop, s, EPOLL_CTL_MOD, next[j].fd, next[j].mask);
+        if (rc < 0)
+            set_error(s, &s->rerr, rc);
+    }
+    memcpy(s->regs, next, sizeof(next[0]) * (size_t)nnext);
+    s->nregs = nnext;
+    if (s->rerr) {
+        /* an error found here must wake the callers too */
+        pthread_cond_broadcast(&s->readable);
+        pthread_cond_broadcast(&s->writable);
+    }
+}
+
+static void timer_link(ss_stream_loop *loop, ss_stream *s)
+{
+    s->timer_prev = NULL;
+    s->timer_next = loop->timers;
+    if (loop->timers)
+        loop->timers->timer_prev = s;
+    loop->timers = s;
+}
+
+static void timer_unlink(ss_stream_loop *loop, ss_stream *s)
+{
+    if (s->timer_prev)
+        s->timer_prev->timer_next = s->timer_next;
+    else if (loop->timers == s)
+        loop->timers = s->timer_next;
+    if (s->timer_next)
+        s->timer_next->timer_prev = s->timer_prev;
+    s->timer_next = s->timer_prev = NULL;
+}
+
+/* Look at a stream again: new, changed by a caller, or closed. */
+static void handle_touched(ss_stream_loop *loop, ss_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool closed = s->closed;
+    if (closed) {
+        unregister_all(loop, s);
+    } else {
+        ss__service(s, loop->scratch, sizeof(loop->scratch));
+        update_interest(loop, s);
+    }
+    pthread_mutex_unlock(&s->mu);
+
+    pthread_mutex_lock(&loop->mu);
+    if (closed) {
+        if (s->attached && s->has_timer)
+            timer_unlink(loop, s);
+        s->detached = true;
+        pthread_cond_broadcast(&loop->detached);
+    } else if (!s->attached) {
+        s->attached = true;
+        if (s->has_timer)
+            timer_link(loop, s);
+    }
+    pthread_mutex_unlock(&loop->mu);
+}
+
+/* Run due timed work; returns the epoll timeout until the next (-1: none). */
+static int run_timers(ss_stream_loop *loop)
+{
+    int next = -1;
+    for (ss_stream *s = loop->timers; s; s = s->timer_next) {
+        pthread_mutex_lock(&s->mu);
+        if (!s->closed && !s->rerr) {
+            int ms = s->t.ops->timeout_ms(s->t.impl);
+            if (ms == 0) {
+                int rc = s->t.ops->tick ? s->t.ops->tick(s->t.impl) : 0;
+                if (rc < 0)
+                    set_error(s, &s->rerr, rc);
+                ss__service(s, loop->scratch, sizeof(loop->scratch));
+                update_interest(loop, s);
+                ms = s->rerr ? -1 : s->t.ops->timeout_ms(s->t.impl);
+            }
+            if (ms >= 0 && (next < 0 || ms < next))
+                next = ms;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    return next;
+}
+
+static void *loop_main(void *arg)
+{
+    ss_stream_loop *loop = arg;
+    struct epoll_event evs[MAX_EVENTS];
+    int timeout = -1;
+    for (;;) {
+        int n = epoll_wait(loop->epfd, evs, MAX_EVENTS, timeout);
+        for (int i = 0; i < n; i++) {
+            ss_stream *s = evs[i].data.ptr;
+            if (!s) {
+                uint64_t v;
+                (void)!read(loop->wakefd, &v, sizeof(v));
+                continue;
+            }
+            pthread_mutex_lock(&s->mu);
+            /* a closed stream leaves epoll when its touch is handled below */
+            if (!s->closed) {
+                ss__service(s, loop->scratch, sizeof(loop->scratch));
+                update_interest(loop, s);
+            }
+            pthread_mutex_unlock(&s->mu);
+        }
+
+        pthread_mutex_lock(&loop->mu);
+        loop->wake_pending = false;
+        ss_stream *touched = loop->dirty_head;
+        loop->dirty_head = NULL;
+        /* The touched streams are walked without the lock, through a link of
+         * the loop's own: a caller may queue a stream again meanwhile. */
+        for (ss_stream *s = touched; s; s = s->dirty_next) {
+            s->dirty = false;
+            s->work_next = s->dirty_next;
+        }
+        bool quit = loop->quit;
+        pthread_mutex_unlock(&loop->mu);
+
+        /* A stream is detached (and may then be freed) inside handle_touched,
+         * so the next pointer is read first. */
+        for (ss_stream *s = touched, *next; s; s = next) {
+            next = s->work_next;
+            handle_touched(loop, s);
+        }
+        if (quit)
+            break;
+        timeout = run_timers(loop);
+    }
+    return NULL;
+}
+
+int ss_stream_loop_new(ss_stream_loop **ret)
+{
+    if (!ret)
+        return -EINVAL;
+    ss_stream_loop *loop = calloc(1, sizeof(*loop));
+    if (!loop)
+        return -ENOMEM;
+    int rc = 0;
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    loop->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (loop->epfd < 0 || loop->wakefd < 0) {
+        rc = -errno;
+        goto out_close;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->wakefd, &ev) < 0) {
+        rc = -errno;
+        goto out_close;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&loop->mu, NULL);
+    pthread_cond_init(&loop->detached, &ca);
+    pthread_condattr_destroy(&ca);
+    rc = -pthread_create(&loop->thread, NULL, loop_main, loop);
+    if (rc < 0)
+        goto out_sync;
+    *ret = loop;
+    return 0;
+
+out_sync:
+    pthread_cond_destroy(&loop->detached);
+    pthread_mutex_destroy(&loop->mu);
+out_close:
+    if (loop->epfd >= 0)
+        close(loop->epfd);
+    if (loop->wakefd >= 0)
+        close(loop->wakefd);
+    free(loop);
+    return rc;
+}
+
+void ss_stream_loop_free(ss_stream_loop *loop)
+{
+    if (!loop)
+        return;
+    pthread_mutex_lock(&loop->mu);
+    loop->quit = true;
+    wake(loop);
+    pthread_mutex_unlock(&loop->mu);
+    pthread_join(loop->thread, NULL);
+    close(loop->epfd);
+    close(loop->wakefd);
+    pthread_cond_destroy(&loop->detached);
+    pthread_mutex_destroy(&loop->mu);
+    free(loop);
+}

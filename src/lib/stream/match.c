@@ -1,0 +1,218 @@
+/*
+ * Matching reads: read_until and expect. A matcher remembers, as a stream
+ * offset, where the next search must start, so that within a call no byte is
+ * examined again and again as bytes keep arriving:
+ *  - an exact pattern resumes plen - 1 bytes before the end (a match may
+ *    straddle two arrivals), with memmem;
+ *  - a regular expression is run by PCRE2 with PCRE2_PARTIAL_HARD: a start
+ *    position either fails for good or is reported as a partial match
+ *    reaching the end of the bytes; the next search resumes at the earliest
+ *    partial start, never before (and at most SS_STREAM_REGEX_WINDOW back).
+ * At the end of the stream one last search runs without partial matching, so
+ * "[0-9]+" at the very end matches what is there.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <syncstream/common.h>
+#include <syncstream/stream.h>
+
+#include "stream/match.h"
+#include "stream/stream_int.h"
+
+int ss__matcher_init(ss__matcher *m, const ss_pattern *p)
+{
+    memset(m, 0, sizeof(*m));
+    if (!p || !p->text)
+        return -EINVAL;
+    m->kind = p->kind;
+    m->pat = p->text;
+    m->plen = p->len ? p->len : strlen(p->text);
+    if (p->kind == SS_PATTERN_EXACT)
+        return m->plen ? 0 : -EINVAL;
+    if (p->kind != SS_PATTERN_REGEX)
+        return -EINVAL;
+    int err;
+    PCRE2_SIZE erroff;
+    m->code = pcre2_compile((PCRE2_SPTR)m->pat, m->plen, p->pcre2_options, &err, &erroff, NULL);
+    if (!m->code)
+        return err == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
+    m->md = pcre2_match_data_create_from_pattern(m->code, NULL);
+    if (!m->md) {
+        pcre2_code_free(m->code);
+        m->code = NULL;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void ss__matcher_done(ss__matcher *m)
+{
+    pcre2_match_data_free(m->md);
+    pcre2_code_free(m->code);
+    m->md = NULL;
+    m->code = NULL;
+}
+
+/* Search the bytes from m->scan on. Returns 1 (found), 0, or a negative error. */
+static int step(ss_stream *s, ss__matcher *m, bool final)
+{
+    const char *data = ss__rdata(s);
+    size_t len = ss__rlen(s);
+    uint64_t base = s->base, end = base + len;
+    uint64_t from = m->scan < base ? base : m->scan;
+
+    if (m->kind == SS_PATTERN_EXACT) {
+        const char *hit = memmem(data + (from - base), (size_t)(end - from), m->pat, m->plen);
+        if (hit) {
+            m->start = base + (uint64_t)(hit - data);
+            m->end = m->start + m->plen;
+            return 1;
+        }
+        /* a match may begin in the last plen - 1 bytes and end in the next arrival */
+        uint64_t keep = m->plen - 1;
+        m->scan = end - from > keep ? end - keep : from;
+        return 0;
+    }
+
+    if (end - from > SS_STREAM_REGEX_WINDOW)
+        from = end - SS_STREAM_REGEX_WINDOW;
+    int rc = pcre2_match(m->code, (PCRE2_SPTR)data, len, (PCRE2_SIZE)(from - base),
+                         final ? 0 : PCRE2_PARTIAL_HARD, m->md, NULL);
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+    if (rc >= 0) {
+        m->start = base + ov[0];
+        m->end = base + ov[1];
+        return 1;
+    }
+    if (rc == PCRE2_ERROR_PARTIAL) {
+        m->scan = base + ov[0];
+        return 0;
+    }
+    if (rc == PCRE2_ERROR_NOMATCH) {
+        /* no start position up to the end can ever match */
+        m->scan = end;
+        return 0;
+    }
+    return rc == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
+}
+
+int ss__search(ss_stream *s, ss__matcher *ms, size_t n, const struct timespec *deadline,
+               int *ret_index)
+{
+    uint64_t searched_end = 0;
+    bool searched = false, searched_final = false;
+    for (;;) {
+        if (s->closed)
+            return SS_ECLOSED;
+        int end_rc = ss__read_end(s);
+        bool final = end_rc != 0;
+        uint64_t end = s->base + ss__rlen(s);
+        /* Only new bytes (or the end of the stream) are worth a search. */
+        if (!searched || end != searched_end || (final && !searched_final)) {
+            int best = -1;
+            for (size_t i = 0; i < n; i++) {
+                int rc = step(s, &ms[i], final);
+                if (rc < 0)
+                    return rc;
+                if (rc > 0 && (best < 0 || ms[i].end < ms[best].end))
+                    best = (int)i;
+            }
+            if (best >= 0) {
+                *ret_index = best;
+                return 0;
+            }
+            searched = true;
+            searched_end = end;
+            searched_final = final;
+        }
+        if (end_rc)
+            return end_rc;
+        int rc = ss__wait_readable(s, deadline);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int ss_stream_read_until(ss_stream *s, const void *pattern, size_t plen, int timeout_ms,
+                         char **ret, size_t *ret_len, ss_stream_payload *ret_payload)
+{
+    if (!s || !pattern || plen == 0 || !ret || !ret_len)
+        return -EINVAL;
+    ss__matcher m;
+    ss_pattern p = {.text = pattern, .len = plen, .kind = SS_PATTERN_EXACT};
+    int rc = ss__matcher_init(&m, &p);
+    if (rc < 0)
+        return rc;
+    struct timespec ts;
+    const struct timespec *deadline = ss__deadline(timeout_ms, &ts);
+    pthread_mutex_lock(&s->mu);
+    rc = ss__pending_error(s);
+    int index;
+    if (rc == 0)
+        rc = ss__search(s, &m, 1, deadline, &index);
+    if (rc == 0) {
+        size_t len = (size_t)(m.end - s->base);
+        rc = ss__take_string(s, len, ret);
+        if (rc == 0)
+            *ret_len = len;
+    } else {
+        rc = ss__fail(s, rc, ret_payload, NULL, 0, NULL, 0);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void ss_stream_match_clear(ss_stream_match *m)
+{
+    if (!m)
+        return;
+    free(m->data);
+    memset(m, 0, sizeof(*m));
+}
+
+int ss_stream_expect(ss_stream *s, const ss_pattern *patterns, size_t n, int timeout_ms,
+                     ss_stream_match *ret, ss_stream_payload *ret_payload)
+{
+    if (!s || !patterns || n == 0 || n > INT32_MAX || !ret)
+        return -EINVAL;
+    ss__matcher *ms = calloc(n, sizeof(*ms));
+    if (!ms)
+        return -ENOMEM;
+    int rc = 0;
+    size_t ready = 0;
+    for (; ready < n && rc == 0; ready++)
+        rc = ss__matcher_init(&ms[ready], &patterns[ready]);
+    if (rc < 0)
+        goto out_free;
+
+    struct timespec ts;
+    const struct timespec *deadline = ss__deadline(timeout_ms, &ts);
+    pthread_mutex_lock(&s->mu);
+    rc = ss__pending_error(s);
+    int index = -1;
+    if (rc == 0)
+        rc = ss__search(s, ms, n, deadline, &index);
+    if (rc == 0) {
+        size_t len = (size_t)(ms[index].end - s->base);
+        size_t start = (size_t)(ms[index].start - s->base);
+        char *data;
+        rc = ss__take_string(s, len, &data);
+        if (rc == 0) {
+            *ret = (ss_stream_match){.index = index, .data = data, .len = len, .match_start = start};
+            rc = index;
+        }
+    } else {
+        rc = ss__fail(s, rc, ret_payload, NULL, 0, NULL, 0);
+    }
+    pthread_mutex_unlock(&s->mu);
+
+out_free:
+    for (size_t i = 0; i < ready; i++)
+        ss__matcher_done(&ms[i]);
+    free(ms);
+    return rc;
+}

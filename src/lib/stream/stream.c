@@ -1,0 +1,488 @@
+/*
+ * ss_stream: life, the write side, plain reads, state and the error payload.
+ * Matching reads are in match.c, line reads in lines.c, the I/O in loop.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <syncstream/common.h>
+#include <syncstream/stream.h>
+
+#include "stream/stream_int.h"
+#include "util/clock.h"
+
+#define MAX_CAP (1024u * 1024u * 1024u)
+
+/* ---- helpers shared by the stream's files ---- */
+
+const struct timespec *ss__deadline(int timeout_ms, struct timespec *ts)
+{
+    if (timeout_ms < 0)
+        return NULL;
+    *ts = ss__deadline_after_ms(timeout_ms);
+    return ts;
+}
+
+static int wait_on(pthread_cond_t *cond, pthread_mutex_t *mu, int *waiters,
+                   const struct timespec *deadline)
+{
+    int rc = 0;
+    (*waiters)++;
+    if (deadline)
+        rc = pthread_cond_timedwait(cond, mu, deadline);
+    else
+        pthread_cond_wait(cond, mu);
+    (*waiters)--;
+    return rc == ETIMEDOUT ? -ETIMEDOUT : 0;
+}
+
+int ss__wait_readable(ss_stream *s, const struct timespec *deadline)
+{
+    return wait_on(&s->readable, &s->mu, &s->read_waiters, deadline);
+}
+
+int ss__pending_error(ss_stream *s)
+{
+    int rc = s->pending_err;
+    s->pending_err = 0;
+    return rc;
+}
+
+int ss__read_end(const ss_stream *s)
+{
+    if (s->closed)
+        return SS_ECLOSED;
+    if (s->rerr)
+        return s->rerr;
+    return s->eof ? SS_EEOF : 0;
+}
+
+/* Why a write cannot go on now, or 0. */
+static int write_end(const ss_stream *s)
+{
+    if (s->closed)
+        return SS_ECLOSED;
+    if (s->werr)
+        return s->werr;
+    if (s->rerr)
+        return s->rerr;
+    if (s->down && s->fail_writes_while_down)
+        return -ENOTCONN;
+    return 0;
+}
+
+static bool reading_paused(const ss_stream *s)
+{
+    return !s->watch_read && !s->eof && !s->rerr && !s->closed;
+}
+
+void ss__take(ss_stream *s, size_t n)
+{
+    s->rstart += n;
+    s->base += n;
+    if (s->rstart == s->rbuf.len) {
+        ss__buf_reset(&s->rbuf);
+        s->rstart = 0;
+    }
+    if (n > 0 && reading_paused(s))
+        ss__loop_touch(s);
+}
+
+static char *dup_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+    char *p = malloc(alen + blen + 1);
+    if (!p)
+        return NULL;
+    if (alen)
+        memcpy(p, a, alen);
+    if (blen)
+        memcpy(p + alen, b, blen);
+    p[alen + blen] = '\0';
+    return p;
+}
+
+int ss__take_string(ss_stream *s, size_t len, char **ret)
+{
+    char *p = dup_bytes(ss__rdata(s), len, NULL, 0);
+    if (!p)
+        return -ENOMEM;
+    ss__take(s, len);
+    *ret = p;
+    return 0;
+}
+
+int ss__fail(ss_stream *s, int rc, ss_stream_payload *p, const char *prefix, size_t prefix_len,
+             const char *extra, size_t extra_len)
+{
+    if (!p)
+        return rc;
+    ss_stream_payload_clear(p);
+    size_t rlen = ss__rlen(s);
+    size_t wlen = s->wbuf.len - s->wstart;
+    /* An allocation failure here leaves that part NULL: the bytes are still in
+     * the stream (the call took nothing), or the caller's (a write's rest). */
+    if (prefix_len + rlen) {
+        p->read = dup_bytes(prefix, prefix_len, ss__rdata(s), rlen);
+        p->read_len = p->read ? prefix_len + rlen : 0;
+    }
+    if (wlen + extra_len) {
+        p->unsent = dup_bytes(s->wbuf.data + s->wstart, wlen, extra, extra_len);
+        p->unsent_len = p->unsent ? wlen + extra_len : 0;
+    }
+    return rc;
+}
+
+void ss_stream_payload_clear(ss_stream_payload *p)
+{
+    if (!p)
+        return;
+    free(p->read);
+    free(p->unsent);
+    memset(p, 0, sizeof(*p));
+}
+
+/* ---- life ---- */
+
+int ss_stream_new(ss_stream **ret, ss_stream_loop *loop, ss_transport *t,
+                  const ss_stream_opts *opts)
+{
+    static const ss_stream_opts defaults = {0};
+    const ss_stream_opts *o = opts ? opts : &defaults;
+    if (!t || !t->ops)
+        return -EINVAL;
+    ss_transport tr = *t;
+    int rc = -EINVAL;
+    if (!ret || !tr.ops->fds || !tr.ops->read || !tr.ops->write || !tr.ops->close ||
+        o->read_cap > MAX_CAP || o->write_cap > MAX_CAP || (o->line_sep && !o->line_sep[0]))
+        goto out_transport;
+    rc = -ENOMEM;
+    ss_stream *s = calloc(1, sizeof(*s));
+    if (!s)
+        goto out_transport;
+    const char *sep = o->line_sep ? o->line_sep : "\n";
+    s->sep_len = strlen(sep);
+    s->sep = dup_bytes(sep, s->sep_len, NULL, 0);
+    if (!s->sep)
+        goto out_free;
+    const char *name = o->name ? o->name : tr.ops->kind ? tr.ops->kind : "";
+    size_t nlen = strnlen(name, SS_SOURCE_MAX - 1);
+    memcpy(s->name, name, nlen);
+    s->t = tr;
+    s->fail_writes_while_down = o->fail_writes_while_down;
+    size_t rcap = o->read_cap ? o->read_cap : SS_STREAM_DEFAULT_CAP;
+    ss__buf_init(&s->rbuf, rcap);
+    ss__buf_init(&s->ebuf, rcap);
+    ss__buf_init(&s->wbuf, o->write_cap ? o->write_cap : SS_STREAM_DEFAULT_CAP);
+    s->has_timer = tr.ops->timeout_ms != NULL;
+    if (!loop) {
+        rc = ss_stream_loop_new(&loop);
+        if (rc < 0)
+            goto out_free;
+        s->own_loop = true;
+    }
+    s->loop = loop;
+
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->readable, &ca);
+    pthread_cond_init(&s->writable, &ca);
+    pthread_condattr_destroy(&ca);
+
+    ss__loop_touch(s);
+    *ret = s;
+    return 0;
+
+out_free:
+    free(s->sep);
+    free(s);
+out_transport:
+    tr.ops->close(tr.impl);
+    return rc;
+}
+
+void ss_stream_close(ss_stream *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->closed = true;
+    pthread_cond_broadcast(&s->readable);
+    pthread_cond_broadcast(&s->writable);
+    pthread_mutex_unlock(&s->mu);
+
+    /* The loop must drop the transport's fds from epoll before they are
+     * closed: a reused fd number would otherwise be unregistered by mistake. */
+    ss__loop_touch(s);
+    ss__loop_wait_detached(s);
+
+    pthread_mutex_lock(&s->mu);
+    if (!s->transport_closed) {
+        if (!s->have_status && s->t.ops->exit_status &&
+            s->t.ops->exit_status(s->t.impl, &s->exit_status) == 0)
+            s->have_status = true;
+        s->t.ops->close(s->t.impl);
+        s->transport_closed = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void ss_stream_free(ss_stream *s)
+{
+    if (!s)
+        return;
+    ss_stream_close(s);
+    if (s->own_loop)
+        ss_stream_loop_free(s->loop);
+    ss__bridge_free(s->bridge);
+    ss__buf_free(&s->rbuf);
+    ss__buf_free(&s->ebuf);
+    ss__buf_free(&s->wbuf);
+    pthread_cond_destroy(&s->readable);
+    pthread_cond_destroy(&s->writable);
+    pthread_mutex_destroy(&s->mu);
+    free(s->sep);
+    free(s);
+}
+
+const char *ss_stream_name(const ss_stream *s)
+{
+    return s->name;
+}
+
+/* ---- writing ---- */
+
+/* Queue (or send at once, when nothing waits) n bytes; n fits. */
+static void queue_bytes(ss_stream *s, const char *data, size_t n)
+{
+    if (s->wstart == s->wbuf.len && !s->down) {
+        /* The transport is idle: send straight away from this thread, which
+         * saves the I/O thread a wake-up on every small write (a round trip). */
+        while (n > 0) {
+            ssize_t w = s->t.ops->write(s->t.impl, data, n);
+            if (w == -EAGAIN)
+                break;
+            if (w < 0) {
+                s->werr = (int)w;
+                return;
+            }
+            data += w;
+            n -= (size_t)w;
+        }
+    }
+    if (n == 0)
+        return;
+    if (s->wstart > 0) {
+        ss__buf_consume(&s->wbuf, s->wstart);
+        s->wstart = 0;
+    }
+    /* fits: the caller checked the room */
+    (void)ss__buf_append(&s->wbuf, data, n);
+    if (!s->watch_write)
+        ss__loop_touch(s);
+}
+
+int ss_stream_write(ss_stream *s, const void *data, size_t len, int timeout_ms,
+                    ss_stream_payload *ret_payload)
+{
+    if (!s || (!data && len))
+        return -EINVAL;
+    const char *p = data;
+    size_t done = 0;
+    struct timespec ts;
+    const struct timespec *deadline = ss__deadline(timeout_ms, &ts);
+    pthread_mutex_lock(&s->mu);
+    int rc = ss__pending_error(s);
+    while (rc == 0 && done < len) {
+        rc = write_end(s);
+        if (rc < 0)
+            break;
+        size_t unsent = s->wbuf.len - s->wstart;
+        size_t room = s->wbuf.cap - unsent;
+        if (room == 0) {
+            if (timeout_ms == 0) {
+                rc = -ENOBUFS;
+                break;
+            }
+            rc = wait_on(&s->writable, &s->mu, &s->write_waiters, deadline);
+            continue;
+        }
+        size_t n = len - done < room ? len - done : room;
+        queue_bytes(s, p + done, n);
+        if (s->werr) {
+            /* what the direct send did not take is still ours to hand back */
+            rc = s->werr;
+            break;
+        }
+        done += n;
+    }
+    if (rc < 0)
+        rc = ss__fail(s, rc, ret_payload, NULL, 0, p + done, len - done);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int ss_stream_flush(ss_stream *s, int timeout_ms, ss_stream_payload *ret_payload)
+{
+    if (!s)
+        return -EINVAL;
+    struct timespec ts;
+    const struct timespec *deadline = ss__deadline(timeout_ms, &ts);
+    pthread_mutex_lock(&s->mu);
+    int rc = ss__pending_error(s);
+    while (rc == 0 && s->wstart < s->wbuf.len) {
+        rc = write_end(s);
+        if (rc == 0)
+            rc = wait_on(&s->writable, &s->mu, &s->write_waiters, deadline);
+    }
+    if (rc < 0)
+        rc = ss__fail(s, rc, ret_payload, NULL, 0, NULL, 0);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+size_t ss_stream_waiting(ss_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = s->wbuf.len - s->wstart;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* ---- plain reads ---- */
+
+ssize_t ss_stream_read(ss_stream *s, void *buf, size_t n, int timeout_ms,
+                       ss_stream_payload *ret_payload)
+{
+    if (!s || (!buf && n))
+        return -EINVAL;
+    struct timespec ts;
+    const struct timespec *deadline = ss__deadline(timeout_ms, &ts);
+    pthread_mutex_lock(&s->mu);
+    ssize_t rc = ss__pending_error(s);
+    while (rc == 0 && n > 0) {
+        size_t have = ss__rlen(s);
+        if (have > 0) {
+            size_t k = have < n ? have : n;
+            memcpy(buf, ss__rdata(s), k);
+            ss__take(s, k);
+            rc = (ssize_t)k;
+            break;
+        }
+        rc = ss__read_end(s);
+        if (rc == 0)
+            rc = ss__wait_readable(s, deadline);
+    }
+    if (rc < 0)
+        rc = ss__fail(s, (int)rc, ret_payload, NULL, 0, NULL, 0);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+ssize_t ss_stream_peek(ss_stream *s, void *buf, size_t n)
+{
+    if (!s || (!buf && n))
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    ssize_t rc = ss__pending_error(s);
+    if (rc == 0) {
+        size_t have = ss__rlen(s);
+        size_t k = have < n ? have : n;
+        if (k)
+            memcpy(buf, ss__rdata(s), k);
+        rc = (ssize_t)k;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+size_t ss_stream_ready(ss_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = ss__rlen(s);
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+int ss_stream_contains(ss_stream *s, const void *pattern, size_t plen)
+{
+    if (!s || !pattern || plen == 0)
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    int found = memmem(ss__rdata(s), ss__rlen(s), pattern, plen) != NULL;
+    pthread_mutex_unlock(&s->mu);
+    return found;
+}
+
+size_t ss_stream_consume(ss_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = ss__rlen(s);
+    ss__take(s, n);
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+int ss_stream_take_stderr(ss_stream *s, char **ret, size_t *ret_len)
+{
+    if (!s || !ret || !ret_len)
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    int rc = 0;
+    char *p = NULL;
+    size_t n = s->ebuf.len;
+    if (n) {
+        p = dup_bytes(s->ebuf.data, n, NULL, 0);
+        if (!p)
+            rc = -ENOMEM;
+        else
+            ss__buf_reset(&s->ebuf);
+    }
+    if (rc == 0) {
+        if (reading_paused(s))
+            ss__loop_touch(s);
+        *ret = p;
+        *ret_len = n;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* ---- state and events ---- */
+
+int ss_stream_exit_status(ss_stream *s, int *ret)
+{
+    if (!s || !ret)
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    int rc = 0;
+    if (!s->have_status) {
+        if (!s->t.ops->exit_status)
+            rc = -ENOTSUP;
+        else if (s->transport_closed)
+            rc = -EAGAIN;
+        else if ((rc = s->t.ops->exit_status(s->t.impl, &s->exit_status)) == 0)
+            s->have_status = true;
+    }
+    if (rc == 0)
+        *ret = s->exit_status;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int ss_stream_next_event(ss_stream *s, ss_stream_event *ret)
+{
+    if (!s || !ret)
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    int got = s->ev_count > 0;
+    if (got) {
+        *ret = s->events[s->ev_head];
+        s->ev_head = (s->ev_head + 1) % SS_STREAM_MAX_EVENTS;
+        s->ev_count--;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return got;
+}

@@ -1,0 +1,145 @@
+/* Inside ss_stream: shared by the stream's files (stream.c, loop.c, match.c,
+ * lines.c, bridge.c). */
+#ifndef SS_STREAM_STREAM_INT_H
+#define SS_STREAM_STREAM_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <syncstream/stream.h>
+
+#include "util/buf.h"
+
+typedef struct ss__bridge ss__bridge;
+
+/* A descriptor as registered with the loop's epoll. */
+typedef struct ss__reg {
+    int fd;
+    uint32_t mask; /* EPOLLIN / EPOLLOUT */
+} ss__reg;
+
+struct ss_stream {
+    pthread_mutex_t mu;       /* guards everything below but the loop's fields */
+    pthread_cond_t readable;  /* bytes, an end, an error or a close on the read side */
+    pthread_cond_t writable;  /* bytes left the write buffer, or the write side ended */
+    int read_waiters, write_waiters;
+
+    ss_transport t;
+    char name[SS_SOURCE_MAX];
+    char *sep;                /* read_line's separator */
+    size_t sep_len;
+    bool fail_writes_while_down;
+
+    /* The read buffer: unconsumed bytes are rbuf.data[rstart, rbuf.len). Taking
+     * bytes only moves rstart; the front is compacted when it is more than half
+     * the buffer, so taking is not a memmove per call. */
+    ss__buf rbuf;
+    size_t rstart;
+    uint64_t base;            /* bytes ever taken: the stream offset of rstart */
+    uint64_t received;        /* bytes of SS_CHAN_OUT ever received */
+    ss__buf ebuf;             /* SS_CHAN_ERR bytes not yet taken */
+    ss__buf wbuf;             /* unsent bytes are wbuf.data[wstart, wbuf.len) */
+    size_t wstart;
+
+    bool eof;                 /* the transport said end of stream */
+    bool down;                /* between an SS_CHAN_DOWN and an SS_CHAN_UP */
+    bool closed;              /* ss_stream_close() was called */
+    bool transport_closed;    /* ops->close() was called */
+    int rerr;                 /* a read-side error: no more reading */
+    int werr;                 /* a write-side error: no more writing */
+    int pending_err;          /* the first error, until a call has reported it */
+    bool have_status;
+    int exit_status;          /* cached before the transport is closed */
+
+    ss_stream_event events[SS_STREAM_MAX_EVENTS];
+    size_t ev_head, ev_count;
+
+    ss__bridge *bridge;
+
+    /* What the loop watches now (read and written under mu by the loop and
+     * by callers deciding whether the loop must look again). */
+    bool watch_read, watch_write;
+
+    /* Loop's side. */
+    ss_stream_loop *loop;
+    bool own_loop;
+    ss__reg regs[SS_TRANSPORT_MAX_FDS]; /* only the loop thread touches these */
+    int nregs;
+    bool has_timer;           /* ops->timeout_ms exists */
+    ss_stream *timer_next, *timer_prev; /* the loop's list of timed streams */
+    /* guarded by the loop's mutex */
+    bool dirty;               /* queued for the loop to look at again */
+    bool attached;            /* the loop knows the stream */
+    bool detached;            /* the loop has let go of it for good */
+    ss_stream *dirty_next;
+    ss_stream *work_next;     /* the loop thread's walk of the touched streams */
+};
+
+/* ---- loop.c ---- */
+
+/* Queue s for the loop to look at again (its interest changed, it is new, or
+ * it is closed). Takes the loop's mutex; callable with s->mu held. */
+void ss__loop_touch(ss_stream *s);
+
+/* Wait until the loop has let go of s (after ss_stream_close() touched it).
+ * Must not hold s->mu. */
+void ss__loop_wait_detached(ss_stream *s);
+
+/* ---- stream.c ---- */
+
+/* The unconsumed bytes of the read buffer. */
+static inline const char *ss__rdata(const ss_stream *s)
+{
+    /* never NULL, even before the first byte: memmem and PCRE2 want a pointer */
+    return s->rbuf.data ? s->rbuf.data + s->rstart : "";
+}
+
+static inline size_t ss__rlen(const ss_stream *s)
+{
+    return s->rbuf.len - s->rstart;
+}
+
+/* Take n unconsumed bytes (n <= ss__rlen); wakes the loop if reading resumes. */
+void ss__take(ss_stream *s, size_t n);
+
+/* Called with mu held by every call: a pending error not yet reported, once. */
+int ss__pending_error(ss_stream *s);
+
+/* Why the read side cannot give more: SS_ECLOSED, the read error, SS_EEOF, or 0
+ * while bytes may still come. */
+int ss__read_end(const ss_stream *s);
+
+/* Wait for the read side to change, until deadline (NULL: none).
+ * Returns 0 or -ETIMEDOUT. mu held. */
+int ss__wait_readable(ss_stream *s, const struct timespec *deadline);
+
+/* The deadline of a call: NULL for none (timeout_ms < 0), else *ts set. */
+const struct timespec *ss__deadline(int timeout_ms, struct timespec *ts);
+
+/* Fill the payload (when p is not NULL): prefix, then the read buffer; the
+ * unsent bytes, then extra (a write's rest). Returns rc. mu held. */
+int ss__fail(ss_stream *s, int rc, ss_stream_payload *p, const char *prefix, size_t prefix_len,
+             const char *extra, size_t extra_len);
+
+/* The bytes of the read buffer from offset off, up to and including end,
+ * taken into a new NUL-terminated string. Returns 0 or -ENOMEM. mu held. */
+int ss__take_string(ss_stream *s, size_t len, char **ret);
+
+/* ---- loop.c: what the I/O thread does for a stream (with mu held) ---- */
+
+/* Move bytes both ways as far as possible. */
+void ss__service(ss_stream *s, char *scratch, size_t scratch_len);
+
+/* ---- bridge.c ---- */
+
+/* Feed bytes of a channel (SS_CHAN_OUT / SS_CHAN_ERR) to the bridge. */
+void ss__bridge_feed(ss__bridge *b, int chan, const char *data, size_t len);
+void ss__bridge_event(ss__bridge *b, const char *text, size_t len);
+/* End of stream: flush unterminated lines. */
+void ss__bridge_end(ss__bridge *b);
+bool ss__bridge_only(const ss__bridge *b);
+void ss__bridge_free(ss__bridge *b);
+
+#endif
