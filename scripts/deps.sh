@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Install the Debian packages syncstream needs to build and test. Run as root.
-# Usage: scripts/deps.sh [build|test]   (test adds what the test suite needs)
+# Usage: scripts/deps.sh [build|test|bench]   (test adds what the test suite needs,
+#        bench what the benchmarks compare with)
 set -euo pipefail
 
 packages=(meson ninja-build pkg-config gcc)
 # Host mode: JSON, the HTTP server (with GnuTLS for TLS) and the HTTP client;
 # libunistring-dev because a static link (pkg-config --static) of GnuTLS names it.
 packages+=(libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libunistring-dev)
+# libpcre2-dev: stream mode's patterns
+packages=(meson ninja-build pkg-config gcc libpcre2-dev)
+# Host mode: JSON, the HTTP server (with GnuTLS for TLS) and the HTTP client.
+packages+=(libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev)
 # SSH streams.
 packages+=(libssh-dev)
 if [[ "${1:-build}" == test ]]; then
@@ -18,6 +23,10 @@ if [[ "${1:-build}" == test ]]; then
     # (the harness hashes its test password with openssl, listed above).
     packages+=(openssh-server openssh-client)
     command -v npm >/dev/null || packages+=(nodejs npm)
+fi
+# bench: the peers the benchmarks measure beside us
+if [[ "${1:-build}" == bench ]]; then
+    packages+=(g++ libspdlog-dev python3 python3-pexpect)
 fi
 
 missing=()

@@ -39,10 +39,11 @@
  *
  * Thread safety: every ss_stream_* function is thread-safe, except
  * ss_stream_free(), which must not race any other call on the stream. Two
- * threads consuming from one stream at once compete for its bytes. Callbacks
- * (read_lines, check) run on the caller's thread with the stream's lock
- * released. Callbacks of a bridge run on the I/O thread: they must not call
- * the stream's functions.
+ * threads consuming from one stream at once compete for its bytes. A
+ * read_lines callback runs on the caller's thread with the stream's lock
+ * released; a check callback runs with it held; callbacks of a bridge run on
+ * the I/O thread. The last two must not call the stream's functions, and
+ * none may call ss_stream_close(), ss_stream_free() or ss_stream_loop_free().
  */
 #ifndef SYNCSTREAM_STREAM_H
 #define SYNCSTREAM_STREAM_H
@@ -249,8 +250,10 @@ void ss_stream_match_clear(ss_stream_match *m);
  * match ends earliest (ties: the lower index); take everything up to the end
  * of that match. A regular expression that could go on matching waits for
  * more bytes (or the end of the stream) before it counts as matched, so
- * "[0-9]+" gets every digit. A regex match is at most SS_STREAM_REGEX_WINDOW
- * bytes long.
+ * "[0-9]+" gets every digit; for the same reason "$" (without
+ * PCRE2_MULTILINE) matches only at the end of the stream. "^" is the start of
+ * the unconsumed bytes. A regex match is at most SS_STREAM_REGEX_WINDOW bytes
+ * long.
  *
  * Returns the index of the pattern and fills *ret; or -ETIMEDOUT, SS_EEOF,
  * SS_ECLOSED, a transport error (payload, nothing taken); -EINVAL (n = 0, an

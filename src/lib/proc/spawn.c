@@ -17,16 +17,9 @@
 
 #include "proc/mirror_int.h"
 #include "proc/procbuf_int.h"
+#include "util/spawn.h"
 
 extern char **environ;
-
-/*
- * Held from making a child's fds until the parent has closed the child's ends.
- * A fork() copies every fd, close-on-exec or not; a child forked by another
- * thread in that window would hold this child's write ends, and this child
- * would never be seen to finish while that one lives.
- */
-static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The fds a spawned mirror finds its channel and stop page on. */
 #define CHILD_MIRROR_FD 3
@@ -68,24 +61,11 @@ static int lift(int *fd)
     return 0;
 }
 
-/* A pseudo-terminal: [0] the master, [1] the slave. */
-static int open_pty(int pair[2], char *name, size_t size)
-{
-    pair[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (pair[0] < 0)
-        return -errno;
-    if (grantpt(pair[0]) < 0 || unlockpt(pair[0]) < 0 || ptsname_r(pair[0], name, size))
-        return -errno;
-    /* held open by the parent until the child has its own copies */
-    pair[1] = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    return pair[1] < 0 ? -errno : 0;
-}
-
 static int open_fds(child_fds *f, unsigned flags, bool mirror)
 {
     int rc = 0;
     if (flags & SS_PROC_PTY)
-        rc = open_pty(f->out, f->pty_name, sizeof(f->pty_name));
+        rc = ss__open_pty(f->out, f->pty_name, sizeof(f->pty_name));
     else if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->err, O_CLOEXEC) < 0)
         rc = -errno;
     if (rc == 0 && mirror && pipe2(f->mirror, O_CLOEXEC) < 0)
@@ -151,29 +131,6 @@ static int build_actions(posix_spawn_file_actions_t *fa, const child_fds *f, int
     return -rc;
 }
 
-/* The child starts with default signal handling and nothing blocked, whatever
- * the parent did (a tool blocking SIGINT for sigwait, say): otherwise a stop's
- * SIGTERM could stay pending forever. */
-static int build_attr(posix_spawnattr_t *attr, unsigned flags)
-{
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    short sflags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    /* its own process group (a new session on a pty), so that a stop reaches
-     * its descendants too */
-    if (flags & SS_PROC_PTY)
-        sflags |= POSIX_SPAWN_SETSID;
-    else
-        sflags |= POSIX_SPAWN_SETPGROUP; /* pgroup 0: the child's own pid */
-    int rc = posix_spawnattr_setflags(attr, sflags);
-    if (rc == 0)
-        rc = posix_spawnattr_setsigmask(attr, &none);
-    if (rc == 0)
-        rc = posix_spawnattr_setsigdefault(attr, &all);
-    return -rc;
-}
-
 int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *o, int *ret_id)
 {
     if (!pb || !o || !o->argv || !o->argv[0] ||
@@ -185,10 +142,10 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *o, int *ret_id)
 
     child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}, ""};
     bool mirror = o->flags & SS_PROC_MIRROR;
-    pthread_mutex_lock(&fds_lock);
+    pthread_mutex_lock(&ss__child_fds_lock);
     rc = open_fds(&f, o->flags, mirror);
     if (rc < 0) {
-        pthread_mutex_unlock(&fds_lock);
+        pthread_mutex_unlock(&ss__child_fds_lock);
         return rc;
     }
     int *lifted[] = {&f.out[1], &f.err[1], &f.mirror[1]};
@@ -212,7 +169,7 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *o, int *ret_id)
         posix_spawnattr_init(&attr);
         rc = build_actions(&fa, &f, pb->stopfd, o);
         if (rc == 0)
-            rc = build_attr(&attr, o->flags);
+            rc = ss__spawn_attr(&attr, o->flags & SS_PROC_PTY);
         if (rc == 0)
             rc = -posix_spawnp(&pid, o->argv[0], &fa, &attr, o->argv, env ? env : envp);
         posix_spawn_file_actions_destroy(&fa);
@@ -221,7 +178,7 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *o, int *ret_id)
     free(env);
     if (rc < 0) {
         close_all(&f);
-        pthread_mutex_unlock(&fds_lock);
+        pthread_mutex_unlock(&ss__child_fds_lock);
         return rc;
     }
     /* the child has its copies; ours would hide its end of file */
@@ -230,7 +187,7 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *o, int *ret_id)
         close(f.err[1]);
     if (f.mirror[1] >= 0)
         close(f.mirror[1]);
-    pthread_mutex_unlock(&fds_lock);
+    pthread_mutex_unlock(&ss__child_fds_lock);
     const char *name = o->name ? o->name : base_name(o->argv[0]);
     return ss__procbuf_add_child(pb, pid, name, f.out[0], f.err[0], f.mirror[0], o->flags,
                                  ret_id);
@@ -260,13 +217,13 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
         return rc;
 
     child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}, ""};
-    pthread_mutex_lock(&fds_lock);
+    pthread_mutex_lock(&ss__child_fds_lock);
     if (pipe2(f.mirror, O_CLOEXEC) < 0 ||
         ((flags & SS_PROC_CAPTURE_STDOUT) && pipe2(f.out, O_CLOEXEC) < 0) ||
         ((flags & SS_PROC_CAPTURE_STDERR) && pipe2(f.err, O_CLOEXEC) < 0)) {
         rc = -errno;
         close_all(&f);
-        pthread_mutex_unlock(&fds_lock);
+        pthread_mutex_unlock(&ss__child_fds_lock);
         return rc;
     }
     /* Output still in stdio buffers would otherwise be written twice, once by
@@ -276,7 +233,7 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
     if (pid < 0) {
         rc = -errno;
         close_all(&f);
-        pthread_mutex_unlock(&fds_lock);
+        pthread_mutex_unlock(&ss__child_fds_lock);
         return rc;
     }
     if (pid == 0) {
@@ -286,7 +243,7 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
         close_all(&f);
         /* this process's copy, held by the thread that is now its only one:
          * release it, so that the child may start children of its own */
-        pthread_mutex_unlock(&fds_lock);
+        pthread_mutex_unlock(&ss__child_fds_lock);
         /* a write to a vanished parent then fails with EPIPE instead of
          * killing the child */
         signal(SIGPIPE, SIG_IGN);
@@ -302,7 +259,7 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
         close(f.out[1]);
     if (f.err[1] >= 0)
         close(f.err[1]);
-    pthread_mutex_unlock(&fds_lock);
+    pthread_mutex_unlock(&ss__child_fds_lock);
     rc = ss__procbuf_add_child(pb, pid, name ? name : "child", f.out[0], f.err[0], f.mirror[0],
                                flags | SS__PROC_FORKED, ret_id);
     return rc < 0 ? rc : pid;

@@ -18,6 +18,8 @@
 #include <syncstream/common.h>
 #include <syncstream/transport.h>
 
+#include "util/spawn.h"
+
 extern char **environ;
 
 typedef struct exec_t {
@@ -145,45 +147,19 @@ static int nonblock(int fd)
     return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
 }
 
-/* The pty: *master for us, *slave (opened here, held until the program has
- * its own copies, so the master never sees "no slave" in between). */
-static int open_pty(int *master, int *slave, char *name, size_t size, bool noecho)
+/* The pty, its master non-blocking, its echo off when asked. */
+static int open_pty(int pair[2], char *name, size_t size, bool noecho)
 {
-    *master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (*master < 0)
-        return -errno;
-    if (grantpt(*master) < 0 || unlockpt(*master) < 0 || ptsname_r(*master, name, size))
-        return -errno;
-    *slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (*slave < 0)
-        return -errno;
-    if (noecho) {
+    int rc = ss__open_pty(pair, name, size);
+    if (rc == 0 && noecho) {
         struct termios tio;
-        if (tcgetattr(*slave, &tio) < 0)
+        if (tcgetattr(pair[1], &tio) < 0)
             return -errno;
         tio.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-        if (tcsetattr(*slave, TCSANOW, &tio) < 0)
+        if (tcsetattr(pair[1], TCSANOW, &tio) < 0)
             return -errno;
     }
-    return nonblock(*master);
-}
-
-/* The child starts with default signal handling and nothing blocked, in its
- * own process group (a new session on a pty, whose slave, opened by name
- * without O_NOCTTY, becomes its controlling terminal). */
-static int spawn_attrs(posix_spawnattr_t *attr, bool pty)
-{
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                  (pty ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP);
-    int rc = posix_spawnattr_setflags(attr, flags);
-    if (rc == 0)
-        rc = posix_spawnattr_setsigmask(attr, &none);
-    if (rc == 0)
-        rc = posix_spawnattr_setsigdefault(attr, &all);
-    return -rc;
+    return rc < 0 ? rc : nonblock(pair[0]);
 }
 
 int ss_transport_exec(ss_transport *ret, char *const argv[], unsigned flags)
@@ -202,9 +178,10 @@ int ss_transport_exec(ss_transport *ret, char *const argv[], unsigned flags)
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&attr);
-    int rc = spawn_attrs(&attr, e->pty);
+    pthread_mutex_lock(&ss__child_fds_lock);
+    int rc = ss__spawn_attr(&attr, e->pty);
     if (rc == 0 && e->pty) {
-        rc = open_pty(&outp[0], &outp[1], name, sizeof(name), flags & SS_EXEC_NOECHO);
+        rc = open_pty(outp, name, sizeof(name), flags & SS_EXEC_NOECHO);
         if (rc == 0)
             rc = -posix_spawn_file_actions_addopen(&fa, 0, name, O_RDWR, 0);
         if (rc == 0)
@@ -241,6 +218,7 @@ int ss_transport_exec(ss_transport *ret, char *const argv[], unsigned flags)
     close_fd(&outp[1]);
     close_fd(&errp[1]);
     close_fd(&inp[1]);
+    pthread_mutex_unlock(&ss__child_fds_lock);
     if (rc < 0) {
         close_fd(&outp[0]);
         close_fd(&errp[0]);

@@ -26,26 +26,13 @@ int ss_stream_read_line(ss_stream *s, int timeout_ms, char **ret, size_t *ret_le
         return -EINVAL;
     ss__matcher m;
     int rc = sep_matcher(s, &m);
-    if (rc < 0)
-        return rc;
-    struct timespec ts;
-    const struct timespec *deadline = ss__deadline(timeout_ms, &ts);
-    pthread_mutex_lock(&s->mu);
-    rc = ss__pending_error(s);
-    int index;
+    size_t len;
     if (rc == 0)
-        rc = ss__search(s, &m, 1, deadline, &index);
+        rc = ss__read_match(s, &m, timeout_ms, ret, &len, ret_payload);
     if (rc == 0) {
-        size_t len = (size_t)(m.end - s->base);
-        rc = ss__take_string(s, len, ret);
-        if (rc == 0) {
-            *ret_len = len - s->sep_len;
-            (*ret)[*ret_len] = '\0';
-        }
-    } else {
-        rc = ss__fail(s, rc, ret_payload, NULL, 0, NULL, 0);
+        *ret_len = len - s->sep_len;
+        (*ret)[*ret_len] = '\0';
     }
-    pthread_mutex_unlock(&s->mu);
     return rc;
 }
 

@@ -137,6 +137,28 @@ int ss__search(ss_stream *s, ss__matcher *ms, size_t n, const struct timespec *d
     }
 }
 
+int ss__read_match(ss_stream *s, ss__matcher *m, int timeout_ms, char **ret, size_t *ret_len,
+                   ss_stream_payload *ret_payload)
+{
+    struct timespec ts;
+    const struct timespec *deadline = ss__deadline(timeout_ms, &ts);
+    pthread_mutex_lock(&s->mu);
+    int rc = ss__pending_error(s);
+    int index;
+    if (rc == 0)
+        rc = ss__search(s, m, 1, deadline, &index);
+    if (rc == 0) {
+        size_t len = (size_t)(m->end - s->base);
+        rc = ss__take_string(s, len, ret);
+        if (rc == 0)
+            *ret_len = len;
+    } else {
+        rc = ss__fail(s, rc, ret_payload, NULL, 0, NULL, 0);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 int ss_stream_read_until(ss_stream *s, const void *pattern, size_t plen, int timeout_ms,
                          char **ret, size_t *ret_len, ss_stream_payload *ret_payload)
 {
@@ -145,24 +167,8 @@ int ss_stream_read_until(ss_stream *s, const void *pattern, size_t plen, int tim
     ss__matcher m;
     ss_pattern p = {.text = pattern, .len = plen, .kind = SS_PATTERN_EXACT};
     int rc = ss__matcher_init(&m, &p);
-    if (rc < 0)
-        return rc;
-    struct timespec ts;
-    const struct timespec *deadline = ss__deadline(timeout_ms, &ts);
-    pthread_mutex_lock(&s->mu);
-    rc = ss__pending_error(s);
-    int index;
     if (rc == 0)
-        rc = ss__search(s, &m, 1, deadline, &index);
-    if (rc == 0) {
-        size_t len = (size_t)(m.end - s->base);
-        rc = ss__take_string(s, len, ret);
-        if (rc == 0)
-            *ret_len = len;
-    } else {
-        rc = ss__fail(s, rc, ret_payload, NULL, 0, NULL, 0);
-    }
-    pthread_mutex_unlock(&s->mu);
+        rc = ss__read_match(s, &m, timeout_ms, ret, ret_len, ret_payload);
     return rc;
 }
 

@@ -31,4 +31,9 @@ void ss__matcher_done(ss__matcher *m);
 int ss__search(ss_stream *s, ss__matcher *ms, size_t n, const struct timespec *deadline,
                int *ret_index);
 
+/* read_until's body for matcher m (an exact pattern): lock, search, take, or
+ * fail with the payload. */
+int ss__read_match(ss_stream *s, ss__matcher *m, int timeout_ms, char **ret, size_t *ret_len,
+                   ss_stream_payload *ret_payload);
+
 #endif
