@@ -164,6 +164,14 @@ static inline ss_stream *connect_stream(peer *p, const ss_stream_opts *opts,
     return s;
 }
 
+/* CLOCK_REALTIME in nanoseconds, as event timestamps are. */
+static inline int64_t ss__test_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Wait (bounded: 10 s) until the stream has at least n bytes buffered. */
 static inline void wait_ready(ss_stream *s, size_t n)
 {

@@ -1,0 +1,49 @@
+/*
+ * Fuzz target for the transport URI parser (src/lib/stream/uri.c): whatever
+ * string a user types after `syncstream connect`, parsing never reads out of
+ * bounds, and what it accepts is well formed: a TCP port of digits in range and
+ * a non-empty host, a non-empty serial path and settings in range, a
+ * non-empty command that is the tail of the input.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <syncstream.h>
+
+#include "stream/uri.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* a string of exactly the input, so that ASan sees any over-read */
+    char *s = malloc(size + 1);
+    if (!s)
+        abort();
+    memcpy(s, data, size);
+    s[size] = '\0';
+    ss__uri u;
+    if (ss__uri_parse(s, &u) == 0) {
+        switch (u.kind) {
+        case SS__URI_TCP: {
+            long port = atol(u.port);
+            if (!u.host[0] || port < 1 || port > 65535 || strspn(u.port, "0123456789") != strlen(u.port))
+                abort();
+            break;
+        }
+        case SS__URI_SERIAL:
+            if (!u.path[0] || (u.serial.data_bits && (u.serial.data_bits < 5 || u.serial.data_bits > 8)) ||
+                u.serial.stop_bits > 2 || (unsigned)u.serial.parity > SS_PARITY_ODD)
+                abort();
+            break;
+        case SS__URI_EXEC:
+        case SS__URI_EXEC_PIPE:
+            if (!u.command || !u.command[0] || u.command < s || u.command >= s + size)
+                abort();
+            break;
+        }
+    }
+    free(s);
+    return 0;
+}

@@ -1,0 +1,276 @@
+/*
+ * test_stream_serial.c: the serial transport on a pseudo-terminal pair
+ * (openpty) standing in for a USB adapter: its settings as tcgetattr sees
+ * them, bytes both ways, a hang-up (the "adapter" pulled) followed by its
+ * return under the same stable name, with timestamped events and writes that
+ * wait or fail meanwhile; and transport URIs.
+ */
+#include <fcntl.h>
+#include <pty.h>
+#include <sys/stat.h>
+#include <termios.h>
+
+#include "stream/serial.h"
+#include "stream_test.h"
+
+static char tmpdir[] = "/tmp/ss-serial-XXXXXX";
+static char link_path[256]; /* plays /dev/serial/by-id/usb-...: points at the pty */
+
+static int setup(void **state)
+{
+    (void)state;
+    if (ss_test_tmpdir_make(tmpdir) < 0)
+        return -1;
+    snprintf(link_path, sizeof(link_path), "%s/usb-Test_Adapter-if00-port0", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return ss_test_tmpdir_remove(tmpdir);
+}
+
+/* A new "adapter": a pty pair whose slave the stable name points at. */
+static int plug_adapter(int *ret_slave)
+{
+    int master, slave;
+    char name[64];
+    assert_int_equal(openpty(&master, &slave, name, NULL, NULL), 0);
+    unlink(link_path);
+    assert_int_equal(symlink(name, link_path), 0);
+    *ret_slave = slave;
+    return master;
+}
+
+/* Read exactly n bytes from fd (bounded: 10 s). */
+static void read_exact(int fd, char *buf, size_t n)
+{
+    size_t have = 0;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    while (have < n && poll(&pfd, 1, 10000) > 0) {
+        ssize_t r = read(fd, buf + have, n - have);
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+    }
+    assert_int_equal(have, n);
+}
+
+/* Wait for the next event (bounded: 10 s). */
+static void next_event(ss_stream *s, ss_stream_event *ev)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (ss_stream_next_event(s, ev) == 1)
+            return;
+        usleep(1000);
+    }
+    fail_msg("no event within 10 s");
+}
+
+static void test_settings_seen_by_tcgetattr(void **state)
+{
+    (void)state;
+    int slave;
+    int master = plug_adapter(&slave);
+    ss_serial_opts so = {.baud = 4000000, .data_bits = 7, .parity = SS_PARITY_EVEN,
+                         .stop_bits = 2, .rtscts = true, .xonxoff = true};
+    ss_transport t;
+    assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
+    /* Linux ptys keep the speed, stop bits and flow control, but force 8 bits
+     * without parity (pty_set_termios): those two are checked on the settings
+     * the transport makes, below. */
+    struct termios tio;
+    assert_int_equal(tcgetattr(slave, &tio), 0);
+    assert_int_equal(cfgetospeed(&tio), B4000000);
+    assert_int_equal(cfgetispeed(&tio), B4000000);
+    assert_true(tio.c_cflag & CSTOPB);
+    assert_true(tio.c_cflag & CRTSCTS);
+    assert_true(tio.c_cflag & CLOCAL);
+    assert_true(tio.c_iflag & IXON);
+    assert_true(tio.c_iflag & IXOFF);
+    assert_false(tio.c_lflag & (ECHO | ICANON)); /* raw */
+    ss_stream *s = NULL;
+    assert_int_equal(ss_stream_new(&s, NULL, &t, NULL), 0);
+    ss_stream_free(s);
+    struct termios made = tio;
+    assert_int_equal(ss__serial_termios(&made, &so), 0);
+    assert_int_equal(made.c_cflag & CSIZE, CS7);
+    assert_true(made.c_cflag & PARENB);
+    assert_false(made.c_cflag & PARODD);
+    so.parity = SS_PARITY_ODD;
+    so.data_bits = 5;
+    assert_int_equal(ss__serial_termios(&made, &so), 0);
+    assert_int_equal(made.c_cflag & CSIZE, CS5);
+    assert_true(made.c_cflag & PARODD);
+
+    /* the defaults: 115200 8N1, no flow control */
+    assert_int_equal(ss_transport_serial_open(&t, link_path, NULL), 0);
+    assert_int_equal(tcgetattr(slave, &tio), 0);
+    assert_int_equal(cfgetospeed(&tio), B115200);
+    assert_int_equal(tio.c_cflag & CSIZE, CS8);
+    assert_false(tio.c_cflag & (PARENB | CSTOPB | CRTSCTS));
+    assert_false(tio.c_iflag & (IXON | IXOFF));
+    t.ops->close(t.impl);
+
+    /* refused settings and paths */
+    ss_serial_opts bad = {.baud = 12345};
+    assert_int_equal(ss_transport_serial_open(&t, link_path, &bad), -EINVAL);
+    bad = (ss_serial_opts){.data_bits = 9};
+    assert_int_equal(ss_transport_serial_open(&t, link_path, &bad), -EINVAL);
+    assert_int_equal(ss_transport_serial_open(&t, "/nonexistent/tty", NULL), -ENOENT);
+    assert_int_equal(ss_transport_serial_open(&t, "/dev/null", NULL), -ENOTTY);
+    close(slave);
+    close(master);
+}
+
+static void test_hangup_and_reopen(void **state)
+{
+    (void)state;
+    int slave;
+    int master = plug_adapter(&slave);
+    close(slave); /* the stream holds the only slave fd, as with a real port */
+    ss_transport t;
+    ss_serial_opts so = {.reopen_ms = 20};
+    assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
+    ss_stream *s = NULL;
+    ss_stream_opts sto = {.name = "board"};
+    assert_int_equal(ss_stream_new(&s, NULL, &t, &sto), 0);
+
+    /* bytes both ways */
+    assert_int_equal(write(master, "U-Boot 2024\r\n=> ", 16), 16);
+    char *out;
+    size_t len;
+    assert_int_equal(ss_stream_read_until(s, "=> ", 3, 10000, &out, &len, NULL), 0);
+    assert_string_equal(out, "U-Boot 2024\r\n=> ");
+    free(out);
+    assert_int_equal(ss_stream_write(s, "version\n", 8, 1000, NULL), 0);
+    char buf[64];
+    read_exact(master, buf, 8);
+    assert_memory_equal(buf, "version\n", 8);
+
+    /* the adapter is pulled: a hang-up, an event, nothing lost */
+    int64_t before = ss__test_now_ns();
+    close(master);
+    unlink(link_path);
+    ss_stream_event ev;
+    next_event(s, &ev);
+    assert_int_equal(ev.kind, SS_STREAM_EVENT_DOWN);
+    assert_true(ev.time_ns >= before);
+    assert_int_equal(ev.offset, 16);
+    assert_non_null(strstr(ev.text, "went away"));
+    /* a write made meanwhile waits for the device */
+    assert_int_equal(ss_stream_write(s, "reset\n", 6, 1000, NULL), 0);
+    assert_int_equal(ss_stream_waiting(s), 6);
+    assert_int_equal(ss_stream_read_until(s, "x", 1, 50, &out, &len, NULL), -ETIMEDOUT);
+
+    /* it comes back under the same stable name: reopened, the write goes out */
+    master = plug_adapter(&slave);
+    close(slave);
+    next_event(s, &ev);
+    assert_int_equal(ev.kind, SS_STREAM_EVENT_UP);
+    assert_non_null(strstr(ev.text, "reopened"));
+    read_exact(master, buf, 6);
+    assert_memory_equal(buf, "reset\n", 6);
+    assert_int_equal(ss_stream_flush(s, 10000, NULL), 0);
+    assert_int_equal(write(master, "ok\n", 3), 3);
+    assert_int_equal(ss_stream_read_line(s, 10000, &out, &len, NULL), 0);
+    assert_string_equal(out, "ok");
+    free(out);
+    assert_int_equal(ss_stream_next_event(s, &ev), 0);
+    ss_stream_free(s);
+    close(master);
+}
+
+static void test_writes_fail_while_down(void **state)
+{
+    (void)state;
+    int slave;
+    int master = plug_adapter(&slave);
+    close(slave);
+    ss_transport t;
+    ss_serial_opts so = {.reopen_ms = 10};
+    assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
+    ss_stream *s = NULL;
+    ss_stream_opts sto = {.fail_writes_while_down = true};
+    assert_int_equal(ss_stream_new(&s, NULL, &t, &sto), 0);
+    assert_int_equal(write(master, "boot", 4), 4);
+    wait_ready(s, 4);
+    close(master);
+    unlink(link_path);
+    ss_stream_event ev;
+    next_event(s, &ev);
+    assert_int_equal(ev.kind, SS_STREAM_EVENT_DOWN);
+    ss_stream_payload pl = {0};
+    assert_int_equal(ss_stream_write(s, "cmd\n", 4, 1000, &pl), -ENOTCONN);
+    assert_string_equal(pl.read, "boot");
+    assert_string_equal(pl.unsent, "cmd\n");
+    ss_stream_payload_clear(&pl);
+    ss_stream_free(s);
+}
+
+/* A serial port that is not to be reopened ends with an error. */
+static void test_no_reopen(void **state)
+{
+    (void)state;
+    int slave;
+    int master = plug_adapter(&slave);
+    close(slave);
+    ss_transport t;
+    ss_serial_opts so = {.reopen_ms = -1};
+    assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
+    ss_stream *s = NULL;
+    assert_int_equal(ss_stream_new(&s, NULL, &t, NULL), 0);
+    close(master);
+    char buf[8];
+    ssize_t rc = ss_stream_read(s, buf, sizeof(buf), 10000, NULL);
+    assert_true(rc == -EIO || rc == SS_EEOF);
+    ss_stream_free(s);
+}
+
+static void test_uris(void **state)
+{
+    (void)state;
+    int slave;
+    int master = plug_adapter(&slave);
+    char uri[512];
+    snprintf(uri, sizeof(uri), "serial:%s?baud=9600&data=8&parity=odd&stop=1&rtscts=0",
+             link_path);
+    ss_transport t;
+    assert_int_equal(ss_transport_open_uri(&t, uri, 1000), 0);
+    struct termios tio;
+    assert_int_equal(tcgetattr(slave, &tio), 0);
+    assert_int_equal(cfgetospeed(&tio), B9600);
+    t.ops->close(t.impl);
+    close(slave);
+    close(master);
+
+    assert_int_equal(ss_transport_open_uri(&t, "exec:echo hi", 1000), 0);
+    ss_stream *s = NULL;
+    assert_int_equal(ss_stream_new(&s, NULL, &t, NULL), 0);
+    char *line;
+    size_t len;
+    assert_int_equal(ss_stream_read_line(s, 10000, &line, &len, NULL), 0);
+    assert_string_equal(line, "hi\r");
+    free(line);
+    ss_stream_free(s);
+
+    const char *bad[] = {"tcp://host", "tcp://:80", "tcp://h:0", "tcp://h:65536", "tcp://::1:80",
+                         "tcp://[::1]80", "serial:", "serial:/dev/x?baud=fast",
+                         "serial:/dev/x?parity=mark", "serial:/dev/x?data=9", "exec:",
+                         "ssh://u@h", "bogus", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(ss_transport_open_uri(&t, bad[i], 0), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_settings_seen_by_tcgetattr),
+        cmocka_unit_test(test_hangup_and_reopen),
+        cmocka_unit_test(test_writes_fail_while_down),
+        cmocka_unit_test(test_no_reopen),
+        cmocka_unit_test(test_uris),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
