@@ -1,6 +1,6 @@
 /*
  * The URIs of ss_transport_open_uri() and `syncstream connect`: a parser that
- * does no I/O (fuzzed by tests/fuzz/fuzz_uri.c).
+ * does no I/O (fuzzed by tests/fuzz/fuzz_stream_uri.c).
  */
 #ifndef SS_STREAM_URI_H
 #define SS_STREAM_URI_H
