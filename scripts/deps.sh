@@ -8,10 +8,8 @@ packages=(meson ninja-build pkg-config gcc)
 # Host mode: JSON, the HTTP server (with GnuTLS for TLS) and the HTTP client;
 # libunistring-dev because a static link (pkg-config --static) of GnuTLS names it.
 packages+=(libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libunistring-dev)
-# libpcre2-dev: stream mode's patterns
-packages=(meson ninja-build pkg-config gcc libpcre2-dev)
-# Host mode: JSON, the HTTP server (with GnuTLS for TLS) and the HTTP client.
-packages+=(libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev)
+# Stream mode's patterns: PCRE2 (partial matching).
+packages+=(libpcre2-dev)
 # SSH streams.
 packages+=(libssh-dev)
 if [[ "${1:-build}" == test ]]; then
