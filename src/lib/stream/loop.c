@@ -25,6 +25,10 @@
 #define SCRATCH_LEN (64 * 1024)
 /* Reads per stream per wake-up: fairness between streams on one loop. */
 #define READ_BUDGET 4
+/* A full read buffer is read again once this much of it is free (or half of
+ * it, if smaller): a reader taking small pieces of a full buffer must not make
+ * the loop stop and start watching again for each piece. */
+#define RESUME_ROOM (1024 * 1024)
 
 struct ss_stream_loop {
     pthread_mutex_t mu;       /* guards the dirty queue, quit and streams' loop flags */
@@ -101,14 +105,24 @@ static void push_event(ss_stream *s, ss_stream_event_kind kind, const char *text
         ss__bridge_event(s->bridge, ev->text, len);
 }
 
-/* Room for one more read: the smaller of the two receive buffers' free space. */
-static size_t read_room(const ss_stream *s)
+size_t ss__read_room(const ss_stream *s)
 {
     size_t out = s->bridge && ss__bridge_only(s->bridge)
                      ? SIZE_MAX
                      : s->rbuf.cap - ss__rlen(s);
     size_t err = s->ebuf.cap - s->ebuf.len;
     return out < err ? out : err;
+}
+
+bool ss__want_read(const ss_stream *s)
+{
+    if (s->eof || s->rerr)
+        return false;
+    size_t room = ss__read_room(s);
+    if (s->watch_read)
+        return room > 0;
+    size_t resume = s->rbuf.cap / 2 < RESUME_ROOM ? s->rbuf.cap / 2 : RESUME_ROOM;
+    return room >= resume;
 }
 
 static void append_read(ss_stream *s, const char *data, size_t n)
@@ -176,7 +190,7 @@ static bool do_reads(ss_stream *s, char *scratch, size_t scratch_len)
 {
     bool changed = false;
     for (int i = 0; i < READ_BUDGET && !s->eof && !s->rerr; i++) {
-        size_t room = read_room(s);
+        size_t room = ss__read_room(s);
         if (room == 0)
             break;
         int chan = SS_CHAN_OUT;
@@ -247,7 +261,7 @@ static void unregister_all(ss_stream_loop *loop, ss_stream *s)
 /* Watch what the stream can use now, and nothing else. */
 static void update_interest(ss_stream_loop *loop, ss_stream *s)
 {
-    bool want_read = !s->eof && !s->rerr && read_room(s) > 0;
+    bool want_read = ss__want_read(s);
     bool want_write = !s->werr && s->wstart < s->wbuf.len;
     s->watch_read = want_read;
     s->watch_write = want_write;

@@ -72,9 +72,10 @@ static int write_end(const ss_stream *s)
     return 0;
 }
 
+/* Reading was paused (a full buffer) and may resume now. */
 static bool reading_paused(const ss_stream *s)
 {
-    return !s->watch_read && !s->eof && !s->rerr && !s->closed;
+    return !s->watch_read && !s->closed && ss__want_read(s);
 }
 
 void ss__take(ss_stream *s, size_t n)

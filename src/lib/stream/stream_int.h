@@ -127,6 +127,13 @@ int ss__fail(ss_stream *s, int rc, ss_stream_payload *p, const char *prefix, siz
  * taken into a new NUL-terminated string. Returns 0 or -ENOMEM. mu held. */
 int ss__take_string(ss_stream *s, size_t len, char **ret);
 
+/* Free room for one more read: the smaller of the two receive buffers'. */
+size_t ss__read_room(const ss_stream *s);
+
+/* Whether the loop should watch the transport for reading: go on while there is
+ * room; once paused, resume only when a good part of the buffer is free. */
+bool ss__want_read(const ss_stream *s);
+
 /* ---- loop.c: what the I/O thread does for a stream (with mu held) ---- */
 
 /* Move bytes both ways as far as possible. */
