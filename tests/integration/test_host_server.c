@@ -612,7 +612,7 @@ static void test_since_and_long_poll(void **state_)
 
 /* An event stream read until `want` records arrived. */
 typedef struct sse_reader {
-    char buf[1 << 16];
+    char buf[1 << 18]; /* a few events of 60 KB records */
     size_t len;
     size_t want;
     uint64_t ids[256];
@@ -724,6 +724,51 @@ static void test_events_resume(void **state_)
     req(&f, "GET", "-events?since=x", NULL, &r);
     assert_int_equal(r.status, 400);
     http_reply_clear(&r);
+    ss_host_server_free(f.srv);
+}
+
+/* Large records: a cursor read's answer and the event stream's buffer stay
+ * bounded, and nothing is skipped or repeated across the pieces. */
+static void test_large_reads_are_bounded(void **state_)
+{
+    (void)state_;
+    fixture f;
+    start_plain(&f, 1000);
+    enum { N = 100, LEN = 60000 };
+    char *text = malloc(LEN + 2);
+    for (int i = 0; i < N; i++) {
+        memset(text, 'a' + i % 26, LEN);
+        text[LEN] = '\n';
+        text[LEN + 1] = '\0';
+        post_text(&f, text);
+    }
+    free(text);
+    uint64_t since = 0;
+    int reads = 0, got = 0;
+    while (got < N && reads < N) {
+        char suffix[64];
+        snprintf(suffix, sizeof(suffix), "?since=%" PRIu64 "&limit=10000", since);
+        http_reply r;
+        req(&f, "GET", suffix, NULL, &r);
+        json_t *recs = json_object_get(r.json, "records");
+        assert_true(json_array_size(recs) >= 1);
+        assert_true(r.len < 9u << 20); /* 4 MiB of text, twice (data, records) */
+        for (size_t i = 0; i < json_array_size(recs); i++)
+            assert_int_equal(json_integer_value(json_object_get(json_array_get(recs, i), "seq")),
+                             got + 1 + (int)i);
+        got += (int)json_array_size(recs);
+        since = (uint64_t)json_integer_value(json_object_get(r.json, "next"));
+        assert_int_equal(since, got);
+        http_reply_clear(&r);
+        reads++;
+    }
+    assert_int_equal(got, N);
+    assert_true(reads > 1);
+    sse_reader *s = malloc(sizeof(*s));
+    sse_read(&f, "?since=95", NULL, 5, s);
+    assert_int_equal(s->ids[0], 96);
+    assert_int_equal(s->ids[4], 100);
+    free(s);
     ss_host_server_free(f.srv);
 }
 
@@ -1138,6 +1183,7 @@ int main(void)
         cmocka_unit_test(test_batches_exactly_once),
         cmocka_unit_test(test_since_and_long_poll),
         cmocka_unit_test(test_events_resume),
+        cmocka_unit_test(test_large_reads_are_bounded),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_hostile_peers),

@@ -19,9 +19,13 @@
 
 #define EVENTS_PER_READ 1000
 #define KEEPALIVE_MS 15000
-/* Formatted events waiting for the socket: at most one read's worth plus a
- * margin; a record is never cut (the cap only bounds a runaway). */
-#define OUT_CAP (256u * 1024u * 1024u)
+/* Formatting stops once this many bytes wait for the socket, so memory stays
+ * bounded however long the records; the next fill goes on after the last
+ * record formatted. */
+#define OUT_SOFT_LIMIT (1u << 20)
+/* The hard cap only guards against a runaway: one record's event always fits
+ * (a record is at most max_line bytes, 256 MiB, six times that escaped). */
+#define OUT_CAP ((size_t)2 << 30)
 
 typedef struct event_stream {
     ss_host_server *srv;
@@ -68,10 +72,13 @@ static int fill(event_stream *es)
                  set.missed);
         rc = append_str(&es->out, line);
     }
-    for (size_t i = 0; rc >= 0 && i < set.count; i++)
+    uint64_t last = set.count ? es->cursor : set.cursor;
+    for (size_t i = 0; rc >= 0 && i < set.count && es->out.len < OUT_SOFT_LIMIT; i++) {
         rc = append_record(&es->out, &set.items[i]);
+        last = set.items[i].seq;
+    }
     if (rc >= 0)
-        es->cursor = set.cursor;
+        es->cursor = last;
     bool none = set.count == 0 && set.missed == 0;
     ss_records_clear(&set);
     if (rc < 0 || !none)

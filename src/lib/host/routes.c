@@ -21,6 +21,11 @@
 #define SINCE_DEFAULT_LIMIT 1000
 #define SINCE_MAX_LIMIT 10000
 #define SINCE_MAX_WAIT_MS 60000
+/* A cursor read stops adding records past this much text (sent twice: in data
+ * and in records; at least one record
+ * is returned): its answer stays bounded whatever the limit; `next` says where
+ * to go on. */
+#define SINCE_MAX_TEXT (4u << 20)
 
 static enum MHD_Result bad_request(struct MHD_Connection *c, const char *why)
 {
@@ -115,6 +120,13 @@ static enum MHD_Result read_since(ss_host_server *srv, struct MHD_Connection *c,
             rc = st->ops->read_since(st, since, limit, &set);
         else if (rc == -ETIMEDOUT)
             rc = 0;
+    }
+    size_t text = 0, keep = 0;
+    while (keep < set.count && (keep == 0 || text + set.items[keep].len <= SINCE_MAX_TEXT))
+        text += set.items[keep++].len;
+    if (keep < set.count) {
+        set.count = keep; /* the set still frees all it holds */
+        set.cursor = set.items[keep - 1].seq;
     }
     json_t *items = NULL, *objects = NULL;
     if (rc >= 0)
