@@ -2,8 +2,10 @@
  * Fuzz target for the host server's request decoder (src/lib/host/request.c):
  * whatever body a client POSTs, decoding never reads out of bounds, either
  * accepts a batch whose every item's text lies inside the decoded text, or
- * refuses with a message and an empty batch. Query integers (n, since, limit,
- * wait, Last-Event-ID) go through the same parser a first line picks.
+ * refuses with a message and an empty batch. Every body the fast path (for
+ * batches of plain text items) accepts decodes to exactly the same batch with
+ * jansson. Query integers (n, since, limit, wait, Last-Event-ID) go through the
+ * same parser a first line picks.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -48,6 +50,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     ss__host_batch_free(&b);
+
+    /* differential: the fast path against jansson */
+    ss__host_batch fast, slow;
+    ss__host_batch_init(&fast, 4096);
+    ss__host_batch_init(&slow, 4096);
+    if (ss__host_batch_decode_fast(&fast, body, size) == 1) {
+        if (ss__host_batch_decode_json(&slow, body, size, why, sizeof(why)) != 0)
+            abort();
+        if (strcmp(fast.mirror, slow.mirror) != 0 || fast.number != slow.number ||
+            fast.has_source != slow.has_source ||
+            memcmp(fast.source, slow.source, SS_SOURCE_MAX) != 0 || fast.count != slow.count ||
+            fast.text.len != slow.text.len ||
+            (fast.text.len && memcmp(fast.text.data, slow.text.data, fast.text.len) != 0))
+            abort();
+        for (size_t i = 0; i < fast.count; i++)
+            if (fast.items[i].op != slow.items[i].op || fast.items[i].kind != slow.items[i].kind ||
+                fast.items[i].off != slow.items[i].off || fast.items[i].len != slow.items[i].len)
+                abort();
+    }
+    ss__host_batch_free(&fast);
+    ss__host_batch_free(&slow);
 
     /* the integer parser on the text up to the first newline */
     char line[64];

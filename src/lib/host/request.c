@@ -66,7 +66,7 @@ static int add_item(ss__host_batch *b, const json_t *body, const char *prefix, c
     return 0;
 }
 
-static bool mirror_id_valid(const char *id, size_t len)
+bool ss__host_mirror_id_valid(const char *id, size_t len)
 {
     if (len == 0 || len > SS__HOST_MIRROR_MAX)
         return false;
@@ -87,7 +87,7 @@ static int decode_batch(ss__host_batch *b, const json_t *body, char *why, size_t
     const json_t *source = json_object_get(body, "source");
     const json_t *items = json_object_get(body, "items");
     if (!json_is_string(mirror) ||
-        !mirror_id_valid(json_string_value(mirror), json_string_length(mirror)))
+        !ss__host_mirror_id_valid(json_string_value(mirror), json_string_length(mirror)))
         return why_set(why, why_size,
                        "a batch's \"mirror\" must be 1 to 64 characters of [A-Za-z0-9._-]");
     if (!json_is_integer(number) || json_integer_value(number) < 1)
@@ -122,8 +122,8 @@ static int decode_batch(ss__host_batch *b, const json_t *body, char *why, size_t
     return 0;
 }
 
-int ss__host_batch_decode(ss__host_batch *b, const char *body, size_t len, char *why,
-                          size_t why_size)
+int ss__host_batch_decode_json(ss__host_batch *b, const char *body, size_t len, char *why,
+                               size_t why_size)
 {
     batch_empty(b);
     json_error_t jerr;
@@ -147,4 +147,20 @@ int ss__host_batch_decode(ss__host_batch *b, const char *body, size_t len, char 
     if (err != 0)
         batch_empty(b);
     return err;
+}
+
+int ss__host_batch_decode(ss__host_batch *b, const char *body, size_t len, char *why,
+                          size_t why_size)
+{
+    batch_empty(b);
+    int rc = ss__host_batch_decode_fast(b, body, len);
+    if (rc == 1)
+        return 0;
+    if (rc == -ENOMEM) {
+        batch_empty(b);
+        return rc;
+    }
+    /* Not the fast path's shape, or over the cap: jansson decides (a bad field
+     * found after the cap was reached is a 400, not a 413). */
+    return ss__host_batch_decode_json(b, body, len, why, why_size);
 }

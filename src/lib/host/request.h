@@ -57,4 +57,22 @@ void ss__host_batch_free(ss__host_batch *b);
 int ss__host_batch_decode(ss__host_batch *b, const char *body, size_t len, char *why,
                           size_t why_size);
 
+/*
+ * ss__host_batch_decode_json - the same with jansson only (the reference the
+ * fast path is checked against).
+ */
+int ss__host_batch_decode_json(ss__host_batch *b, const char *body, size_t len, char *why,
+                               size_t why_size);
+
+/*
+ * ss__host_batch_decode_fast - the fast path (request_fast.c) for batches of
+ * "str" and "close" items. b must be empty. Returns 1 with b decoded exactly as
+ * ss__host_batch_decode_json() would; 0 when the body is not of that shape (b
+ * then holds junk: empty it); -ENOBUFS or -ENOMEM.
+ */
+int ss__host_batch_decode_fast(ss__host_batch *b, const char *body, size_t len);
+
+/* Whether len bytes at id make a valid mirror id: 1 to 64 of [A-Za-z0-9._-]. */
+bool ss__host_mirror_id_valid(const char *id, size_t len);
+
 #endif
