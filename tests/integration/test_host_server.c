@@ -195,6 +195,7 @@ static void test_state_routes(void **state_)
     expect_state(&f, "maxlen", "7");
     expect_state(&f, "curlen", "0");
     expect_state(&f, "other", "null");
+    expect_state(&f, "%20maxlen%20", "7"); /* names are stripped, as in sync-stream */
 
     http_reply r;
     req(&f, "POST", "-state", "{\"state\":\"closed\",\"value\":\" TRUE \"}", &r);
@@ -211,7 +212,7 @@ static void test_state_routes(void **state_)
     http_reply_clear(&r);
     expect_state(&f, "closed", "false");
 
-    req(&f, "POST", "-state", "{\"state\":\"closed\",\"value\":true}", &r);
+    req(&f, "POST", "-state", "{\"state\":\" closed\",\"value\":true}", &r);
     http_reply_clear(&r);
     expect_state(&f, "closed", "true");
     req(&f, "POST", "-state", "{\"state\":\"closed\",\"value\":1}", &r);

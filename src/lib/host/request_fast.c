@@ -23,6 +23,7 @@
 
 #include "host/request.h"
 #include "util/records.h"
+#include "util/utf8.h"
 
 typedef struct scanner {
     const char *p;
@@ -44,34 +45,6 @@ static bool eat(scanner *s, char c)
         return true;
     }
     return false;
-}
-
-/* The length of the valid UTF-8 sequence at p (before end) starting with a byte
- * >= 0x80, or 0. The same rules as jansson's (RFC 3629). */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    unsigned char c = p[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if ((size_t)(end - p) < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return len;
 }
 
 /*
@@ -118,7 +91,7 @@ static int scan_string(scanner *s, ss__buf *out)
         } else if (c < 0x80) {
             s->p++;
         } else {
-            size_t n = utf8_len((const unsigned char *)s->p, (const unsigned char *)s->end);
+            size_t n = ss__utf8_seq_len((const unsigned char *)s->p, (size_t)(s->end - s->p));
             if (n == 0)
                 return 0;
             s->p += n;

@@ -182,6 +182,25 @@ enum MHD_Result ss__host_on_buffer(ss_host_server *srv, struct MHD_Connection *c
     return ss__host_reply_not_allowed(c, method, "GET, POST, DELETE");
 }
 
+/* Strip surrounding whitespace from *s (len bytes), as Python's str.strip(). */
+static size_t strip(const char **s, size_t len)
+{
+    while (len > 0 && isspace((unsigned char)**s)) {
+        (*s)++;
+        len--;
+    }
+    while (len > 0 && isspace((unsigned char)(*s)[len - 1]))
+        len--;
+    return len;
+}
+
+/* Whether len bytes at s, stripped, are name (sync-stream strips state names). */
+static bool stripped_is(const char *s, size_t len, const char *name)
+{
+    len = strip(&s, len);
+    return len == strlen(name) && memcmp(s, name, len) == 0;
+}
+
 /* Python's str(value).casefold().strip() == "true": a JSON true, or a string
  * reading true in any case with surrounding whitespace. */
 static bool value_reads_true(const json_t *value)
@@ -191,13 +210,7 @@ static bool value_reads_true(const json_t *value)
     if (!json_is_string(value))
         return false;
     const char *s = json_string_value(value);
-    size_t len = json_string_length(value);
-    while (len > 0 && isspace((unsigned char)*s)) {
-        s++;
-        len--;
-    }
-    while (len > 0 && isspace((unsigned char)s[len - 1]))
-        len--;
+    size_t len = strip(&s, json_string_length(value));
     return len == 4 && strncasecmp(s, "true", 4) == 0;
 }
 
@@ -214,10 +227,11 @@ static enum MHD_Result state_post(ss_host_server *srv, struct MHD_Connection *c,
     const char *why = NULL;
     if (!json_is_object(root))
         why = "the body must be a JSON object";
-    else if (!json_is_string(state) || json_string_length(state) == 0)
+    else if (!json_is_string(state) || stripped_is(json_string_value(state),
+                                                   json_string_length(state), ""))
         why = "\"state\" must be a non-empty string";
     int rc = 0;
-    if (!why && strcmp(json_string_value(state), "closed") == 0)
+    if (!why && stripped_is(json_string_value(state), json_string_length(state), "closed"))
         rc = srv->store->ops->set_stop(srv->store, value_reads_true(json_object_get(root, "value")));
     json_decref(root);
     if (why)
@@ -231,22 +245,21 @@ static enum MHD_Result state_post(ss_host_server *srv, struct MHD_Connection *c,
 static enum MHD_Result state_get(ss_host_server *srv, struct MHD_Connection *c)
 {
     const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
-    while (name && isspace((unsigned char)*name))
-        name++;
-    if (!name || !*name)
+    size_t len = name ? strlen(name) : 0;
+    if (!name || stripped_is(name, len, ""))
         return bad_request(c, "the query needs state=NAME (closed, maxlen or curlen)");
     ss__host_store *st = srv->store;
     json_t *data = NULL;
     int rc = 0;
-    if (strcmp(name, "closed") == 0) {
+    if (stripped_is(name, len, "closed")) {
         bool stop;
         rc = st->ops->get_stop(st, &stop);
         data = json_boolean(stop);
-    } else if (strcmp(name, "maxlen") == 0) {
+    } else if (stripped_is(name, len, "maxlen")) {
         ss__host_store_stats stats;
         rc = st->ops->stats(st, &stats);
         data = json_integer((json_int_t)stats.maxlen);
-    } else if (strcmp(name, "curlen") == 0) {
+    } else if (stripped_is(name, len, "curlen")) {
         size_t n = 0;
         rc = st->ops->len(st, &n);
         data = json_integer((json_int_t)n);
