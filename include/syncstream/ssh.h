@@ -26,6 +26,9 @@
 #define SYNCSTREAM_SSH_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include <syncstream/transport.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,8 +52,9 @@ typedef struct ss_ssh_opts {
      * stdout (nothing arrives on stderr), translates line endings and echoes
      * input, as any terminal does. */
     bool pty;
-    int connect_timeout_ms; /* TCP connect, key exchange, authentication and
-                               starting the command; 0 means 10000 */
+    int connect_timeout_ms; /* each of: TCP connect, key exchange, login and
+                               starting the command; 0 means 10000,
+                               negative no limit */
     /* Dead-peer detection: after keepalive_interval_ms with nothing received,
      * a keepalive request (which the server must answer) is sent; after
      * keepalive_count_max such intervals in a row with no answer, the
@@ -83,6 +87,27 @@ typedef struct ss_ssh_exit {
  * 1..65535, unbalanced brackets; o untouched) or -ENOMEM.
  */
 int ss_ssh_parse_uri(const char *uri, ss_ssh_opts *o, char **ret_storage);
+
+/*
+ * ss_transport_ssh - connect, check the host key, log in and start the
+ * command (see the top of this file), as a transport for ss_stream_new():
+ * what the stream writes is the command's stdin, its stdout is the stream's
+ * bytes, its stderr the stream's separate error channel
+ * (ss_stream_take_stderr(); SS_REC_STDERR lines in a bridge), and its end is
+ * ss_stream_exit_status() (a waitpid()-style status: an exit code, or the
+ * signal that killed it; 255 when the server did not say). A broken
+ * connection or a peer that stopped answering keepalives ends the stream
+ * with SS_ECONNLOST, after every byte received before it.
+ *
+ * Thread-safe; blocks while connecting, each step bounded by
+ * opts->connect_timeout_ms. why (may be NULL) receives a sentence about a
+ * failure. On success *ret is the transport (ss_stream_new() takes it).
+ * Errors: -EINVAL, SS_EHOSTUNKNOWN, SS_EHOSTKEY, SS_EAUTH, -ECONNREFUSED,
+ * -ETIMEDOUT, -EHOSTUNREACH (name not resolved), SS_ECONNLOST (broken while
+ * connecting), -ENOENT (identity unreadable), -EIO (the server refused the
+ * command, or known_hosts could not be read or written), -ENOMEM.
+ */
+int ss_transport_ssh(ss_transport *ret, const ss_ssh_opts *opts, char *why, size_t why_len);
 
 #ifdef __cplusplus
 }

@@ -45,6 +45,11 @@ enum {
     SS_TRANSPORT_READ = 1u << 0,
     /* writable: the loop calls write(); watched only while bytes wait */
     SS_TRANSPORT_WRITE = 1u << 1,
+    /* writable, whatever the stream has queued: the transport holds bytes of
+     * its own that the descriptor did not take yet (an SSH library's packets:
+     * data it accepted, window adjustments, keepalives); while it is, the
+     * loop calls flush() */
+    SS_TRANSPORT_FLUSH = 1u << 2,
 };
 
 /* The channel of the bytes read() returned. */
@@ -91,6 +96,12 @@ typedef struct ss_transport_ops {
 
     /* Release everything (close fds, end a child). Called exactly once. */
     void (*close)(void *impl);
+
+    /* Optional (NULL), last so that tables written before it still compile:
+     * send what the transport holds of its own (see SS_TRANSPORT_FLUSH).
+     * Called whenever the loop services the stream. Returns 0, or a negative
+     * errno that ends the stream. */
+    int (*flush)(void *impl);
 } ss_transport_ops;
 
 /* A transport: its functions and its state. Handed to ss_stream_new(), which
@@ -213,7 +224,10 @@ int ss_transport_exec(ss_transport *ret, char *const argv[], unsigned flags);
  *     serial:PATH?baud=115200&data=8&parity=none|even|odd&stop=1&rtscts=1&xonxoff=1
  *     exec:COMMAND             (run by /bin/sh -c on a pseudo-terminal)
  *     exec-pipe:COMMAND        (the same on pipes, stderr kept apart)
- * timeout_ms bounds a TCP connect (negative: none).
+ *     ssh://[USER@]HOST[:PORT][/COMMAND]  (syncstream/ssh.h: ssh-agent and the
+ *                              default keys, known_hosts checked strictly;
+ *                              ss_transport_ssh() takes every other setting)
+ * timeout_ms bounds a TCP or SSH connect (negative: none).
  *
  * Thread-safe. Errors: -EINVAL for a URI that does not parse (unknown scheme,
  * bad or missing port, unknown serial option or value), then as the

@@ -36,7 +36,10 @@ static int connect_error(const char *msg)
 static int set_options(ssh_session session, const ss_ssh_opts *o)
 {
     int port = o->port ? o->port : 22;
-    int timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000;
+    /* 0: the default; negative: no limit, which libssh spells as a long one. */
+    int timeout_ms = o->connect_timeout_ms > 0    ? o->connect_timeout_ms
+                     : o->connect_timeout_ms == 0 ? 10000
+                                                  : 86400000;
     long sec = timeout_ms / 1000, usec = (long)(timeout_ms % 1000) * 1000;
     int log = SSH_LOG_NOLOG;
     bool no = false;

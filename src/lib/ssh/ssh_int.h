@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 #include <syncstream/ssh.h>
+#include <syncstream/transport.h>
 
 #include "util/buf.h"
 
@@ -123,6 +124,11 @@ int ss__ssh_timer(ss__ssh *s, int64_t now_ms, int *ret_next_ms);
  * run the timer. Returns 0 or the connection's error. For callers without
  * an event loop of their own (tests, the benchmark). */
 int ss__ssh_wait(ss__ssh *s, int timeout_ms);
+
+/* ss_transport_open_uri()'s ssh://: the URI's host, port, user and command
+ * with every other setting at its default (ssh-agent and the default keys,
+ * known_hosts strictly), timeout_ms as the connect timeout (negative: none). */
+int ss__transport_ssh_uri(ss_transport *ret, const char *uri, int timeout_ms);
 
 /* A sentence about the last error, "" if none. */
 const char *ss__ssh_error(const ss__ssh *s);

@@ -216,6 +216,11 @@ void ss__service(ss_stream *s, char *scratch, size_t scratch_len)
 {
     if (s->closed)
         return;
+    if (s->t.ops->flush && !s->rerr) {
+        int rc = s->t.ops->flush(s->t.impl);
+        if (rc < 0)
+            set_error(s, &s->rerr, rc);
+    }
     bool wrote = do_writes(s);
     bool read = do_reads(s, scratch, scratch_len);
     /* an event (UP) may have made writing possible again */
@@ -266,9 +271,11 @@ static void update_interest(ss_stream_loop *loop, ss_stream *s)
     s->watch_read = want_read;
     s->watch_write = want_write;
 
+    /* A transport holding bytes of its own wants writable whatever is queued. */
+    bool want_flush = s->t.ops->flush && !s->rerr;
     ss_transport_fd fds[SS_TRANSPORT_MAX_FDS];
     int n = 0;
-    if (want_read || want_write) {
+    if (want_read || want_write || want_flush) {
         n = s->t.ops->fds(s->t.impl, fds, SS_TRANSPORT_MAX_FDS);
         if (n < 0) {
             set_error(s, &s->rerr, n);
@@ -284,6 +291,8 @@ static void update_interest(ss_stream_loop *loop, ss_stream *s)
         if (want_read && (fds[i].events & SS_TRANSPORT_READ))
             mask |= EPOLLIN;
         if (want_write && (fds[i].events & SS_TRANSPORT_WRITE))
+            mask |= EPOLLOUT;
+        if (want_flush && (fds[i].events & SS_TRANSPORT_FLUSH))
             mask |= EPOLLOUT;
         if (mask && fds[i].fd >= 0)
             next[nnext++] = (ss__reg){fds[i].fd, mask};

@@ -273,8 +273,13 @@ static void queue_bytes(ss_stream *s, const char *data, size_t n)
             n -= (size_t)w;
         }
     }
-    if (n == 0)
+    if (n == 0) {
+        /* A transport with bytes of its own (flush) may hold some now, or have
+         * taken in input while writing: the I/O thread must look again. */
+        if (s->t.ops->flush)
+            ss__loop_touch(s);
         return;
+    }
     if (s->wstart > 0) {
         ss__buf_consume(&s->wbuf, s->wstart);
         s->wstart = 0;

@@ -10,6 +10,7 @@
 
 #include <syncstream/transport.h>
 
+#include "ssh/ssh_int.h"
 #include "stream/uri.h"
 
 /* Copy [p, p + n) into dst (size bytes) as a string; false if it does not fit. */
@@ -147,6 +148,9 @@ int ss__uri_parse(const char *uri, ss__uri *ret)
 
 int ss_transport_open_uri(ss_transport *ret, const char *uri, int timeout_ms)
 {
+    /* ssh:// has a parser and settings of its own (syncstream/ssh.h). */
+    if (uri && strncmp(uri, "ssh://", 6) == 0)
+        return ss__transport_ssh_uri(ret, uri, timeout_ms);
     ss__uri u;
     int rc = ss__uri_parse(uri, &u);
     if (rc < 0 || !ret)
