@@ -258,7 +258,7 @@ static void test_uris(void **state)
     const char *bad[] = {"tcp://host", "tcp://:80", "tcp://h:0", "tcp://h:65536", "tcp://::1:80",
                          "tcp://[::1]80", "serial:", "serial:/dev/x?baud=fast",
                          "serial:/dev/x?parity=mark", "serial:/dev/x?data=9", "exec:",
-                         "ssh://u@h", "bogus", ""};
+                         "ssh://u:pw@h", "ssh://", "bogus", ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(ss_transport_open_uri(&t, bad[i], 0), -EINVAL);
 }
