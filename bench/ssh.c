@@ -51,12 +51,7 @@ static void die(const char *what, const char *why)
 
 static ss_ssh_opts opts(void)
 {
-    return (ss_ssh_opts){.host = "127.0.0.1",
-                         .port = g_sshd.port,
-                         .user = g_sshd.user,
-                         .command = g_command,
-                         .identity = g_sshd.user_key,
-                         .known_hosts = g_sshd.known_hosts};
+    return ss_test_sshd_opts(&g_sshd, g_command);
 }
 
 static size_t run_libssh(void)

@@ -376,3 +376,29 @@ void ss_test_sshd_stop(ss_test_sshd *d)
         run("rm -rf '%s'", d->dir);
     d->dir[0] = '\0';
 }
+
+ss_ssh_opts ss_test_sshd_opts(const ss_test_sshd *d, const char *command)
+{
+    return (ss_ssh_opts){
+        .host = "127.0.0.1",
+        .port = d->port,
+        .user = d->user,
+        .command = command,
+        .identity = d->user_key,
+        .known_hosts = d->known_hosts,
+        .connect_timeout_ms = 10000,
+    };
+}
+
+ss_test_sshd ss_test_server;
+
+int ss_test_sshd_group_setup(void **state)
+{
+    return ss_test_sshd_start(&ss_test_server);
+}
+
+int ss_test_sshd_group_teardown(void **state)
+{
+    ss_test_sshd_stop(&ss_test_server);
+    return 0;
+}

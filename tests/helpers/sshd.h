@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <syncstream/ssh.h>
+
 typedef struct ss_test_sshd {
     char dir[64];          /* the temporary directory */
     int port;              /* on 127.0.0.1 */
@@ -50,6 +52,16 @@ int ss_test_sshd_agent(ss_test_sshd *d);
  * server's, for 127.0.0.1 on the server's port (a changed host key).
  * Returns 0 or -1. */
 int ss_test_sshd_wrong_known_hosts(ss_test_sshd *d, const char *path);
+
+/* One server for a whole cmocka group: the group setup starts it, the group
+ * teardown stops it. */
+extern ss_test_sshd ss_test_server;
+int ss_test_sshd_group_setup(void **state);
+int ss_test_sshd_group_teardown(void **state);
+
+/* Options for a key login (d->user_key) to d, known_hosts checked against
+ * d->known_hosts, running command. */
+ss_ssh_opts ss_test_sshd_opts(const ss_test_sshd *d, const char *command);
 
 /* dir/name into out (size n). Returns out. */
 char *ss_test_sshd_path(const ss_test_sshd *d, const char *name, char *out, size_t n);

@@ -1,6 +1,6 @@
 /*
  * The SSH connection module (src/lib/ssh) against a real OpenSSH sshd on
- * 127.0.0.1, started by the group setup (tests/helpers/sshd.h).
+ * 127.0.0.1, started by the group setup (tests/helpers/ss_test_server.h).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,33 +15,6 @@
 
 #include "ssh/ssh_int.h"
 #include "util/clock.h"
-
-static ss_test_sshd sshd;
-
-static int setup(void **state)
-{
-    return ss_test_sshd_start(&sshd);
-}
-
-static int teardown(void **state)
-{
-    ss_test_sshd_stop(&sshd);
-    return 0;
-}
-
-/* Options for a key login to the test server running command. */
-static ss_ssh_opts key_opts(const char *command)
-{
-    return (ss_ssh_opts){
-        .host = "127.0.0.1",
-        .port = sshd.port,
-        .user = sshd.user,
-        .command = command,
-        .identity = sshd.user_key,
-        .known_hosts = sshd.known_hosts,
-        .connect_timeout_ms = 10000,
-    };
-}
 
 static ss__ssh *open_ok(const ss_ssh_opts *o)
 {
@@ -101,7 +74,7 @@ static void assert_buf_text(const ss__buf *b, const char *text)
 static void run_expect(const char *command, const char *out_text, const char *err_text,
                        int status)
 {
-    ss_ssh_opts o = key_opts(command);
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, command);
     ss__ssh *s = open_ok(&o);
     ss__buf out, err;
     ss__buf_init(&out, 1 << 20);
@@ -133,7 +106,7 @@ static void test_exit_status(void **state)
 {
     run_expect("echo bye; exit 7", "bye\n", "", 7);
 
-    ss_ssh_opts k = key_opts("kill -TERM $$");
+    ss_ssh_opts k = ss_test_sshd_opts(&ss_test_server, "kill -TERM $$");
     ss__ssh *s = open_ok(&k);
     ss_ssh_exit ex;
     assert_int_equal(collect(s, NULL, NULL, 20000), 0);
@@ -146,7 +119,7 @@ static void test_exit_status(void **state)
 /* What is written reaches the command's stdin, EOF included. */
 static void test_stdin_round_trip(void **state)
 {
-    ss_ssh_opts o = key_opts("cat");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "cat");
     ss__ssh *s = open_ok(&o);
     /* 3 MiB, more than any window, so writes must wait for the server. */
     size_t total = 3u << 20;
@@ -183,7 +156,7 @@ static void test_stdin_round_trip(void **state)
 /* Megabytes on stderr while stdout waits: both are drained, nothing stalls. */
 static void test_stderr_flood(void **state)
 {
-    ss_ssh_opts o = key_opts("head -c 8388608 /dev/zero >&2; echo done");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "head -c 8388608 /dev/zero >&2; echo done");
     ss__ssh *s = open_ok(&o);
     ss__buf out;
     ss__buf_init(&out, 1 << 20);
@@ -207,7 +180,7 @@ static void test_100mib(void **state)
 {
     static const char line[] = "0123456789abcdefghijklmnopqrstuvwxyz\n"; /* 37 bytes */
     const size_t total = 100u << 20, period = sizeof(line) - 1;
-    ss_ssh_opts o = key_opts("yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 104857600");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 104857600");
     ss__ssh *s = open_ok(&o);
     size_t got = 0, bad = 0;
     int64_t deadline = ss__mono_ms() + 240000;
@@ -232,7 +205,7 @@ static void test_100mib(void **state)
 
 static void test_password(void **state)
 {
-    ss_ssh_opts o = key_opts("echo in");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "echo in");
     o.identity = NULL;
     o.password = "not-the-password";
     ss__ssh *s = NULL;
@@ -241,7 +214,7 @@ static void test_password(void **state)
     assert_null(s);
     assert_non_null(strstr(why, "authentication"));
 
-    o.password = sshd.password;
+    o.password = ss_test_server.password;
     s = open_ok(&o);
     ss__buf out;
     ss__buf_init(&out, 1024);
@@ -253,8 +226,8 @@ static void test_password(void **state)
 
 static void test_unknown_key_file(void **state)
 {
-    ss_ssh_opts o = key_opts("true");
-    o.identity = sshd.other_key;
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "true");
+    o.identity = ss_test_server.other_key;
     ss__ssh *s = NULL;
     assert_int_equal(ss__ssh_open(&s, &o, NULL, 0), SS_EAUTH);
 
@@ -264,9 +237,9 @@ static void test_unknown_key_file(void **state)
 
 static void test_agent(void **state)
 {
-    assert_int_equal(ss_test_sshd_agent(&sshd), 0);
-    assert_int_equal(setenv("SSH_AUTH_SOCK", sshd.agent_sock, 1), 0);
-    ss_ssh_opts o = key_opts("echo agent");
+    assert_int_equal(ss_test_sshd_agent(&ss_test_server), 0);
+    assert_int_equal(setenv("SSH_AUTH_SOCK", ss_test_server.agent_sock, 1), 0);
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "echo agent");
     o.identity = NULL;
     ss__ssh *s = open_ok(&o);
     ss__buf out;
@@ -281,9 +254,9 @@ static void test_agent(void **state)
 static void test_unknown_host(void **state)
 {
     char path[128];
-    ss_test_sshd_path(&sshd, "empty_known_hosts", path, sizeof(path));
+    ss_test_sshd_path(&ss_test_server, "empty_known_hosts", path, sizeof(path));
     unlink(path);
-    ss_ssh_opts o = key_opts("true");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "true");
     o.known_hosts = path;
     ss__ssh *s = NULL;
     char why[256];
@@ -302,9 +275,9 @@ static void test_unknown_host(void **state)
 static void test_changed_host_key(void **state)
 {
     char path[128];
-    ss_test_sshd_path(&sshd, "wrong_known_hosts", path, sizeof(path));
-    assert_int_equal(ss_test_sshd_wrong_known_hosts(&sshd, path), 0);
-    ss_ssh_opts o = key_opts("true");
+    ss_test_sshd_path(&ss_test_server, "wrong_known_hosts", path, sizeof(path));
+    assert_int_equal(ss_test_sshd_wrong_known_hosts(&ss_test_server, path), 0);
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "true");
     o.known_hosts = path;
     o.accept_unknown_hostkey = true; /* never overrides a changed key */
     ss__ssh *s = NULL;
@@ -315,7 +288,7 @@ static void test_changed_host_key(void **state)
 
 static void test_refused(void **state)
 {
-    ss_ssh_opts o = key_opts("true");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "true");
     /* A port nobody listens on: sshd's own port + 1 is probed free first. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -332,7 +305,7 @@ static void test_refused(void **state)
  * staged before it is still there, whole and in order. */
 static void test_killed_mid_stream(void **state)
 {
-    ss_ssh_opts o = key_opts("i=0; while :; do echo \"line $i\"; i=$((i+1)); done");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "i=0; while :; do echo \"line $i\"; i=$((i+1)); done");
     ss__ssh *s = open_ok(&o);
     ss__buf out;
     ss__buf_init(&out, 64u << 20);
@@ -342,7 +315,7 @@ static void test_killed_mid_stream(void **state)
         assert_int_equal(ss__ssh_wait(s, 1000), 0);
         take(s, &out, NULL, NULL, NULL);
     }
-    assert_true(ss_test_sshd_signal_sessions(&sshd, SIGKILL) > 0);
+    assert_true(ss_test_sshd_signal_sessions(&ss_test_server, SIGKILL) > 0);
     int rc = collect(s, &out, NULL, 30000);
     assert_int_equal(rc, SS_ECONNLOST);
     assert_non_null(strstr(ss__ssh_error(s), "broke"));
@@ -371,7 +344,7 @@ static void test_killed_mid_stream(void **state)
  * dead after the configured number of unanswered keepalives. */
 static void test_dead_peer(void **state)
 {
-    ss_ssh_opts o = key_opts("echo started; sleep 60");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "echo started; sleep 60");
     o.keepalive_interval_ms = 200;
     o.keepalive_count_max = 2;
     ss__ssh *s = open_ok(&o);
@@ -388,12 +361,12 @@ static void test_dead_peer(void **state)
     while (ss__mono_ms() < quiet)
         assert_int_equal(ss__ssh_wait(s, 100), 0);
 
-    assert_true(ss_test_sshd_signal_sessions(&sshd, SIGSTOP) > 0);
+    assert_true(ss_test_sshd_signal_sessions(&ss_test_server, SIGSTOP) > 0);
     int rc = 0;
     while (rc == 0 && ss__mono_ms() < deadline)
         rc = ss__ssh_wait(s, 1000);
-    ss_test_sshd_signal_sessions(&sshd, SIGKILL);
-    ss_test_sshd_signal_sessions(&sshd, SIGCONT);
+    ss_test_sshd_signal_sessions(&ss_test_server, SIGKILL);
+    ss_test_sshd_signal_sessions(&ss_test_server, SIGCONT);
     assert_int_equal(rc, SS_ECONNLOST);
     assert_non_null(strstr(ss__ssh_error(s), "keepalives"));
     assert_buf_text(&out, "started\n");
@@ -404,7 +377,7 @@ static void test_dead_peer(void **state)
 /* With a pty, stderr arrives merged into stdout. */
 static void test_pty(void **state)
 {
-    ss_ssh_opts o = key_opts("tty; echo to-stderr >&2");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "tty; echo to-stderr >&2");
     o.pty = true;
     ss__ssh *s = open_ok(&o);
     ss__buf out, err;
@@ -423,7 +396,7 @@ static void test_pty(void **state)
 /* No command: the login shell reads commands from stdin. */
 static void test_login_shell(void **state)
 {
-    ss_ssh_opts o = key_opts(NULL);
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, NULL);
     ss__ssh *s = open_ok(&o);
     const char *script = "echo shell-ok\nexit 3\n";
     size_t sent = 0;
@@ -480,5 +453,5 @@ int main(void)
         cmocka_unit_test(test_dead_peer),
         cmocka_unit_test(test_100mib),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ss_test_sshd_group_setup, ss_test_sshd_group_teardown);
 }

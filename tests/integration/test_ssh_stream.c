@@ -1,6 +1,6 @@
 /*
  * ss_stream over the ssh transport, against a real OpenSSH sshd on 127.0.0.1
- * (tests/helpers/sshd.h): the stream's calls, stderr apart, the exit status,
+ * (tests/helpers/ss_test_server.h): the stream's calls, stderr apart, the exit status,
  * errors with their payload, the bridge, 100 MiB without loss.
  */
 #include <signal.h>
@@ -9,31 +9,6 @@
 
 #include "test.h"
 #include "sshd.h"
-
-static ss_test_sshd sshd;
-
-static int setup(void **state)
-{
-    return ss_test_sshd_start(&sshd);
-}
-
-static int teardown(void **state)
-{
-    ss_test_sshd_stop(&sshd);
-    return 0;
-}
-
-static ss_ssh_opts key_opts(const char *command)
-{
-    return (ss_ssh_opts){
-        .host = "127.0.0.1",
-        .port = sshd.port,
-        .user = sshd.user,
-        .command = command,
-        .identity = sshd.user_key,
-        .known_hosts = sshd.known_hosts,
-    };
-}
 
 static ss_stream *open_stream(const ss_ssh_opts *o)
 {
@@ -67,7 +42,7 @@ static char *read_all(ss_stream *s, size_t *ret_len)
 
 static void test_read_until_and_exit(void **state)
 {
-    ss_ssh_opts o = key_opts("echo step 1; echo Completed.; echo rest; exit 4");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "echo step 1; echo Completed.; echo rest; exit 4");
     ss_stream *s = open_stream(&o);
     char *got;
     size_t len;
@@ -86,7 +61,7 @@ static void test_read_until_and_exit(void **state)
 
 static void test_killed_by_signal(void **state)
 {
-    ss_ssh_opts o = key_opts("kill -KILL $$");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "kill -KILL $$");
     ss_stream *s = open_stream(&o);
     size_t len;
     free(read_all(s, &len));
@@ -100,7 +75,7 @@ static void test_killed_by_signal(void **state)
 /* Written bytes reach the command's stdin and come back, in order. */
 static void test_stdin_round_trip(void **state)
 {
-    ss_ssh_opts o = key_opts("cat");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "cat");
     ss_stream *s = open_stream(&o);
     for (int i = 0; i < 100; i++) {
         char line[32];
@@ -135,7 +110,7 @@ static void test_stdin_round_trip(void **state)
 /* stderr goes to the stream's error channel, never into the read buffer. */
 static void test_stderr_apart(void **state)
 {
-    ss_ssh_opts o = key_opts("echo out; echo err >&2; head -c 3000000 /dev/zero >&2; echo end");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "echo out; echo err >&2; head -c 3000000 /dev/zero >&2; echo end");
     ss_stream *s = open_stream(&o);
     size_t len;
     char *out = read_all(s, &len);
@@ -153,19 +128,19 @@ static void test_errors_when_connecting(void **state)
 {
     ss_transport t;
     char why[256];
-    ss_ssh_opts o = key_opts("true");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "true");
     o.identity = NULL;
     o.password = "wrong";
     assert_int_equal(ss_transport_ssh(&t, &o, why, sizeof(why)), SS_EAUTH);
 
     char path[128];
-    ss_test_sshd_path(&sshd, "stream_wrong_known_hosts", path, sizeof(path));
-    assert_int_equal(ss_test_sshd_wrong_known_hosts(&sshd, path), 0);
-    o = key_opts("true");
+    ss_test_sshd_path(&ss_test_server, "stream_wrong_known_hosts", path, sizeof(path));
+    assert_int_equal(ss_test_sshd_wrong_known_hosts(&ss_test_server, path), 0);
+    o = ss_test_sshd_opts(&ss_test_server, "true");
     o.known_hosts = path;
     assert_int_equal(ss_transport_ssh(&t, &o, why, sizeof(why)), SS_EHOSTKEY);
 
-    ss_test_sshd_path(&sshd, "stream_no_known_hosts", path, sizeof(path));
+    ss_test_sshd_path(&ss_test_server, "stream_no_known_hosts", path, sizeof(path));
     o.known_hosts = path;
     assert_int_equal(ss_transport_ssh(&t, &o, why, sizeof(why)), SS_EHOSTUNKNOWN);
 }
@@ -181,7 +156,7 @@ static int has_line_80(void *ctx, const char *data, size_t len, size_t *ret_cons
 static void test_open_uri(void **state)
 {
     char uri[128];
-    snprintf(uri, sizeof(uri), "ssh://%s@127.0.0.1:%d/echo hi", sshd.user, sshd.port);
+    snprintf(uri, sizeof(uri), "ssh://%s@127.0.0.1:%d/echo hi", ss_test_server.user, ss_test_server.port);
     ss_transport t;
     assert_int_equal(ss_transport_open_uri(&t, uri, 10000), SS_EHOSTUNKNOWN);
     assert_int_equal(ss_transport_open_uri(&t, "ssh://u:pw@127.0.0.1/x", 10000), -EINVAL);
@@ -191,7 +166,7 @@ static void test_open_uri(void **state)
  * holds what had arrived; the stream still has every byte. */
 static void test_killed_mid_stream(void **state)
 {
-    ss_ssh_opts o = key_opts("echo ready; i=0; while :; do echo \"line $i\"; i=$((i+1)); "
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "echo ready; i=0; while :; do echo \"line $i\"; i=$((i+1)); "
                              "sleep 0.001; done");
     ss_stream *s = open_stream(&o);
     char *got;
@@ -200,7 +175,7 @@ static void test_killed_mid_stream(void **state)
     free(got);
     /* Let more lines arrive, unread, before the kill. */
     assert_int_equal(ss_stream_check(s, has_line_80, NULL, 20000, NULL), 0);
-    assert_true(ss_test_sshd_signal_sessions(&sshd, SIGKILL) > 0);
+    assert_true(ss_test_sshd_signal_sessions(&ss_test_server, SIGKILL) > 0);
     ss_stream_payload p = {0};
     int rc = ss_stream_read_until(s, "never printed", 13, 20000, &got, &len, &p);
     assert_int_equal(rc, SS_ECONNLOST);
@@ -229,7 +204,7 @@ static void test_killed_mid_stream(void **state)
 /* A stopped server is found dead by the stream's keepalives (tick()). */
 static void test_dead_peer(void **state)
 {
-    ss_ssh_opts o = key_opts("echo started; sleep 60");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "echo started; sleep 60");
     o.keepalive_interval_ms = 200;
     o.keepalive_count_max = 2;
     ss_stream *s = open_stream(&o);
@@ -239,10 +214,10 @@ static void test_dead_peer(void **state)
     free(got);
     /* Quiet but answering: no error within a second. */
     assert_int_equal(ss_stream_read(s, &(char){0}, 1, 1000, NULL), -ETIMEDOUT);
-    assert_true(ss_test_sshd_signal_sessions(&sshd, SIGSTOP) > 0);
+    assert_true(ss_test_sshd_signal_sessions(&ss_test_server, SIGSTOP) > 0);
     int rc = (int)ss_stream_read(s, &(char){0}, 1, 20000, NULL);
-    ss_test_sshd_signal_sessions(&sshd, SIGKILL);
-    ss_test_sshd_signal_sessions(&sshd, SIGCONT);
+    ss_test_sshd_signal_sessions(&ss_test_server, SIGKILL);
+    ss_test_sshd_signal_sessions(&ss_test_server, SIGCONT);
     assert_int_equal(rc, SS_ECONNLOST);
     ss_stream_free(s);
 }
@@ -250,7 +225,7 @@ static void test_dead_peer(void **state)
 /* Remote lines into a line buffer, stderr lines flagged, tagged with the name. */
 static void test_bridge(void **state)
 {
-    ss_ssh_opts o = key_opts("echo one; echo two >&2; printf three");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "echo one; echo two >&2; printf three");
     ss_transport t;
     assert_int_equal(ss_transport_ssh(&t, &o, NULL, 0), 0);
     ss_stream *s;
@@ -285,7 +260,7 @@ static void test_100mib(void **state)
 {
     static const char line[] = "0123456789abcdefghijklmnopqrstuvwxyz\n";
     const size_t total = 100u << 20, period = sizeof(line) - 1;
-    ss_ssh_opts o = key_opts("yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 104857600");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 104857600");
     ss_stream *s = open_stream(&o);
     static char buf[1 << 18];
     size_t got = 0, bad = 0;
@@ -318,5 +293,5 @@ int main(void)
         cmocka_unit_test(test_dead_peer),
         cmocka_unit_test(test_100mib),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ss_test_sshd_group_setup, ss_test_sshd_group_teardown);
 }
