@@ -69,6 +69,10 @@ typedef enum ss_time_source {
 /* Line assembly options (ss_linebuf_opts.line_flags). */
 enum {
     SS_LINE_CR_IS_BREAK = 1u << 0, /* a lone "\r" ends the line, as sync-stream does */
+    /* every break of Python's str.splitlines ends the line, as sync-stream's
+     * server splits: "\r", "\v", "\f", "\x1c"-"\x1e", and U+0085, U+2028,
+     * U+2029 in UTF-8 (implies SS_LINE_CR_IS_BREAK) */
+    SS_LINE_SPLITLINES = 1u << 1,
 };
 
 #define SS_LINEBUF_DEFAULT_MAXLEN 1000

@@ -3,9 +3,10 @@
  *
  * The first byte chooses max_line (1..64) and the line options, the second how
  * the rest is split into writes. Checked on every input: no record exceeds
- * max_line; splitting the input differently changes nothing; and for input
- * without "\r", the records joined by "\n" plus the partial line give back the
- * input exactly (nothing lost, nothing invented).
+ * max_line; splitting the input differently changes nothing; for input without
+ * "\r", the records joined by "\n" plus the partial line give back the input
+ * exactly (nothing lost, nothing invented); and with SS_LINE_SPLITLINES, lines
+ * that fit agree with a plain reference of str.splitlines.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,9 +56,40 @@ static char *assemble(const uint8_t *data, size_t size, size_t max_line, unsigne
     }
     memcpy(s.out + s.len, la.part, la.len);
     s.len += la.len;
+    memcpy(s.out + s.len, la.hold, la.held);
+    s.len += la.held;
     ss__lineasm_done(&la);
     *ret_len = s.len;
     return s.out;
+}
+
+/* The length of the str.splitlines break at data[i], or 0. */
+static size_t splitlines_break_at(const uint8_t *data, size_t size, size_t i)
+{
+    static const char *const breaks[] = {"\r\n", "\n", "\r", "\v", "\f", "\x1c", "\x1d",
+                                         "\x1e", "\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\xa9"};
+    for (size_t k = 0; k < sizeof(breaks) / sizeof(breaks[0]); k++) {
+        size_t n = strlen(breaks[k]);
+        if (size - i >= n && memcmp(data + i, breaks[k], n) == 0)
+            return n;
+    }
+    return 0;
+}
+
+/* str.splitlines of the whole input, each line followed by "\n", then the rest. */
+static char *splitlines_reference(const uint8_t *data, size_t size, size_t *ret_len)
+{
+    char *out = malloc(size + 1);
+    size_t len = 0;
+    if (!out)
+        abort();
+    for (size_t i = 0; i < size;) {
+        size_t brk = splitlines_break_at(data, size, i);
+        out[len++] = brk ? '\n' : (char)data[i];
+        i += brk ? brk : 1;
+    }
+    *ret_len = len;
+    return out;
 }
 
 static void check_linebuf(const uint8_t *data, size_t size, size_t max_line, unsigned flags)
@@ -86,7 +118,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     size_t max_line = (size_t)(data[0] & 63) + 1;
-    unsigned flags = (data[0] & 64) ? SS_LINE_CR_IS_BREAK : 0;
+    unsigned flags = ((data[0] & 64) ? SS_LINE_CR_IS_BREAK : 0) |
+                     ((data[0] & 128) ? SS_LINE_SPLITLINES : 0);
     size_t stride = data[1] % 9;
     data += 2;
     size -= 2;
@@ -96,8 +129,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *split = assemble(data, size, max_line, flags, stride, &split_len);
     if (whole_len != split_len || memcmp(whole, split, whole_len) != 0)
         abort();
-    if (!memchr(data, '\r', size) && (whole_len != size || memcmp(whole, data, size) != 0))
+    if (!(flags & SS_LINE_SPLITLINES) && !memchr(data, '\r', size) &&
+        (whole_len != size || memcmp(whole, data, size) != 0))
         abort();
+    if ((flags & SS_LINE_SPLITLINES) && max_line >= size) {
+        size_t ref_len;
+        char *ref = splitlines_reference(data, size, &ref_len);
+        if (ref_len != whole_len || memcmp(ref, whole, ref_len) != 0)
+            abort();
+        free(ref);
+    }
     free(whole);
     free(split);
     check_linebuf(data, size, max_line, flags);

@@ -10,6 +10,7 @@ typedef struct bytes {
 
 #define B(lit) {lit, sizeof(lit) - 1}
 #define MAX_PIECES 6
+#define SPL SS_LINE_SPLITLINES
 
 typedef struct lineasm_case {
     const char *name;
@@ -52,6 +53,26 @@ static const lineasm_case cases[] = {
     {"NUL bytes are data", 64, 0, {B("a\0b\n")}, {B("a\0b")}, {0}, B("")},
     {"invalid UTF-8 is data", 64, 0, {B("\xff\xfe\xc3\n")}, {B("\xff\xfe\xc3")}, {0}, B("")},
     {"empty write", 64, 0, {B("")}, {{0}}, {0}, B("")},
+    {"splitlines: the one-byte breaks", 64, SPL, {B("a\vb\fc\x1c" "d\x1d" "e\x1e" "f\n")},
+     {B("a"), B("b"), B("c"), B("d"), B("e"), B("f")}, {0}, B("")},
+    {"splitlines: U+0085, U+2028, U+2029", 64, SPL, {B("a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xa9" "d")},
+     {B("a"), B("b"), B("c")}, {0}, B("d")},
+    {"splitlines: cr breaks, crlf once", 64, SPL, {B("a\r\nb\rc\n")}, {B("a"), B("b"), B("c")},
+     {0}, B("")},
+    {"splitlines: near misses are data", 64, SPL, {B("\xc2\x86\xe2\x80\xa7\xe2\x81\xa8\xc2\n")},
+     {B("\xc2\x86\xe2\x80\xa7\xe2\x81\xa8\xc2")}, {0}, B("")},
+    {"splitlines: a break split across writes", 64, SPL, {B("a\xe2"), B("\x80"), B("\xa8" "b\n")},
+     {B("a"), B("b")}, {0}, B("")},
+    {"splitlines: a held start that is no break", 64, SPL, {B("a\xe2\x80"), B("X\n")},
+     {B("a\xe2\x80X")}, {0}, B("")},
+    {"splitlines: a held start before a break", 64, SPL, {B("a\xc2"), B("\n")}, {B("a\xc2")}, {0},
+     B("")},
+    {"splitlines: a held start then another", 64, SPL, {B("a\xe2"), B("\xc2\x85")},
+     {B("a\xe2")}, {0}, B("")},
+    {"splitlines: held bytes are cut like others", 3, SPL, {B("ab\xe2"), B("\x80X\n")},
+     {B("ab\xe2"), B("\x80X")}, {SS_REC_CONTINUED, 0}, B("")},
+    {"splitlines: a held start waits outside the partial line", 64, SPL, {B("ab\xe2\x80")},
+     {{0}}, {0}, B("ab")},
 };
 
 typedef struct collected {
@@ -155,6 +176,28 @@ static void test_flush_ends_partial_once(void **state)
     ss__lineasm_done(&la);
 }
 
+static void test_flush_ends_held_bytes_too(void **state)
+{
+    (void)state;
+    ss__lineasm la;
+    collected got = {0};
+    assert_int_equal(ss__lineasm_init(&la, 64, SS_LINE_SPLITLINES, NULL), 0);
+    assert_int_equal(ss__lineasm_feed(&la, "ab\xe2\x80", 4, collect, &got), 0);
+    assert_int_equal(got.count, 0);
+    assert_int_equal(ss__lineasm_flush(&la, collect, &got), 0);
+    assert_int_equal(got.count, 1);
+    assert_int_equal(got.len[0], 4);
+    assert_memory_equal(got.text[0], "ab\xe2\x80", 4);
+    /* a reset forgets held bytes: the next byte cannot complete a break */
+    assert_int_equal(ss__lineasm_feed(&la, "c\xe2\x80", 3, collect, &got), 0);
+    ss__lineasm_reset(&la);
+    assert_int_equal(ss__lineasm_feed(&la, "\xa8\n", 2, collect, &got), 0);
+    assert_int_equal(got.count, 2);
+    assert_int_equal(got.len[1], 1);
+    assert_memory_equal(got.text[1], "\xa8", 1);
+    ss__lineasm_done(&la);
+}
+
 static int fail_second(void *ctx, const char *text, size_t len, uint32_t flags)
 {
     int *calls = ctx;
@@ -194,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_table_bytewise),
         cmocka_unit_test(test_flush_ends_partial_once),
+        cmocka_unit_test(test_flush_ends_held_bytes_too),
         cmocka_unit_test(test_emit_error_stops_feed),
         cmocka_unit_test(test_external_storage),
     };

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <syncstream/linebuf.h>
 #include <syncstream/record.h>
@@ -40,7 +41,7 @@ size_t ss__trim_breaks(const char *text, size_t len)
 
 void ss__lineasm_reset(ss__lineasm *la)
 {
-    la->len = la->col = 0;
+    la->len = la->col = la->held = 0;
     la->cr_pending = false;
 }
 
@@ -51,6 +52,60 @@ static const char *find_break(const char *p, const char *end)
     const char *limit = nl ? nl : end;
     const char *cr = memchr(p, '\r', (size_t)(limit - p));
     return cr ? cr : limit;
+}
+
+/* The UTF-8 forms of U+0085, U+2028 and U+2029, the multi-byte breaks of
+ * Python's str.splitlines. */
+static const char *const multibyte_breaks[] = {"\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\xa9"};
+
+/* Whether the n bytes at p begin with a multi-byte break (then *ret_whole is its
+ * length) or are the start of one (then *ret_whole is 0). */
+static bool begins_multibyte_break(const char *p, size_t n, size_t *ret_whole)
+{
+    for (size_t i = 0; i < sizeof(multibyte_breaks) / sizeof(multibyte_breaks[0]); i++) {
+        size_t blen = strlen(multibyte_breaks[i]);
+        if (memcmp(p, multibyte_breaks[i], n < blen ? n : blen) == 0) {
+            *ret_whole = n >= blen ? blen : 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Bytes that may start a break of str.splitlines. */
+static const bool splitlines_lead[256] = {
+    ['\n'] = true, ['\r'] = true, ['\v'] = true, ['\f'] = true,
+    [0x1c] = true, [0x1d] = true, [0x1e] = true, [0xc2] = true, [0xe2] = true,
+};
+
+/*
+ * SS_LINE_SPLITLINES: the first break in [p, end), its length in *ret_blen; or
+ * end. When the data ends inside what may still become a multi-byte break, end
+ * is returned too and *ret_held is the length of that tail (0 otherwise).
+ */
+static const char *find_splitlines_break(const char *p, const char *end, size_t *ret_blen,
+                                         size_t *ret_held)
+{
+    *ret_held = 0;
+    for (; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!splitlines_lead[c])
+            continue;
+        if (c < 0x80) {
+            *ret_blen = 1;
+            return p;
+        }
+        size_t avail = (size_t)(end - p) < 3 ? (size_t)(end - p) : 3, whole;
+        if (!begins_multibyte_break(p, avail, &whole))
+            continue;
+        if (whole) {
+            *ret_blen = whole;
+            return p;
+        }
+        *ret_held = avail; /* the data ends inside what may become a break */
+        return end;
+    }
+    return end;
 }
 
 /*
@@ -102,22 +157,62 @@ static int put_plain(ss__lineasm *la, const char *p, size_t k, bool terminated,
     return emit(ctx, la->part, total, 0);
 }
 
+/*
+ * SS_LINE_SPLITLINES: the bytes held back by the last feed (the start of what may
+ * be a multi-byte break) meet the next ones. Either they complete a break, which
+ * ends the line; or they still may, and wait longer; or they cannot, and become
+ * plain text. Returns how many bytes of data were used, or a negative emit result.
+ */
+static ssize_t settle_held(ss__lineasm *la, const char *data, size_t len, ss__emit_fn emit,
+                           void *ctx)
+{
+    char joint[sizeof(la->hold) + 1];
+    size_t take = len < sizeof(joint) - la->held ? len : sizeof(joint) - la->held;
+    size_t held = la->held, whole;
+    memcpy(joint, la->hold, held);
+    memcpy(joint + held, data, take);
+
+    la->held = 0;
+    if (!begins_multibyte_break(joint, held + take, &whole))
+        return put_plain(la, la->hold, held, false, emit, ctx);
+    if (whole) {
+        int rc = put_plain(la, data, 0, true, emit, ctx);
+        return rc < 0 ? rc : (ssize_t)(whole - held);
+    }
+    memcpy(la->hold, joint, held + take); /* all of data, and still undecided */
+    la->held = held + take;
+    return (ssize_t)take;
+}
+
 int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn emit, void *ctx)
 {
-    const bool cr_breaks = la->line_flags & SS_LINE_CR_IS_BREAK;
+    const bool splitlines = la->line_flags & SS_LINE_SPLITLINES;
+    const bool cr_breaks = splitlines || (la->line_flags & SS_LINE_CR_IS_BREAK);
     if (len == 0)
         return 0; /* data may be NULL then */
     const char *p = data, *end = data + len;
     int rc = 0;
 
+    if (la->held) {
+        ssize_t used = settle_held(la, data, len, emit, ctx);
+        if (used < 0)
+            return (int)used;
+        p += used;
+        if (used > 0)
+            la->cr_pending = false;
+    }
     while (p < end && rc >= 0) {
-        const char *q = find_break(p, end);
+        size_t blen = 1, held = 0;
+        const char *q = splitlines ? find_splitlines_break(p, end, &blen, &held)
+                                   : find_break(p, end);
         size_t plain = (size_t)(q - p);
 
         if (plain > 0)
             la->cr_pending = false;
         if (q == end) {
-            rc = put_plain(la, p, plain, false, emit, ctx);
+            rc = put_plain(la, p, plain - held, false, emit, ctx);
+            memcpy(la->hold, end - held, held);
+            la->held = held;
             break;
         }
         if (*q == '\n') {
@@ -126,6 +221,9 @@ int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn 
                 la->cr_pending = false;
             else
                 rc = put_plain(la, p, plain, true, emit, ctx);
+        } else if (*q != '\r') {
+            rc = put_plain(la, p, plain, true, emit, ctx);
+            la->cr_pending = false;
         } else if (cr_breaks) {
             rc = put_plain(la, p, plain, true, emit, ctx);
             la->cr_pending = true;
@@ -133,7 +231,7 @@ int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn 
             rc = put_plain(la, p, plain, false, emit, ctx);
             la->col = 0;
         }
-        p = q + 1;
+        p = q + blen;
     }
     return rc;
 }
@@ -141,6 +239,13 @@ int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn 
 int ss__lineasm_flush(ss__lineasm *la, ss__emit_fn emit, void *ctx)
 {
     la->cr_pending = false;
+    if (la->held) {
+        size_t held = la->held;
+        la->held = 0;
+        int rc = put_plain(la, la->hold, held, false, emit, ctx);
+        if (rc < 0)
+            return rc;
+    }
     if (la->len == 0)
         return 0;
     size_t n = la->len;

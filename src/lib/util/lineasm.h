@@ -10,6 +10,11 @@
  *    redraws itself leaves one line holding its latest state. As on a terminal,
  *    a shorter redraw leaves the old tail: "100%\r50%\n" gives "50%%". With
  *    SS_LINE_CR_IS_BREAK a lone "\r" ends the line instead (sync-stream's way).
+ *  - With SS_LINE_SPLITLINES every break of Python's str.splitlines ends the line,
+ *    as sync-stream's host server splits: "\r" too, and "\v", "\f", "\x1c",
+ *    "\x1d", "\x1e" and U+0085, U+2028, U+2029 in UTF-8. Up to two bytes that may
+ *    begin one of the multi-byte breaks wait outside the partial line until the
+ *    next feed (or flush) decides; a split break is found like a whole one.
  *  - A line longer than max_line is cut: each full max_line piece is emitted with
  *    SS_REC_CONTINUED and the next piece continues it. Nothing is dropped.
  *
@@ -34,6 +39,9 @@ typedef struct ss__lineasm {
     size_t max_line;
     unsigned line_flags;
     bool cr_pending;  /* SS_LINE_CR_IS_BREAK: the last byte was a "\r" */
+    char hold[2];     /* SS_LINE_SPLITLINES: the start of a possible multi-byte
+                         break at the end of the last feed, not yet in part */
+    size_t held;
     bool owns_part;
 } ss__lineasm;
 
