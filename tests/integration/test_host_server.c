@@ -155,6 +155,21 @@ static void test_messages_and_close(void **state_)
     ss_host_server_free(f.srv);
 }
 
+/* Lines break where Python's str.splitlines breaks them, as sync-stream's server. */
+static void test_python_line_breaks(void **state_)
+{
+    (void)state_;
+    fixture f;
+    start_plain(&f, 20);
+    post_text(&f, "abc\f");
+    post_text(&f, "def\n");
+    post_text(&f, "v\vfs\x1cgs\x1drs\x1e");
+    post_text(&f, "nel\xc2\x85ls\xe2\x80\xa8ps\xe2\x80\xa9tail");
+    expect_view(&f, -1, "[\"abc\",\"def\",\"v\",\"fs\",\"gs\",\"rs\",\"nel\",\"ls\",\"ps\","
+                        "\"tail\"]");
+    ss_host_server_free(f.srv);
+}
+
 static void test_read_n_and_delete(void **state_)
 {
     (void)state_;
@@ -1175,6 +1190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_protocol_example),
         cmocka_unit_test(test_messages_and_close),
+        cmocka_unit_test(test_python_line_breaks),
         cmocka_unit_test(test_read_n_and_delete),
         cmocka_unit_test(test_state_routes),
         cmocka_unit_test(test_bad_requests),
