@@ -19,6 +19,8 @@
 #include "tool.h"
 
 static const tool_cmd commands[] = {
+    {"connect", "drive a TCP socket, serial port or program: scripted (--send/--expect) or live",
+     cmd_connect_help, cmd_connect},
     {"inspect", "show the records and partial line left in a crash-survival ring file",
      cmd_inspect_help, cmd_inspect},
     {"run", "run several commands at once, print their output live, whole lines only",
@@ -65,6 +67,8 @@ static void print_main_help(FILE *out)
           "     format, output cannot be written)\n"
           "  2  usage error (unknown command or option, bad argument)\n"
           "  3  run: at least one of the commands failed\n"
+          "  4  connect: an expectation was not met in time\n"
+          "  5  connect: the stream ended before an expectation was met\n"
           "  130  run: interrupted by SIGINT (128 + the signal; 143 for SIGTERM)\n"
           "\n"
           "See syncstream(1) for the output formats.\n",

@@ -1,0 +1,245 @@
+/*
+ * cmd_connect.c: `syncstream connect URI`, drive a TCP socket, a serial port
+ * or a local program. Scripted with --send / --expect steps run in order (as
+ * expect(1) or pexpect would), or a live session: interactive when stdin is
+ * a terminal (as tio or socat), a pipe otherwise (connect_pump.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <syncstream.h>
+
+#include "connect.h"
+#include "tool.h"
+
+const char cmd_connect_help[] =
+    "Usage: " TOOL_NAME " connect [OPTION]... URI\n"
+    "\n"
+    "Connect to a byte stream and drive it. URI is one of\n"
+    "  tcp://HOST:PORT            (an IPv6 address in brackets: tcp://[::1]:23)\n"
+    "  serial:PATH[?SETTINGS]     a serial port; SETTINGS are KEY=VALUE joined by '&':\n"
+    "                             baud=115200 (up to 4000000), data=5..8,\n"
+    "                             parity=none|even|odd, stop=1|2, rtscts=0|1,\n"
+    "                             xonxoff=0|1, reopen=MS (-1: never); give a path\n"
+    "                             under /dev/serial/by-id/ and a USB adapter that is\n"
+    "                             pulled and plugged back is reopened\n"
+    "  exec:COMMAND               a local program (sh -c) on a pseudo-terminal\n"
+    "  exec-pipe:COMMAND          the same on pipes (its stderr goes to ours)\n"
+    "\n"
+    "With --send and --expect (repeatable, run in the order given), a script:\n"
+    "every byte an expectation consumed is printed on standard output, and the\n"
+    "first one not met ends the run with the error payload on standard error\n"
+    "(what had arrived and was not matched, and what was not sent). Without\n"
+    "them: when standard input is a terminal, an interactive session (Ctrl-]\n"
+    "quits); otherwise standard input is sent and what arrives is printed, until\n"
+    "the stream ends.\n"
+    "\n"
+    "Options:\n"
+    "  -s, --send=TEXT       send TEXT; \\n \\r \\t \\e \\\\ and \\xHH are escapes\n"
+    "  -e, --expect=TEXT     wait for TEXT (exact bytes, same escapes)\n"
+    "  -E, --expect-re=RE    wait for a match of RE (PCRE2); '$' matches only at\n"
+    "                        the end of the stream\n"
+    "  -t, --timeout=S       seconds each step may take, and the connection\n"
+    "                        (default 10; a fraction is fine; without steps: how\n"
+    "                        long to wait for the stream to end after input ends,\n"
+    "                        default no limit)\n"
+    "  -q, --quiet           do not print what the expectations consumed\n"
+    "  -h, --help            show this help and exit\n"
+    "\n"
+    "Exit status: 0 every expectation met (or the session ended), 1 cannot\n"
+    "connect or a transport error, 2 usage error, 4 an expectation timed out,\n"
+    "5 the stream ended before an expectation was met.\n"
+    "\n"
+    "Examples:\n"
+    "  " TOOL_NAME " connect serial:/dev/ttyUSB0?baud=115200\n"
+    "  " TOOL_NAME " connect tcp://router:23 -e 'login: ' -s 'admin\\n' -e '# ' \\\n"
+    "      -s 'show version\\n' -E 'Version [0-9.]+' -t 5\n"
+    "  " TOOL_NAME " connect 'exec:python3 -i' -e '>>> ' -s '6*7\\n' -e 42\n";
+
+static const struct option long_opts[] = {
+    {"send", required_argument, NULL, 's'},
+    {"expect", required_argument, NULL, 'e'},
+    {"expect-re", required_argument, NULL, 'E'},
+    {"timeout", required_argument, NULL, 't'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int connect_unescape(const char *in, char **ret, size_t *ret_len)
+{
+    size_t n = strlen(in);
+    char *out = malloc(n + 1);
+    if (!out)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] != '\\') {
+            out[k++] = in[i];
+            continue;
+        }
+        char c = in[++i];
+        int hi, lo;
+        switch (c) {
+        case 'n': out[k++] = '\n'; break;
+        case 'r': out[k++] = '\r'; break;
+        case 't': out[k++] = '\t'; break;
+        case 'e': out[k++] = '\033'; break;
+        case '\\': out[k++] = '\\'; break;
+        case 'x':
+            hi = hex_digit(in[i + 1]);
+            lo = hi < 0 ? -1 : hex_digit(in[i + 2]);
+            if (lo < 0)
+                goto out_bad;
+            out[k++] = (char)(hi * 16 + lo);
+            i += 2;
+            break;
+        default:
+            goto out_bad;
+        }
+    }
+    out[k] = '\0';
+    *ret = out;
+    *ret_len = k;
+    return 0;
+
+out_bad:
+    free(out);
+    return -EINVAL;
+}
+
+static void free_steps(connect_step *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(steps[i].text);
+    free(steps);
+}
+
+/* Seconds (a non-negative decimal, at most a day) as milliseconds. */
+static int parse_seconds(const char *s, int *ret)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 86400)
+        return -1;
+    *ret = (int)(v * 1000 + 0.5);
+    return 0;
+}
+
+int cmd_connect(int argc, char **argv)
+{
+    connect_opts o = {.timeout_ms = -1};
+    size_t cap = 0;
+    int c, rc = TOOL_EXIT_OK;
+
+    opterr = 0;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, ":s:e:E:t:qh", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+        case 'e':
+        case 'E': {
+            if (o.nsteps == cap) {
+                cap = cap ? 2 * cap : 8;
+                connect_step *grown = realloc(o.steps, cap * sizeof(*grown));
+                if (!grown) {
+                    rc = tool_fail("connect: out of memory");
+                    goto out;
+                }
+                o.steps = grown;
+            }
+            connect_step *st = &o.steps[o.nsteps];
+            st->kind = c == 's' ? CONNECT_SEND : c == 'e' ? CONNECT_EXPECT : CONNECT_EXPECT_RE;
+            st->arg = optarg;
+            if (c == 'E') {
+                st->text = strdup(optarg);
+                st->len = strlen(optarg);
+                if (!st->text) {
+                    rc = tool_fail("connect: out of memory");
+                    goto out;
+                }
+            } else if (connect_unescape(optarg, &st->text, &st->len) < 0) {
+                rc = tool_usage("connect", "connect: bad escape in '%s' (use \\n \\r \\t \\e "
+                                "\\\\ or \\xHH)", optarg);
+                goto out;
+            } else if (st->len == 0 && c == 'e') {
+                free(st->text);
+                rc = tool_usage("connect", "connect: --expect needs a non-empty TEXT");
+                goto out;
+            }
+            o.nsteps++;
+            break;
+        }
+        case 't':
+            if (parse_seconds(optarg, &o.timeout_ms) < 0) {
+                rc = tool_usage("connect", "connect: --timeout wants seconds (0 to 86400), "
+                                "not '%s'", optarg);
+                goto out;
+            }
+            break;
+        case 'q':
+            o.quiet = true;
+            break;
+        case 'h':
+            fputs(cmd_connect_help, stdout);
+            rc = tool_finish_output(TOOL_EXIT_OK);
+            goto out;
+        default:
+            rc = tool_option_error("connect", argv, c);
+            goto out;
+        }
+    }
+    if (optind != argc - 1) {
+        if (optind == argc)
+            rc = tool_usage("connect", "connect: no URI given");
+        else
+            rc = tool_usage("connect", "connect: one URI only, got '%s' too", argv[optind + 1]);
+        goto out;
+    }
+    o.uri = argv[optind];
+
+    ss_transport t;
+    int err = ss_transport_open_uri(&t, o.uri, o.timeout_ms < 0 ? 10000 : o.timeout_ms);
+    if (err == -EINVAL) {
+        rc = tool_usage("connect", "connect: cannot use '%s' (see the URI forms in the help)",
+                        o.uri);
+        goto out;
+    }
+    if (err < 0) {
+        rc = tool_fail("connect: %s: %s", o.uri, ss_strerror(err));
+        goto out;
+    }
+    ss_stream *s;
+    err = ss_stream_new(&s, NULL, &t, NULL);
+    if (err < 0) {
+        rc = tool_fail("connect: %s: %s", o.uri, ss_strerror(err));
+        goto out;
+    }
+    if (o.nsteps)
+        rc = connect_script(s, &o);
+    else
+        rc = connect_pump(s, &o, isatty(STDIN_FILENO));
+    ss_stream_free(s);
+
+out:
+    free_steps(o.steps, o.nsteps);
+    return rc;
+}

@@ -1,0 +1,146 @@
+/*
+ * connect_pump.c: `syncstream connect` without steps, a live session. The main
+ * thread prints what the stream receives; an input thread sends standard
+ * input. Interactive (stdin a terminal): the terminal is raw, so every key
+ * goes to the device as typed, and Ctrl-] quits. Otherwise, when standard
+ * input ends, the session waits for the stream to end, at most --timeout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <syncstream.h>
+
+#include "connect.h"
+#include "tool.h"
+
+#define QUIT_KEY 0x1d /* Ctrl-] as in telnet */
+
+typedef struct input {
+    ss_stream *s;
+    bool interactive;
+    int timeout_ms;
+    int wake[2];     /* the main thread writes here when the session is over */
+    /* written by the input thread before it closes the stream, read by the
+     * main thread after it sees the close */
+    bool quit;
+    bool timed_out;
+} input;
+
+static bool woken(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n;
+    while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+        ;
+    return n != 0;
+}
+
+static void *input_main(void *arg)
+{
+    input *in = arg;
+    char buf[4096];
+    for (;;) {
+        struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+                              {.fd = in->wake[0], .events = POLLIN}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[1].revents)
+            return NULL;
+        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        char *q = in->interactive ? memchr(buf, QUIT_KEY, (size_t)n) : NULL;
+        if (q) {
+            n = q - buf;
+            in->quit = true;
+        }
+        if ((n > 0 && ss_stream_write(in->s, buf, (size_t)n, -1, NULL) < 0) || in->quit)
+            break;
+    }
+    /* Standard input ended (or Ctrl-]): what is queued still goes out, and the
+     * stream may still answer, for at most the timeout. */
+    if (!in->quit && !woken(in->wake[0], in->timeout_ms))
+        in->timed_out = true;
+    if (in->quit || in->timed_out)
+        ss_stream_close(in->s);
+    return NULL;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
+{
+    input in = {.s = s, .interactive = interactive, .timeout_ms = o->timeout_ms};
+    struct termios saved;
+    bool raw = false;
+    if (pipe2(in.wake, O_CLOEXEC) < 0)
+        return tool_fail("connect: %s", ss_strerror(-errno));
+    if (interactive && tcgetattr(STDIN_FILENO, &saved) == 0) {
+        struct termios t = saved;
+        /* raw input (every key as typed, Ctrl-C to the device); output as it was */
+        t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+        t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+        t.c_cc[VMIN] = 1;
+        t.c_cc[VTIME] = 0;
+        raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+        fprintf(stderr, TOOL_NAME ": connected to %s; Ctrl-] quits\r\n", o->uri);
+    }
+    pthread_t thread;
+    int err = pthread_create(&thread, NULL, input_main, &in);
+    if (err) {
+        if (raw)
+            tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        close(in.wake[0]);
+        close(in.wake[1]);
+        return tool_fail("connect: %s", ss_strerror(-err));
+    }
+
+    char buf[65536];
+    ssize_t n;
+    while ((n = ss_stream_read(s, buf, sizeof(buf), -1, NULL)) > 0) {
+        write_all(STDOUT_FILENO, buf, (size_t)n);
+        connect_copy_stderr(s);
+    }
+    connect_copy_stderr(s);
+    (void)!write(in.wake[1], "x", 1);
+    pthread_join(thread, NULL);
+    close(in.wake[0]);
+    close(in.wake[1]);
+    if (raw)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+
+    if (n == SS_EEOF || (n == SS_ECLOSED && in.quit)) {
+        if (interactive)
+            fprintf(stderr, "\r\n" TOOL_NAME ": %s\r\n",
+                    in.quit ? "disconnected" : "the stream ended");
+        return TOOL_EXIT_OK;
+    }
+    if (n == SS_ECLOSED && in.timed_out) {
+        tool_fail("connect: the stream did not end within %g s after the input did",
+                  o->timeout_ms / 1000.0);
+        return TOOL_EXIT_TIMEOUT;
+    }
+    return tool_fail("connect: %s: %s", o->uri, ss_strerror((int)n));
+}
