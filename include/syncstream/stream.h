@@ -155,6 +155,15 @@ int ss_stream_write(ss_stream *s, const void *data, size_t len, int timeout_ms,
  */
 int ss_stream_flush(ss_stream *s, int timeout_ms, ss_stream_payload *ret_payload);
 
+/*
+ * ss_stream_shutdown_write - send every queued byte (as ss_stream_flush()),
+ * then tell the peer that no more will come: the end of its input (TCP's FIN,
+ * a program's stdin closed, ^D on a pty's line). Reading goes on; later writes
+ * fail with -EPIPE. Returns 0, -ENOTSUP (a transport without it), or as
+ * ss_stream_flush().
+ */
+int ss_stream_shutdown_write(ss_stream *s, int timeout_ms, ss_stream_payload *ret_payload);
+
 /* ss_stream_waiting - bytes queued and not yet sent. Never fails. */
 size_t ss_stream_waiting(ss_stream *s);
 

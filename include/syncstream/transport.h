@@ -11,8 +11,12 @@
  *
  * The contract, for whoever writes a transport:
  *  - Every function is called with the stream's lock held, by one thread at a
- *    time (the I/O thread, or a caller writing straight into an idle
- *    transport), so a transport needs no locking of its own.
+ *    time, so a transport needs no locking of its own. read(), tick() and
+ *    fds() run on the I/O thread; write() and shutdown_write() may also run on
+ *    a caller's thread (a write straight into an idle transport). Only read()
+ *    and tick() may close or replace a descriptor that fds() gave: the loop
+ *    takes it out of epoll right after them, before any other fd can reuse its
+ *    number.
  *  - No function may block: file descriptors are non-blocking, and "not now"
  *    is -EAGAIN. The loop learns when to call again from fds() (epoll) and,
  *    for timed work (a keepalive, a reopen attempt), from timeout_ms().
@@ -93,6 +97,11 @@ typedef struct ss_transport_ops {
     /* Optional: 0 and *ret set to a waitpid()-style status once the program at
      * the other end has ended; -EAGAIN before. */
     int (*exit_status)(void *impl, int *ret);
+
+    /* Optional: tell the peer no more bytes will come (TCP's FIN, closing a
+     * program's stdin, an SSH channel's EOF); called once every queued byte
+     * was written. Reading goes on. Returns 0 or a negative errno. */
+    int (*shutdown_write)(void *impl);
 
     /* Release everything (close fds, end a child). Called exactly once. */
     void (*close)(void *impl);

@@ -68,8 +68,12 @@ static void *input_main(void *arg)
         if ((n > 0 && ss_stream_write(in->s, buf, (size_t)n, -1, NULL) < 0) || in->quit)
             break;
     }
-    /* Standard input ended (or Ctrl-]): what is queued still goes out, and the
-     * stream may still answer, for at most the timeout. */
+    /* Standard input ended (or Ctrl-]): what is queued still goes out, then
+     * the peer learns that no more will come (a program reading its input to
+     * the end can finish), and the stream may still answer, for at most the
+     * timeout. A transport without an end of input just stays open. */
+    if (!in->quit)
+        (void)ss_stream_shutdown_write(in->s, in->timeout_ms, NULL);
     if (!in->quit && !woken(in->wake[0], in->timeout_ms))
         in->timed_out = true;
     if (in->quit || in->timed_out)

@@ -617,6 +617,34 @@ static void test_close_wakes_blocked_calls(void **state)
     peer_stop(&p);
 }
 
+/* The peer counts what it gets until our end of input, then answers. */
+static void counting_peer(int fd, void *arg)
+{
+    (void)arg;
+    size_t n = drain(fd);
+    char answer[32];
+    snprintf(answer, sizeof(answer), "got %zu\n", n);
+    send_str(fd, answer);
+}
+
+static void test_shutdown_write_tcp(void **state)
+{
+    (void)state;
+    peer p;
+    peer_start(&p, counting_peer, NULL);
+    ss_stream *s = connect_stream(&p, NULL, NULL);
+    assert_int_equal(ss_stream_write(s, "12345", 5, 1000, NULL), 0);
+    assert_int_equal(ss_stream_shutdown_write(s, 10000, NULL), 0);
+    char *line;
+    size_t len;
+    assert_int_equal(ss_stream_read_line(s, 10000, &line, &len, NULL), 0);
+    assert_string_equal(line, "got 5");
+    free(line);
+    assert_int_equal(ss_stream_write(s, "x", 1, 0, NULL), -EPIPE);
+    ss_stream_free(s);
+    peer_stop(&p);
+}
+
 /* ---- connecting ---- */
 
 static void hello_peer(int fd, void *arg)
@@ -688,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_write_buffer_cap),
         cmocka_unit_test(test_transport_error_reaches_next_call),
         cmocka_unit_test(test_close_wakes_blocked_calls),
+        cmocka_unit_test(test_shutdown_write_tcp),
         cmocka_unit_test(test_ipv6_and_listener),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -122,6 +122,31 @@ static void test_write_to_a_program_that_quit(void **state)
     ss_stream_free(s);
 }
 
+/* The end of the program's input: stdin shut on pipes, ^D on a pty. */
+static void test_shutdown_write(void **state)
+{
+    (void)state;
+    char *argv[] = {"cat", NULL};
+    for (int pty = 0; pty < 2; pty++) {
+        ss_stream *s = exec_stream(argv, pty ? SS_EXEC_PTY | SS_EXEC_NOECHO : 0, NULL);
+        assert_int_equal(ss_stream_write(s, "abc\n", 4, 1000, NULL), 0);
+        assert_int_equal(ss_stream_shutdown_write(s, 10000, NULL), 0);
+        /* cat saw the end of its input, so it ends, and so does the stream */
+        char *out;
+        size_t len;
+        ss_stream_payload pl = {0};
+        assert_int_equal(ss_stream_read_until(s, "never", 5, 10000, &out, &len, &pl), SS_EEOF);
+        assert_string_equal(pl.read, pty ? "abc\r\n" : "abc\n");
+        assert_int_equal(ss_stream_write(s, "x", 1, 0, &pl), -EPIPE);
+        assert_string_equal(pl.unsent, "x");
+        ss_stream_payload_clear(&pl);
+        int status;
+        assert_int_equal(ss_stream_exit_status(s, &status), 0);
+        assert_int_equal(WEXITSTATUS(status), 0);
+        ss_stream_free(s);
+    }
+}
+
 static void test_exec_errors(void **state)
 {
     (void)state;
@@ -224,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_pty_noecho),
         cmocka_unit_test(test_pipes_stderr_apart),
         cmocka_unit_test(test_write_to_a_program_that_quit),
+        cmocka_unit_test(test_shutdown_write),
         cmocka_unit_test(test_exec_errors),
         cmocka_unit_test(test_bridge_into_linebuf),
         cmocka_unit_test(test_bridge_callback_and_reads),

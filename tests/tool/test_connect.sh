@@ -120,6 +120,16 @@ wait "$server_pid" 2>/dev/null
 server_pid=
 run refused 1 connect "tcp://127.0.0.1:$port" -e x && expect_err refused 'refused'
 
+# the end of standard input is the end of the program's input
+printf 'one\ntwo\n' | timeout 60 "$tool" connect 'exec-pipe:sort -r' >"$tmp/pipe_eof.out" 2>"$tmp/pipe_eof.err"
+if check_status pipe_eof 0 $?; then
+    if [ "$(cat "$tmp/pipe_eof.out")" = "$(printf 'two\none')" ]; then
+        pass "pipe_eof: sort saw the end of its input"
+    else
+        fail pipe_eof "stdout is [$(cat "$tmp/pipe_eof.out")]"
+    fi
+fi
+
 # a pipe session whose stream does not end within --timeout after the input
 printf '' | timeout 60 "$tool" connect 'exec-pipe:sleep 5' -t 0.3 >"$tmp/pipe_to.out" 2>"$tmp/pipe_to.err"
 check_status pipe_to 4 $? && expect_err pipe_to 'did not end within 0.3 s'

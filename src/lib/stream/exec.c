@@ -115,6 +115,23 @@ static int exec_status(void *impl, int *ret)
     return 0;
 }
 
+static int exec_shutdown_write(void *impl)
+{
+    exec_t *e = impl;
+    if (e->in < 0)
+        return -EPIPE;
+    /* shut down, not closed: the fd may still be in the loop's epoll */
+    if (!e->pty)
+        return shutdown(e->in, SHUT_WR) < 0 ? -errno : 0;
+    /* a pty has no end of its input: its line discipline's end-of-file
+     * character (^D, after the line so far) is what a program reads as one */
+    struct termios tio;
+    if (tcgetattr(e->in, &tio) < 0)
+        return -errno;
+    char eof = (char)tio.c_cc[VEOF];
+    return write(e->in, &eof, 1) == 1 ? 0 : -errno;
+}
+
 static void exec_close(void *impl)
 {
     exec_t *e = impl;
@@ -138,6 +155,7 @@ static const ss_transport_ops exec_ops = {
     .read = exec_read,
     .write = exec_write,
     .exit_status = exec_status,
+    .shutdown_write = exec_shutdown_write,
     .close = exec_close,
 };
 

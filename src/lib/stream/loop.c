@@ -23,6 +23,10 @@
 
 #define MAX_EVENTS 256
 #define SCRATCH_LEN (64 * 1024)
+/* Bulk reads go straight into the read buffer, up to READ_CHUNK at a time,
+ * once it has grown to DIRECT_MIN. */
+#define READ_CHUNK (256 * 1024)
+#define DIRECT_MIN (64 * 1024)
 /* Reads per stream per wake-up: fairness between streams on one loop. */
 #define READ_BUDGET 4
 /* A full read buffer is read again once this much of it is free (or half of
@@ -186,16 +190,43 @@ static bool do_writes(ss_stream *s)
     return progress || s->werr;
 }
 
+/* Where the next read goes, at most *len bytes: straight into the free end
+ * of the read buffer (no copy) once it has grown for bulk traffic, else the
+ * loop's scratch buffer (a stream that gets a line now and then keeps a small
+ * buffer). Sets *direct for the first. */
+static char *read_target(ss_stream *s, char *scratch, size_t scratch_len, size_t *len,
+                         bool *direct)
+{
+    *direct = false;
+    if (s->rbuf.alloc >= DIRECT_MIN && !(s->bridge && ss__bridge_only(s->bridge))) {
+        size_t n = *len < READ_CHUNK ? *len : READ_CHUNK;
+        if (s->rstart > 0 && (s->rstart >= s->rbuf.len / 2 || s->rbuf.len + n > s->rbuf.cap)) {
+            ss__buf_consume(&s->rbuf, s->rstart);
+            s->rstart = 0;
+        }
+        char *dst;
+        if (ss__buf_reserve(&s->rbuf, n, &dst) == 0) {
+            *len = n;
+            *direct = true;
+            return dst;
+        }
+    }
+    if (*len > scratch_len)
+        *len = scratch_len;
+    return scratch;
+}
+
 static bool do_reads(ss_stream *s, char *scratch, size_t scratch_len)
 {
     bool changed = false;
     for (int i = 0; i < READ_BUDGET && !s->eof && !s->rerr; i++) {
-        size_t room = ss__read_room(s);
-        if (room == 0)
+        size_t len = ss__read_room(s);
+        if (len == 0)
             break;
+        bool direct;
+        char *dst = read_target(s, scratch, scratch_len, &len, &direct);
         int chan = SS_CHAN_OUT;
-        ssize_t n = s->t.ops->read(s->t.impl, scratch, room < scratch_len ? room : scratch_len,
-                                   &chan);
+        ssize_t n = s->t.ops->read(s->t.impl, dst, len, &chan);
         if (n == -EAGAIN)
             break;
         changed = true;
@@ -205,8 +236,15 @@ static bool do_reads(ss_stream *s, char *scratch, size_t scratch_len)
             s->eof = true;
             if (s->bridge)
                 ss__bridge_end(s->bridge);
+        } else if (direct && chan == SS_CHAN_OUT) {
+            if (s->bridge)
+                ss__bridge_feed(s->bridge, chan, dst, (size_t)n);
+            s->rbuf.len += (size_t)n;
+            s->received += (size_t)n;
         } else {
-            deliver(s, chan, scratch, (size_t)n);
+            /* from the scratch buffer, or other channels' bytes read into the
+             * read buffer's free end, which they leave as it was */
+            deliver(s, chan, dst, (size_t)n);
         }
     }
     return changed;

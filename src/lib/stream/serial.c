@@ -27,6 +27,7 @@ typedef struct serial {
     ss_serial_opts o;
     int fd;                 /* -1 while the device is away */
     int64_t next_try_ns;    /* CLOCK_MONOTONIC: the next reopen attempt */
+    int write_err;          /* a write found the device gone; read() closes it */
     int event_chan;         /* an event waiting to be read: SS_CHAN_DOWN / _UP, or -1 */
     char event[160];
     size_t event_len;
@@ -152,6 +153,11 @@ static ssize_t serial_read(void *impl, void *buf, size_t n, int *ret_chan)
     }
     if (s->fd < 0)
         return -EAGAIN;
+    if (s->write_err) {
+        went_away(s, s->write_err);
+        s->write_err = 0;
+        return serial_read(impl, buf, n, ret_chan);
+    }
     ssize_t r = read(s->fd, buf, n);
     *ret_chan = SS_CHAN_OUT;
     if (r > 0)
@@ -169,7 +175,7 @@ static ssize_t serial_read(void *impl, void *buf, size_t n, int *ret_chan)
 static ssize_t serial_write(void *impl, const void *buf, size_t n)
 {
     serial *s = impl;
-    if (s->fd < 0)
+    if (s->fd < 0 || s->write_err)
         return -EAGAIN;
     ssize_t w = write(s->fd, buf, n);
     if (w >= 0)
@@ -179,8 +185,9 @@ static ssize_t serial_write(void *impl, const void *buf, size_t n)
     int err = -errno;
     if (s->o.reopen_ms < 0)
         return err;
-    /* the event is read out by the next read, which the loop makes at once */
-    went_away(s, err);
+    /* A write may run on a caller's thread, which must not close the fd (the
+     * loop may still watch it): the next read, on the I/O thread, does. */
+    s->write_err = err;
     return -EAGAIN;
 }
 

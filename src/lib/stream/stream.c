@@ -349,6 +349,29 @@ int ss_stream_flush(ss_stream *s, int timeout_ms, ss_stream_payload *ret_payload
     return rc;
 }
 
+int ss_stream_shutdown_write(ss_stream *s, int timeout_ms, ss_stream_payload *ret_payload)
+{
+    if (!s)
+        return -EINVAL;
+    if (!s->t.ops->shutdown_write)
+        return -ENOTSUP;
+    int rc = ss_stream_flush(s, timeout_ms, ret_payload);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    rc = write_end(s);
+    if (rc == 0) {
+        rc = s->t.ops->shutdown_write(s->t.impl);
+        /* from now on a write is refused, as on a closed pipe */
+        if (!s->werr)
+            s->werr = -EPIPE;
+    }
+    if (rc < 0)
+        rc = ss__fail(s, rc, ret_payload, NULL, 0, NULL, 0);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 size_t ss_stream_waiting(ss_stream *s)
 {
     pthread_mutex_lock(&s->mu);

@@ -53,6 +53,12 @@ static ssize_t tcp_write(void *impl, const void *buf, size_t n)
     return r;
 }
 
+static int tcp_shutdown_write(void *impl)
+{
+    tcp *t = impl;
+    return shutdown(t->fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
 static void tcp_close(void *impl)
 {
     tcp *t = impl;
@@ -65,6 +71,7 @@ static const ss_transport_ops tcp_ops = {
     .fds = tcp_fds,
     .read = tcp_read,
     .write = tcp_write,
+    .shutdown_write = tcp_shutdown_write,
     .close = tcp_close,
 };
 

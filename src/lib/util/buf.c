@@ -11,10 +11,8 @@ void ss__buf_init(ss__buf *b, size_t cap)
     b->cap = cap;
 }
 
-int ss__buf_append(ss__buf *b, const void *p, size_t n)
+int ss__buf_reserve(ss__buf *b, size_t n, char **ret)
 {
-    if (n == 0)
-        return 0; /* data may still be NULL: memcpy to it is undefined even for 0 */
     if (n > b->cap - b->len)
         return -ENOBUFS;
     if (b->len + n > b->alloc) {
@@ -29,7 +27,19 @@ int ss__buf_append(ss__buf *b, const void *p, size_t n)
         b->data = data;
         b->alloc = want;
     }
-    memcpy(b->data + b->len, p, n);
+    *ret = b->data + b->len;
+    return 0;
+}
+
+int ss__buf_append(ss__buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0; /* data may still be NULL: memcpy to it is undefined even for 0 */
+    char *dst;
+    int rc = ss__buf_reserve(b, n, &dst);
+    if (rc < 0)
+        return rc;
+    memcpy(dst, p, n);
     b->len += n;
     return 0;
 }

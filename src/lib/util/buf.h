@@ -22,6 +22,11 @@ void ss__buf_init(ss__buf *b, size_t cap);
 /* Append n bytes. Returns 0, -ENOBUFS (cap reached) or -ENOMEM. */
 int ss__buf_append(ss__buf *b, const void *p, size_t n);
 
+/* Make room for n more bytes (len + n <= cap) and set *ret to where they go:
+ * the caller writes at most n bytes there, then adds what it wrote to len (a
+ * read(2) straight into the buffer). Returns 0, -ENOBUFS or -ENOMEM. */
+int ss__buf_reserve(ss__buf *b, size_t n, char **ret);
+
 /* Drop the first n bytes (n <= len). */
 void ss__buf_consume(ss__buf *b, size_t n);
 
