@@ -47,8 +47,8 @@ int main(int argc, char **argv)
         printf("%s\n", logs);
         free(logs);
     } else {
-        printf("Got an error (%s). So far accumulated in the read buffer:\n%s\n",
-               ss_strerror(rc), payload.read ? payload.read : "");
+        printf("Got an error (%s). So far accumulated in the read buffer:\n%s\n", ss_strerror(rc),
+               payload.read ? payload.read : "");
         ss_stream_payload_clear(&payload);
     }
 

@@ -79,9 +79,9 @@ typedef struct ss_stream_opts {
 /* The error payload (see the top of this file). Zero it before use; every
  * filling clears it first. Owned by the caller. */
 typedef struct ss_stream_payload {
-    char *read;        /* NUL-terminated (not counted), NULL when empty */
+    char *read; /* NUL-terminated (not counted), NULL when empty */
     size_t read_len;
-    char *unsent;      /* NUL-terminated (not counted), NULL when empty */
+    char *unsent; /* NUL-terminated (not counted), NULL when empty */
     size_t unsent_len;
 } ss_stream_payload;
 
@@ -187,8 +187,8 @@ ssize_t ss_stream_read(ss_stream *s, void *buf, size_t n, int timeout_ms,
  * SS_ECLOSED, a transport error, each with the payload and nothing taken;
  * -EINVAL for an empty pattern; -ENOMEM.
  */
-int ss_stream_read_until(ss_stream *s, const void *pattern, size_t plen, int timeout_ms,
-                         char **ret, size_t *ret_len, ss_stream_payload *ret_payload);
+int ss_stream_read_until(ss_stream *s, const void *pattern, size_t plen, int timeout_ms, char **ret,
+                         size_t *ret_len, ss_stream_payload *ret_payload);
 
 /*
  * ss_stream_read_line - ss_stream_read_until() of the stream's line separator
@@ -204,8 +204,8 @@ typedef int (*ss_stream_line_fn)(void *ctx, const char *text, size_t len);
 typedef struct ss_read_lines_opts {
     ss_stream_line_fn on_line; /* required */
     void *ctx;
-    size_t max;          /* stop after this many lines handed over; 0: no limit */
-    size_t skip;         /* consume this many lines first, unseen */
+    size_t max;  /* stop after this many lines handed over; 0: no limit */
+    size_t skip; /* consume this many lines first, unseen */
     /* Stop after the first line handed over that contains until (NULL: none). */
     const char *until;
     int timeout_ms;      /* the whole call; negative: no limit */
@@ -232,18 +232,18 @@ enum {
 
 typedef struct ss_pattern {
     const char *text;
-    size_t len;          /* 0: strlen(text) */
-    unsigned kind;       /* SS_PATTERN_* */
+    size_t len;             /* 0: strlen(text) */
+    unsigned kind;          /* SS_PATTERN_* */
     uint32_t pcre2_options; /* PCRE2 compile options for a regex, e.g. PCRE2_CASELESS */
 } ss_pattern;
 
 /* What ss_stream_expect() took: data holds the bytes before the match, then the
  * match, which ends the data. Owned by the caller: ss_stream_match_clear(). */
 typedef struct ss_stream_match {
-    int index;           /* which pattern matched */
-    char *data;          /* NUL-terminated (not counted) */
+    int index;  /* which pattern matched */
+    char *data; /* NUL-terminated (not counted) */
     size_t len;
-    size_t match_start;  /* data + match_start is the match; before it, what came before */
+    size_t match_start; /* data + match_start is the match; before it, what came before */
 } ss_stream_match;
 
 /* ss_stream_match_clear - free a match's memory and zero it. Accepts NULL. */
@@ -274,8 +274,7 @@ int ss_stream_expect(ss_stream *s, const ss_pattern *patterns, size_t n, int tim
 /* Called with the whole read buffer. Return 1 when satisfied, with *ret_consume
  * set to the bytes to take (0 to n, at most len), 0 to wait for more bytes, or a
  * negative value to stop. */
-typedef int (*ss_stream_check_fn)(void *ctx, const char *data, size_t len,
-                                  size_t *ret_consume);
+typedef int (*ss_stream_check_fn)(void *ctx, const char *data, size_t len, size_t *ret_consume);
 
 /*
  * ss_stream_check - call fn over the read buffer now and after every arrival
@@ -329,9 +328,9 @@ typedef enum ss_stream_event_kind {
 
 typedef struct ss_stream_event {
     ss_stream_event_kind kind;
-    int64_t time_ns;    /* CLOCK_REALTIME when the I/O thread saw it */
-    uint64_t offset;    /* bytes the stream had received before it */
-    char text[160];     /* what happened, NUL-terminated */
+    int64_t time_ns; /* CLOCK_REALTIME when the I/O thread saw it */
+    uint64_t offset; /* bytes the stream had received before it */
+    char text[160];  /* what happened, NUL-terminated */
 } ss_stream_event;
 
 /* How many events a stream keeps unread; older ones are dropped (counted). */
@@ -351,10 +350,10 @@ typedef int (*ss_bridge_line_fn)(void *ctx, const char *source, ss_kind kind, ui
                                  const char *text, size_t len);
 
 typedef struct ss_bridge_opts {
-    ss_linebuf *linebuf;      /* records go here, source = the stream's name; or */
-    ss_bridge_line_fn on_line;/* every line goes to this callback (any mirror) */
+    ss_linebuf *linebuf;       /* records go here, source = the stream's name; or */
+    ss_bridge_line_fn on_line; /* every line goes to this callback (any mirror) */
     void *ctx;
-    size_t max_line;          /* on_line: longer lines are cut; 0: 64 KiB */
+    size_t max_line; /* on_line: longer lines are cut; 0: 64 KiB */
     /* Do not also keep the bytes in the read buffer: the bridge is the only
      * reader (a console being recorded). Otherwise both get every byte and the
      * read buffer must be consumed, or backpressure stops the stream. */

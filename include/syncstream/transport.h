@@ -179,12 +179,12 @@ typedef enum ss_parity {
 } ss_parity;
 
 typedef struct ss_serial_opts {
-    unsigned baud;        /* 0: 115200; one of the standard rates, 50 to 4000000 */
-    unsigned data_bits;   /* 0: 8; 5 to 8 */
+    unsigned baud;      /* 0: 115200; one of the standard rates, 50 to 4000000 */
+    unsigned data_bits; /* 0: 8; 5 to 8 */
     ss_parity parity;
-    unsigned stop_bits;   /* 0: 1; 1 or 2 */
-    bool rtscts;          /* hardware flow control */
-    bool xonxoff;         /* software flow control */
+    unsigned stop_bits; /* 0: 1; 1 or 2 */
+    bool rtscts;        /* hardware flow control */
+    bool xonxoff;       /* software flow control */
     /* When the device goes away (a USB adapter pulled: read fails, or a
      * hang-up), try to open the same path again every reopen_ms (0: 200 ms)
      * until it is back; give a path under /dev/serial/by-id/, which names the

@@ -98,11 +98,21 @@ int connect_unescape(const char *in, char **ret, size_t *ret_len)
         char c = in[++i];
         int hi, lo;
         switch (c) {
-        case 'n': out[k++] = '\n'; break;
-        case 'r': out[k++] = '\r'; break;
-        case 't': out[k++] = '\t'; break;
-        case 'e': out[k++] = '\033'; break;
-        case '\\': out[k++] = '\\'; break;
+        case 'n':
+            out[k++] = '\n';
+            break;
+        case 'r':
+            out[k++] = '\r';
+            break;
+        case 't':
+            out[k++] = '\t';
+            break;
+        case 'e':
+            out[k++] = '\033';
+            break;
+        case '\\':
+            out[k++] = '\\';
+            break;
         case 'x':
             hi = hex_digit(in[i + 1]);
             lo = hi < 0 ? -1 : hex_digit(in[i + 2]);
@@ -177,8 +187,10 @@ int cmd_connect(int argc, char **argv)
                     goto out;
                 }
             } else if (connect_unescape(optarg, &st->text, &st->len) < 0) {
-                rc = tool_usage("connect", "connect: bad escape in '%s' (use \\n \\r \\t \\e "
-                                "\\\\ or \\xHH)", optarg);
+                rc = tool_usage("connect",
+                                "connect: bad escape in '%s' (use \\n \\r \\t \\e "
+                                "\\\\ or \\xHH)",
+                                optarg);
                 goto out;
             } else if (st->len == 0 && c == 'e') {
                 free(st->text);
@@ -190,8 +202,10 @@ int cmd_connect(int argc, char **argv)
         }
         case 't':
             if (parse_seconds(optarg, &o.timeout_ms) < 0) {
-                rc = tool_usage("connect", "connect: --timeout wants seconds (0 to 86400), "
-                                "not '%s'", optarg);
+                rc = tool_usage("connect",
+                                "connect: --timeout wants seconds (0 to 86400), "
+                                "not '%s'",
+                                optarg);
                 goto out;
             }
             break;

@@ -25,7 +25,7 @@ typedef struct input {
     ss_stream *s;
     bool interactive;
     int timeout_ms;
-    int wake[2];     /* the main thread writes here when the session is over */
+    int wake[2]; /* the main thread writes here when the session is over */
     /* written by the input thread before it closes the stream, read by the
      * main thread after it sees the close */
     bool quit;

@@ -78,9 +78,10 @@ int connect_script(ss_stream *s, const connect_opts *o)
             if (rc == 0)
                 rc = ss_stream_flush(s, timeout, &pl);
         } else {
-            ss_pattern pat = {.text = st->text, .len = st->len,
-                              .kind = st->kind == CONNECT_EXPECT ? SS_PATTERN_EXACT
-                                                                 : SS_PATTERN_REGEX};
+            ss_pattern pat = {.text = st->text,
+                              .len = st->len,
+                              .kind =
+                                  st->kind == CONNECT_EXPECT ? SS_PATTERN_EXACT : SS_PATTERN_REGEX};
             ss_stream_match m = {0};
             rc = ss_stream_expect(s, &pat, 1, timeout, &m, &pl);
             if (rc >= 0 && !o->quiet)

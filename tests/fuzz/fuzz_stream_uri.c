@@ -28,12 +28,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (u.kind) {
         case SS__URI_TCP: {
             long port = atol(u.port);
-            if (!u.host[0] || port < 1 || port > 65535 || strspn(u.port, "0123456789") != strlen(u.port))
+            if (!u.host[0] || port < 1 || port > 65535 ||
+                strspn(u.port, "0123456789") != strlen(u.port))
                 abort();
             break;
         }
         case SS__URI_SERIAL:
-            if (!u.path[0] || (u.serial.data_bits && (u.serial.data_bits < 5 || u.serial.data_bits > 8)) ||
+            if (!u.path[0] ||
+                (u.serial.data_bits && (u.serial.data_bits < 5 || u.serial.data_bits > 8)) ||
                 u.serial.stop_bits > 2 || (unsigned)u.serial.parity > SS_PARITY_ODD)
                 abort();
             break;

@@ -25,7 +25,7 @@ typedef struct peer {
     peer_fn fn;
     void *arg;
     pthread_t thread;
-    int rst;          /* close with a reset (SO_LINGER 0) instead of a FIN */
+    int rst; /* close with a reset (SO_LINGER 0) instead of a FIN */
     /* the peer waits for go (a step number) before steps that must come after
      * something the test checked */
     pthread_mutex_t mu;
@@ -154,8 +154,7 @@ static inline size_t drain(int fd)
 }
 
 /* A stream connected to p. */
-static inline ss_stream *connect_stream(peer *p, const ss_stream_opts *opts,
-                                        ss_stream_loop *loop)
+static inline ss_stream *connect_stream(peer *p, const ss_stream_opts *opts, ss_stream_loop *loop)
 {
     ss_transport t;
     assert_int_equal(ss_transport_tcp_connect(&t, "127.0.0.1", p->port, NULL), 0);

@@ -370,8 +370,12 @@ static void test_read_lines(void **state)
     ss_stream *s = connect_stream(&p, &so, NULL);
     assert_string_equal(ss_stream_name(s), "console");
     collected c = {0};
-    ss_read_lines_opts lo = {.on_line = collect, .ctx = &c, .skip = 2, .until = "ready",
-                             .timeout_ms = 10000, .line_timeout_ms = 5000};
+    ss_read_lines_opts lo = {.on_line = collect,
+                             .ctx = &c,
+                             .skip = 2,
+                             .until = "ready",
+                             .timeout_ms = 10000,
+                             .line_timeout_ms = 5000};
     assert_int_equal(ss_stream_read_lines(s, &lo, NULL), 3);
     assert_int_equal(c.n, 3);
     assert_string_equal(c.text[0], "A");
@@ -385,8 +389,8 @@ static void test_read_lines(void **state)
     /* at the end: the lines this call took are in its payload */
     ss_stream_payload pl = {0};
     collected d = {0};
-    ss_read_lines_opts all = {.on_line = collect, .ctx = &d, .timeout_ms = 10000,
-                              .line_timeout_ms = -1};
+    ss_read_lines_opts all = {
+        .on_line = collect, .ctx = &d, .timeout_ms = 10000, .line_timeout_ms = -1};
     assert_int_equal(ss_stream_read_lines(s, &all, &pl), SS_EEOF);
     assert_int_equal(d.n, 0);
     ss_stream_payload_clear(&pl);
@@ -410,8 +414,8 @@ static void test_read_lines_payload(void **state)
     wait_ready(s, 11);
     collected c = {0};
     ss_stream_payload pl = {0};
-    ss_read_lines_opts lo = {.on_line = collect, .ctx = &c, .max = 5, .timeout_ms = 5000,
-                             .line_timeout_ms = 50};
+    ss_read_lines_opts lo = {
+        .on_line = collect, .ctx = &c, .max = 5, .timeout_ms = 5000, .line_timeout_ms = 50};
     assert_int_equal(ss_stream_read_lines(s, &lo, &pl), -ETIMEDOUT);
     assert_int_equal(c.n, 2);
     /* what the call took, then what is still buffered */

@@ -27,8 +27,7 @@ static void read_to_eof(ss_stream *s)
     assert_int_equal(n, SS_EEOF);
 }
 
-static const char prompt_script[] =
-    "printf 'Name? '; read name; echo \"Hello, $name\"; exit 3";
+static const char prompt_script[] = "printf 'Name? '; read name; echo \"Hello, $name\"; exit 3";
 
 static void test_pty_program_prompts(void **state)
 {
@@ -204,8 +203,8 @@ typedef struct lines {
     int n;
 } lines;
 
-static int on_line(void *ctx, const char *source, ss_kind kind, uint32_t flags,
-                   const char *text, size_t len)
+static int on_line(void *ctx, const char *source, ss_kind kind, uint32_t flags, const char *text,
+                   size_t len)
 {
     lines *l = ctx;
     (void)kind;

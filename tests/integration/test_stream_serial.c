@@ -73,8 +73,12 @@ static void test_settings_seen_by_tcgetattr(void **state)
     (void)state;
     int slave;
     int master = plug_adapter(&slave);
-    ss_serial_opts so = {.baud = 4000000, .data_bits = 7, .parity = SS_PARITY_EVEN,
-                         .stop_bits = 2, .rtscts = true, .xonxoff = true};
+    ss_serial_opts so = {.baud = 4000000,
+                         .data_bits = 7,
+                         .parity = SS_PARITY_EVEN,
+                         .stop_bits = 2,
+                         .rtscts = true,
+                         .xonxoff = true};
     ss_transport t;
     assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
     /* Linux ptys keep the speed, stop bits and flow control, but force 8 bits
@@ -234,8 +238,7 @@ static void test_uris(void **state)
     int slave;
     int master = plug_adapter(&slave);
     char uri[512];
-    snprintf(uri, sizeof(uri), "serial:%s?baud=9600&data=8&parity=odd&stop=1&rtscts=0",
-             link_path);
+    snprintf(uri, sizeof(uri), "serial:%s?baud=9600&data=8&parity=odd&stop=1&rtscts=0", link_path);
     ss_transport t;
     assert_int_equal(ss_transport_open_uri(&t, uri, 1000), 0);
     struct termios tio;

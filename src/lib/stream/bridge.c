@@ -17,13 +17,13 @@
 #define DEFAULT_MAX_LINE (64u * 1024u)
 
 struct ss__bridge {
-    const char *name;           /* the stream's, which outlives the bridge */
+    const char *name; /* the stream's, which outlives the bridge */
     bool only;
-    ss_writer *w[2];            /* linebuf: SS_CHAN_OUT, SS_CHAN_ERR */
-    ss_bridge_line_fn on_line;  /* or a callback, fed by */
+    ss_writer *w[2];           /* linebuf: SS_CHAN_OUT, SS_CHAN_ERR */
+    ss_bridge_line_fn on_line; /* or a callback, fed by */
     void *ctx;
     ss__lineasm la[2];
-    uint32_t flags;             /* of the lines being emitted now */
+    uint32_t flags; /* of the lines being emitted now */
 };
 
 static int emit(void *ctx, const char *text, size_t len, uint32_t flags)

@@ -26,10 +26,10 @@ typedef struct exec_t {
     pid_t pid;
     int pidfd;
     bool pty;
-    int out;        /* the pty's master, or stdout's read end; -1 once ended */
-    int err;        /* stderr's read end; -1 without or once ended */
-    int in;         /* the master again, or our end of stdin (a socket); -1 once ended */
-    bool err_next;  /* take turns between stdout and stderr */
+    int out;       /* the pty's master, or stdout's read end; -1 once ended */
+    int err;       /* stderr's read end; -1 without or once ended */
+    int in;        /* the master again, or our end of stdin (a socket); -1 once ended */
+    bool err_next; /* take turns between stdout and stderr */
     bool exited;
     int status;
 } exec_t;

@@ -35,14 +35,14 @@
 #define RESUME_ROOM (1024 * 1024)
 
 struct ss_stream_loop {
-    pthread_mutex_t mu;       /* guards the dirty queue, quit and streams' loop flags */
-    pthread_cond_t detached;  /* a stream was let go */
+    pthread_mutex_t mu;      /* guards the dirty queue, quit and streams' loop flags */
+    pthread_cond_t detached; /* a stream was let go */
     int epfd;
     int wakefd;
     bool quit;
-    bool wake_pending;        /* the eventfd was written and not yet read */
+    bool wake_pending; /* the eventfd was written and not yet read */
     ss_stream *dirty_head;
-    ss_stream *timers;        /* streams with timed work; loop thread only */
+    ss_stream *timers; /* streams with timed work; loop thread only */
     pthread_t thread;
     char scratch[SCRATCH_LEN];
 };
@@ -111,9 +111,7 @@ static void push_event(ss_stream *s, ss_stream_event_kind kind, const char *text
 
 size_t ss__read_room(const ss_stream *s)
 {
-    size_t out = s->bridge && ss__bridge_only(s->bridge)
-                     ? SIZE_MAX
-                     : s->rbuf.cap - ss__rlen(s);
+    size_t out = s->bridge && ss__bridge_only(s->bridge) ? SIZE_MAX : s->rbuf.cap - ss__rlen(s);
     size_t err = s->ebuf.cap - s->ebuf.len;
     return out < err ? out : err;
 }
@@ -194,8 +192,7 @@ static bool do_writes(ss_stream *s)
  * of the read buffer (no copy) once it has grown for bulk traffic, else the
  * loop's scratch buffer (a stream that gets a line now and then keeps a small
  * buffer). Sets *direct for the first. */
-static char *read_target(ss_stream *s, char *scratch, size_t scratch_len, size_t *len,
-                         bool *direct)
+static char *read_target(ss_stream *s, char *scratch, size_t scratch_len, size_t *len, bool *direct)
 {
     *direct = false;
     if (s->rbuf.alloc >= DIRECT_MIN && !(s->bridge && ss__bridge_only(s->bridge))) {

@@ -159,8 +159,8 @@ int ss__read_match(ss_stream *s, ss__matcher *m, int timeout_ms, char **ret, siz
     return rc;
 }
 
-int ss_stream_read_until(ss_stream *s, const void *pattern, size_t plen, int timeout_ms,
-                         char **ret, size_t *ret_len, ss_stream_payload *ret_payload)
+int ss_stream_read_until(ss_stream *s, const void *pattern, size_t plen, int timeout_ms, char **ret,
+                         size_t *ret_len, ss_stream_payload *ret_payload)
 {
     if (!s || !pattern || plen == 0 || !ret || !ret_len)
         return -EINVAL;
@@ -208,7 +208,8 @@ int ss_stream_expect(ss_stream *s, const ss_pattern *patterns, size_t n, int tim
         char *data;
         rc = ss__take_string(s, len, &data);
         if (rc == 0) {
-            *ret = (ss_stream_match){.index = index, .data = data, .len = len, .match_start = start};
+            *ret =
+                (ss_stream_match){.index = index, .data = data, .len = len, .match_start = start};
             rc = index;
         }
     } else {

@@ -8,13 +8,13 @@
 #include <syncstream/stream.h>
 
 typedef struct ss__matcher {
-    unsigned kind;         /* SS_PATTERN_* */
+    unsigned kind; /* SS_PATTERN_* */
     const char *pat;
     size_t plen;
-    struct pcre2_real_code_8 *code;        /* a regex's compiled form */
+    struct pcre2_real_code_8 *code; /* a regex's compiled form */
     struct pcre2_real_match_data_8 *md;
-    uint64_t scan;         /* stream offset: no match starts before it */
-    uint64_t start, end;   /* stream offsets of the match found */
+    uint64_t scan;       /* stream offset: no match starts before it */
+    uint64_t start, end; /* stream offsets of the match found */
 } ss__matcher;
 
 /* Prepare a matcher for p (a regex is compiled). Returns 0, -EINVAL (empty

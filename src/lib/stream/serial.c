@@ -25,10 +25,10 @@
 typedef struct serial {
     char *path;
     ss_serial_opts o;
-    int fd;                 /* -1 while the device is away */
-    int64_t next_try_ns;    /* CLOCK_MONOTONIC: the next reopen attempt */
-    int write_err;          /* a write found the device gone; read() closes it */
-    int event_chan;         /* an event waiting to be read: SS_CHAN_DOWN / _UP, or -1 */
+    int fd;              /* -1 while the device is away */
+    int64_t next_try_ns; /* CLOCK_MONOTONIC: the next reopen attempt */
+    int write_err;       /* a write found the device gone; read() closes it */
+    int event_chan;      /* an event waiting to be read: SS_CHAN_DOWN / _UP, or -1 */
     char event[160];
     size_t event_len;
 } serial;
@@ -37,14 +37,14 @@ static const struct {
     unsigned rate;
     speed_t speed;
 } rates[] = {
-    {50, B50}, {75, B75}, {110, B110}, {134, B134}, {150, B150}, {200, B200},
-    {300, B300}, {600, B600}, {1200, B1200}, {1800, B1800}, {2400, B2400},
-    {4800, B4800}, {9600, B9600}, {19200, B19200}, {38400, B38400},
-    {57600, B57600}, {115200, B115200}, {230400, B230400}, {460800, B460800},
-    {500000, B500000}, {576000, B576000}, {921600, B921600}, {1000000, B1000000},
-    {1152000, B1152000}, {1500000, B1500000}, {2000000, B2000000},
-    {2500000, B2500000}, {3000000, B3000000}, {3500000, B3500000},
-    {4000000, B4000000},
+    {50, B50},           {75, B75},           {110, B110},         {134, B134},
+    {150, B150},         {200, B200},         {300, B300},         {600, B600},
+    {1200, B1200},       {1800, B1800},       {2400, B2400},       {4800, B4800},
+    {9600, B9600},       {19200, B19200},     {38400, B38400},     {57600, B57600},
+    {115200, B115200},   {230400, B230400},   {460800, B460800},   {500000, B500000},
+    {576000, B576000},   {921600, B921600},   {1000000, B1000000}, {1152000, B1152000},
+    {1500000, B1500000}, {2000000, B2000000}, {2500000, B2500000}, {3000000, B3000000},
+    {3500000, B3500000}, {4000000, B4000000},
 };
 
 static int64_t mono_ns(void)

@@ -21,14 +21,14 @@ typedef struct ss__reg {
 } ss__reg;
 
 struct ss_stream {
-    pthread_mutex_t mu;       /* guards everything below but the loop's fields */
-    pthread_cond_t readable;  /* bytes, an end, an error or a close on the read side */
-    pthread_cond_t writable;  /* bytes left the write buffer, or the write side ended */
+    pthread_mutex_t mu;      /* guards everything below but the loop's fields */
+    pthread_cond_t readable; /* bytes, an end, an error or a close on the read side */
+    pthread_cond_t writable; /* bytes left the write buffer, or the write side ended */
     int read_waiters, write_waiters;
 
     ss_transport t;
     char name[SS_SOURCE_MAX];
-    char *sep;                /* read_line's separator */
+    char *sep; /* read_line's separator */
     size_t sep_len;
     bool fail_writes_while_down;
 
@@ -37,21 +37,21 @@ struct ss_stream {
      * the buffer, so taking is not a memmove per call. */
     ss__buf rbuf;
     size_t rstart;
-    uint64_t base;            /* bytes ever taken: the stream offset of rstart */
-    uint64_t received;        /* bytes of SS_CHAN_OUT ever received */
-    ss__buf ebuf;             /* SS_CHAN_ERR bytes not yet taken */
-    ss__buf wbuf;             /* unsent bytes are wbuf.data[wstart, wbuf.len) */
+    uint64_t base;     /* bytes ever taken: the stream offset of rstart */
+    uint64_t received; /* bytes of SS_CHAN_OUT ever received */
+    ss__buf ebuf;      /* SS_CHAN_ERR bytes not yet taken */
+    ss__buf wbuf;      /* unsent bytes are wbuf.data[wstart, wbuf.len) */
     size_t wstart;
 
-    bool eof;                 /* the transport said end of stream */
-    bool down;                /* between an SS_CHAN_DOWN and an SS_CHAN_UP */
-    bool closed;              /* ss_stream_close() was called */
-    bool transport_closed;    /* ops->close() was called */
-    int rerr;                 /* a read-side error: no more reading */
-    int werr;                 /* a write-side error: no more writing */
-    int pending_err;          /* the first error, until a call has reported it */
+    bool eof;              /* the transport said end of stream */
+    bool down;             /* between an SS_CHAN_DOWN and an SS_CHAN_UP */
+    bool closed;           /* ss_stream_close() was called */
+    bool transport_closed; /* ops->close() was called */
+    int rerr;              /* a read-side error: no more reading */
+    int werr;              /* a write-side error: no more writing */
+    int pending_err;       /* the first error, until a call has reported it */
     bool have_status;
-    int exit_status;          /* cached before the transport is closed */
+    int exit_status; /* cached before the transport is closed */
 
     ss_stream_event events[SS_STREAM_MAX_EVENTS];
     size_t ev_head, ev_count;
@@ -67,14 +67,14 @@ struct ss_stream {
     bool own_loop;
     ss__reg regs[SS_TRANSPORT_MAX_FDS]; /* only the loop thread touches these */
     int nregs;
-    bool has_timer;           /* ops->timeout_ms exists */
+    bool has_timer;                     /* ops->timeout_ms exists */
     ss_stream *timer_next, *timer_prev; /* the loop's list of timed streams */
     /* guarded by the loop's mutex */
-    bool dirty;               /* queued for the loop to look at again */
-    bool attached;            /* the loop knows the stream */
-    bool detached;            /* the loop has let go of it for good */
+    bool dirty;    /* queued for the loop to look at again */
+    bool attached; /* the loop knows the stream */
+    bool detached; /* the loop has let go of it for good */
     ss_stream *dirty_next;
-    ss_stream *work_next;     /* the loop thread's walk of the touched streams */
+    ss_stream *work_next; /* the loop thread's walk of the touched streams */
 };
 
 /* ---- loop.c ---- */

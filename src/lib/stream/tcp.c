@@ -132,8 +132,7 @@ static int64_t deadline_ns(int timeout_ms)
 /* Connect one address within the deadline. Returns the socket or -errno. */
 static int connect_one(const struct addrinfo *ai, int64_t deadline)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (fd < 0)
         return -errno;
     int rc = 0;
@@ -169,8 +168,8 @@ int ss_transport_tcp_connect(ss_transport *ret, const char *host, const char *po
 {
     if (!ret || !host || !port)
         return -EINVAL;
-    int timeout = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms
-                                                   : DEFAULT_CONNECT_TIMEOUT_MS;
+    int timeout =
+        opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
     int64_t deadline = deadline_ns(timeout);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res;

@@ -48,8 +48,8 @@ static int parse_tcp(const char *p, ss__uri *u)
     const char *colon;
     if (*p == '[') {
         const char *close = strchr(p, ']');
-        if (!close || close[1] != ':' || !copy_part(u->host, sizeof(u->host), p + 1,
-                                                    (size_t)(close - p - 1)))
+        if (!close || close[1] != ':' ||
+            !copy_part(u->host, sizeof(u->host), p + 1, (size_t)(close - p - 1)))
             return -EINVAL;
         colon = close + 1;
     } else {
@@ -68,8 +68,7 @@ static int parse_tcp(const char *p, ss__uri *u)
 }
 
 /* One "key=value" of a serial query. */
-static int serial_option(const char *k, size_t klen, const char *v, size_t vlen,
-                         ss_serial_opts *o)
+static int serial_option(const char *k, size_t klen, const char *v, size_t vlen, ss_serial_opts *o)
 {
     long n = 0;
     bool num = parse_num(v, vlen, &n);
