@@ -317,7 +317,8 @@ int ss_stream_take_stderr(ss_stream *s, char **ret, size_t *ret_len);
 /*
  * ss_stream_exit_status - the waitpid()-style status of the program at the
  * other end (exec; later SSH). Returns 0 with *ret set once it has ended,
- * -EAGAIN while it runs, -ENOTSUP for a transport without one.
+ * -EAGAIN while it runs (and after ss_stream_close() killed it: read the
+ * status before closing), -ENOTSUP for a transport without one.
  */
 int ss_stream_exit_status(ss_stream *s, int *ret);
 

@@ -140,6 +140,11 @@ static void test_hangup_and_reopen(void **state)
     ss_stream *s = NULL;
     ss_stream_opts sto = {.name = "board"};
     assert_int_equal(ss_stream_new(&s, NULL, &t, &sto), 0);
+    /* the console is recorded too: its lines and its events */
+    ss_linebuf *lb = NULL;
+    assert_int_equal(ss_linebuf_new(&lb, NULL), 0);
+    ss_bridge_opts bo = {.linebuf = lb};
+    assert_int_equal(ss_stream_bridge(s, &bo), 0);
 
     /* bytes both ways */
     assert_int_equal(write(master, "U-Boot 2024\r\n=> ", 16), 16);
@@ -184,6 +189,22 @@ static void test_hangup_and_reopen(void **state)
     assert_int_equal(ss_stream_next_event(s, &ev), 0);
     ss_stream_free(s);
     close(master);
+
+    /* in the line buffer: the lines, and both events as warnings, in order
+     * (an event ends the partial line "=> " first) */
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_linebuf_read(lb, SS_READ_ALL, &set), 5);
+    assert_string_equal(set.items[0].text, "U-Boot 2024");
+    assert_string_equal(set.items[1].text, "=> ");
+    assert_int_equal(set.items[2].kind, SS_KIND_WARNING);
+    assert_non_null(strstr(set.items[2].text, "went away"));
+    assert_int_equal(set.items[3].kind, SS_KIND_WARNING);
+    assert_non_null(strstr(set.items[3].text, "reopened"));
+    assert_string_equal(set.items[4].text, "ok");
+    for (size_t i = 0; i < set.count; i++)
+        assert_string_equal(set.items[i].source, "board");
+    ss_records_clear(&set);
+    ss_linebuf_free(lb);
 }
 
 static void test_writes_fail_while_down(void **state)
