@@ -98,11 +98,6 @@ typedef struct ss_transport_ops {
      * the other end has ended; -EAGAIN before. */
     int (*exit_status)(void *impl, int *ret);
 
-    /* Optional: tell the peer no more bytes will come (TCP's FIN, closing a
-     * program's stdin, an SSH channel's EOF); called once every queued byte
-     * was written. Reading goes on. Returns 0 or a negative errno. */
-    int (*shutdown_write)(void *impl);
-
     /* Release everything (close fds, end a child). Called exactly once. */
     void (*close)(void *impl);
 
@@ -111,6 +106,12 @@ typedef struct ss_transport_ops {
      * Called whenever the loop services the stream. Returns 0, or a negative
      * errno that ends the stream. */
     int (*flush)(void *impl);
+
+    /* Optional, after flush for the same reason: tell the peer no more bytes
+     * will come (TCP's FIN, closing a program's stdin, an SSH channel's EOF);
+     * called once every queued byte was written. Reading goes on. Returns 0 or
+     * a negative errno. */
+    int (*shutdown_write)(void *impl);
 } ss_transport_ops;
 
 /* A transport: its functions and its state. Handed to ss_stream_new(), which
