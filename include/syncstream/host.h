@@ -86,6 +86,18 @@ typedef struct ss_host_server_opts {
 int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts);
 
 /*
+ * ss_host_server_check_opts - check options without starting anything or
+ * reading any file: the checks for which ss_host_server_new() returns -EINVAL
+ * before it reads a file (the listen address, the route, cert_file and key_file
+ * together, at most one of token and token_file). opts may be NULL.
+ *
+ * Thread-safe. Returns 0, or -EINVAL with *ret_what (when ret_what is not NULL)
+ * set to a static string naming the field at fault: "listen", "route",
+ * "cert_file" or "token".
+ */
+int ss_host_server_check_opts(const ss_host_server_opts *opts, const char **ret_what);
+
+/*
  * ss_host_server_port - the TCP port the server listens on (useful with port 0).
  * Never fails.
  */

@@ -88,7 +88,7 @@ static int start_error(const ss_host_server_opts *o, int err)
         return tool_fail("serve: the HTTP server did not start (is the certificate or key "
                          "valid PEM, and do they match?)");
     case -EINVAL:
-        return tool_fail("serve: invalid setting (an empty token file?)");
+        return tool_fail("serve: the token file has no token on its first line");
     default:
         return tool_fail("serve: cannot start: %s", ss_strerror(err));
     }
@@ -114,9 +114,11 @@ int cmd_serve(int argc, char **argv)
             o.route = optarg;
             break;
         case 'm':
-            if (tool_parse_count(optarg, &o.maxlen) < 0 || o.maxlen == 0)
-                return tool_usage("serve", "serve: --maxlen wants a positive integer, not '%s'",
-                                  optarg);
+            /* The line buffer's own bound (2^28 records). */
+            if (tool_parse_count(optarg, &o.maxlen) < 0 || o.maxlen == 0 ||
+                o.maxlen > ((size_t)1 << 28))
+                return tool_usage("serve", "serve: --maxlen wants an integer from 1 to "
+                                           "268435456, not '%s'", optarg);
             break;
         case 't':
             o.token_file = optarg;
@@ -149,6 +151,14 @@ int cmd_serve(int argc, char **argv)
         return tool_usage("serve", "serve: takes no arguments, got '%s'", argv[optind]);
     if (!o.cert_file != !o.key_file)
         return tool_usage("serve", "serve: --cert and --key go together");
+    const char *what = NULL;
+    if (ss_host_server_check_opts(&o, &what) < 0) {
+        if (strcmp(what, "listen") == 0)
+            return tool_usage("serve", "serve: --listen wants ADDR:PORT or [ADDR]:PORT with a "
+                                       "numeric address, not '%s'", o.listen);
+        return tool_usage("serve", "serve: --route wants a path of [A-Za-z0-9/._~-] of at most "
+                                   "200 bytes, not '%s'", o.route);
+    }
 
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -159,13 +169,8 @@ int cmd_serve(int argc, char **argv)
 
     ss_host_server *srv;
     int rc = ss_host_server_new(&srv, &o);
-    if (rc < 0) {
-        if (rc == -EINVAL && o.listen)
-            return tool_usage("serve", "serve: --listen wants ADDR:PORT or [ADDR]:PORT, or a "
-                                       "setting is invalid (route '%s')",
-                              o.route ? o.route : SS_HOST_DEFAULT_ROUTE);
+    if (rc < 0)
         return start_error(&o, rc);
-    }
     const char *listen_addr = o.listen ? o.listen : SS_HOST_DEFAULT_LISTEN;
     const char *colon = strrchr(listen_addr, ':');
     const char *scheme = o.cert_file ? "https" : "http";

@@ -403,7 +403,17 @@ static void test_bad_options(void **state_)
         ss_host_server_opts o = {.listen = "127.0.0.1:0", .route = routes[i]};
         assert_int_equal(ss_host_server_new(&srv, &o), -EINVAL);
     }
+    const char *what = NULL;
+    ss_host_server_opts bad_listen = {.listen = "localhost:80"};
+    assert_int_equal(ss_host_server_check_opts(&bad_listen, &what), -EINVAL);
+    assert_string_equal(what, "listen");
+    ss_host_server_opts bad_route = {.route = "/a b"};
+    assert_int_equal(ss_host_server_check_opts(&bad_route, &what), -EINVAL);
+    assert_string_equal(what, "route");
+    assert_int_equal(ss_host_server_check_opts(NULL, NULL), 0);
     ss_host_server_opts half_tls = {.listen = "127.0.0.1:0", .cert_file = "/nonexistent"};
+    assert_int_equal(ss_host_server_check_opts(&half_tls, &what), -EINVAL);
+    assert_string_equal(what, "cert_file");
     assert_int_equal(ss_host_server_new(&srv, &half_tls), -EINVAL);
     ss_host_server_opts no_token = {.listen = "127.0.0.1:0", .token_file = "/nonexistent/t"};
     assert_int_equal(ss_host_server_new(&srv, &no_token), -ENOENT);

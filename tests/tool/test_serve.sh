@@ -30,6 +30,7 @@ fail() { echo "FAIL $1: $2"; failed=1; }
 start_server() {
     local name=$1
     shift
+    : >"$tmp/$name.err" # exists before the background shell opens it
     "$tool" serve --listen 127.0.0.1:0 "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
     server_pid=$!
     port=
@@ -131,6 +132,9 @@ usage cert-alone --cert x.pem
 usage extra-arg extra
 usage unknown-opt --bogus
 usage listen-bad --listen localhost
+usage listen-name --listen localhost:5000
+usage route-chars --route '/a b'
+usage maxlen-huge --maxlen 999999999999
 
 "$tool" serve --help >"$tmp/help.out" 2>&1
 if [ $? -eq 0 ] && grep -q -- "--token-file" "$tmp/help.out" && grep -q "Example" "$tmp/help.out"; then
@@ -153,5 +157,40 @@ fi
 status=$?
 if [ "$status" -eq 1 ] && grep -q "No such file" "$tmp/notoken.err"; then pass "missing token file: status 1"; else
     fail "missing token file" "status $status: $(head -c 400 "$tmp/notoken.err")"; fi
+
+# 4. HTTPS with a certificate made here; the client checks it against that CA.
+if openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null &&
+    start_server tls --cert "$tmp/cert.pem" --key "$tmp/key.pem"; then
+    answer=$("$python" - "$port" "$tmp/cert.pem" <<'EOF'
+import json, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+url = "https://127.0.0.1:%s/sync-stream" % sys.argv[1]
+body = json.dumps({"type": "str", "data": {"value": "over tls\n"}}).encode()
+req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+urllib.request.urlopen(req, context=ctx, timeout=30).read()
+print(json.load(urllib.request.urlopen(url, context=ctx, timeout=30))["data"])
+EOF
+)
+    if [ "$answer" = "['over tls']" ] && grep -q "serving https://" "$tmp/tls.err"; then
+        pass "https with --cert and --key"
+    else
+        fail "https" "got '$answer': $(head -c 400 "$tmp/tls.err")"
+    fi
+    stop_server tls TERM
+fi
+"$tool" serve --listen 127.0.0.1:0 --cert "$tmp/cert.pem" --key "$tmp/cert.pem" </dev/null \
+    >/dev/null 2>"$tmp/badkey.err"
+status=$?
+if [ "$status" -eq 1 ] && grep -q "certificate or key" "$tmp/badkey.err"; then
+    pass "a key that is not a key: status 1"
+else
+    fail "bad key" "status $status: $(head -c 400 "$tmp/badkey.err")"
+fi
+printf '\n' >"$tmp/empty-token"
+"$tool" serve --listen 127.0.0.1:0 --token-file "$tmp/empty-token" </dev/null >/dev/null 2>"$tmp/empty.err"
+status=$?
+if [ "$status" -eq 1 ] && grep -q "no token" "$tmp/empty.err"; then pass "empty token file: status 1"; else
+    fail "empty token file" "status $status: $(head -c 400 "$tmp/empty.err")"; fi
 
 exit $failed

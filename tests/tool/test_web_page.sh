@@ -27,6 +27,7 @@ failed=0
 run_page_test() {
     local name=$1 token=$2
     shift 2
+    : >"$tmp/$name.err" # exists before the background shell opens it
     "$tool" serve --listen 127.0.0.1:0 "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
     server_pid=$!
     local port=

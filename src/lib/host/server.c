@@ -306,8 +306,6 @@ static int read_small_file(const char *path, char **ret, size_t *ret_len)
 
 static int load_token(ss_host_server *srv, const ss_host_server_opts *o)
 {
-    if (o->token && o->token_file)
-        return -EINVAL;
     if (o->token) {
         srv->token = strdup(o->token);
         if (!srv->token)
@@ -434,15 +432,33 @@ static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int f
     return srv->daemon ? 0 : -EPROTO;
 }
 
+int ss_host_server_check_opts(const ss_host_server_opts *opts, const char **ret_what)
+{
+    static const ss_host_server_opts defaults;
+    const ss_host_server_opts *o = opts ? opts : &defaults;
+    struct sockaddr_storage addr;
+    socklen_t alen;
+    const char *what = NULL;
+    if (parse_listen(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &addr, &alen) < 0)
+        what = "listen";
+    else if (!route_valid(o->route ? o->route : SS_HOST_DEFAULT_ROUTE))
+        what = "route";
+    else if (!o->cert_file != !o->key_file)
+        what = "cert_file";
+    else if (o->token && o->token_file)
+        what = "token";
+    if (what && ret_what)
+        *ret_what = what;
+    return what ? -EINVAL : 0;
+}
+
 int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
 {
     static const ss_host_server_opts defaults;
-    if (!ret)
+    if (!ret || ss_host_server_check_opts(opts, NULL) < 0)
         return -EINVAL;
     const ss_host_server_opts *o = opts ? opts : &defaults;
     const char *route = o->route ? o->route : SS_HOST_DEFAULT_ROUTE;
-    if (!route_valid(route) || (!o->cert_file != !o->key_file))
-        return -EINVAL;
     ss_host_server *srv = calloc(1, sizeof(*srv));
     if (!srv)
         return -ENOMEM;
