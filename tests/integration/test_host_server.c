@@ -1143,6 +1143,64 @@ static void test_connection_limits(void **state_)
     ss_host_server_free(f.srv);
 }
 
+#define BASE_LINES 300
+
+/* A Python-style mirror: one base-protocol POST per whole line. */
+static void *run_base_mirror(void *arg)
+{
+    mirror_job *m = arg;
+    for (int line = 0; line < BASE_LINES; line++) {
+        char payload[96], text[128];
+        snprintf(payload, sizeof(payload), "b%d line %d %.*s", m->id, line, (line * 5 + m->id) % 50,
+                 "..................................................");
+        snprintf(text, sizeof(text), "%s %08x\n", payload, checksum(payload, strlen(payload)));
+        json_t *j = json_pack("{s:s, s:{s:s}}", "type", "str", "data", "value", text);
+        char *body = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        http_reply r;
+        if (http_request("POST", m->f->url, body, strlen(body), NULL, &r) != 0 || r.status != 201)
+            m->failures++;
+        http_reply_clear(&r);
+        free(body);
+    }
+    return NULL;
+}
+
+/* Eight Python-style mirrors at once: whole lines per POST never mix, though
+ * they share the one anonymous partial line. */
+static void test_concurrent_base_mirrors(void **state_)
+{
+    (void)state_;
+    fixture f;
+    start_plain(&f, MIRRORS * BASE_LINES);
+    pthread_t threads[MIRRORS];
+    mirror_job jobs[MIRRORS];
+    for (int i = 0; i < MIRRORS; i++) {
+        jobs[i] = (mirror_job){&f, i, 0};
+        assert_int_equal(pthread_create(&threads[i], NULL, run_base_mirror, &jobs[i]), 0);
+    }
+    for (int i = 0; i < MIRRORS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(jobs[i].failures, 0);
+    }
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_host_server_read(f.srv, SS_READ_ALL, &set), MIRRORS * BASE_LINES);
+    int next_line[MIRRORS] = {0};
+    for (size_t i = 0; i < set.count; i++) {
+        const char *text = set.items[i].text;
+        int m, line;
+        assert_int_equal(sscanf(text, "b%d line %d", &m, &line), 2);
+        assert_true(m >= 0 && m < MIRRORS);
+        assert_int_equal(line, next_line[m]++);
+        const char *sum = strrchr(text, ' ');
+        char hex[16];
+        snprintf(hex, sizeof(hex), "%08x", checksum(text, (size_t)(sum - text)));
+        assert_string_equal(sum + 1, hex);
+    }
+    ss_records_clear(&set);
+    ss_host_server_free(f.srv);
+}
+
 typedef struct blocked_get {
     char url[256];
     http_reply r;
@@ -1216,6 +1274,7 @@ int main(void)
         cmocka_unit_test(test_hostile_peers),
         cmocka_unit_test(test_connection_limits),
         cmocka_unit_test(test_concurrent_mirrors),
+        cmocka_unit_test(test_concurrent_base_mirrors),
         cmocka_unit_test(test_shutdown_ends_waits),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
