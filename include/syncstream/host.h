@@ -14,8 +14,8 @@
  * Lifecycle. ss_host_server_new() binds, listens and serves from its own
  * threads (one per connection, at most max_connections) until
  * ss_host_server_free(). Requests are bounded: bodies by max_body (413 beyond),
- * idle connections by timeout_s; a bad request gets 400 with a JSON message and
- * changes nothing.
+ * idle connections by timeout_s, the arrival of a body by 4 * timeout_s; a bad
+ * request gets 400 with a JSON message and changes nothing.
  *
  * Security. With a token, every route needs "Authorization: Bearer TOKEN" (or
  * ?token=TOKEN, for the web page and EventSource), else 401; the comparison
@@ -60,7 +60,8 @@ typedef struct ss_host_server_opts {
     size_t max_line;          /* longest record before it is cut; 0: the default */
     size_t max_body;          /* request body cap; 0 means 8 MiB */
     unsigned max_connections; /* 0 means SS_HOST_DEFAULT_MAX_CONNECTIONS */
-    unsigned timeout_s;       /* idle connection timeout; 0 means 30 s */
+    unsigned timeout_s;       /* idle connection timeout; 0 means 30 s. A request
+                                 body must arrive within 4 times that. */
     /* Bearer token: every request must carry it. NULL: no authentication. The
      * token is copied. Or token_file: a file whose first line is the token
      * (trailing whitespace removed); at most one of the two. */

@@ -25,14 +25,19 @@
 
 #include "host/server_int.h"
 #include "util/buf.h"
+#include "util/clock.h"
 
 /* A body this many times over the cap (sent without a Content-Length) is not
  * read to its end: the connection is closed. */
 #define DISCARD_FACTOR 4
+/* A request's body must arrive within this many idle timeouts: a client that
+ * trickles a byte now and then (never idle long enough to be cut) is cut here. */
+#define BODY_DEADLINE_FACTOR 4
 
 /* One request's state, from its first call to its completion. */
 typedef struct request {
     ss__buf body;
+    int64_t deadline_ms; /* CLOCK_MONOTONIC: the body must be in by then */
     size_t drained;   /* bytes dropped from a body that will be refused */
     unsigned refusal; /* 0, or the status the request gets once its body is drained */
 } request;
@@ -220,6 +225,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!rq)
             return MHD_NO;
         ss__buf_init(&rq->body, srv->max_body);
+        rq->deadline_ms = ss__mono_ms() + (int64_t)srv->timeout_s * 1000 * BODY_DEADLINE_FACTOR;
         *con_cls = rq;
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -239,6 +245,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        if (ss__mono_ms() > rq->deadline_ms)
+            return MHD_NO; /* closes the connection; nothing was stored */
         if (!rq->refusal && ss__buf_append(&rq->body, upload_data, n) == 0)
             return MHD_YES;
         if (!rq->refusal)
@@ -418,7 +426,7 @@ static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int f
         flags |= MHD_USE_TLS;
     }
     unsigned max_conn = o->max_connections ? o->max_connections : SS_HOST_DEFAULT_MAX_CONNECTIONS;
-    unsigned timeout = o->timeout_s ? o->timeout_s : SS_HOST_DEFAULT_TIMEOUT_S;
+    unsigned timeout = srv->timeout_s;
     struct MHD_OptionItem tls[] = {
         {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key_pem},
@@ -465,6 +473,7 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
     srv->route_len = strlen(route);
     memcpy(srv->route, route, srv->route_len + 1);
     srv->max_body = o->max_body ? o->max_body : SS_HOST_DEFAULT_MAX_BODY;
+    srv->timeout_s = o->timeout_s ? o->timeout_s : SS_HOST_DEFAULT_TIMEOUT_S;
     int fd = -1;
     bool v6 = false;
     size_t ignored;

@@ -21,6 +21,7 @@ struct ss_host_server {
     char route[SS__HOST_ROUTE_MAX + 1];
     size_t route_len;
     size_t max_body;
+    unsigned timeout_s; /* idle connection timeout */
     char *token; /* NULL: no authentication */
     size_t token_len;
     char *page;  /* the web page, with the route filled in */
