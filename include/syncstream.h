@@ -14,5 +14,6 @@
 #include <syncstream/host.h>
 #include <syncstream/transport.h>
 #include <syncstream/stream.h>
+#include <syncstream/hostclient.h>
 
 #endif

@@ -27,6 +27,10 @@ const char *ss_strerror(int err)
         return "the connection was lost";
     case SS_EEOF:
         return "end of stream";
+    case SS_EREJECTED:
+        return "the server refused the request";
+    case SS_ESERVER:
+        return "the server failed the request";
     default:
         break;
     }
