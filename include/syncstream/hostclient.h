@@ -242,6 +242,19 @@ int ss_host_reader_reset(ss_host_reader *r);
  * Returns SS_HOST_PROTO_EXT or SS_HOST_PROTO_BASE, or an error. */
 int ss_host_reader_protocol(ss_host_reader *r);
 
+/* What an extension server's ROUTE-health says. */
+typedef struct ss_host_health {
+    size_t records;       /* records held */
+    size_t maxlen;
+    bool closed;          /* a stop is requested */
+    uint64_t next_seq;    /* the seq the next record will get */
+    char version[32];     /* the server's version */
+} ss_host_health;
+
+/* ss_host_reader_health - GET ROUTE-health. -EOPNOTSUPP against a base
+ * server (a 404). */
+int ss_host_reader_health(ss_host_reader *r, ss_host_health *ret);
+
 /*
  * ss_host_reader_follow - the records with seq > cursor, at most limit of them
  * (0: the server's default), with seq, time, source and kind; when there are

@@ -23,10 +23,15 @@ static const tool_cmd commands[] = {
      cmd_connect_help, cmd_connect},
     {"inspect", "show the records and partial line left in a crash-survival ring file",
      cmd_inspect_help, cmd_inspect},
+    {"read", "print the records of a host-mode server, or follow them live",
+     cmd_read_help, cmd_read},
     {"run", "run several commands at once, print their output live, whole lines only",
      cmd_run_help, cmd_run},
+    {"send", "send standard input or a command's output to a host-mode server",
+     cmd_send_help, cmd_send},
     {"serve", "serve a line buffer over HTTP (sync-stream's host protocol) with a live web page",
      cmd_serve_help, cmd_serve},
+    {"stop", "ask every mirror of a host-mode server to stop", cmd_stop_help, cmd_stop},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -70,6 +75,9 @@ static void print_main_help(FILE *out)
           "  4  connect: an expectation was not met in time\n"
           "  5  connect: the stream ended before an expectation was met\n"
           "  130  run: interrupted by SIGINT (128 + the signal; 143 for SIGTERM)\n"
+          "  3  run: at least one of the commands failed; send: the command failed\n"
+          "  4  send: a stop was requested\n"
+          "  130  run, send, read: interrupted by SIGINT (128 + the signal; 143 for SIGTERM)\n"
           "\n"
           "See syncstream(1) for the output formats.\n",
           out);

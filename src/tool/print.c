@@ -131,11 +131,16 @@ static void print_text(FILE *out, const ss_record *rec)
     char tbuf[TOOL_TIME_MAX];
     bool partial = rec->flags & SS_REC_PARTIAL;
 
-    if (partial)
+    /* A record read from a base-protocol server has neither (seq and time 0). */
+    bool unknown = rec->seq == 0 && rec->time_ns == 0;
+    if (partial || unknown)
         fputc('-', out);
     else
         fprintf(out, "%" PRIu64, rec->seq);
-    fprintf(out, " %s ", tool_format_time(tbuf, rec->time_ns));
+    if (unknown)
+        fputs(" - ", out);
+    else
+        fprintf(out, " %s ", tool_format_time(tbuf, rec->time_ns));
     size_t slen = strnlen(rec->source, SS_SOURCE_MAX);
     if (slen == 0)
         fputc('-', out);

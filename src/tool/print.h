@@ -10,8 +10,10 @@
  *
  *     SEQ TIME SOURCE KIND TEXT
  *
- *   SEQ     the record's sequence number, "-" for the partial line
- *   TIME    ISO-8601 UTC with microseconds, 2024-05-01T12:00:00.123456Z
+ *   SEQ     the record's sequence number, "-" for the partial line and when
+ *           unknown (seq and time 0: read from a base-protocol host server)
+ *   TIME    ISO-8601 UTC with microseconds, 2024-05-01T12:00:00.123456Z; "-"
+ *           when unknown
  *   SOURCE  the producer's name, "-" when empty
  *   KIND    line, warning or error, followed by ",continued" (an over-long line
  *           that goes on in the next record), ",partial" (the unterminated last

@@ -27,6 +27,9 @@ enum {
     TOOL_EXIT_JOB_FAILED = 3, /* run: at least one of the commands failed */
     TOOL_EXIT_TIMEOUT = 4, /* connect: an expectation was not met in time */
     TOOL_EXIT_EOF = 5,     /* connect: the stream ended before an expectation was met */
+    TOOL_EXIT_JOB_FAILED = 3, /* run: at least one of the commands failed; send: the
+                                 command failed */
+    TOOL_EXIT_STOPPED = 4,    /* send: a stop was requested by the server's reader */
     /* run: interrupted by a signal, which is added: 130 for SIGINT, 143 for SIGTERM
      * (what a shell reports for a program killed by that signal). */
     TOOL_EXIT_SIGNAL_BASE = 128,
@@ -82,6 +85,13 @@ int tool_parse_count(const char *s, size_t *ret);
  */
 int tool_option_error(const char *cmd, char **argv, int c);
 
+/*
+ * tool_read_token - read a bearer token from the first line of the file at path
+ * (surrounding white space removed) into buf. On a failure prints why, as
+ * "CMD: ...", and returns TOOL_EXIT_FAILURE; else TOOL_EXIT_OK.
+ */
+int tool_read_token(const char *cmd, const char *path, char *buf, size_t size);
+
 /* Subcommands (cmd_*.c). */
 int cmd_inspect(int argc, char **argv);
 extern const char cmd_inspect_help[];
@@ -91,5 +101,11 @@ int cmd_serve(int argc, char **argv);
 extern const char cmd_serve_help[];
 int cmd_connect(int argc, char **argv);
 extern const char cmd_connect_help[];
+int cmd_send(int argc, char **argv);
+extern const char cmd_send_help[];
+int cmd_read(int argc, char **argv);
+extern const char cmd_read_help[];
+int cmd_stop(int argc, char **argv);
+extern const char cmd_stop_help[];
 
 #endif

@@ -139,6 +139,49 @@ int ss_host_reader_protocol(ss_host_reader *r)
     return r->protocol;
 }
 
+/* Read a non-negative integer member. */
+static int get_u64(const json_t *obj, const char *name, uint64_t *ret)
+{
+    json_t *v = json_object_get(obj, name);
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return -EPROTO;
+    *ret = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+int ss_host_reader_health(ss_host_reader *r, ss_host_health *ret)
+{
+    if (!r || !ret)
+        return -EINVAL;
+    json_t *j;
+    int rc = call(r, "GET", r->health_url, NULL, 0, &j);
+    if (rc == -ENOENT) {
+        r->protocol = SS_HOST_PROTO_BASE;
+        return -EOPNOTSUPP;
+    }
+    if (rc < 0)
+        return rc;
+    r->protocol = SS_HOST_PROTO_EXT;
+    uint64_t records, maxlen, next;
+    json_t *closed = json_object_get(j, "closed");
+    const char *version = json_string_value(json_object_get(j, "version"));
+    if (get_u64(j, "records", &records) < 0 || get_u64(j, "maxlen", &maxlen) < 0 ||
+        get_u64(j, "next_seq", &next) < 0 || !json_is_boolean(closed)) {
+        ss__http_set_message(&r->http, "the health answer lacks records, maxlen, next_seq or "
+                                       "closed");
+        rc = -EPROTO;
+    } else {
+        memset(ret, 0, sizeof(*ret));
+        ret->records = (size_t)records;
+        ret->maxlen = (size_t)maxlen;
+        ret->next_seq = next;
+        ret->closed = json_is_true(closed);
+        snprintf(ret->version, sizeof(ret->version), "%s", version ? version : "");
+    }
+    json_decref(j);
+    return rc;
+}
+
 /* Where one decoded ITEM's text lies in the shared text buffer. */
 typedef struct item_span {
     size_t off, len;
@@ -275,16 +318,6 @@ int ss_host_reader_stop(ss_host_reader *r)
 int ss_host_reader_reset(ss_host_reader *r)
 {
     return r ? call(r, "DELETE", r->state_url, NULL, 0, NULL) : -EINVAL;
-}
-
-/* Read a non-negative integer member. */
-static int get_u64(const json_t *obj, const char *name, uint64_t *ret)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return -EPROTO;
-    *ret = (uint64_t)json_integer_value(v);
-    return 0;
 }
 
 int ss_host_reader_follow(ss_host_reader *r, uint64_t cursor, size_t limit, int wait_ms,

@@ -109,22 +109,24 @@ static int poll_stop(ss_host_mirror *m)
 static int probe(ss_host_mirror *m)
 {
     ss_host_protocol proto;
-    if (m->opts.flags & SS_HOST_FORCE_BASE) {
-        proto = SS_HOST_PROTO_BASE;
-    } else {
-        int rc = request(m, "GET", m->health_url, NULL, 0);
-        if (rc == -ENOENT) {
-            proto = SS_HOST_PROTO_BASE;
-        } else if (rc < 0) {
+    int rc = 0;
+    if (!(m->opts.flags & SS_HOST_FORCE_BASE))
+        rc = request(m, "GET", m->health_url, NULL, 0);
+    if (rc == -ENOENT || (m->opts.flags & SS_HOST_FORCE_BASE)) {
+        /* A stop requested before we came is honoured from the first write on. */
+        rc = poll_stop(m);
+        if (rc < 0)
             return rc;
-        } else {
-            json_t *j = answer(m);
-            if (!j)
-                return -EPROTO;
-            set_stopped(m, json_object_get(j, "closed"));
-            json_decref(j);
-            proto = SS_HOST_PROTO_EXT;
-        }
+        proto = SS_HOST_PROTO_BASE;
+    } else if (rc < 0) {
+        return rc;
+    } else {
+        json_t *j = answer(m);
+        if (!j)
+            return -EPROTO;
+        set_stopped(m, json_object_get(j, "closed"));
+        json_decref(j);
+        proto = SS_HOST_PROTO_EXT;
     }
     pthread_mutex_lock(&m->mu);
     m->st.protocol = proto;

@@ -1,0 +1,218 @@
+/*
+ * cmd_read.c: `syncstream read`, print a host-mode server's records, and with
+ * --follow go on printing them live (an ss_host_reader's cursor reads, then its
+ * Server-Sent Events tail).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <syncstream.h>
+
+#include "print.h"
+#include "tool.h"
+
+const char cmd_read_help[] =
+    "Usage: " TOOL_NAME " read [OPTION]... URL\n"
+    "\n"
+    "Print the records of the host-mode server's buffer at URL (for example\n"
+    "http://127.0.0.1:5000/sync-stream), oldest first.\n"
+    "\n"
+    "From a syncstream server every record comes with its sequence number, time\n"
+    "and source, and the partial (unterminated) line is not shown. From a\n"
+    "sync-stream 1.2 (Python) server the base protocol gives only the text and\n"
+    "kind, partial line included; SEQ and TIME are then shown as '-'.\n"
+    "\n"
+    "Options:\n"
+    "  -n, --lines=N          only the newest N records\n"
+    "  -f, --follow           then print new records as they arrive, until\n"
+    "                         interrupted (syncstream servers only); a dropped\n"
+    "                         connection is resumed without a gap or a repeat\n"
+    "  -j, --json             print JSON Lines instead of text\n"
+    "  -t, --token-file=FILE  send the bearer token in FILE's first line\n"
+    "  -h, --help             show this help and exit\n"
+    "\n"
+    "Output: as " TOOL_NAME " inspect (see syncstream(1), OUTPUT FORMATS). Records\n"
+    "that rotated out of the server's buffer before they could be read are\n"
+    "reported on standard error.\n"
+    "\n"
+    "Exit status: 0 printed, 1 the server cannot be reached or refused the\n"
+    "request, 2 usage error, 130 a --follow interrupted by SIGINT (143 by SIGTERM).\n"
+    "\n"
+    "Examples:\n"
+    "  " TOOL_NAME " read -n 20 http://127.0.0.1:5000/sync-stream\n"
+    "  " TOOL_NAME " read --follow --json http://127.0.0.1:5000/sync-stream | jq -r .text\n";
+
+static const struct option long_opts[] = {
+    {"lines", required_argument, NULL, 'n'},
+    {"follow", no_argument, NULL, 'f'},
+    {"json", no_argument, NULL, 'j'},
+    {"token-file", required_argument, NULL, 't'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static ss_host_reader *live_reader;
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+    ss_host_reader_cancel(live_reader);
+}
+
+typedef struct print_ctx {
+    tool_format fmt;
+    bool failed;
+} print_ctx;
+
+static int print_one(void *ctx, const ss_record *rec, uint64_t missed)
+{
+    print_ctx *p = ctx;
+    if (!rec) {
+        fflush(stdout);
+        fprintf(stderr, TOOL_NAME ": read: %" PRIu64 " records rotated out before they could "
+                        "be read\n", missed);
+        return 0;
+    }
+    if (tool_print_record(stdout, p->fmt, rec) < 0 || fflush(stdout) != 0) {
+        p->failed = true;
+        return 1;
+    }
+    return 0;
+}
+
+static int reader_error(ss_host_reader *r, const char *url, int err)
+{
+    const char *said = ss_host_reader_message(r);
+    return tool_fail("read: %s: %s%s%s", url, ss_strerror(err), said[0] ? ": " : "", said);
+}
+
+/* The stored records from cursor on (up to the newest when we started),
+ * through cursor reads. Returns 0 or an error; *cursor moves on. */
+static int print_stored(ss_host_reader *r, uint64_t *cursor, uint64_t last, tool_format fmt)
+{
+    ss_records set = SS_RECORDS_INIT;
+    int rc = 0;
+    while (*cursor < last) {
+        rc = ss_host_reader_follow(r, *cursor, 10000, 0, &set);
+        if (rc <= 0)
+            break;
+        if (set.missed)
+            print_one(&(print_ctx){fmt, false}, NULL, set.missed);
+        if (tool_print_records(stdout, fmt, &set) < 0) {
+            rc = -EIO;
+            break;
+        }
+        *cursor = set.cursor;
+        rc = 0;
+    }
+    ss_records_clear(&set);
+    return rc;
+}
+
+int cmd_read(int argc, char **argv)
+{
+    size_t n = SS_READ_ALL;
+    bool follow = false;
+    tool_format fmt = TOOL_FORMAT_TEXT;
+    const char *token_file = NULL;
+    int c;
+
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":n:fjt:h", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (tool_parse_count(optarg, &n) < 0)
+                return tool_usage("read", "read: -n wants a non-negative integer, not '%s'",
+                                  optarg);
+            break;
+        case 'f':
+            follow = true;
+            break;
+        case 'j':
+            fmt = TOOL_FORMAT_JSON;
+            break;
+        case 't':
+            token_file = optarg;
+            break;
+        case 'h':
+            fputs(cmd_read_help, stdout);
+            return tool_finish_output(TOOL_EXIT_OK);
+        default:
+            return tool_option_error("read", argv, c);
+        }
+    }
+    if (optind == argc)
+        return tool_usage("read", "read: from where? URL is missing");
+    if (argc - optind > 1)
+        return tool_usage("read", "read: one URL only, got '%s' too", argv[optind + 1]);
+    const char *url = argv[optind];
+
+    ss_host_reader_opts opts = {0};
+    char token[1024];
+    if (token_file) {
+        int st = tool_read_token("read", token_file, token, sizeof(token));
+        if (st != TOOL_EXIT_OK)
+            return st;
+        opts.token = token;
+    }
+    ss_host_reader *r;
+    int rc = ss_host_reader_new(&r, url, &opts);
+    if (rc == -EINVAL)
+        return tool_usage("read", "read: '%s' is not an http:// or https:// URL", url);
+    if (rc < 0)
+        return tool_fail("read: %s", ss_strerror(rc));
+
+    int status = TOOL_EXIT_OK;
+    ss_host_health h;
+    rc = ss_host_reader_health(r, &h);
+    if (rc == -EOPNOTSUPP) {
+        /* A base-protocol server: plain reads, no cursor. */
+        if (follow) {
+            ss_host_reader_free(r);
+            return tool_fail("read: %s speaks only the base protocol (sync-stream 1.2): it has "
+                             "no live tail to follow", url);
+        }
+        ss_records set = SS_RECORDS_INIT;
+        rc = ss_host_reader_read(r, n, &set);
+        if (rc >= 0 && tool_print_records(stdout, fmt, &set) < 0)
+            status = TOOL_EXIT_FAILURE;
+        ss_records_clear(&set);
+    } else if (rc == 0) {
+        uint64_t last = h.next_seq ? h.next_seq - 1 : 0;
+        uint64_t cursor = n >= last ? 0 : last - n;
+        rc = print_stored(r, &cursor, last, fmt);
+        if (rc == -EIO) {
+            status = TOOL_EXIT_FAILURE;
+            rc = 0;
+        }
+        if (rc == 0 && follow && status == TOOL_EXIT_OK) {
+            fflush(stdout);
+            live_reader = r;
+            struct sigaction sa;
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_handler = on_signal;
+            sigaction(SIGINT, &sa, NULL);
+            sigaction(SIGTERM, &sa, NULL);
+            print_ctx p = {fmt, false};
+            rc = ss_host_reader_tail(r, cursor, print_one, &p, NULL);
+            if (p.failed) {
+                status = TOOL_EXIT_FAILURE;
+                rc = 0;
+            } else if (rc == -ECANCELED && got_signal) {
+                status = TOOL_EXIT_SIGNAL_BASE + got_signal;
+                rc = 0;
+            }
+        }
+    }
+    if (rc < 0)
+        status = reader_error(r, url, rc);
+    ss_host_reader_free(r);
+    return tool_finish_output(status);
+}

@@ -1,0 +1,250 @@
+/*
+ * cmd_send.c: `syncstream send`, standard input or a command's output to a
+ * host-mode server, line by line, through an ss_host_mirror.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <syncstream.h>
+
+#include "print.h"
+#include "tool.h"
+
+extern char **environ;
+
+const char cmd_send_help[] =
+    "Usage: " TOOL_NAME " send [OPTION]... URL [-- COMMAND [ARG]...]\n"
+    "\n"
+    "Send standard input, or the output of COMMAND (its standard output and\n"
+    "standard error, merged as by 2>&1), to the host-mode server whose buffer is at\n"
+    "URL (for example http://127.0.0.1:5000/sync-stream), line by line. Lines are\n"
+    "sent in batches by a background thread; while the server is down or\n"
+    "restarting they wait in a bounded queue and are delivered in order, each once,\n"
+    "when it is back. Against a sync-stream 1.2 (Python) server the base protocol\n"
+    "is used. When a reader requests a stop (" TOOL_NAME " stop URL), sending ends\n"
+    "and COMMAND gets SIGTERM.\n"
+    "\n"
+    "Options:\n"
+    "  -s, --source=NAME      name the records' source (at most 31 bytes)\n"
+    "  -t, --token-file=FILE  send the bearer token in FILE's first line\n"
+    "      --spool=FILE       when the memory queue (16 MiB) is full, go on queueing\n"
+    "                         in FILE (up to 1 GiB; removed at the end)\n"
+    "      --timeout=SECONDS  at the end, wait at most this long for the server to\n"
+    "                         take the last lines (default 30; 0: forever)\n"
+    "      --base             speak the base protocol even to a syncstream server\n"
+    "  -h, --help             show this help and exit\n"
+    "\n"
+    "Lines that could not be delivered (the server refused them, or was still down\n"
+    "at the end) are printed on standard error after the reason, in the text\n"
+    "format of syncstream(1), so nothing is lost silently.\n"
+    "\n"
+    "Exit status: 0 everything delivered (and COMMAND succeeded), 1 some lines\n"
+    "were not delivered, 2 usage error, 3 COMMAND failed, 4 a stop was requested,\n"
+    "130 interrupted by SIGINT (143 by SIGTERM).\n"
+    "\n"
+    "Examples:\n"
+    "  make 2>&1 | " TOOL_NAME " send --source build http://10.0.0.5:5000/sync-stream\n"
+    "  " TOOL_NAME " send -s test -t ~/.ss-token https://logs:5000/sync-stream -- make test\n";
+
+static const struct option long_opts[] = {
+    {"source", required_argument, NULL, 's'},
+    {"token-file", required_argument, NULL, 't'},
+    {"spool", required_argument, NULL, 'S'},
+    {"timeout", required_argument, NULL, 'T'},
+    {"base", no_argument, NULL, 'b'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+/* SIGINT and SIGTERM end the input (read returns EINTR) instead of the tool,
+ * so what was read is still delivered. */
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Start argv with its stdout and stderr on a pipe; returns the read end. */
+static int spawn_command(char **argv, pid_t *ret_pid)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    /* The command gets the default dispositions back, SIGPIPE included. */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t def;
+    sigemptyset(&def);
+    sigaddset(&def, SIGPIPE);
+    sigaddset(&def, SIGINT);
+    sigaddset(&def, SIGTERM);
+    posix_spawnattr_setsigdefault(&attr, &def);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    int rc = posix_spawnp(ret_pid, argv[0], &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        return -rc;
+    }
+    return p[0];
+}
+
+/* Say why lines were not delivered, then show them. */
+static void report_unsent(ss_host_mirror *m, const char *url, int err)
+{
+    ss_host_mirror_stats st;
+    ss_host_mirror_get_stats(m, &st);
+    ss_records set = SS_RECORDS_INIT;
+    int n = ss_host_mirror_unsent(m, &set);
+    if (n < 0)
+        n = 0;
+    if (err == -ETIMEDOUT)
+        tool_fail("send: %d line%s not delivered to %s before the timeout; the last error: %s", n,
+                  n == 1 ? "" : "s", url, st.message[0] ? st.message : "none");
+    else
+        tool_fail("send: %d line%s not delivered to %s: %s%s%s", n, n == 1 ? "" : "s", url,
+                  ss_strerror(err), st.message[0] ? ": " : "", st.message);
+    if (n > 0)
+        tool_print_records(stderr, TOOL_FORMAT_TEXT, &set);
+    ss_records_clear(&set);
+}
+
+int cmd_send(int argc, char **argv)
+{
+    ss_host_mirror_opts opts = {0};
+    const char *token_file = NULL;
+    size_t timeout_s = 30;
+    int c;
+
+    optind = 0;
+    opterr = 0;
+    /* Options may follow URL; "--" ends them, so COMMAND keeps its own. */
+    while ((c = getopt_long(argc, argv, ":s:t:h", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (strlen(optarg) >= SS_SOURCE_MAX)
+                return tool_usage("send", "send: --source holds at most %d bytes",
+                                  SS_SOURCE_MAX - 1);
+            opts.source = optarg;
+            break;
+        case 't':
+            token_file = optarg;
+            break;
+        case 'S':
+            opts.spool_path = optarg;
+            break;
+        case 'T':
+            if (tool_parse_count(optarg, &timeout_s) < 0 || timeout_s > 86400 * 365)
+                return tool_usage("send", "send: --timeout wants seconds, not '%s'", optarg);
+            break;
+        case 'b':
+            opts.flags |= SS_HOST_FORCE_BASE;
+            break;
+        case 'h':
+            fputs(cmd_send_help, stdout);
+            return tool_finish_output(TOOL_EXIT_OK);
+        default:
+            return tool_option_error("send", argv, c);
+        }
+    }
+    if (optind == argc)
+        return tool_usage("send", "send: where to? URL is missing");
+    const char *url = argv[optind++];
+    char **command = optind < argc ? argv + optind : NULL;
+
+    char token[1024];
+    if (token_file) {
+        int st = tool_read_token("send", token_file, token, sizeof(token));
+        if (st != TOOL_EXIT_OK)
+            return st;
+        opts.token = token;
+    }
+    opts.close_timeout_ms = timeout_s == 0 ? -1 : (int)timeout_s * 1000;
+
+    ss_host_mirror *m;
+    int rc = ss_host_mirror_new(&m, url, &opts);
+    if (rc == -EINVAL)
+        return tool_usage("send", "send: '%s' is not an http:// or https:// URL", url);
+    if (rc < 0)
+        return tool_fail("send: %s", ss_strerror(rc));
+
+    catch_signals();
+    pid_t child = -1;
+    int fd = 0;
+    if (command) {
+        fd = spawn_command(command, &child);
+        if (fd < 0) {
+            ss_host_mirror_free(m);
+            return tool_fail("send: cannot run %s: %s", command[0], ss_strerror(fd));
+        }
+    }
+
+    char buf[65536];
+    int werr = 0;
+    bool stopped = false;
+    while (!got_signal) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        werr = ss_host_mirror_write(m, buf, (size_t)n);
+        if (werr == SS_ESTOPPED)
+            stopped = true;
+        if (werr < 0)
+            break;
+    }
+
+    int status = TOOL_EXIT_OK;
+    if (child > 0) {
+        if (stopped || got_signal || werr < 0)
+            kill(child, SIGTERM);
+        close(fd);
+        int ws;
+        while (waitpid(child, &ws, 0) < 0 && errno == EINTR)
+            ;
+        if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+            status = TOOL_EXIT_JOB_FAILED;
+    }
+    rc = ss_host_mirror_close(m);
+    if (rc < 0) {
+        report_unsent(m, url, rc);
+        status = TOOL_EXIT_FAILURE;
+    } else if (werr < 0 && !stopped) {
+        tool_fail("send: %s", ss_strerror(werr));
+        status = TOOL_EXIT_FAILURE;
+    } else if (stopped) {
+        tool_fail("send: a stop was requested; sending ended");
+        status = TOOL_EXIT_STOPPED;
+    } else if (got_signal && status == TOOL_EXIT_OK) {
+        status = TOOL_EXIT_SIGNAL_BASE + got_signal;
+    }
+    ss_host_mirror_free(m);
+    return status;
+}

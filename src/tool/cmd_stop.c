@@ -1,0 +1,91 @@
+/*
+ * cmd_stop.c: `syncstream stop`, request (or withdraw) the stop of every
+ * mirror sending to a host-mode server.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <syncstream.h>
+
+#include "tool.h"
+
+const char cmd_stop_help[] =
+    "Usage: " TOOL_NAME " stop [OPTION]... URL\n"
+    "\n"
+    "Ask every mirror sending to the host-mode server's buffer at URL to stop: the\n"
+    "next write of each returns 'stopped' (" TOOL_NAME " send ends and stops its\n"
+    "command). Works with syncstream and sync-stream 1.2 (Python) servers alike.\n"
+    "The request stays until withdrawn with --reset.\n"
+    "\n"
+    "Options:\n"
+    "  -r, --reset            withdraw the stop request instead\n"
+    "  -t, --token-file=FILE  send the bearer token in FILE's first line\n"
+    "  -h, --help             show this help and exit\n"
+    "\n"
+    "Exit status: 0 done, 1 the server cannot be reached or refused, 2 usage error.\n"
+    "\n"
+    "Examples:\n"
+    "  " TOOL_NAME " stop http://127.0.0.1:5000/sync-stream\n"
+    "  " TOOL_NAME " stop --reset http://127.0.0.1:5000/sync-stream\n";
+
+static const struct option long_opts[] = {
+    {"reset", no_argument, NULL, 'r'},
+    {"token-file", required_argument, NULL, 't'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+int cmd_stop(int argc, char **argv)
+{
+    bool reset = false;
+    const char *token_file = NULL;
+    int c;
+
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":rt:h", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            reset = true;
+            break;
+        case 't':
+            token_file = optarg;
+            break;
+        case 'h':
+            fputs(cmd_stop_help, stdout);
+            return tool_finish_output(TOOL_EXIT_OK);
+        default:
+            return tool_option_error("stop", argv, c);
+        }
+    }
+    if (optind == argc)
+        return tool_usage("stop", "stop: which server? URL is missing");
+    if (argc - optind > 1)
+        return tool_usage("stop", "stop: one URL only, got '%s' too", argv[optind + 1]);
+    const char *url = argv[optind];
+
+    ss_host_reader_opts opts = {0};
+    char token[1024];
+    if (token_file) {
+        int st = tool_read_token("stop", token_file, token, sizeof(token));
+        if (st != TOOL_EXIT_OK)
+            return st;
+        opts.token = token;
+    }
+    ss_host_reader *r;
+    int rc = ss_host_reader_new(&r, url, &opts);
+    if (rc == -EINVAL)
+        return tool_usage("stop", "stop: '%s' is not an http:// or https:// URL", url);
+    if (rc < 0)
+        return tool_fail("stop: %s", ss_strerror(rc));
+    rc = reset ? ss_host_reader_reset(r) : ss_host_reader_stop(r);
+    int status = TOOL_EXIT_OK;
+    if (rc < 0) {
+        const char *said = ss_host_reader_message(r);
+        status = tool_fail("stop: %s: %s%s%s", url, ss_strerror(rc), said[0] ? ": " : "", said);
+    }
+    ss_host_reader_free(r);
+    return status;
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# End-to-end tests of `syncstream send`, `read` and `stop` against a
+# base-protocol server (tests/host/base_server.py, standing in for the Python
+# package's) on a free port of 127.0.0.1.
+#
+#     test_host_client.sh SYNCSTREAM PYTHON3 BASE_SERVER
+#
+# Each check prints "ok" or "FAIL" with the reason; exits 1 if any failed.
+# Waits are bounded loops; no check asserts a timing.
+set -u
+
+tool=$1 python=$2 server=$3
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/syncstream-host.XXXXXX") || exit 1
+server_pid=
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+failed=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1: $2"; failed=1; }
+
+# run NAME EXPECTED_STATUS ARGS... (stdin from $tmp/NAME.in when it exists)
+run() {
+    local name=$1 want=$2 in=/dev/null
+    shift 2
+    [ -f "$tmp/$name.in" ] && in=$tmp/$name.in
+    "$tool" "$@" <"$in" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    local got=$?
+    if [ "$got" -ne "$want" ]; then
+        fail "$name" "exit status $got, expected $want; stderr: $(head -c 600 "$tmp/$name.err")"
+        return 1
+    fi
+    pass "$name (status $want)"
+}
+same_out() {
+    if diff -u "$2" "$tmp/$1.out" >"$tmp/$1.diff"; then pass "$1 output"; else
+        fail "$1" "unexpected output: $(head -c 800 "$tmp/$1.diff")"; fi
+}
+expect_err() {
+    if grep -Eq -- "$2" "$tmp/$1.err"; then pass "$1 stderr /$2/"; else
+        fail "$1" "stderr does not match /$2/: $(head -c 600 "$tmp/$1.err")"; fi
+}
+
+port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$python" "$server" --port "$port" --maxlen 100 >/dev/null &
+server_pid=$!
+for _ in $(seq 500); do
+    "$python" -c "import socket,sys; socket.create_connection(('127.0.0.1',$port)).close()" 2>/dev/null && break
+    sleep 0.02
+done
+url=http://127.0.0.1:$port/sync-stream
+
+# Standard input, a partial last line included, arrives as lines.
+printf 'one\ntwo\nthree' >"$tmp/stdin.in"
+run stdin 0 send --source me "$url"
+printf -- '- - - line one\n- - - line two\n- - - line three\n' >"$tmp/want"
+run read_all 0 read "$url"
+same_out read_all "$tmp/want"
+
+run read_n 0 read -n 1 --json "$url"
+printf '{"seq":0,"time":"1970-01-01T00:00:00.000000Z","time_ns":0,"source":"","kind":"line","text":"three","continued":false,"partial":false,"stderr":false,"exit":false}\n' >"$tmp/want"
+same_out read_n "$tmp/want"
+
+# A command's output, stdout and stderr; its failure is the exit status.
+run command 3 send "$url" -- sh -c 'echo out; echo err >&2; exit 5'
+run read_cmd 0 read -n 2 "$url"
+printf -- '- - - line out\n- - - line err\n' >"$tmp/want"
+same_out read_cmd "$tmp/want"
+
+# A stop request: send ends with status 4 and stops its command.
+run stop 0 stop "$url"
+run stopped 4 send "$url" -- sh -c 'while :; do echo tick; sleep 0.05; done'
+expect_err stopped "a stop was requested"
+run reset 0 stop --reset "$url"
+printf 'again\n' >"$tmp/again.in"
+run again 0 send "$url"
+
+# Follow needs our server's extensions.
+run follow 1 read --follow "$url"
+expect_err follow "base protocol"
+
+# Lines that cannot be delivered are shown, not lost.
+dead=http://127.0.0.1:$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')/sync-stream
+printf 'kept 1\nkept 2\n' >"$tmp/dead.in"
+run dead 1 send --timeout=1 "$dead"
+expect_err dead "2 lines not delivered"
+expect_err dead "^- - - line kept 2$"
+run wrong_route 1 send "http://127.0.0.1:$port/elsewhere" -- echo lost
+expect_err wrong_route "1 line not delivered.*404"
+run read_dead 1 read "$dead"
+expect_err read_dead "Connection refused"
+
+# Usage errors.
+run no_url 2 send
+run bad_url 2 read ftp://x/y
+run two_urls 2 stop "$url" "$url"
+run bad_n 2 read -n -3 "$url"
+printf 'tok\n' >"$tmp/token"
+run no_token_file 1 read -t "$tmp/missing" "$url"
+run help_send 0 send --help
+run help_read 0 help read
+run help_stop 0 stop -h
+
+exit $failed
