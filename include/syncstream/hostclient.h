@@ -277,7 +277,8 @@ typedef int (*ss_host_tail_fn)(void *ctx, const ss_record *rec, uint64_t missed)
  * ss_host_reader_tail - follow the buffer live through Server-Sent Events from
  * cursor on, calling fn for each record as it arrives. A dropped connection is
  * resumed with Last-Event-ID after a backoff, so no record is seen twice and
- * none is skipped while the server keeps it. Runs until fn returns non-zero
+ * none is skipped while the server keeps it; a server found restarted (its
+ * numbers begin again) is followed from its first record. Runs until fn returns non-zero
  * (that value is returned), ss_host_reader_cancel() (-ECANCELED), or an error
  * that retrying cannot cure (401, 404: -EOPNOTSUPP against a base server).
  * *ret_cursor, when not NULL, gets the last seq delivered in every case.

@@ -451,11 +451,20 @@ int ss_host_reader_tail(ss_host_reader *r, uint64_t cursor, ss_host_tail_fn fn, 
     int rc = ss__sse_init(&t.sse, r->max_response < (64u << 20) ? r->max_response : 64u << 20,
                           on_event, &t);
     int delay = 0;
+    bool resumed = false;
     while (rc == 0) {
         char url[4096], header[64];
         snprintf(url, sizeof(url), "%s?since=%" PRIu64, r->events_url, t.cursor);
         snprintf(header, sizeof(header), "Last-Event-ID: %" PRIu64, t.cursor);
         ss__sse_reset(&t.sse);
+        if (resumed && t.cursor > 0) {
+            /* Sequence numbers only grow during a server's life: one whose next
+             * number is not past the cursor was restarted, and counts anew. */
+            ss_host_health h;
+            if (ss_host_reader_health(r, &h) == 0 && h.next_seq <= t.cursor)
+                t.cursor = 0;
+        }
+        resumed = true;
         t.got = false;
         rc = ss__http_stream(&r->http, url, header, TAIL_IDLE_MS, on_stream, &t);
         if (t.ended) {
