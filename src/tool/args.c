@@ -1,15 +1,12 @@
 /*
  * args.c: argument parsing helpers shared by the subcommands.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <syncstream.h>
 
 #include "tool.h"
 
@@ -66,29 +63,4 @@ int tool_option_error(const char *cmd, char **argv, int c)
         return tool_usage(cmd, "%s%soption '%s' takes no argument", cmd ? cmd : "",
                           cmd ? ": " : "", word);
     return tool_usage(cmd, "%s%sunknown option '%s'", cmd ? cmd : "", cmd ? ": " : "", word);
-}
-
-int tool_read_token(const char *cmd, const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return tool_fail("%s: cannot read the token file %s: %s", cmd, path,
-                         ss_strerror(-errno));
-    size_t n = fread(buf, 1, size - 1, f);
-    bool more = fgetc(f) != EOF;
-    fclose(f);
-    if (more)
-        return tool_fail("%s: the token file %s is longer than %zu bytes", cmd, path, size - 2);
-    buf[n] = '\0';
-    /* The token is the file's first line, without surrounding white space. */
-    buf[strcspn(buf, "\r\n")] = '\0';
-    size_t start = strspn(buf, " \t");
-    size_t len = strlen(buf + start);
-    while (len > 0 && (buf[start + len - 1] == ' ' || buf[start + len - 1] == '\t'))
-        len--;
-    memmove(buf, buf + start, len);
-    buf[len] = '\0';
-    if (len == 0)
-        return tool_fail("%s: the token file %s is empty", cmd, path);
-    return TOOL_EXIT_OK;
 }

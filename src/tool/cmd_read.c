@@ -86,12 +86,6 @@ static int print_one(void *ctx, const ss_record *rec, uint64_t missed)
     return 0;
 }
 
-static int reader_error(ss_host_reader *r, const char *url, int err)
-{
-    const char *said = ss_host_reader_message(r);
-    return tool_fail("read: %s: %s%s%s", url, ss_strerror(err), said[0] ? ": " : "", said);
-}
-
 /* The stored records from cursor on (up to the newest when we started),
  * through cursor reads. Returns 0 or an error; *cursor moves on. */
 static int print_stored(ss_host_reader *r, uint64_t *cursor, uint64_t last, tool_format fmt)
@@ -154,20 +148,10 @@ int cmd_read(int argc, char **argv)
         return tool_usage("read", "read: one URL only, got '%s' too", argv[optind + 1]);
     const char *url = argv[optind];
 
-    ss_host_reader_opts opts = {0};
-    char token[1024];
-    if (token_file) {
-        int st = tool_read_token("read", token_file, token, sizeof(token));
-        if (st != TOOL_EXIT_OK)
-            return st;
-        opts.token = token;
-    }
     ss_host_reader *r;
-    int rc = ss_host_reader_new(&r, url, &opts);
-    if (rc == -EINVAL)
-        return tool_usage("read", "read: '%s' is not an http:// or https:// URL", url);
-    if (rc < 0)
-        return tool_fail("read: %s", ss_strerror(rc));
+    int rc = tool_host_reader("read", url, token_file, &r);
+    if (rc != TOOL_EXIT_OK)
+        return rc;
 
     int status = TOOL_EXIT_OK;
     ss_host_health h;
@@ -212,7 +196,7 @@ int cmd_read(int argc, char **argv)
         }
     }
     if (rc < 0)
-        status = reader_error(r, url, rc);
+        status = tool_host_fail("read", url, rc, ss_host_reader_message(r));
     ss_host_reader_free(r);
     return tool_finish_output(status);
 }

@@ -178,13 +178,10 @@ int cmd_send(int argc, char **argv)
     const char *url = argv[optind++];
     char **command = optind < argc ? argv + optind : NULL;
 
-    char token[1024];
-    if (token_file) {
-        int st = tool_read_token("send", token_file, token, sizeof(token));
-        if (st != TOOL_EXIT_OK)
-            return st;
-        opts.token = token;
-    }
+    char token[TOOL_TOKEN_MAX];
+    int st = tool_host_token("send", token_file, token, sizeof(token), &opts.token);
+    if (st != TOOL_EXIT_OK)
+        return st;
     opts.close_timeout_ms = timeout_s == 0 ? -1 : (int)timeout_s * 1000;
 
     ss_host_mirror *m;

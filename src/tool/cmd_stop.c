@@ -66,26 +66,14 @@ int cmd_stop(int argc, char **argv)
         return tool_usage("stop", "stop: one URL only, got '%s' too", argv[optind + 1]);
     const char *url = argv[optind];
 
-    ss_host_reader_opts opts = {0};
-    char token[1024];
-    if (token_file) {
-        int st = tool_read_token("stop", token_file, token, sizeof(token));
-        if (st != TOOL_EXIT_OK)
-            return st;
-        opts.token = token;
-    }
     ss_host_reader *r;
-    int rc = ss_host_reader_new(&r, url, &opts);
-    if (rc == -EINVAL)
-        return tool_usage("stop", "stop: '%s' is not an http:// or https:// URL", url);
-    if (rc < 0)
-        return tool_fail("stop: %s", ss_strerror(rc));
+    int rc = tool_host_reader("stop", url, token_file, &r);
+    if (rc != TOOL_EXIT_OK)
+        return rc;
     rc = reset ? ss_host_reader_reset(r) : ss_host_reader_stop(r);
     int status = TOOL_EXIT_OK;
-    if (rc < 0) {
-        const char *said = ss_host_reader_message(r);
-        status = tool_fail("stop: %s: %s%s%s", url, ss_strerror(rc), said[0] ? ": " : "", said);
-    }
+    if (rc < 0)
+        status = tool_host_fail("stop", url, rc, ss_host_reader_message(r));
     ss_host_reader_free(r);
     return status;
 }

@@ -85,12 +85,34 @@ int tool_parse_count(const char *s, size_t *ret);
  */
 int tool_option_error(const char *cmd, char **argv, int c);
 
+/* Host-mode clients (host_args.c). */
+typedef struct ss_host_reader ss_host_reader;
+
+/* Room for a bearer token and its terminator. */
+#define TOOL_TOKEN_MAX 1024
+
 /*
- * tool_read_token - read a bearer token from the first line of the file at path
- * (surrounding white space removed) into buf. On a failure prints why, as
- * "CMD: ...", and returns TOOL_EXIT_FAILURE; else TOOL_EXIT_OK.
+ * tool_host_token - with a token_file, read the bearer token from its first
+ * line (surrounding white space removed) into buf and point *ret at it; without,
+ * set *ret to NULL. On a failure prints why, as "CMD: ...", and returns
+ * TOOL_EXIT_FAILURE; else TOOL_EXIT_OK.
  */
-int tool_read_token(const char *cmd, const char *path, char *buf, size_t size);
+int tool_host_token(const char *cmd, const char *token_file, char *buf, size_t size,
+                    const char **ret);
+
+/*
+ * tool_host_reader - open a reader of url with the token of token_file (may
+ * be NULL). Returns TOOL_EXIT_OK and *ret, or prints why and returns
+ * TOOL_EXIT_USAGE (not an http(s) URL) or TOOL_EXIT_FAILURE.
+ */
+int tool_host_reader(const char *cmd, const char *url, const char *token_file,
+                     ss_host_reader **ret);
+
+/*
+ * tool_host_fail - report a failed request: "CMD: URL: ERROR: what the server
+ * said". Returns TOOL_EXIT_FAILURE.
+ */
+int tool_host_fail(const char *cmd, const char *url, int err, const char *said);
 
 /* Subcommands (cmd_*.c). */
 int cmd_inspect(int argc, char **argv);

@@ -35,6 +35,17 @@ bool ss__http_url_ok(const char *url)
            !strpbrk(url, " \r\n");
 }
 
+char *ss__http_url(const char *url, const char *suffix)
+{
+    size_t lu = strlen(url), ls = strlen(suffix);
+    char *s = malloc(lu + ls + 1);
+    if (s) {
+        memcpy(s, url, lu);
+        memcpy(s + lu, suffix, ls + 1);
+    }
+    return s;
+}
+
 static struct curl_slist *add_header(struct curl_slist *list, const char *h, bool *failed)
 {
     struct curl_slist *l = curl_slist_append(list, h);

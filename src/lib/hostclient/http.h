@@ -71,6 +71,10 @@ void ss__http_cancel(ss__http *h);
 /* Set h->message; printf-style. */
 void ss__http_set_message(ss__http *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A derived route's URL: url followed by suffix ("-state", "-health"...), as
+ * sync-stream derives its state URL. Returns malloc'ed memory or NULL. */
+char *ss__http_url(const char *url, const char *suffix);
+
 /* Whether url starts with http:// or https://. */
 bool ss__http_url_ok(const char *url);
 

@@ -28,17 +28,6 @@ static size_t pick_size(size_t v, size_t def)
     return v ? v : def;
 }
 
-static char *concat(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    char *s = malloc(la + lb + 1);
-    if (s) {
-        memcpy(s, a, la);
-        memcpy(s + la, b, lb + 1);
-    }
-    return s;
-}
-
 /* A random id, unique per mirror instance (HOST-EXT: [A-Za-z0-9._-], <= 64). */
 static void make_id(char id[SS__MIRROR_ID_LEN + 1])
 {
@@ -124,8 +113,8 @@ int ss_host_mirror_new(ss_host_mirror **ret, const char *url, const ss_host_mirr
 
     int rc = -ENOMEM;
     m->url = strdup(url);
-    m->state_url = concat(url, "-state?state=closed");
-    m->health_url = concat(url, "-health");
+    m->state_url = ss__http_url(url, "-state?state=closed");
+    m->health_url = ss__http_url(url, "-health");
     if (!m->url || !m->state_url || !m->health_url)
         goto out_release;
     unsigned lflags = (o->flags & SS_HOST_CR_IS_BREAK) ? SS_LINE_CR_IS_BREAK : 0;

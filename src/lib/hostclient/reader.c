@@ -39,17 +39,6 @@ struct ss_host_reader {
     int protocol;     /* SS_HOST_PROTO_UNKNOWN until probed */
 };
 
-static char *concat(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    char *s = malloc(la + lb + 1);
-    if (s) {
-        memcpy(s, a, la);
-        memcpy(s + la, b, lb + 1);
-    }
-    return s;
-}
-
 int ss_host_reader_new(ss_host_reader **ret, const char *url, const ss_host_reader_opts *opts)
 {
     static const ss_host_reader_opts zero;
@@ -62,9 +51,9 @@ int ss_host_reader_new(ss_host_reader **ret, const char *url, const ss_host_read
     r->timeout_ms = o->request_timeout_ms ? o->request_timeout_ms : 30000;
     r->max_response = o->max_response ? o->max_response : DEFAULT_MAX_RESPONSE;
     r->url = strdup(url);
-    r->state_url = concat(url, "-state");
-    r->health_url = concat(url, "-health");
-    r->events_url = concat(url, "-events");
+    r->state_url = ss__http_url(url, "-state");
+    r->health_url = ss__http_url(url, "-health");
+    r->events_url = ss__http_url(url, "-events");
     int rc = -ENOMEM;
     if (r->url && r->state_url && r->health_url && r->events_url)
         rc = ss__http_init(&r->http, o->token,
