@@ -121,4 +121,24 @@ static inline int test_base_server_start(test_server *s, int port, int maxlen)
     return test_server_run(s, argv);
 }
 
+/*
+ * Our server, `syncstream serve` (the tool named by SS_TEST_SYNCSTREAM), on
+ * port (0: a free one), with extra options (NULL-terminated, may be NULL).
+ */
+static inline int test_ext_server_start(test_server *s, int port, const char *const *extra)
+{
+    const char *tool = getenv("SS_TEST_SYNCSTREAM");
+    if (!tool)
+        return -1;
+    s->port = port ? port : test_free_port();
+    char listen[48];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", s->port);
+    char *argv[24] = {(char *)tool, "serve", "--listen", listen};
+    int n = 4;
+    for (; extra && *extra && n < 23; extra++)
+        argv[n++] = (char *)*extra;
+    argv[n] = NULL;
+    return test_server_run(s, argv);
+}
+
 #endif
