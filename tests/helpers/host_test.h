@@ -104,21 +104,35 @@ static inline void test_server_kill(test_server *s)
 }
 
 /*
- * The base-protocol stand-in (tests/host/base_server.py) on port (0: a free
- * one). Paths come from the environment the meson test sets.
+ * A Python stand-in server: the script named by the environment variable
+ * script_env (set by the meson test), with extra arguments, on port (0: a free
+ * one).
  */
-static inline int test_base_server_start(test_server *s, int port, int maxlen)
+static inline int test_python_server_start(test_server *s, const char *script_env, int port,
+                                           const char *const *extra)
 {
     const char *py = getenv("SS_TEST_PYTHON");
-    const char *script = getenv("SS_TEST_BASE_SERVER");
+    const char *script = getenv(script_env);
     if (!py || !script)
         return -1;
     s->port = port ? port : test_free_port();
-    char portarg[16], maxarg[16];
+    char portarg[16];
     snprintf(portarg, sizeof(portarg), "%d", s->port);
-    snprintf(maxarg, sizeof(maxarg), "%d", maxlen);
-    char *argv[] = {(char *)py, (char *)script, "--port", portarg, "--maxlen", maxarg, NULL};
+    char *argv[16] = {(char *)py, (char *)script, "--port", portarg};
+    int n = 4;
+    for (; extra && *extra && n < 15; extra++)
+        argv[n++] = (char *)*extra;
+    argv[n] = NULL;
     return test_server_run(s, argv);
+}
+
+/* The base-protocol stand-in (tests/host/base_server.py). */
+static inline int test_base_server_start(test_server *s, int port, int maxlen)
+{
+    char maxarg[16];
+    snprintf(maxarg, sizeof(maxarg), "%d", maxlen);
+    const char *const extra[] = {"--maxlen", maxarg, NULL};
+    return test_python_server_start(s, "SS_TEST_BASE_SERVER", port, extra);
 }
 
 /*

@@ -269,6 +269,44 @@ static void test_close_timeout_hands_back(void **state)
     ss_host_reader_free(r);
 }
 
+/* A 5xx is retried until the server recovers; a 4xx stops the mirror, which
+ * keeps the refused records (tests/host/faulty_server.py). */
+static void test_server_errors(void **state)
+{
+    test_server faulty;
+    const char *const extra[] = {"--fail-first", "3", NULL};
+    assert_int_equal(test_python_server_start(&faulty, "SS_TEST_FAULTY_SERVER", 0, extra), 0);
+    ss_host_mirror *m;
+    assert_int_equal(ss_host_mirror_new(&m, faulty.url, &(ss_host_mirror_opts){.backoff_max_ms = 20}),
+                     0);
+    assert_int_equal(ss_host_mirror_write(m, "a\nb\n", 4), 0);
+    assert_int_equal(ss_host_mirror_flush(m, 10000), 0);
+    ss_host_mirror_stats st;
+    ss_host_mirror_get_stats(m, &st);
+    assert_int_equal(st.retries, 3);
+    assert_int_equal(st.records_sent, 2);
+    assert_int_equal(ss_host_mirror_write(m, "REJECT me\n", 10), 0);
+    assert_int_equal(ss_host_mirror_flush(m, 10000), SS_EREJECTED);
+    ss_host_mirror_get_stats(m, &st);
+    assert_int_equal(st.last_status, 400);
+    assert_non_null(strstr(st.message, "rejected on purpose"));
+    assert_int_equal(ss_host_mirror_write(m, "c\n", 2), SS_EREJECTED);
+    assert_int_equal(ss_host_mirror_close(m), SS_EREJECTED);
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_host_mirror_unsent(m, &set), 1);
+    assert_item_text(&set, 0, "REJECT me");
+    ss_host_mirror_free(m);
+
+    ss_host_reader *r;
+    assert_int_equal(ss_host_reader_new(&r, faulty.url, NULL), 0);
+    assert_int_equal(ss_host_reader_read(r, SS_READ_ALL, &set), 2);
+    assert_item_text(&set, 0, "a");
+    assert_item_text(&set, 1, "b");
+    ss_records_clear(&set);
+    ss_host_reader_free(r);
+    test_server_kill(&faulty);
+}
+
 static void test_bad_arguments(void **state)
 {
     ss_host_mirror *m;
@@ -304,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_rejected_keeps_records),
         cmocka_unit_test(test_server_down_then_up),
         cmocka_unit_test(test_close_timeout_hands_back),
+        cmocka_unit_test(test_server_errors),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, start, stop);
