@@ -66,6 +66,8 @@ static void mirror_release(ss_host_mirror *m)
     ss__hqueue_done(&m->q);
     ss__http_done(&m->http);
     ss__buf_free(&m->inflight);
+    ss__buf_free(&m->body);
+    ss__buf_free(&m->scratch);
     pthread_mutex_destroy(&m->mu);
     pthread_cond_destroy(&m->work);
     pthread_cond_destroy(&m->progress);
@@ -109,6 +111,8 @@ int ss_host_mirror_new(ss_host_mirror **ret, const char *url, const ss_host_mirr
     pthread_condattr_destroy(&ca);
     /* The queue's bound counts whole entries; a batch in flight is on top. */
     ss__buf_init(&m->inflight, SIZE_MAX);
+    ss__buf_init(&m->body, SIZE_MAX);
+    ss__buf_init(&m->scratch, SIZE_MAX);
     m->q.fd = -1;
 
     int rc = -ENOMEM;

@@ -54,6 +54,8 @@ struct ss_host_mirror {
     size_t inflight_count;
     size_t send_k;           /* entries in the request being tried (0: none yet) */
     uint64_t batch;          /* the number of the last batch sent */
+    ss__buf body;            /* the request being sent, kept for the next one */
+    ss__buf scratch;         /* a run of lines being joined */
     pthread_t thread;
     bool thread_started;
 };

@@ -87,7 +87,9 @@ int ss__hqueue_push(ss__hqueue *q, uint8_t what, ss_kind kind, uint32_t flags, c
     size_t need = SS__HQ_HDR + len;
 
     if (q->spool_count == 0) {
-        if (q->mem.len + need > q->mem.cap)
+        /* Compacting moves what is left: only worth it once half was taken,
+         * so each byte moves at most once on average. */
+        if (q->mem.len + need > q->mem.cap && q->head >= q->mem.len / 2)
             compact(q);
         if (q->mem.len + need <= q->mem.cap) {
             size_t before = q->mem.len;

@@ -134,89 +134,97 @@ static int probe(ss_host_mirror *m)
     return 0;
 }
 
-/* The POST item of one entry; line records get their line break back (a
- * continued piece has none: the next piece goes on with it). */
-static json_t *entry_item(ss_host_mirror *m, ss__hq_hdr h, const char *text, ss__buf *scratch)
+/* Append the JSON text of j (released) to the request body. */
+static int dump_cb(const char *buf, size_t size, void *data)
 {
-    if (h.what == SS__HQ_CLOSE)
-        return ss__post_close_encode();
-    if (h.kind != SS_KIND_LINE)
-        return ss__post_message_encode((ss_kind)h.kind, text, h.len);
-    if (h.flags & SS_REC_CONTINUED)
-        return ss__post_text_encode(text, h.len);
-    ss__buf_reset(scratch);
-    if (ss__buf_append(scratch, text, h.len) < 0 || ss__buf_append(scratch, "\n", 1) < 0)
-        return NULL;
-    return ss__post_text_encode(scratch->data, scratch->len);
+    return ss__buf_append(data, buf, size) < 0 ? -1 : 0;
 }
 
-/* {"type":"batch","mirror":ID,"batch":N,"source":S,"items":[the first k entries]} */
-static char *encode_batch(ss_host_mirror *m, size_t k, size_t *ret_len)
+static int dump(json_t *j, ss__buf *body)
 {
-    ss__buf scratch;
-    ss__buf_init(&scratch, SIZE_MAX);
-    json_t *items = json_array();
-    json_t *body = json_object();
-    char *out = NULL;
-    if (!items || !body)
-        goto out;
-    size_t off = 0;
-    for (size_t i = 0; i < k; i++) {
+    int rc = j && json_dump_callback(j, dump_cb, body, JSON_COMPACT | JSON_ENCODE_ANY) == 0 ? 0 : -ENOMEM;
+    json_decref(j);
+    return rc;
+}
+
+/*
+ * The POST items of the first k entries, as JSON text appended to body and
+ * separated by commas. A run of line records becomes one "str" item holding
+ * them all, each whole line with its line break back (a continued piece has
+ * none: the next piece goes on with it); the server's line assembly splits it
+ * into the same records, at a fraction of the cost of an item per line. A
+ * warning or error is a grouped message; the close entry is a close.
+ */
+static int encode_items(ss_host_mirror *m, size_t k, ss__buf *body)
+{
+    ss__buf *run = &m->scratch;
+    size_t off = 0, items = 0;
+    int rc = 0;
+    ss__buf_reset(run);
+    for (size_t i = 0; i < k && rc == 0; i++) {
         const char *text;
         ss__hq_hdr h = ss__hq_next(&m->inflight, &off, &text);
-        if (json_array_append_new(items, entry_item(m, h, text, &scratch)) < 0)
-            goto out;
+        bool line = h.what == SS__HQ_RECORD && h.kind == SS_KIND_LINE;
+        if (line) {
+            rc = ss__buf_append(run, text, h.len);
+            if (rc == 0 && !(h.flags & SS_REC_CONTINUED))
+                rc = ss__buf_append(run, "\n", 1);
+            if (rc < 0 || i + 1 < k)
+                continue;
+        }
+        /* The run ends here: its item first, then this entry's. */
+        if (run->len > 0) {
+            if (items++ > 0)
+                rc = ss__buf_append(body, ",", 1);
+            if (rc == 0)
+                rc = dump(ss__post_text_encode(run->data, run->len), body);
+            ss__buf_reset(run);
+        }
+        if (rc < 0 || line)
+            continue;
+        if (items++ > 0)
+            rc = ss__buf_append(body, ",", 1);
+        if (rc == 0)
+            rc = dump(h.what == SS__HQ_CLOSE ? ss__post_close_encode()
+                                             : ss__post_message_encode((ss_kind)h.kind, text, h.len),
+                      body);
     }
-    if (json_object_set_new(body, "type", json_string("batch")) < 0 ||
-        json_object_set_new(body, "mirror", json_string(m->id)) < 0 ||
-        json_object_set_new(body, "batch", json_integer((json_int_t)(m->batch + 1))) < 0 ||
-        (m->source[0] && json_object_set_new(body, "source", json_string(m->source)) < 0) ||
-        json_object_set(body, "items", items) < 0)
-        goto out;
-    out = json_dumps(body, JSON_COMPACT);
-    if (out)
-        *ret_len = strlen(out);
-out:
-    json_decref(items);
-    json_decref(body);
-    ss__buf_free(&scratch);
-    return out;
+    return rc < 0 ? -ENOMEM : 0;
 }
 
-/* The base protocol's body for the first k entries, which must be line records
- * (one "str" POST, as the Python mirror sends several lines written at once)
- * or, k == 1, a grouped record or the close. */
-static char *encode_base(ss_host_mirror *m, size_t k, size_t *ret_len)
+/* {"type":"batch","mirror":ID,"batch":N,"source":S,"items":[...]} for the
+ * first k entries into m->body. */
+static int encode_batch(ss_host_mirror *m, size_t k)
 {
-    ss__buf text;
-    ss__buf_init(&text, SIZE_MAX);
-    json_t *body = NULL;
-    size_t off = 0;
-    const char *t;
-    ss__hq_hdr h = ss__hq_next(&m->inflight, &off, &t);
-    if (h.what == SS__HQ_CLOSE) {
-        body = ss__post_close_encode();
-    } else if (h.kind != SS_KIND_LINE) {
-        body = ss__post_message_encode((ss_kind)h.kind, t, h.len);
-    } else {
-        for (size_t i = 0; i < k; i++) {
-            if (i > 0)
-                h = ss__hq_next(&m->inflight, &off, &t);
-            if (ss__buf_append(&text, t, h.len) < 0 ||
-                (!(h.flags & SS_REC_CONTINUED) && ss__buf_append(&text, "\n", 1) < 0))
-                goto out;
-        }
-        body = ss__post_text_encode(text.data ? text.data : "", text.len);
+    char head[160];
+    int n = snprintf(head, sizeof(head), "{\"type\":\"batch\",\"mirror\":\"%s\",\"batch\":%llu,",
+                     m->id, (unsigned long long)(m->batch + 1));
+    ss__buf_reset(&m->body);
+    int rc = ss__buf_append(&m->body, head, (size_t)n);
+    if (rc == 0 && m->source[0]) {
+        /* The source is any bytes: jansson makes it a JSON string. */
+        rc = ss__buf_append(&m->body, "\"source\":", 9);
+        if (rc == 0)
+            rc = dump(ss__json_text(m->source, strlen(m->source)), &m->body);
+        if (rc == 0)
+            rc = ss__buf_append(&m->body, ",", 1);
     }
-    char *out = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    if (out)
-        *ret_len = strlen(out);
-    json_decref(body);
-    ss__buf_free(&text);
-    return out;
-out:
-    ss__buf_free(&text);
-    return NULL;
+    if (rc == 0)
+        rc = ss__buf_append(&m->body, "\"items\":[", 9);
+    if (rc == 0)
+        rc = encode_items(m, k, &m->body);
+    if (rc == 0)
+        rc = ss__buf_append(&m->body, "]}", 2);
+    return rc < 0 ? -ENOMEM : 0;
+}
+
+/* The base protocol's body for the first k entries, which request_span made
+ * one item: a run of line records (one "str" POST, as the Python mirror sends
+ * the lines one write completed), a grouped record or the close. */
+static int encode_base(ss_host_mirror *m, size_t k)
+{
+    ss__buf_reset(&m->body);
+    return encode_items(m, k, &m->body);
 }
 
 /* How many leading entries the next request may carry: all of them in a batch;
@@ -275,12 +283,10 @@ static int send_inflight(ss_host_mirror *m)
             if (rc < 0)
                 return rc;
         }
-        size_t len = 0;
-        char *body = base ? encode_base(m, m->send_k, &len) : encode_batch(m, m->send_k, &len);
-        if (!body)
-            return -ENOMEM;
-        int rc = request(m, "POST", m->url, body, len);
-        free(body);
+        int rc = base ? encode_base(m, m->send_k) : encode_batch(m, m->send_k);
+        if (rc < 0)
+            return rc;
+        rc = request(m, "POST", m->url, m->body.data, m->body.len);
         if (rc == -EMSGSIZE && m->send_k > 1) {
             /* Too large for the server, so nothing was stored: try half. */
             m->send_k = (m->send_k + 1) / 2;

@@ -1,0 +1,285 @@
+/*
+ * bench_host: host mode, mirrors on this machine sending 64-byte lines to one
+ * syncstream server (ss_host_server in a child process) over loopback HTTP.
+ *
+ *     bench_host [LINES_PER_MIRROR] [SECONDS_FOR_WRK]
+ *
+ * Rows, for 1 and 4 mirror processes:
+ *   batch     our mirror (ss_host_mirror): line-assembled, batched, exactly once
+ *   per-line  one POST per line over a kept-alive connection, what the Python
+ *             mirror puts on the wire (it also GETs the state before each line;
+ *             that request is left out here, so this is its upper bound)
+ *   wrk       the limit: wrk (1 and 4 connections) posting the same one-line
+ *             body to a trivial libmicrohttpd handler (same threading model as
+ *             the server: a thread per connection) that only answers 201
+ *   wrk->srv  wrk posting the same one-line body to our server: the server's
+ *             own cost per request, without a mirror's client-side cost
+ * Ratios: batch lines/s over wrk requests/s, and per-line (and wrk->srv) over
+ * wrk.
+ * Each mirror process counts from its start to the server's acknowledgement of
+ * its last line (ss_host_mirror_close()).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+
+#include <syncstream.h>
+
+#define LINE_LEN 64
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Line i of a mirror: 63 printable bytes and "\n". */
+static void make_line(char *buf, int mirror, long i)
+{
+    int n = snprintf(buf, LINE_LEN, "mirror %d line %09ld ", mirror, i);
+    memset(buf + n, 'x', (size_t)(LINE_LEN - 1 - n));
+    buf[LINE_LEN - 1] = '\n';
+}
+
+/* ---- the server, in its own process ---- */
+
+static pid_t start_server(int *ret_port, size_t maxlen)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        ss_host_server *srv;
+        int rc = ss_host_server_new(&srv, &(ss_host_server_opts){.listen = "127.0.0.1:0",
+                                                                  .maxlen = maxlen});
+        int port = rc < 0 ? -1 : ss_host_server_port(srv);
+        if (write(fds[1], &port, sizeof(port)) != sizeof(port) || rc < 0)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(fds[1]);
+    int port = -1;
+    if (read(fds[0], &port, sizeof(port)) != sizeof(port) || port < 0) {
+        close(fds[0]);
+        return -1;
+    }
+    close(fds[0]);
+    *ret_port = port;
+    return pid;
+}
+
+/* ---- mirror processes ---- */
+
+/* Our mirror: N lines, then close (everything acknowledged). */
+static int run_batch(const char *url, int id, long lines)
+{
+    ss_host_mirror *m;
+    char src[16];
+    snprintf(src, sizeof(src), "m%d", id);
+    if (ss_host_mirror_new(&m, url, &(ss_host_mirror_opts){.source = src}) < 0)
+        return 1;
+    char line[LINE_LEN];
+    for (long i = 0; i < lines; i++) {
+        make_line(line, id, i);
+        if (ss_host_mirror_write(m, line, LINE_LEN) < 0)
+            return 1;
+    }
+    int rc = ss_host_mirror_close(m);
+    ss_host_mirror_stats st;
+    ss_host_mirror_get_stats(m, &st);
+    ss_host_mirror_free(m);
+    return rc < 0 || st.records_sent != (uint64_t)lines ? 1 : 0;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+    return size * n;
+}
+
+/* One base-protocol POST per line over a kept-alive connection. */
+static int run_per_line(const char *url, int id, long lines)
+{
+    CURL *c = curl_easy_init();
+    if (!c)
+        return 1;
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "Accept: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    char line[LINE_LEN + 1], body[256];
+    int bad = 0;
+    for (long i = 0; i < lines && !bad; i++) {
+        make_line(line, id, i);
+        line[LINE_LEN - 1] = '\0';
+        int n = snprintf(body, sizeof(body), "{\"type\":\"str\",\"data\":{\"value\":\"%s\\n\"}}",
+                         line);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)n);
+        long status = 0;
+        bad = curl_easy_perform(c) != CURLE_OK ||
+              curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
+              status != 201;
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return bad;
+}
+
+/* Run `procs` mirror processes at once; returns lines per second or -1. */
+static double run_mirrors(const char *url, int procs, long lines, int per_line)
+{
+    pid_t pids[16];
+    double t0 = now_s();
+    for (int k = 0; k < procs; k++) {
+        pids[k] = fork();
+        if (pids[k] == 0)
+            _exit(per_line ? run_per_line(url, k, lines) : run_batch(url, k, lines));
+    }
+    int failed = 0;
+    for (int k = 0; k < procs; k++) {
+        int st;
+        waitpid(pids[k], &st, 0);
+        failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+    }
+    double t = now_s() - t0;
+    return failed ? -1 : (double)procs * (double)lines / t;
+}
+
+/* ---- the limit: wrk against a trivial libmicrohttpd handler ---- */
+
+static enum MHD_Result trivial(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version, const char *data,
+                               size_t *size, void **state)
+{
+    static int first;
+    if (*state == NULL) {
+        *state = &first;
+        return MHD_YES;
+    }
+    if (*size) {
+        *size = 0; /* the body is read and dropped */
+        return MHD_YES;
+    }
+    static const char answer[] = "{\"message\": \"success\"}";
+    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(answer) - 1, (void *)answer,
+                                                             MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(conn, 201, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* wrk's requests per second with `conns` connections, or -1. */
+static double run_wrk(int port, int conns, int seconds, const char *lua)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "wrk -t%d -c%d -d%ds -s %s http://127.0.0.1:%d/sync-stream 2>&1", conns < 2 ? 1 : 2,
+             conns, seconds, lua, port);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char line[256];
+    double rps = -1;
+    while (fgets(line, sizeof(line), p))
+        if (sscanf(line, "Requests/sec: %lf", &rps) == 1)
+            break;
+    while (fgets(line, sizeof(line), p))
+        ;
+    pclose(p);
+    return rps;
+}
+
+int main(int argc, char **argv)
+{
+    long lines = argc > 1 ? atol(argv[1]) : 500000;
+    int seconds = argc > 2 ? atoi(argv[2]) : 5;
+    if (lines <= 0 || seconds <= 0) {
+        fprintf(stderr, "usage: bench_host [LINES_PER_MIRROR] [SECONDS_FOR_WRK]\n");
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    /* The limit first, with the same body a per-line POST carries. */
+    char lua[] = "/tmp/bench_host_XXXXXX.lua";
+    int fd = mkstemps(lua, 4);
+    char line[LINE_LEN];
+    make_line(line, 0, 0);
+    line[LINE_LEN - 1] = '\0';
+    dprintf(fd, "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
+                "wrk.body = '{\"type\":\"str\",\"data\":{\"value\":\"%s\\\\n\"}}'\n", line);
+    close(fd);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, trivial,
+        NULL, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "bench_host: cannot start the trivial handler\n");
+        return 1;
+    }
+    int trivial_port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
+    double wrk1 = run_wrk(trivial_port, 1, seconds, lua);
+    double wrk4 = run_wrk(trivial_port, 4, seconds, lua);
+    MHD_stop_daemon(d);
+    if (wrk1 < 0 || wrk4 < 0) {
+        fprintf(stderr, "bench_host: wrk did not run (is it installed?)\n");
+        unlink(lua);
+        return 1;
+    }
+
+    double rate[3][2]; /* [batch, per-line, wrk->srv][1, 4 mirrors] */
+    static const int procs[2] = {1, 4};
+    for (int mode = 0; mode < 3; mode++) {
+        for (int i = 0; i < 2; i++) {
+            /* A fresh server per run, holding every line of the run. */
+            long n = mode == 0 ? lines : lines / 20;
+            /* wrk's run is timed: the server keeps its maxlen of records. */
+            int port;
+            pid_t srv = start_server(&port, (size_t)(procs[i] * n) + 16);
+            if (srv < 0) {
+                fprintf(stderr, "bench_host: cannot start the server\n");
+                return 1;
+            }
+            char url[64];
+            snprintf(url, sizeof(url), "http://127.0.0.1:%d/sync-stream", port);
+            rate[mode][i] = mode == 2 ? run_wrk(port, procs[i], seconds, lua)
+                                      : run_mirrors(url, procs[i], n, mode);
+            kill(srv, SIGKILL);
+            waitpid(srv, NULL, 0);
+            if (rate[mode][i] < 0) {
+                fprintf(stderr, "bench_host: a mirror (or wrk) failed\n");
+                unlink(lua);
+                return 1;
+            }
+        }
+    }
+    unlink(lua);
+
+    printf("host mode: %ld 64-byte lines per batching mirror (%ld per per-line mirror), "
+           "wrk %d s\n\n", lines, lines / 20, seconds);
+    printf("| mirrors | batch lines/s | per-line lines/s | wrk->srv req/s | wrk req/s (limit) | "
+           "batch / wrk | per-line / wrk | wrk->srv / wrk |\n");
+    printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (int i = 0; i < 2; i++) {
+        double w = i == 0 ? wrk1 : wrk4;
+        printf("| %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f |\n", procs[i], rate[0][i],
+               rate[1][i], rate[2][i], w, rate[0][i] / w, rate[1][i] / w, rate[2][i] / w);
+    }
+    printf("\ntargets: batch >= 500000 lines/s; per-line >= 0.5 x wrk req/s\n");
+    curl_global_cleanup();
+    return 0;
+}
