@@ -12,6 +12,8 @@
  *   wrk       the limit: wrk (1 and 4 connections) posting the same one-line
  *             body to a trivial libmicrohttpd handler (same threading model as
  *             the server: a thread per connection) that only answers 201
+ *   batch->trivial  our mirror into the trivial handler below: the mirror's own
+ *             ceiling, with no server-side work
  *   wrk->srv  wrk posting the same one-line body to our server: the server's
  *             own cost per request, without a mirror's client-side cost
  * Ratios: batch lines/s over wrk requests/s, and per-line (and wrk->srv) over
@@ -234,8 +236,12 @@ int main(int argc, char **argv)
     int trivial_port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
     double wrk1 = run_wrk(trivial_port, 1, seconds, lua);
     double wrk4 = run_wrk(trivial_port, 4, seconds, lua);
+    char trivial_url[64];
+    snprintf(trivial_url, sizeof(trivial_url), "http://127.0.0.1:%d/sync-stream", trivial_port);
+    double alone1 = run_mirrors(trivial_url, 1, lines, 0);
+    double alone4 = run_mirrors(trivial_url, 4, lines, 0);
     MHD_stop_daemon(d);
-    if (wrk1 < 0 || wrk4 < 0) {
+    if (wrk1 < 0 || wrk4 < 0 || alone1 < 0 || alone4 < 0) {
         fprintf(stderr, "bench_host: wrk did not run (is it installed?)\n");
         unlink(lua);
         return 1;
@@ -271,13 +277,14 @@ int main(int argc, char **argv)
 
     printf("host mode: %ld 64-byte lines per batching mirror (%ld per per-line mirror), "
            "wrk %d s\n\n", lines, lines / 20, seconds);
-    printf("| mirrors | batch lines/s | per-line lines/s | wrk->srv req/s | wrk req/s (limit) | "
-           "batch / wrk | per-line / wrk | wrk->srv / wrk |\n");
-    printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    printf("| mirrors | batch lines/s | batch->trivial lines/s | per-line lines/s | "
+           "wrk->srv req/s | wrk req/s (limit) | batch / wrk | per-line / wrk | wrk->srv / wrk |\n");
+    printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int i = 0; i < 2; i++) {
         double w = i == 0 ? wrk1 : wrk4;
-        printf("| %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f |\n", procs[i], rate[0][i],
-               rate[1][i], rate[2][i], w, rate[0][i] / w, rate[1][i] / w, rate[2][i] / w);
+        printf("| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f |\n", procs[i],
+               rate[0][i], i == 0 ? alone1 : alone4, rate[1][i], rate[2][i], w, rate[0][i] / w,
+               rate[1][i] / w, rate[2][i] / w);
     }
     printf("\ntargets: batch >= 500000 lines/s; per-line >= 0.5 x wrk req/s\n");
     curl_global_cleanup();
