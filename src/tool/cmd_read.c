@@ -169,8 +169,10 @@ int cmd_read(int argc, char **argv)
             status = TOOL_EXIT_FAILURE;
         ss_records_clear(&set);
     } else if (rc == 0) {
+        /* The newest n of the records held: older ones are not missed. */
         uint64_t last = h.next_seq ? h.next_seq - 1 : 0;
-        uint64_t cursor = n >= last ? 0 : last - n;
+        uint64_t want = n < h.records ? n : h.records;
+        uint64_t cursor = want >= last ? 0 : last - want;
         rc = print_stored(r, &cursor, last, fmt);
         if (rc == -EIO) {
             status = TOOL_EXIT_FAILURE;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of `syncstream send`, `read` and `stop` against a
 # base-protocol server (tests/host/base_server.py, standing in for the Python
-# package's) on a free port of 127.0.0.1.
+# package's), then against `syncstream serve`, each on a free port of
+# 127.0.0.1.
 #
 #     test_host_client.sh SYNCSTREAM PYTHON3 BASE_SERVER
 #
@@ -12,9 +13,11 @@ set -u
 tool=$1 python=$2 server=$3
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/syncstream-host.XXXXXX") || exit 1
-server_pid=
+server_pid= serve_pid= follow_pid=
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    for pid in $server_pid $serve_pid $follow_pid; do
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -45,13 +48,21 @@ expect_err() {
         fail "$1" "stderr does not match /$2/: $(head -c 600 "$tmp/$1.err")"; fi
 }
 
-port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() {
+    "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {
+    for _ in $(seq 500); do
+        "$python" -c "import socket; socket.create_connection(('127.0.0.1',$1)).close()" 2>/dev/null && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+port=$(free_port)
 "$python" "$server" --port "$port" --maxlen 100 >/dev/null &
 server_pid=$!
-for _ in $(seq 500); do
-    "$python" -c "import socket,sys; socket.create_connection(('127.0.0.1',$port)).close()" 2>/dev/null && break
-    sleep 0.02
-done
+wait_port "$port"
 url=http://127.0.0.1:$port/sync-stream
 
 # Standard input, a partial last line included, arrives as lines.
@@ -94,12 +105,54 @@ expect_err wrong_route "1 line not delivered.*404"
 run read_dead 1 read "$dead"
 expect_err read_dead "Connection refused"
 
+# Against syncstream serve: records with seq, time and source; a live follow;
+# a token.
+printf 's3cret\n' >"$tmp/token"
+sport=$(free_port)
+"$tool" serve --listen "127.0.0.1:$sport" --maxlen 5 --token-file "$tmp/token" 2>/dev/null &
+serve_pid=$!
+wait_port "$sport"
+surl=http://127.0.0.1:$sport/sync-stream
+printf 'a\nb\n' >"$tmp/no_token.in"
+run no_token 1 send --timeout=5 "$surl"
+expect_err no_token "2 lines not delivered.*401"
+printf 'a\nb\nc\n' >"$tmp/ext_send.in"
+run ext_send 0 send -s me -t "$tmp/token" "$surl"
+run ext_read 0 read -t "$tmp/token" "$surl"
+if grep -Eq '^3 [0-9T:.-]+Z me line c$' "$tmp/ext_read.out" && [ "$(wc -l <"$tmp/ext_read.out")" -eq 3 ]; then
+    pass "ext_read output"; else fail ext_read "unexpected: $(cat "$tmp/ext_read.out")"; fi
+# Only what the server holds (maxlen 5), none reported missed.
+seq 1 10 >"$tmp/ext_many.in"
+run ext_many 0 send -t "$tmp/token" "$surl"
+run ext_read_n 0 read -n 100 --json -t "$tmp/token" "$surl"
+if [ "$(wc -l <"$tmp/ext_read_n.out")" -eq 5 ] && grep -q '"seq":13,.*"text":"10"' "$tmp/ext_read_n.out" &&
+    ! grep -q rotated "$tmp/ext_read_n.err"; then pass "ext_read_n output"; else
+    fail ext_read_n "unexpected: $(cat "$tmp/ext_read_n.out" "$tmp/ext_read_n.err")"; fi
+run ext_no_token 1 read "$surl"
+expect_err ext_no_token "401"
+"$tool" read -f -n 0 -t "$tmp/token" "$surl" >"$tmp/follow.out" 2>"$tmp/follow.err" &
+follow_pid=$!
+printf 'live 1\nlive 2\n' >"$tmp/live.in"
+run live 0 send -s live -t "$tmp/token" "$surl"
+for _ in $(seq 500); do
+    [ "$(grep -c ' live line live' "$tmp/follow.out")" -eq 2 ] && break
+    sleep 0.02
+done
+kill -INT "$follow_pid"
+wait "$follow_pid"
+status=$?
+follow_pid=
+if [ "$status" -eq 130 ] && grep -q '^1[45] .* live line live 2$' "$tmp/follow.out"; then
+    pass "follow (status 130)"; else fail follow "status $status: $(cat "$tmp/follow.out" "$tmp/follow.err")"; fi
+run ext_stop 0 stop -t "$tmp/token" "$surl"
+run ext_stopped 4 send -t "$tmp/token" "$surl" -- sh -c 'while :; do echo tick; sleep 0.05; done'
+run ext_reset 0 stop --reset -t "$tmp/token" "$surl"
+
 # Usage errors.
 run no_url 2 send
 run bad_url 2 read ftp://x/y
 run two_urls 2 stop "$url" "$url"
 run bad_n 2 read -n -3 "$url"
-printf 'tok\n' >"$tmp/token"
 run no_token_file 1 read -t "$tmp/missing" "$url"
 run help_send 0 send --help
 run help_read 0 help read
