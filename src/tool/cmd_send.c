@@ -47,7 +47,7 @@ const char cmd_send_help[] =
     "format of syncstream(1), so nothing is lost silently.\n"
     "\n"
     "Exit status: 0 everything delivered (and COMMAND succeeded), 1 some lines\n"
-    "were not delivered, 2 usage error, 3 COMMAND failed, 4 a stop was requested,\n"
+    "were not delivered, 2 usage error, 3 COMMAND failed, 6 a stop was requested,\n"
     "130 interrupted by SIGINT (143 by SIGTERM).\n"
     "\n"
     "Examples:\n"

@@ -82,9 +82,9 @@ run read_cmd 0 read -n 2 "$url"
 printf -- '- - - line out\n- - - line err\n' >"$tmp/want"
 same_out read_cmd "$tmp/want"
 
-# A stop request: send ends with status 4 and stops its command.
+# A stop request: send ends with status 6 and stops its command.
 run stop 0 stop "$url"
-run stopped 4 send "$url" -- sh -c 'while :; do echo tick; sleep 0.05; done'
+run stopped 6 send "$url" -- sh -c 'while :; do echo tick; sleep 0.05; done'
 expect_err stopped "a stop was requested"
 run reset 0 stop --reset "$url"
 printf 'again\n' >"$tmp/again.in"
@@ -145,7 +145,7 @@ follow_pid=
 if [ "$status" -eq 130 ] && grep -q '^1[45] .* live line live 2$' "$tmp/follow.out"; then
     pass "follow (status 130)"; else fail follow "status $status: $(cat "$tmp/follow.out" "$tmp/follow.err")"; fi
 run ext_stop 0 stop -t "$tmp/token" "$surl"
-run ext_stopped 4 send -t "$tmp/token" "$surl" -- sh -c 'while :; do echo tick; sleep 0.05; done'
+run ext_stopped 6 send -t "$tmp/token" "$surl" -- sh -c 'while :; do echo tick; sleep 0.05; done'
 run ext_reset 0 stop --reset -t "$tmp/token" "$surl"
 
 # Usage errors.
