@@ -15,5 +15,6 @@
 #include <syncstream/transport.h>
 #include <syncstream/stream.h>
 #include <syncstream/hostclient.h>
+#include <syncstream/filebuf.h>
 
 #endif

@@ -1,0 +1,376 @@
+/*
+ * Writers: bytes become records in the writer's own memory (the line
+ * assembler), each formatted at once but for its number and check, and records
+ * are appended to the file under the lock, all those of one call at once: the
+ * lock is held for numbering, checking and writing only. Records that cannot be
+ * appended stay with the writer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <syncstream/common.h>
+
+#include "file/filebuf_int.h"
+#include "util/clock.h"
+#include "util/records.h"
+
+/* A held record: its length, then the line without its number and check
+ * (ss__file_rec_format_rest). */
+typedef uint32_t ss__pend;
+
+void ss__fw_init(ss__fw *st, ss_filebuf *fb, const char *source, uint32_t rec_flags)
+{
+    st->fb = fb;
+    st->held = 0;
+    st->rec_flags = rec_flags;
+    st->now_ns = 0;
+    st->tc = (ss__time_cache)SS__TIME_CACHE_INIT;
+    ss__source_copy(st->source, source);
+    ss__buf_init(&st->pending, SIZE_MAX);
+}
+
+void ss__fw_done(ss__fw *st)
+{
+    ss__lineasm_done(&st->la);
+    ss__buf_free(&st->pending);
+}
+
+static int hold(ss__fw *st, ss_kind kind, uint32_t flags, const char *text, size_t len)
+{
+    size_t at = st->pending.len;
+    ss__pend h = 0;
+    int rc = ss__buf_append(&st->pending, &h, sizeof(h));
+    if (rc == 0)
+        rc = ss__file_rec_format_rest(&st->pending, &st->tc, st->now_ns, kind, flags,
+                                      st->source, text, len);
+    if (rc < 0) {
+        st->pending.len = at;
+        return rc;
+    }
+    h = (ss__pend)(st->pending.len - at - sizeof(h));
+    memcpy(st->pending.data + at, &h, sizeof(h));
+    st->held++;
+    return 0;
+}
+
+static int emit_line(void *ctx, const char *text, size_t len, uint32_t flags)
+{
+    ss__fw *st = ctx;
+    return hold(st, SS_KIND_LINE, flags | st->rec_flags, text, len);
+}
+
+/* Number and check the held records, from byte `from` of pending, after the
+ * file's last seq; at most `max` of them. Returns how many, or a negative errno. */
+static int format_held(ss__fw *st, size_t from, size_t max, size_t *ret_next)
+{
+    ss_filebuf *fb = st->fb;
+    size_t at = from, n = 0;
+    ss__buf_reset(&fb->out);
+    while (at < st->pending.len && n < max) {
+        ss__pend len;
+        memcpy(&len, st->pending.data + at, sizeof(len));
+        int rc = ss__file_rec_finish(&fb->out, fb->last_seq + 1 + n,
+                                     st->pending.data + at + sizeof(len), len);
+        if (rc < 0)
+            return rc;
+        at += sizeof(len) + len;
+        n++;
+    }
+    *ret_next = at;
+    return (int)n;
+}
+
+/* Record the n appended lines (fb->out, at off) in the view. */
+static int note_appended(ss_filebuf *fb, uint64_t off, size_t n)
+{
+    const char *p = fb->out.data;
+    for (size_t i = 0; i < n; i++) {
+        const char *nl = memchr(p, '\n', fb->out.len - (size_t)(p - fb->out.data));
+        uint64_t len = (uint64_t)(nl - p);
+        int rc = ss__file_push_ent(fb, fb->last_seq + 1, off, len);
+        if (rc < 0)
+            return rc;
+        off += len + 1;
+        fb->line_no++;
+        p = nl + 1;
+    }
+    fb->scanned_to = off;
+    return 0;
+}
+
+/* Append the held records under the write lock (held by the caller). Returns 0
+ * or a negative errno; what was appended is removed from pending either way. */
+static int append_held(ss__fw *st)
+{
+    ss_filebuf *fb = st->fb;
+    /* Per record, each line is written and synced before the next; otherwise
+     * all at once. */
+    size_t per = fb->sync == SS_FILE_SYNC_RECORD ? 1 : SIZE_MAX;
+    size_t at = 0;
+    int rc = 0;
+
+    while (at < st->pending.len) {
+        size_t next;
+        int n = format_held(st, at, per, &next);
+        if (n < 0) {
+            rc = n;
+            break;
+        }
+        uint64_t off = fb->scanned_to;
+        size_t done;
+        rc = ss__file_write_all(fb->fd, fb->out.data, fb->out.len, off, &done);
+        if (rc < 0) {
+            /* Keep the whole lines that reached the file (a reader may have
+             * seen them), cut the unfinished one: the file stays whole lines. */
+            size_t whole = 0, k = 0;
+            for (size_t i = 0; i < done; i++)
+                if (fb->out.data[i] == '\n') {
+                    whole = i + 1;
+                    k++;
+                }
+            if (done > whole && ftruncate(fb->fd, (off_t)(off + whole)) < 0) {
+                /* left torn: the next writer cuts it, as after a crash */
+            }
+            fb->out.len = whole;
+            int r2 = note_appended(fb, off, k);
+            if (r2 < 0)
+                rc = r2;
+            /* skip the k records written */
+            for (size_t i = 0; i < k; i++) {
+                ss__pend len;
+                memcpy(&len, st->pending.data + at, sizeof(len));
+                at += sizeof(len) + len;
+            }
+            st->held -= k;
+            fb->written += k;
+            break;
+        }
+        rc = note_appended(fb, off, (size_t)n);
+        st->held -= (size_t)n;
+        fb->written += (uint64_t)n;
+        at = next;
+        if (rc < 0)
+            break;
+        if (fb->sync != SS_FILE_SYNC_NEVER && fdatasync(fb->fd) < 0) {
+            rc = -errno;
+            break;
+        }
+    }
+    ss__buf_consume(&st->pending, at);
+    return rc;
+}
+
+int ss__fw_commit_locked(ss__fw *st)
+{
+    ss_filebuf *fb = st->fb;
+    if (st->held == 0)
+        return 0;
+    if (fb->readonly)
+        return -EBADF;
+    int rc = ss__file_lock_current(fb, F_WRLCK);
+    if (rc < 0)
+        return rc;
+    if (ss__file_wants_compaction(fb, st->held, st->pending.len)) {
+        uint64_t keep_after = fb->last_seq > fb->hdr.maxlen ? fb->last_seq - fb->hdr.maxlen : 0;
+        /* A failed compaction (a full disk) leaves the old file as it was: the
+         * append goes on, and the append reports the error if it fails too. */
+        ss__file_compact(fb, keep_after);
+    }
+    rc = append_held(st);
+    ss__file_unlock(fb);
+    return rc;
+}
+
+int ss__fw_finish_locked(ss__fw *st)
+{
+    int rc = ss__lineasm_flush(&st->la, emit_line, st);
+    return rc < 0 ? rc : ss__fw_commit_locked(st);
+}
+
+/* Take the lock of the buffer and append; for a writer's own calls. */
+static int commit(ss__fw *st)
+{
+    ss_filebuf *fb = st->fb;
+    pthread_mutex_lock(&fb->mu);
+    int rc = fb->closed ? SS_ECLOSED : ss__fw_commit_locked(st);
+    pthread_mutex_unlock(&fb->mu);
+    return rc;
+}
+
+/* ---- the writer operations, shared by the default writer (locked = true:
+ * fb->mu is held) and ss_filewriter ---- */
+
+/* Before taking more data: a writer already holding max_pending bytes first
+ * tries to append them and refuses new data if that fails. */
+static int make_room(ss__fw *st, bool locked)
+{
+    if (st->pending.len < st->fb->max_pending)
+        return 0;
+    int rc = locked ? ss__fw_commit_locked(st) : commit(st);
+    return rc < 0 || st->pending.len >= st->fb->max_pending ? -ENOBUFS : 0;
+}
+
+static int fw_write(ss__fw *st, bool locked, const void *data, size_t len)
+{
+    int rc = make_room(st, locked);
+    if (rc < 0)
+        return rc;
+    st->now_ns = ss__now_ns(st->fb->coarse_time);
+    rc = ss__lineasm_feed(&st->la, data, len, emit_line, st);
+    if (rc < 0)
+        return rc;
+    return locked ? ss__fw_commit_locked(st) : commit(st);
+}
+
+static int fw_new_line(ss__fw *st, bool locked)
+{
+    int rc = make_room(st, locked);
+    if (rc < 0)
+        return rc;
+    st->now_ns = ss__now_ns(st->fb->coarse_time);
+    rc = ss__lineasm_flush(&st->la, emit_line, st);
+    if (rc < 0)
+        return rc;
+    return locked ? ss__fw_commit_locked(st) : commit(st);
+}
+
+static int fw_append(ss__fw *st, bool locked, ss_kind kind, const void *text, size_t len)
+{
+    len = ss__trim_breaks(text, len);
+    if (len > st->fb->max_line)
+        return SS_ETOOBIG;
+    int rc = make_room(st, locked);
+    if (rc < 0)
+        return rc;
+    st->now_ns = ss__now_ns(st->fb->coarse_time);
+    rc = ss__lineasm_flush(&st->la, emit_line, st);
+    if (rc == 0)
+        rc = hold(st, kind, st->rec_flags, text, len);
+    if (rc < 0)
+        return rc;
+    return locked ? ss__fw_commit_locked(st) : commit(st);
+}
+
+static int fw_flush(ss__fw *st)
+{
+    ss_filebuf *fb = st->fb;
+    pthread_mutex_lock(&fb->mu);
+    int rc = fb->closed ? SS_ECLOSED : fb->readonly ? -EBADF : 0;
+    if (rc == 0)
+        rc = ss__fw_commit_locked(st);
+    if (rc == 0 && fsync(fb->fd) < 0)
+        rc = -errno;
+    pthread_mutex_unlock(&fb->mu);
+    return rc;
+}
+
+/* ---- the default writer ---- */
+
+/* Run op on the default writer under fb->mu. */
+#define WITH_DEFAULT_WRITER(fb, call)                                                  \
+    do {                                                                               \
+        pthread_mutex_lock(&(fb)->mu);                                                 \
+        int rc_ = (fb)->closed ? SS_ECLOSED : (fb)->readonly ? -EBADF : (call); \
+        pthread_mutex_unlock(&(fb)->mu);                                               \
+        return rc_;                                                                    \
+    } while (0)
+
+int ss_filebuf_write(ss_filebuf *fb, const void *data, size_t len)
+{
+    if (!fb || (!data && len))
+        return -EINVAL;
+    WITH_DEFAULT_WRITER(fb, fw_write(&fb->defw, true, data, len));
+}
+
+int ss_filebuf_new_line(ss_filebuf *fb)
+{
+    if (!fb)
+        return -EINVAL;
+    WITH_DEFAULT_WRITER(fb, fw_new_line(&fb->defw, true));
+}
+
+int ss_filebuf_append(ss_filebuf *fb, ss_kind kind, const void *text, size_t len)
+{
+    if (!fb || (!text && len) || (unsigned)kind > SS_KIND_ERROR)
+        return -EINVAL;
+    WITH_DEFAULT_WRITER(fb, fw_append(&fb->defw, true, kind, text, len));
+}
+
+int ss_filebuf_flush(ss_filebuf *fb)
+{
+    if (!fb)
+        return -EINVAL;
+    return fw_flush(&fb->defw);
+}
+
+/* ---- ss_filewriter ---- */
+
+int ss_filewriter_new(ss_filewriter **ret, ss_filebuf *fb, const char *source, uint32_t rec_flags)
+{
+    if (!ret || !fb || (rec_flags & ~(uint32_t)SS__FILE_FLAGS))
+        return -EINVAL;
+    if (ss__filebuf_closed(fb))
+        return SS_ECLOSED;
+    if (fb->readonly)
+        return -EBADF;
+    ss_filewriter *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    ss__fw_init(&w->st, fb, source, rec_flags);
+    if (ss__lineasm_init(&w->st.la, fb->max_line, fb->line_flags, NULL) < 0) {
+        free(w);
+        return -ENOMEM;
+    }
+    *ret = w;
+    return 0;
+}
+
+int ss_filewriter_write(ss_filewriter *w, const void *data, size_t len)
+{
+    if (!w || (!data && len))
+        return -EINVAL;
+    if (ss__filebuf_closed(w->st.fb))
+        return SS_ECLOSED;
+    return fw_write(&w->st, false, data, len);
+}
+
+int ss_filewriter_new_line(ss_filewriter *w)
+{
+    if (!w)
+        return -EINVAL;
+    if (ss__filebuf_closed(w->st.fb))
+        return SS_ECLOSED;
+    return fw_new_line(&w->st, false);
+}
+
+int ss_filewriter_append(ss_filewriter *w, ss_kind kind, const void *text, size_t len)
+{
+    if (!w || (!text && len) || (unsigned)kind > SS_KIND_ERROR)
+        return -EINVAL;
+    if (ss__filebuf_closed(w->st.fb))
+        return SS_ECLOSED;
+    return fw_append(&w->st, false, kind, text, len);
+}
+
+int ss_filewriter_flush(ss_filewriter *w)
+{
+    if (!w)
+        return -EINVAL;
+    return fw_flush(&w->st);
+}
+
+int ss_filewriter_close(ss_filewriter *w)
+{
+    if (!w)
+        return 0;
+    ss_filebuf *fb = w->st.fb;
+    pthread_mutex_lock(&fb->mu);
+    int rc = fb->closed ? SS_ECLOSED : ss__fw_finish_locked(&w->st);
+    pthread_mutex_unlock(&fb->mu);
+    ss__fw_done(&w->st);
+    free(w);
+    return rc;
+}
