@@ -21,6 +21,8 @@
 static const tool_cmd commands[] = {
     {"connect", "drive a TCP socket, serial port or program: scripted (--send/--expect) or live",
      cmd_connect_help, cmd_connect},
+    {"file", "write to, read or clear a log file shared by processes and machines",
+     cmd_file_help, cmd_file},
     {"inspect", "show the records and partial line left in a crash-survival ring file",
      cmd_inspect_help, cmd_inspect},
     {"read", "print the records of a host-mode server, or follow them live",
@@ -71,7 +73,8 @@ static void print_main_help(FILE *out)
           "  1  runtime failure (a file cannot be read or is not in the expected\n"
           "     format, output cannot be written)\n"
           "  2  usage error (unknown command or option, bad argument)\n"
-          "  3  run: at least one of the commands failed; send: the command failed\n"
+          "  3  run: at least one of the commands failed; send, file write: the command\n"
+          "     failed\n"
           "  4  connect: an expectation was not met in time\n"
           "  5  connect: the stream ended before an expectation was met\n"
           "  6  send: a stop was requested\n"

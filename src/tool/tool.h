@@ -128,5 +128,7 @@ int cmd_read(int argc, char **argv);
 extern const char cmd_read_help[];
 int cmd_stop(int argc, char **argv);
 extern const char cmd_stop_help[];
+int cmd_file(int argc, char **argv);
+extern const char cmd_file_help[];
 
 #endif

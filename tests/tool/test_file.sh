@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# End-to-end tests of `syncstream file write | read | clear`.
+#
+#     test_file.sh SYNCSTREAM PYTHON3
+#
+# Each check prints "ok" or "FAIL" with the reason; the script exits 1 if any
+# check failed. No check asserts a timing; every wait is a bounded loop.
+set -u
+
+tool=$1 python=$2
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/syncstream-file.XXXXXX") || exit 1
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+failed=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1: $2"; failed=1; }
+
+# run NAME EXPECTED_STATUS ARGS... (stdin from $tmp/NAME.in if it exists)
+run() {
+    local name=$1 want=$2
+    shift 2
+    local in=/dev/null
+    [ -f "$tmp/$name.in" ] && in="$tmp/$name.in"
+    "$tool" "$@" <"$in" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    local got=$?
+    if [ "$got" -ne "$want" ]; then
+        fail "$name" "exit status $got, expected $want; stderr: $(head -c 500 "$tmp/$name.err")"
+        return 1
+    fi
+    return 0
+}
+
+expect() { # NAME FILE-SUFFIX REGEX
+    if grep -Eq -- "$3" "$tmp/$1.$2"; then pass "$1 /$3/"; else
+        fail "$1" "$2 does not match /$3/: $(head -c 500 "$tmp/$1.$2")"; fi
+}
+
+expect_same() { # NAME WANT-FILE GOT-FILE
+    if cmp -s "$2" "$3"; then pass "$1"; else
+        fail "$1" "differs: $(diff "$2" "$3" | head -10)"; fi
+}
+
+# wait_for COMMAND...: up to 20 s for the command to succeed
+wait_for() {
+    for _ in $(seq 400); do "$@" && return 0; sleep 0.05; done
+    return 1
+}
+
+log="$tmp/shared.log"
+
+# ---- write from stdin, read back ----
+
+printf 'first line\nsecond\r\ngrouped? no\nno newline at the end' >"$tmp/w1.in"
+if run w1 0 file write "$log" --source alpha; then
+    if [ ! -s "$tmp/w1.out" ]; then pass "w1 prints nothing"; else fail w1 "$(cat "$tmp/w1.out")"; fi
+    if head -1 "$log" | grep -q '^#syncstream-file 1 maxlen=1000 '; then pass "w1 header"; else
+        fail w1 "header: $(head -1 "$log")"; fi
+    # the file itself is readable text: grep finds records
+    if grep -q '^4 [0-9T:.Z-]* alpha line no newline at the end #[0-9a-f]\{8\}$' "$log"; then
+        pass "w1 grep the file"; else fail w1 "no line 4 in: $(cat "$log")"; fi
+fi
+
+if run r1 0 file read "$log"; then
+    cut -d' ' -f1,3- "$tmp/r1.out" >"$tmp/r1.cut"
+    printf '%s\n' "1 alpha line first line" "2 alpha line second" "3 alpha line grouped? no" \
+        "4 alpha line no newline at the end" >"$tmp/r1.want"
+    expect_same "r1 text" "$tmp/r1.want" "$tmp/r1.cut"
+fi
+
+if run r2 0 file read "$log" -n 1 --json; then
+    if "$python" -c '
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(recs) == 1, recs
+r = recs[0]
+assert r["seq"] == 4 and r["source"] == "alpha" and r["text"] == "no newline at the end", r
+assert r["kind"] == "line" and not r["stderr"], r
+' "$tmp/r2.out"; then pass "r2 json"; else fail r2 "bad JSON: $(cat "$tmp/r2.out")"; fi
+fi
+
+# ---- write a command's output ----
+
+if run c1 3 file write "$log" -- sh -c 'echo to-out; echo to-err >&2; exit 4'; then
+    expect c1 err 'sh exited with status 4'
+fi
+if run c2 0 file read "$log" -n 2; then
+    expect c2 out '^5 [^ ]+ sh line to-out$'
+    expect c2 out '^6 [^ ]+ sh line,stderr to-err$'
+fi
+run c3 0 file write "$log" --source named -- true && pass "c3 true"
+run c4 1 file write "$log" -- /no/such/command && expect c4 err 'no/such/command'
+
+# ---- several writers at once: no line mixed, none lost ----
+
+many="$tmp/many.log"
+for w in 1 2 3 4; do
+    "$python" -c '
+import sys
+w = sys.argv[1]
+for i in range(500):
+    sys.stdout.write(f"writer {w} line {i} " + w * (i % 300) + "\n")
+    if i % 7 == 0:
+        sys.stdout.flush()
+' "$w" | "$tool" file write "$many" --maxlen 5000 --source "w$w" &
+    pids+=($!)
+done
+all_ok=1
+for p in "${pids[@]}"; do wait "$p" || all_ok=0; done
+pids=()
+if [ $all_ok = 1 ] && run m1 0 file read "$many" --json; then
+    if "$python" -c '
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(recs) == 2000, len(recs)
+assert [r["seq"] for r in recs] == list(range(1, 2001))
+nxt = {}
+for r in recs:
+    _, w, _, i, *rest = r["text"].split(" ")
+    assert r["source"] == "w" + w, r
+    assert int(i) == nxt.get(w, 0), r
+    nxt[w] = int(i) + 1
+    assert r["text"] == f"writer {w} line {i} " + w * (int(i) % 300), r
+' "$tmp/m1.out"; then pass "m1 four writers"; else fail m1 "records mixed or lost"; fi
+else
+    fail m1 "a writer failed"
+fi
+
+# ---- follow ----
+
+flog="$tmp/follow.log"
+echo "before" | "$tool" file write "$flog"
+"$tool" file read "$flog" --follow >"$tmp/f1.out" 2>"$tmp/f1.err" &
+follower=$!
+pids+=($follower)
+wait_for grep -q before "$tmp/f1.out" || fail f1 "the follower did not print the old record"
+echo "after" | "$tool" file write "$flog" --source late
+if wait_for grep -q ' late line after$' "$tmp/f1.out"; then pass "f1 follow sees new"; else
+    fail f1 "no new record: $(cat "$tmp/f1.out")"; fi
+kill -INT "$follower"
+wait "$follower"
+st=$?
+pids=()
+if [ "$st" = 130 ]; then pass "f1 SIGINT ends follow (130)"; else fail f1 "status $st"; fi
+
+# ---- clear ----
+
+if run k1 0 file clear "$log" && run k2 0 file read "$log"; then
+    if [ ! -s "$tmp/k2.out" ]; then pass "k1 cleared"; else fail k1 "$(cat "$tmp/k2.out")"; fi
+fi
+echo "after clear" >"$tmp/k3.in"
+run k3 0 file write "$log" && run k4 0 file read "$log" && expect k4 out '^7 [^ ]+ [^ ]+ line after clear$'
+run k5 1 file clear "$tmp/missing.log" && expect k5 err 'missing\.log: No such file'
+[ ! -e "$tmp/missing.log" ] && pass "k5 not created"
+
+# ---- bad input ----
+
+printf 'precious\ndata\n' >"$tmp/precious.txt"
+cp "$tmp/precious.txt" "$tmp/precious.orig"
+echo x >"$tmp/b1.in"
+run b1 1 file write "$tmp/precious.txt" && expect b1 err 'not a syncstream log file'
+run b2 1 file read "$tmp/precious.txt" && expect b2 err 'not a syncstream log file'
+run b3 1 file clear "$tmp/precious.txt"
+expect_same "b1-b3 untouched" "$tmp/precious.orig" "$tmp/precious.txt"
+run b4 1 file write "$tmp/no/such/dir/x.log" && expect b4 err 'No such file or directory'
+run b5 1 file read "$tmp/nothing.log" && expect b5 err 'nothing\.log'
+
+# a damaged line: the rest is read, the damage reported
+dlog="$tmp/damaged.log"
+printf 'a\nb\nc\n' | "$tool" file write "$dlog" --source d
+sed -i 's/ d line b / d line B /' "$dlog"
+if run d1 0 file read "$dlog"; then
+    if [ "$(cut -d' ' -f1,3- "$tmp/d1.out" | tr '\n' '|')" = "1 d line a|3 d line c|" ]; then
+        pass "d1 whole records"; else fail d1 "$(cat "$tmp/d1.out")"; fi
+    expect d1 err '1 damaged line skipped \(the first at line 3\)'
+fi
+
+# usage errors
+run u1 2 file && expect u1 err 'write, read or clear'
+run u2 2 file bogus x && expect u2 err "'bogus' is not write, read or clear"
+run u3 2 file write && expect u3 err 'PATH is missing'
+run u4 2 file read "$log" -n x && expect u4 err '\-n wants a non-negative integer'
+run u5 2 file write "$log" --sync=sometimes && expect u5 err 'never, batch or record'
+run u6 2 file write "$log" --bogus && expect u6 err "unknown option '--bogus'"
+run u7 2 file write "$log" -- && expect u7 err 'no COMMAND'
+run u8 2 file read a b && expect u8 err 'one PATH only'
+run h1 0 file --help && expect h1 out 'Usage: syncstream file write PATH'
+run h2 0 help file && expect h2 out 'Exit status'
+
+exit $failed
