@@ -242,6 +242,42 @@ static void test_torn_last_record(void **state)
     free(now);
 }
 
+/* A compactor that died between its moved marker and its rename leaves the
+ * marker in the file the path still names: the next writer removes it and goes
+ * on; a handle that saw the marker before reads (and writes) on after it, and
+ * never cuts what another writer appended meanwhile. */
+static void test_dead_compactor_marker(void **state)
+{
+    (void)state;
+    char path[256];
+    file_path(path, sizeof(path), "marker.log");
+    ss_filebuf *a = file_open(path, &(ss_filebuf_opts){.source = "a"});
+    ss_filebuf *b = file_open(path, &(ss_filebuf_opts){.source = "b"});
+    assert_int_equal(ss_filebuf_write(a, "one\n", 4), 0);
+    file_put(path, "#syncstream-moved\n", 18, O_APPEND);
+
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_filebuf_read(b, SS_READ_ALL, &set), 1); /* b sees the marker */
+    assert_int_equal(ss_filebuf_write(a, "two\n", 4), 0);       /* a removes it */
+    assert_int_equal(ss_filebuf_read(b, SS_READ_ALL, &set), 2);
+    assert_item_text(&set, 1, "two");
+    assert_int_equal(ss_filebuf_write(b, "three\n", 6), 0);
+    assert_int_equal(ss_filebuf_read(a, SS_READ_ALL, &set), 3);
+    assert_item_text(&set, 0, "one");
+    assert_item_text(&set, 1, "two");
+    assert_item_text(&set, 2, "three");
+    assert_int_equal(set.items[2].seq, 3);
+    ss_filebuf_stats st;
+    assert_int_equal(ss_filebuf_get_stats(a, &st), 0);
+    assert_int_equal(st.damaged, 0);
+    ss_records_clear(&set);
+    ss_filebuf_free(a);
+    ss_filebuf_free(b);
+    char *text = file_slurp(path, NULL);
+    assert_null(strstr(text, "moved"));
+    free(text);
+}
+
 /* ---- a full disk ---- */
 
 /* Write numbered lines until an append fails; returns how many were written
@@ -460,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_not_ours_refused),
         cmocka_unit_test(test_damaged_records),
         cmocka_unit_test(test_torn_last_record),
+        cmocka_unit_test(test_dead_compactor_marker),
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_long_lines_and_bytes),
         cmocka_unit_test(test_bad_options),

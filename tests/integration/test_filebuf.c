@@ -56,6 +56,30 @@ static void test_write_read(void **state)
     ss_filebuf_free(fb);
 }
 
+/* Durability modes change when data is synced, not what is written. */
+static void test_sync_record_and_flush(void **state)
+{
+    (void)state;
+    char path[256];
+    file_path(path, sizeof(path), "sync-record.log");
+    ss_filebuf *fb = file_open(path, &(ss_filebuf_opts){.sync = SS_FILE_SYNC_RECORD});
+    assert_int_equal(ss_filebuf_write(fb, "a\nb\nc\npart", 10), 0);
+    assert_int_equal(ss_filebuf_flush(fb), 0); /* a partial line stays partial */
+    ss_filebuf_stats st;
+    assert_int_equal(ss_filebuf_get_stats(fb, &st), 0);
+    assert_int_equal(st.written, 3);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(st.count, 3);
+    ss_filebuf_free(fb); /* and becomes a record at the end */
+    fb = file_open(path, &(ss_filebuf_opts){.flags = SS_FILE_READONLY});
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_filebuf_read(fb, SS_READ_ALL, &set), 4);
+    assert_item_text(&set, 3, "part");
+    assert_int_equal(ss_filebuf_flush(fb), -EBADF);
+    ss_records_clear(&set);
+    ss_filebuf_free(fb);
+}
+
 /* Two writers of one process interleave partial writes; each line stays whole. */
 static void test_writers_keep_partial_lines(void **state)
 {
@@ -399,6 +423,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_read),
+        cmocka_unit_test(test_sync_record_and_flush),
         cmocka_unit_test(test_writers_keep_partial_lines),
         cmocka_unit_test(test_processes_no_interleaving),
         cmocka_unit_test(test_processes_with_compaction),

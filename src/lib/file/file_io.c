@@ -396,6 +396,21 @@ static int path_changed(ss_filebuf *fb, int *ret_fd)
     return 1;
 }
 
+/* Whether the moved marker seen at moved_off is still the file's last line:
+ * 1, 0, or a negative errno. */
+static int still_moved(ss_filebuf *fb)
+{
+    static const char marker[] = SS__FILE_MOVED "\n";
+    char buf[sizeof(marker)];
+    ssize_t n;
+    do
+        n = pread(fb->fd, buf, sizeof(buf), (off_t)fb->moved_off);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    return n == sizeof(marker) - 1 && memcmp(buf, marker, sizeof(marker) - 1) == 0;
+}
+
 /*
  * Read what is new in the current file; fb->mu and the file lock held. A
  * writer reads from where it stopped until a short read: its view cannot be
@@ -406,6 +421,14 @@ static int path_changed(ss_filebuf *fb, int *ret_fd)
 static int refresh(ss_filebuf *fb, bool writer)
 {
     uint64_t size = UINT64_MAX, end;
+    if (fb->moved) {
+        /* Seen at an earlier lock, in the file the path still names: a writer
+         * may have removed it since (its compactor had died) and appended. */
+        int rc = still_moved(fb);
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
+        fb->moved = false;
+    }
     if (!writer) {
         struct stat st;
         if (fstat(fb->fd, &st) < 0)
