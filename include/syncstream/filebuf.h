@@ -92,7 +92,7 @@ typedef struct ss_filebuf_opts {
                              maxlen records even when they are larger); 0: none */
     /* Per handle. */
     size_t max_line;      /* longest record before it is cut; 0 means 64 KiB,
-                             at most 16 MiB */
+                             at most 1 MiB */
     size_t max_pending;   /* bytes of records a writer holds while appends fail;
                              0 means 4 MiB */
     unsigned line_flags;  /* SS_LINE_* (linebuf.h) */
