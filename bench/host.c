@@ -8,7 +8,8 @@
  *   batch     our mirror (ss_host_mirror): line-assembled, batched, exactly once
  *   per-line  one POST per line over a kept-alive connection, what the Python
  *             mirror puts on the wire (it also GETs the state before each line;
- *             that request is left out here, so this is its upper bound)
+ *             that request is left out here, so this is its upper bound): with
+ *             libcurl (curl), and on a plain socket (raw) at about wrk's cost
  *   wrk       the limit: wrk (1 and 4 connections) posting the same one-line
  *             body to a trivial libmicrohttpd handler (same threading model as
  *             the server: a thread per connection) that only answers 201
@@ -21,12 +22,16 @@
  * Each mirror process counts from its start to the server's acknowledgement of
  * its last line (ss_host_mirror_close()).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -142,15 +147,67 @@ static int run_per_line(const char *url, int id, long lines)
     return bad;
 }
 
+/*
+ * One base-protocol POST per line on a plain kept-alive socket, the request
+ * written whole and the answer read by its Content-Length: the same wire
+ * pattern at about wrk's cost per request, without a client library's.
+ */
+static int run_per_line_raw(int port, int id, long lines)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int one = 1;
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+        return 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    char line[LINE_LEN], body[256], req[512], ans[4096];
+    int bad = 0;
+    for (long i = 0; i < lines && !bad; i++) {
+        make_line(line, id, i);
+        line[LINE_LEN - 1] = '\0';
+        int bn = snprintf(body, sizeof(body), "{\"type\":\"str\",\"data\":{\"value\":\"%s\\n\"}}",
+                          line);
+        int n = snprintf(req, sizeof(req),
+                         "POST /sync-stream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+                         bn, body);
+        bad = write(fd, req, (size_t)n) != n;
+        /* Read the head, then as much body as it announces. */
+        size_t got = 0;
+        char *end = NULL;
+        while (!bad && !end) {
+            ssize_t r = read(fd, ans + got, sizeof(ans) - 1 - got);
+            bad = r <= 0;
+            got += r > 0 ? (size_t)r : 0;
+            ans[got] = '\0';
+            end = strstr(ans, "\r\n\r\n");
+        }
+        if (bad || strncmp(ans, "HTTP/1.1 201", 12) != 0)
+            return 1;
+        const char *cl = strcasestr(ans, "Content-Length:");
+        size_t want = (size_t)(end + 4 - ans) + (cl ? strtoul(cl + 15, NULL, 10) : 0);
+        while (!bad && got < want) {
+            ssize_t r = read(fd, ans, sizeof(ans) - 1 < want - got ? sizeof(ans) - 1 : want - got);
+            bad = r <= 0;
+            got += r > 0 ? (size_t)r : 0;
+        }
+    }
+    close(fd);
+    return bad;
+}
+
 /* Run `procs` mirror processes at once; returns lines per second or -1. */
-static double run_mirrors(const char *url, int procs, long lines, int per_line)
+static double run_mirrors(const char *url, int port, int procs, long lines, int mode)
 {
     pid_t pids[16];
     double t0 = now_s();
     for (int k = 0; k < procs; k++) {
         pids[k] = fork();
         if (pids[k] == 0)
-            _exit(per_line ? run_per_line(url, k, lines) : run_batch(url, k, lines));
+            _exit(mode == 0   ? run_batch(url, k, lines)
+                  : mode == 1 ? run_per_line(url, k, lines)
+                              : run_per_line_raw(port, k, lines));
     }
     int failed = 0;
     for (int k = 0; k < procs; k++) {
@@ -238,8 +295,8 @@ int main(int argc, char **argv)
     double wrk4 = run_wrk(trivial_port, 4, seconds, lua);
     char trivial_url[64];
     snprintf(trivial_url, sizeof(trivial_url), "http://127.0.0.1:%d/sync-stream", trivial_port);
-    double alone1 = run_mirrors(trivial_url, 1, lines, 0);
-    double alone4 = run_mirrors(trivial_url, 4, lines, 0);
+    double alone1 = run_mirrors(trivial_url, trivial_port, 1, lines, 0);
+    double alone4 = run_mirrors(trivial_url, trivial_port, 4, lines, 0);
     MHD_stop_daemon(d);
     if (wrk1 < 0 || wrk4 < 0 || alone1 < 0 || alone4 < 0) {
         fprintf(stderr, "bench_host: wrk did not run (is it installed?)\n");
@@ -247,9 +304,9 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    double rate[3][2]; /* [batch, per-line, wrk->srv][1, 4 mirrors] */
+    double rate[4][2]; /* [batch, per-line, per-line raw, wrk->srv][1, 4 mirrors] */
     static const int procs[2] = {1, 4};
-    for (int mode = 0; mode < 3; mode++) {
+    for (int mode = 0; mode < 4; mode++) {
         for (int i = 0; i < 2; i++) {
             /* A fresh server per run, holding every line of the run. */
             long n = mode == 0 ? lines : lines / 20;
@@ -262,8 +319,8 @@ int main(int argc, char **argv)
             }
             char url[64];
             snprintf(url, sizeof(url), "http://127.0.0.1:%d/sync-stream", port);
-            rate[mode][i] = mode == 2 ? run_wrk(port, procs[i], seconds, lua)
-                                      : run_mirrors(url, procs[i], n, mode);
+            rate[mode][i] = mode == 3 ? run_wrk(port, procs[i], seconds, lua)
+                                      : run_mirrors(url, port, procs[i], n, mode);
             kill(srv, SIGKILL);
             waitpid(srv, NULL, 0);
             if (rate[mode][i] < 0) {
@@ -277,14 +334,15 @@ int main(int argc, char **argv)
 
     printf("host mode: %ld 64-byte lines per batching mirror (%ld per per-line mirror), "
            "wrk %d s\n\n", lines, lines / 20, seconds);
-    printf("| mirrors | batch lines/s | batch->trivial lines/s | per-line lines/s | "
-           "wrk->srv req/s | wrk req/s (limit) | batch / wrk | per-line / wrk | wrk->srv / wrk |\n");
-    printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    printf("| mirrors | batch lines/s | batch->trivial lines/s | per-line (curl) lines/s | "
+           "per-line (raw) lines/s | wrk->srv req/s | wrk req/s (limit) | batch / wrk | "
+           "per-line curl / wrk | per-line raw / wrk | wrk->srv / wrk |\n");
+    printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int i = 0; i < 2; i++) {
         double w = i == 0 ? wrk1 : wrk4;
-        printf("| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f |\n", procs[i],
-               rate[0][i], i == 0 ? alone1 : alone4, rate[1][i], rate[2][i], w, rate[0][i] / w,
-               rate[1][i] / w, rate[2][i] / w);
+        printf("| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f |\n",
+               procs[i], rate[0][i], i == 0 ? alone1 : alone4, rate[1][i], rate[2][i], rate[3][i],
+               w, rate[0][i] / w, rate[1][i] / w, rate[2][i] / w, rate[3][i] / w);
     }
     printf("\ntargets: batch >= 500000 lines/s; per-line >= 0.5 x wrk req/s\n");
     curl_global_cleanup();
