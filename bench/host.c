@@ -58,6 +58,15 @@ static void make_line(char *buf, int mirror, long i)
     buf[LINE_LEN - 1] = '\n';
 }
 
+/* The base-protocol POST body of line i: {"type":"str","data":{"value":LINE}}. */
+static int line_body(char body[256], int mirror, long i)
+{
+    char line[LINE_LEN];
+    make_line(line, mirror, i);
+    line[LINE_LEN - 1] = '\0';
+    return snprintf(body, 256, "{\"type\":\"str\",\"data\":{\"value\":\"%s\\n\"}}", line);
+}
+
 /* ---- the server, in its own process ---- */
 
 static pid_t start_server(int *ret_port, size_t maxlen)
@@ -128,13 +137,10 @@ static int run_per_line(const char *url, int id, long lines)
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-    char line[LINE_LEN + 1], body[256];
+    char body[256];
     int bad = 0;
     for (long i = 0; i < lines && !bad; i++) {
-        make_line(line, id, i);
-        line[LINE_LEN - 1] = '\0';
-        int n = snprintf(body, sizeof(body), "{\"type\":\"str\",\"data\":{\"value\":\"%s\\n\"}}",
-                         line);
+        int n = line_body(body, id, i);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)n);
         long status = 0;
@@ -161,13 +167,10 @@ static int run_per_line_raw(int port, int id, long lines)
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
         return 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    char line[LINE_LEN], body[256], req[512], ans[4096];
+    char body[256], req[512], ans[4096];
     int bad = 0;
     for (long i = 0; i < lines && !bad; i++) {
-        make_line(line, id, i);
-        line[LINE_LEN - 1] = '\0';
-        int bn = snprintf(body, sizeof(body), "{\"type\":\"str\",\"data\":{\"value\":\"%s\\n\"}}",
-                          line);
+        int bn = line_body(body, id, i);
         int n = snprintf(req, sizeof(req),
                          "POST /sync-stream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                          "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
