@@ -25,6 +25,7 @@ def main():
     if mode == "read":
         got = 0
         t0 = time.monotonic()
+        sock.sendall(b"g")  # the server starts sending now
         try:
             while True:
                 got += len(child.read_nonblocking(65536, timeout=None))
@@ -34,6 +35,7 @@ def main():
     elif mode == "until":
         got = 0
         t0 = time.monotonic()
+        sock.sendall(b"g")
         while True:
             if child.expect_exact([MARK, pexpect.EOF]) == 1:
                 break
