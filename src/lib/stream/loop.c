@@ -247,10 +247,15 @@ static bool do_reads(ss_stream *s, char *scratch, size_t scratch_len)
     return changed;
 }
 
-void ss__service(ss_stream *s, char *scratch, size_t scratch_len)
+enum { WAKE_READERS = 1u << 0, WAKE_WRITERS = 1u << 1 };
+
+/* Move bytes both ways as far as possible (s->mu held). Returns which
+ * waiters to wake, which the caller does once it has released the lock, so
+ * that a woken reader does not at once block on it. */
+static unsigned service(ss_stream *s, char *scratch, size_t scratch_len)
 {
     if (s->closed)
-        return;
+        return 0;
     if (s->t.ops->flush && !s->rerr) {
         int rc = s->t.ops->flush(s->t.impl);
         if (rc < 0)
@@ -261,9 +266,21 @@ void ss__service(ss_stream *s, char *scratch, size_t scratch_len)
     /* an event (UP) may have made writing possible again */
     if (read && s->wstart < s->wbuf.len)
         wrote |= do_writes(s);
+    unsigned wake = 0;
     if (read && s->read_waiters)
-        pthread_cond_broadcast(&s->readable);
+        wake |= WAKE_READERS;
     if ((wrote || s->rerr) && s->write_waiters)
+        wake |= WAKE_WRITERS;
+    return wake;
+}
+
+/* Signalling without the lock is safe: a stream is freed only after the loop
+ * thread, this one, has let go of it. */
+static void wake_waiters(ss_stream *s, unsigned wake)
+{
+    if (wake & WAKE_READERS)
+        pthread_cond_broadcast(&s->readable);
+    if (wake & WAKE_WRITERS)
         pthread_cond_broadcast(&s->writable);
 }
 
@@ -381,15 +398,17 @@ static void timer_unlink(ss_stream_loop *loop, ss_stream *s)
 /* Look at a stream again: new, changed by a caller, or closed. */
 static void handle_touched(ss_stream_loop *loop, ss_stream *s)
 {
+    unsigned wake = 0;
     pthread_mutex_lock(&s->mu);
     bool closed = s->closed;
     if (closed) {
         unregister_all(loop, s);
     } else {
-        ss__service(s, loop->scratch, sizeof(loop->scratch));
+        wake = service(s, loop->scratch, sizeof(loop->scratch));
         update_interest(loop, s);
     }
     pthread_mutex_unlock(&s->mu);
+    wake_waiters(s, wake);
 
     pthread_mutex_lock(&loop->mu);
     if (closed) {
@@ -410,6 +429,7 @@ static int run_timers(ss_stream_loop *loop)
 {
     int next = -1;
     for (ss_stream *s = loop->timers; s; s = s->timer_next) {
+        unsigned wake = 0;
         pthread_mutex_lock(&s->mu);
         if (!s->closed && !s->rerr) {
             int ms = s->t.ops->timeout_ms(s->t.impl);
@@ -417,7 +437,7 @@ static int run_timers(ss_stream_loop *loop)
                 int rc = s->t.ops->tick ? s->t.ops->tick(s->t.impl) : 0;
                 if (rc < 0)
                     set_error(s, &s->rerr, rc);
-                ss__service(s, loop->scratch, sizeof(loop->scratch));
+                wake = service(s, loop->scratch, sizeof(loop->scratch));
                 update_interest(loop, s);
                 ms = s->rerr ? -1 : s->t.ops->timeout_ms(s->t.impl);
             }
@@ -425,6 +445,7 @@ static int run_timers(ss_stream_loop *loop)
                 next = ms;
         }
         pthread_mutex_unlock(&s->mu);
+        wake_waiters(s, wake);
     }
     return next;
 }
@@ -443,13 +464,15 @@ static void *loop_main(void *arg)
                 (void)!read(loop->wakefd, &v, sizeof(v));
                 continue;
             }
+            unsigned wake = 0;
             pthread_mutex_lock(&s->mu);
             /* a closed stream leaves epoll when its touch is handled below */
             if (!s->closed) {
-                ss__service(s, loop->scratch, sizeof(loop->scratch));
+                wake = service(s, loop->scratch, sizeof(loop->scratch));
                 update_interest(loop, s);
             }
             pthread_mutex_unlock(&s->mu);
+            wake_waiters(s, wake);
         }
 
         pthread_mutex_lock(&loop->mu);

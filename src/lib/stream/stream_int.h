@@ -134,11 +134,6 @@ size_t ss__read_room(const ss_stream *s);
  * room; once paused, resume only when a good part of the buffer is free. */
 bool ss__want_read(const ss_stream *s);
 
-/* ---- loop.c: what the I/O thread does for a stream (with mu held) ---- */
-
-/* Move bytes both ways as far as possible. */
-void ss__service(ss_stream *s, char *scratch, size_t scratch_len);
-
 /* ---- bridge.c ---- */
 
 /* Feed bytes of a channel (SS_CHAN_OUT / SS_CHAN_ERR) to the bridge. */
