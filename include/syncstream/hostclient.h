@@ -33,7 +33,8 @@
  * returns SS_ESTOPPED and queues nothing. What was queued before is still
  * delivered.
  *
- * Errors. A 4xx answer to a batch is not retried (except 413, which splits
+ * Errors. A server whose certificate does not verify (-EKEYREJECTED) and a
+ * 4xx answer to a batch are not retried (except 413, which splits
  * the batch until one record is refused): the mirror fails, every later write
  * returns the error, and the records not delivered stay in the mirror and are
  * handed over by ss_host_mirror_unsent().
@@ -84,6 +85,9 @@ enum {
 typedef struct ss_host_mirror_opts {
     const char *source;       /* the records' source name (<= 31 bytes); NULL: none */
     const char *token;        /* bearer token (Authorization header); NULL: none */
+    /* https: a PEM file of the certificate authorities to trust (for a
+     * self-signed server, its own certificate); NULL: the system's. */
+    const char *ca_file;
     size_t max_line;          /* longest record before it is cut; 0: 64 KiB, max 1 MiB */
     size_t queue_bytes;       /* bound on records queued in memory; 0: 16 MiB */
     /* Non-NULL: when the memory queue is full, records go on to this file (made
@@ -192,6 +196,7 @@ void ss_host_mirror_free(ss_host_mirror *m);
 /* Options of a reader; all-zero (or NULL) means every default. */
 typedef struct ss_host_reader_opts {
     const char *token;        /* bearer token; NULL: none */
+    const char *ca_file;      /* https: certificate authorities to trust; NULL: the system's */
     int connect_timeout_ms;   /* 0: 3000 */
     int request_timeout_ms;   /* one request, without a long-poll's wait; 0: 30000 */
     size_t max_response;      /* largest response body accepted; 0: 256 MiB */
@@ -209,6 +214,7 @@ void ss_host_reader_free(ss_host_reader *r);
 /*
  * Requests. Each returns 0 (or a count) on success, and on failure:
  * -ECONNREFUSED, -ETIMEDOUT, -ECONNRESET, -EHOSTUNREACH or -EIO (transport),
+ * -EKEYREJECTED (https: the server's certificate does not verify),
  * -EACCES (401: missing or wrong token), -ENOENT (404), -EMSGSIZE (413),
  * SS_EREJECTED (another 4xx), SS_ESERVER (5xx), -EPROTO (an answer that is not
  * the protocol's), -ECANCELED (ss_host_reader_cancel), -ENOMEM. After a failure

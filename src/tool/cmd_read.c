@@ -34,6 +34,8 @@ const char cmd_read_help[] =
     "                         connection is resumed without a gap or a repeat\n"
     "  -j, --json             print JSON Lines instead of text\n"
     "  -t, --token-file=FILE  send the bearer token in FILE's first line\n"
+    "      --cacert=FILE      https: trust the certificate authorities in FILE (a\n"
+    "                         self-signed server's own certificate)\n"
     "  -h, --help             show this help and exit\n"
     "\n"
     "Output: as " TOOL_NAME " inspect (see syncstream(1), OUTPUT FORMATS). Records\n"
@@ -52,6 +54,7 @@ static const struct option long_opts[] = {
     {"follow", no_argument, NULL, 'f'},
     {"json", no_argument, NULL, 'j'},
     {"token-file", required_argument, NULL, 't'},
+    {"cacert", required_argument, NULL, 'C'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -114,7 +117,7 @@ int cmd_read(int argc, char **argv)
     size_t n = SS_READ_ALL;
     bool follow = false;
     tool_format fmt = TOOL_FORMAT_TEXT;
-    const char *token_file = NULL;
+    const char *token_file = NULL, *ca_file = NULL;
     int c;
 
     optind = 0;
@@ -135,6 +138,9 @@ int cmd_read(int argc, char **argv)
         case 't':
             token_file = optarg;
             break;
+        case 'C':
+            ca_file = optarg;
+            break;
         case 'h':
             fputs(cmd_read_help, stdout);
             return tool_finish_output(TOOL_EXIT_OK);
@@ -149,7 +155,7 @@ int cmd_read(int argc, char **argv)
     const char *url = argv[optind];
 
     ss_host_reader *r;
-    int rc = tool_host_reader("read", url, token_file, &r);
+    int rc = tool_host_reader("read", url, token_file, ca_file, &r);
     if (rc != TOOL_EXIT_OK)
         return rc;
 

@@ -35,6 +35,8 @@ const char cmd_send_help[] =
     "Options:\n"
     "  -s, --source=NAME      name the records' source (at most 31 bytes)\n"
     "  -t, --token-file=FILE  send the bearer token in FILE's first line\n"
+    "      --cacert=FILE      https: trust the certificate authorities in FILE (a\n"
+    "                         self-signed server's own certificate)\n"
     "      --spool=FILE       when the memory queue (16 MiB) is full, go on queueing\n"
     "                         in FILE (up to 1 GiB; removed at the end)\n"
     "      --timeout=SECONDS  at the end, wait at most this long for the server to\n"
@@ -57,6 +59,7 @@ const char cmd_send_help[] =
 static const struct option long_opts[] = {
     {"source", required_argument, NULL, 's'},
     {"token-file", required_argument, NULL, 't'},
+    {"cacert", required_argument, NULL, 'C'},
     {"spool", required_argument, NULL, 'S'},
     {"timeout", required_argument, NULL, 'T'},
     {"base", no_argument, NULL, 'b'},
@@ -138,7 +141,7 @@ static void report_unsent(ss_host_mirror *m, const char *url, int err)
 int cmd_send(int argc, char **argv)
 {
     ss_host_mirror_opts opts = {0};
-    const char *token_file = NULL;
+    const char *token_file = NULL, *ca_file = NULL;
     size_t timeout_s = 30;
     int c;
 
@@ -155,6 +158,9 @@ int cmd_send(int argc, char **argv)
             break;
         case 't':
             token_file = optarg;
+            break;
+        case 'C':
+            ca_file = optarg;
             break;
         case 'S':
             opts.spool_path = optarg;
@@ -182,6 +188,7 @@ int cmd_send(int argc, char **argv)
     int st = tool_host_token("send", token_file, token, sizeof(token), &opts.token);
     if (st != TOOL_EXIT_OK)
         return st;
+    opts.ca_file = ca_file;
     opts.close_timeout_ms = timeout_s == 0 ? -1 : (int)timeout_s * 1000;
 
     ss_host_mirror *m;

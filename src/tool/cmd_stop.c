@@ -22,6 +22,8 @@ const char cmd_stop_help[] =
     "Options:\n"
     "  -r, --reset            withdraw the stop request instead\n"
     "  -t, --token-file=FILE  send the bearer token in FILE's first line\n"
+    "      --cacert=FILE      https: trust the certificate authorities in FILE (a\n"
+    "                         self-signed server's own certificate)\n"
     "  -h, --help             show this help and exit\n"
     "\n"
     "Exit status: 0 done, 1 the server cannot be reached or refused, 2 usage error.\n"
@@ -33,6 +35,7 @@ const char cmd_stop_help[] =
 static const struct option long_opts[] = {
     {"reset", no_argument, NULL, 'r'},
     {"token-file", required_argument, NULL, 't'},
+    {"cacert", required_argument, NULL, 'C'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -40,7 +43,7 @@ static const struct option long_opts[] = {
 int cmd_stop(int argc, char **argv)
 {
     bool reset = false;
-    const char *token_file = NULL;
+    const char *token_file = NULL, *ca_file = NULL;
     int c;
 
     optind = 0;
@@ -52,6 +55,9 @@ int cmd_stop(int argc, char **argv)
             break;
         case 't':
             token_file = optarg;
+            break;
+        case 'C':
+            ca_file = optarg;
             break;
         case 'h':
             fputs(cmd_stop_help, stdout);
@@ -67,7 +73,7 @@ int cmd_stop(int argc, char **argv)
     const char *url = argv[optind];
 
     ss_host_reader *r;
-    int rc = tool_host_reader("stop", url, token_file, &r);
+    int rc = tool_host_reader("stop", url, token_file, ca_file, &r);
     if (rc != TOOL_EXIT_OK)
         return rc;
     rc = reset ? ss_host_reader_reset(r) : ss_host_reader_stop(r);

@@ -49,10 +49,10 @@ int tool_host_token(const char *cmd, const char *token_file, char *buf, size_t s
 }
 
 int tool_host_reader(const char *cmd, const char *url, const char *token_file,
-                     ss_host_reader **ret)
+                     const char *ca_file, ss_host_reader **ret)
 {
     char token[TOOL_TOKEN_MAX];
-    ss_host_reader_opts opts = {0};
+    ss_host_reader_opts opts = {.ca_file = ca_file};
     int st = tool_host_token(cmd, token_file, token, sizeof(token), &opts.token);
     if (st != TOOL_EXIT_OK)
         return st;

@@ -100,12 +100,12 @@ int tool_host_token(const char *cmd, const char *token_file, char *buf, size_t s
                     const char **ret);
 
 /*
- * tool_host_reader - open a reader of url with the token of token_file (may
- * be NULL). Returns TOOL_EXIT_OK and *ret, or prints why and returns
+ * tool_host_reader - open a reader of url with the token of token_file and
+ * the certificate authorities of ca_file (either may be NULL). Returns TOOL_EXIT_OK and *ret, or prints why and returns
  * TOOL_EXIT_USAGE (not an http(s) URL) or TOOL_EXIT_FAILURE.
  */
 int tool_host_reader(const char *cmd, const char *url, const char *token_file,
-                     ss_host_reader **ret);
+                     const char *ca_file, ss_host_reader **ret);
 
 /*
  * tool_host_fail - report a failed request: "CMD: URL: ERROR: what the server

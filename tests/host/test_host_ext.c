@@ -587,6 +587,55 @@ static void test_body_cap(void **state)
     ss_records_clear(&set);
 }
 
+/* https with a certificate made here: trusted through ca_file, the mirror and
+ * reader work; without it the certificate does not verify, which is not
+ * retried (the records stay with the mirror). */
+static void test_tls(void **state)
+{
+    char cert[128], key[128], cmd[512];
+    snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
+    snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
+             key, cert);
+    assert_int_equal(system(cmd), 0);
+    test_server_kill(&srv);
+    const char *const opts[] = {"--cert", cert, "--key", key, NULL};
+    assert_int_equal(test_ext_server_start(&srv, srv.port, opts), 0);
+    char url[128];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/sync-stream", srv.port);
+
+    ss_host_mirror *m;
+    assert_int_equal(ss_host_mirror_new(&m, url, &(ss_host_mirror_opts){.ca_file = cert}), 0);
+    assert_int_equal(ss_host_mirror_write(m, "over tls\n", 9), 0);
+    assert_int_equal(ss_host_mirror_close(m), 0);
+    ss_host_mirror_stats st;
+    ss_host_mirror_get_stats(m, &st);
+    assert_int_equal(st.protocol, SS_HOST_PROTO_EXT);
+    ss_host_mirror_free(m);
+
+    ss_host_reader *r;
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_host_reader_new(&r, url, &(ss_host_reader_opts){.ca_file = cert}), 0);
+    assert_int_equal(ss_host_reader_follow(r, 0, 0, 0, &set), 1);
+    assert_item_text(&set, 0, "over tls");
+    ss_host_reader_free(r);
+
+    assert_int_equal(ss_host_mirror_new(&m, url, NULL), 0);
+    assert_int_equal(ss_host_mirror_write(m, "untrusted\n", 10), 0);
+    assert_int_equal(ss_host_mirror_flush(m, 10000), -EKEYREJECTED);
+    assert_int_equal(ss_host_mirror_close(m), -EKEYREJECTED);
+    assert_int_equal(ss_host_mirror_unsent(m, &set), 1);
+    assert_item_text(&set, 0, "untrusted");
+    ss_host_mirror_free(m);
+    assert_int_equal(ss_host_reader_new(&r, url, NULL), 0);
+    assert_int_equal(ss_host_reader_read(r, SS_READ_ALL, &set), -EKEYREJECTED);
+    assert_non_null(strstr(ss_host_reader_message(r), "certificate"));
+    ss_host_reader_free(r);
+    ss_records_clear(&set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +649,7 @@ int main(void)
         cmocka_unit_test_setup(test_stop, fresh),
         cmocka_unit_test_setup(test_token, fresh),
         cmocka_unit_test_setup(test_body_cap, fresh),
+        cmocka_unit_test_setup(test_tls, fresh),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }

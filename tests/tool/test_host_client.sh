@@ -13,9 +13,9 @@ set -u
 tool=$1 python=$2 server=$3
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/syncstream-host.XXXXXX") || exit 1
-server_pid= serve_pid= follow_pid=
+server_pid= serve_pid= follow_pid= tls_pid=
 cleanup() {
-    for pid in $server_pid $serve_pid $follow_pid; do
+    for pid in $server_pid $serve_pid $follow_pid $tls_pid; do
         kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     done
     rm -rf "$tmp"
@@ -147,6 +147,22 @@ if [ "$status" -eq 130 ] && grep -q '^1[45] .* live line live 2$' "$tmp/follow.o
 run ext_stop 0 stop -t "$tmp/token" "$surl"
 run ext_stopped 6 send -t "$tmp/token" "$surl" -- sh -c 'while :; do echo tick; sleep 0.05; done'
 run ext_reset 0 stop --reset -t "$tmp/token" "$surl"
+
+# https with a certificate made here, trusted with --cacert.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+tport=$(free_port)
+"$tool" serve --listen "127.0.0.1:$tport" --cert "$tmp/cert.pem" --key "$tmp/key.pem" 2>/dev/null &
+tls_pid=$!
+wait_port "$tport"
+turl=https://127.0.0.1:$tport/sync-stream
+printf 'secure\n' >"$tmp/tls_send.in"
+run tls_send 0 send --cacert "$tmp/cert.pem" "$turl"
+run tls_read 0 read --cacert "$tmp/cert.pem" "$turl"
+if grep -q '^1 .* line secure$' "$tmp/tls_read.out"; then pass "tls_read output"; else
+    fail tls_read "unexpected: $(cat "$tmp/tls_read.out")"; fi
+run tls_untrusted 1 read "$turl"
+expect_err tls_untrusted "certificate"
 
 # Usage errors.
 run no_url 2 send

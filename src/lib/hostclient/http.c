@@ -54,8 +54,8 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *h, boo
     return l ? l : list;
 }
 
-int ss__http_init(ss__http *h, const char *token, int connect_timeout_ms, int timeout_ms,
-                  size_t max_body)
+int ss__http_init(ss__http *h, const char *token, const char *ca_file, int connect_timeout_ms,
+                  int timeout_ms, size_t max_body)
 {
     memset(h, 0, sizeof(*h));
     pthread_once(&global_once, global_init);
@@ -100,6 +100,10 @@ int ss__http_init(ss__http *h, const char *token, int connect_timeout_ms, int ti
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (ca_file && curl_easy_setopt(c, CURLOPT_CAINFO, ca_file) != CURLE_OK) {
+        ss__http_done(h);
+        return -ENOMEM;
+    }
     return 0;
 }
 
@@ -183,7 +187,10 @@ static int transfer_error(ss__http *h, CURLcode rc, const sink *s)
         return -ENOMEM;
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_SSL_CACERT_BADFILE:
         return -EINVAL;
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return -EKEYREJECTED; /* not retried: the next try meets the same certificate */
     case CURLE_COULDNT_RESOLVE_HOST:
         return -EHOSTUNREACH;
     case CURLE_GOT_NOTHING:

@@ -31,10 +31,12 @@ typedef struct ss__http {
  * Returns 0 to go on or a negative value to abort the request with it. */
 typedef int (*ss__http_data_fn)(void *ctx, const char *data, size_t len);
 
-/* Set up a connection. token (may be NULL) is sent as a bearer token. max_body
- * bounds a response body. Returns 0, -ENOMEM. */
-int ss__http_init(ss__http *h, const char *token, int connect_timeout_ms, int timeout_ms,
-                  size_t max_body);
+/* Set up a connection. token (may be NULL) is sent as a bearer token; ca_file
+ * (may be NULL) names the certificate authorities an https server's
+ * certificate must verify against. max_body bounds a response body. Returns 0,
+ * -EINVAL (a token with a line break), -ENOMEM. */
+int ss__http_init(ss__http *h, const char *token, const char *ca_file, int connect_timeout_ms,
+                  int timeout_ms, size_t max_body);
 void ss__http_done(ss__http *h);
 
 /*
@@ -42,8 +44,9 @@ void ss__http_done(ss__http *h);
  * answer returns 0 with h->status and h->body set (whatever the status; a
  * status >= 400 also sets h->message from the body's JSON "message"); else a
  * negative transport error (-ECONNREFUSED, -ETIMEDOUT, -ECONNRESET,
- * -EHOSTUNREACH, -EMSGSIZE for a body over max_body, -ECANCELED, -ENOMEM,
- * -EINVAL for a bad URL, -EIO) with h->message set. timeout_ms overrides the
+ * -EHOSTUNREACH, -EKEYREJECTED for a certificate that does not verify,
+ * -EMSGSIZE for a body over max_body, -ECANCELED, -ENOMEM, -EINVAL for a bad
+ * URL or CA file, -EIO) with h->message set. timeout_ms overrides the
  * request timeout when > 0.
  */
 int ss__http_request(ss__http *h, const char *method, const char *url, const char *body,

@@ -88,7 +88,7 @@ int ss_host_mirror_new(ss_host_mirror **ret, const char *url, const ss_host_mirr
     if (!m)
         return -ENOMEM;
     m->opts = *o;
-    m->opts.source = m->opts.token = m->opts.spool_path = NULL;
+    m->opts.source = m->opts.token = m->opts.spool_path = m->opts.ca_file = NULL;
     m->opts.max_line = pick_size(o->max_line, SS_LINEBUF_DEFAULT_MAX_LINE);
     m->opts.queue_bytes = pick_size(o->queue_bytes, SS_HOST_DEFAULT_QUEUE_BYTES);
     m->opts.spool_bytes = pick_size(o->spool_bytes, DEFAULT_SPOOL_BYTES);
@@ -126,7 +126,7 @@ int ss_host_mirror_new(ss_host_mirror **ret, const char *url, const ss_host_mirr
         goto out_release;
     if ((rc = ss__hqueue_init(&m->q, m->opts.queue_bytes, o->spool_path, m->opts.spool_bytes)) < 0)
         goto out_release;
-    if ((rc = ss__http_init(&m->http, o->token, m->opts.connect_timeout_ms,
+    if ((rc = ss__http_init(&m->http, o->token, o->ca_file, m->opts.connect_timeout_ms,
                             m->opts.request_timeout_ms, 1u << 20)) < 0)
         goto out_release;
     rc = -pthread_create(&m->thread, NULL, ss__mirror_thread, m);

@@ -56,7 +56,7 @@ int ss_host_reader_new(ss_host_reader **ret, const char *url, const ss_host_read
     r->events_url = ss__http_url(url, "-events");
     int rc = -ENOMEM;
     if (r->url && r->state_url && r->health_url && r->events_url)
-        rc = ss__http_init(&r->http, o->token,
+        rc = ss__http_init(&r->http, o->token, o->ca_file,
                            o->connect_timeout_ms ? o->connect_timeout_ms : 3000, r->timeout_ms,
                            r->max_response);
     if (rc < 0) {
@@ -472,7 +472,7 @@ int ss_host_reader_tail(ss_host_reader *r, uint64_t cursor, ss_host_tail_fn fn, 
                 break;
         }
         if (rc == -ECANCELED || rc == -ENOMEM || rc == -EINVAL || rc == -EMSGSIZE ||
-            rc == -EACCES || rc == -EPROTO)
+            rc == -EACCES || rc == -EPROTO || rc == -EKEYREJECTED)
             break;
         /* The stream ended or broke: resume after the last record seen. */
         delay = t.got ? 0 : (delay ? delay * 2 : TAIL_BACKOFF_MIN_MS);
