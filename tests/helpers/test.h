@@ -39,4 +39,19 @@ static inline int ss_test_tmpdir_remove(const char *dir)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A self-signed certificate for 127.0.0.1 and its key, made by openssl in dir:
+ * dir/cert.pem and dir/key.pem, their paths written to cert and key (size
+ * bytes each). Returns 0 or -1. */
+static inline int ss_test_make_cert(const char *dir, char *cert, char *key, size_t size)
+{
+    char cmd[1024];
+    snprintf(cert, size, "%s/cert.pem", dir);
+    snprintf(key, size, "%s/key.pem", dir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
+             key, cert);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 #endif

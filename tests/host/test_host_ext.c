@@ -592,14 +592,8 @@ static void test_body_cap(void **state)
  * retried (the records stay with the mirror). */
 static void test_tls(void **state)
 {
-    char cert[128], key[128], cmd[512];
-    snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
-    snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
-    snprintf(cmd, sizeof(cmd),
-             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
-             key, cert);
-    assert_int_equal(system(cmd), 0);
+    char cert[128], key[128];
+    assert_int_equal(ss_test_make_cert(tmpdir, cert, key, sizeof(cert)), 0);
     test_server_kill(&srv);
     const char *const opts[] = {"--cert", cert, "--key", key, NULL};
     assert_int_equal(test_ext_server_start(&srv, srv.port, opts), 0);

@@ -859,14 +859,8 @@ static void test_token(void **state_)
 static void test_tls(void **state_)
 {
     (void)state_;
-    char cmd[1024], cert[256], key[256];
-    snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
-    snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
-    snprintf(cmd, sizeof(cmd),
-             "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
-             key, cert);
-    assert_int_equal(system(cmd), 0);
+    char cert[256], key[256];
+    assert_int_equal(ss_test_make_cert(tmpdir, cert, key, sizeof(cert)), 0);
     fixture f;
     ss_host_server_opts o = {.listen = "127.0.0.1:0", .cert_file = cert, .key_file = key};
     start(&f, &o, "https");
