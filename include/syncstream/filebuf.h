@@ -109,6 +109,10 @@ typedef struct ss_filebuf_stats {
     uint64_t compactions; /* compactions (and clears) this handle made */
     uint64_t repaired;    /* torn last lines this handle cut away */
     uint64_t reopened;    /* times this handle followed the path to a new file */
+    uint64_t compact_failed; /* compactions this handle could not make (no room,
+                                no right to create a file in the directory): the
+                                file then grows past its limit, nothing is lost */
+    int compact_error;    /* the last such failure's error (negative errno), or 0 */
     uint64_t damaged;     /* damaged lines in the file, as far as it was read */
     uint64_t first_damaged_line; /* line number (1: the header) of the first, or 0 */
     uint64_t last_seq;    /* seq of the newest record in the file, 0 if none ever */

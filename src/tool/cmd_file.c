@@ -440,6 +440,11 @@ static int file_write(int argc, char **argv)
     }
     int status = cmd ? write_command(&ctx, source, cmd) : write_stdin(&ctx);
     int sig = signals_stop(&ctx.sig);
+    ss_filebuf_stats st;
+    if (ss_filebuf_get_stats(ctx.fb, &st) == 0 && st.compact_failed)
+        tool_fail("%s: could not be compacted %" PRIu64 " time%s (%s); it grows past its limit",
+                  path, st.compact_failed, st.compact_failed == 1 ? "" : "s",
+                  ss_strerror(st.compact_error));
     ss_filebuf_free(ctx.fb);
     if (sig && status != TOOL_EXIT_FAILURE)
         status = TOOL_EXIT_SIGNAL_BASE + sig;

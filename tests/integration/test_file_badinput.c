@@ -54,6 +54,23 @@ static int open_readonly_reads(const char *path)
     return bad;
 }
 
+/* A writable file in a directory where no file can be created: writes work,
+ * compactions fail (counted), nothing is lost. */
+static int write_without_compaction(const char *path)
+{
+    ss_filebuf *fb = NULL;
+    if (ss_filebuf_open(&fb, path, NULL) < 0)
+        return 1;
+    int bad = 0;
+    for (int i = 0; i < 5; i++)
+        bad |= ss_filebuf_write(fb, "line\n", 5) != 0;
+    ss_filebuf_stats st;
+    bad |= ss_filebuf_get_stats(fb, &st) != 0 || st.compact_failed == 0 ||
+           st.compact_error != -EACCES || st.last_seq != 5 || st.count != 2;
+    ss_filebuf_free(fb);
+    return bad ? 2 : 0;
+}
+
 static void test_read_only_directory(void **state)
 {
     (void)state;
@@ -66,6 +83,11 @@ static void test_read_only_directory(void **state)
     assert_int_equal(ss_filebuf_write(fb, "kept\n", 5), 0);
     ss_filebuf_free(fb);
     assert_int_equal(chmod(existing, 0444), 0);
+    char open_file[300];
+    snprintf(open_file, sizeof(open_file), "%s/writable.log", dir);
+    fb = file_open(open_file, &(ss_filebuf_opts){.maxlen = 2, .limit = 3});
+    ss_filebuf_free(fb);
+    assert_int_equal(chmod(open_file, 0666), 0);
     assert_int_equal(chmod(dir, 0555), 0);
 
     /* a new file cannot be made there; an existing read-only one cannot be
@@ -74,6 +96,7 @@ static void test_read_only_directory(void **state)
     assert_int_equal(as_nobody(open_expect_eacces, path), 0);
     assert_int_equal(as_nobody(open_expect_eacces, existing), 0);
     assert_int_equal(as_nobody(open_readonly_reads, existing), 0);
+    assert_int_equal(as_nobody(write_without_compaction, open_file), 0);
     assert_int_equal(access(path, F_OK), -1);
     assert_int_equal(chmod(dir, 0755), 0);
 }
@@ -346,6 +369,9 @@ static int full_disk_checks(const char *dir, void (*free_space)(const char *), b
     int err_small = err, ns = whole_fs ? write_until_full(fs, &err_small) : 0;
     if (err_small != err)
         return 5;
+    if (whole_fs && (ss_filebuf_get_stats(fs, &st) < 0 || st.compact_failed == 0 ||
+                     st.compact_error != -ENOSPC))
+        return 11;
     free_space(dir);
     if (ss_filebuf_flush(fb) != 0 || ss_filebuf_flush(fs) != 0)
         return 6;

@@ -320,6 +320,8 @@ int ss_filebuf_get_stats(ss_filebuf *fb, ss_filebuf_stats *ret)
             .compactions = fb->compactions,
             .repaired = fb->repaired,
             .reopened = fb->reopened,
+            .compact_failed = fb->compact_failed,
+            .compact_error = fb->compact_error,
             .damaged = fb->damaged,
             .first_damaged_line = fb->first_damaged_line,
             .last_seq = fb->last_seq,

@@ -84,7 +84,8 @@ struct ss_filebuf {
     unsigned flags;
     ss__file_hdr create_hdr; /* what a file this handle creates gets */
 
-    uint64_t written, compactions, repaired, reopened;
+    uint64_t written, compactions, repaired, reopened, compact_failed;
+    int compact_error;
     unsigned tmp_counter;
 
     int wake_fd;        /* eventfd, readable once closed: wakes waiters */

@@ -177,7 +177,11 @@ int ss__fw_commit_locked(ss__fw *st)
         uint64_t keep_after = fb->last_seq > fb->hdr.maxlen ? fb->last_seq - fb->hdr.maxlen : 0;
         /* A failed compaction (a full disk) leaves the old file as it was: the
          * append goes on, and the append reports the error if it fails too. */
-        ss__file_compact(fb, keep_after);
+        int crc = ss__file_compact(fb, keep_after);
+        if (crc < 0) {
+            fb->compact_failed++;
+            fb->compact_error = crc;
+        }
     }
     rc = append_held(st);
     ss__file_unlock(fb);
