@@ -1,61 +1,16 @@
 /*
- * test_stream_many.c: 1000 streams on one loop, through a transport written
- * here against the public interface (transport.h) over socketpairs: every
- * stream gets its own bytes, answers, and ends; several threads drive the
- * streams at once.
+ * test_stream_many.c: 1000 streams on one loop, through a user's transport
+ * (pair_transport.h) over socketpairs: every stream gets its own bytes,
+ * answers, and ends; several threads drive the streams at once. Streams made
+ * and freed by several threads on one shared loop.
  */
-#include <fcntl.h>
 #include <sys/resource.h>
 
+#include "pair_transport.h"
 #include "stream_test.h"
 
 #define STREAMS 1000
 #define THREADS 4
-
-/* ---- a user's transport: one end of a socketpair ---- */
-
-typedef struct pair_end {
-    int fd;
-} pair_end;
-
-static int pair_fds(void *impl, ss_transport_fd *ret, size_t max)
-{
-    pair_end *p = impl;
-    if (max < 1)
-        return 0;
-    ret[0] = (ss_transport_fd){p->fd, SS_TRANSPORT_READ | SS_TRANSPORT_WRITE};
-    return 1;
-}
-
-static ssize_t pair_read(void *impl, void *buf, size_t n, int *ret_chan)
-{
-    pair_end *p = impl;
-    *ret_chan = SS_CHAN_OUT;
-    ssize_t r = read(p->fd, buf, n);
-    return r >= 0 ? r : errno == EAGAIN ? -EAGAIN : -errno;
-}
-
-static ssize_t pair_write(void *impl, const void *buf, size_t n)
-{
-    pair_end *p = impl;
-    ssize_t r = send(p->fd, buf, n, MSG_NOSIGNAL);
-    return r >= 0 ? r : errno == EAGAIN ? -EAGAIN : -errno;
-}
-
-static void pair_close(void *impl)
-{
-    pair_end *p = impl;
-    close(p->fd);
-    free(p);
-}
-
-static const ss_transport_ops pair_ops = {
-    .kind = "pair",
-    .fds = pair_fds,
-    .read = pair_read,
-    .write = pair_write,
-    .close = pair_close,
-};
 
 typedef struct fixture {
     ss_stream_loop *loop;
@@ -109,18 +64,10 @@ static void test_thousand_streams_one_loop(void **state)
     assert_non_null(f);
     assert_int_equal(ss_stream_loop_new(&f->loop), 0);
     for (int i = 0; i < STREAMS; i++) {
-        int sv[2];
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
-        pair_end *p = malloc(sizeof(*p));
-        assert_non_null(p);
-        p->fd = sv[0];
-        f->dev[i] = sv[1];
-        ss_transport t = {&pair_ops, p};
         char name[16];
         snprintf(name, sizeof(name), "dev-%d", i);
         ss_stream_opts so = {.name = name, .read_cap = 4096};
-        assert_int_equal(ss_stream_new(&f->s[i], f->loop, &t, &so), 0);
+        f->s[i] = pair_stream(f->loop, &so, &f->dev[i], NULL);
     }
 
     pthread_t threads[THREADS];
@@ -162,10 +109,41 @@ static void test_thousand_streams_one_loop(void **state)
     free(f);
 }
 
+/* Streams made and freed at once by several threads on one loop: a close
+ * lands while the loop walks a batch of touched streams holding that stream,
+ * which queues it again; the loop must not let go of it (and the caller free
+ * it) while it is still queued. fds() takes 2 ms to widen that window. */
+static void *churn(void *arg)
+{
+    ss_stream_loop *loop = arg;
+    pair_knobs k = {.slow_fds = true};
+    for (int round = 0; round < 500; round++) {
+        int dev;
+        ss_stream *s = pair_stream(loop, NULL, &dev, &k);
+        ss_stream_free(s);
+        close(dev);
+    }
+    return NULL;
+}
+
+static void test_close_while_loop_walks_touched(void **state)
+{
+    (void)state;
+    ss_stream_loop *loop;
+    assert_int_equal(ss_stream_loop_new(&loop), 0);
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, churn, loop), 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    ss_stream_loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_thousand_streams_one_loop),
+        cmocka_unit_test(test_close_while_loop_walks_touched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -411,7 +411,11 @@ static void handle_touched(ss_stream_loop *loop, ss_stream *s)
     wake_waiters(s, wake);
 
     pthread_mutex_lock(&loop->mu);
-    if (closed) {
+    if (closed && s->dirty) {
+        /* The close queued it again while this batch was walked: it is on the
+         * dirty list, so it is let go on that visit, not now (the caller may
+         * free it as soon as it is detached). */
+    } else if (closed) {
         if (s->attached && s->has_timer)
             timer_unlink(loop, s);
         s->detached = true;
