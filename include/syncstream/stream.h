@@ -249,9 +249,11 @@ typedef struct ss_stream_match {
 /* ss_stream_match_clear - free a match's memory and zero it. Accepts NULL. */
 void ss_stream_match_clear(ss_stream_match *m);
 
-/* How far back a regular expression's match may reach: past this many bytes
- * behind the newest byte a partial match is given up, which bounds how often
- * a byte is examined. */
+/* How long a regular expression's match may grow while bytes keep arriving:
+ * a partial match (one that reached the newest byte and waits for more) longer
+ * than this is given up, and the search goes on from the next start position.
+ * Every byte is searched, however many arrive at once; this bounds only the
+ * length of a match that is found across arrivals. */
 #define SS_STREAM_REGEX_WINDOW (64u * 1024u)
 
 /*
@@ -261,12 +263,17 @@ void ss_stream_match_clear(ss_stream_match *m);
  * more bytes (or the end of the stream) before it counts as matched, so
  * "[0-9]+" gets every digit; for the same reason "$" (without
  * PCRE2_MULTILINE) matches only at the end of the stream. "^" is the start of
- * the unconsumed bytes. A regex match is at most SS_STREAM_REGEX_WINDOW bytes
- * long.
+ * the unconsumed bytes. A regex match that grows across arrivals is at most
+ * SS_STREAM_REGEX_WINDOW bytes long. With PCRE2_UTF, invalid UTF-8 in the
+ * stream (line noise, a character cut by the end) never matches and is no
+ * error (PCRE2_MATCH_INVALID_UTF is added); a character split between two
+ * arrivals is matched whole.
  *
  * Returns the index of the pattern and fills *ret; or -ETIMEDOUT, SS_EEOF,
  * SS_ECLOSED, a transport error (payload, nothing taken); -EINVAL (n = 0, an
- * empty exact pattern, a regex that does not compile); -ENOMEM.
+ * empty exact pattern, a regex that does not compile); -ERANGE (PCRE2's match,
+ * depth or heap limit hit: a pattern that backtracks too much; payload);
+ * -ENOMEM.
  */
 int ss_stream_expect(ss_stream *s, const ss_pattern *patterns, size_t n, int timeout_ms,
                      ss_stream_match *ret, ss_stream_payload *ret_payload);

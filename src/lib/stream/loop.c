@@ -31,7 +31,8 @@
 #define READ_BUDGET 4
 /* A full read buffer is read again once this much of it is free (or half of
  * it, if smaller): a reader taking small pieces of a full buffer must not make
- * the loop stop and start watching again for each piece. */
+ * the loop stop and start watching again for each piece. A caller that waits
+ * for bytes resumes it at once, whatever the room. */
 #define RESUME_ROOM (1024 * 1024)
 
 struct ss_stream_loop {
@@ -121,8 +122,11 @@ bool ss__want_read(const ss_stream *s)
     if (s->eof || s->rerr)
         return false;
     size_t room = ss__read_room(s);
-    if (s->watch_read)
-        return room > 0;
+    if (room == 0)
+        return false;
+    /* a caller waiting for bytes may need only the room there is */
+    if (!s->paused || s->read_waiters > 0)
+        return true;
     size_t resume = s->rbuf.cap / 2 < RESUME_ROOM ? s->rbuf.cap / 2 : RESUME_ROOM;
     return room >= resume;
 }
@@ -321,6 +325,10 @@ static void update_interest(ss_stream_loop *loop, ss_stream *s)
     bool want_read = ss__want_read(s);
     bool want_write = !s->werr && s->wstart < s->wbuf.len;
     s->watch_read = want_read;
+    if (ss__read_room(s) == 0)
+        s->paused = true;
+    else if (want_read)
+        s->paused = false;
     s->watch_write = want_write;
 
     /* A transport holding bytes of its own wants writable whatever is queued. */

@@ -7,7 +7,9 @@
  *  - a regular expression is run by PCRE2 with PCRE2_PARTIAL_HARD: a start
  *    position either fails for good or is reported as a partial match
  *    reaching the end of the bytes; the next search resumes at the earliest
- *    partial start, never before (and at most SS_STREAM_REGEX_WINDOW back).
+ *    partial start, never before. Bytes never examined are always searched,
+ *    however many arrived at once; only a partial match that has grown longer
+ *    than SS_STREAM_REGEX_WINDOW is given up (its start, and only it).
  * At the end of the stream one last search runs without partial matching, so
  * "[0-9]+" at the very end matches what is there.
  */
@@ -37,7 +39,14 @@ int ss__matcher_init(ss__matcher *m, const ss_pattern *p)
         return -EINVAL;
     int err;
     PCRE2_SIZE erroff;
-    m->code = pcre2_compile((PCRE2_SPTR)m->pat, m->plen, p->pcre2_options, &err, &erroff, NULL);
+    uint32_t options = p->pcre2_options;
+    /* UTF-8 patterns meet device output: line noise, a character cut by the
+     * end of the stream or split between arrivals. Invalid bytes then just
+     * never match, instead of failing the whole search. */
+    if (options & PCRE2_UTF)
+        options |= PCRE2_MATCH_INVALID_UTF;
+    m->utf = options & PCRE2_UTF;
+    m->code = pcre2_compile((PCRE2_SPTR)m->pat, m->plen, options, &err, &erroff, NULL);
     if (!m->code)
         return err == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
     m->md = pcre2_match_data_create_from_pattern(m->code, NULL);
@@ -55,6 +64,35 @@ void ss__matcher_done(ss__matcher *m)
     pcre2_code_free(m->code);
     m->md = NULL;
     m->code = NULL;
+}
+
+/* Where a UTF-8 character cut by the end of data begins (len if none): with
+ * PCRE2_MATCH_INVALID_UTF such a tail is no match rather than a partial one,
+ * so the next search must look at it again once the rest has come. */
+static size_t utf8_cut_tail(const char *data, size_t len)
+{
+    for (size_t back = 1; back <= 3 && back <= len; back++) {
+        unsigned char c = (unsigned char)data[len - back];
+        if ((c & 0xc0) == 0x80)
+            continue; /* a continuation byte: the lead is further back */
+        size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+        return need > back ? len - back : len;
+    }
+    return len;
+}
+
+static int pcre2_error(int rc)
+{
+    switch (rc) {
+    case PCRE2_ERROR_NOMEMORY:
+        return -ENOMEM;
+    case PCRE2_ERROR_MATCHLIMIT:
+    case PCRE2_ERROR_DEPTHLIMIT:
+    case PCRE2_ERROR_HEAPLIMIT:
+        return -ERANGE;
+    default:
+        return -EINVAL;
+    }
 }
 
 /* Search the bytes from m->scan on. Returns 1 (found), 0, or a negative error. */
@@ -78,26 +116,33 @@ static int step(ss_stream *s, ss__matcher *m, bool final)
         return 0;
     }
 
-    if (end - from > SS_STREAM_REGEX_WINDOW)
-        from = end - SS_STREAM_REGEX_WINDOW;
-    int rc = pcre2_match(m->code, (PCRE2_SPTR)data, len, (PCRE2_SIZE)(from - base),
-                         final ? 0 : PCRE2_PARTIAL_HARD, m->md, NULL);
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
-    if (rc >= 0) {
-        m->start = base + ov[0];
-        m->end = base + ov[1];
-        return 1;
+    for (;;) {
+        int rc = pcre2_match(m->code, (PCRE2_SPTR)data, len, (PCRE2_SIZE)(from - base),
+                             final ? 0 : PCRE2_PARTIAL_HARD, m->md, NULL);
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+        if (rc >= 0) {
+            m->start = base + ov[0];
+            m->end = base + ov[1];
+            return 1;
+        }
+        if (rc == PCRE2_ERROR_PARTIAL) {
+            uint64_t start = base + ov[0];
+            if (end - start > SS_STREAM_REGEX_WINDOW) {
+                /* too long a match: give this start up, and only it (a later
+                 * start, never tried yet, may hold a short match) */
+                from = start + 1;
+                continue;
+            }
+            m->scan = start;
+            return 0;
+        }
+        if (rc == PCRE2_ERROR_NOMATCH) {
+            /* no start position up to the end can ever match */
+            m->scan = base + (m->utf ? utf8_cut_tail(data, len) : len);
+            return 0;
+        }
+        return pcre2_error(rc);
     }
-    if (rc == PCRE2_ERROR_PARTIAL) {
-        m->scan = base + ov[0];
-        return 0;
-    }
-    if (rc == PCRE2_ERROR_NOMATCH) {
-        /* no start position up to the end can ever match */
-        m->scan = end;
-        return 0;
-    }
-    return rc == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
 }
 
 int ss__search(ss_stream *s, ss__matcher *ms, size_t n, const struct timespec *deadline,

@@ -2,6 +2,7 @@
 #ifndef SS_STREAM_MATCH_H
 #define SS_STREAM_MATCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -13,6 +14,7 @@ typedef struct ss__matcher {
     size_t plen;
     struct pcre2_real_code_8 *code; /* a regex's compiled form */
     struct pcre2_real_match_data_8 *md;
+    bool utf;            /* a regex compiled with PCRE2_UTF */
     uint64_t scan;       /* stream offset: no match starts before it */
     uint64_t start, end; /* stream offsets of the match found */
 } ss__matcher;
@@ -26,7 +28,8 @@ void ss__matcher_done(ss__matcher *m);
  * With s->mu held: wait until one of the n matchers finds its pattern in the
  * read buffer (the one whose match ends first), until deadline (NULL: none).
  * Returns 0 with *ret_index set (the match is ms[*ret_index].start/end), or
- * -ETIMEDOUT, SS_EEOF, SS_ECLOSED, a read error, -ENOMEM, -EINVAL.
+ * -ETIMEDOUT, SS_EEOF, SS_ECLOSED, a read error, -ENOMEM, -ERANGE (PCRE2's
+ * match limits), -EINVAL.
  */
 int ss__search(ss_stream *s, ss__matcher *ms, size_t n, const struct timespec *deadline,
                int *ret_index);

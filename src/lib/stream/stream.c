@@ -37,8 +37,21 @@ static int wait_on(pthread_cond_t *cond, pthread_mutex_t *mu, int *waiters,
     return rc == ETIMEDOUT ? -ETIMEDOUT : 0;
 }
 
+/* Reading was paused (a full buffer) and may resume now. */
+static bool reading_paused(const ss_stream *s)
+{
+    return !s->watch_read && !s->closed && ss__want_read(s);
+}
+
 int ss__wait_readable(ss_stream *s, const struct timespec *deadline)
 {
+    /* The bytes waited for may fit in the room a paused buffer has: the loop
+     * reads again while a caller waits (want_read counts read_waiters). */
+    s->read_waiters++;
+    bool resume = reading_paused(s);
+    s->read_waiters--;
+    if (resume)
+        ss__loop_touch(s);
     return wait_on(&s->readable, &s->mu, &s->read_waiters, deadline);
 }
 
@@ -70,12 +83,6 @@ static int write_end(const ss_stream *s)
     if (s->down && s->fail_writes_while_down)
         return -ENOTCONN;
     return 0;
-}
-
-/* Reading was paused (a full buffer) and may resume now. */
-static bool reading_paused(const ss_stream *s)
-{
-    return !s->watch_read && !s->closed && ss__want_read(s);
 }
 
 void ss__take(ss_stream *s, size_t n)

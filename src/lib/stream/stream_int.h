@@ -61,6 +61,9 @@ struct ss_stream {
     /* What the loop watches now (read and written under mu by the loop and
      * by callers deciding whether the loop must look again). */
     bool watch_read, watch_write;
+    /* The read buffer was full and reading has not resumed since (resuming
+     * waits for RESUME_ROOM, or a caller waiting for bytes). */
+    bool paused;
 
     /* Loop's side. */
     ss_stream_loop *loop;
@@ -111,8 +114,8 @@ int ss__pending_error(ss_stream *s);
  * while bytes may still come. */
 int ss__read_end(const ss_stream *s);
 
-/* Wait for the read side to change, until deadline (NULL: none).
- * Returns 0 or -ETIMEDOUT. mu held. */
+/* Wait for the read side to change, until deadline (NULL: none); a paused
+ * stream with room reads again meanwhile. Returns 0 or -ETIMEDOUT. mu held. */
 int ss__wait_readable(ss_stream *s, const struct timespec *deadline);
 
 /* The deadline of a call: NULL for none (timeout_ms < 0), else *ts set. */
@@ -131,7 +134,8 @@ int ss__take_string(ss_stream *s, size_t len, char **ret);
 size_t ss__read_room(const ss_stream *s);
 
 /* Whether the loop should watch the transport for reading: go on while there is
- * room; once paused, resume only when a good part of the buffer is free. */
+ * room; once paused (full), resume when a good part of the buffer is free or
+ * a caller waits for bytes. */
 bool ss__want_read(const ss_stream *s);
 
 /* ---- bridge.c ---- */
