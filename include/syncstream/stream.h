@@ -77,12 +77,18 @@ typedef struct ss_stream_opts {
 } ss_stream_opts;
 
 /* The error payload (see the top of this file). Zero it before use; every
- * filling clears it first. Owned by the caller. */
+ * filling clears it first. Owned by the caller. If memory runs out while it
+ * is filled, a part is left NULL (its bytes stay in the stream, or are the
+ * caller's own data). */
 typedef struct ss_stream_payload {
     char *read; /* NUL-terminated (not counted), NULL when empty */
     size_t read_len;
     char *unsent; /* NUL-terminated (not counted), NULL when empty */
     size_t unsent_len;
+    /* ss_stream_write() only: how many bytes of its data the stream took
+     * (sent, or queued) before the error; the caller's rest starts at
+     * data + written. 0 for every other call. */
+    size_t written;
 } ss_stream_payload;
 
 /* ss_stream_payload_clear - free a payload's memory and zero it. Accepts NULL. */
@@ -140,11 +146,18 @@ const char *ss_stream_name(const ss_stream *s);
  * room up to timeout_ms (0: fail at once with -ENOBUFS). Bytes a write larger
  * than the whole buffer queues in pieces are sent in order.
  *
- * Returns 0; or -ENOBUFS / -ETIMEDOUT (nothing, or only a first part of data,
- * was queued: the payload's unsent holds the write buffer followed by the rest
- * of data, so nothing is lost), -ENOTCONN (transport down and
- * fail_writes_while_down; nothing queued), SS_ECLOSED, or a transport error,
- * each with the payload. -EINVAL for NULL data with len > 0.
+ * A write of at most write_cap bytes is queued whole or not at all: on
+ * -ENOBUFS or -ETIMEDOUT nothing of it was taken. A bigger one is queued in
+ * pieces as room comes, and the payload's written says how many bytes of data
+ * were taken before a failure.
+ *
+ * Returns 0; or, each with the payload: -ENOBUFS / -ETIMEDOUT (the stream is
+ * alive: the bytes written had taken are still sent, data + written onwards
+ * are the caller's to retry), -ENOTCONN (transport down and
+ * fail_writes_while_down), SS_ECLOSED or a transport error (the stream will
+ * send nothing more: the payload's unsent holds the write buffer followed by
+ * the rest of data, data + written onwards, so nothing is lost or doubled).
+ * -EINVAL for NULL data with len > 0.
  */
 int ss_stream_write(ss_stream *s, const void *data, size_t len, int timeout_ms,
                     ss_stream_payload *ret_payload);
@@ -323,9 +336,13 @@ int ss_stream_take_stderr(ss_stream *s, char **ret, size_t *ret_len);
 
 /*
  * ss_stream_exit_status - the waitpid()-style status of the program at the
- * other end (exec; later SSH). Returns 0 with *ret set once it has ended,
- * -EAGAIN while it runs (and after ss_stream_close() killed it: read the
- * status before closing), -ENOTSUP for a transport without one.
+ * other end (exec, SSH). Returns 0 with *ret set once it has ended (after
+ * ss_stream_close() killed a local program: WIFSIGNALED, SIGKILL); -EAGAIN
+ * while it runs, and for good after a close that ended it on a transport that
+ * cannot stop it and wait (one without ops->stop: read the status before
+ * closing); -ECHILD when its status was taken by someone else (the
+ * application ignores SIGCHLD or reaps children itself: the stream still
+ * ends); -ENOTSUP for a transport without one; -EINVAL for NULL arguments.
  */
 int ss_stream_exit_status(ss_stream *s, int *ret);
 
@@ -362,9 +379,10 @@ typedef struct ss_bridge_opts {
     ss_bridge_line_fn on_line; /* every line goes to this callback (any mirror) */
     void *ctx;
     size_t max_line; /* on_line: longer lines are cut; 0: 64 KiB */
-    /* Do not also keep the bytes in the read buffer: the bridge is the only
-     * reader (a console being recorded). Otherwise both get every byte and the
-     * read buffer must be consumed, or backpressure stops the stream. */
+    /* Do not also keep the bytes in the read buffer, nor the error channel's
+     * in its own (ss_stream_take_stderr() gets nothing): the bridge is the
+     * only reader (a console being recorded). Otherwise both get every byte
+     * and the buffers must be consumed, or backpressure stops the stream. */
     bool only;
 } ss_bridge_opts;
 
@@ -372,7 +390,8 @@ typedef struct ss_bridge_opts {
  * ss_stream_bridge - from now on, every byte received also becomes lines
  * (the library's one line assembler) fed to opts' line buffer or callback,
  * tagged with the stream's name; events become warning records. The last
- * unterminated line is flushed at end of stream. One bridge per stream.
+ * unterminated line is flushed at the end of the stream, on a transport
+ * error and at ss_stream_close(), so no byte is lost. One bridge per stream.
  * The line buffer must outlive the stream (or the bridge's use of it).
  *
  * Returns 0, -EINVAL (none or both of linebuf and on_line), -EBUSY (a bridge

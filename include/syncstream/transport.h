@@ -95,7 +95,8 @@ typedef struct ss_transport_ops {
     int (*tick)(void *impl);
 
     /* Optional: 0 and *ret set to a waitpid()-style status once the program at
-     * the other end has ended; -EAGAIN before. */
+     * the other end has ended; -EAGAIN before; another negative errno when it
+     * ended with its status unknown (-ECHILD: reaped by someone else). */
     int (*exit_status)(void *impl, int *ret);
 
     /* Release everything (close fds, end a child). Called exactly once. */
@@ -112,6 +113,12 @@ typedef struct ss_transport_ops {
      * called once every queued byte was written. Reading goes on. Returns 0 or
      * a negative errno. */
     int (*shutdown_write)(void *impl);
+
+    /* Optional, last for the same reason: end the other side now (kill and
+     * reap a program still running), so that exit_status() then says how it
+     * ended. Called by ss_stream_close() on the caller's thread, after the
+     * loop has let go of the stream and just before close(). */
+    void (*stop)(void *impl);
 } ss_transport_ops;
 
 /* A transport: its functions and its state. Handed to ss_stream_new(), which

@@ -14,6 +14,7 @@
 
 typedef struct pair_knobs {
     size_t write_then_fail; /* > 0: the first write takes at most this many bytes, later ones -EPIPE */
+    int eagain_writes;      /* the first this many write() calls are -EAGAIN */
     bool never_write;       /* write() is always -EAGAIN and the fd is not watched for it */
     bool slow_fds;          /* fds() takes 2 ms: widens the loop's walk of touched streams */
 } pair_knobs;
@@ -21,7 +22,7 @@ typedef struct pair_knobs {
 typedef struct pair_end {
     int fd;
     pair_knobs k;
-    int writes;
+    int eagains, writes;
 } pair_end;
 
 static int pair_fds(void *impl, ss_transport_fd *ret, size_t max)
@@ -47,8 +48,10 @@ static ssize_t pair_read(void *impl, void *buf, size_t n, int *ret_chan)
 static ssize_t pair_write(void *impl, const void *buf, size_t n)
 {
     pair_end *p = impl;
-    if (p->k.never_write)
+    if (p->k.never_write || p->eagains < p->k.eagain_writes) {
+        p->eagains++;
         return -EAGAIN;
+    }
     if (p->k.write_then_fail) {
         if (p->writes++ > 0)
             return -EPIPE;

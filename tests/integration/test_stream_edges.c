@@ -242,6 +242,171 @@ static void test_first_arrival_does_not_pause_reading(void **state)
     ss_stream_free(s);
 }
 
+/* ---- writes that fail half way ---- */
+
+/* The idle transport takes 3 bytes straight from the caller's thread, then
+ * fails: the payload hands back only the 3 bytes never sent. */
+static void test_write_error_after_partial_send(void **state)
+{
+    (void)state;
+    int dev;
+    pair_knobs k = {.write_then_fail = 3};
+    ss_stream *s = pair_stream(NULL, NULL, &dev, &k);
+    ss_stream_payload pl = {0};
+    assert_int_equal(ss_stream_write(s, "abcdef", 6, 1000, &pl), -EPIPE);
+    char got[16] = {0};
+    assert_int_equal(recv(dev, got, sizeof(got), MSG_DONTWAIT), 3);
+    assert_string_equal(got, "abc");
+    assert_int_equal(pl.unsent_len, 3);
+    assert_string_equal(pl.unsent, "def");
+    assert_int_equal(pl.written, 3);
+    ss_stream_payload_clear(&pl);
+    close(dev);
+    ss_stream_free(s);
+}
+
+/* A write that would fit in the buffer but finds too little room fails
+ * whole; a bigger one says how much of it was queued. */
+static void test_write_without_room_says_what_was_queued(void **state)
+{
+    (void)state;
+    int dev;
+    pair_knobs k = {.never_write = true};
+    ss_stream_opts o = {.write_cap = 8};
+    ss_stream *s = pair_stream(NULL, &o, &dev, &k);
+    ss_stream_payload pl = {0};
+    assert_int_equal(ss_stream_write(s, "0123", 4, 0, &pl), 0);
+    /* 4 of 8 bytes are free: 6 fit in the buffer, so none of them goes in */
+    assert_int_equal(ss_stream_write(s, "ABCDEF", 6, 0, &pl), -ENOBUFS);
+    assert_int_equal(pl.written, 0);
+    assert_int_equal(ss_stream_waiting(s), 4);
+    assert_int_equal(ss_stream_write(s, "ABCDEF", 6, 50, &pl), -ETIMEDOUT);
+    assert_int_equal(pl.written, 0);
+    assert_int_equal(ss_stream_waiting(s), 4);
+    /* 20 bytes never fit: the first 4 are queued, and the payload says so */
+    assert_int_equal(ss_stream_write(s, "0123456789ABCDEFGHIJ", 20, 0, &pl), -ENOBUFS);
+    assert_int_equal(pl.written, 4);
+    assert_int_equal(ss_stream_waiting(s), 8);
+    assert_int_equal(pl.unsent_len, 8 + 16);
+    assert_memory_equal(pl.unsent, "01230123456789ABCDEFGHIJ", 24);
+    ss_stream_payload_clear(&pl);
+    close(dev);
+    ss_stream_free(s);
+}
+
+/* ---- the bridge's last line ---- */
+
+typedef struct seen {
+    pthread_mutex_t mu;
+    char text[256];
+    size_t len;
+    int lines;
+} seen;
+
+static int on_seen_line(void *ctx, const char *source, ss_kind kind, uint32_t flags,
+                        const char *text, size_t len)
+{
+    (void)source, (void)kind, (void)flags;
+    seen *sn = ctx;
+    pthread_mutex_lock(&sn->mu);
+    if (sn->len + len + 1 < sizeof(sn->text)) {
+        memcpy(sn->text + sn->len, text, len);
+        sn->len += len;
+        sn->text[sn->len++] = '|';
+    }
+    sn->lines++;
+    pthread_mutex_unlock(&sn->mu);
+    return 0;
+}
+
+static int seen_lines(seen *sn)
+{
+    pthread_mutex_lock(&sn->mu);
+    int n = sn->lines;
+    pthread_mutex_unlock(&sn->mu);
+    return n;
+}
+
+/* With only, the bridge is the one copy of the bytes: its unterminated last
+ * line reaches the callback when the stream is closed. */
+static void test_bridge_only_close_keeps_last_line(void **state)
+{
+    (void)state;
+    int dev;
+    ss_stream *s = pair_stream(NULL, NULL, &dev, NULL);
+    seen sn = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    ss_bridge_opts bo = {.on_line = on_seen_line, .ctx = &sn, .only = true};
+    assert_int_equal(ss_stream_bridge(s, &bo), 0);
+    send_all(dev, "one\ntwo", 7);
+    for (int i = 0; i < 10000 && seen_lines(&sn) < 1; i++)
+        usleep(1000);
+    /* "two" came with "one\n": the loop has it in its line assembler */
+    ss_stream_free(s);
+    sn.text[sn.len] = '\0';
+    assert_string_equal(sn.text, "one|two|");
+    close(dev);
+}
+
+/* ... and when the transport fails. */
+static void test_bridge_only_error_keeps_last_line(void **state)
+{
+    (void)state;
+    int dev;
+    ss_stream *s = pair_stream(NULL, NULL, &dev, NULL);
+    seen sn = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    ss_bridge_opts bo = {.on_line = on_seen_line, .ctx = &sn, .only = true};
+    assert_int_equal(ss_stream_bridge(s, &bo), 0);
+    send_all(dev, "one\ntwo", 7);
+    for (int i = 0; i < 10000 && seen_lines(&sn) < 1; i++)
+        usleep(1000);
+    /* the device closes with a byte from us unread: a reset, not an end */
+    assert_int_equal(ss_stream_write(s, "x", 1, 1000, NULL), 0);
+    char c;
+    for (int i = 0; i < 1000 && recv(dev, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 1; i++)
+        usleep(1000);
+    close(dev);
+    char buf[8];
+    assert_int_equal(ss_stream_read(s, buf, sizeof(buf), 10000, NULL), -ECONNRESET);
+    pthread_mutex_lock(&sn.mu);
+    sn.text[sn.len] = '\0';
+    assert_string_equal(sn.text, "one|two|");
+    pthread_mutex_unlock(&sn.mu);
+    ss_stream_free(s);
+}
+
+/* A write error on the I/O thread ends a read blocked meanwhile: it is the
+ * next call's error, and that read is the next call. */
+static void *write_later(void *arg)
+{
+    ss_stream *s = arg;
+    usleep(100000);
+    (void)ss_stream_write(s, "abcdef", 6, 1000, NULL);
+    return NULL;
+}
+
+static void test_write_error_wakes_blocked_reader(void **state)
+{
+    (void)state;
+    int dev;
+    /* the direct send finds the transport busy: the I/O thread sends, 3 bytes
+     * go, then the transport fails */
+    pair_knobs k = {.eagain_writes = 1, .write_then_fail = 3};
+    ss_stream *s = pair_stream(NULL, NULL, &dev, &k);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, write_later, s), 0);
+    char *out;
+    size_t len;
+    ss_stream_payload pl = {0};
+    /* woken by the error: it would otherwise end in -ETIMEDOUT */
+    assert_int_equal(ss_stream_read_line(s, 20000, &out, &len, &pl), -EPIPE);
+    assert_int_equal(pl.unsent_len, 3);
+    assert_string_equal(pl.unsent, "def");
+    pthread_join(th, NULL);
+    ss_stream_payload_clear(&pl);
+    close(dev);
+    ss_stream_free(s);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -254,6 +419,11 @@ int main(void)
         cmocka_unit_test(test_utf_regex_character_split_across_arrivals),
         cmocka_unit_test(test_read_resumes_for_bytes_that_fit),
         cmocka_unit_test(test_first_arrival_does_not_pause_reading),
+        cmocka_unit_test(test_write_error_after_partial_send),
+        cmocka_unit_test(test_write_without_room_says_what_was_queued),
+        cmocka_unit_test(test_bridge_only_close_keeps_last_line),
+        cmocka_unit_test(test_bridge_only_error_keeps_last_line),
+        cmocka_unit_test(test_write_error_wakes_blocked_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

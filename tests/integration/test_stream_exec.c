@@ -1,7 +1,8 @@
 /*
  * test_stream_exec.c: the exec transport (a program on a pseudo-terminal or on
- * pipes: prompts, stderr kept apart, exit status, killing on close), and the
- * bridge of a stream's lines into a line buffer or a callback.
+ * pipes: prompts, stderr kept apart, exit status, killing on close, SIGCHLD
+ * ignored), and the bridge of a stream's lines into a line buffer or a
+ * callback.
  */
 #include <signal.h>
 #include <sys/wait.h>
@@ -241,6 +242,66 @@ static void test_bridge_callback_and_reads(void **state)
     ss_stream_free(s);
 }
 
+/* Closing a stream kills a program still running; its status (SIGKILL) is
+ * still known afterwards. */
+static void test_exit_status_after_close(void **state)
+{
+    (void)state;
+    char *argv[] = {"sleep", "30", NULL};
+    ss_stream *s = exec_stream(argv, 0, NULL);
+    int status = 0;
+    assert_int_equal(ss_stream_exit_status(s, &status), -EAGAIN);
+    ss_stream_close(s);
+    assert_int_equal(ss_stream_exit_status(s, &status), 0);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+    ss_stream_free(s);
+}
+
+/* An application that ignores SIGCHLD has its children reaped by the kernel:
+ * the stream still ends (it does not wait on the pidfd for ever), and the
+ * status is reported as lost. */
+static void test_sigchld_ignored(void **state)
+{
+    (void)state;
+    struct sigaction old, ign = {.sa_handler = SIG_IGN};
+    assert_int_equal(sigaction(SIGCHLD, &ign, &old), 0);
+    char *argv[] = {"echo", "hi", NULL};
+    ss_stream *s = exec_stream(argv, 0, NULL);
+    char *out;
+    size_t len;
+    assert_int_equal(ss_stream_read_until(s, "hi\n", 3, 10000, &out, &len, NULL), 0);
+    free(out);
+    char buf[8];
+    assert_int_equal(ss_stream_read(s, buf, sizeof(buf), 10000, NULL), SS_EEOF);
+    int status;
+    assert_int_equal(ss_stream_exit_status(s, &status), -ECHILD);
+    ss_stream_free(s);
+    assert_int_equal(sigaction(SIGCHLD, &old, NULL), 0);
+}
+
+/* A bridge with only takes stderr too: nobody takes it from the stream, and
+ * more of it than the read buffer holds must not stop stdout. */
+static void test_bridge_only_with_much_stderr(void **state)
+{
+    (void)state;
+    char *argv[] = {"/bin/sh", "-c", "printf '%0100d\\n' 0 >&2; sleep 0.2; echo done", NULL};
+    ss_stream_opts o = {.read_cap = 16};
+    ss_stream *s = exec_stream(argv, 0, &o);
+    lines l = {0};
+    ss_bridge_opts bo = {.on_line = on_line, .ctx = &l, .only = true};
+    assert_int_equal(ss_stream_bridge(s, &bo), 0);
+    read_to_eof(s);
+    assert_int_equal(l.n, 2);
+    assert_true(l.flags[0] & SS_REC_STDERR);
+    assert_string_equal(l.text[1], "done");
+    char *err;
+    size_t len;
+    assert_int_equal(ss_stream_take_stderr(s, &err, &len), 0);
+    assert_int_equal(len, 0);
+    ss_stream_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +313,9 @@ int main(void)
         cmocka_unit_test(test_exec_errors),
         cmocka_unit_test(test_bridge_into_linebuf),
         cmocka_unit_test(test_bridge_callback_and_reads),
+        cmocka_unit_test(test_exit_status_after_close),
+        cmocka_unit_test(test_sigchld_ignored),
+        cmocka_unit_test(test_bridge_only_with_much_stderr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@ struct ss__bridge {
     void *ctx;
     ss__lineasm la[2];
     uint32_t flags; /* of the lines being emitted now */
+    bool ended;     /* flushed for good: end of stream, an error or a close */
 };
 
 static int emit(void *ctx, const char *text, size_t len, uint32_t flags)
@@ -55,6 +56,9 @@ void ss__bridge_event(ss__bridge *b, const char *text, size_t len)
 
 void ss__bridge_end(ss__bridge *b)
 {
+    if (b->ended)
+        return;
+    b->ended = true;
     for (int chan = 0; chan < 2; chan++) {
         if (b->w[chan]) {
             (void)ss_writer_new_line(b->w[chan]);

@@ -31,6 +31,7 @@ typedef struct exec_t {
     int in;        /* the master again, or our end of stdin (a socket); -1 once ended */
     bool err_next; /* take turns between stdout and stderr */
     bool exited;
+    bool status_lost; /* reaped by someone else (SIGCHLD ignored, a reaper) */
     int status;
 } exec_t;
 
@@ -59,8 +60,17 @@ static int exec_fds(void *impl, ss_transport_fd *ret, size_t max)
 
 static bool reap(exec_t *e)
 {
-    if (!e->exited && waitpid(e->pid, &e->status, WNOHANG) == e->pid)
+    if (e->exited)
+        return true;
+    pid_t r = waitpid(e->pid, &e->status, WNOHANG);
+    if (r == e->pid) {
         e->exited = true;
+    } else if (r < 0 && errno == ECHILD) {
+        /* Our own child, so it has ended and was reaped elsewhere: the
+         * kernel (SIGCHLD ignored) or the application's own waitpid(). */
+        e->exited = true;
+        e->status_lost = true;
+    }
     return e->exited;
 }
 
@@ -111,6 +121,8 @@ static int exec_status(void *impl, int *ret)
     exec_t *e = impl;
     if (!reap(e))
         return -EAGAIN;
+    if (e->status_lost)
+        return -ECHILD;
     *ret = e->status;
     return 0;
 }
@@ -132,15 +144,24 @@ static int exec_shutdown_write(void *impl)
     return write(e->in, &eof, 1) == 1 ? 0 : -errno;
 }
 
+static void exec_stop(void *impl)
+{
+    exec_t *e = impl;
+    if (reap(e))
+        return;
+    /* the program's own group (session on a pty): its children go too */
+    kill(-e->pid, SIGKILL);
+    pid_t r;
+    while ((r = waitpid(e->pid, &e->status, 0)) < 0 && errno == EINTR)
+        ;
+    e->exited = true;
+    e->status_lost = r < 0;
+}
+
 static void exec_close(void *impl)
 {
     exec_t *e = impl;
-    if (!reap(e)) {
-        /* the program's own group (session on a pty): its children go too */
-        kill(-e->pid, SIGKILL);
-        while (waitpid(e->pid, &e->status, 0) < 0 && errno == EINTR)
-            ;
-    }
+    exec_stop(e);
     close_fd(&e->out);
     close_fd(&e->err);
     if (!e->pty)
@@ -157,6 +178,7 @@ static const ss_transport_ops exec_ops = {
     .exit_status = exec_status,
     .shutdown_write = exec_shutdown_write,
     .close = exec_close,
+    .stop = exec_stop,
 };
 
 static int nonblock(int fd)

@@ -88,6 +88,9 @@ static void set_error(ss_stream *s, int *which, int err)
         *which = err;
     if (!s->pending_err)
         s->pending_err = err;
+    /* no more bytes will come: the bridge's unterminated lines are complete */
+    if (which == &s->rerr && s->bridge)
+        ss__bridge_end(s->bridge);
 }
 
 static void push_event(ss_stream *s, ss_stream_event_kind kind, const char *text, size_t len)
@@ -112,7 +115,10 @@ static void push_event(ss_stream *s, ss_stream_event_kind kind, const char *text
 
 size_t ss__read_room(const ss_stream *s)
 {
-    size_t out = s->bridge && ss__bridge_only(s->bridge) ? SIZE_MAX : s->rbuf.cap - ss__rlen(s);
+    /* only: the bridge takes every channel's bytes and nothing is kept */
+    if (s->bridge && ss__bridge_only(s->bridge))
+        return SIZE_MAX;
+    size_t out = s->rbuf.cap - ss__rlen(s);
     size_t err = s->ebuf.cap - s->ebuf.len;
     return out < err ? out : err;
 }
@@ -154,7 +160,7 @@ static void deliver(ss_stream *s, int chan, const char *data, size_t n)
     case SS_CHAN_ERR:
         if (s->bridge)
             ss__bridge_feed(s->bridge, chan, data, n);
-        if (ss__buf_append(&s->ebuf, data, n) < 0)
+        if ((!s->bridge || !ss__bridge_only(s->bridge)) && ss__buf_append(&s->ebuf, data, n) < 0)
             set_error(s, &s->rerr, -ENOMEM);
         break;
     case SS_CHAN_DOWN:
@@ -286,6 +292,9 @@ static void wake_waiters(ss_stream *s, unsigned wake)
         pthread_cond_broadcast(&s->readable);
     if (wake & WAKE_WRITERS)
         pthread_cond_broadcast(&s->writable);
+    /* a write error is the next call's to report, a blocked read included */
+    if (s->werr && s->pending_err && s->read_waiters)
+        pthread_cond_broadcast(&s->readable);
 }
 
 /* ---- registration (loop thread, s->mu held) ---- */
@@ -411,6 +420,9 @@ static void handle_touched(ss_stream_loop *loop, ss_stream *s)
     bool closed = s->closed;
     if (closed) {
         unregister_all(loop, s);
+        /* the last unterminated line, on the I/O thread as every other */
+        if (s->bridge)
+            ss__bridge_end(s->bridge);
     } else {
         wake = service(s, loop->scratch, sizeof(loop->scratch));
         update_interest(loop, s);

@@ -52,7 +52,10 @@ int ss__wait_readable(ss_stream *s, const struct timespec *deadline)
     s->read_waiters--;
     if (resume)
         ss__loop_touch(s);
-    return wait_on(&s->readable, &s->mu, &s->read_waiters, deadline);
+    int rc = wait_on(&s->readable, &s->mu, &s->read_waiters, deadline);
+    /* an error that came meanwhile (a write's, too) ends the waiting call */
+    int err = ss__pending_error(s);
+    return err ? err : rc;
 }
 
 int ss__pending_error(ss_stream *s)
@@ -228,9 +231,12 @@ void ss_stream_close(ss_stream *s)
 
     pthread_mutex_lock(&s->mu);
     if (!s->transport_closed) {
-        if (!s->have_status && s->t.ops->exit_status &&
-            s->t.ops->exit_status(s->t.impl, &s->exit_status) == 0)
-            s->have_status = true;
+        /* a program killed now still has a status worth keeping */
+        if (s->t.ops->stop)
+            s->t.ops->stop(s->t.impl);
+        s->status_rc = s->t.ops->exit_status
+                           ? s->t.ops->exit_status(s->t.impl, &s->exit_status)
+                           : -ENOTSUP;
         s->t.ops->close(s->t.impl);
         s->transport_closed = true;
     }
@@ -262,39 +268,42 @@ const char *ss_stream_name(const ss_stream *s)
 
 /* ---- writing ---- */
 
-/* Queue (or send at once, when nothing waits) n bytes; n fits. */
-static void queue_bytes(ss_stream *s, const char *data, size_t n)
+/* Send at once (when nothing waits) or queue n bytes, which fit. Returns how
+ * many of them the stream took: all, or after a write error (s->werr set)
+ * those sent before it. */
+static size_t queue_bytes(ss_stream *s, const char *data, size_t n)
 {
+    size_t sent = 0;
     if (s->wstart == s->wbuf.len && !s->down) {
         /* The transport is idle: send straight away from this thread, which
          * saves the I/O thread a wake-up on every small write (a round trip). */
-        while (n > 0) {
-            ssize_t w = s->t.ops->write(s->t.impl, data, n);
+        while (sent < n) {
+            ssize_t w = s->t.ops->write(s->t.impl, data + sent, n - sent);
             if (w == -EAGAIN)
                 break;
             if (w < 0) {
                 s->werr = (int)w;
-                return;
+                return sent;
             }
-            data += w;
-            n -= (size_t)w;
+            sent += (size_t)w;
         }
     }
-    if (n == 0) {
+    if (sent == n) {
         /* A transport with bytes of its own (flush) may hold some now, or have
          * taken in input while writing: the I/O thread must look again. */
         if (s->t.ops->flush)
             ss__loop_touch(s);
-        return;
+        return n;
     }
     if (s->wstart > 0) {
         ss__buf_consume(&s->wbuf, s->wstart);
         s->wstart = 0;
     }
     /* fits: the caller checked the room */
-    (void)ss__buf_append(&s->wbuf, data, n);
+    (void)ss__buf_append(&s->wbuf, data + sent, n - sent);
     if (!s->watch_write)
         ss__loop_touch(s);
+    return n;
 }
 
 int ss_stream_write(ss_stream *s, const void *data, size_t len, int timeout_ms,
@@ -312,9 +321,12 @@ int ss_stream_write(ss_stream *s, const void *data, size_t len, int timeout_ms,
         rc = write_end(s);
         if (rc < 0)
             break;
-        size_t unsent = s->wbuf.len - s->wstart;
-        size_t room = s->wbuf.cap - unsent;
-        if (room == 0) {
+        size_t room = s->wbuf.cap - (s->wbuf.len - s->wstart);
+        /* A write that fits in the buffer goes in whole or not at all, so that
+         * a failed one left nothing of it behind; a bigger one goes in pieces
+         * (the payload's written says how far it got). */
+        size_t want = len <= s->wbuf.cap ? len : 1;
+        if (room < want) {
             if (timeout_ms == 0) {
                 rc = -ENOBUFS;
                 break;
@@ -323,16 +335,15 @@ int ss_stream_write(ss_stream *s, const void *data, size_t len, int timeout_ms,
             continue;
         }
         size_t n = len - done < room ? len - done : room;
-        queue_bytes(s, p + done, n);
-        if (s->werr) {
-            /* what the direct send did not take is still ours to hand back */
+        done += queue_bytes(s, p + done, n);
+        if (s->werr)
             rc = s->werr;
-            break;
-        }
-        done += n;
     }
-    if (rc < 0)
+    if (rc < 0) {
         rc = ss__fail(s, rc, ret_payload, NULL, 0, p + done, len - done);
+        if (ret_payload)
+            ret_payload->written = done;
+    }
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -493,15 +504,13 @@ int ss_stream_exit_status(ss_stream *s, int *ret)
     if (!s || !ret)
         return -EINVAL;
     pthread_mutex_lock(&s->mu);
-    int rc = 0;
-    if (!s->have_status) {
-        if (!s->t.ops->exit_status)
-            rc = -ENOTSUP;
-        else if (s->transport_closed)
-            rc = -EAGAIN;
-        else if ((rc = s->t.ops->exit_status(s->t.impl, &s->exit_status)) == 0)
-            s->have_status = true;
-    }
+    int rc;
+    if (s->transport_closed)
+        rc = s->status_rc;
+    else if (!s->t.ops->exit_status)
+        rc = -ENOTSUP;
+    else
+        rc = s->t.ops->exit_status(s->t.impl, &s->exit_status);
     if (rc == 0)
         *ret = s->exit_status;
     pthread_mutex_unlock(&s->mu);

@@ -50,8 +50,8 @@ struct ss_stream {
     int rerr;              /* a read-side error: no more reading */
     int werr;              /* a write-side error: no more writing */
     int pending_err;       /* the first error, until a call has reported it */
-    bool have_status;
-    int exit_status; /* cached before the transport is closed */
+    int status_rc;   /* ops->exit_status()'s answer cached at close: 0 or an error */
+    int exit_status; /* the status, when status_rc is 0 */
 
     ss_stream_event events[SS_STREAM_MAX_EVENTS];
     size_t ev_head, ev_count;
@@ -115,7 +115,8 @@ int ss__pending_error(ss_stream *s);
 int ss__read_end(const ss_stream *s);
 
 /* Wait for the read side to change, until deadline (NULL: none); a paused
- * stream with room reads again meanwhile. Returns 0 or -ETIMEDOUT. mu held. */
+ * stream with room reads again meanwhile. Returns 0, -ETIMEDOUT, or an error
+ * that became pending (read or write side), which it reports. mu held. */
 int ss__wait_readable(ss_stream *s, const struct timespec *deadline);
 
 /* The deadline of a call: NULL for none (timeout_ms < 0), else *ts set. */
@@ -143,7 +144,7 @@ bool ss__want_read(const ss_stream *s);
 /* Feed bytes of a channel (SS_CHAN_OUT / SS_CHAN_ERR) to the bridge. */
 void ss__bridge_feed(ss__bridge *b, int chan, const char *data, size_t len);
 void ss__bridge_event(ss__bridge *b, const char *text, size_t len);
-/* End of stream: flush unterminated lines. */
+/* End of stream, a read error or a close: flush unterminated lines (once). */
 void ss__bridge_end(ss__bridge *b);
 bool ss__bridge_only(const ss__bridge *b);
 void ss__bridge_free(ss__bridge *b);
