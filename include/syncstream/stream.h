@@ -307,8 +307,8 @@ int ss_stream_check(ss_stream *s, ss_stream_check_fn fn, void *ctx, int timeout_
 
 /*
  * ss_stream_peek - copy up to n bytes from the start of the read buffer,
- * without taking them, no waiting. Returns the count, or a pending transport
- * error.
+ * without taking them, no waiting. Returns the count, a pending transport
+ * error, or SS_ECLOSED.
  */
 ssize_t ss_stream_peek(ss_stream *s, void *buf, size_t n);
 

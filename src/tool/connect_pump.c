@@ -123,10 +123,15 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
 
     char buf[65536];
     ssize_t n;
-    while ((n = ss_stream_read(s, buf, sizeof(buf), -1, NULL)) > 0) {
+    ss_stream_payload pl = {0};
+    while ((n = ss_stream_read(s, buf, sizeof(buf), -1, &pl)) > 0) {
         write_all(STDOUT_FILENO, buf, (size_t)n);
         connect_copy_stderr(s);
     }
+    /* closed by the input side: what was received and not yet shown */
+    if (n == SS_ECLOSED && pl.read)
+        write_all(STDOUT_FILENO, pl.read, pl.read_len);
+    ss_stream_payload_clear(&pl);
     connect_copy_stderr(s);
     (void)!write(in.wake[1], "x", 1);
     pthread_join(thread, NULL);

@@ -407,6 +407,32 @@ static void test_write_error_wakes_blocked_reader(void **state)
     ss_stream_free(s);
 }
 
+/* ---- after a close ---- */
+
+/* Every call after a close returns SS_ECLOSED; the bytes are in the payload. */
+static void test_reads_after_close(void **state)
+{
+    (void)state;
+    int dev;
+    ss_stream *s = pair_stream(NULL, NULL, &dev, NULL);
+    send_all(dev, "abc", 3);
+    wait_ready(s, 3);
+    ss_stream_close(s);
+    char buf[8];
+    ss_stream_payload pl = {0};
+    assert_int_equal(ss_stream_read(s, buf, sizeof(buf), 0, &pl), SS_ECLOSED);
+    assert_int_equal(pl.read_len, 3);
+    assert_string_equal(pl.read, "abc");
+    assert_int_equal(ss_stream_peek(s, buf, sizeof(buf)), SS_ECLOSED);
+    char *out;
+    size_t len;
+    assert_int_equal(ss_stream_read_until(s, "c", 1, 0, &out, &len, NULL), SS_ECLOSED);
+    assert_int_equal(ss_stream_ready(s), 3);
+    ss_stream_payload_clear(&pl);
+    close(dev);
+    ss_stream_free(s);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -424,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_bridge_only_close_keeps_last_line),
         cmocka_unit_test(test_bridge_only_error_keeps_last_line),
         cmocka_unit_test(test_write_error_wakes_blocked_reader),
+        cmocka_unit_test(test_reads_after_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -410,6 +410,11 @@ ssize_t ss_stream_read(ss_stream *s, void *buf, size_t n, int timeout_ms,
     pthread_mutex_lock(&s->mu);
     ssize_t rc = ss__pending_error(s);
     while (rc == 0 && n > 0) {
+        /* closed: the bytes are the payload's, as for every other call */
+        if (s->closed) {
+            rc = SS_ECLOSED;
+            break;
+        }
         size_t have = ss__rlen(s);
         if (have > 0) {
             size_t k = have < n ? have : n;
@@ -434,6 +439,8 @@ ssize_t ss_stream_peek(ss_stream *s, void *buf, size_t n)
         return -EINVAL;
     pthread_mutex_lock(&s->mu);
     ssize_t rc = ss__pending_error(s);
+    if (rc == 0 && s->closed)
+        rc = SS_ECLOSED;
     if (rc == 0) {
         size_t have = ss__rlen(s);
         size_t k = have < n ? have : n;
