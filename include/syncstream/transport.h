@@ -13,10 +13,10 @@
  *  - Every function is called with the stream's lock held, by one thread at a
  *    time, so a transport needs no locking of its own. read(), tick() and
  *    fds() run on the I/O thread; write() and shutdown_write() may also run on
- *    a caller's thread (a write straight into an idle transport). Only read()
- *    and tick() may close or replace a descriptor that fds() gave: the loop
- *    takes it out of epoll right after them, before any other fd can reuse its
- *    number.
+ *    a caller's thread (a write straight into an idle transport). Only read(),
+ *    tick() and next_event() may close or replace a descriptor that fds()
+ *    gave: the loop takes it out of epoll right after them, before any other
+ *    fd can reuse its number.
  *  - No function may block: file descriptors are non-blocking, and "not now"
  *    is -EAGAIN. The loop learns when to call again from fds() (epoll) and,
  *    for timed work (a keepalive, a reopen attempt), from timeout_ms().
@@ -25,8 +25,10 @@
  *  - read() says which channel its bytes came from: SS_CHAN_OUT (the stream's
  *    bytes), SS_CHAN_ERR (a separate error stream: an SSH channel's or a
  *    program's stderr, kept apart by the stream), or an event (SS_CHAN_DOWN,
- *    SS_CHAN_UP) whose bytes are a sentence saying what happened. While down,
- *    write() returns -EAGAIN and the stream keeps the unsent bytes.
+ *    SS_CHAN_UP) whose bytes are a sentence saying what happened; better,
+ *    events go through next_event(), which does not depend on the read
+ *    buffer's room. While down, write() returns -EAGAIN and the stream keeps
+ *    the unsent bytes.
  *  - End of stream is read() returning 0, once everything is delivered; a
  *    transport with an exit status (a program, a remote command) makes it
  *    known through exit_status() no later than that.
@@ -119,6 +121,15 @@ typedef struct ss_transport_ops {
      * ended. Called by ss_stream_close() on the caller's thread, after the
      * loop has let go of the stream and just before close(). */
     void (*stop)(void *impl);
+
+    /* Optional, after stop for the same reason: take the oldest event the
+     * transport holds. Returns its channel (SS_CHAN_DOWN or SS_CHAN_UP) with
+     * its sentence in text (NUL-terminated, cut to size), or 0 when there is
+     * none. Called on the I/O thread every time the loop services the stream,
+     * whatever room its read buffer has (read() is not called while it is
+     * full, so events that come through read() wait for room); it may close
+     * or replace a descriptor, as read() and tick() may. */
+    int (*next_event)(void *impl, char *text, size_t size);
 } ss_transport_ops;
 
 /* A transport: its functions and its state. Handed to ss_stream_new(), which

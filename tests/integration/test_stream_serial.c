@@ -287,6 +287,65 @@ static void test_uris(void **state)
         assert_int_equal(ss_transport_open_uri(&t, bad[i], 0), -EINVAL);
 }
 
+/* An event is whole whatever room the read buffer has left: 2 bytes here. */
+static void test_event_text_whole_with_little_room(void **state)
+{
+    (void)state;
+    int slave;
+    int master = plug_adapter(&slave);
+    close(slave);
+    ss_transport t;
+    ss_serial_opts so = {.reopen_ms = 20};
+    assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
+    ss_stream_opts o = {.read_cap = 8};
+    ss_stream *s = NULL;
+    assert_int_equal(ss_stream_new(&s, NULL, &t, &o), 0);
+    assert_int_equal(write(master, "bootin", 6), 6);
+    wait_ready(s, 6);
+    close(master);
+    unlink(link_path);
+    ss_stream_event ev;
+    next_event(s, &ev);
+    assert_int_equal(ev.kind, SS_STREAM_EVENT_DOWN);
+    assert_non_null(strstr(ev.text, "went away"));
+    ss_stream_free(s);
+}
+
+/* The read buffer is full (reading stopped) when the adapter is pulled and a
+ * write finds it gone; it comes back before anyone reads. Both events arrive,
+ * DOWN first, and the write goes out once it is back. */
+static void test_events_while_read_buffer_full(void **state)
+{
+    (void)state;
+    int slave;
+    int master = plug_adapter(&slave);
+    close(slave);
+    ss_transport t;
+    ss_serial_opts so = {.reopen_ms = 20};
+    assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
+    ss_stream_opts o = {.read_cap = 4};
+    ss_stream *s = NULL;
+    assert_int_equal(ss_stream_new(&s, NULL, &t, &o), 0);
+    assert_int_equal(write(master, "boot", 4), 4);
+    wait_ready(s, 4);
+    close(master);
+    unlink(link_path);
+    assert_int_equal(ss_stream_write(s, "cmd\n", 4, 1000, NULL), 0);
+    ss_stream_event ev;
+    next_event(s, &ev);
+    assert_int_equal(ev.kind, SS_STREAM_EVENT_DOWN);
+    master = plug_adapter(&slave); /* our slave fd: no hang-up when the stream's closes */
+    char buf[8];
+    read_exact(master, buf, 4);
+    assert_memory_equal(buf, "cmd\n", 4);
+    next_event(s, &ev);
+    assert_int_equal(ev.kind, SS_STREAM_EVENT_UP);
+    assert_int_equal(ss_stream_consume(s), 4);
+    ss_stream_free(s);
+    close(slave);
+    close(master);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +353,8 @@ int main(void)
         cmocka_unit_test(test_hangup_and_reopen),
         cmocka_unit_test(test_writes_fail_while_down),
         cmocka_unit_test(test_no_reopen),
+        cmocka_unit_test(test_event_text_whole_with_little_room),
+        cmocka_unit_test(test_events_while_read_buffer_full),
         cmocka_unit_test(test_uris),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -257,6 +257,24 @@ static bool do_reads(ss_stream *s, char *scratch, size_t scratch_len)
     return changed;
 }
 
+/* Events a transport holds apart from its bytes (ops->next_event): taken
+ * whatever room the read buffer has, so that none waits behind a full one. */
+static bool do_events(ss_stream *s)
+{
+    if (!s->t.ops->next_event)
+        return false;
+    bool changed = false;
+    char text[sizeof(((ss_stream_event *)NULL)->text)];
+    int chan;
+    while ((chan = s->t.ops->next_event(s->t.impl, text, sizeof(text))) > 0) {
+        text[sizeof(text) - 1] = '\0';
+        if (chan == SS_CHAN_DOWN || chan == SS_CHAN_UP)
+            deliver(s, chan, text, strlen(text));
+        changed = true;
+    }
+    return changed;
+}
+
 enum { WAKE_READERS = 1u << 0, WAKE_WRITERS = 1u << 1 };
 
 /* Move bytes both ways as far as possible (s->mu held). Returns which
@@ -273,6 +291,7 @@ static unsigned service(ss_stream *s, char *scratch, size_t scratch_len)
     }
     bool wrote = do_writes(s);
     bool read = do_reads(s, scratch, scratch_len);
+    read |= do_events(s);
     /* an event (UP) may have made writing possible again */
     if (read && s->wstart < s->wbuf.len)
         wrote |= do_writes(s);
@@ -281,6 +300,9 @@ static unsigned service(ss_stream *s, char *scratch, size_t scratch_len)
         wake |= WAKE_READERS;
     if ((wrote || s->rerr) && s->write_waiters)
         wake |= WAKE_WRITERS;
+    /* a write error is the next call's to report, a blocked read included */
+    if (s->werr && s->pending_err && s->read_waiters)
+        wake |= WAKE_READERS;
     return wake;
 }
 
@@ -292,9 +314,6 @@ static void wake_waiters(ss_stream *s, unsigned wake)
         pthread_cond_broadcast(&s->readable);
     if (wake & WAKE_WRITERS)
         pthread_cond_broadcast(&s->writable);
-    /* a write error is the next call's to report, a blocked read included */
-    if (s->werr && s->pending_err && s->read_waiters)
-        pthread_cond_broadcast(&s->readable);
 }
 
 /* ---- registration (loop thread, s->mu held) ---- */

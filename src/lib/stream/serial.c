@@ -1,9 +1,11 @@
 /*
  * The serial transport: a termios port in raw mode. When the device goes away
  * (a USB adapter pulled: a read gives EIO or end of file, a write EIO), the fd
- * is closed, a DOWN event is read out, and the same path is opened again every
+ * is closed, a DOWN event is queued, and the same path is opened again every
  * reopen_ms through the transport's timer until it is back (an UP event).
- * Meanwhile there is nothing to watch: the stream's writes stay queued.
+ * Meanwhile there is nothing to watch: the stream's writes stay queued. Events
+ * leave through next_event(), apart from the bytes: a full read buffer (which
+ * stops read()) delays none of them and cuts none short.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,16 +23,23 @@
 
 #define DEFAULT_BAUD 115200
 #define DEFAULT_REOPEN_MS 200
+/* Events not yet taken. The loop takes them at every service, so two (a DOWN
+ * and its UP) is the most that ever wait; the oldest goes if more pile up. */
+#define MAX_EVENTS 4
+
+typedef struct serial_event {
+    int chan; /* SS_CHAN_DOWN / SS_CHAN_UP */
+    char text[160];
+} serial_event;
 
 typedef struct serial {
     char *path;
     ss_serial_opts o;
     int fd;              /* -1 while the device is away */
     int64_t next_try_ns; /* CLOCK_MONOTONIC: the next reopen attempt */
-    int write_err;       /* a write found the device gone; read() closes it */
-    int event_chan;      /* an event waiting to be read: SS_CHAN_DOWN / _UP, or -1 */
-    char event[160];
-    size_t event_len;
+    int write_err;       /* a write found the device gone; the I/O thread closes it */
+    serial_event events[MAX_EVENTS];
+    size_t ev_head, ev_count;
 } serial;
 
 static const struct {
@@ -111,16 +120,19 @@ static int open_port(const serial *s)
     return fd;
 }
 
-static void set_event(serial *s, int chan, const char *what, int err)
+static void push_event(serial *s, int chan, const char *what, int err)
 {
-    int n;
+    if (s->ev_count == MAX_EVENTS) {
+        s->ev_head = (s->ev_head + 1) % MAX_EVENTS;
+        s->ev_count--;
+    }
+    serial_event *ev = &s->events[(s->ev_head + s->ev_count++) % MAX_EVENTS];
+    ev->chan = chan;
     if (err)
-        n = snprintf(s->event, sizeof(s->event), "serial %s %s (%s)", s->path, what,
-                     ss_strerror(err));
+        snprintf(ev->text, sizeof(ev->text), "serial %s %s (%s)", s->path, what,
+                 ss_strerror(err));
     else
-        n = snprintf(s->event, sizeof(s->event), "serial %s %s", s->path, what);
-    s->event_len = n < 0 ? 0 : (size_t)n >= sizeof(s->event) ? sizeof(s->event) - 1 : (size_t)n;
-    s->event_chan = chan;
+        snprintf(ev->text, sizeof(ev->text), "serial %s %s", s->path, what);
 }
 
 /* The device is gone: close it and start trying to reopen it. */
@@ -129,7 +141,16 @@ static void went_away(serial *s, int err)
     close(s->fd);
     s->fd = -1;
     s->next_try_ns = mono_ns() + (int64_t)s->o.reopen_ms * 1000000;
-    set_event(s, SS_CHAN_DOWN, "went away; reopening", err);
+    push_event(s, SS_CHAN_DOWN, "went away; reopening", err);
+}
+
+/* A write found the device gone: close it now, on the I/O thread. */
+static void check_write_err(serial *s)
+{
+    if (s->write_err && s->fd >= 0) {
+        went_away(s, s->write_err);
+        s->write_err = 0;
+    }
 }
 
 static int serial_fds(void *impl, ss_transport_fd *ret, size_t max)
@@ -144,20 +165,9 @@ static int serial_fds(void *impl, ss_transport_fd *ret, size_t max)
 static ssize_t serial_read(void *impl, void *buf, size_t n, int *ret_chan)
 {
     serial *s = impl;
-    if (s->event_chan >= 0) {
-        size_t len = s->event_len < n ? s->event_len : n;
-        memcpy(buf, s->event, len);
-        *ret_chan = s->event_chan;
-        s->event_chan = -1;
-        return (ssize_t)len;
-    }
+    check_write_err(s);
     if (s->fd < 0)
         return -EAGAIN;
-    if (s->write_err) {
-        went_away(s, s->write_err);
-        s->write_err = 0;
-        return serial_read(impl, buf, n, ret_chan);
-    }
     ssize_t r = read(s->fd, buf, n);
     *ret_chan = SS_CHAN_OUT;
     if (r > 0)
@@ -169,7 +179,20 @@ static ssize_t serial_read(void *impl, void *buf, size_t n, int *ret_chan)
     if (s->o.reopen_ms < 0)
         return err ? err : -EIO;
     went_away(s, err);
-    return serial_read(impl, buf, n, ret_chan);
+    return -EAGAIN;
+}
+
+static int serial_next_event(void *impl, char *text, size_t size)
+{
+    serial *s = impl;
+    check_write_err(s);
+    if (s->ev_count == 0)
+        return 0;
+    serial_event *ev = &s->events[s->ev_head];
+    s->ev_head = (s->ev_head + 1) % MAX_EVENTS;
+    s->ev_count--;
+    snprintf(text, size, "%s", ev->text);
+    return ev->chan;
 }
 
 static ssize_t serial_write(void *impl, const void *buf, size_t n)
@@ -211,7 +234,7 @@ static int serial_tick(void *impl)
         return 0;
     }
     s->fd = fd;
-    set_event(s, SS_CHAN_UP, "is back (reopened)", 0);
+    push_event(s, SS_CHAN_UP, "is back (reopened)", 0);
     return 0;
 }
 
@@ -232,6 +255,7 @@ static const ss_transport_ops serial_ops = {
     .timeout_ms = serial_timeout,
     .tick = serial_tick,
     .close = serial_close,
+    .next_event = serial_next_event,
 };
 
 int ss_transport_serial_open(ss_transport *ret, const char *path, const ss_serial_opts *opts)
@@ -258,7 +282,6 @@ int ss_transport_serial_open(ss_transport *ret, const char *path, const ss_seria
         return -ENOMEM;
     }
     s->o = o;
-    s->event_chan = -1;
     s->fd = open_port(s);
     if (s->fd < 0) {
         rc = s->fd;
