@@ -43,7 +43,9 @@
  * read_lines callback runs on the caller's thread with the stream's lock
  * released; a check callback runs with it held; callbacks of a bridge run on
  * the I/O thread. The last two must not call the stream's functions, and
- * none may call ss_stream_close(), ss_stream_free() or ss_stream_loop_free().
+ * none may call ss_stream_close(), ss_stream_free() or ss_stream_loop_free()
+ * of any stream or loop: a close waits for the I/O thread, which may be the
+ * very thread running the callback (a deadlock).
  */
 #ifndef SYNCSTREAM_STREAM_H
 #define SYNCSTREAM_STREAM_H
@@ -106,8 +108,10 @@ void ss_stream_payload_clear(ss_stream_payload *p);
 int ss_stream_loop_new(ss_stream_loop **ret);
 
 /*
- * ss_stream_loop_free - stop the I/O thread. Every stream on the loop must have
- * been freed first. Not to be called from a bridge callback. Accepts NULL.
+ * ss_stream_loop_free - stop the I/O thread and free the loop. Every stream on
+ * the loop must have been freed first: one still on it would point at freed
+ * memory. Thread-safe with respect to other loops; not to be called from a
+ * callback. Accepts NULL.
  */
 void ss_stream_loop_free(ss_stream_loop *loop);
 
@@ -230,7 +234,9 @@ typedef struct ss_read_lines_opts {
  * or a line containing until. Returns the number of lines handed over; or
  * -ETIMEDOUT (either timeout), SS_EEOF, SS_ECLOSED, a transport error or a
  * callback's negative value, with the payload, whose read part starts with
- * the lines this call consumed (skipped and handed over, separators included).
+ * the lines this call consumed (skipped and handed over, separators included;
+ * the newest read_cap bytes of them, as the buffer is bounded, so a call that
+ * consumed more than read_cap bytes hands back only their end).
  * Without max and until, the call ends only by one of those errors. -EINVAL
  * for a NULL on_line.
  */
@@ -281,6 +287,11 @@ void ss_stream_match_clear(ss_stream_match *m);
  * stream (line noise, a character cut by the end) never matches and is no
  * error (PCRE2_MATCH_INVALID_UTF is added); a character split between two
  * arrivals is matched whole.
+ *
+ * A pattern that can match the empty string ("x*") may match zero bytes: on
+ * "abc" it matches at once and takes nothing, so an expect loop over it makes
+ * no progress; on an empty buffer it waits, as more bytes could make the match
+ * longer.
  *
  * Returns the index of the pattern and fills *ret; or -ETIMEDOUT, SS_EEOF,
  * SS_ECLOSED, a transport error (payload, nothing taken); -EINVAL (n = 0, an
@@ -363,7 +374,8 @@ typedef struct ss_stream_event {
 
 /*
  * ss_stream_next_event - take the oldest event not yet taken. Returns 1 and
- * fills *ret, or 0 when there is none (no waiting).
+ * fills *ret, or 0 when there is none (no waiting); -EINVAL for NULL
+ * arguments.
  */
 int ss_stream_next_event(ss_stream *s, ss_stream_event *ret);
 
