@@ -116,6 +116,57 @@ static void test_regex_long_partial_gives_up_only_its_start(void **state)
     ss_stream_free(s);
 }
 
+/* A byte at a time: a partial match is followed over the new bytes alone (by
+ * PCRE2's DFA matcher), and the match found is still pcre2_match's: lazy
+ * repeats, alternatives in order, a later start once a partial one dies. */
+typedef struct trickle {
+    int dev;
+    const char *text;
+} trickle;
+
+static void *trickle_main(void *arg)
+{
+    trickle *t = arg;
+    for (const char *p = t->text; *p; p++) {
+        send_all(t->dev, p, 1);
+        usleep(1000);
+    }
+    return NULL;
+}
+
+static void test_regex_byte_at_a_time(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *re, *text, *match;
+    } cases[] = {
+        {"BEGIN.*?END", "xxBEGIN abc END yy END\n", "BEGIN abc END"},
+        {"BEGIN.*END", "BEGIN a END b\n", "BEGIN a END"},
+        {"[0-9]+", "abc 12345 ", "12345"},
+        {"a.*z|b", "a b\n", "b"},
+        {"dog(sbody)??", "dogsbody!", "dog"},
+        {"(a|ab)(c|bcd)(d*)", "abcd!", "abcd"},
+        {"login: |Password: ", "Last login: x\nlogin: ", "login: "},
+        {"(?i)error [0-9]+:", "ok\nERROR 42: disk", "ERROR 42:"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int dev;
+        ss_stream *s = pair_stream(NULL, NULL, &dev, NULL);
+        trickle t = {dev, cases[i].text};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, trickle_main, &t), 0);
+        ss_pattern re = {.text = cases[i].re, .kind = SS_PATTERN_REGEX};
+        ss_stream_match m = {0};
+        assert_int_equal(ss_stream_expect(s, &re, 1, 10000, &m, NULL), 0);
+        print_message("%s: '%s'\n", cases[i].re, m.data + m.match_start);
+        assert_string_equal(m.data + m.match_start, cases[i].match);
+        ss_stream_match_clear(&m);
+        pthread_join(th, NULL);
+        close(dev);
+        ss_stream_free(s);
+    }
+}
+
 /* UTF-8: the stream ends in the middle of a character: the end of the stream,
  * not an error. */
 static void test_utf_regex_eof_mid_character(void **state)
@@ -440,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_regex_finds_match_far_behind_end),
         cmocka_unit_test(test_regex_finds_match_in_big_arrival),
         cmocka_unit_test(test_regex_long_partial_gives_up_only_its_start),
+        cmocka_unit_test(test_regex_byte_at_a_time),
         cmocka_unit_test(test_utf_regex_eof_mid_character),
         cmocka_unit_test(test_utf_regex_over_noise),
         cmocka_unit_test(test_utf_regex_character_split_across_arrivals),

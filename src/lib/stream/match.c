@@ -10,6 +10,13 @@
  *    partial start, never before. Bytes never examined are always searched,
  *    however many arrived at once; only a partial match that has grown longer
  *    than SS_STREAM_REGEX_WINDOW is given up (its start, and only it).
+ *    Rerunning pcre2_match from the partial start at every arrival would
+ *    examine a long partial match ("BEGIN.*END" arriving a byte at a time)
+ *    again and again. So the partial match is also followed by PCRE2's DFA
+ *    matcher, which can resume (PCRE2_DFA_RESTART) over the new bytes alone:
+ *    while it says "still partial, no complete match from that start",
+ *    pcre2_match would say the same, and is not run. Anything else (a
+ *    complete match, or none) runs pcre2_match once, whose answer counts.
  * At the end of the stream one last search runs without partial matching, so
  * "[0-9]+" at the very end matches what is there.
  */
@@ -24,6 +31,34 @@
 
 #include "stream/match.h"
 #include "stream/stream_int.h"
+
+#define DFA_WS_INTS 1000 /* pcre2test's size: enough for all but huge patterns */
+
+/* Resuming with the DFA matcher sees only the new bytes (and one before
+ * them): patterns that look further back (lookbehind, \b), or at line starts
+ * across arrivals, or at UTF-8 characters cut between them, are searched by
+ * pcre2_match alone. Without memory, too. */
+static void dfa_drop(ss__matcher *m)
+{
+    pcre2_match_data_free(m->dfa_md);
+    free(m->dfa_ws);
+    m->dfa_md = NULL;
+    m->dfa_ws = NULL;
+    m->dfa_live = false;
+}
+
+static void dfa_init(ss__matcher *m)
+{
+    uint32_t lookbehind = 1, options = PCRE2_MULTILINE;
+    pcre2_pattern_info(m->code, PCRE2_INFO_MAXLOOKBEHIND, &lookbehind);
+    pcre2_pattern_info(m->code, PCRE2_INFO_ALLOPTIONS, &options);
+    if (m->utf || lookbehind > 0 || (options & PCRE2_MULTILINE))
+        return;
+    m->dfa_md = pcre2_match_data_create(1, NULL);
+    m->dfa_ws = malloc(DFA_WS_INTS * sizeof(int));
+    if (!m->dfa_md || !m->dfa_ws)
+        dfa_drop(m);
+}
 
 int ss__matcher_init(ss__matcher *m, const ss_pattern *p)
 {
@@ -55,11 +90,13 @@ int ss__matcher_init(ss__matcher *m, const ss_pattern *p)
         m->code = NULL;
         return -ENOMEM;
     }
+    dfa_init(m);
     return 0;
 }
 
 void ss__matcher_done(ss__matcher *m)
 {
+    dfa_drop(m);
     pcre2_match_data_free(m->md);
     pcre2_code_free(m->code);
     m->md = NULL;
@@ -95,6 +132,44 @@ static int pcre2_error(int rc)
     }
 }
 
+/* pcre2_match found a partial match at start: follow it with the DFA
+ * matcher, which must agree (partial, at that start, no complete match). */
+static void dfa_follow(ss__matcher *m, const char *data, size_t len, uint64_t base,
+                       uint64_t start)
+{
+    m->dfa_live = false;
+    if (!m->dfa_ws)
+        return;
+    int rc = pcre2_dfa_match(m->code, (PCRE2_SPTR)data, len, (PCRE2_SIZE)(start - base),
+                             PCRE2_PARTIAL_SOFT, m->dfa_md, NULL, m->dfa_ws, DFA_WS_INTS);
+    if (rc == PCRE2_ERROR_PARTIAL && pcre2_get_ovector_pointer(m->dfa_md)[0] == start - base) {
+        m->dfa_live = true;
+        m->dfa_end = base + len;
+    } else if (rc < 0 && rc != PCRE2_ERROR_PARTIAL && rc != PCRE2_ERROR_NOMATCH) {
+        /* an item the DFA matcher does not support, or too small a workspace */
+        dfa_drop(m);
+    }
+}
+
+/* The partial match at m->scan, resumed over the bytes that came since:
+ * true when it is still partial, with no complete match (pcre2_match's answer
+ * would be the same partial match). */
+static bool dfa_resume(ss__matcher *m, const char *data, uint64_t base, uint64_t end)
+{
+    if (!m->dfa_live || m->scan < base || m->dfa_end < base + 1 || end <= m->dfa_end)
+        return false;
+    /* the subject starts one byte back, so that what the last byte was is known
+     * (a start_offset of 1 is where the DFA matcher goes on) */
+    size_t from = (size_t)(m->dfa_end - base) - 1;
+    int rc = pcre2_dfa_match(m->code, (PCRE2_SPTR)data + from, (size_t)(end - base) - from, 1,
+                             PCRE2_DFA_RESTART | PCRE2_PARTIAL_SOFT | PCRE2_NOTBOL, m->dfa_md,
+                             NULL, m->dfa_ws, DFA_WS_INTS);
+    m->dfa_live = rc == PCRE2_ERROR_PARTIAL;
+    if (m->dfa_live)
+        m->dfa_end = end;
+    return m->dfa_live;
+}
+
 /* Search the bytes from m->scan on. Returns 1 (found), 0, or a negative error. */
 static int step(ss_stream *s, ss__matcher *m, bool final)
 {
@@ -116,6 +191,10 @@ static int step(ss_stream *s, ss__matcher *m, bool final)
         return 0;
     }
 
+    if (!final && from == m->scan && end - from <= SS_STREAM_REGEX_WINDOW &&
+        dfa_resume(m, data, base, end))
+        return 0;
+    m->dfa_live = false;
     for (;;) {
         int rc = pcre2_match(m->code, (PCRE2_SPTR)data, len, (PCRE2_SIZE)(from - base),
                              final ? 0 : PCRE2_PARTIAL_HARD, m->md, NULL);
@@ -133,6 +212,7 @@ static int step(ss_stream *s, ss__matcher *m, bool final)
                 from = start + 1;
                 continue;
             }
+            dfa_follow(m, data, len, base, start);
             m->scan = start;
             return 0;
         }

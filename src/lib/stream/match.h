@@ -15,6 +15,13 @@ typedef struct ss__matcher {
     struct pcre2_real_code_8 *code; /* a regex's compiled form */
     struct pcre2_real_match_data_8 *md;
     bool utf;            /* a regex compiled with PCRE2_UTF */
+    /* A regex's partial match, resumed by PCRE2's DFA matcher over new bytes
+     * only (see match.c): its workspace, and whether it holds the partial
+     * match starting at scan, as far as dfa_end. */
+    int *dfa_ws;         /* NULL: the pattern is not fit for it */
+    struct pcre2_real_match_data_8 *dfa_md;
+    bool dfa_live;
+    uint64_t dfa_end;
     uint64_t scan;       /* stream offset: no match starts before it */
     uint64_t start, end; /* stream offsets of the match found */
 } ss__matcher;
