@@ -247,7 +247,11 @@ int ss_transport_exec(ss_transport *ret, char *const argv[], unsigned flags)
         rc = -posix_spawnp(&e->pid, argv[0], &fa, &attr, argv, environ);
     if (rc == 0) {
         e->pidfd = pidfd_open(e->pid, 0);
-        if (e->pidfd < 0) {
+        if (e->pidfd < 0 && errno == ESRCH) {
+            /* it has already ended and been reaped elsewhere (SIGCHLD ignored) */
+            e->exited = true;
+            e->status_lost = true;
+        } else if (e->pidfd < 0) {
             rc = -errno;
             kill(-e->pid, SIGKILL);
             waitpid(e->pid, NULL, 0);

@@ -53,9 +53,12 @@ int ss__wait_readable(ss_stream *s, const struct timespec *deadline)
     if (resume)
         ss__loop_touch(s);
     int rc = wait_on(&s->readable, &s->mu, &s->read_waiters, deadline);
-    /* an error that came meanwhile (a write's, too) ends the waiting call */
-    int err = ss__pending_error(s);
-    return err ? err : rc;
+    /* A write error that came meanwhile is this call's to report. A read
+     * error is not taken here: the call first looks at the bytes that came
+     * before it, then ends with it (ss__read_end). */
+    if (s->pending_err && !s->rerr)
+        return ss__pending_error(s);
+    return rc;
 }
 
 int ss__pending_error(ss_stream *s)

@@ -115,8 +115,8 @@ int ss__pending_error(ss_stream *s);
 int ss__read_end(const ss_stream *s);
 
 /* Wait for the read side to change, until deadline (NULL: none); a paused
- * stream with room reads again meanwhile. Returns 0, -ETIMEDOUT, or an error
- * that became pending (read or write side), which it reports. mu held. */
+ * stream with room reads again meanwhile. Returns 0, -ETIMEDOUT, or a write
+ * error that became pending, which it reports. mu held. */
 int ss__wait_readable(ss_stream *s, const struct timespec *deadline);
 
 /* The deadline of a call: NULL for none (timeout_ms < 0), else *ts set. */
