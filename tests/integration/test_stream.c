@@ -649,6 +649,54 @@ static void test_shutdown_write_tcp(void **state)
     peer_stop(&p);
 }
 
+/* The connect timeout: a listener whose accept queue is full drops new SYNs,
+ * so a connect to it never completes. Keepalive settings as asked, seen on
+ * the transport's own descriptor (ops->fds). */
+static void test_connect_timeout_and_keepalive(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", ntohs(sa.sin_port));
+    int fill[4];
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        (void)connect(fill[i], (struct sockaddr *)&sa, sizeof(sa));
+    }
+    ss_transport t;
+    ss_tcp_opts to = {.connect_timeout_ms = 200};
+    assert_int_equal(ss_transport_tcp_connect(&t, "127.0.0.1", port, &to), -ETIMEDOUT);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(lfd);
+
+    peer p;
+    peer_start(&p, NULL, NULL); /* queued by the kernel, never accepted */
+    ss_tcp_opts ka = {.keepalive_idle_s = 7, .keepalive_interval_s = 2, .keepalive_count = 4};
+    assert_int_equal(ss_transport_tcp_connect(&t, "127.0.0.1", p.port, &ka), 0);
+    ss_transport_fd fds[SS_TRANSPORT_MAX_FDS];
+    assert_int_equal(t.ops->fds(t.impl, fds, SS_TRANSPORT_MAX_FDS), 1);
+    int v = 0;
+    socklen_t vlen = sizeof(v);
+    assert_int_equal(getsockopt(fds[0].fd, SOL_SOCKET, SO_KEEPALIVE, &v, &vlen), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(getsockopt(fds[0].fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, &vlen), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(getsockopt(fds[0].fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, &vlen), 0);
+    assert_int_equal(v, 2);
+    assert_int_equal(getsockopt(fds[0].fd, IPPROTO_TCP, TCP_KEEPCNT, &v, &vlen), 0);
+    assert_int_equal(v, 4);
+    assert_int_equal(getsockopt(fds[0].fd, IPPROTO_TCP, TCP_NODELAY, &v, &vlen), 0);
+    assert_int_equal(v, 1);
+    t.ops->close(t.impl);
+    peer_stop(&p);
+}
+
 /* ---- connecting ---- */
 
 static void hello_peer(int fd, void *arg)
@@ -722,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_close_wakes_blocked_calls),
         cmocka_unit_test(test_shutdown_write_tcp),
         cmocka_unit_test(test_ipv6_and_listener),
+        cmocka_unit_test(test_connect_timeout_and_keepalive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
