@@ -365,11 +365,13 @@ typedef enum ss_stream_event_kind {
 typedef struct ss_stream_event {
     ss_stream_event_kind kind;
     int64_t time_ns; /* CLOCK_REALTIME when the I/O thread saw it */
-    uint64_t offset; /* bytes the stream had received before it */
-    char text[160];  /* what happened, NUL-terminated */
+    uint64_t offset;  /* bytes the stream had received before it */
+    uint64_t dropped; /* events dropped, unread, since the one taken before */
+    char text[160];   /* what happened, NUL-terminated */
 } ss_stream_event;
 
-/* How many events a stream keeps unread; older ones are dropped (counted). */
+/* How many events a stream keeps unread; past it the oldest unread one is
+ * dropped, and counted in the next event taken (ss_stream_event.dropped). */
 #define SS_STREAM_MAX_EVENTS 64
 
 /*

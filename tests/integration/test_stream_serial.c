@@ -178,6 +178,7 @@ static void test_hangup_and_reopen(void **state)
     close(slave);
     next_event(s, &ev);
     assert_int_equal(ev.kind, SS_STREAM_EVENT_UP);
+    assert_int_equal(ev.dropped, 0);
     assert_non_null(strstr(ev.text, "reopened"));
     read_exact(master, buf, 6);
     assert_memory_equal(buf, "reset\n", 6);

@@ -99,6 +99,7 @@ static void push_event(ss_stream *s, ss_stream_event_kind kind, const char *text
         /* the oldest unread event makes room: the stream must not stall on it */
         s->ev_head = (s->ev_head + 1) % SS_STREAM_MAX_EVENTS;
         s->ev_count--;
+        s->ev_dropped++;
     }
     ss_stream_event *ev = &s->events[(s->ev_head + s->ev_count) % SS_STREAM_MAX_EVENTS];
     s->ev_count++;

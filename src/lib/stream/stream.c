@@ -535,6 +535,8 @@ int ss_stream_next_event(ss_stream *s, ss_stream_event *ret)
     int got = s->ev_count > 0;
     if (got) {
         *ret = s->events[s->ev_head];
+        ret->dropped = s->ev_dropped;
+        s->ev_dropped = 0;
         s->ev_head = (s->ev_head + 1) % SS_STREAM_MAX_EVENTS;
         s->ev_count--;
     }

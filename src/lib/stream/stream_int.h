@@ -55,6 +55,7 @@ struct ss_stream {
 
     ss_stream_event events[SS_STREAM_MAX_EVENTS];
     size_t ev_head, ev_count;
+    uint64_t ev_dropped;      /* since the last event taken */
 
     ss__bridge *bridge;
 
