@@ -32,8 +32,10 @@ const char cmd_connect_help[] =
     "  exec:COMMAND               a local program (sh -c) on a pseudo-terminal\n"
     "  exec-pipe:COMMAND          the same on pipes (its stderr goes to ours)\n"
     "  ssh://[USER@]HOST[:PORT][/COMMAND]\n"
-    "                             a remote command (or shell) over SSH: ssh-agent\n"
-    "                             or the default keys, strict known_hosts\n"
+    "                             COMMAND on HOST over SSH (its stderr goes to\n"
+    "                             ours); no COMMAND: the login shell. The host key\n"
+    "                             must be in known_hosts; login by --identity,\n"
+    "                             --password-file, or ssh-agent and ~/.ssh keys\n"
     "\n"
     "With --send and --expect (repeatable, run in the order given), a script:\n"
     "every byte an expectation consumed is printed on standard output, and the\n"
@@ -55,6 +57,16 @@ const char cmd_connect_help[] =
     "  -q, --quiet           do not print what the expectations consumed\n"
     "  -h, --help            show this help and exit\n"
     "\n"
+    "SSH options (ssh:// only):\n"
+    "  -i, --identity=FILE   log in with this private key\n"
+    "      --password-file=FILE  log in with the password on FILE's first line\n"
+    "      --known-hosts=FILE    check the host key here (default ~/.ssh/known_hosts)\n"
+    "      --accept-new-hostkey  trust and record the key of a host not yet known\n"
+    "                        (a key that differs from the recorded one is always\n"
+    "                        refused)\n"
+    "      --pty             ask for a remote terminal (stderr then comes with\n"
+    "                        stdout); an interactive session always gets one\n"
+    "\n"
     "Exit status: 0 every expectation met (or the session ended), 1 cannot\n"
     "connect or a transport error, 2 usage error, 4 an expectation timed out,\n"
     "5 the stream ended before an expectation was met.\n"
@@ -63,7 +75,16 @@ const char cmd_connect_help[] =
     "  " TOOL_NAME " connect serial:/dev/ttyUSB0?baud=115200\n"
     "  " TOOL_NAME " connect tcp://router:23 -e 'login: ' -s 'admin\\n' -e '# ' \\\n"
     "      -s 'show version\\n' -E 'Version [0-9.]+' -t 5\n"
-    "  " TOOL_NAME " connect 'exec:python3 -i' -e '>>> ' -s '6*7\\n' -e 42\n";
+    "  " TOOL_NAME " connect 'exec:python3 -i' -e '>>> ' -s '6*7\\n' -e 42\n"
+    "  " TOOL_NAME " connect -i ~/.ssh/id_ed25519 'ssh://pi@rack-3/tail -F /var/log/syslog'\n";
+
+/* Long options without a short form. */
+enum {
+    OPT_PASSWORD_FILE = 256,
+    OPT_KNOWN_HOSTS,
+    OPT_ACCEPT_NEW_HOSTKEY,
+    OPT_PTY,
+};
 
 static const struct option long_opts[] = {
     {"send", required_argument, NULL, 's'},
@@ -71,6 +92,11 @@ static const struct option long_opts[] = {
     {"expect-re", required_argument, NULL, 'E'},
     {"timeout", required_argument, NULL, 't'},
     {"quiet", no_argument, NULL, 'q'},
+    {"identity", required_argument, NULL, 'i'},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},
+    {"accept-new-hostkey", no_argument, NULL, OPT_ACCEPT_NEW_HOSTKEY},
+    {"pty", no_argument, NULL, OPT_PTY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -165,7 +191,7 @@ int cmd_connect(int argc, char **argv)
 
     opterr = 0;
     optind = 0;
-    while ((c = getopt_long(argc, argv, ":s:e:E:t:qh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":s:e:E:t:qi:h", long_opts, NULL)) != -1) {
         switch (c) {
         case 's':
         case 'e':
@@ -215,6 +241,21 @@ int cmd_connect(int argc, char **argv)
         case 'q':
             o.quiet = true;
             break;
+        case 'i':
+            o.identity = optarg;
+            break;
+        case OPT_PASSWORD_FILE:
+            o.password_file = optarg;
+            break;
+        case OPT_KNOWN_HOSTS:
+            o.known_hosts = optarg;
+            break;
+        case OPT_ACCEPT_NEW_HOSTKEY:
+            o.accept_new_hostkey = true;
+            break;
+        case OPT_PTY:
+            o.pty = true;
+            break;
         case 'h':
             fputs(cmd_connect_help, stdout);
             rc = tool_finish_output(TOOL_EXIT_OK);
@@ -233,8 +274,20 @@ int cmd_connect(int argc, char **argv)
     }
     o.uri = argv[optind];
 
+    bool interactive = isatty(STDIN_FILENO) && !o.nsteps;
+    bool ssh = strncmp(o.uri, "ssh://", 6) == 0;
+    if (!ssh && (o.identity || o.password_file || o.known_hosts || o.accept_new_hostkey ||
+                 o.pty)) {
+        rc = tool_usage("connect", "connect: the SSH options go with an ssh:// URI only");
+        goto out;
+    }
     ss_transport t;
-    int err = ss_transport_open_uri(&t, o.uri, o.timeout_ms < 0 ? 10000 : o.timeout_ms);
+    if (ssh) {
+        rc = connect_open_ssh(&o, interactive, &t);
+        if (rc != TOOL_EXIT_OK)
+            goto out;
+    }
+    int err = ssh ? 0 : ss_transport_open_uri(&t, o.uri, o.timeout_ms < 0 ? 10000 : o.timeout_ms);
     if (err == -EINVAL) {
         rc = tool_usage("connect", "connect: cannot use '%s' (see the URI forms in the help)",
                         o.uri);
@@ -253,7 +306,7 @@ int cmd_connect(int argc, char **argv)
     if (o.nsteps)
         rc = connect_script(s, &o);
     else
-        rc = connect_pump(s, &o, isatty(STDIN_FILENO));
+        rc = connect_pump(s, &o, interactive);
     ss_stream_free(s);
 
 out:

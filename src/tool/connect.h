@@ -30,6 +30,12 @@ typedef struct connect_opts {
     size_t nsteps;
     int timeout_ms; /* -1: not given */
     bool quiet;
+    /* ssh:// only */
+    const char *identity;      /* --identity */
+    const char *password_file; /* --password-file */
+    const char *known_hosts;   /* --known-hosts */
+    bool accept_new_hostkey;   /* --accept-new-hostkey */
+    bool pty;                  /* --pty */
 } connect_opts;
 
 /* Turn \n \r \t \e \\ \xHH into their bytes. *ret is malloc'ed. Returns 0,
@@ -43,6 +49,11 @@ int connect_script(ss_stream *s, const connect_opts *o);
  * until the stream ends (or Ctrl-] when interactive: stdin a terminal, put in
  * raw mode meanwhile). Returns the exit status. */
 int connect_pump(ss_stream *s, const connect_opts *o, bool interactive);
+
+/* Make the transport of an ssh:// URI with the SSH options (connect_ssh.c),
+ * printing why it cannot. interactive asks for a remote terminal. Returns
+ * TOOL_EXIT_OK, or the exit status to end with. */
+int connect_open_ssh(const connect_opts *o, bool interactive, ss_transport *ret);
 
 /* Copy the stream's separate error channel to our standard error. */
 void connect_copy_stderr(ss_stream *s);

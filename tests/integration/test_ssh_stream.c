@@ -72,7 +72,8 @@ static void test_killed_by_signal(void **state)
     ss_stream_free(s);
 }
 
-/* Written bytes reach the command's stdin and come back, in order. */
+/* Written bytes reach the command's stdin and come back, in order; shutting
+ * the writing side down ends the command's input. */
 static void test_stdin_round_trip(void **state)
 {
     ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "cat");
@@ -102,6 +103,16 @@ static void test_stdin_round_trip(void **state)
         got += (size_t)n;
     }
     assert_memory_equal(back, big, total);
+    /* The end of the input (the channel's EOF) ends cat. */
+    assert_int_equal(ss_stream_shutdown_write(s, 20000, NULL), 0);
+    size_t len;
+    char *rest = read_all(s, &len);
+    assert_int_equal(len, 0);
+    free(rest);
+    int status;
+    assert_int_equal(ss_stream_exit_status(s, &status), 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(ss_stream_write(s, "x", 1, 0, NULL), -EPIPE);
     free(big);
     free(back);
     ss_stream_free(s);

@@ -81,6 +81,11 @@ static ssize_t t_write(void *impl, const void *buf, size_t n)
     return k == 0 ? -EAGAIN : k;
 }
 
+static int t_shutdown_write(void *impl)
+{
+    return ss__ssh_send_eof(((ssh_transport *)impl)->ssh);
+}
+
 /* A broken connection is not reported here: read() reports it once the
  * staged bytes are out, write() at once. */
 static int t_flush(void *impl)
@@ -154,6 +159,7 @@ static const ss_transport_ops ssh_ops = {
     .tick = t_tick,
     .exit_status = t_exit_status,
     .close = t_close,
+    .shutdown_write = t_shutdown_write,
 };
 
 int ss_transport_ssh(ss_transport *ret, const ss_ssh_opts *opts, char *why, size_t why_len)

@@ -386,6 +386,9 @@ int ss_stream_shutdown_write(ss_stream *s, int timeout_ms, ss_stream_payload *re
         /* from now on a write is refused, as on a closed pipe */
         if (!s->werr)
             s->werr = -EPIPE;
+        /* the end may wait among the transport's own bytes (see queue_bytes) */
+        if (s->t.ops->flush)
+            ss__loop_touch(s);
     }
     if (rc < 0)
         rc = ss__fail(s, rc, ret_payload, NULL, 0, NULL, 0);
