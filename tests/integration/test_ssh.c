@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -301,6 +303,63 @@ static void test_refused(void **state)
     assert_int_equal(ss__ssh_open(&s, &o, NULL, 0), -ECONNREFUSED);
 }
 
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A server that accepts but never speaks SSH: the handshake times out
+ * (-ETIMEDOUT, not a lost connection); one that closes at once: SS_ECONNLOST.
+ * No attempt, failed or not, leaves a descriptor open. */
+static void test_not_ssh(void **state)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l, 4), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
+    int fds = count_fds();
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "true");
+    o.port = ntohs(a.sin_port);
+    o.connect_timeout_ms = 300;
+    ss__ssh *s = NULL;
+    char why[256];
+    assert_int_equal(ss__ssh_open(&s, &o, why, sizeof(why)), -ETIMEDOUT);
+    assert_non_null(strstr(why, "handshake"));
+    assert_int_equal(count_fds(), fds);
+
+    /* Accepted, then closed before a word: the handshake broke. */
+    int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(c >= 0);
+    close(c);
+    pid_t pid = fork();
+    if (pid == 0) { /* a server that hangs up on everyone */
+        for (int i = 0; i < 1; i++) {
+            int k = accept(l, NULL, NULL);
+            close(k);
+        }
+        _exit(0);
+    }
+    assert_int_equal(ss__ssh_open(&s, &o, why, sizeof(why)), SS_ECONNLOST);
+    waitpid(pid, NULL, 0);
+    close(l);
+    assert_int_equal(count_fds(), fds - 1);
+
+    /* A good connection opened and closed leaves nothing either. */
+    ss_ssh_opts good = ss_test_sshd_opts(&ss_test_server, "true");
+    s = open_ok(&good);
+    assert_int_equal(collect(s, NULL, NULL, 20000), 0);
+    ss__ssh_close(s);
+    assert_int_equal(count_fds(), fds - 1);
+}
+
 /* sshd killed mid-stream: the error is a lost connection, and every byte
  * staged before it is still there, whole and in order. */
 static void test_killed_mid_stream(void **state)
@@ -447,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_unknown_host),
         cmocka_unit_test(test_changed_host_key),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_not_ssh),
         cmocka_unit_test(test_pty),
         cmocka_unit_test(test_login_shell),
         cmocka_unit_test(test_killed_mid_stream),

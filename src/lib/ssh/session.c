@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <syncstream/common.h>
 
 #include "ssh/ssh_int.h"
+#include "stream/tcp.h"
 #include "util/clock.h"
 
 __attribute__((format(printf, 3, 4))) static void say(char *why, size_t len, const char *fmt,
@@ -21,25 +24,40 @@ __attribute__((format(printf, 3, 4))) static void say(char *why, size_t len, con
     va_end(ap);
 }
 
-/* What a failed ssh_connect() means, from libssh's message (it keeps no errno). */
-static int connect_error(const char *msg)
+/* 0: the default; negative: no limit, which libssh spells as a long one. */
+static int timeout_of(const ss_ssh_opts *o)
 {
-    if (strstr(msg, "refused"))
-        return -ECONNREFUSED;
-    if (strstr(msg, "imeout") || strstr(msg, "timed out"))
-        return -ETIMEDOUT;
-    if (strstr(msg, "resolve"))
-        return -EHOSTUNREACH;
-    return SS_ECONNLOST;
+    return o->connect_timeout_ms > 0    ? o->connect_timeout_ms
+           : o->connect_timeout_ms == 0 ? 10000
+                                        : 86400000;
+}
+
+/* Connect the socket ourselves, so that a failure keeps its errno (libssh
+ * would only say so in a sentence), with the same code as the tcp transport. */
+static int connect_socket(ss__ssh *s, const ss_ssh_opts *o, char *why, size_t len)
+{
+    int port = o->port ? o->port : 22;
+    char port_text[8];
+    snprintf(port_text, sizeof(port_text), "%d", port);
+    int fd = ss__tcp_connect(o->host, port_text, timeout_of(o));
+    if (fd < 0) {
+        say(why, len, "cannot connect to %s port %d: %s", o->host, port, ss_strerror(fd));
+        return fd;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || ssh_options_set(s->session, SSH_OPTIONS_FD, &fd) < 0) {
+        close(fd);
+        return -ENOMEM;
+    }
+    s->fd = fd;
+    s->fd_ino = st.st_ino;
+    return 0;
 }
 
 static int set_options(ssh_session session, const ss_ssh_opts *o)
 {
     int port = o->port ? o->port : 22;
-    /* 0: the default; negative: no limit, which libssh spells as a long one. */
-    int timeout_ms = o->connect_timeout_ms > 0    ? o->connect_timeout_ms
-                     : o->connect_timeout_ms == 0 ? 10000
-                                                  : 86400000;
+    int timeout_ms = timeout_of(o);
     long sec = timeout_ms / 1000, usec = (long)(timeout_ms % 1000) * 1000;
     int log = SSH_LOG_NOLOG;
     bool no = false;
@@ -214,6 +232,7 @@ int ss__ssh_open(ss__ssh **ret, const ss_ssh_opts *o, char *why, size_t why_len)
     ss__ssh *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
+    s->fd = -1;
     ss__buf_init(&s->out, SS__SSH_STAGE_CAP);
     ss__buf_init(&s->err, SS__SSH_STAGE_CAP);
     s->exit_info.status = -1;
@@ -230,10 +249,13 @@ int ss__ssh_open(ss__ssh **ret, const ss_ssh_opts *o, char *why, size_t why_len)
         goto fail;
     }
     ssh_set_counters(s->session, &s->received, NULL);
+    rc = connect_socket(s, o, why, why_len);
+    if (rc < 0)
+        goto fail;
     if (ssh_connect(s->session) != SSH_OK) {
         const char *msg = ssh_get_error(s->session);
-        rc = connect_error(msg);
-        say(why, why_len, "cannot connect to %s port %d: %s", o->host, o->port ? o->port : 22, msg);
+        rc = strstr(msg, "imeout") ? -ETIMEDOUT : SS_ECONNLOST;
+        say(why, why_len, "no SSH handshake with %s: %s", o->host, msg);
         goto fail;
     }
     rc = verify_host(s->session, o, why, why_len);
@@ -278,6 +300,11 @@ void ss__ssh_close(ss__ssh *s)
         ssh_disconnect(s->session);
         ssh_free(s->session);
     }
+    /* libssh closes the socket it was given, except after a failed handshake:
+     * close it then, if the number still names that socket. */
+    struct stat st;
+    if (s->fd >= 0 && fstat(s->fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == s->fd_ino)
+        close(s->fd);
     ss__buf_free(&s->out);
     ss__buf_free(&s->err);
     free(s);

@@ -47,6 +47,8 @@ typedef struct ss__ssh {
     ss__buf err;                                   /* staged stderr */
     bool exited;                                   /* exit_info is final */
     ss_ssh_exit exit_info;
+    int fd;                                        /* the socket handed to libssh, or -1 */
+    ino_t fd_ino;                                  /* and its inode */
     int error;                                     /* first fatal error, or 0 */
     char why[256];                                 /* a sentence about it */
     /* dead-peer detection */
@@ -62,7 +64,8 @@ typedef struct ss__ssh {
  * syncstream/ssh.h for the rules). Blocking. On success *ret is the
  * connection (free with ss__ssh_close()). On failure returns -EINVAL (bad
  * options), SS_EHOSTUNKNOWN, SS_EHOSTKEY, SS_EAUTH, -ECONNREFUSED,
- * -ETIMEDOUT, -EHOSTUNREACH (name not resolved), SS_ECONNLOST (broken during
+ * -ETIMEDOUT (connect or handshake), -EHOSTUNREACH (name not resolved),
+ * another errno of connect(2), SS_ECONNLOST (broken during
  * the handshake), -ENOENT (identity unreadable), -EIO (the server refused the
  * channel or command, or known_hosts could not be read or written) or
  * -ENOMEM, and writes a sentence into why (if not NULL).

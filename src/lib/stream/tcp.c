@@ -17,6 +17,7 @@
 #include <syncstream/transport.h>
 
 #include "util/clock.h"
+#include "stream/tcp.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 
@@ -163,14 +164,9 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline)
     return fd;
 }
 
-int ss_transport_tcp_connect(ss_transport *ret, const char *host, const char *port,
-                             const ss_tcp_opts *opts)
+int ss__tcp_connect(const char *host, const char *port, int timeout_ms)
 {
-    if (!ret || !host || !port)
-        return -EINVAL;
-    int timeout =
-        opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-    int64_t deadline = deadline_ns(timeout);
+    int64_t deadline = deadline_ns(timeout_ms);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res;
     int gai = getaddrinfo(host, port, &hints, &res);
@@ -187,6 +183,17 @@ int ss_transport_tcp_connect(ss_transport *ret, const char *host, const char *po
             break;
     }
     freeaddrinfo(res);
+    return fd;
+}
+
+int ss_transport_tcp_connect(ss_transport *ret, const char *host, const char *port,
+                             const ss_tcp_opts *opts)
+{
+    if (!ret || !host || !port)
+        return -EINVAL;
+    int timeout = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms
+                                                   : DEFAULT_CONNECT_TIMEOUT_MS;
+    int fd = ss__tcp_connect(host, port, timeout);
     return fd < 0 ? fd : wrap(ret, fd, opts);
 }
 
