@@ -3,7 +3,8 @@
  * with the Python package sync-stream's LineHostBuffer.
  *
  * Model. The server holds one line buffer (an ss_linebuf: at most maxlen records
- * plus one partial line) and serves it over HTTP at a route (default
+ * plus one partial line; or, with opts.store, a Redis stream several servers
+ * share) and serves it over HTTP at a route (default
  * /sync-stream): mirrors on other machines POST text, warnings and errors;
  * readers GET records and the stop request. docs/host-protocol.md documents
  * every route: the base protocol an unmodified Python mirror or reader speaks,
@@ -71,6 +72,12 @@ typedef struct ss_host_server_opts {
      * neither. NULL: plain HTTP. */
     const char *cert_file;
     const char *key_file;
+    /* Where the records live. NULL (or "memory"): in this process, the
+     * default. "redis://HOST[:PORT]/KEY": in the Redis stream KEY, shared by
+     * every server started on the same KEY (docs/host-mode.md, "Redis"); the
+     * server connects on first use and again by itself after Redis was away,
+     * answering 503 meanwhile. */
+    const char *store;
 } ss_host_server_opts;
 
 /*
@@ -79,6 +86,7 @@ typedef struct ss_host_server_opts {
  * On success *ret owns a running server, stopped and freed with
  * ss_host_server_free(). Errors: -EINVAL (a bad listen address, route or
  * option; an empty token or token file; only one of cert_file and key_file);
+ * -EINVAL also for a store that is neither "memory" nor a valid redis:// URI;
  * a negative errno from reading the token, certificate or key file or from
  * socket/bind/listen (-EADDRINUSE...); -ENOTSUP when TLS is asked for and
  * libmicrohttpd lacks it; -EPROTO when libmicrohttpd refuses to start (for
@@ -90,11 +98,14 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts);
  * ss_host_server_check_opts - check options without starting anything or
  * reading any file: the checks for which ss_host_server_new() returns -EINVAL
  * before it reads a file (the listen address, the route, cert_file and key_file
- * together, at most one of token and token_file). opts may be NULL.
+ * together, at most one of token and token_file, the store: NULL, "memory" or
+ * redis://HOST[:PORT]/KEY with HOST a name, an IPv4 address or a bracketed
+ * IPv6 one and KEY 1..200 bytes of [A-Za-z0-9._:{}-], braces only as a Redis
+ * Cluster hash tag). opts may be NULL.
  *
  * Thread-safe. Returns 0, or -EINVAL with *ret_what (when ret_what is not NULL)
  * set to a static string naming the field at fault: "listen", "route",
- * "cert_file" or "token".
+ * "cert_file", "token" or "store".
  */
 int ss_host_server_check_opts(const ss_host_server_opts *opts, const char **ret_what);
 

@@ -41,6 +41,12 @@ const char cmd_serve_help[] =
     "      --max-body=BYTES    largest request body accepted (default 8 MiB); a\n"
     "                          larger one gets 413\n"
     "      --max-connections=N at most N connections at once (default 256)\n"
+    "  -s, --store=STORE       where the records live: memory (the default, in this\n"
+    "                          process) or redis://HOST[:PORT]/KEY, a Redis stream\n"
+    "                          that every server started on the same KEY shares:\n"
+    "                          one buffer behind several servers, kept across\n"
+    "                          restarts (see docs/host-mode.md). While Redis is\n"
+    "                          away, requests get 503 and mirrors retry.\n"
     "  -h, --help              show this help and exit\n"
     "\n"
     "On start it prints, on standard error, the URL mirrors and readers use:\n"
@@ -52,6 +58,7 @@ const char cmd_serve_help[] =
     "Examples:\n"
     "  " TOOL_NAME " serve --listen 0.0.0.0:5000 --maxlen 10000 --token-file ~/.ss-token\n"
     "  " TOOL_NAME " serve --cert server.pem --key server.key\n"
+    "  " TOOL_NAME " serve --listen 0.0.0.0:5000 --store redis://10.0.0.5:6379/jobs\n"
     "  python3 -c 'from syncstream import LineHostMirror; ...'   # any sync-stream mirror\n";
 
 enum { OPT_CERT = 256, OPT_KEY, OPT_MAX_BODY, OPT_MAX_CONNECTIONS };
@@ -65,6 +72,7 @@ static const struct option long_opts[] = {
     {"key", required_argument, NULL, OPT_KEY},
     {"max-body", required_argument, NULL, OPT_MAX_BODY},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"store", required_argument, NULL, 's'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -102,7 +110,7 @@ int cmd_serve(int argc, char **argv)
 
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":l:r:m:t:h", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":l:r:m:t:s:h", long_opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             o.listen = optarg;
@@ -139,6 +147,12 @@ int cmd_serve(int argc, char **argv)
                 return tool_usage("serve", "serve: --max-connections wants an integer from 1 "
                                            "to 100000, not '%s'", optarg);
             o.max_connections = (unsigned)count;
+            break;
+        case 's':
+            if (ss_host_store_check(optarg) < 0)
+                return tool_usage("serve", "serve: --store wants memory or "
+                                           "redis://HOST[:PORT]/KEY, not '%s'", optarg);
+            o.store = optarg;
             break;
         case 'h':
             fputs(cmd_serve_help, stdout);

@@ -23,6 +23,7 @@
 #include <syncstream/common.h>
 #include <syncstream/linebuf.h>
 
+#include "host/redis_uri.h"
 #include "host/server_int.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -440,6 +441,24 @@ static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int f
     return srv->daemon ? 0 : -EPROTO;
 }
 
+/* NULL or "memory" (the default), or a redis:// address. */
+static bool store_valid(const char *store)
+{
+    ss__redis_uri uri;
+    return !store || strcmp(store, "memory") == 0 || ss__redis_uri_parse(store, &uri) == 0;
+}
+
+/* The store opts.store names: memory (the default) or Redis. */
+static int store_new(const ss_host_server_opts *o, ss__host_store **ret)
+{
+    if (!o->store || strcmp(o->store, "memory") == 0) {
+        ss__host_mem_opts mo = {.maxlen = o->maxlen, .max_line = o->max_line};
+        return ss__host_mem_store_new(ret, &mo);
+    }
+    ss__host_redis_opts ro = {.uri = o->store, .maxlen = o->maxlen, .max_line = o->max_line};
+    return ss__host_redis_store_new(ret, &ro);
+}
+
 int ss_host_server_check_opts(const ss_host_server_opts *opts, const char **ret_what)
 {
     static const ss_host_server_opts defaults;
@@ -455,6 +474,8 @@ int ss_host_server_check_opts(const ss_host_server_opts *opts, const char **ret_
         what = "cert_file";
     else if (o->token && o->token_file)
         what = "token";
+    else if (!store_valid(o->store))
+        what = "store";
     if (what && ret_what)
         *ret_what = what;
     return what ? -EINVAL : 0;
@@ -484,9 +505,8 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
         rc = read_small_file(o->key_file, &srv->key_pem, &ignored);
     if (rc == 0)
         rc = ss__host_page_build(srv->route, &srv->page, &srv->page_len);
-    ss__host_mem_opts mo = {.maxlen = o->maxlen, .max_line = o->max_line};
     if (rc == 0)
-        rc = ss__host_mem_store_new(&srv->store, &mo);
+        rc = store_new(o, &srv->store);
     if (rc == 0)
         rc = open_listener(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &fd, &srv->port, &v6);
     if (rc == 0) {

@@ -3,7 +3,8 @@
  *
  * The HTTP layer (server.c) speaks to a store only through this table of
  * operations, so the record storage can be swapped: in memory (store_mem.c, an
- * ss_linebuf) today, a Redis stream shared by several servers later (issue 8).
+ * ss_linebuf, the default) or in a Redis stream shared by several servers
+ * (store_redis.c).
  * What a store must provide:
  *
  *  - batches applied atomically and exactly once per (mirror id, batch number),
@@ -80,5 +81,20 @@ typedef struct ss__host_mem_opts {
 
 /* The in-memory store: an ss_linebuf. Returns 0, -ENOMEM or -EINVAL. */
 int ss__host_mem_store_new(ss__host_store **ret, const ss__host_mem_opts *opts);
+
+typedef struct ss__host_redis_opts {
+    const char *uri; /* redis://HOST[:PORT]/KEY (host/redis_uri.h) */
+    size_t maxlen;   /* records kept; 0 means SS_LINEBUF_DEFAULT_MAXLEN */
+    size_t max_line; /* longest record before it is cut; 0 means the default */
+    size_t mirrors;  /* mirror ids remembered; 0 means 4096 */
+} ss__host_redis_opts;
+
+#define SS__HOST_REDIS_MAXLEN_MAX (1u << 28)
+
+/* The Redis store (store_redis.c): records in a Redis stream shared by every
+ * server on the same key. Does not connect yet: it connects on first use and
+ * again after every failure. Returns 0, -EINVAL (a bad uri or option) or
+ * -ENOMEM. */
+int ss__host_redis_store_new(ss__host_store **ret, const ss__host_redis_opts *opts);
 
 #endif
