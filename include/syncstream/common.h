@@ -39,6 +39,8 @@ enum {
     SS_ECONNLOST = -5104,    /* the connection broke, or the peer stopped answering */
     SS_EREJECTED = -5020, /* a server refused the request (HTTP 4xx); see its message */
     SS_ESERVER = -5021,   /* a server failed the request (HTTP 5xx); see its message */
+    /* Host mode */
+    SS_ESTOREDOWN = -5201,   /* the host server's Redis store cannot be reached now */
 };
 
 /*

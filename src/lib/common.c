@@ -31,6 +31,8 @@ const char *ss_strerror(int err)
         return "the server refused the request";
     case SS_ESERVER:
         return "the server failed the request";
+    case SS_ESTOREDOWN:
+        return "the Redis store cannot be reached; retry later";
     default:
         break;
     }

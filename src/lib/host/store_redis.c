@@ -171,13 +171,21 @@ static int entries_to_set(const redisReply *arr, size_t count, bool reversed,
             ss__records_add(&b, seq, rec.time_ns, rec.kind, rec.flags, rec.source, rec.text,
                             rec.len);
     }
+    static const char no_source[SS_SOURCE_MAX];
     if (part)
-        ss__records_add(&b, 0, part_time, SS_KIND_LINE, SS_REC_PARTIAL, "", part->str,
+        ss__records_add(&b, 0, part_time, SS_KIND_LINE, SS_REC_PARTIAL, no_source, part->str,
                         part->len);
     return (int)set->count;
 }
 
 /* ---- running scripts and commands ---- */
+
+/* What the server is told: a connection that failed is SS_ESTOREDOWN (a 503
+ * that says so); the pool drops it and dials again next time. */
+static int public_error(int rc)
+{
+    return rc != -ENOMEM && ss__redis_broken(rc) ? SS_ESTOREDOWN : rc;
+}
 
 static int run_script(redis_store *s, ss__redis_script_id id, int argc, const char *const *argv,
                       const size_t *lens, redisReply **ret)
@@ -185,10 +193,10 @@ static int run_script(redis_store *s, ss__redis_script_id id, int argc, const ch
     ss__redis_conn *c;
     int rc = ss__redis_pool_take(&s->pool, &c);
     if (rc < 0)
-        return rc;
+        return public_error(rc);
     rc = ss__redis_eval(&s->pool, c, id, s->keys, argc, argv, lens, ret);
     ss__redis_pool_give(&s->pool, c, ss__redis_broken(rc));
-    return rc;
+    return public_error(rc);
 }
 
 static int run_command(redis_store *s, int argc, const char *const *argv, redisReply **ret)
@@ -196,10 +204,10 @@ static int run_command(redis_store *s, int argc, const char *const *argv, redisR
     ss__redis_conn *c;
     int rc = ss__redis_pool_take(&s->pool, &c);
     if (rc < 0)
-        return rc;
+        return public_error(rc);
     rc = ss__redis_command(c->ctx, argc, argv, ret);
     ss__redis_pool_give(&s->pool, c, ss__redis_broken(rc));
-    return rc;
+    return public_error(rc);
 }
 
 /* A script that takes only maxlen, or maxlen and two numbers. */

@@ -1,0 +1,166 @@
+/* The test's redis-server: see redis_server.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "redis_server.h"
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* True once the server answers PING (not while it loads its data). */
+static bool answers(int port)
+{
+    struct timeval tv = {.tv_sec = 1};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    bool ok = false;
+    if (c && !c->err) {
+        redisReply *rep = redisCommand(c, "PING");
+        ok = rep && rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "PONG") == 0;
+        if (rep)
+            freeReplyObject(rep);
+    }
+    if (c)
+        redisFree(c);
+    return ok;
+}
+
+static int write_config(const ss_test_redis *r)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/redis.conf", r->dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "bind 127.0.0.1\n"
+            "port %d\n"
+            "dir %s\n"
+            "logfile %s/redis.log\n"
+            "daemonize no\n"
+            "save \"\"\n"
+            "appendonly yes\n"
+            "appendfsync always\n"
+            "protected-mode yes\n",
+            r->port, r->dir, r->dir);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int spawn(ss_test_redis *r)
+{
+    char conf[128];
+    snprintf(conf, sizeof(conf), "%s/redis.conf", r->dir);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execlp("redis-server", "redis-server", conf, (char *)NULL);
+        _exit(127);
+    }
+    r->pid = pid;
+    for (int i = 0; i < 400; i++) { /* up to 20 s */
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            r->pid = 0;
+            return -1; /* exited: the port was taken meanwhile, or no redis-server */
+        }
+        if (answers(r->port))
+            return 0;
+        sleep_ms(50);
+    }
+    ss_test_redis_stop(r);
+    return -1;
+}
+
+int ss_test_redis_start(ss_test_redis *r)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->dir, sizeof(r->dir), "/tmp/ss-redis-XXXXXX");
+    if (!mkdtemp(r->dir)) {
+        fprintf(stderr, "redis: mkdtemp: %d\n", errno);
+        return -1;
+    }
+    /* Another program may take the free port before Redis binds it: try a few. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        r->port = free_port();
+        if (r->port > 0 && write_config(r) == 0 && spawn(r) == 0)
+            return 0;
+    }
+    fprintf(stderr, "redis: redis-server did not start (see %s/redis.log)\n", r->dir);
+    return -1;
+}
+
+void ss_test_redis_stop(ss_test_redis *r)
+{
+    if (r->pid <= 0)
+        return;
+    kill(r->pid, SIGTERM);
+    for (int i = 0; i < 400; i++) { /* up to 20 s, then SIGKILL */
+        int status;
+        if (waitpid(r->pid, &status, WNOHANG) == r->pid) {
+            r->pid = 0;
+            return;
+        }
+        sleep_ms(50);
+    }
+    kill(r->pid, SIGKILL);
+    waitpid(r->pid, NULL, 0);
+    r->pid = 0;
+}
+
+int ss_test_redis_restart(ss_test_redis *r)
+{
+    ss_test_redis_stop(r);
+    /* The port is ours to reuse: Redis listens with SO_REUSEADDR. */
+    for (int attempt = 0; attempt < 20; attempt++) {
+        if (spawn(r) == 0)
+            return 0;
+        sleep_ms(100);
+    }
+    fprintf(stderr, "redis: redis-server did not restart (see %s/redis.log)\n", r->dir);
+    return -1;
+}
+
+void ss_test_redis_remove(ss_test_redis *r)
+{
+    ss_test_redis_stop(r);
+    if (r->dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "redis: could not remove %s\n", r->dir);
+    }
+}
+
+char *ss_test_redis_uri(const ss_test_redis *r, const char *key, char *out, size_t n)
+{
+    snprintf(out, n, "redis://127.0.0.1:%d/%s", r->port, key);
+    return out;
+}
