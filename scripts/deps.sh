@@ -12,6 +12,8 @@ packages+=(libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libunistring-de
 packages+=(libpcre2-dev)
 # SSH streams.
 packages+=(libssh-dev)
+# Host mode's Redis store (serve --store redis://...).
+packages+=(libhiredis-dev)
 if [[ "${1:-build}" == test ]]; then
     packages+=(clang libclang-rt-14-dev libcmocka-dev python3 jq)
     # Host mode tests: a TLS certificate made by the test, the web page in a
@@ -20,6 +22,9 @@ if [[ "${1:-build}" == test ]]; then
     # The SSH tests start a real OpenSSH server and compare with its client
     # (the harness hashes its test password with openssl, listed above).
     packages+=(openssh-server openssh-client)
+    # The Redis store's tests start a real redis-server; its benchmark compares
+    # with redis-benchmark (redis-tools).
+    packages+=(redis-server redis-tools)
     command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 # bench: the peers the benchmarks measure beside us
