@@ -567,6 +567,75 @@ static void test_outage_loses_nothing(void **state_)
     stop(&b);
 }
 
+/* ---- concurrent writers on two servers ---- */
+
+enum { CONC_THREADS = 4, CONC_POSTS = 60 };
+
+typedef struct writer {
+    const server *servers[2];
+    int id;
+} writer;
+
+/* Even writers: base-protocol posts of whole lines (they share the anonymous
+ * partial line, so every post races the others' on its version). Odd writers:
+ * a mirror whose lines are split across batches. Servers alternate. */
+static void *run_writer(void *arg)
+{
+    writer *w = arg;
+    char mirror[16];
+    snprintf(mirror, sizeof(mirror), "w%d", w->id);
+    for (int i = 0; i < CONC_POSTS; i++) {
+        const server *s = w->servers[i % 2];
+        char text[64];
+        if (w->id % 2 == 0) {
+            snprintf(text, sizeof(text), "w%d-%d\n", w->id, i);
+            post_text(s, text);
+        } else {
+            snprintf(text, sizeof(text), i % 2 ? "%d\n" : "w%d-", i % 2 ? i - 1 : w->id);
+            assert_false(post_batch(s, mirror, i + 1, text));
+        }
+    }
+    return NULL;
+}
+
+static void test_concurrent_writers(void **state_)
+{
+    (void)state_;
+    server a, b;
+    start(&a, "conc", 1000);
+    start(&b, "conc", 1000);
+    pthread_t t[CONC_THREADS];
+    writer w[CONC_THREADS];
+    for (int i = 0; i < CONC_THREADS; i++) {
+        w[i] = (writer){{&a, &b}, i};
+        assert_int_equal(pthread_create(&t[i], NULL, run_writer, &w[i]), 0);
+    }
+    for (int i = 0; i < CONC_THREADS; i++)
+        pthread_join(t[i], NULL);
+
+    /* every line whole, once, each writer's in its order; seqs 1, 2, 3... */
+    http_reply r;
+    req(&b, "GET", "?since=0&limit=10000", NULL, &r);
+    json_t *recs = json_object_get(r.json, "records");
+    int next[CONC_THREADS] = {0};
+    size_t i;
+    json_t *rec;
+    json_array_foreach(recs, i, rec)
+    {
+        assert_int_equal(json_integer_value(json_object_get(rec, "seq")), (json_int_t)i + 1);
+        int id, n;
+        const char *text = json_string_value(json_object_get(rec, "text"));
+        assert_int_equal(sscanf(text, "w%d-%d", &id, &n), 2);
+        assert_true(id >= 0 && id < CONC_THREADS);
+        assert_int_equal(n, next[id]);
+        next[id] += id % 2 ? 2 : 1;
+    }
+    assert_int_equal(json_array_size(recs), CONC_THREADS / 2 * CONC_POSTS * 3 / 2);
+    http_reply_clear(&r);
+    stop(&a);
+    stop(&b);
+}
+
 static void test_bad_store(void **state_)
 {
     (void)state_;
@@ -613,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_server_restarted),
         cmocka_unit_test(test_redis_restarted),
         cmocka_unit_test(test_started_without_redis),
+        cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_outage_loses_nothing),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
