@@ -388,10 +388,12 @@ static void test_server_restarted(void **state_)
 static void test_redis_restarted(void **state_)
 {
     (void)state_;
-    server a, b;
+    server a, b, c;
     start(&a, "persist", 100);
     start(&b, "persist", 100);
+    start(&c, "persist", 100);
     post_text(&a, "before\n");
+    expect_view(&c, "before"); /* c holds connections made before the restart */
     assert_false(post_batch(&a, "m", 1, "open "));
     http_reply r;
     req(&a, "POST", "-state", "{\"state\": \"closed\", \"value\": true}", &r);
@@ -413,6 +415,9 @@ static void test_redis_restarted(void **state_)
 
     /* back with its data: the servers reconnect by themselves */
     assert_int_equal(ss_test_redis_restart(&redis), 0);
+    /* c's old connections are found closed before use: no 503 */
+    expect_view(&c, "before");
+    stop(&c);
     expect_view(&b, "before");
     assert_int_equal(health(&a, "closed"), 1);
     assert_true(post_batch(&b, "m", 1, "open "));

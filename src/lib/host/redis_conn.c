@@ -1,5 +1,6 @@
 /* The Redis store's connections: connect, a pool, commands and scripts. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -107,6 +108,16 @@ static int load_scripts(ss__redis_pool *p, redisContext *ctx)
     return 0;
 }
 
+/* Redis sends nothing unasked on a command connection: anything readable is
+ * the end of the connection (Redis restarted, or closed an idle client).
+ * Found before a command is sent, it costs the caller nothing but a new
+ * connection; found after, it would cost a 503. */
+static bool peer_gone(const redisContext *ctx)
+{
+    struct pollfd p = {.fd = ctx->fd, .events = POLLIN | POLLRDHUP};
+    return poll(&p, 1, 0) != 0;
+}
+
 int ss__redis_pool_take(ss__redis_pool *p, ss__redis_conn **ret)
 {
     ss__redis_conn *c = NULL;
@@ -126,6 +137,10 @@ int ss__redis_pool_take(ss__redis_pool *p, ss__redis_conn **ret)
     c->busy = true;
     pthread_mutex_unlock(&p->mu);
 
+    if (c->ctx && peer_gone(c->ctx)) {
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
     if (!c->ctx) {
         int rc = ss__redis_connect(&p->uri, SS__REDIS_COMMAND_MS, &c->ctx);
         if (rc == 0 && (rc = load_scripts(p, c->ctx)) < 0) {
