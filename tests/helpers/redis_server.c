@@ -1,11 +1,13 @@
 /* The test's redis-server: see redis_server.h. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -81,6 +83,15 @@ static int spawn(ss_test_redis *r)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* Never outlive the test, and never hold its output open (the test
+         * runner waits for it to close): Redis logs to its file. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+        }
         execlp("redis-server", "redis-server", conf, (char *)NULL);
         _exit(127);
     }

@@ -29,8 +29,23 @@ typedef struct fixture {
     char url[160];  /* base + route */
 } fixture;
 
+#ifdef SS_TEST_REDIS_STORE
+/* The same tests against the Redis store: a redis-server for the program, a
+ * fresh key for each server. */
+#include "redis_server.h"
+static ss_test_redis redis;
+#endif
+
 static void start(fixture *f, const ss_host_server_opts *opts, const char *scheme)
 {
+#ifdef SS_TEST_REDIS_STORE
+    static int keys;
+    char uri[128], key[32];
+    snprintf(key, sizeof(key), "server%d", ++keys);
+    ss_host_server_opts with_redis = opts ? *opts : (ss_host_server_opts){0};
+    with_redis.store = ss_test_redis_uri(&redis, key, uri, sizeof(uri));
+    opts = &with_redis;
+#endif
     assert_int_equal(ss_host_server_new(&f->srv, opts), 0);
     snprintf(f->base, sizeof(f->base), "%s://127.0.0.1:%u", scheme, ss_host_server_port(f->srv));
     snprintf(f->url, sizeof(f->url), "%s%s", f->base,
@@ -1264,6 +1279,10 @@ static int group_setup(void **state_)
     /* raw sockets write to connections the server may have closed */
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+#ifdef SS_TEST_REDIS_STORE
+    if (ss_test_redis_start(&redis) < 0)
+        return -1;
+#endif
     return ss_test_tmpdir_make(tmpdir);
 }
 
@@ -1271,6 +1290,9 @@ static int group_teardown(void **state_)
 {
     (void)state_;
     curl_global_cleanup();
+#ifdef SS_TEST_REDIS_STORE
+    ss_test_redis_remove(&redis);
+#endif
     return ss_test_tmpdir_remove(tmpdir);
 }
 

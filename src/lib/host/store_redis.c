@@ -384,9 +384,9 @@ static int send_apply(redis_store *s, const ss__host_batch *b, const partial_sta
                                       num[3], num[4],    source, num[5], num[6]};
     for (int i = 0; i < APPLY_FIXED; i++) {
         argv[i] = fixed[i];
-        lens[i] = strlen(fixed[i]);
+        /* the partial line is not terminated, and may hold NUL bytes */
+        lens[i] = i == 4 ? la->len : strlen(fixed[i]);
     }
-    lens[4] = la->len; /* the partial line may hold NUL bytes */
     for (size_t i = 0; i < a->count; i++) {
         const out_rec *r = &a->recs[i];
         const char **av = argv + APPLY_FIXED + 4 * i;
