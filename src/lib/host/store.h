@@ -18,9 +18,10 @@
  *  - the stop flag ("closed" of PROTOCOL.md), the count and capacity.
  *
  * Every operation is thread-safe (the server calls them from one thread per
- * connection). Errors: SS_ECLOSED after shutdown; -ENOMEM; -EIO or another
- * negative errno when a remote store cannot be reached (the server answers 503,
- * a mirror retries); SS_ETOOBIG from apply when one message can never fit
+ * connection). Errors: SS_ECLOSED after shutdown; -ENOMEM; SS_ESTOREDOWN when
+ * the Redis store cannot be reached, -EIO when it answers with an error,
+ * -EAGAIN when other servers kept changing a partial line (the server answers
+ * 503, a mirror retries); SS_ETOOBIG from apply when one message can never fit
  * (nothing of the batch is stored).
  */
 #ifndef SS_HOST_STORE_H
