@@ -37,17 +37,26 @@ static int free_port(void)
     return port;
 }
 
-/* True once the server answers PING (not while it loads its data). */
-static bool answers(int port)
+/* True once our server answers (not while it loads its data): the process
+ * on the port must be ours, not another program that took it first. */
+static bool answers(int port, pid_t pid)
 {
     struct timeval tv = {.tv_sec = 1};
     redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
     bool ok = false;
     if (c && !c->err) {
-        redisReply *rep = redisCommand(c, "PING");
-        ok = rep && rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "PONG") == 0;
+        redisReply *rep = redisCommand(c, "INFO server");
+        char want[32];
+        snprintf(want, sizeof(want), "\nprocess_id:%d\r", (int)pid);
+        ok = rep && rep->type == REDIS_REPLY_STRING && strstr(rep->str, want);
         if (rep)
             freeReplyObject(rep);
+        if (ok) {
+            rep = redisCommand(c, "PING"); /* LOADING until its data is in */
+            ok = rep && rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "PONG") == 0;
+            if (rep)
+                freeReplyObject(rep);
+        }
     }
     if (c)
         redisFree(c);
@@ -102,7 +111,7 @@ static int spawn(ss_test_redis *r)
             r->pid = 0;
             return -1; /* exited: the port was taken meanwhile, or no redis-server */
         }
-        if (answers(r->port))
+        if (answers(r->port, pid))
             return 0;
         sleep_ms(50);
     }
@@ -112,6 +121,8 @@ static int spawn(ss_test_redis *r)
 
 int ss_test_redis_start(ss_test_redis *r)
 {
+    /* A program on a port we took for free may close on us mid-write. */
+    signal(SIGPIPE, SIG_IGN);
     memset(r, 0, sizeof(*r));
     snprintf(r->dir, sizeof(r->dir), "/tmp/ss-redis-XXXXXX");
     if (!mkdtemp(r->dir)) {

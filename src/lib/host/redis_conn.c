@@ -1,6 +1,7 @@
 /* The Redis store's connections: connect, a pool, commands and scripts. */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -60,6 +61,33 @@ int ss__redis_connect(const ss__redis_uri *uri, int command_ms, redisContext **r
     return 0;
 }
 
+/*
+ * One command and its reply. hiredis writes with write(), so a connection the
+ * peer closed raises SIGPIPE, which would kill a program that did not ignore
+ * it: the library blocks it in this thread meanwhile and takes back the one
+ * it caused (the thread-safe way; SIG_IGN would change the whole process).
+ */
+static redisReply *command_argv(redisContext *ctx, int argc, const char **argv,
+                                const size_t *lens)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    redisReply *r = redisCommandArgv(ctx, argc, argv, lens);
+    if (!was_pending) {
+        sigpending(&pending);
+        if (sigismember(&pending, SIGPIPE)) {
+            struct timespec zero = {0};
+            sigtimedwait(&pipe_set, NULL, &zero);
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return r;
+}
+
 int ss__redis_command(redisContext *ctx, int argc, const char *const *argv, redisReply **ret)
 {
     size_t lens[8];
@@ -67,7 +95,7 @@ int ss__redis_command(redisContext *ctx, int argc, const char *const *argv, redi
         return -EINVAL;
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    redisReply *r = redisCommandArgv(ctx, argc, (const char **)argv, lens);
+    redisReply *r = command_argv(ctx, argc, (const char **)argv, lens);
     if (!r)
         return ss__redis_ctx_error(ctx);
     if (r->type == REDIS_REPLY_ERROR) {
@@ -211,7 +239,7 @@ int ss__redis_eval(ss__redis_pool *p, ss__redis_conn *c, ss__redis_script_id id,
             av[HEAD + i] = argv[i];
             al[HEAD + i] = lens[i];
         }
-        redisReply *r = redisCommandArgv(c->ctx, argc + HEAD, av, al);
+        redisReply *r = command_argv(c->ctx, argc + HEAD, av, al);
         if (!r) {
             rc = ss__redis_ctx_error(c->ctx);
             break;
