@@ -150,6 +150,9 @@ static void test_two_servers_one_buffer(void **state_)
 {
     (void)state_;
     server a, b;
+    char texts[1024];
+    uint64_t first, missed;
+    http_reply r;
     start(&a, "two", 100);
     start(&b, "two", 100);
 
@@ -175,8 +178,6 @@ static void test_two_servers_one_buffer(void **state_)
     assert_false(post_batch(&a, "m1", 3, "once\n"));
     assert_true(post_batch(&b, "m1", 3, "once\n"));
     assert_true(post_batch(&a, "m1", 2, "tial\n"));
-    char texts[1024];
-    uint64_t first, missed;
     since(&b, 0, texts, sizeof(texts), &first, &missed);
     assert_string_equal(texts, "from a|from b|hello|partial|other mirror|once");
     assert_int_equal(first, 1);
@@ -185,7 +186,6 @@ static void test_two_servers_one_buffer(void **state_)
     assert_int_equal(health(&b, "records"), 6);
 
     /* the stop request is shared: set on a, seen in b's POST answers */
-    http_reply r;
     req(&a, "POST", "-state", "{\"state\": \"closed\", \"value\": true}", &r);
     assert_int_equal(r.status, 201);
     http_reply_clear(&r);
@@ -207,6 +207,13 @@ static void test_two_servers_one_buffer(void **state_)
     assert_string_equal(texts, "after");
     assert_int_equal(first, 8);
     assert_int_equal(missed, 7);
+
+    /* lines break where sync-stream's server breaks them (Python's
+     * splitlines): a vertical tab, U+2028, "\r\n" split across servers */
+    assert_false(post_batch(&a, "m3", 1, "v\vt\xe2\x80\xa8u\r"));
+    assert_false(post_batch(&b, "m3", 2, "\nw\n"));
+    since(&b, 8, texts, sizeof(texts), &first, &missed);
+    assert_string_equal(texts, "v|t|u|w");
     stop(&a);
     stop(&b);
 }
@@ -467,6 +474,7 @@ typedef struct mirror_run {
     const server *servers[2];
     int sent;            /* batches acknowledged */
     int unavailable;     /* 503 answers seen */
+    bool outage;         /* Redis was stopped: the mirror may go on */
     pthread_mutex_t mu;
     pthread_cond_t changed;
 } mirror_run;
@@ -510,6 +518,14 @@ static void *run_mirror(void *arg)
         pthread_mutex_lock(&m->mu);
         m->sent = n;
         pthread_cond_broadcast(&m->changed);
+        /* the rest is sent into the outage (bounded: the test stops Redis
+         * right after batch 10) */
+        for (int i = 0; n == 10 && !m->outage && i < 300; i++) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&m->changed, &m->mu, &ts);
+        }
         pthread_mutex_unlock(&m->mu);
     }
     return NULL;
@@ -546,6 +562,10 @@ static void test_outage_loses_nothing(void **state_)
 
     wait_for(&m, &m.sent, 10);
     ss_test_redis_stop(&redis);
+    pthread_mutex_lock(&m.mu);
+    m.outage = true;
+    pthread_cond_broadcast(&m.changed);
+    pthread_mutex_unlock(&m.mu);
     wait_for(&m, &m.unavailable, 3); /* the mirror met the outage */
     assert_true(m.unavailable >= 3);
     assert_int_equal(ss_test_redis_restart(&redis), 0);

@@ -8,7 +8,9 @@
  *    (part, pcol, pcr, ptime) with its version aver, and tick (the recency
  *    clock of the mirrors);
  *  - the mirrors hash holds, per mirror id, last:ID (the last batch number
- *    stored), part:ID, col:ID, cr:ID (its partial line) and src:ID (its source);
+ *    stored), part:ID, col:ID, cr:ID (its partial line: cr:ID is "1" after a
+ *    "\r", else "0", then the bytes the line assembler holds back because
+ *    they may begin a multi-byte break) and src:ID (its source);
  *    the sorted set ranks the ids by recency, to forget the oldest.
  * Lua numbers are doubles: sequence and batch numbers stay exact up to 2^53.
  */
@@ -59,11 +61,13 @@ static const char apply[] =
     "  redis.call('HSET', mirrors, 'last:' .. id, ARGV[3], 'part:' .. id, ARGV[5],\n"
     "             'col:' .. id, ARGV[6], 'cr:' .. id, ARGV[7], 'src:' .. id, ARGV[8])\n"
     "  redis.call('ZADD', lru, redis.call('HINCRBY', meta, 'tick', 1), id)\n"
-    /* Forget the least recently used mirrors; a partial line becomes a record. */
+    /* Forget the least recently used mirrors; a partial line (with its held
+     * bytes, as ss__lineasm_flush) becomes a record. */
     "  while redis.call('ZCARD', lru) > tonumber(ARGV[10]) do\n"
     "    local old = redis.call('ZPOPMIN', lru)[1]\n"
-    "    local st = redis.call('HMGET', mirrors, 'part:' .. old, 'src:' .. old)\n"
-    "    if st[1] and #st[1] > 0 then add('line', '0', st[2] or '', st[1]) end\n"
+    "    local st = redis.call('HMGET', mirrors, 'part:' .. old, 'src:' .. old, 'cr:' .. old)\n"
+    "    local text = (st[1] or '') .. string.sub(st[3] or '', 2)\n"
+    "    if #text > 0 then add('line', '0', st[2] or '', text) end\n"
     "    redis.call('HDEL', mirrors, 'last:' .. old, 'part:' .. old, 'col:' .. old,\n"
     "               'cr:' .. old, 'src:' .. old)\n"
     "  end\n"

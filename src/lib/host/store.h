@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <syncstream/linebuf.h>
 #include <syncstream/record.h>
 
 #include "host/request.h"
@@ -67,6 +68,10 @@ typedef struct ss__host_store_ops {
     /* Release the store (after shutdown, with no call in progress). */
     void (*free)(ss__host_store *st);
 } ss__host_store_ops;
+
+/* How every store breaks lines: where sync-stream's server breaks them
+ * (Python's str.splitlines). */
+#define SS__HOST_LINE_FLAGS SS_LINE_SPLITLINES
 
 /* Every store starts with this header. */
 struct ss__host_store {

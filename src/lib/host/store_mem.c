@@ -299,11 +299,10 @@ int ss__host_mem_store_new(ss__host_store **ret, const ss__host_mem_opts *opts)
     while (s->n_buckets < s->max_mirrors)
         s->n_buckets *= 2;
     s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
-    /* Lines break where sync-stream's server breaks them (Python's splitlines). */
     ss_linebuf_opts lo = {
         .maxlen = opts->maxlen,
         .max_line = opts->max_line,
-        .line_flags = SS_LINE_SPLITLINES,
+        .line_flags = SS__HOST_LINE_FLAGS,
     };
     int rc = s->buckets ? ss_linebuf_new(&s->lb, &lo) : -ENOMEM;
     if (rc < 0) {

@@ -88,6 +88,8 @@ typedef struct partial_state {
     const char *part;
     size_t len, col;
     bool cr;
+    char hold[2]; /* as ss__lineasm's */
+    size_t held;
     char source[SS_SOURCE_MAX];
 } partial_state;
 
@@ -309,7 +311,15 @@ static int load_partial(redis_store *s, const ss__host_batch *b, partial_state *
     ps->version = reply_u64(r->element[0]);
     ps->part = str_or_empty(r->element[1], &ps->len);
     ps->col = (size_t)reply_u64(r->element[2]);
-    ps->cr = reply_u64(r->element[3]) != 0;
+    /* The assembler's pending state: "1" after a "\r" (a "\n" next is the
+     * same break), then the bytes held back that may begin a multi-byte
+     * break. */
+    const redisReply *pending = r->element[3];
+    if (pending->type == REDIS_REPLY_STRING && pending->len > 0) {
+        ps->cr = pending->str[0] == '1';
+        ps->held = pending->len - 1 < sizeof(ps->hold) ? pending->len - 1 : sizeof(ps->hold);
+        memcpy(ps->hold, pending->str + 1, ps->held);
+    }
     ss__source_copy(ps->source, b->mirror[0] ? str_or_empty(r->element[4], &ignored) : "");
     *ret_reply = r;
     return 0;
@@ -330,6 +340,8 @@ static int assemble(redis_store *s, const ss__host_batch *b, const partial_state
         la->len = ps->len;
         la->col = ps->col < ps->len ? ps->col : ps->len;
         la->cr_pending = ps->cr;
+        memcpy(la->hold, ps->hold, ps->held);
+        la->held = ps->held;
     }
     /* A new source name: the old partial line ends under the old name. */
     if (rc == 0 && ps->known && strcmp(ps->source, source) != 0)
@@ -369,7 +381,8 @@ static int send_apply(redis_store *s, const ss__host_batch *b, const partial_sta
     snprintf(num[1], sizeof(num[1]), "%" PRIu64, b->number);
     snprintf(num[2], sizeof(num[2]), "%" PRIu64, ps->version);
     snprintf(num[3], sizeof(num[3]), "%zu", la->col);
-    snprintf(num[4], sizeof(num[4]), "%d", la->cr_pending ? 1 : 0);
+    num[4][0] = la->cr_pending ? '1' : '0';
+    memcpy(num[4] + 1, la->hold, la->held);
     snprintf(num[5], sizeof(num[5]), "%" PRId64, now);
     snprintf(num[6], sizeof(num[6]), "%zu", s->max_mirrors);
     int argc = APPLY_FIXED + 4 * (int)a->count;
@@ -384,8 +397,9 @@ static int send_apply(redis_store *s, const ss__host_batch *b, const partial_sta
                                       num[3], num[4],    source, num[5], num[6]};
     for (int i = 0; i < APPLY_FIXED; i++) {
         argv[i] = fixed[i];
-        /* the partial line is not terminated, and may hold NUL bytes */
-        lens[i] = i == 4 ? la->len : strlen(fixed[i]);
+        /* the partial line and the pending bytes are not terminated (and may
+         * hold NUL bytes) */
+        lens[i] = i == 4 ? la->len : i == 6 ? 1 + la->held : strlen(fixed[i]);
     }
     for (size_t i = 0; i < a->count; i++) {
         const out_rec *r = &a->recs[i];
@@ -425,7 +439,7 @@ static int apply_once(redis_store *s, const ss__host_batch *b, int *status, uint
     ss__lineasm la;
     assembly a = {0};
     ss__buf_init(&a.text, b->text.len + ps.len + 64);
-    rc = ss__lineasm_init(&la, s->max_line, SS_LINE_CR_IS_BREAK, NULL);
+    rc = ss__lineasm_init(&la, s->max_line, SS__HOST_LINE_FLAGS, NULL);
     if (rc == 0) {
         rc = assemble(s, b, &ps, source, &la, &a);
         redisReply *r = NULL;
