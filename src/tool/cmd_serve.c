@@ -149,9 +149,6 @@ int cmd_serve(int argc, char **argv)
             o.max_connections = (unsigned)count;
             break;
         case 's':
-            if (ss_host_store_check(optarg) < 0)
-                return tool_usage("serve", "serve: --store wants memory or "
-                                           "redis://HOST[:PORT]/KEY, not '%s'", optarg);
             o.store = optarg;
             break;
         case 'h':
@@ -170,6 +167,9 @@ int cmd_serve(int argc, char **argv)
         if (strcmp(what, "listen") == 0)
             return tool_usage("serve", "serve: --listen wants ADDR:PORT or [ADDR]:PORT with a "
                                        "numeric address, not '%s'", o.listen);
+        if (strcmp(what, "store") == 0)
+            return tool_usage("serve", "serve: --store wants memory or "
+                                       "redis://HOST[:PORT]/KEY, not '%s'", o.store);
         return tool_usage("serve", "serve: --route wants a path of [A-Za-z0-9/._~-] of at most "
                                    "200 bytes, not '%s'", o.route);
     }

@@ -672,13 +672,17 @@ static void test_bad_store(void **state_)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ss_host_server *srv = NULL;
         ss_host_server_opts o = {.listen = "127.0.0.1:0", .store = bad[i]};
-        assert_int_equal(ss_host_store_check(bad[i]), -EINVAL);
+        const char *what = NULL;
+        assert_int_equal(ss_host_server_check_opts(&o, &what), -EINVAL);
+        assert_string_equal(what, "store");
         assert_int_equal(ss_host_server_new(&srv, &o), -EINVAL);
     }
-    assert_int_equal(ss_host_store_check("redis://[::1]:7000/a:b{c}"), 0);
-    assert_int_equal(ss_host_store_check("redis://localhost/k"), 0);
-    assert_int_equal(ss_host_store_check("memory"), 0);
-    assert_int_equal(ss_host_store_check(NULL), 0);
+    static const char *const good[] = {"redis://[::1]:7000/a:b{c}", "redis://localhost/k",
+                                       "memory", NULL};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ss_host_server_opts o = {.store = good[i]};
+        assert_int_equal(ss_host_server_check_opts(&o, NULL), 0);
+    }
 }
 
 static int group_setup(void **state_)
