@@ -416,7 +416,7 @@ static int file_write(int argc, char **argv)
             return tool_option_error("file", argv, c);
         }
     }
-    const char *path;
+    const char *path = NULL;
     int bad = one_path("write", argv, optind, dd, &path);
     if (bad != TOOL_EXIT_OK)
         return bad;
@@ -502,7 +502,7 @@ static int file_read(int argc, char **argv)
             return tool_option_error("file", argv, c);
         }
     }
-    const char *path;
+    const char *path = NULL;
     int bad = one_path("read", argv, optind, argc, &path);
     if (bad != TOOL_EXIT_OK)
         return bad;
@@ -570,7 +570,7 @@ static int file_clear(int argc, char **argv)
         fputs(cmd_file_help, stdout);
         return tool_finish_output(TOOL_EXIT_OK);
     }
-    const char *path;
+    const char *path = NULL;
     int bad = one_path("clear", argv, 1, argc, &path);
     if (bad != TOOL_EXIT_OK)
         return bad;
