@@ -395,7 +395,8 @@ typedef struct ss_bridge_opts {
     size_t max_line; /* on_line: longer lines are cut; 0: 64 KiB */
     /* Do not also keep the bytes in the read buffer, nor the error channel's
      * in its own (ss_stream_take_stderr() gets nothing): the bridge is the
-     * only reader (a console being recorded). Otherwise both get every byte
+     * only reader (a console being recorded), and it takes the bytes both
+     * buffers held when it was attached. Otherwise both get every byte
      * and the buffers must be consumed, or backpressure stops the stream. */
     bool only;
 } ss_bridge_opts;

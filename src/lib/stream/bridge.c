@@ -132,6 +132,17 @@ int ss_stream_bridge(ss_stream *s, const ss_bridge_opts *o)
         rc = -EBUSY;
     else
         rc = bridge_new(&s->bridge, o, s->name);
+    /* The only reader also takes what arrived before it was attached. */
+    if (rc == 0 && o->only) {
+        if (s->rbuf.len > s->rstart)
+            ss__bridge_feed(s->bridge, SS_CHAN_OUT, s->rbuf.data + s->rstart,
+                            s->rbuf.len - s->rstart);
+        if (s->ebuf.len > 0)
+            ss__bridge_feed(s->bridge, SS_CHAN_ERR, s->ebuf.data, s->ebuf.len);
+        ss__buf_reset(&s->rbuf);
+        ss__buf_reset(&s->ebuf);
+        s->rstart = 0;
+    }
     /* with only, reading may resume at once */
     if (rc == 0 && !s->watch_read && !s->eof && !s->rerr)
         ss__loop_touch(s);
