@@ -15,7 +15,11 @@ packages+=(libssh-dev)
 # Host mode's Redis store (serve --store redis://...).
 packages+=(libhiredis-dev)
 if [[ "${1:-build}" == test ]]; then
-    packages+=(clang libclang-rt-14-dev libcmocka-dev python3 jq)
+    # clang 19 builds the ASan+UBSan and libFuzzer trees: its sanitizer runtime
+    # locks the allocator around fork(), GCC 12's does not, so there a child
+    # forked while another thread allocates may hang in malloc. llvm-19 has
+    # the symbolizer for readable sanitizer reports.
+    packages+=(clang-19 libclang-rt-19-dev llvm-19 libcmocka-dev python3 jq)
     # Host mode tests: a TLS certificate made by the test, the web page in a
     # browser (Debian's chromium, driven by playwright-core from npm).
     packages+=(openssl chromium)

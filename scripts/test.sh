@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || exit 1
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+# clang, clang-19 and llvm-symbolizer (see deps.sh for why this clang)
+export PATH=/usr/lib/llvm-19/bin:$PATH
 passed=0
 failed=0
 
@@ -36,7 +38,7 @@ run_build() {
 }
 
 mkdir -p build
-if run_build build/asan -Db_sanitize=address,undefined -Db_lundef=false; then
+if CC=clang run_build build/asan -Db_sanitize=address,undefined -Db_lundef=false; then
     meson test -C build/asan --print-errorlogs --num-processes 2
     count_meson build/asan
 fi

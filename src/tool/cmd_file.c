@@ -197,7 +197,7 @@ static int put(write_ctx *c, ss_filewriter *w, const char *data, size_t len)
  * after a signal, one last try. */
 static int drain(write_ctx *c, ss_filewriter *w)
 {
-    for (int tries = 0;; tries++) {
+    for (;;) {
         int rc = w ? ss_filewriter_flush(w) : ss_filebuf_flush(c->fb);
         if (rc == 0 || !is_held_error(rc) || interrupted(c))
             return rc;

@@ -141,7 +141,9 @@ int ss__fail(ss_stream *s, int rc, ss_stream_payload *p, const char *prefix, siz
         p->read_len = p->read ? prefix_len + rlen : 0;
     }
     if (wlen + extra_len) {
-        p->unsent = dup_bytes(s->wbuf.data + s->wstart, wlen, extra, extra_len);
+        /* the write buffer may never have been allocated: no offset on NULL */
+        const char *unsent = wlen ? s->wbuf.data + s->wstart : NULL;
+        p->unsent = dup_bytes(unsent, wlen, extra, extra_len);
         p->unsent_len = p->unsent ? wlen + extra_len : 0;
     }
     return rc;
