@@ -146,7 +146,12 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *opts, int *ret_id);
  * and 2 are already redirected to the parent. The child ignores SIGPIPE, so
  * that a write to a vanished parent returns -EPIPE rather than killing it. The child must only use the
  * mirror (not pb) and should end with ss_mirror_close() and exit() or _exit().
- * Errors (in the parent, no child made): as ss_procbuf_spawn().
+ * The mirror is made before the fork, so the child allocates nothing until it
+ * writes; in a multi-threaded parent its writes then rely on malloc being usable
+ * after fork(), as glibc's is (GCC 12's AddressSanitizer runtime is not).
+ * Thread-safe: two threads may fork from one pb at once; neither child inherits
+ * the other's channel.
+ * Errors (in the parent, no child made): as ss_procbuf_spawn(), and -ENOMEM.
  */
 pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirror **ret_mirror,
                       int *ret_id);

@@ -36,14 +36,13 @@ struct ss_mirror {
     int64_t now_ns;
 };
 
-static void mirror_free(ss_mirror *m);
-
 int ss__mirror_new(ss_mirror **ret, int fd, const uint32_t *stop, size_t max_line)
 {
     ss_mirror *m = calloc(1, sizeof(*m));
     if (!m || ss__lineasm_init(&m->la, max_line, 0, NULL) < 0) {
         free(m);
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         return -ENOMEM;
     }
     m->fd = fd;
@@ -97,7 +96,7 @@ int ss_mirror_open_env(ss_mirror **ret, const char *source)
         ss__frame f = {.type = SS__FRAME_SOURCE, .text = source, .len = (uint32_t)n};
         rc = ss__frame_encode(&m->out, &f);
         if (rc < 0) {
-            mirror_free(m);
+            ss__mirror_free(m);
             return rc;
         }
     }
@@ -199,13 +198,19 @@ int ss_mirror_append(ss_mirror *m, ss_kind kind, const void *text, size_t len)
     return rc < 0 ? rc : sent;
 }
 
-static void mirror_free(ss_mirror *m)
+void ss__mirror_set_fd(ss_mirror *m, int fd)
+{
+    m->fd = fd;
+}
+
+void ss__mirror_free(ss_mirror *m)
 {
     ss__lineasm_done(&m->la);
     ss__buf_free(&m->out);
     if (m->stop_map)
         munmap(m->stop_map, sizeof(uint32_t));
-    close(m->fd);
+    if (m->fd >= 0)
+        close(m->fd);
     free(m);
 }
 
@@ -219,7 +224,7 @@ int ss_mirror_close(ss_mirror *m)
     if (rc == 0)
         rc = queue_frame(m, SS__FRAME_CLOSE, SS_KIND_LINE, 0, NULL, 0);
     int sent = send_out(m);
-    mirror_free(m);
+    ss__mirror_free(m);
     return rc < 0 ? rc : sent;
 }
 
@@ -228,13 +233,13 @@ int ss_mirror_close_error(ss_mirror *m, const void *text, size_t len)
     if (!m)
         return 0;
     if (!text && len) {
-        mirror_free(m);
+        ss__mirror_free(m);
         return -EINVAL;
     }
     int rc = queue_group(m, SS_KIND_ERROR, text, len);
     if (rc == 0)
         rc = queue_frame(m, SS__FRAME_CLOSE, SS_KIND_LINE, 0, NULL, 0);
     int sent = send_out(m);
-    mirror_free(m);
+    ss__mirror_free(m);
     return rc < 0 ? rc : sent;
 }

@@ -14,4 +14,10 @@
  */
 int ss__mirror_new(ss_mirror **ret, int fd, const uint32_t *stop, size_t max_line);
 
+/* Give a mirror made with fd -1 its pipe (owned by the mirror from now on). */
+void ss__mirror_set_fd(ss_mirror *m, int fd);
+
+/* Free a mirror without sending anything; closes its fd if it has one. */
+void ss__mirror_free(ss_mirror *m);
+
 #endif

@@ -216,6 +216,13 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
     if (rc < 0)
         return rc;
 
+    /* Made here, not in the child: after fork() only the forking thread is left,
+     * and a lock another thread held (an allocator's, in some runtimes) stays
+     * held in the child. A failure is also reported here, with no child made. */
+    ss_mirror *m;
+    rc = ss__mirror_new(&m, -1, pb->stop_flag, pb->max_line);
+    if (rc < 0)
+        return rc;
     child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}, ""};
     pthread_mutex_lock(&ss__child_fds_lock);
     if (pipe2(f.mirror, O_CLOEXEC) < 0 ||
@@ -224,6 +231,7 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
         rc = -errno;
         close_all(&f);
         pthread_mutex_unlock(&ss__child_fds_lock);
+        ss__mirror_free(m);
         return rc;
     }
     /* Output still in stdio buffers would otherwise be written twice, once by
@@ -234,6 +242,7 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
         rc = -errno;
         close_all(&f);
         pthread_mutex_unlock(&ss__child_fds_lock);
+        ss__mirror_free(m);
         return rc;
     }
     if (pid == 0) {
@@ -248,10 +257,11 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
          * killing the child */
         signal(SIGPIPE, SIG_IGN);
         setpgid(0, 0);
-        if (ss__mirror_new(ret_mirror, sock, pb->stop_flag, pb->max_line) < 0)
-            *ret_mirror = NULL;
+        ss__mirror_set_fd(m, sock);
+        *ret_mirror = m;
         return 0;
     }
+    ss__mirror_free(m);
     /* also here, so that the group exists whichever process runs first */
     setpgid(pid, pid);
     close(f.mirror[1]);
