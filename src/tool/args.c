@@ -64,3 +64,15 @@ int tool_option_error(const char *cmd, char **argv, int c)
                           cmd ? ": " : "", word);
     return tool_usage(cmd, "%s%sunknown option '%s'", cmd ? cmd : "", cmd ? ": " : "", word);
 }
+
+int tool_one_operand(const tool_operand *op, char **argv, int first, int end, const char **ret)
+{
+    const char *prefix = op->prefix ? op->prefix : op->cmd;
+    if (first >= end)
+        return tool_usage(op->cmd, "%s: %s %s is missing", prefix, op->question, op->name);
+    if (end - first > 1)
+        return tool_usage(op->cmd, "%s: one %s only, got '%s' too%s", prefix, op->name,
+                          argv[first + 1], op->too_many ? op->too_many : "");
+    *ret = argv[first];
+    return TOOL_EXIT_OK;
+}

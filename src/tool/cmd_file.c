@@ -342,18 +342,6 @@ static int parse_sync(const char *s, ss_file_sync *ret)
     return -1;
 }
 
-/* The PATH among argv[first .. end - 1] (what getopt left), or a usage error. */
-static int one_path(const char *sub, char **argv, int first, int end, const char **ret)
-{
-    if (first == end)
-        return tool_usage("file", "file %s: which log file? PATH is missing", sub);
-    if (end - first > 1)
-        return tool_usage("file", "file %s: one PATH only, got '%s' too%s", sub, argv[first + 1],
-                          strcmp(sub, "write") == 0 ? " (a command goes after '--')" : "");
-    *ret = argv[first];
-    return TOOL_EXIT_OK;
-}
-
 /* The last part of a command name, for its default source. */
 static const char *base_name(const char *s)
 {
@@ -417,7 +405,9 @@ static int file_write(int argc, char **argv)
         }
     }
     const char *path = NULL;
-    int bad = one_path("write", argv, optind, dd, &path);
+    int bad = tool_one_operand(&(tool_operand){"file", "file write", "PATH", "which log file?",
+                                               " (a command goes after '--')"},
+                               argv, optind, dd, &path);
     if (bad != TOOL_EXIT_OK)
         return bad;
     if (!source) {
@@ -503,7 +493,9 @@ static int file_read(int argc, char **argv)
         }
     }
     const char *path = NULL;
-    int bad = one_path("read", argv, optind, argc, &path);
+    int bad = tool_one_operand(&(tool_operand){"file", "file read", "PATH", "which log file?",
+                                               NULL},
+                               argv, optind, argc, &path);
     if (bad != TOOL_EXIT_OK)
         return bad;
 
@@ -571,7 +563,9 @@ static int file_clear(int argc, char **argv)
         return tool_finish_output(TOOL_EXIT_OK);
     }
     const char *path = NULL;
-    int bad = one_path("clear", argv, 1, argc, &path);
+    int bad = tool_one_operand(&(tool_operand){"file", "file clear", "PATH", "which log file?",
+                                               NULL},
+                               argv, 1, argc, &path);
     if (bad != TOOL_EXIT_OK)
         return bad;
     struct stat st;

@@ -101,11 +101,11 @@ int cmd_inspect(int argc, char **argv)
             return tool_option_error("inspect", argv, c);
         }
     }
-    if (optind == argc)
-        return tool_usage("inspect", "inspect: which ring file? FILE is missing");
-    if (argc - optind > 1)
-        return tool_usage("inspect", "inspect: one FILE only, got '%s' too", argv[optind + 1]);
-    const char *path = argv[optind];
+    const char *path;
+    int bad = tool_one_operand(&(tool_operand){"inspect", NULL, "FILE", "which ring file?", NULL},
+                               argv, optind, argc, &path);
+    if (bad != TOOL_EXIT_OK)
+        return bad;
 
     ss_records set = SS_RECORDS_INIT;
     ss_linebuf_stats st = {0};

@@ -53,9 +53,7 @@ static const struct option long_opts[] = {
     {"lines", required_argument, NULL, 'n'},
     {"follow", no_argument, NULL, 'f'},
     {"json", no_argument, NULL, 'j'},
-    {"token-file", required_argument, NULL, 't'},
-    {"cacert", required_argument, NULL, 'C'},
-    {"help", no_argument, NULL, 'h'},
+    TOOL_HOST_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -117,8 +115,8 @@ int cmd_read(int argc, char **argv)
     size_t n = SS_READ_ALL;
     bool follow = false;
     tool_format fmt = TOOL_FORMAT_TEXT;
-    const char *token_file = NULL, *ca_file = NULL;
-    int c;
+    tool_host_args host = {0};
+    int c, st;
 
     optind = 0;
     opterr = 0;
@@ -135,27 +133,19 @@ int cmd_read(int argc, char **argv)
         case 'j':
             fmt = TOOL_FORMAT_JSON;
             break;
-        case 't':
-            token_file = optarg;
-            break;
-        case 'C':
-            ca_file = optarg;
-            break;
-        case 'h':
-            fputs(cmd_read_help, stdout);
-            return tool_finish_output(TOOL_EXIT_OK);
         default:
-            return tool_option_error("read", argv, c);
+            if ((st = tool_host_option("read", cmd_read_help, c, argv, &host)) >= 0)
+                return st;
         }
     }
-    if (optind == argc)
-        return tool_usage("read", "read: from where? URL is missing");
-    if (argc - optind > 1)
-        return tool_usage("read", "read: one URL only, got '%s' too", argv[optind + 1]);
-    const char *url = argv[optind];
+    const char *url;
+    st = tool_one_operand(&(tool_operand){"read", NULL, "URL", "from where?", NULL}, argv,
+                          optind, argc, &url);
+    if (st != TOOL_EXIT_OK)
+        return st;
 
     ss_host_reader *r;
-    int rc = tool_host_reader("read", url, token_file, ca_file, &r);
+    int rc = tool_host_reader("read", url, host.token_file, host.ca_file, &r);
     if (rc != TOOL_EXIT_OK)
         return rc;
 

@@ -58,12 +58,10 @@ const char cmd_send_help[] =
 
 static const struct option long_opts[] = {
     {"source", required_argument, NULL, 's'},
-    {"token-file", required_argument, NULL, 't'},
-    {"cacert", required_argument, NULL, 'C'},
     {"spool", required_argument, NULL, 'S'},
     {"timeout", required_argument, NULL, 'T'},
     {"base", no_argument, NULL, 'b'},
-    {"help", no_argument, NULL, 'h'},
+    TOOL_HOST_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -141,9 +139,9 @@ static void report_unsent(ss_host_mirror *m, const char *url, int err)
 int cmd_send(int argc, char **argv)
 {
     ss_host_mirror_opts opts = {0};
-    const char *token_file = NULL, *ca_file = NULL;
+    tool_host_args host = {0};
     size_t timeout_s = 30;
-    int c;
+    int c, st;
 
     optind = 0;
     opterr = 0;
@@ -156,12 +154,6 @@ int cmd_send(int argc, char **argv)
                                   SS_SOURCE_MAX - 1);
             opts.source = optarg;
             break;
-        case 't':
-            token_file = optarg;
-            break;
-        case 'C':
-            ca_file = optarg;
-            break;
         case 'S':
             opts.spool_path = optarg;
             break;
@@ -172,23 +164,25 @@ int cmd_send(int argc, char **argv)
         case 'b':
             opts.flags |= SS_HOST_FORCE_BASE;
             break;
-        case 'h':
-            fputs(cmd_send_help, stdout);
-            return tool_finish_output(TOOL_EXIT_OK);
         default:
-            return tool_option_error("send", argv, c);
+            if ((st = tool_host_option("send", cmd_send_help, c, argv, &host)) >= 0)
+                return st;
         }
     }
-    if (optind == argc)
-        return tool_usage("send", "send: where to? URL is missing");
-    const char *url = argv[optind++];
+    /* URL, then COMMAND and its arguments. */
+    const char *url;
+    st = tool_one_operand(&(tool_operand){"send", NULL, "URL", "where to?", NULL}, argv, optind,
+                          optind < argc ? optind + 1 : argc, &url);
+    if (st != TOOL_EXIT_OK)
+        return st;
+    optind++;
     char **command = optind < argc ? argv + optind : NULL;
 
     char token[TOOL_TOKEN_MAX];
-    int st = tool_host_token("send", token_file, token, sizeof(token), &opts.token);
+    st = tool_host_token("send", host.token_file, token, sizeof(token), &opts.token);
     if (st != TOOL_EXIT_OK)
         return st;
-    opts.ca_file = ca_file;
+    opts.ca_file = host.ca_file;
     opts.close_timeout_ms = timeout_s == 0 ? -1 : (int)timeout_s * 1000;
 
     ss_host_mirror *m;

@@ -34,17 +34,15 @@ const char cmd_stop_help[] =
 
 static const struct option long_opts[] = {
     {"reset", no_argument, NULL, 'r'},
-    {"token-file", required_argument, NULL, 't'},
-    {"cacert", required_argument, NULL, 'C'},
-    {"help", no_argument, NULL, 'h'},
+    TOOL_HOST_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
 int cmd_stop(int argc, char **argv)
 {
     bool reset = false;
-    const char *token_file = NULL, *ca_file = NULL;
-    int c;
+    tool_host_args host = {0};
+    int c, st;
 
     optind = 0;
     opterr = 0;
@@ -53,27 +51,19 @@ int cmd_stop(int argc, char **argv)
         case 'r':
             reset = true;
             break;
-        case 't':
-            token_file = optarg;
-            break;
-        case 'C':
-            ca_file = optarg;
-            break;
-        case 'h':
-            fputs(cmd_stop_help, stdout);
-            return tool_finish_output(TOOL_EXIT_OK);
         default:
-            return tool_option_error("stop", argv, c);
+            if ((st = tool_host_option("stop", cmd_stop_help, c, argv, &host)) >= 0)
+                return st;
         }
     }
-    if (optind == argc)
-        return tool_usage("stop", "stop: which server? URL is missing");
-    if (argc - optind > 1)
-        return tool_usage("stop", "stop: one URL only, got '%s' too", argv[optind + 1]);
-    const char *url = argv[optind];
+    const char *url;
+    st = tool_one_operand(&(tool_operand){"stop", NULL, "URL", "which server?", NULL}, argv,
+                          optind, argc, &url);
+    if (st != TOOL_EXIT_OK)
+        return st;
 
     ss_host_reader *r;
-    int rc = tool_host_reader("stop", url, token_file, ca_file, &r);
+    int rc = tool_host_reader("stop", url, host.token_file, host.ca_file, &r);
     if (rc != TOOL_EXIT_OK)
         return rc;
     rc = reset ? ss_host_reader_reset(r) : ss_host_reader_stop(r);

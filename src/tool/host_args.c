@@ -1,8 +1,10 @@
 /*
  * host_args.c: what the host-mode client commands (send, read, stop) share:
- * the token file and the reader they open, and how they report a failure.
+ * their common options, the token file and the reader they open, and how they
+ * report a failure.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,4 +70,21 @@ int tool_host_fail(const char *cmd, const char *url, int err, const char *said)
 {
     return tool_fail("%s: %s: %s%s%s", cmd, url, ss_strerror(err), said && said[0] ? ": " : "",
                      said ? said : "");
+}
+
+int tool_host_option(const char *cmd, const char *help, int c, char **argv, tool_host_args *a)
+{
+    switch (c) {
+    case 't':
+        a->token_file = optarg;
+        return -1;
+    case 'C':
+        a->ca_file = optarg;
+        return -1;
+    case 'h':
+        fputs(help, stdout);
+        return tool_finish_output(TOOL_EXIT_OK);
+    default:
+        return tool_option_error(cmd, argv, c);
+    }
 }

@@ -84,6 +84,23 @@ int tool_parse_count(const char *s, size_t *ret);
  */
 int tool_option_error(const char *cmd, char **argv, int c);
 
+/* The one operand a subcommand takes after its options, and how to talk about it. */
+typedef struct tool_operand {
+    const char *cmd;      /* the subcommand, whose help the usage hint names: "file" */
+    const char *prefix;   /* what the messages start with: "file write"; NULL: cmd */
+    const char *name;     /* the operand in messages: "URL" */
+    const char *question; /* asked when it is missing: "which server?" */
+    const char *too_many; /* added to the message when there are more; NULL: nothing */
+} tool_operand;
+
+/*
+ * tool_one_operand - the one operand argv[first] of argv[first..end), for a
+ * command that takes exactly one. None is a usage error "PREFIX: QUESTION NAME
+ * is missing", more "PREFIX: one NAME only, got 'SECOND' too". Returns
+ * TOOL_EXIT_OK and sets *ret, or TOOL_EXIT_USAGE.
+ */
+int tool_one_operand(const tool_operand *op, char **argv, int first, int end, const char **ret);
+
 /* Host-mode clients (host_args.c). */
 typedef struct ss_host_reader ss_host_reader;
 
@@ -112,6 +129,24 @@ int tool_host_reader(const char *cmd, const char *url, const char *token_file,
  * said". Returns TOOL_EXIT_FAILURE.
  */
 int tool_host_fail(const char *cmd, const char *url, int err, const char *said);
+
+/* The options every host-mode client takes, for its getopt_long() table, and
+ * what they set. Their short letters are reserved: 't', 'C', 'h'. */
+#define TOOL_HOST_LONG_OPTIONS                                                                     \
+    {"token-file", required_argument, NULL, 't'}, {"cacert", required_argument, NULL, 'C'},        \
+        {"help", no_argument, NULL, 'h'}
+typedef struct tool_host_args {
+    const char *token_file; /* -t, --token-file; NULL without */
+    const char *ca_file;    /* --cacert; NULL without */
+} tool_host_args;
+
+/*
+ * tool_host_option - handle what getopt_long() returned, c, when it is not one
+ * of the command's own options: a shared host option is stored in *a; -h prints
+ * help; anything else is reported as by tool_option_error(). Returns -1 to go on
+ * parsing, or the exit status the command returns now.
+ */
+int tool_host_option(const char *cmd, const char *help, int c, char **argv, tool_host_args *a);
 
 /* Subcommands (cmd_*.c). */
 int cmd_inspect(int argc, char **argv);
