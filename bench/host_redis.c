@@ -4,17 +4,17 @@
  * in its own process) whose store is a redis-server started here (its own
  * directory and port; no persistence, so the figures are Redis's memory speed).
  *
- *     bench_host_redis [LINES_PER_MIRROR] [LINES_PER_BATCH]
+ *     bench_host_redis [LINES_PER_MIRROR] [LINES_PER_PIPELINE]
  *
- * Rows (each mirror process sends batched POSTs over one kept-alive
- * connection, each batch one "str" item holding a run of whole lines, as our
- * mirror sends them; a batch is retried on 503):
+ * Rows (each mirror process is our mirror, ss_host_mirror, as in bench/host.c:
+ * line-assembled, batched over one kept-alive connection, exactly once; it
+ * counts from its start to the server's acknowledgement of its last line):
  *   memory 2 srv   4 mirrors into 2 servers with the memory store (2 each;
  *                  two separate buffers: the memory store cannot be shared)
  *   redis 2 srv    4 mirrors into 2 servers sharing one Redis key (2 each)
  *   redis 1 srv    4 mirrors into 1 server with the Redis store
  *   XADD raw       the limit: 4 processes, hiredis, pipelined
- *                  XADD MAXLEN ~ of the same lines, LINES_PER_BATCH per
+ *                  XADD MAXLEN ~ of the same lines, LINES_PER_PIPELINE per
  *                  pipeline (no HTTP, no script, no line assembly)
  *   redis-benchmark  the same XADD from redis-benchmark (-c 4 -P 64), when
  *                  it is installed
@@ -167,67 +167,39 @@ static long long next_seq(int port)
     return rc == CURLE_OK && p ? strtoll(p + 11, NULL, 10) : -1;
 }
 
-/* ---- a mirror process: batched POSTs over one kept-alive connection ---- */
+/* ---- a mirror process: our mirror (ss_host_mirror), as bench/host.c ---- */
 
-static int run_mirror(int port, int id, long lines, long per_batch)
+static int run_mirror(int port, int id, long lines)
 {
-    char url[128];
+    char url[128], src[16];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/sync-stream", port);
-    /* JSON escapes each "\n" as two bytes. */
-    size_t cap = (size_t)per_batch * (LINE_LEN + 1) + 256;
-    char *body = malloc(cap);
-    char reply[512];
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, reply);
-    long batch = 0;
-    for (long i = 0; i < lines; batch++) {
-        int n = snprintf(body, cap,
-                         "{\"type\":\"batch\",\"mirror\":\"bench%d\",\"batch\":%ld,"
-                         "\"items\":[{\"type\":\"str\",\"data\":{\"value\":\"",
-                         id, batch + 1);
-        size_t len = (size_t)n;
-        for (long k = 0; k < per_batch && i < lines; k++, i++) {
-            make_line(body + len, id, i);
-            memcpy(body + len + LINE_LEN - 1, "\\n", 2);
-            len += LINE_LEN + 1;
-        }
-        len += (size_t)snprintf(body + len, cap - len, "\"}}]}");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
-        for (int attempt = 0;; attempt++) {
-            reply[0] = '\0';
-            long status = 0;
-            if (curl_easy_perform(h) == CURLE_OK)
-                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-            if (status == 201 || status == 200)
-                break;
-            if (attempt == 100) {
-                fprintf(stderr, "mirror %d: batch %ld: status %ld %s\n", id, batch + 1, status,
-                        reply);
-                return 1;
-            }
-            usleep(10 * 1000);
-        }
+    snprintf(src, sizeof(src), "m%d", id);
+    ss_host_mirror *m;
+    if (ss_host_mirror_new(&m, url, &(ss_host_mirror_opts){.source = src,
+                                                           .close_timeout_ms = -1}) < 0)
+        return 1;
+    char line[LINE_LEN];
+    for (long i = 0; i < lines; i++) {
+        make_line(line, id, i);
+        if (ss_host_mirror_write(m, line, LINE_LEN) < 0)
+            return 1;
     }
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
-    free(body);
-    return 0;
+    int rc = ss_host_mirror_close(m);
+    ss_host_mirror_stats st;
+    ss_host_mirror_get_stats(m, &st);
+    ss_host_mirror_free(m);
+    return rc < 0 || st.records_sent != (uint64_t)lines ? 1 : 0;
 }
 
 /* MIRRORS mirror processes, mirror i into ports[i % n_ports]; seconds. */
-static double run_mirrors(const int *ports, int n_ports, long lines, long per_batch, int round)
+static double run_mirrors(const int *ports, int n_ports, long lines, int round)
 {
     pid_t pids[MIRRORS];
     double t0 = now_s();
     for (int i = 0; i < MIRRORS; i++) {
         pids[i] = fork();
         if (pids[i] == 0)
-            _exit(run_mirror(ports[i % n_ports], round * MIRRORS + i, lines, per_batch));
+            _exit(run_mirror(ports[i % n_ports], round * MIRRORS + i, lines));
     }
     int bad = 0;
     for (int i = 0; i < MIRRORS; i++) {
@@ -324,7 +296,7 @@ int main(int argc, char **argv)
     long lines = argc > 1 ? atol(argv[1]) : 200000;
     long per_batch = argc > 2 ? atol(argv[2]) : 1000;
     if (lines <= 0 || per_batch <= 0) {
-        fprintf(stderr, "usage: bench_host_redis [LINES_PER_MIRROR] [LINES_PER_BATCH]\n");
+        fprintf(stderr, "usage: bench_host_redis [LINES_PER_MIRROR] [LINES_PER_PIPELINE]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -340,7 +312,7 @@ int main(int argc, char **argv)
     pid_t servers[2];
     int rc = 0;
 
-    printf("%d mirror processes x %ld lines of %d bytes, %ld lines per batch, maxlen %d\n",
+    printf("%d mirror processes x %ld lines of %d bytes, XADD pipelines of %ld, maxlen %d\n",
            MIRRORS, lines, LINE_LEN, per_batch, MAXLEN);
     double raw_s = run_xadds(lines, per_batch);
     double raw = raw_s > 0 ? total / raw_s : -1;
@@ -348,7 +320,7 @@ int main(int argc, char **argv)
     /* memory: 2 servers, each its own buffer */
     for (int i = 0; i < 2; i++)
         servers[i] = start_server(NULL, &ports[i]);
-    double mem_s = run_mirrors(ports, 2, lines, per_batch, 0);
+    double mem_s = run_mirrors(ports, 2, lines, 0);
     if (next_seq(ports[0]) + next_seq(ports[1]) != (long long)total + 2)
         rc = 1;
     for (int i = 0; i < 2; i++) {
@@ -360,7 +332,7 @@ int main(int argc, char **argv)
     snprintf(uri, sizeof(uri), "redis://127.0.0.1:%d/bench2", redis_port);
     for (int i = 0; i < 2; i++)
         servers[i] = start_server(uri, &ports[i]);
-    double r2_s = run_mirrors(ports, 2, lines, per_batch, 1);
+    double r2_s = run_mirrors(ports, 2, lines, 1);
     if (next_seq(ports[1]) != (long long)total + 1)
         rc = 1;
     for (int i = 0; i < 2; i++) {
@@ -371,7 +343,7 @@ int main(int argc, char **argv)
     /* redis: 1 server */
     snprintf(uri, sizeof(uri), "redis://127.0.0.1:%d/bench1", redis_port);
     servers[0] = start_server(uri, &ports[0]);
-    double r1_s = run_mirrors(ports, 1, lines, per_batch, 2);
+    double r1_s = run_mirrors(ports, 1, lines, 2);
     if (next_seq(ports[0]) != (long long)total + 1)
         rc = 1;
     kill(servers[0], SIGKILL);
