@@ -1,48 +1,25 @@
 /* The test's redis-server: see redis_server.h. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
+#include "daemon.h"
 #include "redis_server.h"
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 /* True once our server answers (not while it loads its data): the process
  * on the port must be ours, not another program that took it first. */
-static bool answers(int port, pid_t pid)
+static bool answers(void *ctx, pid_t pid)
 {
+    const ss_test_redis *r = ctx;
     struct timeval tv = {.tv_sec = 1};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
     bool ok = false;
     if (c && !c->err) {
         redisReply *rep = redisCommand(c, "INFO server");
@@ -63,8 +40,9 @@ static bool answers(int port, pid_t pid)
     return ok;
 }
 
-static int write_config(const ss_test_redis *r)
+static int write_config(void *ctx)
 {
+    const ss_test_redis *r = ctx;
     char path[128];
     snprintf(path, sizeof(path), "%s/redis.conf", r->dir);
     FILE *f = fopen(path, "w");
@@ -84,40 +62,29 @@ static int write_config(const ss_test_redis *r)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-static int spawn(ss_test_redis *r)
+static pid_t spawn(void *ctx)
 {
+    const ss_test_redis *r = ctx;
     char conf[128];
     snprintf(conf, sizeof(conf), "%s/redis.conf", r->dir);
     pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        /* Never outlive the test, and never hold its output open (the test
-         * runner waits for it to close): Redis logs to its file. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0) {
-            dup2(null, 0);
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        execlp("redis-server", "redis-server", conf, (char *)NULL);
-        _exit(127);
+    if (pid != 0)
+        return pid;
+    /* Never outlive the test, and never hold its output open (the test
+     * runner waits for it to close): Redis logs to its file. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
     }
-    r->pid = pid;
-    for (int i = 0; i < 400; i++) { /* up to 20 s */
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            r->pid = 0;
-            return -1; /* exited: the port was taken meanwhile, or no redis-server */
-        }
-        if (answers(r->port, pid))
-            return 0;
-        sleep_ms(50);
-    }
-    ss_test_redis_stop(r);
-    return -1;
+    execlp("redis-server", "redis-server", conf, (char *)NULL);
+    _exit(127);
 }
+
+/* Up to 20 s to load its data and answer. */
+static const ss_test_daemon redis_daemon = {write_config, spawn, answers, 20000};
 
 int ss_test_redis_start(ss_test_redis *r)
 {
@@ -129,32 +96,15 @@ int ss_test_redis_start(ss_test_redis *r)
         fprintf(stderr, "redis: mkdtemp: %d\n", errno);
         return -1;
     }
-    /* Another program may take the free port before Redis binds it: try a few. */
-    for (int attempt = 0; attempt < 5; attempt++) {
-        r->port = free_port();
-        if (r->port > 0 && write_config(r) == 0 && spawn(r) == 0)
-            return 0;
-    }
+    if (ss_test_daemon_start(&redis_daemon, r, &r->port, &r->pid) == 0)
+        return 0;
     fprintf(stderr, "redis: redis-server did not start (see %s/redis.log)\n", r->dir);
     return -1;
 }
 
 void ss_test_redis_stop(ss_test_redis *r)
 {
-    if (r->pid <= 0)
-        return;
-    kill(r->pid, SIGTERM);
-    for (int i = 0; i < 400; i++) { /* up to 20 s, then SIGKILL */
-        int status;
-        if (waitpid(r->pid, &status, WNOHANG) == r->pid) {
-            r->pid = 0;
-            return;
-        }
-        sleep_ms(50);
-    }
-    kill(r->pid, SIGKILL);
-    waitpid(r->pid, NULL, 0);
-    r->pid = 0;
+    ss_test_daemon_stop(&r->pid, SIGTERM, 20000);
 }
 
 int ss_test_redis_restart(ss_test_redis *r)
@@ -162,9 +112,9 @@ int ss_test_redis_restart(ss_test_redis *r)
     ss_test_redis_stop(r);
     /* The port is ours to reuse: Redis listens with SO_REUSEADDR. */
     for (int attempt = 0; attempt < 20; attempt++) {
-        if (spawn(r) == 0)
+        if (ss_test_daemon_run(&redis_daemon, r, &r->pid) == 0)
             return 0;
-        sleep_ms(100);
+        ss_test_sleep_ms(100);
     }
     fprintf(stderr, "redis: redis-server did not restart (see %s/redis.log)\n", r->dir);
     return -1;

@@ -13,9 +13,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "sshd.h"
 
 #define SSHD_PATH "/usr/sbin/sshd"
@@ -114,25 +114,12 @@ static int make_shadow(ss_test_sshd *d, const char *path)
     return fclose(out) == 0 ? 0 : -1;
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 /* True once the port answers with an SSH banner. */
-static bool answers(int port)
+static bool answers(void *ctx, pid_t pid)
 {
+    const ss_test_sshd *d = ctx;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = false;
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
@@ -146,14 +133,9 @@ static bool answers(int port)
     return ok;
 }
 
-static void sleep_ms(int ms)
+static pid_t spawn_sshd(void *ctx)
 {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static pid_t spawn_sshd(ss_test_sshd *d)
-{
+    const ss_test_sshd *d = ctx;
     char config[128], shadow[128], log[128];
     ss_test_sshd_path(d, "sshd_config", config, sizeof(config));
     ss_test_sshd_path(d, "shadow", shadow, sizeof(shadow));
@@ -173,8 +155,19 @@ static pid_t spawn_sshd(ss_test_sshd *d)
     _exit(127);
 }
 
-static int write_config(ss_test_sshd *d)
+static int write_known_hosts(const ss_test_sshd *d, const char *path, const char *pub_path)
 {
+    char pub[1024], line[1200];
+    if (read_file(pub_path, pub, sizeof(pub)) != 0)
+        return -1;
+    snprintf(line, sizeof(line), "[127.0.0.1]:%d %s", d->port, pub);
+    return write_file(path, line, 0600);
+}
+
+/* sshd_config for d->port, and the known_hosts file that names that port. */
+static int write_config(void *ctx)
+{
+    const ss_test_sshd *d = ctx;
     char path[128], text[2048];
     snprintf(text, sizeof(text),
              "ListenAddress 127.0.0.1:%d\n"
@@ -193,17 +186,13 @@ static int write_config(ss_test_sshd *d)
              "MaxStartups 100\n"
              "LogLevel INFO\n",
              d->port, d->dir, d->dir);
-    return write_file(ss_test_sshd_path(d, "sshd_config", path, sizeof(path)), text, 0600);
+    if (write_file(ss_test_sshd_path(d, "sshd_config", path, sizeof(path)), text, 0600) != 0)
+        return -1;
+    return write_known_hosts(d, d->known_hosts, d->host_pub);
 }
 
-static int write_known_hosts(ss_test_sshd *d, const char *path, const char *pub_path)
-{
-    char pub[1024], line[1200];
-    if (read_file(pub_path, pub, sizeof(pub)) != 0)
-        return -1;
-    snprintf(line, sizeof(line), "[127.0.0.1]:%d %s", d->port, pub);
-    return write_file(path, line, 0600);
-}
+/* Up to 10 s to answer with its banner. */
+static const ss_test_daemon sshd_daemon = {write_config, spawn_sshd, answers, 10000};
 
 int ss_test_sshd_wrong_known_hosts(ss_test_sshd *d, const char *path)
 {
@@ -244,31 +233,8 @@ int ss_test_sshd_start(ss_test_sshd *d)
         make_shadow(d, ss_test_sshd_path(d, "shadow", shadow, sizeof(shadow))) != 0)
         goto fail;
 
-    /* The free port may be taken between our probe and sshd's bind: retry. */
-    for (int attempt = 0; attempt < 5; attempt++) {
-        d->port = free_port();
-        if (d->port < 0 || write_config(d) != 0 ||
-            write_known_hosts(d, d->known_hosts, d->host_pub) != 0)
-            goto fail;
-        d->pid = spawn_sshd(d);
-        if (d->pid < 0)
-            goto fail;
-        for (int i = 0; i < 200; i++) { /* up to 10 s */
-            int status;
-            if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-                d->pid = 0;
-                break;
-            }
-            if (answers(d->port))
-                return 0;
-            sleep_ms(50);
-        }
-        if (d->pid > 0) {
-            kill(d->pid, SIGKILL);
-            waitpid(d->pid, NULL, 0);
-            d->pid = 0;
-        }
-    }
+    if (ss_test_daemon_start(&sshd_daemon, d, &d->port, &d->pid) == 0)
+        return 0;
     fprintf(stderr, "sshd harness: sshd did not start; its log:\n");
     run("cat '%s/sshd.log' >&2", d->dir);
 fail:
@@ -350,7 +316,7 @@ int ss_test_sshd_agent(ss_test_sshd *d)
     }
     d->agent_pid = pid;
     for (int i = 0; i < 100 && access(d->agent_sock, F_OK) != 0; i++)
-        sleep_ms(50);
+        ss_test_sleep_ms(50);
     return run("SSH_AUTH_SOCK='%s' ssh-add -q '%s' 2>/dev/null", d->agent_sock, d->user_key);
 }
 
