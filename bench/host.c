@@ -23,17 +23,12 @@
  * its last line (ss_host_mirror_close()).
  */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -41,84 +36,18 @@
 
 #include <syncstream.h>
 
-#define LINE_LEN 64
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Line i of a mirror: 63 printable bytes and "\n". */
-static void make_line(char *buf, int mirror, long i)
-{
-    int n = snprintf(buf, LINE_LEN, "mirror %d line %09ld ", mirror, i);
-    memset(buf + n, 'x', (size_t)(LINE_LEN - 1 - n));
-    buf[LINE_LEN - 1] = '\n';
-}
+#include "host_mirrors.h"
 
 /* The base-protocol POST body of line i: {"type":"str","data":{"value":LINE}}. */
 static int line_body(char body[256], int mirror, long i)
 {
-    char line[LINE_LEN];
-    make_line(line, mirror, i);
-    line[LINE_LEN - 1] = '\0';
+    char line[BENCH_LINE_LEN];
+    bench_make_line(line, mirror, i);
+    line[BENCH_LINE_LEN - 1] = '\0';
     return snprintf(body, 256, "{\"type\":\"str\",\"data\":{\"value\":\"%s\\n\"}}", line);
 }
 
-/* ---- the server, in its own process ---- */
-
-static pid_t start_server(int *ret_port, size_t maxlen)
-{
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        ss_host_server *srv;
-        int rc = ss_host_server_new(&srv, &(ss_host_server_opts){.listen = "127.0.0.1:0",
-                                                                  .maxlen = maxlen});
-        int port = rc < 0 ? -1 : ss_host_server_port(srv);
-        if (write(fds[1], &port, sizeof(port)) != sizeof(port) || rc < 0)
-            _exit(1);
-        for (;;)
-            pause();
-    }
-    close(fds[1]);
-    int port = -1;
-    if (read(fds[0], &port, sizeof(port)) != sizeof(port) || port < 0) {
-        close(fds[0]);
-        return -1;
-    }
-    close(fds[0]);
-    *ret_port = port;
-    return pid;
-}
-
 /* ---- mirror processes ---- */
-
-/* Our mirror: N lines, then close (everything acknowledged). */
-static int run_batch(const char *url, int id, long lines)
-{
-    ss_host_mirror *m;
-    char src[16];
-    snprintf(src, sizeof(src), "m%d", id);
-    if (ss_host_mirror_new(&m, url, &(ss_host_mirror_opts){.source = src}) < 0)
-        return 1;
-    char line[LINE_LEN];
-    for (long i = 0; i < lines; i++) {
-        make_line(line, id, i);
-        if (ss_host_mirror_write(m, line, LINE_LEN) < 0)
-            return 1;
-    }
-    int rc = ss_host_mirror_close(m);
-    ss_host_mirror_stats st;
-    ss_host_mirror_get_stats(m, &st);
-    ss_host_mirror_free(m);
-    return rc < 0 || st.records_sent != (uint64_t)lines ? 1 : 0;
-}
 
 static size_t discard(char *p, size_t size, size_t n, void *ctx)
 {
@@ -200,26 +129,26 @@ static int run_per_line_raw(int port, int id, long lines)
     return bad;
 }
 
+typedef struct mirrors_ctx {
+    const char *url;
+    int port;
+    long lines;
+    int mode; /* 0 our mirror, 1 per-line curl, 2 per-line raw */
+} mirrors_ctx;
+
+static int mirror_proc(int k, void *ctx)
+{
+    const mirrors_ctx *c = ctx;
+    return c->mode == 0   ? bench_run_mirror(c->url, k, c->lines)
+           : c->mode == 1 ? run_per_line(c->url, k, c->lines)
+                          : run_per_line_raw(c->port, k, c->lines);
+}
+
 /* Run `procs` mirror processes at once; returns lines per second or -1. */
 static double run_mirrors(const char *url, int port, int procs, long lines, int mode)
 {
-    pid_t pids[16];
-    double t0 = now_s();
-    for (int k = 0; k < procs; k++) {
-        pids[k] = fork();
-        if (pids[k] == 0)
-            _exit(mode == 0   ? run_batch(url, k, lines)
-                  : mode == 1 ? run_per_line(url, k, lines)
-                              : run_per_line_raw(port, k, lines));
-    }
-    int failed = 0;
-    for (int k = 0; k < procs; k++) {
-        int st;
-        waitpid(pids[k], &st, 0);
-        failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-    }
-    double t = now_s() - t0;
-    return failed ? -1 : (double)procs * (double)lines / t;
+    double t = bench_run_procs(procs, mirror_proc, &(mirrors_ctx){url, port, lines, mode});
+    return t < 0 ? -1 : (double)procs * (double)lines / t;
 }
 
 /* ---- the limit: wrk against a trivial libmicrohttpd handler ---- */
@@ -280,9 +209,9 @@ int main(int argc, char **argv)
     /* The limit first, with the same body a per-line POST carries. */
     char lua[] = "/tmp/bench_host_XXXXXX.lua";
     int fd = mkstemps(lua, 4);
-    char line[LINE_LEN];
-    make_line(line, 0, 0);
-    line[LINE_LEN - 1] = '\0';
+    char line[BENCH_LINE_LEN];
+    bench_make_line(line, 0, 0);
+    line[BENCH_LINE_LEN - 1] = '\0';
     dprintf(fd, "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
                 "wrk.body = '{\"type\":\"str\",\"data\":{\"value\":\"%s\\\\n\"}}'\n", line);
     close(fd);
@@ -315,7 +244,10 @@ int main(int argc, char **argv)
             long n = mode == 0 ? lines : lines / 20;
             /* wrk's run is timed: the server keeps its maxlen of records. */
             int port;
-            pid_t srv = start_server(&port, (size_t)(procs[i] * n) + 16);
+            pid_t srv = bench_start_server(
+                &(ss_host_server_opts){.listen = "127.0.0.1:0",
+                                       .maxlen = (size_t)(procs[i] * n) + 16},
+                &port);
             if (srv < 0) {
                 fprintf(stderr, "bench_host: cannot start the server\n");
                 return 1;
@@ -324,8 +256,7 @@ int main(int argc, char **argv)
             snprintf(url, sizeof(url), "http://127.0.0.1:%d/sync-stream", port);
             rate[mode][i] = mode == 3 ? run_wrk(port, procs[i], seconds, lua)
                                       : run_mirrors(url, port, procs[i], n, mode);
-            kill(srv, SIGKILL);
-            waitpid(srv, NULL, 0);
+            bench_stop_server(srv);
             if (rate[mode][i] < 0) {
                 fprintf(stderr, "bench_host: a mirror (or wrk) failed\n");
                 unlink(lua);

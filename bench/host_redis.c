@@ -21,39 +21,21 @@
  * Ratios are over the XADD raw row. Each row checks that the servers hold
  * every line (their health's next_seq).
  */
-#include <errno.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <hiredis/hiredis.h>
 
 #include <syncstream.h>
 
-#define LINE_LEN 64
+#include "host_mirrors.h"
+
 #define MIRRORS 4
 #define MAXLEN 100000
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Line i of a mirror: 63 printable bytes and "\n". */
-static void make_line(char *buf, int mirror, long i)
-{
-    int n = snprintf(buf, LINE_LEN, "mirror %d line %09ld ", mirror, i);
-    memset(buf + n, 'x', (size_t)(LINE_LEN - 1 - n));
-    buf[LINE_LEN - 1] = '\n';
-}
 
 /* ---- redis-server ---- */
 
@@ -112,119 +94,108 @@ static void stop_redis(void)
         fprintf(stderr, "could not remove %s\n", redis_dir);
 }
 
-/* ---- servers, each in its own process ---- */
+/* ---- servers, each in its own process, and mirror processes ---- */
 
-static pid_t start_server(const char *store, int *ret_port)
+/* n servers with store (NULL: memory); returns 0, or -1 with none left. */
+static int start_servers(int n, const char *store, pid_t *pids, int *ports)
 {
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        ss_host_server *srv;
-        int rc = ss_host_server_new(&srv, &(ss_host_server_opts){.listen = "127.0.0.1:0",
-                                                                  .maxlen = MAXLEN,
-                                                                  .store = store});
-        int port = rc < 0 ? -1 : ss_host_server_port(srv);
-        if (write(fds[1], &port, sizeof(port)) != sizeof(port) || rc < 0)
-            _exit(1);
-        for (;;)
-            pause();
+    for (int i = 0; i < n; i++) {
+        pids[i] = bench_start_server(&(ss_host_server_opts){.listen = "127.0.0.1:0",
+                                                             .maxlen = MAXLEN,
+                                                             .store = store},
+                                     &ports[i]);
+        if (pids[i] < 0) {
+            while (i-- > 0)
+                bench_stop_server(pids[i]);
+            return -1;
+        }
     }
-    close(fds[1]);
-    int port = -1;
-    if (read(fds[0], &port, sizeof(port)) != sizeof(port) || port < 0)
-        port = -1;
-    close(fds[0]);
-    *ret_port = port;
-    return pid;
+    return 0;
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-    char *out = ctx;
-    size_t len = strlen(out), add = size * n;
-    if (len + add < 512) {
-        memcpy(out + len, p, add);
-        out[len + add] = '\0';
-    }
-    return add;
-}
-
-/* GET url-health's next_seq. */
+/* The health's next_seq of the server on port, or -1. */
 static long long next_seq(int port)
 {
-    char url[128], body[512] = "";
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/sync-stream-health", port);
-    CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_cleanup(h);
-    const char *p = strstr(body, "\"next_seq\":");
-    return rc == CURLE_OK && p ? strtoll(p + 11, NULL, 10) : -1;
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/sync-stream", port);
+    ss_host_reader *r;
+    ss_host_health h;
+    if (ss_host_reader_new(&r, url, NULL) < 0)
+        return -1;
+    int rc = ss_host_reader_health(r, &h);
+    ss_host_reader_free(r);
+    return rc < 0 ? -1 : (long long)h.next_seq;
 }
 
-/* ---- a mirror process: our mirror (ss_host_mirror), as bench/host.c ---- */
+typedef struct mirrors_ctx {
+    const int *ports;
+    int n_ports;
+    long lines;
+    int round;
+} mirrors_ctx;
 
-static int run_mirror(int port, int id, long lines)
+static int mirror_proc(int i, void *ctx)
 {
-    char url[128], src[16];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/sync-stream", port);
-    snprintf(src, sizeof(src), "m%d", id);
-    ss_host_mirror *m;
-    if (ss_host_mirror_new(&m, url, &(ss_host_mirror_opts){.source = src,
-                                                           .close_timeout_ms = -1}) < 0)
-        return 1;
-    char line[LINE_LEN];
-    for (long i = 0; i < lines; i++) {
-        make_line(line, id, i);
-        if (ss_host_mirror_write(m, line, LINE_LEN) < 0)
-            return 1;
-    }
-    int rc = ss_host_mirror_close(m);
-    ss_host_mirror_stats st;
-    ss_host_mirror_get_stats(m, &st);
-    ss_host_mirror_free(m);
-    return rc < 0 || st.records_sent != (uint64_t)lines ? 1 : 0;
+    const mirrors_ctx *c = ctx;
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/sync-stream", c->ports[i % c->n_ports]);
+    return bench_run_mirror(url, c->round * MIRRORS + i, c->lines);
 }
 
 /* MIRRORS mirror processes, mirror i into ports[i % n_ports]; seconds. */
 static double run_mirrors(const int *ports, int n_ports, long lines, int round)
 {
-    pid_t pids[MIRRORS];
-    double t0 = now_s();
-    for (int i = 0; i < MIRRORS; i++) {
-        pids[i] = fork();
-        if (pids[i] == 0)
-            _exit(run_mirror(ports[i % n_ports], round * MIRRORS + i, lines));
-    }
-    int bad = 0;
-    for (int i = 0; i < MIRRORS; i++) {
-        int status;
-        waitpid(pids[i], &status, 0);
-        bad |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-    }
-    return bad ? -1 : now_s() - t0;
+    return bench_run_procs(MIRRORS, mirror_proc, &(mirrors_ctx){ports, n_ports, lines, round});
+}
+
+/*
+ * One row: MIRRORS mirror processes into n fresh servers with store (NULL:
+ * memory, each server its own buffer; else one Redis key they share), then a
+ * check that the servers hold every line. Returns seconds, or -1.
+ */
+static double run_row(int n, const char *store, long lines, int round, bool *held_all)
+{
+    pid_t pids[2];
+    int ports[2];
+    if (n > 2 || start_servers(n, store, pids, ports) < 0)
+        return -1;
+    double s = run_mirrors(ports, n, lines, round);
+    /* next_seq is one past the last record: per buffer, and a shared key has one. */
+    long long want = lines * MIRRORS + (store ? 1 : n), got = 0;
+    if (store)
+        got = next_seq(ports[n - 1]);
+    else
+        for (int i = 0; i < n; i++)
+            got += next_seq(ports[i]);
+    if (got != want)
+        *held_all = false;
+    for (int i = 0; i < n; i++)
+        bench_stop_server(pids[i]);
+    return s;
 }
 
 /* ---- the raw limit: pipelined XADD from hiredis ---- */
 
-static int run_xadd(int id, long lines, long per_batch)
+typedef struct xadd_ctx {
+    long lines;
+    long per_batch;
+} xadd_ctx;
+
+static int run_xadd(int id, void *ctx)
 {
+    const xadd_ctx *x = ctx;
+    long lines = x->lines, per_batch = x->per_batch;
     redisContext *c = redisConnect("127.0.0.1", redis_port);
     if (!c || c->err)
         return 1;
-    char line[LINE_LEN], maxlen[16];
+    char line[BENCH_LINE_LEN], maxlen[16];
     snprintf(maxlen, sizeof(maxlen), "%d", MAXLEN);
     for (long i = 0; i < lines;) {
         long k = 0;
         for (; k < per_batch && i < lines; k++, i++) {
-            make_line(line, id, i);
+            bench_make_line(line, id, i);
             const char *argv[] = {"XADD", "rawbench", "MAXLEN", "~", maxlen, "*", "text", line};
-            size_t lens[] = {4, 8, 6, 1, strlen(maxlen), 1, 4, LINE_LEN - 1};
+            size_t lens[] = {4, 8, 6, 1, strlen(maxlen), 1, 4, BENCH_LINE_LEN - 1};
             redisAppendCommandArgv(c, 8, argv, lens);
         }
         for (; k > 0; k--) {
@@ -240,20 +211,7 @@ static int run_xadd(int id, long lines, long per_batch)
 
 static double run_xadds(long lines, long per_batch)
 {
-    pid_t pids[MIRRORS];
-    double t0 = now_s();
-    for (int i = 0; i < MIRRORS; i++) {
-        pids[i] = fork();
-        if (pids[i] == 0)
-            _exit(run_xadd(i, lines, per_batch));
-    }
-    int bad = 0;
-    for (int i = 0; i < MIRRORS; i++) {
-        int status;
-        waitpid(pids[i], &status, 0);
-        bad |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-    }
-    return bad ? -1 : now_s() - t0;
+    return bench_run_procs(MIRRORS, run_xadd, &(xadd_ctx){lines, per_batch});
 }
 
 /* redis-benchmark's XADD requests per second, or -1 when it is missing. */
@@ -305,50 +263,19 @@ int main(int argc, char **argv)
         stop_redis();
         return 1;
     }
-    curl_global_init(CURL_GLOBAL_ALL);
     double total = (double)lines * MIRRORS;
-    char uri[128];
-    int ports[2];
-    pid_t servers[2];
-    int rc = 0;
+    char uri1[128], uri2[128];
+    snprintf(uri1, sizeof(uri1), "redis://127.0.0.1:%d/bench1", redis_port);
+    snprintf(uri2, sizeof(uri2), "redis://127.0.0.1:%d/bench2", redis_port);
+    bool held_all = true;
 
     printf("%d mirror processes x %ld lines of %d bytes, XADD pipelines of %ld, maxlen %d\n",
-           MIRRORS, lines, LINE_LEN, per_batch, MAXLEN);
+           MIRRORS, lines, BENCH_LINE_LEN, per_batch, MAXLEN);
     double raw_s = run_xadds(lines, per_batch);
     double raw = raw_s > 0 ? total / raw_s : -1;
-
-    /* memory: 2 servers, each its own buffer */
-    for (int i = 0; i < 2; i++)
-        servers[i] = start_server(NULL, &ports[i]);
-    double mem_s = run_mirrors(ports, 2, lines, 0);
-    if (next_seq(ports[0]) + next_seq(ports[1]) != (long long)total + 2)
-        rc = 1;
-    for (int i = 0; i < 2; i++) {
-        kill(servers[i], SIGKILL);
-        waitpid(servers[i], NULL, 0);
-    }
-
-    /* redis: 2 servers on one key */
-    snprintf(uri, sizeof(uri), "redis://127.0.0.1:%d/bench2", redis_port);
-    for (int i = 0; i < 2; i++)
-        servers[i] = start_server(uri, &ports[i]);
-    double r2_s = run_mirrors(ports, 2, lines, 1);
-    if (next_seq(ports[1]) != (long long)total + 1)
-        rc = 1;
-    for (int i = 0; i < 2; i++) {
-        kill(servers[i], SIGKILL);
-        waitpid(servers[i], NULL, 0);
-    }
-
-    /* redis: 1 server */
-    snprintf(uri, sizeof(uri), "redis://127.0.0.1:%d/bench1", redis_port);
-    servers[0] = start_server(uri, &ports[0]);
-    double r1_s = run_mirrors(ports, 1, lines, 2);
-    if (next_seq(ports[0]) != (long long)total + 1)
-        rc = 1;
-    kill(servers[0], SIGKILL);
-    waitpid(servers[0], NULL, 0);
-
+    double mem_s = run_row(2, NULL, lines, 0, &held_all);
+    double r2_s = run_row(2, uri2, lines, 1, &held_all);
+    double r1_s = run_row(1, uri1, lines, 2, &held_all);
     double rb = run_redis_benchmark(lines * MIRRORS);
 
     printf("%-18s %14s %9s\n", "row", "lines/s", "vs XADD");
@@ -360,9 +287,8 @@ int main(int argc, char **argv)
         row("redis-benchmark", rb, raw);
     else
         printf("%-18s %14s\n", "redis-benchmark", "not installed");
-    if (rc)
+    if (!held_all)
         printf("CHECK FAILED: a server does not hold every line\n");
-    curl_global_cleanup();
     stop_redis();
-    return rc;
+    return held_all ? 0 : 1;
 }
