@@ -101,7 +101,7 @@ int cmd_inspect(int argc, char **argv)
             return tool_option_error("inspect", argv, c);
         }
     }
-    const char *path;
+    const char *path = NULL;
     int bad = tool_one_operand(&(tool_operand){"inspect", NULL, "FILE", "which ring file?", NULL},
                                argv, optind, argc, &path);
     if (bad != TOOL_EXIT_OK)

@@ -138,7 +138,7 @@ int cmd_read(int argc, char **argv)
                 return st;
         }
     }
-    const char *url;
+    const char *url = NULL;
     st = tool_one_operand(&(tool_operand){"read", NULL, "URL", "from where?", NULL}, argv,
                           optind, argc, &url);
     if (st != TOOL_EXIT_OK)

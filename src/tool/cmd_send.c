@@ -170,7 +170,7 @@ int cmd_send(int argc, char **argv)
         }
     }
     /* URL, then COMMAND and its arguments. */
-    const char *url;
+    const char *url = NULL;
     st = tool_one_operand(&(tool_operand){"send", NULL, "URL", "where to?", NULL}, argv, optind,
                           optind < argc ? optind + 1 : argc, &url);
     if (st != TOOL_EXIT_OK)

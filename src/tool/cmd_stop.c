@@ -56,7 +56,7 @@ int cmd_stop(int argc, char **argv)
                 return st;
         }
     }
-    const char *url;
+    const char *url = NULL;
     st = tool_one_operand(&(tool_operand){"stop", NULL, "URL", "which server?", NULL}, argv,
                           optind, argc, &url);
     if (st != TOOL_EXIT_OK)
