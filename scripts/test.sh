@@ -77,12 +77,14 @@ if CC=clang run_build build/fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_
 fi
 
 # The installed library, headers and pkg-config file are enough to build a program.
+# The program is built by build/asan's compiler, clang: GCC's sanitizer runtime
+# does not link against a library built with clang's.
 echo "== install and build examples/threads.c against the installed library"
 stage=$(mktemp -d)
 if meson install -C build/asan --destdir "$stage" >/dev/null &&
     pc=$(dirname "$(find "$stage" -name syncstream.pc)") &&
     flags=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$stage pkg-config --cflags --libs --static syncstream) &&
-    cc -fsanitize=address,undefined -o "$stage/threads" examples/threads.c $flags &&
+    clang -fsanitize=address,undefined -o "$stage/threads" examples/threads.c $flags &&
     LD_LIBRARY_PATH=$(dirname "$pc") "$stage/threads" 2 2 | grep -q "6 records written"; then
     passed=$((passed + 1))
 else
