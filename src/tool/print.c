@@ -61,6 +61,51 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
+/* The ASCII bytes each output escapes (all of them also escape invalid UTF-8). */
+typedef enum escapes {
+    ESCAPE_TEXT,  /* a record's text: control bytes but tab, DEL */
+    ESCAPE_FIELD, /* a text field that must stay one word: also tab and space */
+    ESCAPE_JSON,  /* a JSON string: control bytes, DEL, '"' and '\\' */
+} escapes;
+
+static bool ascii_escaped(unsigned char c, escapes e)
+{
+    switch (e) {
+    case ESCAPE_TEXT:
+        return (c < 0x20 && c != '\t') || c == 0x7f;
+    case ESCAPE_FIELD:
+        return c < 0x20 || c == 0x7f || c == ' ';
+    case ESCAPE_JSON:
+        return c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+    }
+    return true;
+}
+
+/*
+ * Copy to out, in one call, the longest run of bytes from p[i] that need no
+ * escape under e: well-formed UTF-8 sequences and ASCII bytes e leaves alone.
+ * Returns where the run ends (len, or the byte to escape).
+ */
+static size_t copy_plain_run(FILE *out, const unsigned char *p, size_t i, size_t len, escapes e)
+{
+    size_t run = i;
+    while (run < len) {
+        if (p[run] < 0x80) {
+            if (ascii_escaped(p[run], e))
+                break;
+            run++;
+        } else {
+            size_t l = utf8_len(p + run, len - run);
+            if (l == 0)
+                break;
+            run += l;
+        }
+    }
+    if (run > i)
+        fwrite(p + i, 1, run - i, out);
+    return run;
+}
+
 char *tool_format_time(char buf[TOOL_TIME_MAX], int64_t time_ns)
 {
     /* Floor division, so that a time before 1970 still gets a microsecond part
@@ -98,24 +143,7 @@ static void text_bytes(FILE *out, const char *s, size_t len, bool in_text)
     size_t i = 0;
 
     while (i < len) {
-        /* Copy the longest run of bytes that need no escape in one call. */
-        size_t run = i;
-        while (run < len) {
-            unsigned char c = p[run];
-            if (c < 0x80) {
-                if ((c < 0x20 && c != '\t') || c == 0x7f || (!in_text && (c == ' ' || c == '\t')))
-                    break;
-                run++;
-            } else {
-                size_t l = utf8_len(p + run, len - run);
-                if (l == 0)
-                    break;
-                run += l;
-            }
-        }
-        if (run > i)
-            fwrite(p + i, 1, run - i, out);
-        i = run;
+        i = copy_plain_run(out, p, i, len, in_text ? ESCAPE_TEXT : ESCAPE_FIELD);
         if (i == len)
             break;
         if (in_text && p[i] == '\n')
@@ -170,23 +198,7 @@ static void json_string(FILE *out, const char *s, size_t len)
 
     fputc('"', out);
     while (i < len) {
-        size_t run = i;
-        while (run < len) {
-            unsigned char c = p[run];
-            if (c < 0x80) {
-                if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
-                    break;
-                run++;
-            } else {
-                size_t l = utf8_len(p + run, len - run);
-                if (l == 0)
-                    break;
-                run += l;
-            }
-        }
-        if (run > i)
-            fwrite(p + i, 1, run - i, out);
-        i = run;
+        i = copy_plain_run(out, p, i, len, ESCAPE_JSON);
         if (i == len)
             break;
         unsigned char c = p[i];
