@@ -28,6 +28,18 @@ static void *late_send_main(void *arg)
     return NULL;
 }
 
+/* expect re while the device sends len bytes of data, starting after
+ * delay_ms; the match is in *m once the device has sent everything. */
+static void expect_while_sending(ss_stream *s, int dev, const char *data, size_t len,
+                                 int delay_ms, const ss_pattern *re, ss_stream_match *m)
+{
+    late_send l = {dev, data, len, delay_ms};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, late_send_main, &l), 0);
+    assert_int_equal(ss_stream_expect(s, re, 1, 5000, m, NULL), 0);
+    pthread_join(th, NULL);
+}
+
 /* ---- regular expressions ---- */
 
 /* More than a window's worth is buffered before expect is called: the match
@@ -71,16 +83,12 @@ static void test_regex_finds_match_in_big_arrival(void **state)
     assert_non_null(big);
     memcpy(big, "prompt> ", 8);
     memset(big + 8, 'y', n);
-    late_send l = {dev, big, n + 8, 100};
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, late_send_main, &l), 0);
     ss_pattern re = {.text = "[a-z]+> ", .kind = SS_PATTERN_REGEX};
     ss_stream_match m = {0};
-    assert_int_equal(ss_stream_expect(s, &re, 1, 5000, &m, NULL), 0);
+    expect_while_sending(s, dev, big, n + 8, 100, &re, &m);
     assert_int_equal(m.len, 8);
     assert_memory_equal(m.data, "prompt> ", 8);
     ss_stream_match_clear(&m);
-    pthread_join(th, NULL);
     free(big);
     close(dev);
     ss_stream_free(s);
@@ -103,14 +111,10 @@ static void test_regex_long_partial_gives_up_only_its_start(void **state)
     /* "a b": a partial match of a.*z at 0; b is not tried yet */
     send_all(dev, big, 3);
     assert_int_equal(ss_stream_expect(s, &re, 1, 200, &m, NULL), -ETIMEDOUT);
-    late_send l = {dev, big + 3, n - 3, 50};
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, late_send_main, &l), 0);
-    assert_int_equal(ss_stream_expect(s, &re, 1, 5000, &m, NULL), 0);
+    expect_while_sending(s, dev, big + 3, n - 3, 50, &re, &m);
     assert_int_equal(m.len, 3);
     assert_int_equal(m.match_start, 2);
     ss_stream_match_clear(&m);
-    pthread_join(th, NULL);
     free(big);
     close(dev);
     ss_stream_free(s);
@@ -210,14 +214,10 @@ static void test_utf_regex_over_noise(void **state)
                       .pcre2_options = PCRE2_UTF};
     send_all(dev, big, 5);
     assert_int_equal(ss_stream_expect(s, &re2, 1, 100, &m, NULL), -ETIMEDOUT);
-    late_send l = {dev, big + 5, n - 5, 50};
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, late_send_main, &l), 0);
-    assert_int_equal(ss_stream_expect(s, &re2, 1, 5000, &m, NULL), 0);
+    expect_while_sending(s, dev, big + 5, n - 5, 50, &re2, &m);
     assert_int_equal(m.len, 5);
     assert_int_equal(m.match_start, 3);
     ss_stream_match_clear(&m);
-    pthread_join(th, NULL);
     free(big);
     close(dev);
     ss_stream_free(s);
@@ -230,16 +230,12 @@ static void test_utf_regex_character_split_across_arrivals(void **state)
     int dev;
     ss_stream *s = pair_stream(NULL, NULL, &dev, NULL);
     send_all(dev, "caf\xc3", 4);
-    late_send l = {dev, "\xa9!", 2, 100};
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, late_send_main, &l), 0);
     ss_pattern re = {.text = "\xc3\xa9", .kind = SS_PATTERN_REGEX, .pcre2_options = PCRE2_UTF};
     ss_stream_match m = {0};
-    assert_int_equal(ss_stream_expect(s, &re, 1, 5000, &m, NULL), 0);
+    expect_while_sending(s, dev, "\xa9!", 2, 100, &re, &m);
     assert_int_equal(m.match_start, 3);
     assert_int_equal(m.len, 5);
     ss_stream_match_clear(&m);
-    pthread_join(th, NULL);
     close(dev);
     ss_stream_free(s);
 }
@@ -378,20 +374,27 @@ static int seen_lines(seen *sn)
     return n;
 }
 
+/* A stream bridged with only into sn, whose device sent "one\ntwo": "one" has
+ * reached the callback, "two" is in the loop's line assembler. */
+static ss_stream *bridged_only_one_two(seen *sn, int *dev)
+{
+    ss_stream *s = pair_stream(NULL, NULL, dev, NULL);
+    ss_bridge_opts bo = {.on_line = on_seen_line, .ctx = sn, .only = true};
+    assert_int_equal(ss_stream_bridge(s, &bo), 0);
+    send_all(*dev, "one\ntwo", 7);
+    for (int i = 0; i < 10000 && seen_lines(sn) < 1; i++)
+        usleep(1000);
+    return s;
+}
+
 /* With only, the bridge is the one copy of the bytes: its unterminated last
  * line reaches the callback when the stream is closed. */
 static void test_bridge_only_close_keeps_last_line(void **state)
 {
     (void)state;
     int dev;
-    ss_stream *s = pair_stream(NULL, NULL, &dev, NULL);
     seen sn = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    ss_bridge_opts bo = {.on_line = on_seen_line, .ctx = &sn, .only = true};
-    assert_int_equal(ss_stream_bridge(s, &bo), 0);
-    send_all(dev, "one\ntwo", 7);
-    for (int i = 0; i < 10000 && seen_lines(&sn) < 1; i++)
-        usleep(1000);
-    /* "two" came with "one\n": the loop has it in its line assembler */
+    ss_stream *s = bridged_only_one_two(&sn, &dev);
     ss_stream_free(s);
     sn.text[sn.len] = '\0';
     assert_string_equal(sn.text, "one|two|");
@@ -403,13 +406,8 @@ static void test_bridge_only_error_keeps_last_line(void **state)
 {
     (void)state;
     int dev;
-    ss_stream *s = pair_stream(NULL, NULL, &dev, NULL);
     seen sn = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    ss_bridge_opts bo = {.on_line = on_seen_line, .ctx = &sn, .only = true};
-    assert_int_equal(ss_stream_bridge(s, &bo), 0);
-    send_all(dev, "one\ntwo", 7);
-    for (int i = 0; i < 10000 && seen_lines(&sn) < 1; i++)
-        usleep(1000);
+    ss_stream *s = bridged_only_one_two(&sn, &dev);
     /* the device closes with a byte from us unread: a reset, not an end */
     assert_int_equal(ss_stream_write(s, "x", 1, 1000, NULL), 0);
     char c;

@@ -43,6 +43,28 @@ static int plug_adapter(int *ret_slave)
     return master;
 }
 
+/* A stream on a plugged adapter, serial options so (NULL: the defaults), the
+ * stream's options o; the stream holds the only slave fd, as with a real port.
+ * Returns the master (the device's end). */
+static int adapter_stream(const ss_serial_opts *so, const ss_stream_opts *o, ss_stream **ret)
+{
+    int slave;
+    int master = plug_adapter(&slave);
+    close(slave);
+    ss_transport t;
+    assert_int_equal(ss_transport_serial_open(&t, link_path, so), 0);
+    *ret = NULL;
+    assert_int_equal(ss_stream_new(ret, NULL, &t, o), 0);
+    return master;
+}
+
+/* The adapter is pulled: its device end closes and its stable name goes. */
+static void pull_adapter(int master)
+{
+    close(master);
+    unlink(link_path);
+}
+
 /* Read exactly n bytes from fd (bounded: 10 s). */
 static void read_exact(int fd, char *buf, size_t n)
 {
@@ -66,6 +88,18 @@ static void next_event(ss_stream *s, ss_stream_event *ev)
         usleep(1000);
     }
     fail_msg("no event within 10 s");
+}
+
+/* The device says text, which the stream reads whole, then the adapter is
+ * pulled: the DOWN event, in *ev. */
+static void say_then_pull(ss_stream *s, int master, const char *text, ss_stream_event *ev)
+{
+    size_t len = strlen(text);
+    assert_int_equal(write(master, text, len), (ssize_t)len);
+    wait_ready(s, len);
+    pull_adapter(master);
+    next_event(s, ev);
+    assert_int_equal(ev->kind, SS_STREAM_EVENT_DOWN);
 }
 
 static void test_settings_seen_by_tcgetattr(void **state)
@@ -131,15 +165,9 @@ static void test_settings_seen_by_tcgetattr(void **state)
 static void test_hangup_and_reopen(void **state)
 {
     (void)state;
-    int slave;
-    int master = plug_adapter(&slave);
-    close(slave); /* the stream holds the only slave fd, as with a real port */
-    ss_transport t;
-    ss_serial_opts so = {.reopen_ms = 20};
-    assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
-    ss_stream *s = NULL;
-    ss_stream_opts sto = {.name = "board"};
-    assert_int_equal(ss_stream_new(&s, NULL, &t, &sto), 0);
+    ss_stream *s;
+    int master = adapter_stream(&(ss_serial_opts){.reopen_ms = 20},
+                                &(ss_stream_opts){.name = "board"}, &s);
     /* the console is recorded too: its lines and its events */
     ss_linebuf *lb = NULL;
     assert_int_equal(ss_linebuf_new(&lb, NULL), 0);
@@ -160,8 +188,7 @@ static void test_hangup_and_reopen(void **state)
 
     /* the adapter is pulled: a hang-up, an event, nothing lost */
     int64_t before = ss__test_now_ns();
-    close(master);
-    unlink(link_path);
+    pull_adapter(master);
     ss_stream_event ev;
     next_event(s, &ev);
     assert_int_equal(ev.kind, SS_STREAM_EVENT_DOWN);
@@ -174,6 +201,7 @@ static void test_hangup_and_reopen(void **state)
     assert_int_equal(ss_stream_read_until(s, "x", 1, 50, &out, &len, NULL), -ETIMEDOUT);
 
     /* it comes back under the same stable name: reopened, the write goes out */
+    int slave;
     master = plug_adapter(&slave);
     close(slave);
     next_event(s, &ev);
@@ -211,22 +239,11 @@ static void test_hangup_and_reopen(void **state)
 static void test_writes_fail_while_down(void **state)
 {
     (void)state;
-    int slave;
-    int master = plug_adapter(&slave);
-    close(slave);
-    ss_transport t;
-    ss_serial_opts so = {.reopen_ms = 10};
-    assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
-    ss_stream *s = NULL;
-    ss_stream_opts sto = {.fail_writes_while_down = true};
-    assert_int_equal(ss_stream_new(&s, NULL, &t, &sto), 0);
-    assert_int_equal(write(master, "boot", 4), 4);
-    wait_ready(s, 4);
-    close(master);
-    unlink(link_path);
+    ss_stream *s;
+    int master = adapter_stream(&(ss_serial_opts){.reopen_ms = 10},
+                                &(ss_stream_opts){.fail_writes_while_down = true}, &s);
     ss_stream_event ev;
-    next_event(s, &ev);
-    assert_int_equal(ev.kind, SS_STREAM_EVENT_DOWN);
+    say_then_pull(s, master, "boot", &ev);
     ss_stream_payload pl = {0};
     assert_int_equal(ss_stream_write(s, "cmd\n", 4, 1000, &pl), -ENOTCONN);
     assert_string_equal(pl.read, "boot");
@@ -239,14 +256,8 @@ static void test_writes_fail_while_down(void **state)
 static void test_no_reopen(void **state)
 {
     (void)state;
-    int slave;
-    int master = plug_adapter(&slave);
-    close(slave);
-    ss_transport t;
-    ss_serial_opts so = {.reopen_ms = -1};
-    assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
-    ss_stream *s = NULL;
-    assert_int_equal(ss_stream_new(&s, NULL, &t, NULL), 0);
+    ss_stream *s;
+    int master = adapter_stream(&(ss_serial_opts){.reopen_ms = -1}, NULL, &s);
     close(master);
     char buf[8];
     ssize_t rc = ss_stream_read(s, buf, sizeof(buf), 10000, NULL);
@@ -292,22 +303,11 @@ static void test_uris(void **state)
 static void test_event_text_whole_with_little_room(void **state)
 {
     (void)state;
-    int slave;
-    int master = plug_adapter(&slave);
-    close(slave);
-    ss_transport t;
-    ss_serial_opts so = {.reopen_ms = 20};
-    assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
-    ss_stream_opts o = {.read_cap = 8};
-    ss_stream *s = NULL;
-    assert_int_equal(ss_stream_new(&s, NULL, &t, &o), 0);
-    assert_int_equal(write(master, "bootin", 6), 6);
-    wait_ready(s, 6);
-    close(master);
-    unlink(link_path);
+    ss_stream *s;
+    int master = adapter_stream(&(ss_serial_opts){.reopen_ms = 20},
+                                &(ss_stream_opts){.read_cap = 8}, &s);
     ss_stream_event ev;
-    next_event(s, &ev);
-    assert_int_equal(ev.kind, SS_STREAM_EVENT_DOWN);
+    say_then_pull(s, master, "bootin", &ev);
     assert_non_null(strstr(ev.text, "went away"));
     ss_stream_free(s);
 }
@@ -318,23 +318,17 @@ static void test_event_text_whole_with_little_room(void **state)
 static void test_events_while_read_buffer_full(void **state)
 {
     (void)state;
-    int slave;
-    int master = plug_adapter(&slave);
-    close(slave);
-    ss_transport t;
-    ss_serial_opts so = {.reopen_ms = 20};
-    assert_int_equal(ss_transport_serial_open(&t, link_path, &so), 0);
-    ss_stream_opts o = {.read_cap = 4};
-    ss_stream *s = NULL;
-    assert_int_equal(ss_stream_new(&s, NULL, &t, &o), 0);
+    ss_stream *s;
+    int master = adapter_stream(&(ss_serial_opts){.reopen_ms = 20},
+                                &(ss_stream_opts){.read_cap = 4}, &s);
     assert_int_equal(write(master, "boot", 4), 4);
     wait_ready(s, 4);
-    close(master);
-    unlink(link_path);
+    pull_adapter(master);
     assert_int_equal(ss_stream_write(s, "cmd\n", 4, 1000, NULL), 0);
     ss_stream_event ev;
     next_event(s, &ev);
     assert_int_equal(ev.kind, SS_STREAM_EVENT_DOWN);
+    int slave;
     master = plug_adapter(&slave); /* our slave fd: no hang-up when the stream's closes */
     char buf[8];
     read_exact(master, buf, 4);
