@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -145,21 +146,39 @@ static inline ss_child_status child_status(ss_procbuf *pb, int id)
     return st;
 }
 
-/* Count the entries of /proc/self/fd (the directory's own fd is in every count). */
-static inline int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    assert_non_null(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
 /* Count the processes whose parent is this process; with zombies_only, only those in
  * state Z. Reads /proc/PID/stat without reaping anything. */
+/* Spawn argv as the child name with flags; a failure fails the test. Returns
+ * the child's id. */
+static inline int proc_spawn(ss_procbuf *pb, const char *name, unsigned flags, char *const *argv)
+{
+    ss_spawn_opts so = {.argv = argv, .name = name, .flags = flags};
+    int id = -1;
+    int r = ss_procbuf_spawn(pb, &so, &id);
+    if (r != 0)
+        fail_msg("ss_procbuf_spawn %s: %d (%s)", argv[0], r, ss_strerror(r));
+    assert_true(id >= 0);
+    return id;
+}
+
+/* The helper program: $SS_TEST_MIRROR_CHILD (set by tests/meson.build), else the
+ * mirror_child next to this test program. */
+static inline const char *proc_mirror_child(void)
+{
+    static char path[PATH_MAX];
+    const char *env = getenv("SS_TEST_MIRROR_CHILD");
+    if (env != NULL && env[0] != '\0')
+        return env;
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    assert_true(n > 0);
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    assert_non_null(slash);
+    snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path), "mirror_child");
+    assert_int_equal(access(path, X_OK), 0);
+    return path;
+}
+
 static inline int count_children(bool zombies_only)
 {
     DIR *d = opendir("/proc");

@@ -4,6 +4,7 @@
 #ifndef SS_TEST_H
 #define SS_TEST_H
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,19 @@
         assert_int_equal((set)->items[(i)].len, strlen(str));                          \
         assert_memory_equal((set)->items[(i)].text, (str), strlen(str));               \
     } while (0)
+
+/* Count the entries of /proc/self/fd (the directory's own fd is in every count). */
+static inline int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
 
 /* A temporary directory per test program: the group setup makes it, the
  * group teardown removes it. templ is a mkdtemp template. */

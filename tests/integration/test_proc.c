@@ -8,34 +8,6 @@
 
 #include "proc_test.h"
 
-/* Spawn argv with name and flags; returns the child's id. */
-static int spawn(ss_procbuf *pb, const char *name, unsigned flags, char *const *argv)
-{
-    ss_spawn_opts so = {.argv = argv, .name = name, .flags = flags};
-    int id = -1;
-    assert_int_equal(ss_procbuf_spawn(pb, &so, &id), 0);
-    assert_true(id >= 0);
-    return id;
-}
-
-/* The helper program: $SS_TEST_MIRROR_CHILD (set by tests/meson.build), else the
- * mirror_child next to this test program. */
-static const char *mirror_child_path(void)
-{
-    static char path[PATH_MAX];
-    const char *env = getenv("SS_TEST_MIRROR_CHILD");
-    if (env != NULL && env[0] != '\0')
-        return env;
-    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-    assert_true(n > 0);
-    path[n] = '\0';
-    char *slash = strrchr(path, '/');
-    assert_non_null(slash);
-    snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path), "mirror_child");
-    assert_int_equal(access(path, X_OK), 0);
-    return path;
-}
-
 static void test_stdout_stderr_exit_status(void **state)
 {
     (void)state;
@@ -43,7 +15,7 @@ static void test_stdout_stderr_exit_status(void **state)
     ss_records set = SS_RECORDS_INIT;
     char *argv[] = {"/bin/sh", "-c", "echo out1; echo err1 >&2; echo out2; exit 3", NULL};
 
-    int id = spawn(pb, "shell", 0, argv);
+    int id = proc_spawn(pb, "shell", 0, argv);
     assert_wait_all(pb);
     assert_int_equal(ss_procbuf_running(pb), 0);
     proc_read_all(pb, &set);
@@ -88,8 +60,8 @@ static void test_success_and_default_name(void **state)
     char *ok[] = {"/bin/sh", "-c", "echo fine; printf 'no newline'", NULL};
     char *echo[] = {"echo", "from PATH", NULL};
 
-    int id0 = spawn(pb, NULL, 0, ok);
-    int id1 = spawn(pb, "second", 0, echo);
+    int id0 = proc_spawn(pb, NULL, 0, ok);
+    int id1 = proc_spawn(pb, "second", 0, echo);
     assert_int_not_equal(id0, id1);
     assert_wait_all(pb);
     proc_read_all(pb, &set);
@@ -335,7 +307,7 @@ static void test_spawn_volume(void **state)
                     "i=$((i+1)); done",
                     NULL};
 
-    spawn(pb, "loud", 0, argv);
+    proc_spawn(pb, "loud", 0, argv);
     assert_wait_all(pb);
     proc_read_all(pb, &set);
     int next_o = 0, next_e = 0;
@@ -370,9 +342,9 @@ static void test_exec_mirror(void **state)
     (void)state;
     ss_procbuf *pb = proc_new(100, 0, 0);
     ss_records set = SS_RECORDS_INIT;
-    char *argv[] = {(char *)mirror_child_path(), "lines", NULL};
+    char *argv[] = {(char *)proc_mirror_child(), "lines", NULL};
 
-    int id = spawn(pb, "exec-mirror", SS_PROC_MIRROR, argv);
+    int id = proc_spawn(pb, "exec-mirror", SS_PROC_MIRROR, argv);
     assert_wait_all(pb);
     proc_read_all(pb, &set);
 
@@ -405,7 +377,7 @@ static void test_exec_mirror_source_and_envp(void **state)
     (void)state;
     ss_procbuf *pb = proc_new(100, 0, 0);
     ss_records set = SS_RECORDS_INIT;
-    char *argv[] = {(char *)mirror_child_path(), "lines", "own-source", NULL};
+    char *argv[] = {(char *)proc_mirror_child(), "lines", "own-source", NULL};
     char *envp[] = {"PATH=/usr/bin:/bin", "SS_TEST_MARK=envp-honoured", NULL};
 
     ss_spawn_opts so = {.argv = argv, .envp = envp, .name = "given", .flags = SS_PROC_MIRROR};
@@ -433,7 +405,7 @@ static void test_exec_mirror_open_errors(void **state)
     (void)state;
     ss_procbuf *pb = proc_new(100, 0, 0);
     ss_records set = SS_RECORDS_INIT;
-    char *argv[] = {(char *)mirror_child_path(), "open", NULL};
+    char *argv[] = {(char *)proc_mirror_child(), "open", NULL};
     char *no_var[] = {"PATH=/usr/bin:/bin", NULL};
     char *garbage[] = {"SS_MIRROR_CHANNEL=garbage", NULL};
     char *bad_fds[] = {"SS_MIRROR_CHANNEL=900,901,65536", NULL};
@@ -469,7 +441,7 @@ static void test_no_fd_inherited(void **state)
     (void)state;
     ss_procbuf *pb = proc_new(100, 0, 0);
     ss_records set = SS_RECORDS_INIT;
-    char *argv[] = {(char *)mirror_child_path(), "fds", NULL};
+    char *argv[] = {(char *)proc_mirror_child(), "fds", NULL};
 
     /* children already running hold fds in the parent: none may leak to the next */
     char *sleeper[] = {"sleep", "1000", NULL};
@@ -478,9 +450,9 @@ static void test_no_fd_inherited(void **state)
     bg.flags |= SS_PROC_MIRROR;
     assert_int_equal(ss_procbuf_spawn(pb, &bg, NULL), 0);
 
-    spawn(pb, "plain", 0, argv);
-    spawn(pb, "on-pty", SS_PROC_PTY, argv);
-    spawn(pb, "mirrored", SS_PROC_MIRROR, argv);
+    proc_spawn(pb, "plain", 0, argv);
+    proc_spawn(pb, "on-pty", SS_PROC_PTY, argv);
+    proc_spawn(pb, "mirrored", SS_PROC_MIRROR, argv);
     /* wait for the three, while the sleepers run on */
     ss_linebuf *lb = ss_procbuf_linebuf(pb);
     for (;;) {
@@ -517,9 +489,9 @@ static void test_exec_mirror_not_closed(void **state)
     (void)state;
     ss_procbuf *pb = proc_new(100, 0, 0);
     ss_records set = SS_RECORDS_INIT;
-    char *argv[] = {(char *)mirror_child_path(), "noclose", NULL};
+    char *argv[] = {(char *)proc_mirror_child(), "noclose", NULL};
 
-    int id = spawn(pb, "careless", SS_PROC_MIRROR, argv);
+    int id = proc_spawn(pb, "careless", SS_PROC_MIRROR, argv);
     assert_wait_all(pb);
     proc_read_all(pb, &set);
     find_one(&set, "careless", "sent before exit");
@@ -582,8 +554,8 @@ static void test_exec_mirror_large_max_line(void **state)
 {
     (void)state;
     ss_procbuf *pb = proc_new(100, 2u << 20, 0);
-    char *argv[] = {(char *)mirror_child_path(), "lines", NULL};
-    int id = spawn(pb, "big-lines", SS_PROC_MIRROR, argv);
+    char *argv[] = {(char *)proc_mirror_child(), "lines", NULL};
+    int id = proc_spawn(pb, "big-lines", SS_PROC_MIRROR, argv);
     assert_wait_all(pb);
     ss_records set = SS_RECORDS_INIT;
     proc_read_all(pb, &set);
@@ -600,7 +572,7 @@ static void test_stop_continues_stopped_child(void **state)
     (void)state;
     ss_procbuf *pb = proc_new(100, 0, 600000);
     char *argv[] = {"/bin/sh", "-c", "kill -STOP $$; echo continued", NULL};
-    int id = spawn(pb, "stopped", SS_PROC_NULL_STDIN, argv);
+    int id = proc_spawn(pb, "stopped", SS_PROC_NULL_STDIN, argv);
     ss_child_status st = child_status(pb, id);
     char path[64], stat[256];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)st.pid);

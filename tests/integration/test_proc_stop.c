@@ -31,31 +31,6 @@ static pid_t fork_child(ss_procbuf *pb, const char *name, unsigned flags,
     return pid;
 }
 
-static int spawn(ss_procbuf *pb, const char *name, unsigned flags, char *const *argv)
-{
-    ss_spawn_opts so = {.argv = argv, .name = name, .flags = flags};
-    int id = -1;
-    int r = ss_procbuf_spawn(pb, &so, &id);
-    if (r != 0)
-        fail_msg("ss_procbuf_spawn %s: %d (%s)", argv[0], r, ss_strerror(r));
-    return id;
-}
-
-static const char *mirror_child_path(void)
-{
-    static char path[PATH_MAX];
-    const char *env = getenv("SS_TEST_MIRROR_CHILD");
-    if (env != NULL && env[0] != '\0')
-        return env;
-    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-    assert_true(n > 0);
-    path[n] = '\0';
-    char *slash = strrchr(path, '/');
-    assert_non_null(slash);
-    snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path), "mirror_child");
-    return path;
-}
-
 struct sync_arg {
     int ready_fd; /* the child writes one byte here when ready */
     int go_fd;    /* ...then reads here until EOF (the parent closes the write end) */
@@ -189,8 +164,8 @@ static void test_stop_looping_mirrors(void **state)
         args[i] = (struct sync_arg){.ready_fd = ready[1], .go_fd = -1, .go_wr_fd = -1, .id = i};
         fork_child(pb, name[i], 0, loop_body, &args[i], &ids[i]);
     }
-    char *argv[] = {(char *)mirror_child_path(), "stop", NULL};
-    int exec_id = spawn(pb, "exec-loop", SS_PROC_MIRROR, argv);
+    char *argv[] = {(char *)proc_mirror_child(), "stop", NULL};
+    int exec_id = proc_spawn(pb, "exec-loop", SS_PROC_MIRROR, argv);
     read_ready(ready[0], N);
     /* and the exec'ed one has sent something */
     bool exec_seen = false;
@@ -279,14 +254,14 @@ static void test_stop_signals(void **state)
     /* an ignored signal stays ignored across exec: sleep itself ignores SIGTERM */
     char *deaf[] = {"sh", "-c", "trap '' TERM; echo deaf; exec sleep 1000", NULL};
     char *mirror_cmd[] = {"sh", "-c", "echo mirrored; exec sleep 1000", NULL};
-    char *exec_mirror[] = {(char *)mirror_child_path(), "pause", NULL};
+    char *exec_mirror[] = {(char *)proc_mirror_child(), "pause", NULL};
 
     assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
-    int sleep_id = spawn(pb, "sleeper", SS_PROC_NULL_STDIN, sleeper);
-    int shell_id = spawn(pb, "shell", SS_PROC_NULL_STDIN, shell);
-    int deaf_id = spawn(pb, "deaf", SS_PROC_NULL_STDIN, deaf);
-    int mcmd_id = spawn(pb, "mirror-cmd", SS_PROC_NULL_STDIN | SS_PROC_MIRROR, mirror_cmd);
-    int emir_id = spawn(pb, "exec-mirror", SS_PROC_NULL_STDIN | SS_PROC_MIRROR, exec_mirror);
+    int sleep_id = proc_spawn(pb, "sleeper", SS_PROC_NULL_STDIN, sleeper);
+    int shell_id = proc_spawn(pb, "shell", SS_PROC_NULL_STDIN, shell);
+    int deaf_id = proc_spawn(pb, "deaf", SS_PROC_NULL_STDIN, deaf);
+    int mcmd_id = proc_spawn(pb, "mirror-cmd", SS_PROC_NULL_STDIN | SS_PROC_MIRROR, mirror_cmd);
+    int emir_id = proc_spawn(pb, "exec-mirror", SS_PROC_NULL_STDIN | SS_PROC_MIRROR, exec_mirror);
     struct sync_arg polite = {.ready_fd = ready[1], .id = 0};
     struct sync_arg stubborn = {.ready_fd = ready[1], .id = 1};
     fork_child(pb, "polite", 0, pause_body, &polite, &polite_id);
@@ -358,7 +333,7 @@ static void test_stop_negative_grace(void **state)
     (void)state;
     ss_procbuf *pb = proc_new(100, 0, -1);
     char *sleeper[] = {"sleep", "1000", NULL};
-    int id = spawn(pb, "sleeper", SS_PROC_NULL_STDIN, sleeper);
+    int id = proc_spawn(pb, "sleeper", SS_PROC_NULL_STDIN, sleeper);
     assert_int_equal(ss_procbuf_stop(pb), 0);
     assert_wait_all(pb);
     assert_int_equal(child_status(pb, id).term_signal, SIGKILL);
@@ -398,7 +373,7 @@ static void test_force_stop(void **state)
     int ready[2];
 
     assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
-    spawn(pb, "sleeper", SS_PROC_NULL_STDIN, sleeper);
+    proc_spawn(pb, "sleeper", SS_PROC_NULL_STDIN, sleeper);
     struct sync_arg stubborn = {.ready_fd = ready[1], .id = 1};
     fork_child(pb, "stubborn", 0, pause_body, &stubborn, NULL);
     read_ready(ready[0], 1);
@@ -423,7 +398,7 @@ static void test_force_stop(void **state)
     assert_int_equal(ss_procbuf_wait(pb, 0), 0);
 
     char *echo[] = {"echo", "alive", NULL};
-    spawn(pb, "after", 0, echo);
+    proc_spawn(pb, "after", 0, echo);
     assert_wait_all(pb);
     ss_records set = SS_RECORDS_INIT;
     proc_read_all(pb, &set);
@@ -477,7 +452,7 @@ static void test_reset_busy(void **state)
     assert_int_equal(ss_procbuf_running(pb), 0);
 
     char *echo[] = {"echo", "fresh", NULL};
-    int new_id = spawn(pb, "fresh", 0, echo);
+    int new_id = proc_spawn(pb, "fresh", 0, echo);
     assert_wait_all(pb);
     proc_read_all(pb, &set);
     assert_int_equal(set.count, 2);
@@ -517,13 +492,13 @@ static void test_many_children(void **state)
         for (int i = 0; i < PER_BATCH; i++) {
             switch (b % 3) {
             case 0:
-                ids[i] = spawn(pb, "true", SS_PROC_NULL_STDIN, true_argv);
+                ids[i] = proc_spawn(pb, "true", SS_PROC_NULL_STDIN, true_argv);
                 break;
             case 1:
                 fork_child(pb, "short", 0, short_body, NULL, &ids[i]);
                 break;
             default:
-                ids[i] = spawn(pb, i % 2 ? "pty" : "echo",
+                ids[i] = proc_spawn(pb, i % 2 ? "pty" : "echo",
                                SS_PROC_NULL_STDIN | (i % 2 ? SS_PROC_PTY : 0u), echo_argv);
                 break;
             }
@@ -569,10 +544,10 @@ static void test_free_running(void **state)
 
     assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
     for (int i = 0; i < 2; i++)
-        pids[n++] = child_status(pb, spawn(pb, "sleeper", SS_PROC_NULL_STDIN, sleeper)).pid;
+        pids[n++] = child_status(pb, proc_spawn(pb, "sleeper", SS_PROC_NULL_STDIN, sleeper)).pid;
     /* output it does not stop writing: free must not wait for the end of it */
-    pids[n++] = child_status(pb, spawn(pb, "yes", SS_PROC_NULL_STDIN, yes)).pid;
-    pids[n++] = child_status(pb, spawn(pb, "yes-pty", SS_PROC_PTY, yes)).pid;
+    pids[n++] = child_status(pb, proc_spawn(pb, "yes", SS_PROC_NULL_STDIN, yes)).pid;
+    pids[n++] = child_status(pb, proc_spawn(pb, "yes-pty", SS_PROC_PTY, yes)).pid;
     struct sync_arg stubborn = {.ready_fd = ready[1], .id = 1};
     for (int i = 0; i < 2; i++)
         pids[n++] = fork_child(pb, "stubborn", 0, pause_body, &stubborn, NULL);
@@ -600,7 +575,7 @@ static void test_free_at_once(void **state)
     for (int round = 0; round < 10; round++) {
         ss_procbuf *pb = proc_new(100, 0, 0);
         char *sleeper[] = {"sleep", "1000", NULL};
-        spawn(pb, "sleeper", SS_PROC_NULL_STDIN, sleeper);
+        proc_spawn(pb, "sleeper", SS_PROC_NULL_STDIN, sleeper);
         fork_child(pb, "short", 0, short_body, NULL, NULL);
         ss_procbuf_free(pb);
         assert_int_equal(count_children(false), 0);

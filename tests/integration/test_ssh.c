@@ -303,17 +303,6 @@ static void test_refused(void **state)
     assert_int_equal(ss__ssh_open(&s, &o, NULL, 0), -ECONNREFUSED);
 }
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    while (d && readdir(d))
-        n++;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 /* A server that accepts but never speaks SSH: the handshake times out
  * (-ETIMEDOUT, not a lost connection); one that closes at once: SS_ECONNLOST.
  * No attempt, failed or not, leaves a descriptor open. */

@@ -17,19 +17,6 @@
 
 #include "test.h"
 
-/* Count the entries of /proc/self/fd (the directory's own fd is in every count). */
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    assert_non_null(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
 static ss_linebuf *new_buf(size_t maxlen)
 {
     ss_linebuf *lb = NULL;
