@@ -18,32 +18,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
+. "$(dirname "$0")/lib.sh"
 
-# run NAME EXPECTED_STATUS ARGS...: stdin from /dev/null (not a terminal).
-run() {
-    local name=$1 want=$2
-    shift 2
-    timeout 60 "$tool" "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
-    check_status "$name" "$want" $?
-}
-check_status() {
-    if [ "$3" -ne "$2" ]; then
-        fail "$1" "exit status $3, expected $2; stderr: $(head -c 600 "$tmp/$1.err")"
-        return 1
-    fi
-    pass "$1 (status $2)"
-}
-expect_err() {
-    if grep -Eq -- "$2" "$tmp/$1.err"; then pass "$1 stderr /$2/"; else
-        fail "$1" "stderr does not match /$2/: $(head -c 600 "$tmp/$1.err")"; fi
-}
-expect_out() {
-    if grep -Eq -- "$2" "$tmp/$1.out"; then pass "$1 stdout /$2/"; else
-        fail "$1" "stdout does not match /$2/: $(head -c 600 "$tmp/$1.out")"; fi
-}
 
 # ---- help and usage ----
 

@@ -17,24 +17,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
+. "$(dirname "$0")/lib.sh"
 
 # run NAME EXPECTED_STATUS ARGS... (stdin from $tmp/NAME.in if it exists)
-run() {
-    local name=$1 want=$2
-    shift 2
-    local in=/dev/null
-    [ -f "$tmp/$name.in" ] && in="$tmp/$name.in"
-    "$tool" "$@" <"$in" >"$tmp/$name.out" 2>"$tmp/$name.err"
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$name" "exit status $got, expected $want; stderr: $(head -c 500 "$tmp/$name.err")"
-        return 1
-    fi
-    return 0
-}
 
 expect() { # NAME FILE-SUFFIX REGEX
     if grep -Eq -- "$3" "$tmp/$1.$2"; then pass "$1 /$3/"; else

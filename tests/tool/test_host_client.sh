@@ -22,30 +22,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
+. "$(dirname "$0")/lib.sh"
 
 # run NAME EXPECTED_STATUS ARGS... (stdin from $tmp/NAME.in when it exists)
-run() {
-    local name=$1 want=$2 in=/dev/null
-    shift 2
-    [ -f "$tmp/$name.in" ] && in=$tmp/$name.in
-    "$tool" "$@" <"$in" >"$tmp/$name.out" 2>"$tmp/$name.err"
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$name" "exit status $got, expected $want; stderr: $(head -c 600 "$tmp/$name.err")"
-        return 1
-    fi
-    pass "$name (status $want)"
-}
 same_out() {
     if diff -u "$2" "$tmp/$1.out" >"$tmp/$1.diff"; then pass "$1 output"; else
         fail "$1" "unexpected output: $(head -c 800 "$tmp/$1.diff")"; fi
-}
-expect_err() {
-    if grep -Eq -- "$2" "$tmp/$1.err"; then pass "$1 stderr /$2/"; else
-        fail "$1" "stderr does not match /$2/: $(head -c 600 "$tmp/$1.err")"; fi
 }
 
 free_port() {

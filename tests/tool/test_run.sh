@@ -21,37 +21,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
+. "$(dirname "$0")/lib.sh"
 
-# run NAME EXPECTED_STATUS ARGS...: run the tool with stdin from /dev/null, keep
-# stdout/stderr in $tmp/NAME.out and $tmp/NAME.err, and check the exit status.
-run() {
-    local name=$1 want=$2
-    shift 2
-    "$tool" "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
-    check_status "$name" "$want" $?
-}
 
-check_status() {
-    if [ "$3" -ne "$2" ]; then
-        fail "$1" "exit status $3, expected $2; stderr: $(head -c 600 "$tmp/$1.err")"
-        return 1
-    fi
-    pass "$1 (status $2)"
-    return 0
-}
 
-# expect_err / expect_out NAME REGEX: that stream of run NAME has a line matching.
-expect_err() {
-    if grep -Eq -- "$2" "$tmp/$1.err"; then pass "$1 stderr /$2/"; else
-        fail "$1" "stderr does not match /$2/: $(head -c 600 "$tmp/$1.err")"; fi
-}
-expect_out() {
-    if grep -Eq -- "$2" "$tmp/$1.out"; then pass "$1 stdout /$2/"; else
-        fail "$1" "stdout does not match /$2/: $(head -c 600 "$tmp/$1.out")"; fi
-}
 no_err() {
     if grep -Eq -- "$2" "$tmp/$1.err"; then
         fail "$1" "stderr should not match /$2/: $(head -c 600 "$tmp/$1.err")"; else

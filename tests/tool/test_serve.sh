@@ -21,9 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
+. "$(dirname "$0")/lib.sh"
 
 # start_server NAME ARGS...: run `serve --listen 127.0.0.1:0 ARGS` in the
 # background; sets server_pid and port (empty if it did not start in 20 s).

@@ -25,9 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
+. "$(dirname "$0")/lib.sh"
 
 # A free port of 127.0.0.1, from the kernel.
 redis_port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -15,35 +15,7 @@ checker="$here/check_output.py"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/syncstream-tool.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
-
-# run NAME EXPECTED_STATUS ARGS...: run the tool, keep stdout/stderr in
-# $tmp/NAME.out and $tmp/NAME.err, and check the exit status.
-run() {
-    local name=$1 want=$2
-    shift 2
-    "$tool" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$name" "exit status $got, expected $want; stderr: $(head -c 500 "$tmp/$name.err")"
-        return 1
-    fi
-    return 0
-}
-
-# expect_err NAME REGEX: stderr of run NAME matches the extended regex.
-expect_err() {
-    if grep -Eq -- "$2" "$tmp/$1.err"; then pass "$1 /$2/"; else
-        fail "$1" "stderr does not match /$2/: $(head -c 500 "$tmp/$1.err")"; fi
-}
-
-# expect_out NAME REGEX: stdout of run NAME matches the extended regex.
-expect_out() {
-    if grep -Eq -- "$2" "$tmp/$1.out"; then pass "$1 /$2/"; else
-        fail "$1" "stdout does not match /$2/: $(head -c 500 "$tmp/$1.out")"; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 expect_empty_out() {
     if [ ! -s "$tmp/$1.out" ]; then pass "$1 (no stdout)"; else
