@@ -11,6 +11,8 @@
 
 #include <syncstream.h>
 
+#include "fuzz_text.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int same(const char *a, const char *b)
@@ -20,11 +22,7 @@ static int same(const char *a, const char *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
-    if (!text)
-        abort();
-    memcpy(text, data, size);
-    text[size] = '\0';
+    char *text = fuzz_text(data, size);
     ss_ssh_opts o = {0};
     char *storage = NULL;
     if (ss_ssh_parse_uri(text, &o, &storage) == 0) {

@@ -11,18 +11,14 @@
 
 #include <syncstream.h>
 
+#include "fuzz_text.h"
 #include "stream/uri.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* a string of exactly the input, so that ASan sees any over-read */
-    char *s = malloc(size + 1);
-    if (!s)
-        abort();
-    memcpy(s, data, size);
-    s[size] = '\0';
+    char *s = fuzz_text(data, size);
     ss__uri u;
     if (ss__uri_parse(s, &u) == 0) {
         switch (u.kind) {
