@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tool.h"
 
@@ -75,4 +76,16 @@ int tool_one_operand(const tool_operand *op, char **argv, int first, int end, co
                           argv[first + 1], op->too_many ? op->too_many : "");
     *ret = argv[first];
     return TOOL_EXIT_OK;
+}
+
+const char *tool_default_source(char *const *command, char *host, size_t size)
+{
+    if (command) {
+        const char *slash = strrchr(command[0], '/');
+        return slash ? slash + 1 : command[0];
+    }
+    if (gethostname(host, size) != 0)
+        return "";
+    host[size - 1] = '\0'; /* POSIX leaves a truncated name unterminated */
+    return host;
 }

@@ -342,13 +342,6 @@ static int parse_sync(const char *s, ss_file_sync *ret)
     return -1;
 }
 
-/* The last part of a command name, for its default source. */
-static const char *base_name(const char *s)
-{
-    const char *slash = strrchr(s, '/');
-    return slash ? slash + 1 : s;
-}
-
 static int open_error(const char *path, int rc)
 {
     if (rc == SS_EFORMAT)
@@ -410,14 +403,8 @@ static int file_write(int argc, char **argv)
                                argv, optind, dd, &path);
     if (bad != TOOL_EXIT_OK)
         return bad;
-    if (!source) {
-        if (cmd) {
-            source = base_name(cmd[0]);
-        } else {
-            source = gethostname(host, sizeof(host)) == 0 ? host : "";
-            host[sizeof(host) - 1] = '\0';
-        }
-    }
+    if (!source)
+        source = tool_default_source(cmd, host, sizeof(host));
     opts.source = source;
 
     write_ctx ctx = {.path = path};

@@ -33,7 +33,8 @@ const char cmd_send_help[] =
     "and COMMAND gets SIGTERM.\n"
     "\n"
     "Options:\n"
-    "  -s, --source=NAME      name the records' source (at most 31 bytes)\n"
+    "  -s, --source=NAME      name the records' source (at most 31 bytes; default:\n"
+    "                         COMMAND's name, or the host name for standard input)\n"
     "  -t, --token-file=FILE  send the bearer token in FILE's first line\n"
     "      --cacert=FILE      https: trust the certificate authorities in FILE (a\n"
     "                         self-signed server's own certificate)\n"
@@ -177,6 +178,9 @@ int cmd_send(int argc, char **argv)
         return st;
     optind++;
     char **command = optind < argc ? argv + optind : NULL;
+    char host_name[64];
+    if (!opts.source)
+        opts.source = tool_default_source(command, host_name, sizeof(host_name));
 
     char token[TOOL_TOKEN_MAX];
     st = tool_host_token("send", host.token_file, token, sizeof(token), &opts.token);
@@ -240,7 +244,8 @@ int cmd_send(int argc, char **argv)
     } else if (stopped) {
         tool_fail("send: a stop was requested; sending ended");
         status = TOOL_EXIT_STOPPED;
-    } else if (got_signal && status == TOOL_EXIT_OK) {
+    } else if (got_signal) {
+        /* Before the command's status: it failed because it got SIGTERM. */
         status = TOOL_EXIT_SIGNAL_BASE + got_signal;
     }
     ss_host_mirror_free(m);

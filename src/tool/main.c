@@ -49,7 +49,7 @@ static const tool_cmd *find_command(const char *name)
 static void print_main_help(FILE *out)
 {
     fputs("Usage: " TOOL_NAME " COMMAND [OPTION]... [ARG]...\n"
-          "       " TOOL_NAME " help COMMAND\n"
+          "       " TOOL_NAME " help [COMMAND]\n"
           "       " TOOL_NAME " --help | --version\n"
           "\n"
           "Gather the output of many producers into one ordered, bounded record of\n"
@@ -75,10 +75,12 @@ static void print_main_help(FILE *out)
           "  2  usage error (unknown command or option, bad argument)\n"
           "  3  run: at least one of the commands failed; send, file write: the command\n"
           "     failed\n"
-          "  4  connect: an expectation was not met in time\n"
+          "  4  connect: an expectation was not met in time, or the stream did not end\n"
+          "     within --timeout after the input\n"
           "  5  connect: the stream ended before an expectation was met\n"
           "  6  send: a stop was requested\n"
-          "  130  run, send, read: interrupted by SIGINT (128 + the signal; 143 for SIGTERM)\n"
+          "  130  run, send, read, file: interrupted by SIGINT (128 + the signal; 143 for\n"
+          "       SIGTERM)\n"
           "\n"
           "See syncstream(1) for the output formats.\n",
           out);

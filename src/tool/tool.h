@@ -29,7 +29,7 @@ enum {
     TOOL_EXIT_TIMEOUT = 4, /* connect: an expectation was not met in time */
     TOOL_EXIT_EOF = 5,     /* connect: the stream ended before an expectation was met */
     TOOL_EXIT_STOPPED = 6,    /* send: a stop was requested by the server's reader */
-    /* run: interrupted by a signal, which is added: 130 for SIGINT, 143 for SIGTERM
+    /* run, send, read, file: interrupted by a signal, which is added: 130 for SIGINT, 143 for SIGTERM
      * (what a shell reports for a program killed by that signal). */
     TOOL_EXIT_SIGNAL_BASE = 128,
     TOOL_EXIT_INTERRUPTED = 130,
@@ -100,6 +100,15 @@ typedef struct tool_operand {
  * TOOL_EXIT_OK and sets *ret, or TOOL_EXIT_USAGE.
  */
 int tool_one_operand(const tool_operand *op, char **argv, int first, int end, const char **ret);
+
+/*
+ * tool_default_source - the records' source when --source is not given, as
+ * `file write` and `send` pick it: the last part of the command's name,
+ * command[0], or without a command (standard input) this machine's host name,
+ * stored in host (size bytes; "" when it has none or it does not fit). Returns
+ * a pointer into command[0] or host, or "".
+ */
+const char *tool_default_source(char *const *command, char *host, size_t size);
 
 /* Host-mode clients (host_args.c). */
 typedef struct ss_host_reader ss_host_reader;

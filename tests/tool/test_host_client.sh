@@ -13,9 +13,9 @@ set -u
 tool=$1 python=$2 server=$3
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/syncstream-host.XXXXXX") || exit 1
-server_pid= serve_pid= follow_pid= tls_pid=
+server_pid= serve_pid= follow_pid= tls_pid= send_pid=
 cleanup() {
-    for pid in $server_pid $serve_pid $follow_pid $tls_pid; do
+    for pid in $server_pid $serve_pid $follow_pid $tls_pid $send_pid; do
         kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     done
     rm -rf "$tmp"
@@ -46,6 +46,9 @@ port=$(free_port)
 server_pid=$!
 wait_port "$port"
 url=http://127.0.0.1:$port/sync-stream
+# Without --source, standard input's records come from the host name (at most
+# 31 bytes of it), a command's from its name.
+host=$(hostname | cut -c1-31)
 
 # Standard input, a partial last line included, arrives as lines.
 printf 'one\ntwo\nthree' >"$tmp/stdin.in"
@@ -81,7 +84,7 @@ dead=http://127.0.0.1:$("$python" -c 'import socket; s=socket.socket(); s.bind((
 printf 'kept 1\nkept 2\n' >"$tmp/dead.in"
 run dead 1 send --timeout=1 "$dead"
 expect_err dead "2 lines not delivered"
-expect_err dead "^- - - line kept 2$"
+expect_err dead "^- - $host line kept 2$"
 run wrong_route 1 send "http://127.0.0.1:$port/elsewhere" -- echo lost
 expect_err wrong_route "1 line not delivered.*404"
 run read_dead 1 read "$dead"
@@ -130,6 +133,25 @@ if [ "$status" -eq 130 ] && grep -q '^1[45] .* live line live 2$' "$tmp/follow.o
 run ext_stop 0 stop -t "$tmp/token" "$surl"
 run ext_stopped 6 send -t "$tmp/token" "$surl" -- sh -c 'while :; do echo tick; sleep 0.05; done'
 run ext_reset 0 stop --reset -t "$tmp/token" "$surl"
+# SIGINT while a command runs: send stops it, delivers what it printed and exits
+# 130 (not 3 for the command it stopped); the records' source is its name.
+"$tool" send -t "$tmp/token" "$surl" -- sh -c 'echo before; exec sleep 60' \
+    >"$tmp/sigint.out" 2>"$tmp/sigint.err" &
+send_pid=$!
+for _ in $(seq 500); do
+    "$tool" read -n 1 -t "$tmp/token" "$surl" 2>/dev/null | grep -q ' sh line before$' && break
+    sleep 0.02
+done
+kill -INT "$send_pid"
+for _ in $(seq 750); do kill -0 "$send_pid" 2>/dev/null || break; sleep 0.02; done
+kill -KILL "$send_pid" 2>/dev/null
+wait "$send_pid"
+status=$?
+send_pid=
+run sigint_read 0 read -n 1 -t "$tmp/token" "$surl"
+if [ "$status" -eq 130 ] && grep -q '^[0-9]* .* sh line before$' "$tmp/sigint_read.out"; then
+    pass "send interrupted (status 130)"; else
+    fail send_sigint "status $status: $(cat "$tmp/sigint.err" "$tmp/sigint_read.out")"; fi
 
 # https with a certificate made here, trusted with --cacert.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
@@ -142,7 +164,8 @@ turl=https://127.0.0.1:$tport/sync-stream
 printf 'secure\n' >"$tmp/tls_send.in"
 run tls_send 0 send --cacert "$tmp/cert.pem" "$turl"
 run tls_read 0 read --cacert "$tmp/cert.pem" "$turl"
-if grep -q '^1 .* line secure$' "$tmp/tls_read.out"; then pass "tls_read output"; else
+if grep -qF "$host line secure" "$tmp/tls_read.out" && grep -q '^1 .* line secure$' "$tmp/tls_read.out"; then
+    pass "tls_read output"; else
     fail tls_read "unexpected: $(cat "$tmp/tls_read.out")"; fi
 run tls_untrusted 1 read "$turl"
 expect_err tls_untrusted "certificate"
