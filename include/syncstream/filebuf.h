@@ -22,7 +22,7 @@
  * Crash safety. A writer killed at any instant (SIGKILL included) leaves at most
  * an unterminated last line; the next writer, under the lock, cuts it away (the
  * record was never complete), and the kernel releases a dead process's locks.
- * Readers see whole records only: every line carries a CRC-32, a damaged line is
+ * Readers see whole records only: every line carries a CRC-32C, a damaged line is
  * skipped and counted (stats.damaged), never returned.
  *
  * Durability: by default (SS_FILE_SYNC_NEVER) records reach the file (the page
