@@ -1,4 +1,5 @@
 /* redis://HOST[:PORT]/KEY into an ss__redis_uri (no I/O). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,28 @@ static bool host_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '.' || c == '-' || c == '_';
+}
+
+/* A bracketed host: an IPv6 address, optionally with a %zone (an interface). */
+static bool ipv6_host(const char *host, size_t len)
+{
+    char addr[SS__REDIS_HOST_MAX + 1];
+    const char *zone = memchr(host, '%', len);
+    size_t addr_len = zone ? (size_t)(zone - host) : len;
+    memcpy(addr, host, addr_len);
+    addr[addr_len] = '\0';
+    struct in6_addr bin;
+    if (inet_pton(AF_INET6, addr, &bin) != 1)
+        return false;
+    if (!zone)
+        return true;
+    size_t zone_len = len - addr_len - 1;
+    if (zone_len == 0)
+        return false;
+    for (size_t i = 1; i <= zone_len; i++)
+        if (!host_char(zone[i]))
+            return false;
+    return true;
 }
 
 /* Redis Cluster hashes only the part between the first '{' and the next '}',
@@ -84,8 +107,10 @@ int ss__redis_uri_parse(const char *uri, ss__redis_uri *ret)
     size_t host_len = (size_t)(host_end - host);
     if (host_len == 0 || host_len > SS__REDIS_HOST_MAX)
         return -EINVAL;
-    for (size_t i = 0; i < host_len; i++)
-        if (!(host_char(host[i]) || (v6 && (host[i] == ':' || host[i] == '%'))))
+    if (v6 && !ipv6_host(host, host_len))
+        return -EINVAL;
+    for (size_t i = 0; !v6 && i < host_len; i++)
+        if (!host_char(host[i]))
             return -EINVAL;
     int port = SS__REDIS_DEFAULT_PORT;
     if (port_text && (port = parse_port(port_text, (size_t)(slash - port_text))) < 0)

@@ -2,7 +2,8 @@
  * host/redis_uri.h: the --store address of a Redis store,
  * redis://HOST[:PORT]/KEY, parsed without I/O.
  *
- * HOST is a name, an IPv4 address or a bracketed IPv6 address ([::1]); PORT
+ * HOST is a name, an IPv4 address or a bracketed IPv6 address ([::1], with an
+ * optional %zone: [fe80::1%eth0]); PORT
  * defaults to 6379; KEY, the stream's key, is 1..200 bytes of
  * [A-Za-z0-9._:{}-]. The store's other keys are derived from KEY so that all of
  * them hash to one Redis Cluster slot (see ss__redis_key_tag).
