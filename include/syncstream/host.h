@@ -13,10 +13,14 @@
  * serves a web page that shows the buffer live.
  *
  * Lifecycle. ss_host_server_new() binds, listens and serves from its own
- * threads (one per connection, at most max_connections) until
- * ss_host_server_free(). Requests are bounded: bodies by max_body (413 beyond),
- * idle connections by timeout_s, the arrival of a body by 4 * timeout_s; a bad
- * request gets 400 with a JSON message and changes nothing.
+ * threads (one per connection, at most max_connections, at most max_per_ip
+ * from one address) until ss_host_server_free(). Requests are bounded: bodies
+ * by max_body (413 beyond; 4 KiB on ROUTE-state), idle connections by
+ * timeout_s, the arrival of a request's headers by timeout_s and of its body by
+ * 4 * timeout_s (the connection is closed); a bad request gets 400 with a JSON
+ * message and changes nothing. A body is checked by one cheap pass before it is
+ * parsed (at most 200 000 JSON values, 8 deep), and at most 2 bodies over
+ * 256 KiB are parsed at once.
  *
  * Security. With a token, every route needs "Authorization: Bearer TOKEN" (or
  * ?token=TOKEN, for the web page and EventSource), else 401; the comparison
@@ -46,6 +50,7 @@ typedef struct ss_host_server ss_host_server;
 #define SS_HOST_DEFAULT_MAX_BODY (8u * 1024u * 1024u)
 #define SS_HOST_DEFAULT_MAX_CONNECTIONS 256
 #define SS_HOST_DEFAULT_TIMEOUT_S 30
+#define SS_HOST_DEFAULT_MAX_PER_IP 32
 
 /* Options; all-zero (or a NULL pointer) means every default. */
 typedef struct ss_host_server_opts {
@@ -61,8 +66,10 @@ typedef struct ss_host_server_opts {
     size_t max_line;          /* longest record before it is cut; 0: the default */
     size_t max_body;          /* request body cap; 0 means 8 MiB */
     unsigned max_connections; /* 0 means SS_HOST_DEFAULT_MAX_CONNECTIONS */
-    unsigned timeout_s;       /* idle connection timeout; 0 means 30 s. A request
-                                 body must arrive within 4 times that. */
+    /* 0 means 30 s: a connection idle that long is closed, a request's
+     * headers must all arrive within that time (from the connection's start
+     * or the end of its previous request), and its body within 4 times it. */
+    unsigned timeout_s;
     /* Bearer token: every request must carry it. NULL: no authentication. The
      * token is copied. Or token_file: a file whose first line is the token
      * (trailing whitespace removed); at most one of the two. */
@@ -78,6 +85,9 @@ typedef struct ss_host_server_opts {
      * server connects on first use and again by itself after Redis was away,
      * answering 503 meanwhile. */
     const char *store;
+    /* Connections at once from one IP address (beyond: closed at once); 0
+     * means SS_HOST_DEFAULT_MAX_PER_IP. */
+    unsigned max_per_ip;
 } ss_host_server_opts;
 
 /*

@@ -47,6 +47,8 @@ const char cmd_serve_help[] =
     "                          one buffer behind several servers, kept across\n"
     "                          restarts (see docs/host-mode.md). While Redis is\n"
     "                          away, requests get 503 and mirrors retry.\n"
+    "      --max-per-ip=N      at most N connections at once from one address\n"
+    "                          (default 32); more are closed at once\n"
     "  -h, --help              show this help and exit\n"
     "\n"
     "On start it prints, on standard error, the URL mirrors and readers use:\n"
@@ -61,7 +63,7 @@ const char cmd_serve_help[] =
     "  " TOOL_NAME " serve --listen 0.0.0.0:5000 --store redis://10.0.0.5:6379/jobs\n"
     "  python3 -c 'from syncstream import LineHostMirror; ...'   # any sync-stream mirror\n";
 
-enum { OPT_CERT = 256, OPT_KEY, OPT_MAX_BODY, OPT_MAX_CONNECTIONS };
+enum { OPT_CERT = 256, OPT_KEY, OPT_MAX_BODY, OPT_MAX_CONNECTIONS, OPT_MAX_PER_IP };
 
 static const struct option long_opts[] = {
     {"listen", required_argument, NULL, 'l'},
@@ -73,6 +75,7 @@ static const struct option long_opts[] = {
     {"max-body", required_argument, NULL, OPT_MAX_BODY},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
     {"store", required_argument, NULL, 's'},
+    {"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -150,6 +153,12 @@ int cmd_serve(int argc, char **argv)
             break;
         case 's':
             o.store = optarg;
+            break;
+        case OPT_MAX_PER_IP:
+            if (tool_parse_count(optarg, &count) < 0 || count == 0 || count > 100000)
+                return tool_usage("serve", "serve: --max-per-ip wants an integer from 1 to "
+                                           "100000, not '%s'", optarg);
+            o.max_per_ip = (unsigned)count;
             break;
         case 'h':
             fputs(cmd_serve_help, stdout);

@@ -14,6 +14,7 @@
 
 #include <syncstream.h>
 
+#include "host/json_prepare.h"
 #include "host/request.h"
 #include "host/server_int.h"
 
@@ -31,7 +32,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char why[300];
     ss__host_batch_init(&b, 4096);
     why[0] = '\0';
-    int rc = ss__host_batch_decode(&b, body, size, why, sizeof(why));
+    /* as the server does: the pre-scan (which may rewrite lone surrogates),
+     * then the decoder */
+    int rc = ss__host_json_prepare(body, size, why, sizeof(why));
+    if (rc < 0 && why[0] == '\0')
+        abort();
+    if (rc == 0)
+        rc = ss__host_batch_decode(&b, body, size, why, sizeof(why));
     if (rc == 0) {
         if (b.count == 0 || b.count > SS__HOST_BATCH_MAX)
             abort();

@@ -1177,6 +1177,179 @@ static void test_connection_limits(void **state_)
     ss_host_server_free(f.srv);
 }
 
+/* A body with more JSON values or deeper nesting than any legal request is
+ * refused by the pre-scan before jansson builds a tree (the tree of a body of
+ * many small values is about 20 times the body); ROUTE-state has a 4 KiB cap;
+ * big bodies decoded at once wait for one of the few slots, and all get their
+ * answer. */
+static void test_json_bombs(void **state_)
+{
+    (void)state_;
+    fixture f;
+    ss_host_server_opts o = {.listen = "127.0.0.1:0", .maxlen = 100};
+    start(&f, &o, "http");
+    size_t n = 250000; /* values: over the limit of 200 000 */
+    char *bomb = malloc(2 * n + 16);
+    size_t at = (size_t)snprintf(bomb, 16, "{\"x\":[");
+    for (size_t i = 0; i < n; i++) {
+        bomb[at++] = '0';
+        bomb[at++] = i + 1 < n ? ',' : ']';
+    }
+    bomb[at++] = '}';
+    http_reply r;
+    assert_int_equal(http_request("POST", f.url, bomb, at, NULL, &r), 0);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(http_message(&r), "more than 200000 values"));
+    http_reply_clear(&r);
+    free(bomb);
+    /* commas inside strings are text, not values */
+    char *commas = malloc(n + 64);
+    at = (size_t)snprintf(commas, 64, "{\"type\":\"str\",\"data\":{\"value\":\"");
+    memset(commas + at, ',', n);
+    at += n;
+    at += (size_t)snprintf(commas + at, 64, "\\n\"}}");
+    assert_int_equal(http_request("POST", f.url, commas, at, NULL, &r), 0);
+    assert_int_equal(r.status, 201);
+    http_reply_clear(&r);
+    free(commas);
+    const char *deep = "{\"type\":\"str\",\"data\":{\"value\":\"x\",\"a\":[[[[[[[[1]]]]]]]]}}";
+    assert_int_equal(http_request("POST", f.url, deep, strlen(deep), NULL, &r), 0);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(http_message(&r), "nested"));
+    http_reply_clear(&r);
+    /* ROUTE-state: a legal body fits in 4 KiB; a bigger one is refused */
+    char state_body[6000];
+    int len = snprintf(state_body, sizeof(state_body),
+                       "{\"state\":\"closed\",\"value\":true,\"pad\":\"%05000d\"}", 0);
+    char url[256];
+    snprintf(url, sizeof(url), "%s-state", f.url);
+    assert_int_equal(http_request("POST", url, state_body, (size_t)len, NULL, &r), 0);
+    assert_int_equal(r.status, 413);
+    http_reply_clear(&r);
+    expect_state(&f, "closed", "false");
+    const char *state_bomb = "{\"state\":\"closed\",\"value\":[[[[[[[[[true]]]]]]]]]}";
+    assert_int_equal(http_request("POST", url, state_bomb, strlen(state_bomb), NULL, &r), 0);
+    assert_int_equal(r.status, 400);
+    http_reply_clear(&r);
+    expect_state(&f, "closed", "false");
+    ss_host_server_free(f.srv);
+}
+
+typedef struct big_post {
+    fixture *f;
+    long status;
+} big_post;
+
+static void *run_big_post(void *arg)
+{
+    big_post *p = arg;
+    size_t n = 1u << 20; /* over the 256 KiB of a big body */
+    char *body = malloc(n + 64);
+    size_t at = (size_t)snprintf(body, 64, "{\"type\":\"error\",\"data\":\"");
+    memset(body + at, 'e', n);
+    at += n;
+    at += (size_t)snprintf(body + at, 64, "\"}");
+    http_reply r;
+    if (http_request("POST", p->f->url, body, at, NULL, &r) == 0)
+        p->status = r.status;
+    http_reply_clear(&r);
+    free(body);
+    return NULL;
+}
+
+static void test_big_bodies_at_once(void **state_)
+{
+    (void)state_;
+    fixture f;
+    start_plain(&f, 100);
+    big_post posts[6];
+    pthread_t t[6];
+    for (int i = 0; i < 6; i++) {
+        posts[i] = (big_post){.f = &f};
+        assert_int_equal(pthread_create(&t[i], NULL, run_big_post, &posts[i]), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(posts[i].status, 201);
+    }
+    assert_int_equal(health_int(&f, "records"), 6);
+    ss_host_server_free(f.srv);
+}
+
+/* Slow clients cannot hold every slot: one address gets max_per_ip
+ * connections, and a request whose headers trickle in (never idle long enough
+ * for the idle timeout) is cut once the header deadline (timeout_s) passes. */
+static void test_slow_clients(void **state_)
+{
+    (void)state_;
+    fixture f;
+    ss_host_server_opts o = {.listen = "127.0.0.1:0", .max_connections = 10, .max_per_ip = 2,
+                             .timeout_s = 1};
+    start(&f, &o, "http");
+    int a = raw_connect(&f), b = raw_connect(&f);
+    const char *head = "GET /sync-stream-health HTTP/1.1\r\nHost: x\r\n";
+    assert_true(write(a, head, strlen(head)) > 0);
+    assert_true(write(b, head, strlen(head)) > 0);
+    /* a third from the same address is closed without an answer */
+    char buf[4096];
+    int c = raw_connect(&f);
+    const char *get = "GET /sync-stream-health HTTP/1.1\r\nHost: x\r\n\r\n";
+    ssize_t w = write(c, get, strlen(get));
+    (void)w;
+    assert_int_equal(read_to_close(c, buf, sizeof(buf)), 0);
+    close(c);
+    /* a and b trickle header lines, never idle for 1 s: both are cut (the
+     * loop gives them up to 30 s) */
+    bool cut_a = false, cut_b = false;
+    for (int i = 0; i < 100 && !(cut_a && cut_b); i++) {
+        usleep(300 * 1000);
+        int *fds[2] = {&a, &b};
+        bool *cut[2] = {&cut_a, &cut_b};
+        for (int k = 0; k < 2; k++) {
+            if (*cut[k])
+                continue;
+            struct pollfd pfd = {.fd = *fds[k], .events = POLLIN};
+            *cut[k] = send(*fds[k], "X-a: b\r\n", 8, MSG_NOSIGNAL) < 0 || poll(&pfd, 1, 0) == 1;
+        }
+    }
+    assert_true(cut_a && cut_b);
+    close(a);
+    close(b);
+    /* then the address is served again (bounded retries: the server notices
+     * the closed connections asynchronously) */
+    long status = 0;
+    for (int i = 0; i < 100 && status != 200; i++) {
+        http_reply r;
+        char url[256];
+        snprintf(url, sizeof(url), "%s-health", f.url);
+        http_request("GET", url, NULL, 0, NULL, &r);
+        status = r.status;
+        http_reply_clear(&r);
+        if (status != 200)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(status, 200);
+    ss_host_server_free(f.srv);
+}
+
+/* Python's json.dumps writes surrogateescape text (file names, argv, a
+ * subprocess's output) as lone surrogate escapes: they are stored as U+FFFD,
+ * as the Python server accepts them, not refused. */
+static void test_lone_surrogates(void **state_)
+{
+    (void)state_;
+    fixture f;
+    start_plain(&f, 10);
+    post(&f, "{\"type\":\"str\",\"data\":{\"value\":\"file-\\udcff.txt\\n\"}}", 201);
+    post(&f, "{\"type\":\"error\",\"data\":{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
+             "\"type\":\"error\",\"data\":[\"x\\ud800\",\"\\ud83d\\ude00\"]}}",
+         201);
+    expect_view(&f, -1, "[\"file-\xef\xbf\xbd.txt\",{\"/is_syncsdata\":true,\"/type\":"
+                        "\"GroupedMessage\",\"type\":\"error\",\"data\":[\"x\xef\xbf\xbd\","
+                        "\"\xf0\x9f\x98\x80\"]}]");
+    ss_host_server_free(f.srv);
+}
+
 #define BASE_LINES 300
 
 /* A Python-style mirror: one base-protocol POST per whole line. */
@@ -1316,6 +1489,10 @@ int main(void)
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_hostile_peers),
         cmocka_unit_test(test_connection_limits),
+        cmocka_unit_test(test_json_bombs),
+        cmocka_unit_test(test_big_bodies_at_once),
+        cmocka_unit_test(test_slow_clients),
+        cmocka_unit_test(test_lone_surrogates),
         cmocka_unit_test(test_concurrent_mirrors),
         cmocka_unit_test(test_concurrent_base_mirrors),
         cmocka_unit_test(test_shutdown_ends_waits),

@@ -3,6 +3,7 @@
  * everything else goes to jansson. */
 #include "test.h"
 
+#include "host/json_prepare.h"
 #include "host/request.h"
 
 static int fast(const char *body, ss__host_batch *b)
@@ -90,12 +91,51 @@ static void test_cap_and_errors(void **state)
     ss__host_batch_free(&b);
 }
 
+/* The pre-scan: lone surrogate escapes (Python's surrogateescape text) become
+ * U+FFFD in place and jansson then takes the body; pairs stay; too many values
+ * or too deep nesting are refused. */
+static void test_prepare(void **state)
+{
+    (void)state;
+    char why[300];
+    char body[] = "{\"type\":\"str\",\"data\":{\"value\":\"f-\\udcff \\ud83d\\ude00 \\uD800x "
+                  "\\\\udcff \\ud800\\n\"}}";
+    assert_int_equal(ss__host_json_prepare(body, strlen(body), why, sizeof(why)), 0);
+    assert_string_equal(body, "{\"type\":\"str\",\"data\":{\"value\":\"f-\\uFFFD \\ud83d\\ude00 "
+                              "\\uFFFDx \\\\udcff \\uFFFD\\n\"}}");
+    ss__host_batch b;
+    ss__host_batch_init(&b, 1 << 20);
+    assert_int_equal(ss__host_batch_decode(&b, body, strlen(body), why, sizeof(why)), 0);
+    const char want[] = "f-\xef\xbf\xbd \xf0\x9f\x98\x80 \xef\xbf\xbdx \\udcff \xef\xbf\xbd\n";
+    assert_int_equal(b.text.len, strlen(want));
+    assert_memory_equal(b.text.data, want, strlen(want));
+    ss__host_batch_free(&b);
+
+    char deep[] = "[[[[[[[[[1]]]]]]]]]";
+    assert_int_equal(ss__host_json_prepare(deep, strlen(deep), why, sizeof(why)), -EINVAL);
+    assert_non_null(strstr(why, "nested"));
+    char ok_deep[] = "[[[[[[[[\"[[[[\"]]]]]]]]";
+    assert_int_equal(ss__host_json_prepare(ok_deep, strlen(ok_deep), why, sizeof(why)), 0);
+    size_t n = SS__HOST_JSON_MAX_VALUES + 1;
+    char *many = malloc(2 * n + 2);
+    many[0] = '[';
+    for (size_t i = 0; i < n; i++) {
+        many[1 + 2 * i] = '0';
+        many[2 + 2 * i] = i + 1 < n ? ',' : ']';
+    }
+    assert_int_equal(ss__host_json_prepare(many, 2 * n + 1, why, sizeof(why)), -EINVAL);
+    assert_non_null(strstr(why, "values"));
+    assert_int_equal(ss__host_json_prepare(many, 2 * n - 5, why, sizeof(why)), 0); /* at the limit */
+    free(many);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_path_takes_plain_batches),
         cmocka_unit_test(test_fast_path_leaves_the_rest_to_jansson),
         cmocka_unit_test(test_cap_and_errors),
+        cmocka_unit_test(test_prepare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,6 +16,7 @@
 #include <syncstream/linebuf.h>
 
 #include "host/item.h"
+#include "host/json_prepare.h"
 #include "host/request.h"
 #include "host/server_int.h"
 
@@ -32,17 +34,38 @@ static enum MHD_Result bad_request(struct MHD_Connection *c, const char *why)
     return ss__host_reply_message(c, MHD_HTTP_BAD_REQUEST, "%s", why);
 }
 
-static enum MHD_Result on_post(ss_host_server *srv, struct MHD_Connection *c, const char *body,
+/* Decode a POST ROUTE body into b: the pre-scan, then the decoder, a big body
+ * only in one of the server's few slots for big decodes. */
+static int decode_post(ss_host_server *srv, ss__host_batch *b, char *body, size_t len, char *why,
+                       size_t why_size)
+{
+    int rc = ss__host_json_prepare(body, len, why, why_size);
+    if (rc < 0)
+        return rc;
+    bool big = len > SS__HOST_BIG_BODY;
+    if (big)
+        while (sem_wait(&srv->big_decodes) < 0 && errno == EINTR)
+            ;
+    rc = ss__host_batch_decode(b, body ? body : "", len, why, why_size);
+    if (big)
+        sem_post(&srv->big_decodes);
+    return rc;
+}
+
+static enum MHD_Result on_post(ss_host_server *srv, struct MHD_Connection *c, char *body,
                                size_t len)
 {
     ss__host_batch b;
     char why[300];
     ss__host_batch_init(&b, srv->max_body);
-    int rc = ss__host_batch_decode(&b, body ? body : "", len, why, sizeof(why));
+    int rc = decode_post(srv, &b, body, len, why, sizeof(why));
     bool duplicate = false, stop = false;
     if (rc == 0)
         rc = srv->store->ops->apply(srv->store, &b, &duplicate);
     ss__host_batch_free(&b);
+    /* glibc keeps what a big tree freed in its arenas: give it back. */
+    if (len > SS__HOST_BIG_BODY)
+        malloc_trim(0);
     if (rc == -EINVAL)
         return bad_request(c, why);
     if (rc == -ENOBUFS)
@@ -167,7 +190,7 @@ static enum MHD_Result on_get(ss_host_server *srv, struct MHD_Connection *c)
 }
 
 enum MHD_Result ss__host_on_buffer(ss_host_server *srv, struct MHD_Connection *c,
-                                   const char *method, const char *body, size_t len)
+                                   const char *method, char *body, size_t len)
 {
     if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
         return on_post(srv, c, body, len);
@@ -214,9 +237,12 @@ static bool value_reads_true(const json_t *value)
     return len == 4 && strncasecmp(s, "true", 4) == 0;
 }
 
-static enum MHD_Result state_post(ss_host_server *srv, struct MHD_Connection *c,
-                                  const char *body, size_t len)
+static enum MHD_Result state_post(ss_host_server *srv, struct MHD_Connection *c, char *body,
+                                  size_t len)
 {
+    char prep_why[128];
+    if (ss__host_json_prepare(body, len, prep_why, sizeof(prep_why)) < 0)
+        return bad_request(c, prep_why);
     json_error_t jerr;
     json_t *root = json_loadb(body ? body : "", len, JSON_ALLOW_NUL, &jerr);
     if (!root)
@@ -275,7 +301,7 @@ static enum MHD_Result state_get(ss_host_server *srv, struct MHD_Connection *c)
 }
 
 enum MHD_Result ss__host_on_state(ss_host_server *srv, struct MHD_Connection *c,
-                                  const char *method, const char *body, size_t len)
+                                  const char *method, char *body, size_t len)
 {
     if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
         return state_get(srv, c);

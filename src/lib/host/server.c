@@ -38,6 +38,7 @@
 /* One request's state, from its first call to its completion. */
 typedef struct request {
     ss__buf body;
+    size_t cap;       /* the body's cap on this route */
     int64_t deadline_ms; /* CLOCK_MONOTONIC: the body must be in by then */
     size_t drained;   /* bytes dropped from a body that will be refused */
     unsigned refusal; /* 0, or the status the request gets once its body is drained */
@@ -180,7 +181,7 @@ enum MHD_Result ss__host_reply_not_allowed(struct MHD_Connection *c, const char 
 
 /* Send a complete request to its route. */
 static enum MHD_Result dispatch(ss_host_server *srv, struct MHD_Connection *c, const char *url,
-                                const char *method, const char *body, size_t len)
+                                const char *method, char *body, size_t len)
 {
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
     if (strcmp(url, "/") == 0)
@@ -199,12 +200,20 @@ static enum MHD_Result dispatch(ss_host_server *srv, struct MHD_Connection *c, c
     return ss__host_reply_message(c, MHD_HTTP_NOT_FOUND, "no such route: %.200s", url);
 }
 
-static enum MHD_Result refuse(ss_host_server *srv, struct MHD_Connection *c, unsigned status)
+static enum MHD_Result refuse(struct MHD_Connection *c, const request *rq)
 {
-    if (status == MHD_HTTP_UNAUTHORIZED)
-        return ss__host_reply_message(c, status, "missing or wrong bearer token");
-    return ss__host_reply_message(c, status, "the body is larger than the server's cap of %zu bytes",
-                                  srv->max_body);
+    if (rq->refusal == MHD_HTTP_UNAUTHORIZED)
+        return ss__host_reply_message(c, rq->refusal, "missing or wrong bearer token");
+    return ss__host_reply_message(c, rq->refusal, "the body is larger than the cap of %zu bytes",
+                                  rq->cap);
+}
+
+/* The body cap of a request to url. */
+static size_t body_cap(const ss_host_server *srv, const char *url)
+{
+    if (strncmp(url, srv->route, srv->route_len) == 0 && strcmp(url + srv->route_len, "-state") == 0)
+        return SS__HOST_STATE_MAX_BODY < srv->max_body ? SS__HOST_STATE_MAX_BODY : srv->max_body;
+    return srv->max_body;
 }
 
 /*
@@ -225,7 +234,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rq = calloc(1, sizeof(*rq));
         if (!rq)
             return MHD_NO;
-        ss__buf_init(&rq->body, srv->max_body);
+        ss__host_conn_guard_request(&srv->guard, c, true);
+        rq->cap = body_cap(srv, url);
+        ss__buf_init(&rq->body, rq->cap);
         rq->deadline_ms = ss__mono_ms() + (int64_t)srv->timeout_s * 1000 * BODY_DEADLINE_FACTOR;
         *con_cls = rq;
         const char *cl =
@@ -235,12 +246,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             declared = 0; /* libmicrohttpd itself refuses a malformed length */
         if (!authorized(srv, c))
             rq->refusal = MHD_HTTP_UNAUTHORIZED;
-        else if ((uint64_t)declared > srv->max_body)
+        else if ((uint64_t)declared > rq->cap)
             rq->refusal = MHD_HTTP_CONTENT_TOO_LARGE;
         /* Far too large to drain: answer now (libmicrohttpd then closes the
          * connection without reading the body). */
-        if (rq->refusal && (uint64_t)declared / DISCARD_FACTOR > srv->max_body)
-            return refuse(srv, c, rq->refusal);
+        if (rq->refusal && (uint64_t)declared / DISCARD_FACTOR > rq->cap)
+            return refuse(c, rq);
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -254,19 +265,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             rq->refusal = MHD_HTTP_CONTENT_TOO_LARGE; /* over the cap, or out of memory */
         ss__buf_free(&rq->body);
         rq->drained += n;
-        return rq->drained / DISCARD_FACTOR > srv->max_body ? MHD_NO : MHD_YES;
+        return rq->drained / DISCARD_FACTOR > rq->cap ? MHD_NO : MHD_YES;
     }
     if (rq->refusal)
-        return refuse(srv, c, rq->refusal);
+        return refuse(c, rq);
     return dispatch(srv, c, url, method, rq->body.data, rq->body.len);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    ss_host_server *srv = cls;
     request *rq = *con_cls;
     if (!rq)
         return;
+    ss__host_conn_guard_request(&srv->guard, c, false);
     ss__buf_free(&rq->body);
     free(rq);
     *con_cls = NULL;
@@ -427,6 +440,7 @@ static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int f
         flags |= MHD_USE_TLS;
     }
     unsigned max_conn = o->max_connections ? o->max_connections : SS_HOST_DEFAULT_MAX_CONNECTIONS;
+    unsigned per_ip = o->max_per_ip ? o->max_per_ip : SS_HOST_DEFAULT_MAX_PER_IP;
     unsigned timeout = srv->timeout_s;
     struct MHD_OptionItem tls[] = {
         {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
@@ -435,7 +449,9 @@ static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int f
     };
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+        MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_NOTIFY_CONNECTION,
+        ss__host_conn_guard_notify, &srv->guard,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, quiet_logger,
         srv, MHD_OPTION_ARRAY, srv->cert_pem ? tls : tls + 2, MHD_OPTION_END);
     return srv->daemon ? 0 : -EPROTO;
@@ -495,10 +511,11 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
     memcpy(srv->route, route, srv->route_len + 1);
     srv->max_body = o->max_body ? o->max_body : SS_HOST_DEFAULT_MAX_BODY;
     srv->timeout_s = o->timeout_s ? o->timeout_s : SS_HOST_DEFAULT_TIMEOUT_S;
+    srv->big_decodes_init = sem_init(&srv->big_decodes, 0, SS__HOST_BIG_DECODES) == 0;
     int fd = -1;
     bool v6 = false;
     size_t ignored;
-    int rc = load_token(srv, o);
+    int rc = srv->big_decodes_init ? load_token(srv, o) : -errno;
     if (rc == 0 && o->cert_file)
         rc = read_small_file(o->cert_file, &srv->cert_pem, &ignored);
     if (rc == 0 && o->key_file)
@@ -509,6 +526,10 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
         rc = store_new(o, &srv->store);
     if (rc == 0)
         rc = open_listener(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &fd, &srv->port, &v6);
+    if (rc == 0) {
+        rc = ss__host_conn_guard_start(&srv->guard, srv->timeout_s);
+        srv->guard_started = rc == 0;
+    }
     if (rc == 0) {
         rc = start_daemon(srv, o, fd, v6);
         /* Whether a daemon that failed to start closed the socket it was given
@@ -559,8 +580,12 @@ void ss_host_server_free(ss_host_server *srv)
         srv->store->ops->shutdown(srv->store);
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
+    if (srv->guard_started)
+        ss__host_conn_guard_stop(&srv->guard);
     if (srv->store)
         srv->store->ops->free(srv->store);
+    if (srv->big_decodes_init)
+        sem_destroy(&srv->big_decodes);
     free_secret(srv->token);
     free_secret(srv->key_pem);
     free(srv->cert_pem);

@@ -2,6 +2,7 @@
 #ifndef SS_HOST_SERVER_INT_H
 #define SS_HOST_SERVER_INT_H
 
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,9 +12,17 @@
 
 #include <syncstream/host.h>
 
+#include "host/conn_guard.h"
 #include "host/store.h"
 
 #define SS__HOST_ROUTE_MAX 200
+/* POST ROUTE-state's only legal body is {"state": NAME, "value": VALUE}. */
+#define SS__HOST_STATE_MAX_BODY 4096
+/* A body over this size is decoded by jansson only while fewer than
+ * SS__HOST_BIG_DECODES others are: the peak memory of decoding is that many
+ * trees of max_body, whatever the number of connections. */
+#define SS__HOST_BIG_BODY (256u << 10)
+#define SS__HOST_BIG_DECODES 2
 
 struct ss_host_server {
     struct MHD_Daemon *daemon;
@@ -21,7 +30,11 @@ struct ss_host_server {
     char route[SS__HOST_ROUTE_MAX + 1];
     size_t route_len;
     size_t max_body;
-    unsigned timeout_s; /* idle connection timeout */
+    sem_t big_decodes; /* SS__HOST_BIG_DECODES slots (see above) */
+    bool big_decodes_init;
+    unsigned timeout_s; /* idle connection timeout, and the one for request headers */
+    ss__host_conn_guard guard;
+    bool guard_started;
     char *token; /* NULL: no authentication */
     size_t token_len;
     char *page;  /* the web page, with the route filled in */
@@ -60,11 +73,12 @@ int ss__host_query_int(struct MHD_Connection *c, const char *name, int64_t min, 
  * -EINVAL. */
 int ss__host_parse_int(const char *s, int64_t min, int64_t max, int64_t *ret);
 
-/* Handlers, called with the whole body (NULL, 0 when none). */
+/* Handlers, called with the whole body (NULL, 0 when none), which they may
+ * rewrite in place (json_prepare.h). */
 enum MHD_Result ss__host_on_buffer(ss_host_server *srv, struct MHD_Connection *c,
-                                   const char *method, const char *body, size_t len);
+                                   const char *method, char *body, size_t len);
 enum MHD_Result ss__host_on_state(ss_host_server *srv, struct MHD_Connection *c,
-                                  const char *method, const char *body, size_t len);
+                                  const char *method, char *body, size_t len);
 enum MHD_Result ss__host_on_health(ss_host_server *srv, struct MHD_Connection *c);
 enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c);
 
