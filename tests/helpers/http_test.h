@@ -7,6 +7,7 @@
 #define SS_HTTP_TEST_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@ typedef struct http_opts {
     const char *cainfo;     /* a CA (the test's certificate) for https */
     long timeout_ms;        /* 0: 30 s */
     bool chunked;           /* send the body with chunked transfer encoding */
+    const char *content_type; /* NULL: application/json with a body; "": none */
 } http_opts;
 
 static size_t http_collect(char *p, size_t size, size_t n, void *cls)
@@ -78,8 +80,12 @@ static inline int http_request(const char *method, const char *url, const char *
         return -1;
     struct curl_slist *hdrs = NULL;
     hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    if (body)
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    char ct[128];
+    snprintf(ct, sizeof(ct), "Content-Type: %s", o->content_type ? o->content_type : "application/json");
+    if (o->content_type && !o->content_type[0])
+        hdrs = curl_slist_append(hdrs, "Content-Type:"); /* removes curl's own */
+    else if (body)
+        hdrs = curl_slist_append(hdrs, ct);
     for (int i = 0; i < 4 && o->headers[i]; i++)
         hdrs = curl_slist_append(hdrs, o->headers[i]);
     http_upload up = {body, len, 0};

@@ -853,10 +853,15 @@ static void test_token(void **state_)
     assert_int_equal(http_request("POST", f.url, body, strlen(body), &right, &r), 0);
     assert_int_equal(r.status, 201);
     http_reply_clear(&r);
+    /* the token rides in the URL only for the page and the event stream */
     snprintf(url, sizeof(url), "%s?token=s3cret-token", f.url);
     assert_int_equal(http_request("GET", url, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 401);
+    http_reply_clear(&r);
+    snprintf(url, sizeof(url), "%s-events?token=s3cret-token", f.url);
+    http_opts brief = {.timeout_ms = 1500}; /* the stream never ends by itself */
+    http_request("GET", url, NULL, 0, &brief, &r);
     assert_int_equal(r.status, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1);
     http_reply_clear(&r);
     snprintf(url, sizeof(url), "%s/?token=s3cret-token", f.base);
     assert_int_equal(http_request("GET", url, NULL, 0, NULL, &r), 0);
@@ -1350,6 +1355,76 @@ static void test_lone_surrogates(void **state_)
     ss_host_server_free(f.srv);
 }
 
+/* Cross-site requests against a server on the user's machine: a POST must be
+ * JSON (415 otherwise, so a page cannot send a simple text/plain one), a
+ * request from another origin may only read, and a server on loopback without
+ * a token answers only a Host that is an IP address or localhost (DNS
+ * rebinding). Clients that send no Origin, as every CLI client, are served. */
+static void test_cross_site(void **state_)
+{
+    (void)state_;
+    fixture f;
+    start_plain(&f, 10);
+    const char *body = "{\"type\":\"str\",\"data\":{\"value\":\"x\\n\"}}";
+    const char *stop = "{\"state\":\"closed\",\"value\":true}";
+    char state_url[256];
+    snprintf(state_url, sizeof(state_url), "%s-state", f.url);
+    http_reply r;
+    const char *types[] = {"text/plain", "application/x-www-form-urlencoded", "",
+                           "application/jsonx"};
+    for (size_t i = 0; i < 4; i++) {
+        http_opts ho = {.content_type = types[i]};
+        assert_int_equal(http_request("POST", f.url, body, strlen(body), &ho, &r), 0);
+        assert_int_equal(r.status, 415);
+        assert_non_null(strstr(http_message(&r), "application/json"));
+        http_reply_clear(&r);
+        assert_int_equal(http_request("POST", state_url, stop, strlen(stop), &ho, &r), 0);
+        assert_int_equal(r.status, 415);
+        http_reply_clear(&r);
+    }
+    http_opts charset = {.content_type = "Application/JSON; charset=utf-8"};
+    assert_int_equal(http_request("POST", f.url, body, strlen(body), &charset, &r), 0);
+    assert_int_equal(r.status, 201);
+    http_reply_clear(&r);
+    /* another origin: refused; our own: served */
+    char own[200];
+    snprintf(own, sizeof(own), "Origin: %s", f.base);
+    http_opts evil = {.headers = {"Origin: http://evil.example", NULL}};
+    http_opts same = {.headers = {own, NULL}};
+    assert_int_equal(http_request("POST", state_url, stop, strlen(stop), &evil, &r), 0);
+    assert_int_equal(r.status, 403);
+    http_reply_clear(&r);
+    assert_int_equal(http_request("DELETE", f.url, NULL, 0, &evil, &r), 0);
+    assert_int_equal(r.status, 403);
+    http_reply_clear(&r);
+    expect_state(&f, "closed", "false");
+    expect_view(&f, -1, "[\"x\"]");
+    assert_int_equal(http_request("POST", f.url, body, strlen(body), &same, &r), 0);
+    assert_int_equal(r.status, 201);
+    http_reply_clear(&r);
+    /* DNS rebinding: a name that is not localhost nor an address */
+    char port_host[3][64];
+    snprintf(port_host[0], 64, "Host: evil.example:%u", ss_host_server_port(f.srv));
+    snprintf(port_host[1], 64, "Host: localhost:%u", ss_host_server_port(f.srv));
+    snprintf(port_host[2], 64, "Host: [::1]:%u", ss_host_server_port(f.srv));
+    long want[3] = {403, 200, 200};
+    for (int i = 0; i < 3; i++) {
+        http_opts ho = {.headers = {port_host[i], NULL}};
+        assert_int_equal(http_request("GET", f.url, NULL, 0, &ho, &r), 0);
+        assert_int_equal(r.status, want[i]);
+        http_reply_clear(&r);
+    }
+    ss_host_server_free(f.srv);
+    /* with a token, any Host name (the token is the defence) */
+    ss_host_server_opts o = {.listen = "127.0.0.1:0", .token = "t0k"};
+    start(&f, &o, "http");
+    http_opts named = {.headers = {port_host[0], "Authorization: Bearer t0k", NULL}};
+    assert_int_equal(http_request("GET", f.url, NULL, 0, &named, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_reply_clear(&r);
+    ss_host_server_free(f.srv);
+}
+
 #define BASE_LINES 300
 
 /* A Python-style mirror: one base-protocol POST per whole line. */
@@ -1493,6 +1568,7 @@ int main(void)
         cmocka_unit_test(test_big_bodies_at_once),
         cmocka_unit_test(test_slow_clients),
         cmocka_unit_test(test_lone_surrogates),
+        cmocka_unit_test(test_cross_site),
         cmocka_unit_test(test_concurrent_mirrors),
         cmocka_unit_test(test_concurrent_base_mirrors),
         cmocka_unit_test(test_shutdown_ends_waits),

@@ -24,6 +24,7 @@
 #include <syncstream/linebuf.h>
 
 #include "host/redis_uri.h"
+#include "host/request_gate.h"
 #include "host/server_int.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -42,6 +43,7 @@ typedef struct request {
     int64_t deadline_ms; /* CLOCK_MONOTONIC: the body must be in by then */
     size_t drained;   /* bytes dropped from a body that will be refused */
     unsigned refusal; /* 0, or the status the request gets once its body is drained */
+    const char *why;  /* the refusal's message (but for 413's) */
 } request;
 
 enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
@@ -144,7 +146,7 @@ static bool token_matches(const ss_host_server *srv, const char *given, size_t l
     return diff == 0;
 }
 
-static bool authorized(const ss_host_server *srv, struct MHD_Connection *c)
+static bool authorized(const ss_host_server *srv, struct MHD_Connection *c, const char *url)
 {
     if (!srv->token)
         return true;
@@ -154,9 +156,14 @@ static bool authorized(const ss_host_server *srv, struct MHD_Connection *c)
         const char *t = auth + sizeof(bearer) - 1;
         return token_matches(srv, t, strlen(t));
     }
-    /* A browser's EventSource cannot set headers: the token may ride in the URL. */
+    /* A browser's EventSource cannot set headers: the token may ride in the URL
+     * of the page and of the event stream, and nowhere else (URLs end up in
+     * logs and histories). */
+    bool page = strcmp(url, "/") == 0 ||
+                (strncmp(url, srv->route, srv->route_len) == 0 &&
+                 strcmp(url + srv->route_len, "-events") == 0);
     const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
-    return q && token_matches(srv, q, strlen(q));
+    return page && q && token_matches(srv, q, strlen(q));
 }
 
 static enum MHD_Result reply_page(ss_host_server *srv, struct MHD_Connection *c)
@@ -202,16 +209,51 @@ static enum MHD_Result dispatch(ss_host_server *srv, struct MHD_Connection *c, c
 
 static enum MHD_Result refuse(struct MHD_Connection *c, const request *rq)
 {
-    if (rq->refusal == MHD_HTTP_UNAUTHORIZED)
-        return ss__host_reply_message(c, rq->refusal, "missing or wrong bearer token");
+    if (rq->refusal != MHD_HTTP_CONTENT_TOO_LARGE)
+        return ss__host_reply_message(c, rq->refusal, "%s", rq->why);
     return ss__host_reply_message(c, rq->refusal, "the body is larger than the cap of %zu bytes",
                                   rq->cap);
+}
+
+/* Whether url is ROUTE (suffix "") or ROUTE + suffix. */
+static bool is_route(const ss_host_server *srv, const char *url, const char *suffix)
+{
+    return strncmp(url, srv->route, srv->route_len) == 0 &&
+           strcmp(url + srv->route_len, suffix) == 0;
+}
+
+/* The status (and *why) a request is refused with before its body is read, or
+ * 0. */
+static unsigned gate(const ss_host_server *srv, struct MHD_Connection *c, const char *url,
+                     const char *method, const char **why)
+{
+    bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    bool reads = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+                 strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    if (!authorized(srv, c, url)) {
+        *why = "missing or wrong bearer token";
+        return MHD_HTTP_UNAUTHORIZED;
+    }
+    if (!srv->token && srv->loopback && !ss__host_host_is_local_name(c)) {
+        *why = "the Host header must be an IP address or localhost (this server has no token)";
+        return MHD_HTTP_FORBIDDEN;
+    }
+    if (!reads && !ss__host_origin_is_own(c, srv->cert_pem != NULL)) {
+        *why = "requests from another origin may only read";
+        return MHD_HTTP_FORBIDDEN;
+    }
+    if (post && (is_route(srv, url, "") || is_route(srv, url, "-state")) &&
+        !ss__host_is_json_request(c)) {
+        *why = "a POST body must be sent with Content-Type: application/json";
+        return MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+    }
+    return 0;
 }
 
 /* The body cap of a request to url. */
 static size_t body_cap(const ss_host_server *srv, const char *url)
 {
-    if (strncmp(url, srv->route, srv->route_len) == 0 && strcmp(url + srv->route_len, "-state") == 0)
+    if (is_route(srv, url, "-state"))
         return SS__HOST_STATE_MAX_BODY < srv->max_body ? SS__HOST_STATE_MAX_BODY : srv->max_body;
     return srv->max_body;
 }
@@ -244,9 +286,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         int64_t declared = 0;
         if (cl && ss__host_parse_int(cl, 0, INT64_MAX, &declared) < 0)
             declared = 0; /* libmicrohttpd itself refuses a malformed length */
-        if (!authorized(srv, c))
-            rq->refusal = MHD_HTTP_UNAUTHORIZED;
-        else if ((uint64_t)declared > rq->cap)
+        rq->refusal = gate(srv, c, url, method, &rq->why);
+        if (!rq->refusal && (uint64_t)declared > rq->cap)
             rq->refusal = MHD_HTTP_CONTENT_TOO_LARGE;
         /* Far too large to drain: answer now (libmicrohttpd then closes the
          * connection without reading the body). */
@@ -401,7 +442,7 @@ static int parse_listen(const char *listen_addr, struct sockaddr_storage *ret, s
 /* Bind and listen ourselves: a clear errno (EADDRINUSE...) and the real port
  * when port 0 was asked for. */
 static int open_listener(const char *listen_addr, int *ret_fd, uint16_t *ret_port,
-                         bool *ret_v6)
+                         bool *ret_v6, bool *ret_loopback)
 {
     struct sockaddr_storage addr;
     socklen_t alen;
@@ -424,6 +465,9 @@ static int open_listener(const char *listen_addr, int *ret_fd, uint16_t *ret_por
     *ret_port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
                                                  : ((struct sockaddr_in *)&addr)->sin_port);
     *ret_v6 = addr.ss_family == AF_INET6;
+    *ret_loopback =
+        *ret_v6 ? IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr)
+                : (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
     *ret_fd = fd;
     return 0;
 }
@@ -525,7 +569,8 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
     if (rc == 0)
         rc = store_new(o, &srv->store);
     if (rc == 0)
-        rc = open_listener(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &fd, &srv->port, &v6);
+        rc = open_listener(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &fd, &srv->port, &v6,
+                           &srv->loopback);
     if (rc == 0) {
         rc = ss__host_conn_guard_start(&srv->guard, srv->timeout_s);
         srv->guard_started = rc == 0;

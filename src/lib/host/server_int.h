@@ -42,6 +42,7 @@ struct ss_host_server {
     char *cert_pem;
     char *key_pem;
     uint16_t port;
+    bool loopback; /* listening on 127.0.0.0/8 or ::1 */
 };
 
 /* Reply with status and the JSON object body (a reference is taken over; NULL
