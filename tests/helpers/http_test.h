@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -19,6 +20,8 @@ typedef struct http_reply {
     char *body;   /* NUL-terminated */
     size_t len;
     json_t *json; /* NULL when the body is not JSON */
+    char *head;   /* the response's header lines, NUL-terminated (NULL: none) */
+    size_t head_len;
 } http_reply;
 
 typedef struct http_opts {
@@ -43,6 +46,20 @@ static size_t http_collect(char *p, size_t size, size_t n, void *cls)
     return add;
 }
 
+static size_t http_collect_head(char *p, size_t size, size_t n, void *cls)
+{
+    http_reply *r = cls;
+    size_t add = size * n;
+    char *head = realloc(r->head, r->head_len + add + 1);
+    if (!head)
+        return 0;
+    memcpy(head + r->head_len, p, add);
+    r->head = head;
+    r->head_len += add;
+    r->head[r->head_len] = '\0';
+    return add;
+}
+
 /* State for a chunked upload: curl reads the body through this. */
 typedef struct http_upload {
     const char *data;
@@ -62,6 +79,7 @@ static size_t http_feed(char *buf, size_t size, size_t n, void *cls)
 
 static inline void http_reply_clear(http_reply *r)
 {
+    free(r->head);
     free(r->body);
     json_decref(r->json);
     memset(r, 0, sizeof(*r));
@@ -95,6 +113,10 @@ static inline int http_request(const char *method, const char *url, const char *
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms ? o->timeout_ms : 30000L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, ret);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_collect_head);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, ret);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     if (body && o->chunked) {
         hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
@@ -120,6 +142,25 @@ static inline int http_request(const char *method, const char *url, const char *
         ret->json = json_loadb(ret->body, ret->len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
     }
     return (int)rc;
+}
+
+/* The value of the response header name (case ignored) as a malloc'd string,
+ * or NULL. */
+static inline char *http_header(const http_reply *r, const char *name)
+{
+    size_t nlen = strlen(name);
+    for (const char *line = r->head; line && *line;) {
+        const char *end = strstr(line, "\r\n");
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > nlen && line[nlen] == ':' && strncasecmp(line, name, nlen) == 0) {
+            const char *v = line + nlen + 1;
+            while (*v == ' ')
+                v++;
+            return strndup(v, (size_t)(line + len - v));
+        }
+        line = end ? end + 2 : line + len;
+    }
+    return NULL;
 }
 
 /* The string member "message" of a reply, or "". */

@@ -1425,6 +1425,56 @@ static void test_cross_site(void **state_)
     ss_host_server_free(f.srv);
 }
 
+/* Assert that r has the header name with the value want. */
+static void expect_header(const http_reply *r, const char *name, const char *want)
+{
+    char *v = http_header(r, name);
+    if (!v || strcmp(v, want) != 0)
+        fail_msg("header %s: got '%s', want '%s'", name, v ? v : "(none)", want);
+    free(v);
+}
+
+/* HTTP details: a 405 says what is allowed in an Allow header; HEAD works on
+ * the page and the health route; every answer has nosniff, and the page (whose
+ * URL may carry the token) a CSP and no referrer. */
+static void test_http_details(void **state_)
+{
+    (void)state_;
+    fixture f;
+    start_plain(&f, 10);
+    http_reply r;
+    req(&f, "PUT", "", "{}", &r);
+    assert_int_equal(r.status, 405);
+    expect_header(&r, "Allow", "GET, POST, DELETE");
+    expect_header(&r, "X-Content-Type-Options", "nosniff");
+    http_reply_clear(&r);
+    req(&f, "POST", "-health", "{}", &r);
+    assert_int_equal(r.status, 405);
+    expect_header(&r, "Allow", "GET, HEAD");
+    http_reply_clear(&r);
+    req(&f, "HEAD", "-health", NULL, &r);
+    assert_int_equal(r.status, 200);
+    expect_header(&r, "Content-Type", "application/json");
+    http_reply_clear(&r);
+    char url[256];
+    snprintf(url, sizeof(url), "%s/", f.base);
+    assert_int_equal(http_request("HEAD", url, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, 0);
+    http_reply_clear(&r);
+    assert_int_equal(http_request("GET", url, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    expect_header(&r, "Referrer-Policy", "no-referrer");
+    expect_header(&r, "X-Content-Type-Options", "nosniff");
+    char *csp = http_header(&r, "Content-Security-Policy");
+    assert_non_null(csp);
+    assert_non_null(strstr(csp, "default-src 'none'"));
+    assert_non_null(strstr(csp, "connect-src 'self'"));
+    free(csp);
+    http_reply_clear(&r);
+    ss_host_server_free(f.srv);
+}
+
 #define BASE_LINES 300
 
 /* A Python-style mirror: one base-protocol POST per whole line. */
@@ -1569,6 +1619,7 @@ int main(void)
         cmocka_unit_test(test_slow_clients),
         cmocka_unit_test(test_lone_surrogates),
         cmocka_unit_test(test_cross_site),
+        cmocka_unit_test(test_http_details),
         cmocka_unit_test(test_concurrent_mirrors),
         cmocka_unit_test(test_concurrent_base_mirrors),
         cmocka_unit_test(test_shutdown_ends_waits),

@@ -148,8 +148,7 @@ enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c
         free_events(es);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    ss__host_add_headers(r, "text/event-stream");
     enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ok;

@@ -46,7 +46,17 @@ typedef struct request {
     const char *why;  /* the refusal's message (but for 413's) */
 } request;
 
-enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
+void ss__host_add_headers(struct MHD_Response *r, const char *content_type)
+{
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+}
+
+/* Reply with status and the JSON object body; allow, when not NULL, is the
+ * Allow header of a 405. */
+static enum MHD_Result reply_json_allow(struct MHD_Connection *c, unsigned status, json_t *body,
+                                        const char *allow)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
@@ -63,13 +73,19 @@ enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, j
         free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    ss__host_add_headers(r, "application/json");
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
+{
+    return reply_json_allow(c, status, body, NULL);
 }
 
 enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status,
@@ -172,8 +188,14 @@ static enum MHD_Result reply_page(ss_host_server *srv, struct MHD_Connection *c)
         MHD_create_response_from_buffer(srv->page_len, srv->page, MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    ss__host_add_headers(r, "text/html; charset=utf-8");
+    /* The page's script and style are inline; it loads nothing and talks only
+     * to this server. No referrer: its URL may carry ?token=. */
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; script-src 'unsafe-inline'; style-src "
+                            "'unsafe-inline'; connect-src 'self'; base-uri 'none'; "
+                            "form-action 'none'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ok;
@@ -182,8 +204,10 @@ static enum MHD_Result reply_page(ss_host_server *srv, struct MHD_Connection *c)
 enum MHD_Result ss__host_reply_not_allowed(struct MHD_Connection *c, const char *method,
                                            const char *allow)
 {
-    return ss__host_reply_message(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-                                  "method %.16s is not allowed here; allowed: %s", method, allow);
+    char msg[128];
+    snprintf(msg, sizeof(msg), "method %.16s is not allowed here; allowed: %s", method, allow);
+    return reply_json_allow(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                            json_pack("{s:o}", "message", ss__json_text(msg, strlen(msg))), allow);
 }
 
 /* Send a complete request to its route. */
@@ -191,8 +215,10 @@ static enum MHD_Result dispatch(ss_host_server *srv, struct MHD_Connection *c, c
                                 const char *method, char *body, size_t len)
 {
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    /* libmicrohttpd answers HEAD with the headers of the GET answer. */
+    bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (strcmp(url, "/") == 0)
-        return get ? reply_page(srv, c) : ss__host_reply_not_allowed(c, method, "GET");
+        return get || head ? reply_page(srv, c) : ss__host_reply_not_allowed(c, method, "GET, HEAD");
     if (strncmp(url, srv->route, srv->route_len) == 0) {
         const char *rest = url + srv->route_len;
         if (*rest == '\0')
@@ -202,7 +228,8 @@ static enum MHD_Result dispatch(ss_host_server *srv, struct MHD_Connection *c, c
         if (strcmp(rest, "-events") == 0)
             return get ? ss__host_on_events(srv, c) : ss__host_reply_not_allowed(c, method, "GET");
         if (strcmp(rest, "-health") == 0)
-            return get ? ss__host_on_health(srv, c) : ss__host_reply_not_allowed(c, method, "GET");
+            return get || head ? ss__host_on_health(srv, c)
+                               : ss__host_reply_not_allowed(c, method, "GET, HEAD");
     }
     return ss__host_reply_message(c, MHD_HTTP_NOT_FOUND, "no such route: %.200s", url);
 }

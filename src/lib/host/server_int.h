@@ -45,6 +45,10 @@ struct ss_host_server {
     bool loopback; /* listening on 127.0.0.0/8 or ::1 */
 };
 
+/* Add the headers every answer has: content_type, Cache-Control: no-store,
+ * X-Content-Type-Options: nosniff. */
+void ss__host_add_headers(struct MHD_Response *r, const char *content_type);
+
 /* Reply with status and the JSON object body (a reference is taken over; NULL
  * gives a 500). Content-Type application/json. */
 enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, json_t *body);
@@ -54,7 +58,8 @@ enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status
                                        const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* 405: method is not one of allow (a list for the message). */
+/* 405: method is not one of allow (a list for the message and the Allow
+ * header). */
 enum MHD_Result ss__host_reply_not_allowed(struct MHD_Connection *c, const char *method,
                                            const char *allow);
 
