@@ -1475,6 +1475,29 @@ static void test_http_details(void **state_)
     ss_host_server_free(f.srv);
 }
 
+/* Names are compared whole: a NUL (\u0000, as JSON_ALLOW_NUL keeps it) inside
+ * "type", "/type" or "batch" makes an unknown name, not the name before it. */
+static void test_nul_in_names(void **state_)
+{
+    (void)state_;
+    fixture f;
+    start_plain(&f, 10);
+    const char *bodies[] = {
+        "{\"type\":\"str\\u0000junk\",\"data\":{\"value\":\"nul-type\\n\"}}",
+        "{\"type\":\"close\\u0000\"}",
+        "{\"type\":\"error\",\"data\":{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\\u0000x\","
+        "\"type\":\"error\",\"data\":[\"e\"]}}",
+        "{\"type\":\"error\",\"data\":{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
+        "\"type\":\"warning\\u0000\",\"data\":[\"e\"]}}",
+        "{\"type\":\"batch\\u0000x\",\"mirror\":\"m\",\"batch\":1,\"items\":[{\"type\":\"str\","
+        "\"data\":{\"value\":\"b\\n\"}}]}",
+    };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+        post(&f, bodies[i], 400);
+    expect_view(&f, -1, "[]");
+    ss_host_server_free(f.srv);
+}
+
 #define BASE_LINES 300
 
 /* A Python-style mirror: one base-protocol POST per whole line. */
@@ -1620,6 +1643,7 @@ int main(void)
         cmocka_unit_test(test_lone_surrogates),
         cmocka_unit_test(test_cross_site),
         cmocka_unit_test(test_http_details),
+        cmocka_unit_test(test_nul_in_names),
         cmocka_unit_test(test_concurrent_mirrors),
         cmocka_unit_test(test_concurrent_base_mirrors),
         cmocka_unit_test(test_shutdown_ends_waits),

@@ -36,6 +36,13 @@ json_t *ss__json_text(const char *text, size_t len)
     return s;
 }
 
+bool ss__json_str_is(const json_t *v, const char *s)
+{
+    size_t len = strlen(s);
+    return json_is_string(v) && json_string_length(v) == len &&
+           memcmp(json_string_value(v), s, len) == 0;
+}
+
 static const char *grouped_type_name(ss_kind kind)
 {
     return kind == SS_KIND_LINE ? "str" : ss_kind_name(kind);
@@ -76,17 +83,16 @@ json_t *ss__item_encode(const ss_record *rec)
     return grouped_encode(rec->kind, rec->text, rec->len);
 }
 
-/* The kind a name means; line_name is what a line is called in that shape
- * ("str" in a grouped message, "line" in a record object). name may be NULL. */
-static int kind_from_name(const char *name, const char *line_name, ss_kind *ret)
+/* The kind the JSON string name means; line_name is what a line is called in
+ * that shape ("str" in a grouped message, "line" in a record object). name may
+ * be NULL or not a string. */
+static int kind_from_name(const json_t *name, const char *line_name, ss_kind *ret)
 {
-    if (!name)
-        return -EINVAL;
-    if (strcmp(name, line_name) == 0)
+    if (ss__json_str_is(name, line_name))
         *ret = SS_KIND_LINE;
-    else if (strcmp(name, "warning") == 0)
+    else if (ss__json_str_is(name, "warning"))
         *ret = SS_KIND_WARNING;
-    else if (strcmp(name, "error") == 0)
+    else if (ss__json_str_is(name, "error"))
         *ret = SS_KIND_ERROR;
     else
         return -EINVAL;
@@ -106,15 +112,15 @@ int ss__item_decode(const json_t *item, ss_kind *ret_kind, ss__buf *out, const c
         return -EINVAL;
     }
     const json_t *tag = json_object_get(item, "/type");
-    if (!json_is_true(json_object_get(item, "/is_syncsdata")) || !json_is_string(tag) ||
-        strcmp(json_string_value(tag), "GroupedMessage") != 0) {
+    if (!json_is_true(json_object_get(item, "/is_syncsdata")) ||
+        !ss__json_str_is(tag, "GroupedMessage")) {
         *ret_why = "a message object must have \"/is_syncsdata\": true and "
                    "\"/type\": \"GroupedMessage\"";
         return -EINVAL;
     }
     const json_t *type = json_object_get(item, "type");
     ss_kind kind;
-    if (kind_from_name(json_string_value(type), "str", &kind) != 0) {
+    if (kind_from_name(type, "str", &kind) != 0) {
         *ret_why = "a grouped message's \"type\" must be \"str\", \"warning\" or \"error\"";
         return -EINVAL;
     }
@@ -161,9 +167,8 @@ int ss__post_decode(const json_t *body, ss__post_op *ret_op, ss_kind *ret_kind, 
         *ret_why = "\"type\" must be a string: \"str\", \"warning\", \"error\" or \"close\"";
         return -EINVAL;
     }
-    const char *name = json_string_value(type);
     const json_t *data = json_object_get(body, "data");
-    if (strcmp(name, "str") == 0) {
+    if (ss__json_str_is(type, "str")) {
         const json_t *value = json_object_get(data, "value");
         if (!json_is_object(data) || !json_is_string(value)) {
             *ret_why = "a \"str\" item needs \"data\": {\"value\": STRING}";
@@ -177,7 +182,8 @@ int ss__post_decode(const json_t *body, ss__post_op *ret_op, ss_kind *ret_kind, 
         *ret_kind = SS_KIND_LINE;
         return 0;
     }
-    if (strcmp(name, "warning") == 0 || strcmp(name, "error") == 0) {
+    bool warning = ss__json_str_is(type, "warning");
+    if (warning || ss__json_str_is(type, "error")) {
         ss_kind ignored;
         if (!data) {
             *ret_why = "a \"warning\" or \"error\" item needs \"data\": a string or a grouped "
@@ -188,10 +194,10 @@ int ss__post_decode(const json_t *body, ss__post_op *ret_op, ss_kind *ret_kind, 
         if (err != 0)
             return err;
         *ret_op = SS__POST_MESSAGE;
-        *ret_kind = name[0] == 'w' ? SS_KIND_WARNING : SS_KIND_ERROR;
+        *ret_kind = warning ? SS_KIND_WARNING : SS_KIND_ERROR;
         return 0;
     }
-    if (strcmp(name, "close") == 0) {
+    if (ss__json_str_is(type, "close")) {
         *ret_op = SS__POST_CLOSE;
         *ret_kind = SS_KIND_LINE;
         return 0;
@@ -253,7 +259,7 @@ int ss__record_obj_decode(const json_t *obj, ss_record *ret, const char **ret_wh
         return -EINVAL;
     }
     ss_kind k;
-    if (kind_from_name(json_string_value(kind), "line", &k) != 0) {
+    if (kind_from_name(kind, "line", &k) != 0) {
         *ret_why = "a record's \"kind\" must be \"line\", \"warning\" or \"error\"";
         return -EINVAL;
     }

@@ -28,6 +28,7 @@
 #ifndef SS_HOST_ITEM_H
 #define SS_HOST_ITEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -48,6 +49,10 @@ typedef enum ss__post_op {
  * by U+FFFD. Returns a new reference, or NULL when out of memory.
  */
 json_t *ss__json_text(const char *text, size_t len);
+
+/* Whether v is the JSON string s exactly: a string decoded with JSON_ALLOW_NUL
+ * may hold a NUL, where strcmp would stop ("str\u0000junk" is not "str"). */
+bool ss__json_str_is(const json_t *v, const char *s);
 
 /*
  * ss__item_encode - the ITEM for a record: a JSON string when the record is a

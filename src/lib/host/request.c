@@ -136,7 +136,7 @@ int ss__host_batch_decode_json(ss__host_batch *b, const char *body, size_t len, 
     }
     int err;
     const json_t *type = json_object_get(root, "type");
-    if (json_is_string(type) && strcmp(json_string_value(type), "batch") == 0) {
+    if (ss__json_str_is(type, "batch")) {
         err = decode_batch(b, root, why, why_size);
     } else {
         err = items_reserve(b, 1);
