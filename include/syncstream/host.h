@@ -97,8 +97,9 @@ typedef struct ss_host_server_opts {
  * ss_host_server_free(). Errors: -EINVAL (a bad listen address, route or
  * option; an empty token or token file; only one of cert_file and key_file);
  * -EINVAL also for a store that is neither "memory" nor a valid redis:// URI;
- * a negative errno from reading the token, certificate or key file or from
- * socket/bind/listen (-EADDRINUSE...); -ENOTSUP when TLS is asked for and
+ * a negative errno from reading the token, certificate or key file (-EFBIG
+ * when one is over 1 MiB) or from socket/bind/listen (-EADDRINUSE...), or from
+ * starting the server's own thread; -ENOTSUP when TLS is asked for and
  * libmicrohttpd lacks it; -EPROTO when libmicrohttpd refuses to start (for
  * example a certificate or key it cannot load); -ENOMEM.
  */
@@ -127,8 +128,9 @@ uint16_t ss_host_server_port(const ss_host_server *srv);
 
 /*
  * ss_host_server_set_stop - set (true) or clear the stop request that mirrors
- * see ("closed" in the protocol), as POST / DELETE ROUTE-state do. Returns 0 or
- * SS_ECLOSED.
+ * see ("closed" in the protocol), as POST / DELETE ROUTE-state do. Returns 0;
+ * -EINVAL when srv is NULL; the memory store cannot fail otherwise, the
+ * Redis store returns its error while Redis cannot be reached.
  */
 int ss_host_server_set_stop(ss_host_server *srv, bool stop);
 
@@ -136,7 +138,7 @@ int ss_host_server_set_stop(ss_host_server *srv, bool stop);
  * ss_host_server_read - the newest n items of the server's buffer (n =
  * SS_READ_ALL for all), as ss_linebuf_read(); *ret is cleared then filled, the
  * caller frees it with ss_records_clear(). Returns the number of items,
- * SS_ECLOSED or -ENOMEM.
+ * -EINVAL (srv or ret NULL), SS_ECLOSED or -ENOMEM.
  */
 int ss_host_server_read(ss_host_server *srv, size_t n, ss_records *ret);
 

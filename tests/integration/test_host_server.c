@@ -658,7 +658,8 @@ typedef struct sse_reader {
     char buf[1 << 18]; /* a few events of 60 KB records */
     size_t len;
     size_t want;
-    uint64_t ids[256];
+    uint64_t ids[256]; /* the seq of each id EPOCH-SEQ */
+    uint64_t epoch;
     size_t n_ids;
     uint64_t missed;
     bool saw_missed;
@@ -676,7 +677,10 @@ static void sse_parse(sse_reader *s)
             s->missed = strtoull(m + 9, NULL, 10);
             s->saw_missed = true;
         } else if (id && s->n_ids < 256) {
-            s->ids[s->n_ids++] = strtoull(id + 4, NULL, 10);
+            char *dash;
+            s->epoch = strtoull(id + 4, &dash, 10);
+            assert_int_equal(*dash, '-');
+            s->ids[s->n_ids++] = strtoull(dash + 1, NULL, 10);
             assert_non_null(strstr(s->buf, "event: record\ndata: {\"seq\":"));
         }
         size_t used = (size_t)(end + 2 - s->buf);
@@ -767,6 +771,55 @@ static void test_events_resume(void **state_)
     req(&f, "GET", "-events?since=x", NULL, &r);
     assert_int_equal(r.status, 400);
     http_reply_clear(&r);
+    ss_host_server_free(f.srv);
+}
+
+/* A client that starts from nothing (since=0, an event stream without
+ * Last-Event-ID) is not told that records which rotated out before it came
+ * were missed; a cursor of another life of the server (another epoch) starts
+ * again from the oldest record kept, and the epoch is in the health route,
+ * cursor answers and event ids. */
+static void test_fresh_cursor_and_epoch(void **state_)
+{
+    (void)state_;
+    fixture f;
+    start_plain(&f, 3);
+    post_text(&f, "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n");
+    json_int_t epoch = health_int(&f, "epoch");
+    assert_true(epoch > 0);
+    http_reply r;
+    req(&f, "GET", "?since=0", NULL, &r);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "missed")), 0);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "epoch")), epoch);
+    assert_int_equal(json_array_size(json_object_get(r.json, "records")), 3);
+    http_reply_clear(&r);
+    req(&f, "GET", "?since=2", NULL, &r); /* a real cursor: 3 to 7 were missed */
+    assert_int_equal(json_integer_value(json_object_get(r.json, "missed")), 5);
+    http_reply_clear(&r);
+    char suffix[96];
+    snprintf(suffix, sizeof(suffix), "?since=9&epoch=%lld", (long long)epoch);
+    req(&f, "GET", suffix, NULL, &r);
+    assert_int_equal(json_array_size(json_object_get(r.json, "records")), 1);
+    http_reply_clear(&r);
+    snprintf(suffix, sizeof(suffix), "?since=9&epoch=%lld", (long long)epoch + 1);
+    req(&f, "GET", suffix, NULL, &r);
+    json_t *recs = json_object_get(r.json, "records");
+    assert_int_equal(json_array_size(recs), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(recs, 0), "seq")), 8);
+    http_reply_clear(&r);
+    sse_reader *s = malloc(sizeof(*s));
+    sse_read(&f, "", NULL, 3, s);
+    assert_false(s->saw_missed);
+    assert_int_equal(s->ids[0], 8);
+    assert_int_equal(s->epoch, (uint64_t)epoch);
+    char id[64];
+    snprintf(id, sizeof(id), "%lld-9", (long long)epoch);
+    sse_read(&f, "", id, 1, s);
+    assert_int_equal(s->ids[0], 10);
+    snprintf(id, sizeof(id), "%lld-9", (long long)epoch + 1);
+    sse_read(&f, "", id, 3, s);
+    assert_int_equal(s->ids[0], 8);
+    free(s);
     ss_host_server_free(f.srv);
 }
 
@@ -1632,6 +1685,7 @@ int main(void)
         cmocka_unit_test(test_batches_exactly_once),
         cmocka_unit_test(test_since_and_long_poll),
         cmocka_unit_test(test_events_resume),
+        cmocka_unit_test(test_fresh_cursor_and_epoch),
         cmocka_unit_test(test_large_reads_are_bounded),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_tls),

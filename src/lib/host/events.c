@@ -30,6 +30,7 @@
 typedef struct event_stream {
     ss_host_server *srv;
     uint64_t cursor; /* the seq of the last record formatted */
+    bool fresh;      /* the client gave no cursor: what rotated out before is not missed */
     ss__buf out;     /* formatted, not yet handed to libmicrohttpd */
     size_t handed;   /* bytes of out already handed */
 } event_stream;
@@ -39,10 +40,11 @@ static int append_str(ss__buf *b, const char *s)
     return ss__buf_append(b, s, strlen(s));
 }
 
-static int append_record(ss__buf *b, const ss_record *r)
+static int append_record(ss__buf *b, uint64_t epoch, const ss_record *r)
 {
-    char head[64];
-    snprintf(head, sizeof(head), "id: %" PRIu64 "\nevent: record\ndata: ", r->seq);
+    char head[96];
+    snprintf(head, sizeof(head), "id: %" PRIu64 "-%" PRIu64 "\nevent: record\ndata: ", epoch,
+             r->seq);
     json_t *obj = ss__record_obj_encode(r);
     char *data = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
@@ -66,6 +68,9 @@ static int fill(event_stream *es)
     ss__host_store *st = es->srv->store;
     ss_records set = SS_RECORDS_INIT;
     int rc = st->ops->read_since(st, es->cursor, EVENTS_PER_READ, &set);
+    if (rc >= 0 && es->fresh)
+        set.missed = 0;
+    es->fresh = false;
     if (rc >= 0 && set.missed > 0) {
         char line[80];
         snprintf(line, sizeof(line), "event: missed\ndata: {\"missed\":%" PRIu64 "}\n\n",
@@ -74,7 +79,7 @@ static int fill(event_stream *es)
     }
     uint64_t last = set.count ? es->cursor : set.cursor;
     for (size_t i = 0; rc >= 0 && i < set.count && es->out.len < OUT_SOFT_LIMIT; i++) {
-        rc = append_record(&es->out, &set.items[i]);
+        rc = append_record(&es->out, es->srv->epoch, &set.items[i]);
         last = set.items[i].seq;
     }
     if (rc >= 0)
@@ -113,14 +118,37 @@ static void free_events(void *cls)
     free(es);
 }
 
+/* Parse a Last-Event-ID: "EPOCH-SEQ" as this server sends, or a bare SEQ (our
+ * reader sends the seq of the last record it saw). *ret is 0 for a cursor from
+ * another life of the server. Returns 0 or -EINVAL. */
+static int parse_last_id(const ss_host_server *srv, const char *id, int64_t *ret)
+{
+    const char *dash = strchr(id, '-');
+    if (!dash)
+        return ss__host_parse_int(id, 0, INT64_MAX, ret);
+    char epoch_text[24];
+    size_t elen = (size_t)(dash - id);
+    int64_t epoch;
+    if (elen == 0 || elen >= sizeof(epoch_text))
+        return -EINVAL;
+    memcpy(epoch_text, id, elen);
+    epoch_text[elen] = '\0';
+    if (ss__host_parse_int(epoch_text, 0, INT64_MAX, &epoch) < 0 || dash[1] == '+' ||
+        dash[1] == '-' || ss__host_parse_int(dash + 1, 0, INT64_MAX, ret) < 0)
+        return -EINVAL;
+    if ((uint64_t)epoch != srv->epoch)
+        *ret = 0;
+    return 0;
+}
+
 enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c)
 {
     int64_t since = 0;
     const char *last_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
     if (last_id) {
-        if (ss__host_parse_int(last_id, 0, INT64_MAX, &since) < 0)
+        if (parse_last_id(srv, last_id, &since) < 0)
             return ss__host_reply_message(c, MHD_HTTP_BAD_REQUEST,
-                                          "Last-Event-ID must be an integer >= 0");
+                                          "Last-Event-ID must be EPOCH-SEQ or SEQ, integers >= 0");
     } else if (ss__host_query_int(c, "since", 0, INT64_MAX, &since) < 0) {
         return ss__host_reply_message(c, MHD_HTTP_BAD_REQUEST, "since must be an integer >= 0");
     }
@@ -132,6 +160,7 @@ enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c
     if (!es)
         return MHD_NO;
     es->srv = srv;
+    es->fresh = !last_id && since == 0;
     /* A cursor beyond the newest record comes from an earlier life of the
      * server: start from the oldest record kept. */
     es->cursor = (uint64_t)since > stats.last_seq ? 0 : (uint64_t)since;

@@ -125,14 +125,17 @@ static enum MHD_Result read_view(ss_host_server *srv, struct MHD_Connection *c, 
 
 /* GET ROUTE?since=SEQ[&limit=N][&wait=MS]: the cursor read (an extension). */
 static enum MHD_Result read_since(ss_host_server *srv, struct MHD_Connection *c, uint64_t since,
-                                  size_t limit, int wait_ms)
+                                  bool has_epoch, uint64_t epoch, size_t limit, int wait_ms)
 {
     ss__host_store *st = srv->store;
     ss__host_store_stats stats;
     int rc = st->ops->stats(st, &stats);
-    /* A cursor beyond the newest record was handed out by an earlier life of
-     * the server (it restarted): read from the oldest record kept. */
-    if (rc == 0 && since > stats.last_seq)
+    /* A client starting from 0 never saw what rotated out before it came. */
+    bool fresh = since == 0;
+    /* A cursor of another epoch, or beyond the newest record, was handed out by
+     * an earlier life of the server (it restarted): read from the oldest
+     * record kept. */
+    if (rc == 0 && (since > stats.last_seq || (has_epoch && epoch != srv->epoch)))
         since = 0;
     ss_records set = SS_RECORDS_INIT;
     if (rc == 0)
@@ -155,23 +158,25 @@ static enum MHD_Result read_since(ss_host_server *srv, struct MHD_Connection *c,
     if (rc >= 0)
         rc = encode_set(&set, &items, &objects);
     uint64_t next = set.cursor;
-    uint64_t missed = set.missed;
+    uint64_t missed = fresh ? 0 : set.missed;
     ss_records_clear(&set);
     if (rc < 0)
         return ss__host_reply_store_error(c, rc);
     return ss__host_reply_json(c, MHD_HTTP_OK,
-                               json_pack("{s:s, s:o, s:o, s:I, s:I}", "message", "success", "data",
-                                         items, "records", objects, "next", (json_int_t)next,
-                                         "missed", (json_int_t)missed));
+                               json_pack("{s:s, s:o, s:o, s:I, s:I, s:I}", "message", "success",
+                                         "data", items, "records", objects, "next",
+                                         (json_int_t)next, "missed", (json_int_t)missed, "epoch",
+                                         (json_int_t)srv->epoch));
 }
 
 static enum MHD_Result on_get(ss_host_server *srv, struct MHD_Connection *c)
 {
-    int64_t n = 0, since = 0, limit = SINCE_DEFAULT_LIMIT, wait_ms = 0;
+    int64_t n = 0, since = 0, limit = SINCE_DEFAULT_LIMIT, wait_ms = 0, epoch = 0;
     int has_n = ss__host_query_int(c, "n", INT64_MIN, INT64_MAX, &n);
     int has_since = ss__host_query_int(c, "since", 0, INT64_MAX, &since);
     int has_limit = ss__host_query_int(c, "limit", 1, SINCE_MAX_LIMIT, &limit);
     int has_wait = ss__host_query_int(c, "wait", 0, SINCE_MAX_WAIT_MS, &wait_ms);
+    int has_epoch = ss__host_query_int(c, "epoch", 0, INT64_MAX, &epoch);
     if (has_n < 0)
         return bad_request(c, "n must be an integer");
     if (has_since < 0)
@@ -180,12 +185,15 @@ static enum MHD_Result on_get(ss_host_server *srv, struct MHD_Connection *c)
         return bad_request(c, "limit must be an integer from 1 to 10000");
     if (has_wait < 0)
         return bad_request(c, "wait must be an integer from 0 to 60000 (milliseconds)");
+    if (has_epoch < 0)
+        return bad_request(c, "epoch must be an integer >= 0");
     if (has_since && has_n)
         return bad_request(c, "give either n or since, not both");
-    if (!has_since && (has_limit || has_wait))
-        return bad_request(c, "limit and wait go with since");
+    if (!has_since && (has_limit || has_wait || has_epoch))
+        return bad_request(c, "limit, wait and epoch go with since");
     if (has_since)
-        return read_since(srv, c, (uint64_t)since, (size_t)limit, (int)wait_ms);
+        return read_since(srv, c, (uint64_t)since, has_epoch, (uint64_t)epoch, (size_t)limit,
+                          (int)wait_ms);
     return read_view(srv, c, has_n, n);
 }
 
@@ -328,8 +336,8 @@ enum MHD_Result ss__host_on_health(ss_host_server *srv, struct MHD_Connection *c
         return ss__host_reply_store_error(c, rc);
     return ss__host_reply_json(
         c, MHD_HTTP_OK,
-        json_pack("{s:s, s:s, s:I, s:I, s:b, s:s, s:I}", "message", "success", "status", "ok",
-                  "records", (json_int_t)stats.count, "maxlen", (json_int_t)stats.maxlen,
+        json_pack("{s:s, s:s, s:I, s:I, s:b, s:s, s:I, s:I}", "message", "success", "status",
+                  "ok", "records", (json_int_t)stats.count, "maxlen", (json_int_t)stats.maxlen,
                   "closed", stop, "version", ss_version(), "next_seq",
-                  (json_int_t)(stats.last_seq + 1)));
+                  (json_int_t)(stats.last_seq + 1), "epoch", (json_int_t)srv->epoch));
 }
