@@ -255,39 +255,61 @@ typedef struct ss_host_health {
     bool closed;          /* a stop is requested */
     uint64_t next_seq;    /* the seq the next record will get */
     char version[32];     /* the server's version */
+    uint64_t epoch;       /* this life of the server (0: an older server sends none) */
 } ss_host_health;
 
 /* ss_host_reader_health - GET ROUTE-health. -EOPNOTSUPP against a base
- * server (a 404). */
+ * server (a 404). The reader takes the cursors passed to it next to be of the
+ * epoch this answer gives (a caller computes them from next_seq). */
 int ss_host_reader_health(ss_host_reader *r, ss_host_health *ret);
+
+/*
+ * Sequence numbers begin again at 1 when a server restarts (a new "epoch", a
+ * random number it gives in its health, cursor answers and event ids). A
+ * reader remembers the epoch of the last health answer, cursor read or event
+ * it got, and takes a cursor passed to it to be of that epoch. When the server
+ * has restarted since, reading starts again from the oldest record of its new
+ * life (none of those is skipped), and the missed count is
+ * SS_HOST_MISSED_RESTART: the records of the earlier life after the cursor,
+ * if any, are lost, and how many is not known. An older server that sends no
+ * epoch is found restarted only when its newest record is below the cursor.
+ */
+#define SS_HOST_MISSED_RESTART UINT64_MAX
 
 /*
  * ss_host_reader_follow - the records with seq > cursor, at most limit of them
  * (0: the server's default), with seq, time, source and kind; when there are
  * none, wait up to wait_ms (0: do not wait, at most 60000) for one. Fills
  * ret->cursor (pass it next time) and ret->missed (records rotated out before
- * they were read). Extension servers only: -EOPNOTSUPP against a base server.
- * Returns the count (0 when the wait ended with nothing).
+ * they were read; SS_HOST_MISSED_RESTART when the server restarted, see
+ * above). A read from cursor 0 starts from nothing and misses nothing.
+ * Extension servers only: -EOPNOTSUPP against a base server. Returns the count
+ * (0 when the wait ended with nothing).
  */
 int ss_host_reader_follow(ss_host_reader *r, uint64_t cursor, size_t limit, int wait_ms,
                           ss_records *ret);
 
 /*
- * A live tail's callback: one record (or, with rec NULL, missed records that
- * rotated out before they could be sent). Return 0 to go on, anything else to
- * end the tail with that value.
+ * A live tail's callback: one record, or, with rec NULL, the count of missed
+ * records that rotated out before they could be sent (SS_HOST_MISSED_RESTART:
+ * the server restarted, see above). Return 0 to go on, anything else to end
+ * the tail with that value.
  */
 typedef int (*ss_host_tail_fn)(void *ctx, const ss_record *rec, uint64_t missed);
 
 /*
  * ss_host_reader_tail - follow the buffer live through Server-Sent Events from
- * cursor on, calling fn for each record as it arrives. A dropped connection is
- * resumed with Last-Event-ID after a backoff, so no record is seen twice and
- * none is skipped while the server keeps it; a server found restarted (its
- * numbers begin again) is followed from its first record. Runs until fn returns non-zero
- * (that value is returned), ss_host_reader_cancel() (-ECANCELED), or an error
- * that retrying cannot cure (401, 404: -EOPNOTSUPP against a base server).
- * *ret_cursor, when not NULL, gets the last seq delivered in every case.
+ * cursor on (0: from the oldest record kept, none reported missed), calling
+ * fn for each record as it arrives. A dropped connection is resumed with
+ * Last-Event-ID (the last event's id in the server's form, EPOCH-SEQ or SEQ)
+ * after a backoff, so no record is seen twice and none is skipped while the
+ * server keeps it; a server found restarted is reported to fn
+ * (SS_HOST_MISSED_RESTART) and followed from the oldest record of its new
+ * life. Runs until fn returns non-zero (that value is returned),
+ * ss_host_reader_cancel() (-ECANCELED), or an error that retrying cannot cure
+ * (401, 404: -EOPNOTSUPP against a base server). *ret_cursor, when not NULL,
+ * gets the last seq delivered in every case (of the epoch the reader then
+ * remembers).
  */
 int ss_host_reader_tail(ss_host_reader *r, uint64_t cursor, ss_host_tail_fn fn, void *ctx,
                         uint64_t *ret_cursor);

@@ -76,8 +76,13 @@ static int print_one(void *ctx, const ss_record *rec, uint64_t missed)
     print_ctx *p = ctx;
     if (!rec) {
         fflush(stdout);
-        fprintf(stderr, TOOL_NAME ": read: %" PRIu64 " records rotated out before they could "
-                        "be read\n", missed);
+        if (missed == SS_HOST_MISSED_RESTART)
+            fputs(TOOL_NAME ": read: the server restarted: records it held after the last one "
+                            "read are lost; reading on from the oldest of its new life\n",
+                  stderr);
+        else
+            fprintf(stderr, TOOL_NAME ": read: %" PRIu64 " records rotated out before they "
+                            "could be read\n", missed);
         return 0;
     }
     if (tool_print_record(stdout, p->fmt, rec) < 0 || fflush(stdout) != 0) {

@@ -5,7 +5,8 @@
  * The first byte chooses the size of the pieces the rest is fed in (a network
  * splits a stream anywhere). Checked on every input: the events seen are the
  * same however the stream is split, an event's data never exceeds the bound,
- * and a record event's data either decodes or is refused, without a crash.
+ * a record event's data either decodes or is refused, without a crash, and an
+ * event id parses only when it has the form of one (SEQ or EPOCH-SEQ).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +37,14 @@ static int collect(void *ctx, const char *event, const char *id, const char *tex
             memchr(rec.text, '\0', rec.len) == NULL)
             abort(); /* a decoded text is NUL-terminated at its length */
         json_decref(j);
+    }
+    /* An id parses only as SEQ or EPOCH-SEQ: digits, at most one dash inside. */
+    uint64_t epoch, seq;
+    if (ss__sse_parse_id(id, &epoch, &seq) == 0) {
+        size_t digits = strspn(id, "0123456789");
+        if (digits == 0 || (id[digits] && (id[digits] != '-' || !id[digits + 1] ||
+                                           id[digits + 1 + strspn(id + digits + 1, "0123456789")])))
+            abort();
     }
     ss__buf_append(log, event, strlen(event) + 1);
     ss__buf_append(log, id, strlen(id) + 1);

@@ -2,7 +2,8 @@
  * Host mode's client against a base-protocol server (sync-stream 1.2, as the
  * Python package serves it; tests/host/base_server.py stands in for it): the
  * mirror falls back to the base protocol, the reader does what that protocol
- * offers, and the mirror keeps records while the server is down.
+ * offers, and the mirror keeps records while the server is down. Also an
+ * older extension server, from before epochs (tests/host/old_ext_server.py).
  */
 #include "test.h"
 
@@ -307,6 +308,69 @@ static void test_server_errors(void **state)
     test_server_kill(&faulty);
 }
 
+/* What a tail saw: restart notices and the texts of the records. */
+typedef struct seen {
+    const char *until; /* the text of the last record wanted */
+    int restarts;
+    char texts[64];    /* "r3 r4 ..." */
+} seen;
+
+static int on_seen(void *ctx, const ss_record *rec, uint64_t missed)
+{
+    seen *s = ctx;
+    if (!rec) {
+        s->restarts += missed == SS_HOST_MISSED_RESTART;
+        return 0;
+    }
+    size_t len = strlen(s->texts);
+    snprintf(s->texts + len, sizeof(s->texts) - len, "%s%s", len ? " " : "", rec->text);
+    return strcmp(rec->text, s->until) == 0 ? 7 : 0;
+}
+
+/* An older extension server, from before epochs (tests/host/old_ext_server.py:
+ * no epoch anywhere, event ids are bare seqs): cursor reads and the tail
+ * follow it, and when it comes back with fewer records than the cursor it is
+ * found restarted and read from its first record. */
+static void test_older_ext_server(void **state)
+{
+    test_server old;
+    const char *const five[] = {"--records", "5", NULL};
+    assert_int_equal(test_python_server_start(&old, "SS_TEST_OLD_EXT_SERVER", 0, five), 0);
+    ss_host_reader *r;
+    assert_int_equal(ss_host_reader_new(&r, old.url, NULL), 0);
+    ss_host_health h;
+    assert_int_equal(ss_host_reader_health(r, &h), 0);
+    assert_int_equal(h.epoch, 0);
+    assert_int_equal(h.next_seq, 6);
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_host_reader_follow(r, 2, 0, 0, &set), 3);
+    assert_int_equal(set.missed, 0);
+    assert_item_text(&set, 0, "r3");
+    assert_int_equal(set.cursor, 5);
+    seen a = {.until = "r5"};
+    uint64_t cursor;
+    assert_int_equal(ss_host_reader_tail(r, 2, on_seen, &a, &cursor), 7);
+    assert_string_equal(a.texts, "r3 r4 r5");
+    assert_int_equal(a.restarts, 0);
+    assert_int_equal(cursor, 5);
+
+    const char *const three[] = {"--records", "3", NULL};
+    int port = old.port;
+    test_server_kill(&old);
+    assert_int_equal(test_python_server_start(&old, "SS_TEST_OLD_EXT_SERVER", port, three), 0);
+    assert_int_equal(ss_host_reader_follow(r, 5, 0, 0, &set), 3);
+    assert_true(set.missed == SS_HOST_MISSED_RESTART);
+    assert_item_text(&set, 0, "r1");
+    seen b = {.until = "r3"};
+    assert_int_equal(ss_host_reader_tail(r, 5, on_seen, &b, &cursor), 7);
+    assert_string_equal(b.texts, "r1 r2 r3");
+    assert_int_equal(b.restarts, 1);
+    assert_int_equal(cursor, 3);
+    ss_records_clear(&set);
+    ss_host_reader_free(r);
+    test_server_kill(&old);
+}
+
 static void test_bad_arguments(void **state)
 {
     ss_host_mirror *m;
@@ -343,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_server_down_then_up),
         cmocka_unit_test(test_close_timeout_hands_back),
         cmocka_unit_test(test_server_errors),
+        cmocka_unit_test(test_older_ext_server),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, start, stop);

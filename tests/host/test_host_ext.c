@@ -461,6 +461,126 @@ static void test_tail(void **state)
     ss_host_reader_free(t.r);
 }
 
+/* Store lines "PREFIX I" for I in [0, n), through a mirror of their own. */
+static void store_lines(const char *prefix, int n)
+{
+    ss_host_mirror *m;
+    assert_int_equal(ss_host_mirror_new(&m, srv.url, NULL), 0);
+    char line[64];
+    for (int i = 0; i < n; i++) {
+        int len = snprintf(line, sizeof(line), "%s %d\n", prefix, i);
+        assert_int_equal(ss_host_mirror_write(m, line, (size_t)len), 0);
+    }
+    assert_int_equal(ss_host_mirror_close(m), 0);
+    ss_host_mirror_free(m);
+}
+
+static void restart_server(void)
+{
+    static const char *const opts[] = {"--maxlen", MAXLEN, NULL};
+    test_server_kill(&srv);
+    assert_int_equal(test_ext_server_start(&srv, srv.port, opts), 0);
+}
+
+/* What a tail across a restart saw: restart notices, then records (their seq
+ * and text) that must be one life's 1, 2, 3... in order. */
+typedef struct life_tail {
+    ss_host_reader *r;
+    uint64_t from;
+    char until[32]; /* the text of the last record wanted */
+    int restarts;
+    uint64_t missed; /* other than restarts */
+    int seen;
+    bool in_order;   /* seq 1, 2, 3... since the restart notice */
+    char first[32];
+    uint64_t cursor;
+    int rc;
+} life_tail;
+
+static int on_life(void *ctx, const ss_record *rec, uint64_t missed)
+{
+    life_tail *t = ctx;
+    if (!rec) {
+        if (missed == SS_HOST_MISSED_RESTART) {
+            t->restarts++;
+            t->seen = 0;
+        } else {
+            t->missed += missed;
+        }
+        return 0;
+    }
+    if (rec->seq != (uint64_t)t->seen + 1)
+        t->in_order = false;
+    if (t->seen++ == 0)
+        snprintf(t->first, sizeof(t->first), "%s", rec->text);
+    return strcmp(rec->text, t->until) == 0 ? 7 : 0;
+}
+
+static void *life_tail_main(void *p)
+{
+    life_tail *t = p;
+    t->rc = ss_host_reader_tail(t->r, t->from, on_life, t, &t->cursor);
+    return NULL;
+}
+
+/*
+ * The server restarts, and its new life stores more records than the
+ * reader's cursor (numbers begin again at 1): cursor reads and the live tail
+ * read the new life from its oldest record, report the restart
+ * (SS_HOST_MISSED_RESTART) once, and skip or repeat nothing.
+ */
+static void test_restart_epoch(void **state)
+{
+    ss_host_reader *r = reader(NULL);
+    store_lines("old", 3);
+    ss_host_health h;
+    assert_int_equal(ss_host_reader_health(r, &h), 0);
+    assert_true(h.epoch > 0);
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_host_reader_follow(r, 0, 0, 0, &set), 3);
+    assert_int_equal(set.missed, 0);
+    assert_int_equal(set.cursor, 3);
+
+    /* Cursor reads: the reader passes the epoch of its cursor. */
+    restart_server();
+    store_lines("new", 10);
+    assert_int_equal(ss_host_reader_follow(r, 3, 0, 0, &set), 10);
+    assert_true(set.missed == SS_HOST_MISSED_RESTART);
+    assert_int_equal(set.items[0].seq, 1);
+    assert_string_equal(set.items[0].text, "new 0");
+    assert_int_equal(set.cursor, 10);
+    assert_int_equal(ss_host_reader_follow(r, set.cursor, 0, 0, &set), 0);
+    assert_int_equal(set.missed, 0);
+
+    /* A tail that starts with a cursor of the life before. */
+    life_tail t = {.r = r, .from = 10, .until = "newest 19", .in_order = true};
+    restart_server();
+    store_lines("newest", 20);
+    life_tail_main(&t);
+    assert_int_equal(t.rc, 7);
+    assert_int_equal(t.restarts, 1);
+    assert_int_equal(t.missed, 0);
+    assert_int_equal(t.seen, 20);
+    assert_true(t.in_order);
+    assert_string_equal(t.first, "newest 0");
+    assert_int_equal(t.cursor, 20);
+
+    /* A live tail while the server restarts under it. */
+    life_tail u = {.r = r, .from = t.cursor, .until = "live 29", .in_order = true};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, life_tail_main, &u), 0);
+    restart_server();
+    store_lines("live", 30);
+    pthread_join(th, NULL);
+    assert_int_equal(u.rc, 7);
+    assert_int_equal(u.restarts, 1);
+    assert_int_equal(u.seen, 30);
+    assert_true(u.in_order);
+    assert_string_equal(u.first, "live 0");
+    ss_records_clear(&set);
+    ss_host_reader_free(r);
+}
+
 static void test_stop(void **state)
 {
     ss_host_reader *r = reader(NULL);
@@ -640,6 +760,7 @@ int main(void)
         cmocka_unit_test_setup(test_concurrent_mirrors, fresh),
         cmocka_unit_test_setup(test_long_poll, fresh),
         cmocka_unit_test_setup(test_tail, fresh),
+        cmocka_unit_test_setup(test_restart_epoch, fresh),
         cmocka_unit_test_setup(test_stop, fresh),
         cmocka_unit_test_setup(test_token, fresh),
         cmocka_unit_test_setup(test_body_cap, fresh),

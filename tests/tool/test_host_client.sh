@@ -130,6 +130,33 @@ status=$?
 follow_pid=
 if [ "$status" -eq 130 ] && grep -q '^1[45] .* live line live 2$' "$tmp/follow.out"; then
     pass "follow (status 130)"; else fail follow "status $status: $(cat "$tmp/follow.out" "$tmp/follow.err")"; fi
+# The server restarts under a follow: it says so and reads on from the new
+# life's first record.
+"$tool" read -f -t "$tmp/token" "$surl" >"$tmp/refollow.out" 2>"$tmp/refollow.err" &
+follow_pid=$!
+for _ in $(seq 500); do
+    grep -q ' live line live 2$' "$tmp/refollow.out" && break
+    sleep 0.02
+done
+kill "$serve_pid"
+wait "$serve_pid"
+"$tool" serve --listen "127.0.0.1:$sport" --maxlen 5 --token-file "$tmp/token" 2>/dev/null &
+serve_pid=$!
+wait_port "$sport"
+printf 'reborn 1\nreborn 2\n' >"$tmp/reborn.in"
+run reborn 0 send -s new -t "$tmp/token" "$surl"
+for _ in $(seq 500); do
+    grep -q ' new line reborn 2$' "$tmp/refollow.out" && break
+    sleep 0.02
+done
+kill -INT "$follow_pid"
+wait "$follow_pid"
+status=$?
+follow_pid=
+if [ "$status" -eq 130 ] && grep -q '^1 .* new line reborn 1$' "$tmp/refollow.out" &&
+    grep -q '^2 .* new line reborn 2$' "$tmp/refollow.out" &&
+    grep -q 'the server restarted' "$tmp/refollow.err"; then pass "follow across a restart (status 130)"; else
+    fail refollow "status $status: $(cat "$tmp/refollow.out" "$tmp/refollow.err")"; fi
 run ext_stop 0 stop -t "$tmp/token" "$surl"
 run ext_stopped 6 send -t "$tmp/token" "$surl" -- sh -c 'while :; do echo tick; sleep 0.05; done'
 run ext_reset 0 stop --reset -t "$tmp/token" "$surl"

@@ -1,8 +1,9 @@
 /*
  * GET ROUTE-events: the live tail as Server-Sent Events. Each record is one
- * event whose id is its seq, so a browser's EventSource (or our reader) that
- * reconnects with Last-Event-ID continues exactly after the last record it
- * saw. The stream is produced by libmicrohttpd's content callback, which runs
+ * event whose id is the server's epoch and its seq (EPOCH-SEQ), so a
+ * browser's EventSource (or our reader) that reconnects with Last-Event-ID
+ * continues exactly after the last record it saw, or from the oldest record
+ * when the server restarted meanwhile. The stream is produced by libmicrohttpd's content callback, which runs
  * in the connection's own thread and may sleep in the store's wait.
  */
 #include <errno.h>

@@ -588,6 +588,8 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
     if (getrandom(&srv->epoch, sizeof(srv->epoch), GRND_NONBLOCK) != sizeof(srv->epoch))
         srv->epoch = (uint64_t)ss__now_realtime_ns();
     srv->epoch &= ((uint64_t)1 << 53) - 1;
+    if (srv->epoch == 0)
+        srv->epoch = 1; /* 0 stands for "no epoch" in clients */
     int fd = -1;
     bool v6 = false;
     size_t ignored;

@@ -37,6 +37,9 @@ struct ss_host_reader {
     int timeout_ms;
     size_t max_response;
     int protocol;     /* SS_HOST_PROTO_UNKNOWN until probed */
+    /* The server's life the cursors passed in belong to, as its last health
+     * answer, cursor answer or event gave it; 0 while none did. */
+    uint64_t epoch;
 };
 
 int ss_host_reader_new(ss_host_reader **ret, const char *url, const ss_host_reader_opts *opts)
@@ -138,10 +141,9 @@ static int get_u64(const json_t *obj, const char *name, uint64_t *ret)
     return 0;
 }
 
-int ss_host_reader_health(ss_host_reader *r, ss_host_health *ret)
+/* GET ROUTE-health into *ret, without taking its epoch for the cursors'. */
+static int fetch_health(ss_host_reader *r, ss_host_health *ret)
 {
-    if (!r || !ret)
-        return -EINVAL;
     json_t *j;
     int rc = call(r, "GET", r->health_url, NULL, 0, &j);
     if (rc == -ENOENT) {
@@ -151,13 +153,14 @@ int ss_host_reader_health(ss_host_reader *r, ss_host_health *ret)
     if (rc < 0)
         return rc;
     r->protocol = SS_HOST_PROTO_EXT;
-    uint64_t records, maxlen, next;
+    uint64_t records, maxlen, next, epoch = 0;
     json_t *closed = json_object_get(j, "closed");
     const char *version = json_string_value(json_object_get(j, "version"));
     if (get_u64(j, "records", &records) < 0 || get_u64(j, "maxlen", &maxlen) < 0 ||
-        get_u64(j, "next_seq", &next) < 0 || !json_is_boolean(closed)) {
+        get_u64(j, "next_seq", &next) < 0 || !json_is_boolean(closed) ||
+        (json_object_get(j, "epoch") && get_u64(j, "epoch", &epoch) < 0)) {
         ss__http_set_message(&r->http, "the health answer lacks records, maxlen, next_seq or "
-                                       "closed");
+                                       "closed, or has a bad epoch");
         rc = -EPROTO;
     } else {
         memset(ret, 0, sizeof(*ret));
@@ -166,8 +169,20 @@ int ss_host_reader_health(ss_host_reader *r, ss_host_health *ret)
         ret->next_seq = next;
         ret->closed = json_is_true(closed);
         snprintf(ret->version, sizeof(ret->version), "%s", version ? version : "");
+        ret->epoch = epoch;
     }
     json_decref(j);
+    return rc;
+}
+
+int ss_host_reader_health(ss_host_reader *r, ss_host_health *ret)
+{
+    if (!r || !ret)
+        return -EINVAL;
+    int rc = fetch_health(r, ret);
+    /* The caller computes its cursors from this answer's next_seq. */
+    if (rc == 0 && ret->epoch)
+        r->epoch = ret->epoch;
     return rc;
 }
 
@@ -323,6 +338,9 @@ int ss_host_reader_follow(ss_host_reader *r, uint64_t cursor, size_t limit, int 
     }
     char url[4096];
     int n = snprintf(url, sizeof(url), "%s?since=%" PRIu64, r->url, cursor);
+    /* The server then knows whether the cursor is of its own life. */
+    if (cursor > 0 && r->epoch)
+        n += snprintf(url + n, sizeof(url) - (size_t)n, "&epoch=%" PRIu64, r->epoch);
     if (limit)
         n += snprintf(url + n, sizeof(url) - (size_t)n, "&limit=%zu", limit > 10000 ? 10000 : limit);
     if (wait_ms)
@@ -333,10 +351,12 @@ int ss_host_reader_follow(ss_host_reader *r, uint64_t cursor, size_t limit, int 
         return rc;
 
     json_t *recs = json_object_get(j, "records");
-    uint64_t next, missed;
+    uint64_t next, missed, epoch = 0;
     rc = -EPROTO;
-    if (!json_is_array(recs) || get_u64(j, "next", &next) < 0 || get_u64(j, "missed", &missed) < 0) {
-        ss__http_set_message(&r->http, "the answer has no \"records\", \"next\" or \"missed\"");
+    if (!json_is_array(recs) || get_u64(j, "next", &next) < 0 || get_u64(j, "missed", &missed) < 0 ||
+        (json_object_get(j, "epoch") && get_u64(j, "epoch", &epoch) < 0)) {
+        ss__http_set_message(&r->http, "the answer has no \"records\", \"next\" or \"missed\", "
+                                       "or a bad \"epoch\"");
         goto out;
     }
     size_t count = json_array_size(recs), bytes = 0;
@@ -361,6 +381,13 @@ int ss_host_reader_follow(ss_host_reader *r, uint64_t cursor, size_t limit, int 
     }
     ret->cursor = next;
     ret->missed = missed;
+    /* Another epoch, or (from an older server, which has none) records from
+     * the cursor or below: the server restarted and read from its oldest. */
+    if (cursor > 0 && ((epoch && r->epoch && epoch != r->epoch) ||
+                       (count > 0 && ret->items[0].seq <= cursor)))
+        ret->missed = SS_HOST_MISSED_RESTART;
+    if (epoch)
+        r->epoch = epoch;
     rc = (int)count;
 out:
     json_decref(j);
@@ -374,11 +401,48 @@ typedef struct tail_ctx {
     ss_host_tail_fn fn;
     void *ctx;
     uint64_t cursor;
+    uint64_t epoch; /* of the cursor; 0: not known (or an older server) */
     ss__sse sse;
     bool ended;     /* fn asked to end */
     int fn_rc;
     bool got;       /* this connection delivered something */
 } tail_ctx;
+
+/* The server restarted: tell fn, and count again from its new life's start. */
+static int restarted(tail_ctx *t)
+{
+    t->cursor = 0;
+    return t->fn(t->ctx, NULL, SS_HOST_MISSED_RESTART);
+}
+
+static int on_record(tail_ctx *t, const char *id, json_t *j)
+{
+    ss_record rec;
+    const char *why;
+    if (ss__record_obj_decode(j, &rec, &why) < 0) {
+        ss__http_set_message(t->http, "a record event: %s", why);
+        return -EPROTO;
+    }
+    /* A record of another life than the cursor's (from an older server, whose
+     * ids are bare seqs, one not past the cursor: a resumed stream never
+     * repeats one): the server restarted and sends its new life from the
+     * oldest record. */
+    uint64_t epoch, seq;
+    if (ss__sse_parse_id(id, &epoch, &seq) < 0)
+        epoch = 0;
+    if (epoch ? t->epoch && epoch != t->epoch : rec.seq <= t->cursor) {
+        int rc = restarted(t);
+        if (rc)
+            return rc;
+    }
+    if (epoch)
+        t->epoch = epoch;
+    if (rec.seq <= t->cursor)
+        return 0; /* seen before (the same life's) */
+    t->cursor = rec.seq;
+    t->got = true;
+    return t->fn(t->ctx, &rec, 0);
+}
 
 static int on_event(void *ctx, const char *event, const char *id, const char *data, size_t len)
 {
@@ -387,18 +451,7 @@ static int on_event(void *ctx, const char *event, const char *id, const char *da
     json_t *j = json_loadb(data, len, 0, &jerr);
     int rc = 0;
     if (strcmp(event, "record") == 0) {
-        ss_record rec;
-        const char *why;
-        if (ss__record_obj_decode(j, &rec, &why) < 0) {
-            ss__http_set_message(t->http, "a record event: %s", why);
-            rc = -EPROTO;
-        } else if (rec.seq <= t->cursor) {
-            rc = 0; /* seen before: a resumed stream never repeats one */
-        } else {
-            t->cursor = rec.seq;
-            t->got = true;
-            rc = t->fn(t->ctx, &rec, 0);
-        }
+        rc = on_record(t, id, j);
     } else if (strcmp(event, "missed") == 0) {
         uint64_t missed;
         if (get_u64(j, "missed", &missed) < 0) {
@@ -431,31 +484,52 @@ static void sleep_ms(int ms)
         ;
 }
 
+/* Before a resumed connection: has the server restarted while it was away?
+ * Its health tells (another epoch; from an older server without one, a next
+ * seq not past the cursor, as numbers only grow during a life). Then fn is
+ * told first, before what the new life sends. Returns fn's value. */
+static int check_restart(ss_host_reader *r, tail_ctx *t)
+{
+    ss_host_health h;
+    if (fetch_health(r, &h) < 0)
+        return 0; /* still down: the connection will fail and be retried */
+    bool again = h.epoch ? t->epoch && h.epoch != t->epoch : t->cursor > 0 && h.next_seq <= t->cursor;
+    if (h.epoch)
+        t->epoch = h.epoch;
+    return again ? restarted(t) : 0;
+}
+
 int ss_host_reader_tail(ss_host_reader *r, uint64_t cursor, ss_host_tail_fn fn, void *ctx,
                         uint64_t *ret_cursor)
 {
     if (!r || !fn)
         return -EINVAL;
-    tail_ctx t = {.http = &r->http, .fn = fn, .ctx = ctx, .cursor = cursor};
+    tail_ctx t = {.http = &r->http, .fn = fn, .ctx = ctx, .cursor = cursor, .epoch = r->epoch};
     int rc = ss__sse_init(&t.sse, r->max_response < (64u << 20) ? r->max_response : 64u << 20,
                           on_event, &t);
     int delay = 0;
     bool resumed = false;
     while (rc == 0) {
-        char url[4096], header[64];
-        snprintf(url, sizeof(url), "%s?since=%" PRIu64, r->events_url, t.cursor);
-        snprintf(header, sizeof(header), "Last-Event-ID: %" PRIu64, t.cursor);
-        ss__sse_reset(&t.sse);
-        if (resumed && t.cursor > 0) {
-            /* Sequence numbers only grow during a server's life: one whose next
-             * number is not past the cursor was restarted, and counts anew. */
-            ss_host_health h;
-            if (ss_host_reader_health(r, &h) == 0 && h.next_seq <= t.cursor)
-                t.cursor = 0;
+        if (resumed) {
+            rc = check_restart(r, &t);
+            if (rc)
+                break;
         }
+        /* Last-Event-ID in the form the server gives ids. Starting from 0
+         * without one, the stream counts nothing that rotated out before as
+         * missed. */
+        char url[4096], header[96];
+        snprintf(url, sizeof(url), "%s?since=%" PRIu64, r->events_url, t.cursor);
+        if (t.epoch)
+            snprintf(header, sizeof(header), "Last-Event-ID: %" PRIu64 "-%" PRIu64, t.epoch,
+                     t.cursor);
+        else
+            snprintf(header, sizeof(header), "Last-Event-ID: %" PRIu64, t.cursor);
+        bool fresh = !resumed && t.cursor == 0;
+        ss__sse_reset(&t.sse);
         resumed = true;
         t.got = false;
-        rc = ss__http_stream(&r->http, url, header, TAIL_IDLE_MS, on_stream, &t);
+        rc = ss__http_stream(&r->http, url, fresh ? NULL : header, TAIL_IDLE_MS, on_stream, &t);
         if (t.ended) {
             rc = t.fn_rc;
             break;
@@ -483,6 +557,8 @@ int ss_host_reader_tail(ss_host_reader *r, uint64_t cursor, ss_host_tail_fn fn, 
         rc = 0;
     }
     ss__sse_done(&t.sse);
+    if (t.epoch)
+        r->epoch = t.epoch;
     if (ret_cursor)
         *ret_cursor = t.cursor;
     return rc;

@@ -101,3 +101,30 @@ int ss__sse_feed(ss__sse *p, const char *data, size_t len)
 {
     return ss__lineasm_feed(&p->la, data, len, on_piece, p);
 }
+
+/* Digits s[0..n) as a number: 0, or -EINVAL when empty, not digits or too big. */
+static int parse_u64(const char *s, size_t n, uint64_t *ret)
+{
+    uint64_t v = 0;
+    if (n == 0)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9 || v > (UINT64_MAX - d) / 10)
+            return -EINVAL;
+        v = v * 10 + d;
+    }
+    *ret = v;
+    return 0;
+}
+
+int ss__sse_parse_id(const char *id, uint64_t *epoch, uint64_t *seq)
+{
+    const char *dash = strchr(id, '-');
+    *epoch = 0;
+    if (!dash)
+        return parse_u64(id, strlen(id), seq);
+    if (parse_u64(id, (size_t)(dash - id), epoch) < 0)
+        return -EINVAL;
+    return parse_u64(dash + 1, strlen(dash + 1), seq);
+}

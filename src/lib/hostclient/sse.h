@@ -9,7 +9,9 @@
 #ifndef SS_HOSTCLIENT_SSE_H
 #define SS_HOSTCLIENT_SSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/buf.h"
 #include "util/lineasm.h"
@@ -40,5 +42,10 @@ void ss__sse_reset(ss__sse *p);
 /* Parse len bytes. Returns 0, -EMSGSIZE (a line or an event over max_event:
  * the stream is not one to follow), or the callback's negative value. */
 int ss__sse_feed(ss__sse *p, const char *data, size_t len);
+
+/* An event id as our server writes it: "EPOCH-SEQ" (the server's life, then
+ * the record's seq), or a bare "SEQ" (an older server; *epoch is then 0).
+ * Decimal digits only, each number below 2^64. Returns 0 or -EINVAL. */
+int ss__sse_parse_id(const char *id, uint64_t *epoch, uint64_t *seq);
 
 #endif
