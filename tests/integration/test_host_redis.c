@@ -184,6 +184,9 @@ static void test_two_servers_one_buffer(void **state_)
     assert_int_equal(missed, 0);
     assert_int_equal(health(&a, "next_seq"), 7);
     assert_int_equal(health(&b, "records"), 6);
+    /* one buffer, one epoch: a client may go from one server to the other */
+    assert_true(health(&a, "epoch") > 0);
+    assert_int_equal(health(&a, "epoch"), health(&b, "epoch"));
 
     /* the stop request is shared: set on a, seen in b's POST answers */
     req(&a, "POST", "-state", "{\"state\": \"closed\", \"value\": true}", &r);
@@ -378,10 +381,13 @@ static void test_server_restarted(void **state_)
     post_text(&a, "kept\n");
     assert_false(post_batch(&a, "m", 1, "half "));
     post_text(&a, "anon ");
+    json_int_t epoch = health(&a, "epoch");
     stop(&a);
 
     start(&a, "restart", 100);
     expect_view(&a, "kept|anon ");
+    /* the buffer's life goes on in Redis: a cursor of it is still good */
+    assert_int_equal(health(&a, "epoch"), epoch);
     assert_true(post_batch(&a, "m", 1, "half ")); /* remembered */
     assert_false(post_batch(&a, "m", 2, "line\n"));
     post_text(&a, "line\n");
@@ -390,6 +396,24 @@ static void test_server_restarted(void **state_)
     since(&a, 0, texts, sizeof(texts), &first, &missed);
     assert_string_equal(texts, "kept|half line|anon line");
     assert_int_equal(health(&a, "next_seq"), 4);
+    char url[64];
+    snprintf(url, sizeof(url), "?since=2&epoch=%lld", (long long)epoch);
+    http_reply r;
+    req(&a, "GET", url, NULL, &r);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "next")), 3);
+    http_reply_clear(&r);
+
+    /* Redis loses the buffer: numbers start again, in a new epoch */
+    redisContext *c = redisConnect("127.0.0.1", redis.port);
+    assert_true(c && !c->err);
+    freeReplyObject(redisCommand(c, "FLUSHALL"));
+    redisFree(c);
+    post_text(&a, "new life\n");
+    assert_int_equal(health(&a, "next_seq"), 2);
+    assert_true(health(&a, "epoch") != epoch);
+    req(&a, "GET", url, NULL, &r); /* the old cursor: from the oldest record */
+    assert_int_equal(json_array_size(json_object_get(r.json, "records")), 1);
+    http_reply_clear(&r);
     stop(&a);
 }
 
@@ -428,6 +452,7 @@ static void test_redis_restarted(void **state_)
     stop(&c);
     expect_view(&b, "before");
     assert_int_equal(health(&a, "closed"), 1);
+    assert_int_equal(health(&a, "epoch"), health(&b, "epoch")); /* the same life */
     assert_true(post_batch(&b, "m", 1, "open "));
     assert_false(post_batch(&b, "m", 2, "line\n"));
     char texts[1024];

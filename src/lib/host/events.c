@@ -30,6 +30,7 @@
 
 typedef struct event_stream {
     ss_host_server *srv;
+    uint64_t epoch;  /* the buffer's when the stream began */
     uint64_t cursor; /* the seq of the last record formatted */
     bool fresh;      /* the client gave no cursor: what rotated out before is not missed */
     ss__buf out;     /* formatted, not yet handed to libmicrohttpd */
@@ -80,7 +81,7 @@ static int fill(event_stream *es)
     }
     uint64_t last = set.count ? es->cursor : set.cursor;
     for (size_t i = 0; rc >= 0 && i < set.count && es->out.len < OUT_SOFT_LIMIT; i++) {
-        rc = append_record(&es->out, es->srv->epoch, &set.items[i]);
+        rc = append_record(&es->out, es->epoch, &set.items[i]);
         last = set.items[i].seq;
     }
     if (rc >= 0)
@@ -119,10 +120,10 @@ static void free_events(void *cls)
     free(es);
 }
 
-/* Parse a Last-Event-ID: "EPOCH-SEQ" as this server sends, or a bare SEQ (our
- * reader sends the seq of the last record it saw). *ret is 0 for a cursor from
- * another life of the server. Returns 0 or -EINVAL. */
-static int parse_last_id(const ss_host_server *srv, const char *id, int64_t *ret)
+/* Parse a Last-Event-ID: "EPOCH-SEQ" as this server sends, or a bare SEQ (as
+ * an older server sent). *ret is 0 for a cursor from another life of the
+ * buffer (another epoch than this one). Returns 0 or -EINVAL. */
+static int parse_last_id(uint64_t this_epoch, const char *id, int64_t *ret)
 {
     const char *dash = strchr(id, '-');
     if (!dash)
@@ -137,30 +138,32 @@ static int parse_last_id(const ss_host_server *srv, const char *id, int64_t *ret
     if (ss__host_parse_int(epoch_text, 0, INT64_MAX, &epoch) < 0 || dash[1] == '+' ||
         dash[1] == '-' || ss__host_parse_int(dash + 1, 0, INT64_MAX, ret) < 0)
         return -EINVAL;
-    if ((uint64_t)epoch != srv->epoch)
+    if ((uint64_t)epoch != this_epoch)
         *ret = 0;
     return 0;
 }
 
 enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c)
 {
+    /* The store's epoch first: a Last-Event-ID is read against it. */
+    ss__host_store_stats stats;
+    int rc = srv->store->ops->stats(srv->store, &stats);
+    if (rc < 0)
+        return ss__host_reply_store_error(c, rc);
     int64_t since = 0;
     const char *last_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
     if (last_id) {
-        if (parse_last_id(srv, last_id, &since) < 0)
+        if (parse_last_id(stats.epoch, last_id, &since) < 0)
             return ss__host_reply_message(c, MHD_HTTP_BAD_REQUEST,
                                           "Last-Event-ID must be EPOCH-SEQ or SEQ, integers >= 0");
     } else if (ss__host_query_int(c, "since", 0, INT64_MAX, &since) < 0) {
         return ss__host_reply_message(c, MHD_HTTP_BAD_REQUEST, "since must be an integer >= 0");
     }
-    ss__host_store_stats stats;
-    int rc = srv->store->ops->stats(srv->store, &stats);
-    if (rc < 0)
-        return ss__host_reply_store_error(c, rc);
     event_stream *es = calloc(1, sizeof(*es));
     if (!es)
         return MHD_NO;
     es->srv = srv;
+    es->epoch = stats.epoch;
     es->fresh = !last_id && since == 0;
     /* A cursor beyond the newest record comes from an earlier life of the
      * server: start from the oldest record kept. */

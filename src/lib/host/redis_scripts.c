@@ -107,12 +107,18 @@ static const char read_since[] =
     "end\n"
     "return {start, seq, entries}\n";
 
-/* STATE. ARGV: maxlen. Answers {seq, records in the window, partial line
- * length, stop, cleared}. */
+/* STATE. ARGV: maxlen, an epoch to take when the buffer has none yet (it is
+ * new, or Redis lost it: its numbers start again). Answers {seq, records in
+ * the window, partial line length, stop, cleared, epoch}. */
 static const char state[] =
     KEYS WINDOW
     "local count = math.max(0, math.min(seq - first + 1, redis.call('XLEN', stream)))\n"
-    "return {seq, count, #(m[3] or ''), m[5] or '0', tonumber(m[2] or '0')}\n";
+    "local epoch = redis.call('HGET', meta, 'epoch')\n"
+    "if not epoch then\n"
+    "  epoch = ARGV[2]\n"
+    "  redis.call('HSET', meta, 'epoch', epoch)\n"
+    "end\n"
+    "return {seq, count, #(m[3] or ''), m[5] or '0', tonumber(m[2] or '0'), tonumber(epoch)}\n";
 
 /* CLEAR: every record and the anonymous partial line go; numbers go on.
  * Answers the seq at the clear. */

@@ -133,9 +133,9 @@ static enum MHD_Result read_since(ss_host_server *srv, struct MHD_Connection *c,
     /* A client starting from 0 never saw what rotated out before it came. */
     bool fresh = since == 0;
     /* A cursor of another epoch, or beyond the newest record, was handed out by
-     * an earlier life of the server (it restarted): read from the oldest
-     * record kept. */
-    if (rc == 0 && (since > stats.last_seq || (has_epoch && epoch != srv->epoch)))
+     * an earlier life of the buffer (the server restarted): read from the
+     * oldest record kept. */
+    if (rc == 0 && (since > stats.last_seq || (has_epoch && epoch != stats.epoch)))
         since = 0;
     ss_records set = SS_RECORDS_INIT;
     if (rc == 0)
@@ -166,7 +166,7 @@ static enum MHD_Result read_since(ss_host_server *srv, struct MHD_Connection *c,
                                json_pack("{s:s, s:o, s:o, s:I, s:I, s:I}", "message", "success",
                                          "data", items, "records", objects, "next",
                                          (json_int_t)next, "missed", (json_int_t)missed, "epoch",
-                                         (json_int_t)srv->epoch));
+                                         (json_int_t)stats.epoch));
 }
 
 static enum MHD_Result on_get(ss_host_server *srv, struct MHD_Connection *c)
@@ -339,5 +339,5 @@ enum MHD_Result ss__host_on_health(ss_host_server *srv, struct MHD_Connection *c
         json_pack("{s:s, s:s, s:I, s:I, s:b, s:s, s:I, s:I}", "message", "success", "status",
                   "ok", "records", (json_int_t)stats.count, "maxlen", (json_int_t)stats.maxlen,
                   "closed", stop, "version", ss_version(), "next_seq",
-                  (json_int_t)(stats.last_seq + 1), "epoch", (json_int_t)srv->epoch));
+                  (json_int_t)(stats.last_seq + 1), "epoch", (json_int_t)stats.epoch));
 }

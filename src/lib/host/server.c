@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -584,12 +583,6 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
     srv->max_body = o->max_body ? o->max_body : SS_HOST_DEFAULT_MAX_BODY;
     srv->timeout_s = o->timeout_s ? o->timeout_s : SS_HOST_DEFAULT_TIMEOUT_S;
     srv->big_decodes_init = sem_init(&srv->big_decodes, 0, SS__HOST_BIG_DECODES) == 0;
-    /* Without entropy, the start time tells one life from the next as well. */
-    if (getrandom(&srv->epoch, sizeof(srv->epoch), GRND_NONBLOCK) != sizeof(srv->epoch))
-        srv->epoch = (uint64_t)ss__now_realtime_ns();
-    srv->epoch &= ((uint64_t)1 << 53) - 1;
-    if (srv->epoch == 0)
-        srv->epoch = 1; /* 0 stands for "no epoch" in clients */
     int fd = -1;
     bool v6 = false;
     size_t ignored;

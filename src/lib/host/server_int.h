@@ -43,9 +43,6 @@ struct ss_host_server {
     char *key_pem;
     uint16_t port;
     bool loopback; /* listening on 127.0.0.0/8 or ::1 */
-    /* This life of the server: random, below 2^53 (a JavaScript number). A
-     * cursor or event id of another epoch starts again from the oldest record. */
-    uint64_t epoch;
 };
 
 /* Add the headers every answer has: content_type, Cache-Control: no-store,

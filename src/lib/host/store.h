@@ -42,6 +42,11 @@ typedef struct ss__host_store_stats {
     size_t count;      /* records held, the partial line not included */
     size_t maxlen;     /* capacity in records */
     uint64_t last_seq; /* seq of the newest record ever stored, 0 if none */
+    /* This life of the record numbering (1 to 2^53 - 1): drawn when the
+     * numbers start, so that a cursor or event id of another life starts again
+     * from the oldest record. The same for every server sharing a Redis
+     * buffer, and across their restarts, as long as Redis keeps the buffer. */
+    uint64_t epoch;
 } ss__host_store_stats;
 
 typedef struct ss__host_store_ops {
@@ -72,6 +77,10 @@ typedef struct ss__host_store_ops {
 /* How every store breaks lines: where sync-stream's server breaks them
  * (Python's str.splitlines). */
 #define SS__HOST_LINE_FLAGS SS_LINE_SPLITLINES
+
+/* A new epoch (ss__host_store_stats): random, 1 to 2^53 - 1 (a JavaScript
+ * number). Thread-safe. */
+uint64_t ss__host_new_epoch(void);
 
 /* Every store starts with this header. */
 struct ss__host_store {

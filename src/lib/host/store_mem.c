@@ -35,6 +35,7 @@ typedef struct mem_store {
     size_t max_mirrors;
     mirror_entry *lru_head, *lru_tail;
     bool stop;
+    uint64_t epoch; /* the buffer lives as long as the store */
 } mem_store;
 
 static uint64_t hash_id(const char *id)
@@ -230,6 +231,7 @@ static int mem_stats(ss__host_store *st, ss__host_store_stats *ret)
     ret->count = ls.count;
     ret->maxlen = ls.maxlen;
     ret->last_seq = ls.last_seq;
+    ret->epoch = ((mem_store *)st)->epoch;
     return 0;
 }
 
@@ -294,6 +296,7 @@ int ss__host_mem_store_new(ss__host_store **ret, const ss__host_mem_opts *opts)
     if (!s)
         return -ENOMEM;
     s->base.ops = &mem_ops;
+    s->epoch = ss__host_new_epoch();
     s->max_mirrors = opts->mirrors ? opts->mirrors : 4096;
     s->n_buckets = 1;
     while (s->n_buckets < s->max_mirrors)

@@ -586,12 +586,12 @@ static int redis_wait(ss__host_store *st, uint64_t cursor, int timeout_ms)
 }
 
 /* The STATE script: {seq, records in the window, partial line length, stop,
- * cleared}. */
+ * cleared, epoch}. */
 static int read_state(redis_store *s, redisReply **ret)
 {
-    uint64_t maxlen = s->maxlen;
-    int rc = run_numbers(s, SS__RS_STATE, 1, &maxlen, ret);
-    if (rc == 0 && !is_array(*ret, 5)) {
+    uint64_t args[2] = {s->maxlen, ss__host_new_epoch()};
+    int rc = run_numbers(s, SS__RS_STATE, 2, args, ret);
+    if (rc == 0 && !is_array(*ret, 6)) {
         freeReplyObject(*ret);
         rc = -EIO;
     }
@@ -624,6 +624,7 @@ static int redis_stats(ss__host_store *st, ss__host_store_stats *ret)
     ret->last_seq = reply_u64(r->element[0]);
     ret->count = (size_t)reply_u64(r->element[1]);
     ret->maxlen = s->maxlen;
+    ret->epoch = reply_u64(r->element[5]);
     note_seq(s, ret->last_seq, reply_u64(r->element[4]), false);
     freeReplyObject(r);
     return 0;
