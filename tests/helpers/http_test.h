@@ -32,32 +32,30 @@ typedef struct http_opts {
     const char *content_type; /* NULL: application/json with a body; "": none */
 } http_opts;
 
+/* Append add bytes to *buf (NUL-terminated at *len); returns add, or 0 when
+ * out of memory (curl then ends the transfer). */
+static size_t http_append(char **buf, size_t *len, const char *p, size_t add)
+{
+    char *grown = realloc(*buf, *len + add + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + *len, p, add);
+    *buf = grown;
+    *len += add;
+    grown[*len] = '\0';
+    return add;
+}
+
 static size_t http_collect(char *p, size_t size, size_t n, void *cls)
 {
     http_reply *r = cls;
-    size_t add = size * n;
-    char *body = realloc(r->body, r->len + add + 1);
-    if (!body)
-        return 0;
-    memcpy(body + r->len, p, add);
-    r->body = body;
-    r->len += add;
-    r->body[r->len] = '\0';
-    return add;
+    return http_append(&r->body, &r->len, p, size * n);
 }
 
 static size_t http_collect_head(char *p, size_t size, size_t n, void *cls)
 {
     http_reply *r = cls;
-    size_t add = size * n;
-    char *head = realloc(r->head, r->head_len + add + 1);
-    if (!head)
-        return 0;
-    memcpy(head + r->head_len, p, add);
-    r->head = head;
-    r->head_len += add;
-    r->head[r->head_len] = '\0';
-    return add;
+    return http_append(&r->head, &r->head_len, p, size * n);
 }
 
 /* State for a chunked upload: curl reads the body through this. */

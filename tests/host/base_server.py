@@ -175,21 +175,29 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(404, {"message": "not found: " + self.path})
 
 
+def serve(handler, port, route="/sync-stream", maxlen=10, **attrs):
+    """Serve with handler on 127.0.0.1:port (0: a free one) until killed; the
+    server object carries route, a LineBuffer of maxlen and attrs."""
+    ThreadingHTTPServer.allow_reuse_address = True
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    server.route = route
+    server.buffer = LineBuffer(maxlen)
+    server.closed = False
+    server.lock = threading.Lock()
+    for name, value in attrs.items():
+        setattr(server, name, value)
+    print("PORT %d" % server.server_address[1], flush=True)
+    server.serve_forever()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--route", default="/sync-stream")
     ap.add_argument("--maxlen", type=int, default=10)
     args = ap.parse_args()
-    ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-    server.route = args.route
-    server.buffer = LineBuffer(args.maxlen)
-    server.closed = False
-    server.lock = threading.Lock()
-    print("PORT %d" % server.server_address[1], flush=True)
-    server.serve_forever()
+    serve(Handler, args.port, args.route, args.maxlen)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ Usage: faulty_server.py [--port P] [--fail-first N]; prints "PORT <n>".
 """
 import argparse
 import sys
-import threading
-from http.server import ThreadingHTTPServer
 
 import base_server
 
@@ -56,16 +54,7 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--fail-first", type=int, default=0)
     args = ap.parse_args()
-    ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), FaultyHandler)
-    server.daemon_threads = True
-    server.route = "/sync-stream"
-    server.buffer = base_server.LineBuffer(100)
-    server.closed = False
-    server.lock = threading.Lock()
-    server.fail_left = args.fail_first
-    print("PORT %d" % server.server_address[1], flush=True)
-    server.serve_forever()
+    base_server.serve(FaultyHandler, args.port, maxlen=100, fail_left=args.fail_first)
 
 
 if __name__ == "__main__":

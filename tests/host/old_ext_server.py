@@ -10,7 +10,6 @@ Usage: old_ext_server.py [--port P] [--records N]; prints "PORT <n>".
 import argparse
 import json
 import sys
-from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import base_server
@@ -62,13 +61,7 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--records", type=int, default=5)
     args = ap.parse_args()
-    ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), OldExtHandler)
-    server.daemon_threads = True
-    server.route = "/sync-stream"
-    server.records = args.records
-    print("PORT %d" % server.server_address[1], flush=True)
-    server.serve_forever()
+    base_server.serve(OldExtHandler, args.port, records=args.records)
 
 
 if __name__ == "__main__":

@@ -131,6 +131,24 @@ static json_int_t health_int(fixture *f, const char *member)
     return v;
 }
 
+/* Once cut connections are gone, requests are served again (bounded retries:
+ * the server notices closed connections asynchronously). */
+static void expect_served_again(const fixture *f)
+{
+    long status = 0;
+    for (int i = 0; i < 100 && status != 200; i++) {
+        http_reply r;
+        char url[256];
+        snprintf(url, sizeof(url), "%s-health", f->url);
+        http_request("GET", url, NULL, 0, NULL, &r);
+        status = r.status;
+        http_reply_clear(&r);
+        if (status != 200)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(status, 200);
+}
+
 static void test_protocol_example(void **state_)
 {
     (void)state_;
@@ -1218,20 +1236,7 @@ static void test_connection_limits(void **state_)
     }
     assert_true(cut);
     close(trickle);
-    /* once they are gone, requests are served again (bounded retries: the
-     * server notices the closed connections asynchronously) */
-    long status = 0;
-    for (int i = 0; i < 100 && status != 200; i++) {
-        http_reply r;
-        char url[256];
-        snprintf(url, sizeof(url), "%s-health", f.url);
-        http_request("GET", url, NULL, 0, NULL, &r);
-        status = r.status;
-        http_reply_clear(&r);
-        if (status != 200)
-            usleep(50 * 1000);
-    }
-    assert_int_equal(status, 200);
+    expect_served_again(&f);
     ss_host_server_free(f.srv);
 }
 
@@ -1373,20 +1378,7 @@ static void test_slow_clients(void **state_)
     assert_true(cut_a && cut_b);
     close(a);
     close(b);
-    /* then the address is served again (bounded retries: the server notices
-     * the closed connections asynchronously) */
-    long status = 0;
-    for (int i = 0; i < 100 && status != 200; i++) {
-        http_reply r;
-        char url[256];
-        snprintf(url, sizeof(url), "%s-health", f.url);
-        http_request("GET", url, NULL, 0, NULL, &r);
-        status = r.status;
-        http_reply_clear(&r);
-        if (status != 200)
-            usleep(50 * 1000);
-    }
-    assert_int_equal(status, 200);
+    expect_served_again(&f);
     ss_host_server_free(f.srv);
 }
 

@@ -41,6 +41,22 @@ wait_port() {
     return 1
 }
 
+# wait_for FILE PATTERN: until a line of FILE matches (a bounded wait).
+wait_for() {
+    for _ in $(seq 500); do
+        grep -q -- "$2" "$1" && return 0
+        sleep 0.02
+    done
+    return 1
+}
+# end_follow: SIGINT to the follower in the background; its exit status in $status.
+end_follow() {
+    kill -INT "$follow_pid"
+    wait "$follow_pid"
+    status=$?
+    follow_pid=
+}
+
 port=$(free_port)
 "$python" "$server" --port "$port" --maxlen 100 >/dev/null &
 server_pid=$!
@@ -120,24 +136,15 @@ expect_err ext_no_token "401"
 follow_pid=$!
 printf 'live 1\nlive 2\n' >"$tmp/live.in"
 run live 0 send -s live -t "$tmp/token" "$surl"
-for _ in $(seq 500); do
-    [ "$(grep -c ' live line live' "$tmp/follow.out")" -eq 2 ] && break
-    sleep 0.02
-done
-kill -INT "$follow_pid"
-wait "$follow_pid"
-status=$?
-follow_pid=
+wait_for "$tmp/follow.out" ' live line live 2$'
+end_follow
 if [ "$status" -eq 130 ] && grep -q '^1[45] .* live line live 2$' "$tmp/follow.out"; then
     pass "follow (status 130)"; else fail follow "status $status: $(cat "$tmp/follow.out" "$tmp/follow.err")"; fi
 # The server restarts under a follow: it says so and reads on from the new
 # life's first record.
 "$tool" read -f -t "$tmp/token" "$surl" >"$tmp/refollow.out" 2>"$tmp/refollow.err" &
 follow_pid=$!
-for _ in $(seq 500); do
-    grep -q ' live line live 2$' "$tmp/refollow.out" && break
-    sleep 0.02
-done
+wait_for "$tmp/refollow.out" ' live line live 2$'
 kill "$serve_pid"
 wait "$serve_pid"
 "$tool" serve --listen "127.0.0.1:$sport" --maxlen 5 --token-file "$tmp/token" 2>/dev/null &
@@ -145,14 +152,8 @@ serve_pid=$!
 wait_port "$sport"
 printf 'reborn 1\nreborn 2\n' >"$tmp/reborn.in"
 run reborn 0 send -s new -t "$tmp/token" "$surl"
-for _ in $(seq 500); do
-    grep -q ' new line reborn 2$' "$tmp/refollow.out" && break
-    sleep 0.02
-done
-kill -INT "$follow_pid"
-wait "$follow_pid"
-status=$?
-follow_pid=
+wait_for "$tmp/refollow.out" ' new line reborn 2$'
+end_follow
 if [ "$status" -eq 130 ] && grep -q '^1 .* new line reborn 1$' "$tmp/refollow.out" &&
     grep -q '^2 .* new line reborn 2$' "$tmp/refollow.out" &&
     grep -q 'the server restarted' "$tmp/refollow.err"; then pass "follow across a restart (status 130)"; else
