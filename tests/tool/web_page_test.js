@@ -92,6 +92,9 @@ async function main() {
     if (colours[2] === colours[0] || colours[3] === colours[0] || colours[2] === colours[3])
       throw new Error("warning and error rows are not marked: " + JSON.stringify(colours));
     ok("warnings and errors stand out (" + colours.slice(2).join(", ") + ")");
+    const title = await page.$eval(".rec", (d) => d.title);
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(title)) throw new Error("row time: " + title);
+    ok("a row shows its record's time on hover (" + title + ")");
     const status = await page.textContent("#status");
     if (status !== "live") throw new Error("status is " + status);
     ok("status: live");

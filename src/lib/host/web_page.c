@@ -74,6 +74,7 @@ static const char page_template[] =
     "  d.className = \"rec \" + r.kind;\n"
     "  d.dataset.source = r.source;\n"
     "  d.dataset.seq = r.seq;\n"
+    "  d.title = new Date(r.time_ns / 1e6).toISOString() + (r.continued ? \" (continued)\" : \"\");\n"
     "  for (const [cls, text] of [[\"seq\", r.seq], [\"src\", r.source], [\"text\", r.text]]) {\n"
     "    const s = document.createElement(\"span\");\n"
     "    s.className = cls;\n"
