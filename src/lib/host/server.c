@@ -1,29 +1,24 @@
 /*
- * The host server's lifecycle and request plumbing on libmicrohttpd: options,
- * the listening socket, bodies gathered under their cap, authentication, and
- * the dispatch of a request to its route's handler (routes.c, events.c).
+ * The host server's lifecycle and request plumbing on libmicrohttpd: bodies
+ * gathered under their cap, authentication, and the dispatch of a request to
+ * its route's handler (routes.c, events.c). Options, secrets, the store and
+ * the listening socket are set up in setup.c, answers made in reply.c.
  *
  * libmicrohttpd runs one thread per connection (at most max_connections), so a
  * handler may block: a long-poll sleeps in the store's wait and an event stream
  * in its content callback. ss_host_server_free() shuts the store down first,
  * which wakes them, then stops the daemon, which joins the threads.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <syncstream/common.h>
 #include <syncstream/linebuf.h>
 
-#include "host/redis_uri.h"
 #include "host/request_gate.h"
 #include "host/server_int.h"
 #include "util/buf.h"
@@ -45,112 +40,6 @@ typedef struct request {
     unsigned refusal; /* 0, or the status the request gets once its body is drained */
     const char *why;  /* the refusal's message (but for 413's) */
 } request;
-
-void ss__host_add_headers(struct MHD_Response *r, const char *content_type)
-{
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-}
-
-/* Reply with status and the JSON object body; allow, when not NULL, is the
- * Allow header of a 405. */
-static enum MHD_Result reply_json_allow(struct MHD_Connection *c, unsigned status, json_t *body,
-                                        const char *allow)
-{
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (!text) {
-        static const char oom[] = "{\"message\":\"the server is out of memory\"}";
-        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        text = strdup(oom);
-        if (!text)
-            return MHD_NO;
-    }
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(text);
-        return MHD_NO;
-    }
-    ss__host_add_headers(r, "application/json");
-    if (status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (allow)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-    enum MHD_Result ok = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ok;
-}
-
-enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
-{
-    return reply_json_allow(c, status, body, NULL);
-}
-
-enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status,
-                                       const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    /* A message may quote a client's bytes: json_string would refuse invalid
-     * UTF-8, so it goes through the replacing encoder. */
-    return ss__host_reply_json(c, status,
-                               json_pack("{s:o}", "message", ss__json_text(msg, strlen(msg))));
-}
-
-enum MHD_Result ss__host_reply_store_error(struct MHD_Connection *c, int err)
-{
-    if (err == SS_ETOOBIG)
-        return ss__host_reply_message(c, MHD_HTTP_CONTENT_TOO_LARGE,
-                                      "a message is larger than the buffer can ever hold");
-    if (err == SS_ECLOSED)
-        return ss__host_reply_message(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                      "the server is shutting down");
-    return ss__host_reply_message(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                  "the server cannot store records now: %s", ss_strerror(err));
-}
-
-int ss__host_parse_int(const char *s, int64_t min, int64_t max, int64_t *ret)
-{
-    const char *p = s;
-    bool neg = false;
-    if (*p == '+' || *p == '-')
-        neg = *p++ == '-';
-    if (*p < '0' || *p > '9')
-        return -EINVAL;
-    /* Accumulate as a negative number: its range holds INT64_MIN. */
-    int64_t v = 0;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        int d = *p - '0';
-        if (v < (INT64_MIN + d) / 10)
-            return -EINVAL;
-        v = v * 10 - d;
-    }
-    if (*p != '\0')
-        return -EINVAL;
-    if (!neg) {
-        if (v == INT64_MIN)
-            return -EINVAL;
-        v = -v;
-    }
-    if (v < min || v > max)
-        return -EINVAL;
-    *ret = v;
-    return 0;
-}
-
-int ss__host_query_int(struct MHD_Connection *c, const char *name, int64_t min, int64_t max,
-                       int64_t *ret)
-{
-    const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
-    if (!s)
-        return 0;
-    return ss__host_parse_int(s, min, max, ret) == 0 ? 1 : -EINVAL;
-}
 
 /* Whether given (len bytes) is the token. The time taken depends only on the
  * server's token, never on where the two first differ. */
@@ -199,15 +88,6 @@ static enum MHD_Result reply_page(ss_host_server *srv, struct MHD_Connection *c)
     enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ok;
-}
-
-enum MHD_Result ss__host_reply_not_allowed(struct MHD_Connection *c, const char *method,
-                                           const char *allow)
-{
-    char msg[128];
-    snprintf(msg, sizeof(msg), "method %.16s is not allowed here; allowed: %s", method, allow);
-    return reply_json_allow(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-                            json_pack("{s:o}", "message", ss__json_text(msg, strlen(msg))), allow);
 }
 
 /* Send a complete request to its route. */
@@ -358,147 +238,6 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
 {
 }
 
-/* Read a whole small file (a token, a certificate, a key) as a C string. */
-static int read_small_file(const char *path, char **ret, size_t *ret_len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ss__buf b;
-    ss__buf_init(&b, 1u << 20);
-    char chunk[4096];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            break;
-        }
-        if (n == 0)
-            break;
-        rc = ss__buf_append(&b, chunk, (size_t)n);
-        if (rc < 0)
-            break;
-    }
-    close(fd);
-    if (rc == 0)
-        rc = ss__buf_append(&b, "", 1);
-    if (rc < 0) {
-        ss__buf_free(&b);
-        return rc == -ENOBUFS ? -EFBIG : rc;
-    }
-    *ret = b.data;
-    *ret_len = b.len - 1;
-    return 0;
-}
-
-static int load_token(ss_host_server *srv, const ss_host_server_opts *o)
-{
-    if (o->token) {
-        srv->token = strdup(o->token);
-        if (!srv->token)
-            return -ENOMEM;
-        srv->token_len = strlen(srv->token);
-    } else if (o->token_file) {
-        int rc = read_small_file(o->token_file, &srv->token, &srv->token_len);
-        if (rc < 0)
-            return rc;
-        /* The first line, without trailing whitespace (an editor's newline). */
-        srv->token_len = strcspn(srv->token, "\r\n");
-        while (srv->token_len > 0 &&
-               (srv->token[srv->token_len - 1] == ' ' || srv->token[srv->token_len - 1] == '\t'))
-            srv->token_len--;
-        srv->token[srv->token_len] = '\0';
-    } else {
-        return 0;
-    }
-    return srv->token_len > 0 ? 0 : -EINVAL;
-}
-
-static bool route_valid(const char *route)
-{
-    size_t len = strlen(route);
-    if (len < 2 || len > SS__HOST_ROUTE_MAX || route[0] != '/')
-        return false;
-    return strspn(route, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._~-") ==
-           len;
-}
-
-/* Parse "A.B.C.D:PORT" or "[V6]:PORT". */
-static int parse_listen(const char *listen_addr, struct sockaddr_storage *ret, socklen_t *ret_len)
-{
-    char host[64];
-    const char *colon = strrchr(listen_addr, ':');
-    if (!colon)
-        return -EINVAL;
-    size_t hlen = (size_t)(colon - listen_addr);
-    const char *h = listen_addr;
-    bool v6 = hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']';
-    if (v6) {
-        h++;
-        hlen -= 2;
-    }
-    if (hlen == 0 || hlen >= sizeof(host))
-        return -EINVAL;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    int64_t port;
-    if (ss__host_parse_int(colon + 1, 0, 65535, &port) < 0 || colon[1] == '+' || colon[1] == '-')
-        return -EINVAL;
-    memset(ret, 0, sizeof(*ret));
-    if (v6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ret;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-            return -EINVAL;
-        *ret_len = sizeof(*a);
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)ret;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            return -EINVAL;
-        *ret_len = sizeof(*a);
-    }
-    return 0;
-}
-
-/* Bind and listen ourselves: a clear errno (EADDRINUSE...) and the real port
- * when port 0 was asked for. */
-static int open_listener(const char *listen_addr, int *ret_fd, uint16_t *ret_port,
-                         bool *ret_v6, bool *ret_loopback)
-{
-    struct sockaddr_storage addr;
-    socklen_t alen;
-    int rc = parse_listen(listen_addr, &addr, &alen);
-    if (rc < 0)
-        return rc;
-    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (addr.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&addr, alen) < 0 || listen(fd, 128) < 0 ||
-        getsockname(fd, (struct sockaddr *)&addr, &alen) < 0) {
-        rc = -errno;
-        close(fd);
-        return rc;
-    }
-    *ret_port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
-                                                 : ((struct sockaddr_in *)&addr)->sin_port);
-    *ret_v6 = addr.ss_family == AF_INET6;
-    *ret_loopback =
-        *ret_v6 ? IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr)
-                : (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
-    *ret_fd = fd;
-    return 0;
-}
-
 static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int fd, bool v6)
 {
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
@@ -528,46 +267,6 @@ static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int f
     return srv->daemon ? 0 : -EPROTO;
 }
 
-/* NULL or "memory" (the default), or a redis:// address. */
-static bool store_valid(const char *store)
-{
-    ss__redis_uri uri;
-    return !store || strcmp(store, "memory") == 0 || ss__redis_uri_parse(store, &uri) == 0;
-}
-
-/* The store opts.store names: memory (the default) or Redis. */
-static int store_new(const ss_host_server_opts *o, ss__host_store **ret)
-{
-    if (!o->store || strcmp(o->store, "memory") == 0) {
-        ss__host_mem_opts mo = {.maxlen = o->maxlen, .max_line = o->max_line};
-        return ss__host_mem_store_new(ret, &mo);
-    }
-    ss__host_redis_opts ro = {.uri = o->store, .maxlen = o->maxlen, .max_line = o->max_line};
-    return ss__host_redis_store_new(ret, &ro);
-}
-
-int ss_host_server_check_opts(const ss_host_server_opts *opts, const char **ret_what)
-{
-    static const ss_host_server_opts defaults;
-    const ss_host_server_opts *o = opts ? opts : &defaults;
-    struct sockaddr_storage addr;
-    socklen_t alen;
-    const char *what = NULL;
-    if (parse_listen(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &addr, &alen) < 0)
-        what = "listen";
-    else if (!route_valid(o->route ? o->route : SS_HOST_DEFAULT_ROUTE))
-        what = "route";
-    else if (!o->cert_file != !o->key_file)
-        what = "cert_file";
-    else if (o->token && o->token_file)
-        what = "token";
-    else if (!store_valid(o->store))
-        what = "store";
-    if (what && ret_what)
-        *ret_what = what;
-    return what ? -EINVAL : 0;
-}
-
 int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
 {
     static const ss_host_server_opts defaults;
@@ -585,19 +284,14 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
     srv->big_decodes_init = sem_init(&srv->big_decodes, 0, SS__HOST_BIG_DECODES) == 0;
     int fd = -1;
     bool v6 = false;
-    size_t ignored;
-    int rc = srv->big_decodes_init ? load_token(srv, o) : -errno;
-    if (rc == 0 && o->cert_file)
-        rc = read_small_file(o->cert_file, &srv->cert_pem, &ignored);
-    if (rc == 0 && o->key_file)
-        rc = read_small_file(o->key_file, &srv->key_pem, &ignored);
+    int rc = srv->big_decodes_init ? ss__host_load_secrets(srv, o) : -errno;
     if (rc == 0)
         rc = ss__host_page_build(srv->route, &srv->page, &srv->page_len);
     if (rc == 0)
-        rc = store_new(o, &srv->store);
+        rc = ss__host_open_store(o, &srv->store);
     if (rc == 0)
-        rc = open_listener(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &fd, &srv->port, &v6,
-                           &srv->loopback);
+        rc = ss__host_open_listener(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &fd,
+                                    &srv->port, &v6, &srv->loopback);
     if (rc == 0) {
         rc = ss__host_conn_guard_start(&srv->guard, srv->timeout_s);
         srv->guard_started = rc == 0;

@@ -88,6 +88,20 @@ enum MHD_Result ss__host_on_state(ss_host_server *srv, struct MHD_Connection *c,
 enum MHD_Result ss__host_on_health(ss_host_server *srv, struct MHD_Connection *c);
 enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c);
 
+/* setup.c. Read the token (opts.token or token_file), certificate and key into
+ * srv. Returns 0, -EINVAL (an empty token) or a negative errno from reading. */
+int ss__host_load_secrets(ss_host_server *srv, const ss_host_server_opts *o);
+
+/* The store opts.store names: memory (the default) or Redis. Returns 0 or a
+ * negative errno. */
+int ss__host_open_store(const ss_host_server_opts *o, ss__host_store **ret);
+
+/* Bind and listen on listen_addr (checked by ss_host_server_check_opts): the
+ * socket, the port it got, whether it is IPv6 and whether it is a loopback
+ * address. Returns 0 or -errno. */
+int ss__host_open_listener(const char *listen_addr, int *ret_fd, uint16_t *ret_port,
+                           bool *ret_v6, bool *ret_loopback);
+
 /* The web page with the route filled in: *ret (malloc'd) and *ret_len. Returns 0
  * or -ENOMEM. */
 int ss__host_page_build(const char *route, char **ret, size_t *ret_len);
