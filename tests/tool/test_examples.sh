@@ -13,21 +13,15 @@ capture=$1 file=$2 stream=$3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/syncstream-examples.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
+. "$(dirname "$0")/lib.sh"
 
-# run NAME PROGRAM [ARG]...: status 0 within 60 s, output in $tmp/NAME.out/.err
-run() {
+# run_example NAME PROGRAM [ARG]...: status 0 within 60 s, output in
+# $tmp/NAME.out and $tmp/NAME.err
+run_example() {
     local name=$1
     shift
     timeout 60 "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
-    local got=$?
-    if [ "$got" -ne 0 ]; then
-        fail "$name" "exit status $got; stderr: $(head -c 600 "$tmp/$name.err")"
-        return 1
-    fi
-    pass "$name (status 0)"
+    check_status "$name" 0 $?
 }
 # same NAME WHAT GOT WANT
 same() {
@@ -38,7 +32,7 @@ same() {
 # capture: nothing reaches stdout; the records, listed on stderr, hold every
 # line once and whole, each thread's in its order, the unterminated last line
 # last, numbered 1..13.
-run capture "$capture"
+run_example capture "$capture"
 same capture "stdout" "$(cat "$tmp/capture.out")" ""
 same capture "sequence numbers" "$(awk '{print $1}' "$tmp/capture.err" | tr '\n' ' ')" \
     "$(seq 1 13 | tr '\n' ' ')"
@@ -71,12 +65,12 @@ check_file_run() {
     same "$name" "summary" "$(tail -n 1 "$tmp/$name.out")" \
         "18 records seen; the file keeps $last of at most 100, newest seq $last"
 }
-run file_1 "$file" "$log" && check_file_run file_1 1 18
-run file_2 "$file" "$log" && check_file_run file_2 19 36
+run_example file_1 "$file" "$log" && check_file_run file_1 1 18
+run_example file_2 "$file" "$log" && check_file_run file_2 19 36
 same file "plain text" "$(grep -c ' writer-1 line writer-1, line 4 #' "$log")" 2
 
 # stream: the README example of threadedstream, a local shell as the server.
-run stream "$stream"
+run_example stream "$stream"
 same stream "the output read until Completed." "$(head -n 5 "$tmp/stream.out")" \
     "$(printf 'running bash long_script.sh\nstep 1\nstep 2\nstep 3\nCompleted.')"
 if tail -n 1 "$tmp/stream.out" | grep -Eq '^\([0-9]+ bytes left unread\)$' &&
