@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "host/redis_uri.h"
+#include "util/port.h"
 
 static bool key_char(char c)
 {
@@ -48,20 +49,6 @@ static bool has_hash_tag(const char *key)
     const char *open = strchr(key, '{');
     const char *close = open ? strchr(open + 1, '}') : NULL;
     return close && close > open + 1;
-}
-
-/* "1".."65535" exactly, or -1. */
-static int parse_port(const char *p, size_t n)
-{
-    if (n == 0 || n > 5)
-        return -1;
-    int port = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        port = port * 10 + (p[i] - '0');
-    }
-    return port >= 1 && port <= 65535 ? port : -1;
 }
 
 int ss__redis_uri_parse(const char *uri, ss__redis_uri *ret)
@@ -113,7 +100,7 @@ int ss__redis_uri_parse(const char *uri, ss__redis_uri *ret)
         if (!host_char(host[i]))
             return -EINVAL;
     int port = SS__REDIS_DEFAULT_PORT;
-    if (port_text && (port = parse_port(port_text, (size_t)(slash - port_text))) < 0)
+    if (port_text && (port = ss__parse_port(port_text, (size_t)(slash - port_text))) < 0)
         return -EINVAL;
 
     memcpy(ret->host, host, host_len);

@@ -5,19 +5,7 @@
 
 #include <syncstream/ssh.h>
 
-/* "1".."65535" exactly, or -1. */
-static int parse_port(const char *p, size_t n)
-{
-    if (n == 0 || n > 5)
-        return -1;
-    int port = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        port = port * 10 + (p[i] - '0');
-    }
-    return port >= 1 && port <= 65535 ? port : -1;
-}
+#include "util/port.h"
 
 int ss_ssh_parse_uri(const char *uri, ss_ssh_opts *o, char **ret_storage)
 {
@@ -66,7 +54,7 @@ int ss_ssh_parse_uri(const char *uri, ss_ssh_opts *o, char **ret_storage)
     }
     if (!host[0] || strpbrk(host, "[]"))
         goto invalid;
-    if (port_text && (port = parse_port(port_text, strlen(port_text))) < 0)
+    if (port_text && (port = ss__parse_port(port_text, strlen(port_text))) < 0)
         goto invalid;
 
     o->host = host;
