@@ -13,14 +13,12 @@
 #ifndef SYNCSTREAM_COMMON_H
 #define SYNCSTREAM_COMMON_H
 
+/* SS_VERSION_* and ss_version(), generated from the project's version. */
+#include <syncstream/version.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define SS_VERSION_MAJOR 0
-#define SS_VERSION_MINOR 1
-#define SS_VERSION_PATCH 0
-#define SS_VERSION_STRING "0.1.0"
 
 /*
  * Our own error codes, all below -4095 so they never collide with a negated errno.
@@ -53,14 +51,6 @@ enum {
  * "unknown error".
  */
 const char *ss_strerror(int err);
-
-/*
- * ss_version - the library's version as "MAJOR.MINOR.PATCH".
- *
- * Thread-safe. Returns a static string. Compare it with SS_VERSION_STRING to
- * detect a header/library mismatch.
- */
-const char *ss_version(void);
 
 #ifdef __cplusplus
 }

@@ -55,3 +55,8 @@ const char *ss_version(void)
 {
     return SS_VERSION_STRING;
 }
+
+unsigned ss_version_number(void)
+{
+    return SS_VERSION_NUMBER;
+}
