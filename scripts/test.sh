@@ -45,7 +45,7 @@ if CC=clang run_build build/asan -Db_sanitize=address,undefined -Db_lundef=false
 fi
 
 if run_build build/tsan -Db_sanitize=thread -Db_lundef=false; then
-    meson test -C build/tsan --suite threads --suite proc --suite host --suite stream --suite ssh --suite hostclient --suite file --suite redis --print-errorlogs --num-processes 2
+    meson test -C build/tsan --suite threads --suite proc --suite host --suite stream --suite ssh --suite hostclient --suite file --suite redis --suite python --print-errorlogs --num-processes 2
     count_meson build/tsan
 fi
 

@@ -21,6 +21,7 @@
 #include "core.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 #include <syncstream/common.h>
 #include <syncstream/linebuf.h>
@@ -212,6 +213,38 @@ static PyObject *LineBuffer_write(LineBuffer *self, PyObject *arg)
     if (rc < 0)
         return NULL;
     return PyLong_FromSsize_t(PyUnicode_GetLength(arg));
+}
+
+static PyObject *LineBuffer_append(LineBuffer *self, PyObject *args)
+{
+    const char *kind_name;
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "sO:_append", &kind_name, &text) || !get_lb(self))
+        return NULL;
+    ss_kind kind;
+    if (strcmp(kind_name, "warning") == 0) {
+        kind = SS_KIND_WARNING;
+    } else if (strcmp(kind_name, "error") == 0) {
+        kind = SS_KIND_ERROR;
+    } else {
+        PyErr_Format(PyExc_ValueError, "syncstream: _append() kind must be \"warning\" or "
+                     "\"error\", not \"%s\"", kind_name);
+        return NULL;
+    }
+    ss_writer *w = NULL;
+    if (self->per_thread && thread_writer(self, true, &w) < 0)
+        return NULL;
+    const char *data;
+    Py_ssize_t len;
+    PyObject *keep;
+    if (ss__py_utf8(text, "_append() text", &data, &len, &keep) < 0)
+        return NULL;
+    int rc = w ? ss_writer_append(w, kind, data, (size_t)len)
+               : ss_linebuf_append(self->lb, kind, data, (size_t)len);
+    Py_XDECREF(keep);
+    if (rc < 0)
+        return ss__py_error(rc, "LineBuffer");
+    Py_RETURN_NONE;
 }
 
 /* read()'s size: n items, SS_READ_ALL for None or a huge int, 0 for size <= 0. */
@@ -407,11 +440,16 @@ static PyMethodDef LineBuffer_methods[] = {
      "a record; the rest stays as the calling thread's partial line. Returns the\n"
      "number of characters written. Raises TypeError for anything but a str and\n"
      "OSError once the buffer is closed."},
+    {"_append", METH(LineBuffer_append), METH_VARARGS,
+     "_append(kind: str, text: str) -> None\n--\n\n"
+     "End the calling thread's partial line, then store text as one record of\n"
+     "kind \"warning\" or \"error\" (send_warning() and send_error() call it)."},
     {"read", METH(LineBuffer_read), METH_VARARGS | METH_KEYWORDS,
-     "read(size: int | None = None) -> tuple[str, ...]\n--\n\n"
-     "The newest size items (all with None), oldest first, as a tuple of str:\n"
-     "stored lines, then the calling thread's partial line if it is not empty.\n"
-     "At most maxlen items; size <= 0 gives (). Raises OSError once closed."},
+     "read(size: int | None = None) -> tuple[str | GroupedMessage, ...]\n--\n\n"
+     "The newest size items (all with None), oldest first, as a tuple: a str per\n"
+     "line, a syncstream.GroupedMessage per warning or error, then the calling\n"
+     "thread's partial line if it is not empty. At most maxlen items; size <= 0\n"
+     "gives (). Raises OSError once closed."},
     {"new_line", METH(LineBuffer_new_line), METH_NOARGS,
      "new_line() -> None\n--\n\n"
      "End the calling thread's partial line if it is not empty (as writing \"\\n\")."},

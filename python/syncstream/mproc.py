@@ -8,6 +8,7 @@ import types
 from typing import List, Optional, TextIO, Tuple, Type
 
 from . import _core
+from .base import GroupedMessage
 
 __all__ = ("LineBuffer",)
 
@@ -53,3 +54,19 @@ class LineBuffer(_core.LineBuffer):
         """Give sys.stdout and sys.stderr back; an exception goes on."""
         sys.stdout, sys.stderr = self.__dict__["_saved_streams"].pop()
         return None
+
+    def send_warning(self, obj_warn: Warning) -> None:
+        """Store a warning as one record (beyond sync-stream, whose mirrors have it).
+
+        The calling thread's partial line is ended first; read() returns the
+        record as a GroupedMessage of type "warning" holding the lines of
+        traceback.format_exception(obj_warn).
+        """
+        self._append("warning", str(GroupedMessage(obj_warn)))
+
+    def send_error(self, obj_err: BaseException) -> None:
+        """Store an exception, with its traceback, as one record (type "error").
+
+        As send_warning(); read() returns a GroupedMessage of type "error".
+        """
+        self._append("error", str(GroupedMessage(obj_err)))
