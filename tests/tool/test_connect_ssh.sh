@@ -25,6 +25,15 @@ rc=$?
 [[ $out == hello ]] || fail "plain command: stdout '$out'"
 grep -q oops "$SSHD_DIR/err" || fail "plain command: stderr $(cat "$SSHD_DIR/err")"
 
+# The session ends with the remote command's status, as ssh(1) does: its
+# exit code, or 128 + N when signal N killed it.
+"$tool" connect "${key[@]}" "$base/echo bye; exit 3" </dev/null >"$SSHD_DIR/out" 2>&1
+rc=$?
+[[ $rc -eq 3 ]] || fail "exit 3: exit $rc ($(cat "$SSHD_DIR/out"))"
+"$tool" connect "${key[@]}" "$base/kill -KILL \$\$" </dev/null >"$SSHD_DIR/out" 2>&1
+rc=$?
+[[ $rc -eq 137 ]] || fail "killed by SIGKILL: exit $rc ($(cat "$SSHD_DIR/out"))"
+
 # Standard input goes to the remote command.
 out=$(printf 'one\ntwo\n' | "$tool" connect "${key[@]}" "$base/head -n 2 | tr a-z A-Z")
 [[ $out == $'ONE\nTWO' ]] || fail "stdin: '$out'"
