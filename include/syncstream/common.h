@@ -38,6 +38,7 @@ enum {
     SS_EHOSTKEY = -5102,     /* the server's host key differs from the known one */
     SS_EHOSTUNKNOWN = -5103, /* the server's host key is not in known_hosts */
     SS_ECONNLOST = -5104,    /* the connection broke, or the peer stopped answering */
+    SS_EHOSTREVOKED = -5105, /* the server's host key is marked @revoked in known_hosts */
     SS_EREJECTED = -5020, /* a server refused the request (HTTP 4xx); see its message */
     SS_ESERVER = -5021,   /* a server failed the request (HTTP 5xx); see its message */
     /* Host mode */

@@ -28,6 +28,8 @@ const char *ss_strerror(int err)
         return "the host key does not match the known one (possible impostor)";
     case SS_EHOSTUNKNOWN:
         return "the host key is unknown (not in known_hosts)";
+    case SS_EHOSTREVOKED:
+        return "the host key is revoked (marked @revoked in known_hosts)";
     case SS_ECONNLOST:
         return "the connection was lost";
     case SS_EEOF:

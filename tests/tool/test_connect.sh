@@ -121,6 +121,13 @@ if check_status pipe_eof 0 $?; then
     fi
 fi
 
+# a session that ends with its program exits with the program's status, as
+# ssh(1) does: its exit code, or 128 + N for signal N
+run exit_code 7 connect 'exec:exit 7'
+run exit_code_pipe 3 connect 'exec-pipe:echo bye; exit 3' && expect_out exit_code_pipe '^bye$'
+run exit_signal 137 connect 'exec-pipe:kill -KILL $$'
+run exit_signal_pty 143 connect 'exec:kill -TERM $$'
+
 # a pipe session whose stream does not end within --timeout after the input
 printf '' | timeout 60 "$tool" connect 'exec-pipe:sleep 5' -t 0.3 >"$tmp/pipe_to.out" 2>"$tmp/pipe_to.err"
 check_status pipe_to 4 $? && expect_err pipe_to 'did not end within 0.3 s'
