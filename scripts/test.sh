@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set everything up on a fresh Debian machine, build with warnings as errors and
-# run every test: all suites under AddressSanitizer + UndefinedBehaviorSanitizer,
-# every multi-threaded suite again under ThreadSanitizer, the release build of
+# run every test: all suites under AddressSanitizer + UndefinedBehaviorSanitizer
+# (the 'fault' suite among them: every allocation failing in turn, under
+# LeakSanitizer), every multi-threaded suite again under ThreadSanitizer, the release build of
 # the README's demo, and every libFuzzer target for a bounded time. Ends with
 # "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail

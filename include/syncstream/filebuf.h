@@ -158,7 +158,10 @@ void ss_filebuf_free(ss_filebuf *fb);
  * Returns 0; SS_ECLOSED; -EINVAL; -EBADF for a read-only handle; an append
  * error (-ENOSPC, -EIO, -EFBIG...) when the records could not be appended: they
  * are then held and retried by the next write or flush; -ENOBUFS when
- * max_pending bytes are already held: nothing of data was taken.
+ * max_pending bytes are already held: nothing of data was taken; -ENOMEM when
+ * a record could not be held: the lines of data completed before it are held
+ * (and appended by the next write or flush), the rest of data is not taken,
+ * and a partial line that record was to complete stays partial.
  */
 int ss_filebuf_write(ss_filebuf *fb, const void *data, size_t len);
 

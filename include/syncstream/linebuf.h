@@ -147,14 +147,17 @@ void ss_linebuf_free(ss_linebuf *lb);
  * Completed lines become records; the rest stays as the partial line. Writes from
  * several threads are serialized, each write's bytes kept together, but a line
  * built by several writes of different threads mixes them: give each thread an
- * ss_writer for that. len 0 does nothing. Returns 0, SS_ECLOSED or -EINVAL (data
- * NULL with len > 0).
+ * ss_writer for that. len 0 does nothing. Returns 0, SS_ECLOSED, -EINVAL (data
+ * NULL with len > 0) or -ENOMEM: a heap ring could not grow its arena to store
+ * a line; the lines of data completed before it are stored, the rest of data
+ * is not taken, and a partial line that line was to complete stays partial.
  */
 int ss_linebuf_write(ss_linebuf *lb, const void *data, size_t len);
 
 /*
  * ss_linebuf_new_line - end the default writer's partial line if it is not empty
- * (sync-stream's new_line). Returns 0 or SS_ECLOSED.
+ * (sync-stream's new_line). Returns 0, SS_ECLOSED or -ENOMEM (the line stays
+ * partial).
  */
 int ss_linebuf_new_line(ss_linebuf *lb);
 
@@ -162,8 +165,8 @@ int ss_linebuf_new_line(ss_linebuf *lb);
  * ss_linebuf_append - end the default writer's partial line, then store text as
  * ONE record of the given kind, whatever line breaks it holds (a warning or an
  * error with a traceback is one record). Trailing line breaks are removed.
- * Returns 0, SS_ECLOSED, -EINVAL (bad kind, NULL text with len > 0), or
- * SS_ETOOBIG when text exceeds max_bytes.
+ * Returns 0, SS_ECLOSED, -EINVAL (bad kind, NULL text with len > 0),
+ * SS_ETOOBIG when text exceeds max_bytes, or -ENOMEM (the ring could not grow).
  */
 int ss_linebuf_append(ss_linebuf *lb, ss_kind kind, const void *text, size_t len);
 
@@ -263,7 +266,8 @@ int ss_writer_append(ss_writer *w, ss_kind kind, const void *text, size_t len);
 /*
  * ss_writer_close - end the writer's partial line (it becomes a record) and free
  * the writer. Accepts NULL. Returns 0, or SS_ECLOSED when the buffer was closed
- * first (the partial line then goes nowhere; the writer is freed all the same).
+ * first, or -ENOMEM when the ring could not grow to store it (either way the
+ * partial line goes nowhere; the writer is freed all the same).
  */
 int ss_writer_close(ss_writer *w);
 

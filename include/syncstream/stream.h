@@ -156,9 +156,9 @@ const char *ss_stream_name(const ss_stream *s);
  * pieces as room comes, and the payload's written says how many bytes of data
  * were taken before a failure.
  *
- * Returns 0; or, each with the payload: -ENOBUFS / -ETIMEDOUT (the stream is
- * alive: the bytes written had taken are still sent, data + written onwards
- * are the caller's to retry), -ENOTCONN (transport down and
+ * Returns 0; or, each with the payload: -ENOBUFS / -ETIMEDOUT / -ENOMEM (the
+ * write buffer could not grow) (the stream is alive: the bytes written had
+ * taken are still sent, data + written onwards are the caller's to retry), -ENOTCONN (transport down and
  * fail_writes_while_down), SS_ECLOSED or a transport error (the stream will
  * send nothing more: the payload's unsent holds the write buffer followed by
  * the rest of data, data + written onwards, so nothing is lost or doubled).

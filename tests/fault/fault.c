@@ -127,7 +127,8 @@ unsigned long fault_run(const char *name, fault_scenario scenario, void *ctx)
     json_set_alloc_funcs(json_alloc, free);
     unsigned long n;
     bool verbose = getenv("FAULT_VERBOSE") != NULL;
-    for (n = 1;; n++) {
+    const char *from = getenv("FAULT_FROM");
+    for (n = from ? strtoul(from, NULL, 10) : 1;; n++) {
         if (verbose)
             print_message("%s: allocation %lu fails\n", name, n);
         arm(n);

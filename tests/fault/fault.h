@@ -34,7 +34,8 @@ typedef void (*fault_scenario)(void *ctx);
  * the run starts failing, until a run makes no failing allocation; after each
  * run check for leaks (LeakSanitizer, when the build has it). Returns how
  * many runs there were. Fails the test when a run leaks. With FAULT_VERBOSE
- * set in the environment it names each run before it starts.
+ * set in the environment it names each run before it starts; FAULT_FROM=N
+ * starts at N (to look at one run in a debugger).
  */
 unsigned long fault_run(const char *name, fault_scenario scenario, void *ctx);
 

@@ -111,6 +111,51 @@ out_check:
     ss_linebuf_free(lb);
 }
 
+/* A partial line that a failed call was to complete stays whole: the ring
+ * needs to grow (its first 64 KiB are full) just when the line completes. */
+static void scenario_partial(void *ctx)
+{
+    char *lines = ctx;
+    ss_linebuf *lb = NULL;
+    ss_records set = SS_RECORDS_INIT;
+    ss_linebuf_opts opts = {.maxlen = 4 * LINES, .max_line = 100, .max_bytes = 1 << 20};
+
+    if (FAULT_STOP(ss_linebuf_new(&lb, &opts)))
+        return;
+    /* 1024 records of 60 bytes fill the arena's first 64 KiB exactly */
+    size_t len = make_lines(lines, 'd', 0, 1025);
+    if (FAULT_STOP(ss_linebuf_write(lb, lines, 1024 * 61 + 30)))
+        goto out;
+    int rc = ss_linebuf_write(lb, lines + 1024 * 61 + 30, len - 1024 * 61 - 30);
+    if (FAULT_STOP(rc)) {
+        fault_pause();
+        assert_int_equal(ss_linebuf_read(lb, 1, &set), 1);
+        assert_true(set.items[0].flags & SS_REC_PARTIAL);
+        assert_int_equal(set.items[0].len, 30);
+        assert_memory_equal(set.items[0].text, lines + 1024 * 61, 30);
+        /* the same call again completes it */
+        assert_int_equal(ss_linebuf_write(lb, lines + 1024 * 61 + 30, len - 1024 * 61 - 30), 0);
+        fault_resume();
+    }
+    fault_pause();
+    assert_int_equal(ss_linebuf_read(lb, 1, &set), 1);
+    assert_int_equal(set.items[0].len, 60);
+    assert_memory_equal(set.items[0].text, lines + 1024 * 61, 60);
+    fault_resume();
+out:
+    ss_records_clear(&set);
+    ss_linebuf_free(lb);
+}
+
+static void test_partial_kept(void **state)
+{
+    (void)state;
+    char *lines = malloc(70 * LINES);
+    assert_non_null(lines);
+    fault_run("linebuf_partial", scenario_partial, lines);
+    free(lines);
+}
+
 static void test_linebuf(void **state)
 {
     (void)state;
@@ -124,6 +169,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linebuf),
+        cmocka_unit_test(test_partial_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

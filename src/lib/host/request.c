@@ -122,19 +122,51 @@ static int decode_batch(ss__host_batch *b, const json_t *body, char *why, size_t
     return 0;
 }
 
+static bool out_of_memory(const json_error_t *e)
+{
+    return json_error_code(e) == json_error_out_of_memory || e->text[0] == '\0';
+}
+
+/*
+ * Parse the body. jansson reports some allocation failures as syntax errors (a
+ * string it could not copy becomes an invalid token), others with no message
+ * at all. So a body it refuses is parsed once more: a syntax error comes back
+ * the same, a failed allocation does not. Returns the tree, or NULL with
+ * -ENOMEM or -EINVAL (and why) in *ret_err.
+ */
+static json_t *load(const char *body, size_t len, char *why, size_t why_size, int *ret_err)
+{
+    json_error_t first, again;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        json_error_t *e = attempt ? &again : &first;
+        memset(e, 0, sizeof(*e));
+        /* JSON_ALLOW_NUL: Python's json.dumps writes a NUL in text as \u0000. */
+        json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, e);
+        if (root)
+            return root;
+        if (out_of_memory(e)) {
+            *ret_err = -ENOMEM;
+            return NULL;
+        }
+    }
+    if (first.position != again.position || strcmp(first.text, again.text) != 0) {
+        *ret_err = -ENOMEM;
+        return NULL;
+    }
+    snprintf(why, why_size, "invalid JSON at line %d, column %d: %s", first.line, first.column,
+             first.text);
+    *ret_err = -EINVAL;
+    return NULL;
+}
+
 int ss__host_batch_decode_json(ss__host_batch *b, const char *body, size_t len, char *why,
                                size_t why_size)
 {
     batch_empty(b);
-    json_error_t jerr;
-    /* JSON_ALLOW_NUL: Python's json.dumps writes a NUL in text as \u0000. */
-    json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
-    if (!root) {
-        snprintf(why, why_size, "invalid JSON at line %d, column %d: %s", jerr.line,
-                 jerr.column, jerr.text);
-        return -EINVAL;
-    }
     int err;
+    json_t *root = load(body, len, why, why_size, &err);
+    if (!root)
+        return err;
     const json_t *type = json_object_get(root, "type");
     if (ss__json_str_is(type, "batch")) {
         err = decode_batch(b, root, why, why_size);

@@ -274,8 +274,8 @@ const char *ss_stream_name(const ss_stream *s)
 /* ---- writing ---- */
 
 /* Send at once (when nothing waits) or queue n bytes, which fit. Returns how
- * many of them the stream took: all, or after a write error (s->werr set)
- * those sent before it. */
+ * many of them the stream took: all, or after a write error (s->werr set) or
+ * when the write buffer could not grow (-ENOMEM) those sent before it. */
 static size_t queue_bytes(ss_stream *s, const char *data, size_t n)
 {
     size_t sent = 0;
@@ -304,8 +304,9 @@ static size_t queue_bytes(ss_stream *s, const char *data, size_t n)
         ss__buf_consume(&s->wbuf, s->wstart);
         s->wstart = 0;
     }
-    /* fits: the caller checked the room */
-    (void)ss__buf_append(&s->wbuf, data + sent, n - sent);
+    /* fits (the caller checked the room), but the memory may not be there */
+    if (ss__buf_append(&s->wbuf, data + sent, n - sent) < 0)
+        return sent;
     if (!s->watch_write)
         ss__loop_touch(s);
     return n;
@@ -340,9 +341,12 @@ int ss_stream_write(ss_stream *s, const void *data, size_t len, int timeout_ms,
             continue;
         }
         size_t n = len - done < room ? len - done : room;
-        done += queue_bytes(s, p + done, n);
+        size_t took = queue_bytes(s, p + done, n);
+        done += took;
         if (s->werr)
             rc = s->werr;
+        else if (took < n)
+            rc = -ENOMEM;
     }
     if (rc < 0) {
         rc = ss__fail(s, rc, ret_payload, NULL, 0, p + done, len - done);

@@ -131,12 +131,14 @@ static int put_plain(ss__lineasm *la, const char *p, size_t k, bool terminated,
             p += la->max_line;
             k -= la->max_line;
         } else {
-            size_t take = la->max_line - la->len;
+            size_t take = la->max_line - la->len, had = la->len;
             memcpy(la->part + la->len, p, take);
             p += take;
             k -= take;
             la->len = la->col = 0;
             rc = emit(ctx, la->part, la->max_line, SS_REC_CONTINUED);
+            if (rc < 0)
+                la->len = la->col = had; /* see the end of the function */
         }
         if (rc < 0)
             return rc;
@@ -152,9 +154,15 @@ static int put_plain(ss__lineasm *la, const char *p, size_t k, bool terminated,
     if (la->len == 0)
         return emit(ctx, p, k, 0);
     memcpy(la->part + la->len, p, k);
-    size_t total = la->len + k;
+    size_t total = la->len + k, had = la->len;
     la->len = la->col = 0;
-    return emit(ctx, la->part, total, 0);
+    rc = emit(ctx, la->part, total, 0);
+    /* A line that could not be stored (no memory, say) leaves the partial line
+     * as earlier calls made it: bytes a call took before must not be lost to a
+     * later call's failure. */
+    if (rc < 0)
+        la->len = la->col = had;
+    return rc;
 }
 
 /*
