@@ -30,6 +30,9 @@ enum {
     SS_ECORRUPT = -5004,  /* a file is in our format but damaged */
     SS_ETOOBIG = -5005,   /* one record is larger than the buffer can ever hold */
     SS_EEOF = -5010,      /* the stream ended (after every buffered byte was taken) */
+    /* Name resolution (getaddrinfo) for a host name given to connect */
+    SS_ENOHOST = -5011,  /* the name is not known: the resolver has no address for it */
+    SS_ERESOLVE = -5012, /* the name service failed or did not answer; retry later */
     /* SSH (syncstream/ssh.h) */
     SS_EAUTH = -5101,        /* the server refused every authentication method tried */
     SS_EHOSTKEY = -5102,     /* the server's host key differs from the known one */

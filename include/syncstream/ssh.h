@@ -103,8 +103,8 @@ int ss_ssh_parse_uri(const char *uri, ss_ssh_opts *o, char **ret_storage);
  * opts->connect_timeout_ms. why (may be NULL) receives a sentence about a
  * failure. On success *ret is the transport (ss_stream_new() takes it).
  * Errors: -EINVAL, SS_EHOSTUNKNOWN, SS_EHOSTKEY, SS_EAUTH, -ECONNREFUSED,
- * -ETIMEDOUT, -EHOSTUNREACH (name not resolved), another negative errno of
- * connect(2) (-ENETUNREACH...), SS_ECONNLOST (broken while
+ * -ETIMEDOUT, SS_ENOHOST or SS_ERESOLVE (name not resolved), another negative
+ * errno of connect(2) (-ENETUNREACH...), SS_ECONNLOST (broken while
  * connecting), -ENOENT (identity unreadable), -EIO (the server refused the
  * command, or known_hosts could not be read or written), -ENOMEM.
  */

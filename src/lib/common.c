@@ -17,6 +17,11 @@ const char *ss_strerror(int err)
         return "the syncstream file is damaged";
     case SS_ETOOBIG:
         return "the record is larger than the buffer can hold";
+    case SS_ENOHOST:
+        return "the host name is not known (the resolver has no address for it)";
+    case SS_ERESOLVE:
+        return "the host name cannot be resolved now (the name service failed or did not "
+               "answer); retry later";
     case SS_EAUTH:
         return "authentication failed";
     case SS_EHOSTKEY:

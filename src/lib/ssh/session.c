@@ -40,6 +40,10 @@ static int connect_socket(ss__ssh *s, const ss_ssh_opts *o, char *why, size_t le
     char port_text[8];
     snprintf(port_text, sizeof(port_text), "%d", port);
     int fd = ss__tcp_connect(o->host, port_text, timeout_of(o));
+    if (fd == SS_ENOHOST || fd == SS_ERESOLVE) {
+        say(why, len, "cannot resolve the host name %s: %s", o->host, ss_strerror(fd));
+        return fd;
+    }
     if (fd < 0) {
         say(why, len, "cannot connect to %s port %d: %s", o->host, port, ss_strerror(fd));
         return fd;

@@ -64,9 +64,9 @@ typedef struct ss__ssh {
  * syncstream/ssh.h for the rules). Blocking. On success *ret is the
  * connection (free with ss__ssh_close()). On failure returns -EINVAL (bad
  * options), SS_EHOSTUNKNOWN, SS_EHOSTKEY, SS_EAUTH, -ECONNREFUSED,
- * -ETIMEDOUT (connect or handshake), -EHOSTUNREACH (name not resolved),
- * another errno of connect(2), SS_ECONNLOST (broken during
- * the handshake), -ENOENT (identity unreadable), -EIO (the server refused the
+ * -ETIMEDOUT (connect or handshake), SS_ENOHOST or SS_ERESOLVE (name not
+ * resolved), another errno of connect(2), SS_ECONNLOST (broken during the
+ * handshake), -ENOENT (identity unreadable), -EIO (the server refused the
  * channel or command, or known_hosts could not be read or written) or
  * -ENOMEM, and writes a sentence into why (if not NULL).
  */
