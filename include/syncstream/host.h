@@ -88,6 +88,14 @@ typedef struct ss_host_server_opts {
     /* Connections at once from one IP address (beyond: closed at once); 0
      * means SS_HOST_DEFAULT_MAX_PER_IP. */
     unsigned max_per_ip;
+    /* true: after each request body over 256 KiB, call glibc's malloc_trim(0)
+     * to give the memory its decoding freed back to the system. That call
+     * acts on the whole process (every malloc arena, whoever allocated in it)
+     * and takes time in proportion to the heap, so it is off by default, and
+     * glibc keeps that memory for the process's later allocations; turn it
+     * on in a program that is mostly this server, as `syncstream serve`
+     * does. */
+    bool trim_memory;
 } ss_host_server_opts;
 
 /*

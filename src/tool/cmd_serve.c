@@ -107,7 +107,9 @@ static int start_error(const ss_host_server_opts *o, int err)
 
 int cmd_serve(int argc, char **argv)
 {
-    ss_host_server_opts o = {0};
+    /* The server is this whole process: returning what a big body's decoding
+     * freed to the system concerns no one else. */
+    ss_host_server_opts o = {.trim_memory = true};
     size_t count;
     int c;
 

@@ -63,8 +63,9 @@ static enum MHD_Result on_post(ss_host_server *srv, struct MHD_Connection *c, ch
     if (rc == 0)
         rc = srv->store->ops->apply(srv->store, &b, &duplicate);
     ss__host_batch_free(&b);
-    /* glibc keeps what a big tree freed in its arenas: give it back. */
-    if (len > SS__HOST_BIG_BODY)
+    /* glibc keeps what a big tree freed in its arenas: give it back, when the
+     * program allows a call that acts on its whole heap. */
+    if (srv->trim_memory && len > SS__HOST_BIG_BODY)
         malloc_trim(0);
     if (rc == -EINVAL)
         return bad_request(c, why);

@@ -281,6 +281,7 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
     memcpy(srv->route, route, srv->route_len + 1);
     srv->max_body = o->max_body ? o->max_body : SS_HOST_DEFAULT_MAX_BODY;
     srv->timeout_s = o->timeout_s ? o->timeout_s : SS_HOST_DEFAULT_TIMEOUT_S;
+    srv->trim_memory = o->trim_memory;
     srv->big_decodes_init = sem_init(&srv->big_decodes, 0, SS__HOST_BIG_DECODES) == 0;
     int fd = -1;
     bool v6 = false;

@@ -32,6 +32,7 @@ struct ss_host_server {
     size_t max_body;
     sem_t big_decodes; /* SS__HOST_BIG_DECODES slots (see above) */
     bool big_decodes_init;
+    bool trim_memory; /* ss_host_server_opts.trim_memory */
     unsigned timeout_s; /* idle connection timeout, and the one for request headers */
     ss__host_conn_guard guard;
     bool guard_started;
