@@ -10,12 +10,17 @@
 
 #define LINES 1500 /* 1500 lines of 60 bytes: past the arena's first 64 KiB */
 
-/* "<tag><number>" padded to 60 bytes, then "\n". */
+#define LINES_CAP (70 * LINES)
+
+/* "<tag><number>" padded to 60 bytes, then "\n"; out holds LINES_CAP bytes. */
 static size_t make_lines(char *out, char tag, int from, int n)
 {
     size_t len = 0;
-    for (int i = from; i < from + n; i++)
-        len += (size_t)sprintf(out + len, "%c%05d-%053d\n", tag, i, 0);
+    for (int i = from; i < from + n; i++) {
+        int k = snprintf(out + len, LINES_CAP - len, "%c%05d-%053d\n", tag, i, 0);
+        assert_true(k == 61 && (size_t)k < LINES_CAP - len);
+        len += (size_t)k;
+    }
     return len;
 }
 
@@ -150,7 +155,7 @@ out:
 static void test_partial_kept(void **state)
 {
     (void)state;
-    char *lines = malloc(70 * LINES);
+    char *lines = malloc(LINES_CAP);
     assert_non_null(lines);
     fault_run("linebuf_partial", scenario_partial, lines);
     free(lines);
@@ -159,7 +164,7 @@ static void test_partial_kept(void **state)
 static void test_linebuf(void **state)
 {
     (void)state;
-    char *lines = malloc(70 * LINES);
+    char *lines = malloc(LINES_CAP);
     assert_non_null(lines);
     fault_run("linebuf", scenario, lines);
     free(lines);
