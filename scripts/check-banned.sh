@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
 pattern='\b(v?sprintf|strcpy|strcat|gets|strncpy|strtok|strerror|localtime|gmtime)\s*\('
-if grep -nE "$pattern" --include='*.c' --include='*.h' -r src include; then
+if grep -nE "$pattern" --include='*.c' --include='*.h' -r src include python; then
     echo "banned calls found (see scripts/check-banned.sh for the replacements)"
     exit 1
 fi
-echo "no banned calls in src/ and include/"
+echo "no banned calls in src/, include/ and python/"

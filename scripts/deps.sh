@@ -14,6 +14,11 @@ packages+=(libpcre2-dev)
 packages+=(libssh-dev)
 # Host mode's Redis store (serve --store redis://...).
 packages+=(libhiredis-dev)
+# The Python package (python/): the C API's headers, and what builds it as a
+# package: meson-python (pip and python3 -m build, offline with
+# --no-build-isolation), whose wheels need the patchelf program, and venv for
+# installing into a virtual environment.
+packages+=(python3-dev python3-mesonpy python3-build python3-pip python3-venv patchelf)
 if [[ "${1:-build}" == test ]]; then
     # clang 19 builds the ASan+UBSan and libFuzzer trees: its sanitizer runtime
     # locks the allocator around fork(), GCC 12's does not, so there a child
@@ -26,6 +31,8 @@ if [[ "${1:-build}" == test ]]; then
     # The SSH tests start a real OpenSSH server and compare with its client
     # (the harness hashes its test password with openssl, listed above).
     packages+=(openssh-server openssh-client)
+    # The Python package's tests; Flask for the host mode's Flask adapter.
+    packages+=(python3-pytest python3-flask)
     # The Redis store's tests start a real redis-server; its benchmark compares
     # with redis-benchmark (redis-tools).
     packages+=(redis-server redis-tools)
@@ -33,7 +40,8 @@ if [[ "${1:-build}" == test ]]; then
 fi
 # bench: the peers the benchmarks measure beside us
 if [[ "${1:-build}" == bench ]]; then
-    packages+=(g++ libspdlog-dev python3 python3-pexpect)
+    # python3-typing-extensions: the pure-Python sync-stream 1.2 (a peer) needs it.
+    packages+=(g++ libspdlog-dev python3 python3-pexpect python3-typing-extensions)
 fi
 
 missing=()

@@ -46,7 +46,7 @@ if CC=clang run_build build/asan -Db_sanitize=address,undefined -Db_lundef=false
 fi
 
 if run_build build/tsan -Db_sanitize=thread -Db_lundef=false; then
-    meson test -C build/tsan --suite threads --suite proc --suite host --suite stream --suite ssh --suite hostclient --suite file --suite redis --print-errorlogs --num-processes 2
+    meson test -C build/tsan --suite threads --suite proc --suite host --suite stream --suite ssh --suite hostclient --suite file --suite redis --suite python --print-errorlogs --num-processes 2
     count_meson build/tsan
 fi
 
@@ -93,6 +93,28 @@ else
     failed=$((failed + 1))
 fi
 rm -rf "$stage"
+
+# The Python package installs with pip from this checkout, offline, into a
+# virtual environment, holding the package alone (no library, headers or tool).
+# meson-python reuses build/pip between runs, so that only changes recompile.
+echo "== pip install the Python package into a venv"
+venv=$(mktemp -d)
+if /usr/bin/python3 -m venv --system-site-packages "$venv" &&
+    "$venv/bin/python" -m pip install --no-build-isolation --no-index --no-deps \
+        --config-settings=builddir="$PWD/build/pip" . >build/pip-install.log 2>&1 &&
+    ! "$venv/bin/python" -m pip show -f syncstream | sed -n '/^Files:/,$p' | tail -n +2 |
+        grep -Ev '^ +syncstream(-[0-9.]+\.dist-info)?/' &&
+    (cd "$venv" && "$venv/bin/python" -c 'import syncstream
+b = syncstream.LineBuffer(2)
+print("a", file=b)
+assert b.read() == ("a",), b.read()'); then
+    passed=$((passed + 1))
+else
+    tail -40 build/pip-install.log
+    echo "FAILED: pip install of the Python package into a venv"
+    failed=$((failed + 1))
+fi
+rm -rf "$venv"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -13,14 +13,12 @@
 #ifndef SYNCSTREAM_COMMON_H
 #define SYNCSTREAM_COMMON_H
 
+/* SS_VERSION_* and ss_version(), generated from the project's version. */
+#include <syncstream/version.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define SS_VERSION_MAJOR 0
-#define SS_VERSION_MINOR 1
-#define SS_VERSION_PATCH 0
-#define SS_VERSION_STRING "0.1.0"
 
 /*
  * Our own error codes, all below -4095 so they never collide with a negated errno.
@@ -32,11 +30,15 @@ enum {
     SS_ECORRUPT = -5004,  /* a file is in our format but damaged */
     SS_ETOOBIG = -5005,   /* one record is larger than the buffer can ever hold */
     SS_EEOF = -5010,      /* the stream ended (after every buffered byte was taken) */
+    /* Name resolution (getaddrinfo) for a host name given to connect */
+    SS_ENOHOST = -5011,  /* the name is not known: the resolver has no address for it */
+    SS_ERESOLVE = -5012, /* the name service failed or did not answer; retry later */
     /* SSH (syncstream/ssh.h) */
     SS_EAUTH = -5101,        /* the server refused every authentication method tried */
     SS_EHOSTKEY = -5102,     /* the server's host key differs from the known one */
     SS_EHOSTUNKNOWN = -5103, /* the server's host key is not in known_hosts */
     SS_ECONNLOST = -5104,    /* the connection broke, or the peer stopped answering */
+    SS_EHOSTREVOKED = -5105, /* the server's host key is marked @revoked in known_hosts */
     SS_EREJECTED = -5020, /* a server refused the request (HTTP 4xx); see its message */
     SS_ESERVER = -5021,   /* a server failed the request (HTTP 5xx); see its message */
     /* Host mode */
@@ -50,14 +52,6 @@ enum {
  * "unknown error".
  */
 const char *ss_strerror(int err);
-
-/*
- * ss_version - the library's version as "MAJOR.MINOR.PATCH".
- *
- * Thread-safe. Returns a static string. Compare it with SS_VERSION_STRING to
- * detect a header/library mismatch.
- */
-const char *ss_version(void);
 
 #ifdef __cplusplus
 }

@@ -27,7 +27,10 @@
  * One background thread (epoll) collects every child's output, notices exits
  * through pidfds, and reaps every child: no zombies, and every fd is O_CLOEXEC.
  * A child is finished when it has exited and every process holding its output
- * channels has closed them (so a grandchild still writing keeps it running).
+ * channels has closed them (so a grandchild still writing keeps it running),
+ * or when they are cut: after opts.linger_ms, or at the end of a stop's grace
+ * period. A cut adds "; output held open by another process, cut" to the exit
+ * record.
  *
  * Thread safety: ss_procbuf_* functions are thread-safe, except that
  * ss_procbuf_free() must not race any other call. An ss_mirror belongs to the
@@ -72,6 +75,16 @@ typedef struct ss_procbuf_opts {
      * the default). Without it (the default) the buffer rotates as ss_linebuf
      * does. */
     bool flow_control;
+    /* How long the output channels of a child that has exited may stay open,
+     * held by a process it left behind (a daemon, a background job that
+     * inherited them), before they are cut: what they hold then is read, what
+     * is written to them later is not, and the child finishes with
+     * output_cut set. 0 (the default) waits as long as they are open; a
+     * negative value cuts them when the child exits. Whatever this says,
+     * once a stop's grace period is over the output of every child that has
+     * exited is cut (SIGKILL cannot reach a process that left the child's
+     * process group). */
+    int linger_ms;
 } ss_procbuf_opts;
 
 /* Flags for ss_procbuf_spawn() and ss_procbuf_fork(). */
@@ -109,6 +122,9 @@ typedef struct ss_child_status {
     int term_signal;            /* killed by this signal, else 0 */
     bool mirror_closed;         /* a mirror child closed its mirror (ss_mirror_close
                                    or ss_mirror_close_error) */
+    bool output_cut;            /* its output was still held open by another
+                                   process after it exited and was cut (see
+                                   linger_ms); its exit record says so too */
 } ss_child_status;
 
 /*

@@ -9,11 +9,14 @@
  *
  * Host keys: the server's key is checked against known_hosts (the file in
  * ss_ssh_opts.known_hosts, ~/.ssh/known_hosts by default, and the system-wide
- * /etc/ssh/ssh_known_hosts). A key that differs from the recorded one is
- * always an error (SS_EHOSTKEY); an unknown host is an error
- * (SS_EHOSTUNKNOWN) unless accept_unknown_hostkey is set, which accepts the
- * key and records it in known_hosts, as OpenSSH's
- * StrictHostKeyChecking=accept-new.
+ * /etc/ssh/ssh_known_hosts). A key marked "@revoked" in either file (for any
+ * host pattern) is always an error, checked first (SS_EHOSTREVOKED); a key
+ * that differs from the recorded one is always an error (SS_EHOSTKEY); an
+ * unknown host is an error (SS_EHOSTUNKNOWN) unless accept_unknown_hostkey is
+ * set, which accepts the key and records it in known_hosts, as OpenSSH's
+ * StrictHostKeyChecking=accept-new. Host certificates are not supported:
+ * "@cert-authority" lines make no host known. The sentences name the host
+ * as known_hosts does ("[host]:port" off port 22) with the key's fingerprint.
  *
  * Authentication, in this order, with the methods configured: the private key
  * file (identity), the password, then ssh-agent (SSH_AUTH_SOCK) and the
@@ -102,11 +105,11 @@ int ss_ssh_parse_uri(const char *uri, ss_ssh_opts *o, char **ret_storage);
  * Thread-safe; blocks while connecting, each step bounded by
  * opts->connect_timeout_ms. why (may be NULL) receives a sentence about a
  * failure. On success *ret is the transport (ss_stream_new() takes it).
- * Errors: -EINVAL, SS_EHOSTUNKNOWN, SS_EHOSTKEY, SS_EAUTH, -ECONNREFUSED,
- * -ETIMEDOUT, -EHOSTUNREACH (name not resolved), another negative errno of
- * connect(2) (-ENETUNREACH...), SS_ECONNLOST (broken while
- * connecting), -ENOENT (identity unreadable), -EIO (the server refused the
- * command, or known_hosts could not be read or written), -ENOMEM.
+ * Errors: -EINVAL, SS_EHOSTUNKNOWN, SS_EHOSTKEY, SS_EHOSTREVOKED, SS_EAUTH,
+ * -ECONNREFUSED, -ETIMEDOUT, SS_ENOHOST or SS_ERESOLVE (name not resolved),
+ * another negative errno of connect(2) (-ENETUNREACH...), SS_ECONNLOST
+ * (broken while connecting), -ENOENT (identity unreadable), -EIO (the server refused the
+ * command, or a known_hosts file could not be read or written), -ENOMEM.
  */
 int ss_transport_ssh(ss_transport *ret, const ss_ssh_opts *opts, char *why, size_t why_len);
 

@@ -19,8 +19,9 @@
  * variable that the I/O thread signals as soon as bytes arrive or leave: no
  * polling, no sleep tick. Matching is incremental: a byte already examined by
  * a call is not examined again by it (an exact pattern resumes where it left
- * off, a regular expression from the start of its partial match, see
- * ss_pattern), and a match consumes bytes only up to its end.
+ * off, a regular expression from the start of its partial match, within a
+ * bounded look-back: SS_STREAM_REGEX_WINDOW), so its cost is linear in the
+ * bytes received, and a match consumes bytes only up to its end.
  *
  * The error payload. Every call that fails with data at stake (a timeout, the
  * end of the stream, a transport error, a closed stream) returns the error and,
@@ -268,12 +269,21 @@ typedef struct ss_stream_match {
 /* ss_stream_match_clear - free a match's memory and zero it. Accepts NULL. */
 void ss_stream_match_clear(ss_stream_match *m);
 
-/* How long a regular expression's match may grow while bytes keep arriving:
- * a partial match (one that reached the newest byte and waits for more) longer
- * than this is given up, and the search goes on from the next start position.
- * Every byte is searched, however many arrive at once; this bounds only the
- * length of a match that is found across arrivals. */
-#define SS_STREAM_REGEX_WINDOW (64u * 1024u)
+/* The bounded look-back of a regular expression's search (see
+ * ss_stream_expect()). PCRE2 tries start positions left to right, and holds
+ * on to the leftmost one whose match is still partial (it reached the newest
+ * byte and waits for more). A start whose attempt reaches more than this many
+ * bytes past it without a verdict is given up, and with it every start up to
+ * half this before the furthest byte it reached; the search goes on from
+ * there. So a regex match is at most SS_STREAM_REGEX_WINDOW bytes long, and a
+ * match that begins while a too-long attempt is pending, and more than half a
+ * window before the point where it is given up, is not found. In exchange a
+ * search costs time linear in the bytes received: a flood that keeps an
+ * attempt partial ("[0-9]+ms" against digits) costs a constant per byte, a
+ * failed attempt at most 1.5 windows of PCRE2 steps, and the call's deadline
+ * is checked between two PCRE2 calls, so no search holds a timeout up by more
+ * than about one window's work (milliseconds). */
+#define SS_STREAM_REGEX_WINDOW (4u * 1024u)
 
 /*
  * ss_stream_expect - wait for the first of n patterns to appear: the one whose
@@ -282,8 +292,10 @@ void ss_stream_match_clear(ss_stream_match *m);
  * more bytes (or the end of the stream) before it counts as matched, so
  * "[0-9]+" gets every digit; for the same reason "$" (without
  * PCRE2_MULTILINE) matches only at the end of the stream. "^" is the start of
- * the unconsumed bytes. A regex match that grows across arrivals is at most
- * SS_STREAM_REGEX_WINDOW bytes long. With PCRE2_UTF, invalid UTF-8 in the
+ * the unconsumed bytes. Of one regex's matches, PCRE2's leftmost one counts
+ * (its start is ret->match_start, ret->data ends with it), found within the
+ * bounded look-back of SS_STREAM_REGEX_WINDOW: a match is at most that long.
+ * With PCRE2_UTF, invalid UTF-8 in the
  * stream (line noise, a character cut by the end) never matches and is no
  * error (PCRE2_MATCH_INVALID_UTF is added); a character split between two
  * arrivals is matched whole.

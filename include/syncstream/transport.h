@@ -159,7 +159,8 @@ typedef struct ss_tcp_opts {
  * Thread-safe; blocks for at most the connect timeout. opts may be NULL. On
  * success *ret is a transport to hand to ss_stream_new(). Errors: -EINVAL, a
  * negative errno of the last address tried (-ECONNREFUSED, -ETIMEDOUT...),
- * -EHOSTUNREACH when the name does not resolve, -ENOMEM.
+ * SS_ENOHOST (the resolver does not know the name) or SS_ERESOLVE (the name
+ * service failed or did not answer), -ENOMEM.
  */
 int ss_transport_tcp_connect(ss_transport *ret, const char *host, const char *port,
                              const ss_tcp_opts *opts);
@@ -171,7 +172,8 @@ typedef struct ss_tcp_listener ss_tcp_listener;
  * address; port "0": a free port, see ss_tcp_listener_port()).
  *
  * On success *ret is freed with ss_tcp_listener_free(). Errors: -EINVAL,
- * -EHOSTUNREACH (unresolved), a negative errno from socket/bind/listen.
+ * SS_ENOHOST or SS_ERESOLVE (host does not resolve), a negative errno from
+ * socket/bind/listen.
  */
 int ss_tcp_listener_new(ss_tcp_listener **ret, const char *host, const char *port);
 
@@ -258,10 +260,27 @@ int ss_transport_exec(ss_transport *ret, char *const argv[], unsigned flags);
  * timeout_ms bounds a TCP or SSH connect (negative: none).
  *
  * Thread-safe. Errors: -EINVAL for a URI that does not parse (unknown scheme,
- * bad or missing port, unknown serial option or value), then as the
- * constructor above it calls.
+ * bad or missing port, an unknown, repeated or out-of-range serial setting:
+ * ss_transport_uri_check() says which), then as the constructor above it
+ * calls (SS_ENOHOST or SS_ERESOLVE for a host name that does not resolve).
  */
 int ss_transport_open_uri(ss_transport *ret, const char *uri, int timeout_ms);
+
+/*
+ * ss_transport_uri_check - parse a URI of ss_transport_open_uri() without
+ * opening anything, to tell a user what is wrong with it, or to name its host
+ * in a message (a name that does not resolve).
+ *
+ * Thread-safe; no I/O. Returns 0 when ss_transport_open_uri() accepts the
+ * URI, with the host of a tcp:// or ssh:// URI in host ("" for the other
+ * kinds; host may be NULL, a longer name is cut to host_size - 1 bytes).
+ * Returns -EINVAL with a sentence in why (may be NULL; cut to why_len - 1
+ * bytes) naming the part that is wrong, the value given and what is allowed
+ * ("serial setting baud=12345: not a supported rate (one of 50 75 ...)");
+ * -ENOMEM.
+ */
+int ss_transport_uri_check(const char *uri, char *host, size_t host_size, char *why,
+                           size_t why_len);
 
 #ifdef __cplusplus
 }

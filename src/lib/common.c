@@ -17,12 +17,19 @@ const char *ss_strerror(int err)
         return "the syncstream file is damaged";
     case SS_ETOOBIG:
         return "the record is larger than the buffer can hold";
+    case SS_ENOHOST:
+        return "the host name is not known (the resolver has no address for it)";
+    case SS_ERESOLVE:
+        return "the host name cannot be resolved now (the name service failed or did not "
+               "answer); retry later";
     case SS_EAUTH:
         return "authentication failed";
     case SS_EHOSTKEY:
         return "the host key does not match the known one (possible impostor)";
     case SS_EHOSTUNKNOWN:
         return "the host key is unknown (not in known_hosts)";
+    case SS_EHOSTREVOKED:
+        return "the host key is revoked (marked @revoked in known_hosts)";
     case SS_ECONNLOST:
         return "the connection was lost";
     case SS_EEOF:
@@ -49,4 +56,9 @@ const char *ss_strerror(int err)
 const char *ss_version(void)
 {
     return SS_VERSION_STRING;
+}
+
+unsigned ss_version_number(void)
+{
+    return SS_VERSION_NUMBER;
 }

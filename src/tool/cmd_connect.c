@@ -24,9 +24,10 @@ const char cmd_connect_help[] =
     "Connect to a byte stream and drive it. URI is one of\n"
     "  tcp://HOST:PORT            (an IPv6 address in brackets: tcp://[::1]:23)\n"
     "  serial:PATH[?SETTINGS]     a serial port; SETTINGS are KEY=VALUE joined by '&':\n"
-    "                             baud=115200 (up to 4000000), data=5..8,\n"
-    "                             parity=none|even|odd, stop=1|2, rtscts=0|1,\n"
-    "                             xonxoff=0|1, reopen=MS (-1: never); give a path\n"
+    "                             baud=115200 (a standard rate, 50 to 4000000),\n"
+    "                             data=5..8, parity=none|even|odd, stop=1|2,\n"
+    "                             rtscts=0|1, xonxoff=0|1, reopen=MS (-1: never),\n"
+    "                             each at most once; give a path\n"
     "                             under /dev/serial/by-id/ and a USB adapter that is\n"
     "                             pulled and plugged back is reopened\n"
     "  exec:COMMAND               a local program (sh -c) on a pseudo-terminal\n"
@@ -49,7 +50,8 @@ const char cmd_connect_help[] =
     "  -s, --send=TEXT       send TEXT; \\n \\r \\t \\e \\\\ and \\xHH are escapes\n"
     "  -e, --expect=TEXT     wait for TEXT (exact bytes, same escapes)\n"
     "  -E, --expect-re=RE    wait for a match of RE (PCRE2); '$' matches only at\n"
-    "                        the end of the stream\n"
+    "                        the end of the stream; a match is at most 4 KiB\n"
+    "                        long (the search looks back no further)\n"
     "  -t, --timeout=S       seconds each step may take, and the connection\n"
     "                        (default 10; a fraction is fine; without steps: how\n"
     "                        long to wait for the stream to end after input ends,\n"
@@ -62,15 +64,19 @@ const char cmd_connect_help[] =
     "      --password-file=FILE  log in with the password on FILE's first line\n"
     "      --known-hosts=FILE    check the host key here (default ~/.ssh/known_hosts)\n"
     "      --accept-new-hostkey  trust and record the key of a host not yet known\n"
-    "                        (a key that differs from the recorded one is always\n"
-    "                        refused)\n"
+    "                        (a key that differs from the recorded one, or is\n"
+    "                        marked @revoked, is always refused; @cert-authority\n"
+    "                        lines are not supported)\n"
     "      --pty             ask for a remote terminal (stderr then comes with\n"
     "                        stdout); an interactive session always gets one\n"
     "\n"
     "Exit status: 0 every expectation met (or the session ended), 1 cannot\n"
     "connect or a transport error, 2 usage error, 4 an expectation timed out, or\n"
     "the stream did not end within --timeout after the input, 5 the stream ended\n"
-    "before an expectation was met.\n"
+    "before an expectation was met. A session without steps that ends with its\n"
+    "program (exec:, exec-pipe:, ssh://) exits with the program's status, as ssh\n"
+    "does: its exit code, 128+N when signal N killed it (255 when the SSH server\n"
+    "did not say).\n"
     "\n"
     "Examples:\n"
     "  " TOOL_NAME " connect 'serial:/dev/ttyUSB0?baud=115200'\n"
@@ -184,6 +190,24 @@ static int parse_seconds(const char *s, int *ret)
     return 0;
 }
 
+/* The transport of a tcp://, serial: or exec URI, saying what is wrong with
+ * a URI that does not parse and which name did not resolve. */
+static int open_uri(const connect_opts *o, ss_transport *ret)
+{
+    char why[640], host[256];
+    int err = ss_transport_uri_check(o->uri, host, sizeof(host), why, sizeof(why));
+    if (err == -EINVAL)
+        return tool_usage("connect", "connect: cannot use '%s': %s", o->uri, why);
+    if (err == 0)
+        err = ss_transport_open_uri(ret, o->uri, o->timeout_ms < 0 ? 10000 : o->timeout_ms);
+    if (err == SS_ENOHOST || err == SS_ERESOLVE)
+        return tool_fail("connect: %s: cannot resolve the host name '%s': %s", o->uri, host,
+                         ss_strerror(err));
+    if (err < 0)
+        return tool_fail("connect: %s: %s", o->uri, ss_strerror(err));
+    return TOOL_EXIT_OK;
+}
+
 int cmd_connect(int argc, char **argv)
 {
     connect_opts o = {.timeout_ms = -1};
@@ -287,19 +311,13 @@ int cmd_connect(int argc, char **argv)
         rc = connect_open_ssh(&o, interactive, &t);
         if (rc != TOOL_EXIT_OK)
             goto out;
-    }
-    int err = ssh ? 0 : ss_transport_open_uri(&t, o.uri, o.timeout_ms < 0 ? 10000 : o.timeout_ms);
-    if (err == -EINVAL) {
-        rc = tool_usage("connect", "connect: cannot use '%s' (see the URI forms in the help)",
-                        o.uri);
-        goto out;
-    }
-    if (err < 0) {
-        rc = tool_fail("connect: %s: %s", o.uri, ss_strerror(err));
-        goto out;
+    } else {
+        rc = open_uri(&o, &t);
+        if (rc != TOOL_EXIT_OK)
+            goto out;
     }
     ss_stream *s;
-    err = ss_stream_new(&s, NULL, &t, NULL);
+    int err = ss_stream_new(&s, NULL, &t, NULL);
     if (err < 0) {
         rc = tool_fail("connect: %s: %s", o.uri, ss_strerror(err));
         goto out;

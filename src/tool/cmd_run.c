@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -73,6 +74,11 @@ const char cmd_run_help[] =
     "                   merge; programs line-buffer and may color their output)\n"
     "      --keep=N     keep the last N lines of each job for the summary (default\n"
     "                   10; 0: none)\n"
+    "      --linger=S   once a job has exited, wait at most S seconds (default 2)\n"
+    "                   for a process it left running (a daemon, a background\n"
+    "                   job) to close the job's output; then stop reading it\n"
+    "                   and say so. End a -c command with 'wait' to have its\n"
+    "                   background jobs waited for.\n"
     "  -h, --help       show this help and exit\n"
     "\n"
     "Output: without --tag, stdout lines go to standard output and stderr lines to\n"
@@ -84,7 +90,10 @@ const char cmd_run_help[] =
     "more is printed when every job succeeded.\n"
     "\n"
     "Ctrl-C (SIGINT) or SIGTERM: the jobs get SIGTERM (SIGKILL 2 s later), no new\n"
-    "job starts, their last lines and the summary are still printed.\n"
+    "job starts, their last lines and the summary are still printed. Output still\n"
+    "held open after the SIGKILL (by a process that left the job's process group)\n"
+    "is no longer read; if standard output is blocked 3 s after the signal, run\n"
+    "exits at once without the summary.\n"
     "\n"
     "Exit status: 0 every job succeeded, 1 runtime failure, 2 usage error,\n"
     "3 at least one job failed, 130 interrupted by SIGINT (143 by SIGTERM).\n"
@@ -102,6 +111,7 @@ enum {
     OPT_JSON,
     OPT_PTY,
     OPT_KEEP,
+    OPT_LINGER,
 };
 
 static const struct option long_opts[] = {
@@ -114,12 +124,21 @@ static const struct option long_opts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"pty", no_argument, NULL, OPT_PTY},
     {"keep", required_argument, NULL, OPT_KEEP},
+    {"linger", required_argument, NULL, OPT_LINGER},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 /* The most lines --keep may ask for, per job. */
 #define KEEP_MAX 100000u
+/* The longest --linger, in seconds (its milliseconds fit an int). */
+#define LINGER_MAX 86400u
+/* The jobs' grace period between SIGTERM and SIGKILL on a stop. */
+#define GRACE_MS 2000
+/* After a signal, how long the main thread may take to end (the grace period
+ * and this margin) before the signal thread ends the process: when standard
+ * output is a pipe nobody reads, the main thread's write never returns. */
+#define SIGNAL_EXIT_MS (GRACE_MS + 1000)
 /* Records the shared buffer holds. With flow control the collector never gets
  * further ahead of the printer than this: the jobs' pipes fill and their
  * writes wait, and no line is lost however fast they print. */
@@ -147,6 +166,7 @@ typedef struct run_ctx {
     /* options */
     size_t max_jobs;
     size_t keep;
+    size_t linger_s;
     bool tag, ts, json, pty, color;
 
     run_jobs jobs;
@@ -172,20 +192,59 @@ typedef struct run_ctx {
 
 /* ---- signals ---- */
 
+/* Tell, if stderr takes it without blocking, and end the process. */
+static void exit_blocked(int sig)
+{
+    static const char msg[] = TOOL_NAME ": interrupted, and standard output is blocked: "
+                                        "exiting without the summary\n";
+    struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
+    if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
+        if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+            /* nothing more to try: we are exiting */
+        }
+    }
+    _exit(TOOL_EXIT_SIGNAL_BASE + sig);
+}
+
 static void *signal_main(void *arg)
 {
     run_ctx *c = arg;
+    struct timespec left = {0};
 
     for (;;) {
-        int sig = 0;
-        if (sigwait(&c->sigs, &sig) != 0)
-            continue;
+        int sig = atomic_load(&c->signo);
+        if (sig == 0) {
+            if (sigwait(&c->sigs, &sig) != 0)
+                continue;
+        } else {
+            /* After the first signal, the main thread has SIGNAL_EXIT_MS to end
+             * (it says so by a thread-directed SIGTERM, see signal_thread_end). */
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            siginfo_t si;
+            int r = sigtimedwait(&c->sigs, &si, &left);
+            if (atomic_load(&c->quit))
+                return NULL;
+            if (r < 0 && errno == EAGAIN)
+                exit_blocked(sig);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            int64_t spent = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 +
+                            (t1.tv_nsec - t0.tv_nsec);
+            int64_t rest = (int64_t)left.tv_sec * 1000000000 + left.tv_nsec - spent;
+            if (rest <= 0)
+                exit_blocked(sig);
+            left.tv_sec = rest / 1000000000;
+            left.tv_nsec = rest % 1000000000;
+            continue; /* another signal: the stop is already under way */
+        }
         if (atomic_load(&c->quit))
             return NULL;
         /* Record the signal before stopping: a job that the main thread starts
          * after this store is not started; one started before it is stopped. */
         int none = 0;
         atomic_compare_exchange_strong(&c->signo, &none, sig);
+        left.tv_sec = SIGNAL_EXIT_MS / 1000;
+        left.tv_nsec = (long)(SIGNAL_EXIT_MS % 1000) * 1000000;
         ss_procbuf_stop(c->pb);
     }
 }
@@ -378,6 +437,13 @@ static void job_finished(run_ctx *c, job *jb, const ss_record *rec)
     int r = ss_procbuf_child(c->pb, jb->child_id, &st);
     if (r == 0 && st.finished) {
         job_set_status(jb, &st);
+        if (st.output_cut && !c->json) {
+            fflush(stdout);
+            fprintf(stderr,
+                    TOOL_NAME ": %s: its output was still held open after it exited (by a "
+                    "process it left running); no longer read\n",
+                    jb->tag);
+        }
     } else if (rec) {
         /* The record is authoritative: it is written when the child has ended. */
         jb->failed = rec->kind != SS_KIND_LINE;
@@ -679,6 +745,13 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
                                   KEEP_MAX, optarg);
             }
             break;
+        case OPT_LINGER:
+            if (tool_parse_count(optarg, &c->linger_s) < 0 || c->linger_s > LINGER_MAX) {
+                free(shell);
+                return tool_usage("run", "run: --linger wants seconds from 0 to %u, not '%s'",
+                                  LINGER_MAX, optarg);
+            }
+            break;
         case 'h':
             free(shell);
             fputs(cmd_run_help, stdout);
@@ -702,7 +775,7 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
 
 int cmd_run(int argc, char **argv)
 {
-    run_ctx c = {.keep = 10};
+    run_ctx c = {.keep = 10, .linger_s = 2};
     char **shell = NULL;
     size_t n_shell = 0;
     int status;
@@ -739,7 +812,13 @@ int cmd_run(int argc, char **argv)
     sigaddset(&c.sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &c.sigs, NULL);
 
-    ss_procbuf_opts po = {.buf = {.maxlen = BUFFER_RECORDS}, .flow_control = true};
+    ss_procbuf_opts po = {
+        .buf = {.maxlen = BUFFER_RECORDS},
+        .flow_control = true,
+        .term_grace_ms = GRACE_MS,
+        /* 0 s: cut at the exit (the library's negative); its 0 would wait for ever */
+        .linger_ms = c.linger_s ? (int)c.linger_s * 1000 : -1,
+    };
     r = ss_procbuf_new(&c.pb, &po);
     if (r < 0) {
         status = tool_fail("run: cannot start the process buffer: %s", ss_strerror(r));

@@ -4,6 +4,7 @@
  * input. Interactive (stdin a terminal): the terminal is raw, so every key
  * goes to the device as typed, and Ctrl-] quits. Otherwise, when standard
  * input ends, the session waits for the stream to end, at most --timeout.
+ * A session that the stream's end ended exits with the program's status.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -94,6 +96,20 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
+/* A session that ended with the program at the other end (exec:, ssh://)
+ * exits with its status, as ssh(1) and a shell do: its exit code, or 128 + N
+ * when signal N killed it. A stream without a program (tcp://, serial:)
+ * ended well: 0. */
+static int program_status(ss_stream *s)
+{
+    int status;
+    if (ss_stream_exit_status(s, &status) != 0)
+        return TOOL_EXIT_OK;
+    if (WIFSIGNALED(status))
+        return TOOL_EXIT_SIGNAL_BASE + WTERMSIG(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : TOOL_EXIT_OK;
+}
+
 int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
 {
     input in = {.s = s, .interactive = interactive, .timeout_ms = o->timeout_ms};
@@ -144,7 +160,7 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
         if (interactive)
             fprintf(stderr, "\r\n" TOOL_NAME ": %s\r\n",
                     in.quit ? "disconnected" : "the stream ended");
-        return TOOL_EXIT_OK;
+        return n == SS_EEOF ? program_status(s) : TOOL_EXIT_OK;
     }
     if (n == SS_ECLOSED && in.timed_out) {
         tool_fail("connect: the stream did not end within %g s after the input did",

@@ -32,19 +32,41 @@ static int read_password(const char *path, char **ret)
     return rc;
 }
 
-/* What to do about a failure, after the sentence saying what it was. */
-static const char *hint(int err, const connect_opts *o)
+/* What to do about a failure, after the sentence saying what it was, into
+ * out (n bytes). */
+static void hint(int err, const connect_opts *o, const ss_ssh_opts *so, char *out, size_t n)
 {
+    int port = so->port ? so->port : 22;
+    char entry[300], file[300] = "";
+    /* known_hosts names a host off port 22 as [host]:port, and so must
+     * ssh-keygen -R, or it removes nothing. */
+    if (port == 22)
+        snprintf(entry, sizeof(entry), "%s", so->host);
+    else
+        snprintf(entry, sizeof(entry), "[%s]:%d", so->host, port);
+    if (o->known_hosts)
+        snprintf(file, sizeof(file), " -f '%s'", o->known_hosts);
     switch (err) {
     case SS_EHOSTUNKNOWN:
-        return "; if this is the right host, --accept-new-hostkey trusts and records its key";
+        snprintf(out, n, "; if this is the right host, --accept-new-hostkey trusts and records "
+                         "its key");
+        break;
     case SS_EHOSTKEY:
-        return "; if the host's key really changed, remove the old one with ssh-keygen -R";
+        snprintf(out, n, "; if the host's key really changed, remove the old one with "
+                         "ssh-keygen%s -R '%s'", file, entry);
+        break;
+    case SS_EHOSTREVOKED:
+        snprintf(out, n, "; a key is revoked when compromised or retired: ask the host's "
+                         "administrator which key it has now");
+        break;
     case SS_EAUTH:
-        return o->identity || o->password_file ? ""
-                                               : "; give --identity FILE or --password-file FILE";
+        snprintf(out, n, "%s", o->identity || o->password_file
+                                   ? ""
+                                   : "; give --identity FILE or --password-file FILE");
+        break;
     default:
-        return "";
+        snprintf(out, n, "%s", "");
+        break;
     }
 }
 
@@ -77,11 +99,12 @@ int connect_open_ssh(const connect_opts *o, bool interactive, ss_transport *ret)
         }
         so.password = password;
     }
-    char why[256] = "";
+    char why[1024] = "", what_to_do[700];
     err = ss_transport_ssh(ret, &so, why, sizeof(why));
-    if (err < 0)
-        rc = tool_fail("connect: %s: %s%s", o->uri, why[0] ? why : ss_strerror(err),
-                       hint(err, o));
+    if (err < 0) {
+        hint(err, o, &so, what_to_do, sizeof(what_to_do));
+        rc = tool_fail("connect: %s: %s%s", o->uri, why[0] ? why : ss_strerror(err), what_to_do);
+    }
 out:
     if (password) {
         explicit_bzero(password, strlen(password));

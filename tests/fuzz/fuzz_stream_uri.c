@@ -2,8 +2,9 @@
  * Fuzz target for the transport URI parser (src/lib/stream/uri.c): whatever
  * string a user types after `syncstream connect`, parsing never reads out of
  * bounds, and what it accepts is well formed: a TCP port of digits in range and
- * a non-empty host, a non-empty serial path and settings in range, a
- * non-empty command that is the tail of the input.
+ * a non-empty host, a non-empty serial path and settings in range (a baud rate
+ * the port can be set to), a non-empty command that is the tail of the input;
+ * what it refuses comes with a sentence saying why, cut to its buffer.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <syncstream.h>
 
 #include "fuzz_text.h"
+#include "stream/serial.h"
 #include "stream/uri.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,7 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = fuzz_text(data, size);
     ss__uri u;
-    if (ss__uri_parse(s, &u) == 0) {
+    char why[640];
+    int rc = ss__uri_parse(s, &u, why, sizeof(why));
+    /* A refusal always says why; an acceptance leaves why empty. */
+    if ((rc < 0) != (why[0] != '\0') || strnlen(why, sizeof(why)) >= sizeof(why))
+        abort();
+    if (rc == 0) {
         switch (u.kind) {
         case SS__URI_TCP: {
             long port = atol(u.port);
@@ -32,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case SS__URI_SERIAL:
             if (!u.path[0] ||
                 (u.serial.data_bits && (u.serial.data_bits < 5 || u.serial.data_bits > 8)) ||
-                u.serial.stop_bits > 2 || (unsigned)u.serial.parity > SS_PARITY_ODD)
+                u.serial.stop_bits > 2 || (unsigned)u.serial.parity > SS_PARITY_ODD ||
+                (u.serial.baud && !ss__serial_baud_ok(u.serial.baud)))
                 abort();
             break;
         case SS__URI_EXEC:

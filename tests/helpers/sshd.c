@@ -204,6 +204,19 @@ int ss_test_sshd_wrong_known_hosts(ss_test_sshd *d, const char *path)
     return write_known_hosts(d, path, pub);
 }
 
+int ss_test_sshd_marked_known_hosts(ss_test_sshd *d, const char *path, const char *marker,
+                                    bool plain)
+{
+    char pub[1024], text[2600];
+    if (read_file(d->host_pub, pub, sizeof(pub)) != 0)
+        return -1;
+    pub[strcspn(pub, "\n")] = '\0';
+    int n = snprintf(text, sizeof(text), "# a comment\n%s * %s\n", marker, pub);
+    if (plain)
+        snprintf(text + n, sizeof(text) - (size_t)n, "[127.0.0.1]:%d %s\n", d->port, pub);
+    return write_file(path, text, 0600);
+}
+
 int ss_test_sshd_start(ss_test_sshd *d)
 {
     memset(d, 0, sizeof(*d));

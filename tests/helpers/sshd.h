@@ -53,6 +53,13 @@ int ss_test_sshd_agent(ss_test_sshd *d);
  * Returns 0 or -1. */
 int ss_test_sshd_wrong_known_hosts(ss_test_sshd *d, const char *path);
 
+/* Write a known_hosts file at path whose first line (after a comment) is
+ * "MARKER * KEY" with this server's host key (marker "@revoked" or
+ * "@cert-authority"), followed, when plain, by the ordinary line listing the
+ * same key for 127.0.0.1 on the server's port. Returns 0 or -1. */
+int ss_test_sshd_marked_known_hosts(ss_test_sshd *d, const char *path, const char *marker,
+                                    bool plain);
+
 /* One server for a whole cmocka group: the group setup starts it, the group
  * teardown stops it. */
 extern ss_test_sshd ss_test_server;

@@ -3,7 +3,7 @@
  * process on a free port of 127.0.0.1): batches delivered exactly once through
  * a server restart and stalls, 8 concurrent mirrors with per-line checksums,
  * cursor reads with long-poll, the SSE tail and its resumption, stop, token,
- * and refusals (413, 401).
+ * records holding NUL, and refusals (413, 401).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -461,6 +461,58 @@ static void test_tail(void **state)
     ss_host_reader_free(t.r);
 }
 
+/* One record's bytes, compared with their length (they may hold NUL). */
+#define assert_rec_bytes(rec, lit)                                                     \
+    do {                                                                               \
+        assert_int_equal((rec)->len, sizeof(lit) - 1);                                 \
+        assert_memory_equal((rec)->text, (lit), sizeof(lit) - 1);                      \
+    } while (0)
+
+typedef struct nul_tail {
+    int seen;
+    bool ok;
+} nul_tail;
+
+static int on_nul_record(void *ctx, const ss_record *rec, uint64_t missed)
+{
+    nul_tail *t = ctx;
+    if (!rec)
+        return 0;
+    if (t->seen == 0)
+        t->ok = rec->len == 3 && memcmp(rec->text, "x\0y", 3) == 0;
+    else
+        t->ok = t->ok && rec->kind == SS_KIND_WARNING && rec->len == 5 &&
+                memcmp(rec->text, "w\0a\nb", 5) == 0;
+    return ++t->seen == 2 ? 7 : 0;
+}
+
+/* Records may hold any byte: a NUL (sent and served as \u0000) reaches the
+ * reader in a full read, a cursor read and the live tail, with its length. */
+static void test_nul_bytes(void **state)
+{
+    ss_host_mirror *m;
+    assert_int_equal(ss_host_mirror_new(&m, srv.url, NULL), 0);
+    assert_int_equal(ss_host_mirror_write(m, "x\0y\n", 4), 0);
+    assert_int_equal(ss_host_mirror_append(m, SS_KIND_WARNING, "w\0a\nb", 5), 0);
+    assert_int_equal(ss_host_mirror_flush(m, 10000), 0);
+
+    ss_host_reader *r = reader(NULL);
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_host_reader_read(r, SS_READ_ALL, &set), 2);
+    assert_rec_bytes(&set.items[0], "x\0y");
+    assert_int_equal(set.items[1].kind, SS_KIND_WARNING);
+    assert_rec_bytes(&set.items[1], "w\0a\nb");
+    assert_int_equal(ss_host_reader_follow(r, 0, 0, 0, &set), 2);
+    assert_rec_bytes(&set.items[0], "x\0y");
+    assert_rec_bytes(&set.items[1], "w\0a\nb");
+    nul_tail t = {0};
+    assert_int_equal(ss_host_reader_tail(r, 0, on_nul_record, &t, NULL), 7);
+    assert_true(t.ok);
+    ss_records_clear(&set);
+    ss_host_mirror_free(m);
+    ss_host_reader_free(r);
+}
+
 /* Store lines "PREFIX I" for I in [0, n), through a mirror of their own. */
 static void store_lines(const char *prefix, int n)
 {
@@ -760,6 +812,7 @@ int main(void)
         cmocka_unit_test_setup(test_concurrent_mirrors, fresh),
         cmocka_unit_test_setup(test_long_poll, fresh),
         cmocka_unit_test_setup(test_tail, fresh),
+        cmocka_unit_test_setup(test_nul_bytes, fresh),
         cmocka_unit_test_setup(test_restart_epoch, fresh),
         cmocka_unit_test_setup(test_stop, fresh),
         cmocka_unit_test_setup(test_token, fresh),

@@ -340,6 +340,97 @@ static void test_stop_negative_grace(void **state)
     ss_procbuf_free(pb);
 }
 
+/* --- output held by a process that left the child's group --- */
+
+/* The child exits at once; what it started leaves its process group (setsid),
+ * says "ready <pid>" once the child has been reaped, and holds the output. */
+static char *escaped_cmd[] = {
+    "sh", "-c",
+    "setsid sh -c 'while kill -0 $0 2>/dev/null; do sleep 0.05; done; "
+    "echo ready $$; exec sleep 1000' $$ & exit 0",
+    NULL};
+
+/* Wait for the "ready <pid>" line; returns the pid of the escaped process. */
+static pid_t wait_escaped(ss_procbuf *pb)
+{
+    ss_linebuf *lb = ss_procbuf_linebuf(pb);
+    ss_records set = SS_RECORDS_INIT;
+    pid_t pid = 0;
+    for (uint64_t cursor = 0; pid == 0;) {
+        int n = ss_linebuf_follow(lb, cursor, 0, PROC_WAIT_MS, &set);
+        assert_true(n > 0);
+        for (size_t i = 0; i < set.count; i++)
+            if (sscanf(set.items[i].text, "ready %d", &pid) == 1)
+                break;
+        cursor = set.cursor;
+    }
+    ss_records_clear(&set);
+    assert_true(pid > 0);
+    return pid;
+}
+
+/* The end of a child whose output was cut, and its line from before the cut. */
+static void assert_cut(ss_procbuf *pb, int id)
+{
+    ss_records set = SS_RECORDS_INIT;
+    ss_child_status st = child_status(pb, id);
+    assert_true(st.finished);
+    assert_true(st.output_cut);
+    assert_true(st.exited);
+    assert_int_equal(st.exit_code, 0);
+    proc_read_all(pb, &set);
+    assert_non_null(strstr(set.items[0].text, "ready "));
+    const ss_record *er = exit_record(&set, "escaped");
+    assert_string_equal(er->text, "exited with status 0; output held open by another process, cut");
+    ss_records_clear(&set);
+}
+
+/* A stop must end such a child however long the linger (here: for ever):
+ * SIGKILL cannot reach the holder, so its output is cut. */
+static void test_stop_escaped_output(void **state)
+{
+    (void)state;
+    ss_procbuf *pb = proc_new(100, 0, 200);
+    int id = proc_spawn(pb, "escaped", SS_PROC_NULL_STDIN, escaped_cmd);
+    pid_t held_by = wait_escaped(pb);
+    assert_int_equal(ss_procbuf_wait(pb, 0), -ETIMEDOUT);
+    assert_int_equal(ss_procbuf_stop(pb), 0);
+    assert_wait_all(pb);
+    assert_cut(pb, id);
+    kill(held_by, SIGKILL);
+    ss_procbuf_free(pb);
+}
+
+/* Without a stop, linger_ms bounds the wait after the exit. */
+static void test_linger(void **state)
+{
+    (void)state;
+    ss_procbuf *pb = NULL;
+    ss_procbuf_opts opts = {.buf = {.maxlen = 100}, .linger_ms = 100};
+    assert_int_equal(ss_procbuf_new(&pb, &opts), 0);
+    int id = proc_spawn(pb, "escaped", SS_PROC_NULL_STDIN, escaped_cmd);
+    pid_t held_by = wait_escaped(pb);
+    assert_wait_all(pb);
+    assert_cut(pb, id);
+    kill(held_by, SIGKILL);
+
+    /* a child whose output closes in time is not cut */
+    char *quick[] = {"sh", "-c", "(sleep 0.05; echo late) & exit 0", NULL};
+    opts.linger_ms = 20000;
+    ss_procbuf *pq = NULL;
+    assert_int_equal(ss_procbuf_new(&pq, &opts), 0);
+    id = proc_spawn(pq, "quick", SS_PROC_NULL_STDIN, quick);
+    assert_wait_all(pq);
+    assert_false(child_status(pq, id).output_cut);
+    ss_records set = SS_RECORDS_INIT;
+    proc_read_all(pq, &set);
+    find_one(&set, "quick", "late");
+    assert_string_equal(exit_record(&set, "quick")->text, "exited with status 0");
+    ss_records_clear(&set);
+    ss_procbuf_free(pq);
+    ss_procbuf_free(pb);
+}
+
 /* --- force stop --- */
 
 struct waiter {
@@ -590,6 +681,8 @@ int main(void)
         cmocka_unit_test(test_stop_looping_mirrors),
         cmocka_unit_test(test_stop_signals),
         cmocka_unit_test(test_stop_negative_grace),
+        cmocka_unit_test(test_stop_escaped_output),
+        cmocka_unit_test(test_linger),
         cmocka_unit_test(test_force_stop),
         cmocka_unit_test(test_reset_busy),
         cmocka_unit_test(test_many_children),

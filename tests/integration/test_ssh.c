@@ -288,6 +288,75 @@ static void test_changed_host_key(void **state)
     assert_non_null(strstr(why, "differs"));
 }
 
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* A key marked @revoked is refused whatever else the file says (libssh skips
+ * marker lines, so an ordinary line listing the same key made it pass) and
+ * whatever the options (--accept-new-hostkey recorded it as trusted). */
+static void test_revoked_host_key(void **state)
+{
+    char path[128], why[1024];
+    ss__ssh *s = NULL;
+    ss_test_sshd_path(&ss_test_server, "revoked_known_hosts", path, sizeof(path));
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "true");
+    o.known_hosts = path;
+
+    assert_int_equal(ss_test_sshd_marked_known_hosts(&ss_test_server, path, "@revoked", true), 0);
+    assert_int_equal(ss__ssh_open(&s, &o, why, sizeof(why)), SS_EHOSTREVOKED);
+    assert_null(s);
+    assert_non_null(strstr(why, "REVOKED HOST KEY DETECTED"));
+    assert_non_null(strstr(why, "line 2"));
+    assert_non_null(strstr(why, "SHA256:"));
+
+    assert_int_equal(ss_test_sshd_marked_known_hosts(&ss_test_server, path, "@revoked", false), 0);
+    off_t before = file_size(path);
+    o.accept_unknown_hostkey = true;
+    assert_int_equal(ss__ssh_open(&s, &o, why, sizeof(why)), SS_EHOSTREVOKED);
+    assert_int_equal(file_size(path), before); /* nothing recorded */
+}
+
+/* Host certificates are not checked: a @cert-authority line does not make a
+ * host known, and the refusal says that it was not used. */
+static void test_cert_authority_not_used(void **state)
+{
+    char path[128], why[1024];
+    ss__ssh *s = NULL;
+    ss_test_sshd_path(&ss_test_server, "ca_known_hosts", path, sizeof(path));
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "true");
+    o.known_hosts = path;
+    assert_int_equal(ss_test_sshd_marked_known_hosts(&ss_test_server, path, "@cert-authority",
+                                                     false),
+                     0);
+    assert_int_equal(ss__ssh_open(&s, &o, why, sizeof(why)), SS_EHOSTUNKNOWN);
+    assert_non_null(strstr(why, "@cert-authority line of"));
+    assert_non_null(strstr(why, "not supported"));
+}
+
+/* Host-key messages name the entry as known_hosts does: [host]:port off 22. */
+static void test_host_key_messages_name_port(void **state)
+{
+    char path[128], why[1024], entry[64];
+    ss__ssh *s = NULL;
+    snprintf(entry, sizeof(entry), "[127.0.0.1]:%d", ss_test_server.port);
+    ss_test_sshd_path(&ss_test_server, "missing_known_hosts", path, sizeof(path));
+    unlink(path);
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "true");
+    o.known_hosts = path;
+    assert_int_equal(ss__ssh_open(&s, &o, why, sizeof(why)), SS_EHOSTUNKNOWN);
+    if (!strstr(why, entry))
+        fail_msg("'%s' does not name %s", why, entry);
+    ss_test_sshd_path(&ss_test_server, "wrong_known_hosts", path, sizeof(path));
+    assert_int_equal(ss_test_sshd_wrong_known_hosts(&ss_test_server, path), 0);
+    assert_int_equal(ss__ssh_open(&s, &o, why, sizeof(why)), SS_EHOSTKEY);
+    if (!strstr(why, entry))
+        fail_msg("'%s' does not name %s", why, entry);
+}
+
 static void test_refused(void **state)
 {
     ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "true");
@@ -494,6 +563,9 @@ int main(void)
         cmocka_unit_test(test_agent),
         cmocka_unit_test(test_unknown_host),
         cmocka_unit_test(test_changed_host_key),
+        cmocka_unit_test(test_revoked_host_key),
+        cmocka_unit_test(test_cert_authority_not_used),
+        cmocka_unit_test(test_host_key_messages_name_port),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_not_ssh),
         cmocka_unit_test(test_pty),

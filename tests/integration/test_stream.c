@@ -743,10 +743,12 @@ static void test_ipv6_and_listener(void **state)
     ss_stream_free(b);
     ss_tcp_listener_free(l);
 
-    /* refused, and unresolvable */
+    /* refused, and unresolvable: the resolver's own answer, not a routing
+     * error (SS_ERESOLVE where no name server answers) */
     assert_true(ss_transport_tcp_connect(&t, "127.0.0.1", port, NULL) < 0);
-    assert_int_equal(ss_transport_tcp_connect(&t, "no-such-host.invalid", "1", NULL),
-                     -EHOSTUNREACH);
+    int rc = ss_transport_tcp_connect(&t, "no-such-host.invalid", "1", NULL);
+    if (rc != SS_ENOHOST && rc != SS_ERESOLVE)
+        fail_msg("no-such-host.invalid: %d (%s)", rc, ss_strerror(rc));
 }
 
 int main(void)

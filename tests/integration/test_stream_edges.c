@@ -8,6 +8,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include "pair_transport.h"
 #include "stream_test.h"
@@ -94,30 +95,84 @@ static void test_regex_finds_match_in_big_arrival(void **state)
     ss_stream_free(s);
 }
 
-/* A partial match that grows past the window is given up, but only its own
- * start: a short match after it, never tried while it was partial, is found. */
-static void test_regex_long_partial_gives_up_only_its_start(void **state)
+/* A partial match that grows past the window is given up, and with it every
+ * start up to half a window before the newest byte: the short match right
+ * after it ("b" at 2) is not found, the one past the window is. */
+static void test_regex_long_partial_gives_up_half_a_window(void **state)
 {
     (void)state;
     int dev;
     ss_stream *s = pair_stream(NULL, NULL, &dev, NULL);
-    size_t n = SS_STREAM_REGEX_WINDOW + 1000;
-    char *big = malloc(n);
+    size_t n = 3 + SS_STREAM_REGEX_WINDOW + 1000;
+    char *big = malloc(n + 1);
     assert_non_null(big);
     memset(big, '-', n);
     memcpy(big, "a b", 3);
+    big[n] = 'b';
     ss_pattern re = {.text = "a.*z|b", .kind = SS_PATTERN_REGEX};
     ss_stream_match m = {0};
     /* "a b": a partial match of a.*z at 0; b is not tried yet */
     send_all(dev, big, 3);
     assert_int_equal(ss_stream_expect(s, &re, 1, 200, &m, NULL), -ETIMEDOUT);
-    expect_while_sending(s, dev, big + 3, n - 3, 50, &re, &m);
-    assert_int_equal(m.len, 3);
-    assert_int_equal(m.match_start, 2);
+    expect_while_sending(s, dev, big + 3, n + 1 - 3, 50, &re, &m);
+    assert_int_equal(m.len, n + 1);
+    assert_int_equal(m.match_start, n);
     ss_stream_match_clear(&m);
     free(big);
     close(dev);
     ss_stream_free(s);
+}
+
+/* CPU time of the calling thread, in seconds. */
+static double thread_cpu_s(void)
+{
+    struct rusage ru;
+    assert_int_equal(getrusage(RUSAGE_THREAD, &ru), 0);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* A flood that keeps a regex partial and never completes it: the call ends
+ * with its timeout, and its search costs time linear in the bytes. Searching
+ * each start again (the quadratic bug) took 18 s of CPU for the digits and
+ * 9 s for the a's; the budget below is some 50 times what the linear search
+ * takes under the sanitizers, and the call's whole CPU time counts. */
+static void test_regex_flood_costs_linear_time(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *re;
+        char fill;
+        size_t len;
+    } cases[] = {
+        {"[0-9]+ms", '7', 500 * 1000},
+        {"a+b", 'a', 1000 * 1000},
+        {"BEGIN.*END", '-', 1000 * 1000},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int dev;
+        ss_stream *s = pair_stream(NULL, NULL, &dev, NULL);
+        char *flood = malloc(cases[i].len);
+        assert_non_null(flood);
+        memset(flood, cases[i].fill, cases[i].len);
+        memcpy(flood, "BEGIN", cases[i].fill == '-' ? 5 : 0);
+        late_send l = {dev, flood, cases[i].len, 0};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, late_send_main, &l), 0);
+        ss_pattern re = {.text = cases[i].re, .kind = SS_PATTERN_REGEX};
+        ss_stream_match m = {0};
+        double cpu = thread_cpu_s();
+        assert_int_equal(ss_stream_expect(s, &re, 1, 1500, &m, NULL), -ETIMEDOUT);
+        cpu = thread_cpu_s() - cpu;
+        pthread_join(th, NULL);
+        print_message("%s over %zu bytes: %.3f s of CPU\n", cases[i].re, cases[i].len, cpu);
+        assert_true(cpu < 1.0);
+        /* everything arrived and is still there */
+        assert_int_equal(ss_stream_ready(s), cases[i].len);
+        free(flood);
+        close(dev);
+        ss_stream_free(s);
+    }
 }
 
 /* A byte at a time: a partial match is followed over the new bytes alone (by
@@ -203,20 +258,23 @@ static void test_utf_regex_over_noise(void **state)
     assert_int_equal(m.match_start, 3);
     ss_stream_match_clear(&m);
 
-    /* "é yZ" and more than a window: the partial match of "é.*X" at the é
-     * is given up, and the search goes on one byte on, inside the é */
-    size_t n = SS_STREAM_REGEX_WINDOW + 100;
+    /* "é yZ", more than a window of ü, then "yZ": the partial match of "é.*X"
+     * at the é is given up with half a window, so the search goes on from a
+     * byte that may well be inside a ü, and finds the last yZ */
+    size_t n = 5 + SS_STREAM_REGEX_WINDOW + 100 + 2;
     char *big = malloc(n);
     assert_non_null(big);
-    memset(big, '-', n);
     memcpy(big, "\xc3\xa9 yZ", 5);
+    for (size_t i = 5; i + 1 < n - 2; i += 2)
+        memcpy(big + i, "\xc3\xbc", 2);
+    memcpy(big + n - 2, "yZ", 2);
     ss_pattern re2 = {.text = "\xc3\xa9.*X|yZ", .kind = SS_PATTERN_REGEX,
                       .pcre2_options = PCRE2_UTF};
     send_all(dev, big, 5);
     assert_int_equal(ss_stream_expect(s, &re2, 1, 100, &m, NULL), -ETIMEDOUT);
     expect_while_sending(s, dev, big + 5, n - 5, 50, &re2, &m);
-    assert_int_equal(m.len, 5);
-    assert_int_equal(m.match_start, 3);
+    assert_int_equal(m.len, n);
+    assert_int_equal(m.match_start, n - 2);
     ss_stream_match_clear(&m);
     free(big);
     close(dev);
@@ -488,7 +546,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_regex_finds_match_far_behind_end),
         cmocka_unit_test(test_regex_finds_match_in_big_arrival),
-        cmocka_unit_test(test_regex_long_partial_gives_up_only_its_start),
+        cmocka_unit_test(test_regex_long_partial_gives_up_half_a_window),
+        cmocka_unit_test(test_regex_flood_costs_linear_time),
         cmocka_unit_test(test_regex_byte_at_a_time),
         cmocka_unit_test(test_utf_regex_eof_mid_character),
         cmocka_unit_test(test_utf_regex_over_noise),

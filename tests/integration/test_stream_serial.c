@@ -299,6 +299,60 @@ static void test_uris(void **state)
         assert_int_equal(ss_transport_open_uri(&t, bad[i], 0), -EINVAL);
 }
 
+/* A URI that does not parse is refused with a sentence naming the setting,
+ * the value given and what is allowed; a setting given twice is refused
+ * (which value wins would be a guess), even when both values are valid. */
+static void test_uri_mistakes_named(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *uri, *why;
+    } cases[] = {
+        {"serial:/dev/x?baud=12345", "serial setting baud=12345: not a supported rate (one of 50 "},
+        {"serial:/dev/x?baud=115200&baud=9600", "serial setting baud is given more than once"},
+        {"serial:/dev/x?parity=none&stop=2&parity=odd", "setting parity is given more than once"},
+        {"serial:/dev/x?parity=mark", "parity=mark: allowed values are none, even or odd"},
+        {"serial:/dev/x?data=9", "data=9: allowed values are 5, 6, 7 or 8"},
+        {"serial:/dev/x?reopen=0", "reopen=0: allowed values are milliseconds from 1"},
+        {"serial:/dev/x?speed=9600", "unknown serial setting 'speed'"},
+        {"serial:/dev/x?baud", "serial setting 'baud' has no '=VALUE'"},
+        {"serial:/dev/x?baud=9600&", "an empty serial setting"},
+        {"tcp://h:65536", "the port '65536' is not a number from 1 to 65535"},
+        {"tcp://::1:80", "an IPv6 address goes in brackets"},
+        {"bogus:x", "unknown scheme"},
+    };
+    ss_transport t;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char why[640] = "unchanged", host[64] = "unchanged";
+        assert_int_equal(ss_transport_uri_check(cases[i].uri, host, sizeof(host), why, sizeof(why)),
+                         -EINVAL);
+        if (!strstr(why, cases[i].why))
+            fail_msg("%s: '%s' lacks '%s'", cases[i].uri, why, cases[i].why);
+        assert_string_equal(host, "");
+        assert_int_equal(ss_transport_open_uri(&t, cases[i].uri, 0), -EINVAL);
+    }
+    /* a sentence longer than the room is cut, still a string */
+    char small[16];
+    assert_int_equal(ss_transport_uri_check("serial:/dev/x?baud=1", NULL, 0, small, sizeof(small)),
+                     -EINVAL);
+    assert_int_equal(strlen(small), sizeof(small) - 1);
+
+    /* accepted: the host named for messages, nothing said */
+    char why[64] = "unchanged", host[64];
+    assert_int_equal(ss_transport_uri_check("tcp://[::1]:23", host, sizeof(host), why, sizeof(why)),
+                     0);
+    assert_string_equal(host, "::1");
+    assert_string_equal(why, "");
+    assert_int_equal(ss_transport_uri_check("ssh://pi@rack-3:2222/uptime", host, sizeof(host), NULL,
+                                            0),
+                     0);
+    assert_string_equal(host, "rack-3");
+    assert_int_equal(ss_transport_uri_check("serial:/dev/x?baud=9600&parity=even&reopen=-1", host,
+                                            sizeof(host), NULL, 0),
+                     0);
+    assert_string_equal(host, "");
+}
+
 /* An event is whole whatever room the read buffer has left: 2 bytes here. */
 static void test_event_text_whole_with_little_room(void **state)
 {
@@ -351,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_event_text_whole_with_little_room),
         cmocka_unit_test(test_events_while_read_buffer_full),
         cmocka_unit_test(test_uris),
+        cmocka_unit_test(test_uri_mistakes_named),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

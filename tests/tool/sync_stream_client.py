@@ -192,6 +192,13 @@ def main():
     Mirror(URL).write("accepted again\n")
     check("write after reset", reader.read(1), ("accepted again",))
 
+    # a NUL in a record (json.dumps writes \u0000), in a line and in a partial
+    # line, reads back whole
+    m = Mirror(URL, aggressive=True)
+    m.write("x\x00y\np\x00")
+    check("NUL in records", reader.read(2), ("x\x00y", "p\x00"))
+    m.send_eof()
+
     # unknown state names read as null; a mirror's close adds its line break
     check("unknown state", reader.state("nothing"), None)
     m = Mirror(URL)

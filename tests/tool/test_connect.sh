@@ -29,8 +29,23 @@ run help_cmd 0 help connect && expect_out help_cmd 'tcp://HOST:PORT'
 run no_uri 2 connect && expect_err no_uri 'no URI given' && expect_err no_uri "Try 'syncstream connect --help'"
 run two_uris 2 connect exec:true exec:false && expect_err two_uris "one URI only"
 run bad_scheme 2 connect bogus:x && expect_err bad_scheme "cannot use 'bogus:x'"
-run bad_port 2 connect tcp://127.0.0.1:99999 && expect_err bad_port "cannot use"
-run bad_serial 2 connect 'serial:/dev/null?parity=mark' && expect_err bad_serial "cannot use"
+run bad_port 2 connect tcp://127.0.0.1:99999 && expect_err bad_port "cannot use" &&
+    expect_err bad_port "the port '99999' is not a number from 1 to 65535"
+run bad_serial 2 connect 'serial:/dev/null?parity=mark' && expect_err bad_serial "cannot use" &&
+    expect_err bad_serial "parity=mark: allowed values are none, even or odd"
+# a URI's mistake named: the setting, the value given and what is allowed
+run bad_baud 2 connect 'serial:/dev/null?baud=12345' &&
+    expect_err bad_baud "baud=12345: not a supported rate \(one of 50 .* 115200 .* 4000000\)"
+run unknown_setting 2 connect 'serial:/dev/null?speed=9600' &&
+    expect_err unknown_setting "unknown serial setting 'speed' \(known: baud, data"
+# a setting given twice is refused, even when both values are valid
+run twice_baud 2 connect 'serial:/dev/null?baud=115200&baud=9600' &&
+    expect_err twice_baud "serial setting baud is given more than once"
+# a name that does not resolve: the name and the resolver's answer (not "No
+# route to host"; where no name server answers, that it failed for now)
+run unresolved 1 connect tcp://no-such-host.invalid:80 -e x -t 20 &&
+    expect_err unresolved "cannot resolve the host name 'no-such-host.invalid': the host name" &&
+    if grep -q 'No route' "$tmp/unresolved.err"; then fail unresolved "says No route"; fi
 run bad_escape 2 connect exec:true -s 'a\q' && expect_err bad_escape 'bad escape'
 run bad_timeout 2 connect exec:true -t soon && expect_err bad_timeout "seconds"
 run bad_regex 2 connect 'exec:echo x; sleep 5' -E '(' && expect_err bad_regex 'not a valid regular expression'
@@ -105,6 +120,13 @@ if check_status pipe_eof 0 $?; then
         fail pipe_eof "stdout is [$(cat "$tmp/pipe_eof.out")]"
     fi
 fi
+
+# a session that ends with its program exits with the program's status, as
+# ssh(1) does: its exit code, or 128 + N for signal N
+run exit_code 7 connect 'exec:exit 7'
+run exit_code_pipe 3 connect 'exec-pipe:echo bye; exit 3' && expect_out exit_code_pipe '^bye$'
+run exit_signal 137 connect 'exec-pipe:kill -KILL $$'
+run exit_signal_pty 143 connect 'exec:kill -TERM $$'
 
 # a pipe session whose stream does not end within --timeout after the input
 printf '' | timeout 60 "$tool" connect 'exec-pipe:sleep 5' -t 0.3 >"$tmp/pipe_to.out" 2>"$tmp/pipe_to.err"

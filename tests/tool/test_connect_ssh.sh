@@ -25,6 +25,15 @@ rc=$?
 [[ $out == hello ]] || fail "plain command: stdout '$out'"
 grep -q oops "$SSHD_DIR/err" || fail "plain command: stderr $(cat "$SSHD_DIR/err")"
 
+# The session ends with the remote command's status, as ssh(1) does: its
+# exit code, or 128 + N when signal N killed it.
+"$tool" connect "${key[@]}" "$base/echo bye; exit 3" </dev/null >"$SSHD_DIR/out" 2>&1
+rc=$?
+[[ $rc -eq 3 ]] || fail "exit 3: exit $rc ($(cat "$SSHD_DIR/out"))"
+"$tool" connect "${key[@]}" "$base/kill -KILL \$\$" </dev/null >"$SSHD_DIR/out" 2>&1
+rc=$?
+[[ $rc -eq 137 ]] || fail "killed by SIGKILL: exit $rc ($(cat "$SSHD_DIR/out"))"
+
 # Standard input goes to the remote command.
 out=$(printf 'one\ntwo\n' | "$tool" connect "${key[@]}" "$base/head -n 2 | tr a-z A-Z")
 [[ $out == $'ONE\nTWO' ]] || fail "stdin: '$out'"
@@ -75,6 +84,44 @@ err=$("$tool" connect --identity "$SSHD_KEY" --known-hosts "$SSHD_DIR/changed_kn
     --accept-new-hostkey "$base/true" </dev/null 2>&1)
 rc=$?
 [[ $rc -eq 1 && $err == *differs* ]] || fail "changed host key: $rc '$err'"
+# ... naming the entry as known_hosts does, with the command that removes it
+entry="[127.0.0.1]:$SSHD_PORT"
+[[ $err == *"host key of $entry ("* ]] || fail "changed host key: no $entry in '$err'"
+[[ $err == *"ssh-keygen -f '$SSHD_DIR/changed_known_hosts' -R '$entry'"* ]] ||
+    fail "changed host key: no ssh-keygen -R '$entry' in '$err'"
+err=$("$tool" connect --identity "$SSHD_KEY" --known-hosts "$SSHD_DIR/none" "$base/true" \
+    </dev/null 2>&1)
+[[ $err == *"host key of $entry ("*"SHA256:"* ]] || fail "unknown host key: no $entry in '$err'"
+
+# A revoked key is refused always: beside a line that lists it, and with
+# --accept-new-hostkey (which must not record it).
+read -r _ type b64 _ <"$SSHD_KNOWN_HOSTS"
+printf '@revoked * %s %s\n' "$type" "$b64" >"$SSHD_DIR/revoked_only"
+{ cat "$SSHD_DIR/revoked_only"; cat "$SSHD_KNOWN_HOSTS"; } >"$SSHD_DIR/revoked_and_plain"
+for kh in revoked_and_plain revoked_only; do
+    cp "$SSHD_DIR/$kh" "$SSHD_DIR/$kh.before"
+    out=$("$tool" connect --identity "$SSHD_KEY" --known-hosts "$SSHD_DIR/$kh" \
+        --accept-new-hostkey "$base/echo connected" </dev/null 2>"$SSHD_DIR/err")
+    rc=$?
+    err=$(cat "$SSHD_DIR/err")
+    [[ $rc -eq 1 && -z $out && $err == *"REVOKED HOST KEY DETECTED"* ]] ||
+        fail "$kh: $rc '$out' '$err'"
+    cmp -s "$SSHD_DIR/$kh" "$SSHD_DIR/$kh.before" || fail "$kh: the file changed"
+done
+# A @cert-authority line is not used, and the refusal says so.
+printf '@cert-authority * %s %s\n' "$type" "$b64" >"$SSHD_DIR/ca_only"
+err=$("$tool" connect --identity "$SSHD_KEY" --known-hosts "$SSHD_DIR/ca_only" "$base/true" \
+    </dev/null 2>&1)
+rc=$?
+[[ $rc -eq 1 && $err == *"@cert-authority line of"*"not supported"* ]] ||
+    fail "@cert-authority: $rc '$err'"
+
+# A name that does not resolve: the name and the resolver's answer.
+err=$("$tool" connect --identity "$SSHD_KEY" "ssh://$SSHD_USER@no-such-host.invalid/true" \
+    </dev/null 2>&1)
+rc=$?
+[[ $rc -eq 1 && $err == *"cannot resolve the host name no-such-host.invalid"* ]] ||
+    fail "unresolved name: $rc '$err'"
 
 # Bad arguments.
 "$tool" connect "ssh://u:pw@127.0.0.1/true" </dev/null 2>/dev/null

@@ -91,6 +91,12 @@ run reset 0 stop --reset "$url"
 printf 'again\n' >"$tmp/again.in"
 run again 0 send "$url"
 
+# A NUL through the base protocol.
+printf 'x\0y\n' >"$tmp/base_nul.in"
+run base_nul 0 send "$url"
+run base_nul_read 0 read -n 1 --json "$url"
+expect_out base_nul_read '"text":"x\\u0000y"'
+
 # Follow needs our server's extensions.
 run follow 1 read --follow "$url"
 expect_err follow "base protocol"
@@ -158,6 +164,22 @@ if [ "$status" -eq 130 ] && grep -q '^1 .* new line reborn 1$' "$tmp/refollow.ou
     grep -q '^2 .* new line reborn 2$' "$tmp/refollow.out" &&
     grep -q 'the server restarted' "$tmp/refollow.err"; then pass "follow across a restart (status 130)"; else
     fail refollow "status $status: $(cat "$tmp/refollow.out" "$tmp/refollow.err")"; fi
+# Records may hold any byte: a NUL reaches every reader, shown as \x00 in
+# text and \u0000 in JSON (it used to fail every read while the record was
+# kept).
+printf 'x\0y\n' >"$tmp/nul_send.in"
+run nul_send 0 send -s bin -t "$tmp/token" "$surl"
+run nul_read 0 read -n 1 -t "$tmp/token" "$surl"
+expect_out nul_read '^[0-9]+ [0-9T:.-]+Z bin line x\\x00y$'
+run nul_json 0 read -n 1 --json -t "$tmp/token" "$surl"
+expect_out nul_json '"source":"bin","kind":"line","text":"x\\u0000y"'
+"$tool" read -f -t "$tmp/token" "$surl" >"$tmp/nul_follow.out" 2>"$tmp/nul_follow.err" &
+follow_pid=$!
+wait_for "$tmp/nul_follow.out" ' bin line x\\x00y$'
+end_follow
+if [ "$status" -eq 130 ] && grep -q ' bin line x\\x00y$' "$tmp/nul_follow.out"; then
+    pass "follow a NUL (status 130)"; else
+    fail nul_follow "status $status: $(cat "$tmp/nul_follow.out" "$tmp/nul_follow.err")"; fi
 run ext_stop 0 stop -t "$tmp/token" "$surl"
 run ext_stopped 6 send -t "$tmp/token" "$surl" -- sh -c 'while :; do echo tick; sleep 0.05; done'
 run ext_reset 0 stop --reset -t "$tmp/token" "$surl"

@@ -260,7 +260,7 @@ signal_test() {
 # Kill (by pid) what a failed check left running, so the next check starts clean.
 kill_leftovers() {
     local p
-    for p in $(pgrep -f "sleep 100 $marker"); do kill -KILL "$p" 2>/dev/null; done
+    for p in $(pgrep -f "sleep 10[01] $marker"); do kill -KILL "$p" 2>/dev/null; done
 }
 
 signal_test sigint INT 130 run -c "sleep 100 $marker" -c "echo started; sleep 100 $marker" &&
@@ -274,6 +274,58 @@ signal_test sigint_pending INT 130 run -j 1 -c "echo started; exec sleep 100 $ma
     no_err sigint_pending second
 signal_test sigterm TERM 143 run --tag -c "echo started; exec sleep 100 $marker" &&
     expect_err sigterm '^syncstream: interrupted by SIGTERM: 1 of 1 command failed'
+
+# A job that exited while a process it left outside its process group
+# (setsid: no signal of run's reaches it) holds its output: the signal must
+# still end run (the output is cut), whatever --linger says. `sleep 101` is
+# left behind on purpose (it is not run's to kill) and killed here. It says
+# "started" once the job's shell ($0 to it) has exited and been reaped.
+escaped="setsid sh -c 'while kill -0 \$0 2>/dev/null; do sleep 0.05; done; echo started; exec sleep 101 $marker' \$\$ & exit 0"
+signal_test sigterm_escaped TERM 143 run --linger=600 -c "$escaped" &&
+    expect_err sigterm_escaped '^syncstream: 1:setsid: its output was still held open after it exited'
+signal_test sigint_escaped INT 130 run --linger=600 -c 'echo other' -c "$escaped" &&
+    expect_err sigint_escaped '^syncstream: interrupted by SIGINT: 0 of 2 commands failed, 0 not started$'
+kill_leftovers
+
+# Without a signal, --linger bounds the wait after the job's exit: the output
+# is cut (said on stderr), the job still succeeded. Output written within the
+# linger time is kept; --linger=0 cuts at the exit.
+run linger 0 run --linger=1 -c "echo a; setsid sleep 101 $marker & exit 0" &&
+    in_order linger out a &&
+    expect_err linger '^syncstream: 1:echo: its output was still held open after it exited \(by a process it left running\); no longer read$'
+run linger_zero 0 run --linger=0 -c "echo a; setsid sleep 101 $marker & exit 0" &&
+    in_order linger_zero out a && expect_err linger_zero 'no longer read'
+kill_leftovers
+run linger_late 0 run --linger=30 -c 'echo a; (sleep 0.3; echo late) & exit 0' &&
+    in_order linger_late out a late && empty linger_late err
+run linger_json 0 run --json --linger=0 -c "setsid sleep 101 $marker & exit 0" &&
+    expect_out linger_json '"text":"exited with status 0; output held open by another process, cut"'
+kill_leftovers
+run usage_linger 2 run --linger=x -c true &&
+    expect_err usage_linger "^syncstream: run: --linger wants seconds from 0 to 86400, not 'x'$"
+
+# Standard output is a pipe nobody reads: run's writes block, and a signal
+# must still end it (without the summary then).
+mkfifo "$tmp/stuck.fifo"
+exec 7<>"$tmp/stuck.fifo" # holds the pipe open, never reads
+"$tool" run -c 'echo started >&2; exec yes' </dev/null >"$tmp/stuck.fifo" 2>"$tmp/stuck.err" &
+pid=$!
+if wait_for "$tmp/stuck.err" started; then
+    sleep 0.5 # let the pipe fill; the check does not depend on it having filled
+    kill -TERM "$pid"
+    status=
+    if wait_exit "$pid" 15; then
+        check_status stuck 143 "$status"
+    else
+        fail stuck "still running 15 s after SIGTERM"
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    fi
+else
+    fail stuck "the job did not start within 10 s"
+    kill -KILL "$pid" 2>/dev/null
+fi
+exec 7<&-
 
 # A closed standard output: a write error reported, the jobs stopped (none
 # left running), not a death by SIGPIPE.

@@ -207,7 +207,7 @@ static int transfer_error(ss__http *h, CURLcode rc, const sink *s)
 static void keep_error_message(ss__http *h)
 {
     json_error_t jerr;
-    json_t *j = json_loadb(h->body.data ? h->body.data : "", h->body.len, 0, &jerr);
+    json_t *j = json_loadb(h->body.data ? h->body.data : "", h->body.len, JSON_ALLOW_NUL, &jerr);
     const char *msg = json_is_object(j) ? json_string_value(json_object_get(j, "message")) : NULL;
     if (msg)
         ss__http_set_message(h, "%ld: %s", h->status, msg);
@@ -318,7 +318,10 @@ int ss__http_status_error(long status)
 json_t *ss__http_json(ss__http *h)
 {
     json_error_t jerr;
-    json_t *j = json_loadb(h->body.data ? h->body.data : "", h->body.len, 0, &jerr);
+    /* Records may hold any byte: a NUL comes as "\u0000", which jansson
+     * refuses without JSON_ALLOW_NUL (every string is then read with its
+     * length, never up to its first NUL). */
+    json_t *j = json_loadb(h->body.data ? h->body.data : "", h->body.len, JSON_ALLOW_NUL, &jerr);
     if (!json_is_object(j)) {
         json_decref(j);
         ss__http_set_message(h, "the server's answer is not a JSON object");

@@ -66,7 +66,8 @@ int ss__http_stream(ss__http *h, const char *url, const char *extra_header, int 
 int ss__http_status_error(long status);
 
 /* The body of the last answer as a JSON object (new reference), or NULL with
- * h->message set when it is not one. */
+ * h->message set when it is not one. Its strings may hold NUL: read them with
+ * json_string_length(). */
 json_t *ss__http_json(ss__http *h);
 
 void ss__http_cancel(ss__http *h);

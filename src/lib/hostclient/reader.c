@@ -448,7 +448,8 @@ static int on_event(void *ctx, const char *event, const char *id, const char *da
 {
     tail_ctx *t = ctx;
     json_error_t jerr;
-    json_t *j = json_loadb(data, len, 0, &jerr);
+    /* A record's text may hold a NUL (see ss__http_json). */
+    json_t *j = json_loadb(data, len, JSON_ALLOW_NUL, &jerr);
     int rc = 0;
     if (strcmp(event, "record") == 0) {
         rc = on_record(t, id, j);

@@ -54,4 +54,17 @@ static inline bool ss__linebuf_too_big(const ss_linebuf *lb, size_t len)
 void ss__linebuf_room(ss_linebuf *lb, uint64_t cursor, uint64_t *ret_records,
                       uint64_t *ret_bytes);
 
+/*
+ * The writer's partial line as a view shows it (the bytes held back as a
+ * possible start of a multi-byte break are not part of it, as for the default
+ * writer): *ret_text, *ret_len, valid until the writer's next call. For the
+ * Python binding, whose LineBuffer shows each thread its own partial line.
+ * Only the thread using the writer may call it.
+ */
+void ss__writer_partial(const ss_writer *w, const char **ret_text, size_t *ret_len);
+
+/* Forget the writer's partial line (the Python binding's clear()). Only the
+ * thread using the writer may call it. */
+void ss__writer_reset(ss_writer *w);
+
 #endif

@@ -109,6 +109,17 @@ int ss_writer_append(ss_writer *w, ss_kind kind, const void *text, size_t len)
     return store(w, kind, 0, text, len);
 }
 
+void ss__writer_partial(const ss_writer *w, const char **ret_text, size_t *ret_len)
+{
+    *ret_text = w->la.part;
+    *ret_len = w->la.len;
+}
+
+void ss__writer_reset(ss_writer *w)
+{
+    ss__lineasm_reset(&w->la);
+}
+
 int ss_writer_close(ss_writer *w)
 {
     if (!w)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/timerfd.h>
@@ -57,6 +58,9 @@ static void store_exit_record(ss_procbuf *pb, ss__child *c)
         n += snprintf(text + n, sizeof(text) - (size_t)n, "; it did not close its mirror");
         kind = SS_KIND_ERROR;
     }
+    if (c->output_cut)
+        n += snprintf(text + n, sizeof(text) - (size_t)n,
+                      "; output held open by another process, cut");
     ss__linebuf_store(pb->lb, kind, SS_REC_EXIT, c->name, ss__now_realtime_ns(), text,
                       (size_t)n);
 }
@@ -65,6 +69,10 @@ static void maybe_finish(ss_procbuf *pb, ss__child *c)
 {
     if (c->finished || !c->exited || c->open_chans > 0)
         return;
+    if (c->linger_at) {
+        c->linger_at = 0;
+        pb->nlinger--;
+    }
     store_exit_record(pb, c);
     c->finished = true;
     pb->running--;
@@ -90,6 +98,57 @@ static void close_chan(ss_procbuf *pb, ss__chan *ch)
     ss__buf_free(&ch->in);
     if (ch->kind != SS__CHAN_PIDFD)
         ch->child->open_chans--;
+}
+
+/* Arm the linger timer for the earliest deadline of a child, or disarm it. */
+static void arm_linger(ss_procbuf *pb)
+{
+    int64_t first = 0;
+    for (size_t i = 0; i < pb->nchildren && pb->nlinger > 0; i++) {
+        int64_t t = pb->children[i]->linger_at;
+        if (t && (!first || t < first))
+            first = t;
+    }
+    struct itimerspec its = {.it_value = {.tv_sec = first / 1000,
+                                          .tv_nsec = (long)(first % 1000) * 1000000}};
+    timerfd_settime(pb->lingerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/*
+ * Stop waiting for the output channels of c, which has exited: a process it
+ * left behind (outside its process group, where no signal of ours reaches it)
+ * may hold them open for ever. What they hold now is still read (FIONREAD
+ * says how much), so nothing written before the cut is lost; then they close.
+ */
+static void cut_output(ss_procbuf *pb, ss__child *c)
+{
+    ss__chan *chans[] = {&c->out, &c->err, &c->mirror};
+    for (size_t k = 0; k < 3; k++) {
+        ss__chan *ch = chans[k];
+        if (ch->fd < 0 || ch->cut)
+            continue;
+        c->output_cut = true;
+        int avail = 0;
+        if (ioctl(ch->fd, FIONREAD, &avail) < 0 || avail <= 0) {
+            close_chan(pb, ch);
+        } else {
+            ch->cut = true;
+            ch->drain_left = (size_t)avail;
+        }
+    }
+    maybe_finish(pb, c);
+}
+
+/* The linger timer fired: cut the output of every child whose time is up. */
+static void linger_expired(ss_procbuf *pb)
+{
+    int64_t now = ss__mono_ms();
+    for (size_t i = 0; i < pb->nchildren && pb->nlinger > 0; i++) {
+        ss__child *c = pb->children[i];
+        if (c->linger_at && c->linger_at <= now)
+            cut_output(pb, c);
+    }
+    arm_linger(pb);
 }
 
 /* A problem with what a child sent becomes an error record of its own. */
@@ -212,6 +271,15 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
             c->status_lost = r < 0;
             c->exited = true;
             close_chan(pb, ch);
+            if (c->open_chans > 0 && (pb->kill_due || pb->linger_ms < 0)) {
+                cut_output(pb, c);
+            } else if (c->open_chans > 0 && pb->linger_ms > 0) {
+                c->linger_at = ss__mono_ms() + pb->linger_ms;
+                /* deadlines come in the order children exit: an armed
+                 * timer is due no later than this one */
+                if (pb->nlinger++ == 0)
+                    arm_linger(pb);
+            }
             maybe_finish(pb, c);
         }
         return;
@@ -220,6 +288,8 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
         set_watched(pb, ch, false);
         return;
     }
+    if (ch->cut && want > ch->drain_left)
+        want = ch->drain_left;
     ssize_t n = read(ch->fd, pb->rbuf, want);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
@@ -235,6 +305,10 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
         read_mirror(pb, ch, pb->rbuf, (size_t)n);
     else
         ss_writer_write(ch->w, pb->rbuf, (size_t)n);
+    if (ch->fd >= 0 && ch->cut && (ch->drain_left -= (size_t)n) == 0) {
+        close_chan(pb, ch);
+        maybe_finish(pb, c);
+    }
 }
 
 /* Kill a child that will never be watched, and reap it at once. */
@@ -249,22 +323,40 @@ static void kill_and_reap(pid_t pid)
  * grandchild still holding its output) must stop too, or the child never
  * finishes. The group outlives its leader while a member remains, and its id
  * cannot be reused meanwhile. */
-static void signal_group(const ss__child *c, int sig)
+static bool signal_group(const ss__child *c, int sig)
 {
-    if (kill(-c->pid, sig) < 0 && errno == ESRCH && !c->exited)
+    bool empty = kill(-c->pid, sig) < 0 && errno == ESRCH;
+    if (empty && !c->exited)
         kill(c->pid, sig); /* not yet in its own group: the fork's first instant */
     /* a child stopped by job control (SIGTTIN: it read the terminal from its
      * own group) would never see the SIGTERM */
-    if (sig == SIGTERM)
+    if (sig == SIGTERM && !empty)
         kill(-c->pid, SIGCONT);
+    return empty;
 }
 
+/* Signal the children not finished yet. One that has exited and whose group
+ * is empty waits only for a process that left the group (setsid): no signal
+ * of ours reaches it, so its output is cut at once. */
 static void signal_running(ss_procbuf *pb, int sig, bool mirrors_too)
 {
     for (size_t i = 0; i < pb->nchildren; i++) {
         ss__child *c = pb->children[i];
-        if (!c->finished && (mirrors_too || !c->has_mirror))
-            signal_group(c, sig);
+        if (!c->finished && (mirrors_too || !c->has_mirror) && signal_group(c, sig) &&
+            c->exited)
+            cut_output(pb, c);
+    }
+}
+
+/* The stop's grace period is over: SIGKILL reached every process group, so
+ * what still holds the output of a child that has exited escaped its group
+ * (setsid) and would hold the stop up for ever. */
+static void cut_exited(ss_procbuf *pb)
+{
+    for (size_t i = 0; i < pb->nchildren; i++) {
+        ss__child *c = pb->children[i];
+        if (c->exited && !c->finished)
+            cut_output(pb, c);
     }
 }
 
@@ -288,7 +380,11 @@ static void *collector_main(void *arg)
                 if (read(pb->timerfd, &count, sizeof(count)) == (ssize_t)sizeof(count)) {
                     pb->kill_due = true;
                     signal_running(pb, SIGKILL, true);
+                    cut_exited(pb);
                 }
+            } else if (ptr == &pb->lingerfd) {
+                if (read(pb->lingerfd, &count, sizeof(count)) == (ssize_t)sizeof(count))
+                    linger_expired(pb);
             } else {
                 handle_chan(pb, ptr);
             }
@@ -332,8 +428,9 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
     ss_procbuf *pb = calloc(1, sizeof(*pb));
     if (!pb)
         return -ENOMEM;
-    pb->epfd = pb->wakefd = pb->timerfd = pb->stopfd = -1;
+    pb->epfd = pb->wakefd = pb->timerfd = pb->lingerfd = pb->stopfd = -1;
     pb->grace_ms = opts->term_grace_ms ? opts->term_grace_ms : DEFAULT_GRACE_MS;
+    pb->linger_ms = opts->linger_ms;
     pb->flow_control = opts->flow_control;
     int rc = ss_linebuf_new(&pb->lb, &opts->buf);
     if (rc < 0)
@@ -344,8 +441,10 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
     pb->epfd = epoll_create1(EPOLL_CLOEXEC);
     pb->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pb->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    pb->lingerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     pb->stopfd = fd_above_4(memfd_create("syncstream-stop", MFD_CLOEXEC));
-    if (pb->epfd < 0 || pb->wakefd < 0 || pb->timerfd < 0 || pb->stopfd < 0 ||
+    if (pb->epfd < 0 || pb->wakefd < 0 || pb->timerfd < 0 || pb->lingerfd < 0 ||
+        pb->stopfd < 0 ||
         ftruncate(pb->stopfd, sizeof(uint32_t)) < 0) {
         rc = -errno;
         goto out_free;
@@ -358,7 +457,8 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
         goto out_free;
     }
     if ((rc = watch(pb, pb->wakefd, &pb->wakefd)) < 0 ||
-        (rc = watch(pb, pb->timerfd, &pb->timerfd)) < 0)
+        (rc = watch(pb, pb->timerfd, &pb->timerfd)) < 0 ||
+        (rc = watch(pb, pb->lingerfd, &pb->lingerfd)) < 0)
         goto out_free;
 
     pthread_mutex_init(&pb->mu, NULL);
@@ -423,6 +523,7 @@ void ss_procbuf_free(ss_procbuf *pb)
     close(pb->epfd);
     close(pb->wakefd);
     close(pb->timerfd);
+    close(pb->lingerfd);
     close(pb->stopfd);
     ss_linebuf_free(pb->lb);
     pthread_cond_destroy(&pb->changed);
@@ -634,6 +735,7 @@ int ss_procbuf_child(ss_procbuf *pb, int id, ss_child_status *ret)
             .exit_code = known && WIFEXITED(c->wstatus) ? WEXITSTATUS(c->wstatus) : 0,
             .term_signal = known && WIFSIGNALED(c->wstatus) ? WTERMSIG(c->wstatus) : 0,
             .mirror_closed = c->mirror_closed,
+            .output_cut = c->output_cut,
         };
         memcpy(ret->name, c->name, SS_SOURCE_MAX);
         rc = 0;

@@ -27,6 +27,9 @@ typedef struct ss__chan {
     ss_writer *w;      /* OUT and ERR: assembles the raw bytes */
     ss__buf in;        /* MIRROR: bytes of an incomplete frame */
     bool paused;       /* flow control: not watched until the reader catches up */
+    bool cut;          /* no longer waited for (see cut_output): closed once the
+                          drain_left bytes it held when cut are read */
+    size_t drain_left;
 } ss__chan;
 
 struct ss__child {
@@ -44,6 +47,9 @@ struct ss__child {
     bool status_lost;  /* reaped by someone else: wstatus unknown */
     bool finished;     /* exited, channels drained, exit record stored */
     bool termed;       /* got SIGTERM from a stop */
+    bool output_cut;   /* exited, but its output was held open too long: cut */
+    int64_t linger_at; /* exited, output still open: cut at this
+                          CLOCK_MONOTONIC time in ms (0: not waiting so) */
 };
 
 struct ss_procbuf {
@@ -55,6 +61,7 @@ struct ss_procbuf {
     int epfd;
     int wakefd;              /* eventfd: tells the collector to quit */
     int timerfd;             /* the stop's grace period */
+    int lingerfd;            /* timerfd: the earliest linger_at of a child */
     int stopfd;              /* memfd of the stop page mirrors watch */
     uint32_t *stop_flag;     /* that page, mapped read-write */
     ss__child **children;
@@ -62,6 +69,8 @@ struct ss_procbuf {
     int id_base;             /* id of children[0]; ids go on after a reset */
     int running;
     int grace_ms;
+    int linger_ms;           /* opts.linger_ms */
+    size_t nlinger;          /* children with linger_at set */
     bool flow_control;
     uint64_t consumed;       /* flow control: the reader's cursor */
     size_t npaused;          /* flow control: channels not watched now */

@@ -40,6 +40,10 @@ static int connect_socket(ss__ssh *s, const ss_ssh_opts *o, char *why, size_t le
     char port_text[8];
     snprintf(port_text, sizeof(port_text), "%d", port);
     int fd = ss__tcp_connect(o->host, port_text, timeout_of(o));
+    if (fd == SS_ENOHOST || fd == SS_ERESOLVE) {
+        say(why, len, "cannot resolve the host name %s: %s", o->host, ss_strerror(fd));
+        return fd;
+    }
     if (fd < 0) {
         say(why, len, "cannot connect to %s port %d: %s", o->host, port, ss_strerror(fd));
         return fd;
@@ -76,34 +80,139 @@ static int set_options(ssh_session session, const ss_ssh_opts *o)
     return 0;
 }
 
+/* "host", or "[host]:port" off port 22: as known_hosts and ssh-keygen -R
+ * name it, so that a message says which entry is meant. */
+static void host_label(const ss_ssh_opts *o, char *out, size_t n)
+{
+    int port = o->port ? o->port : 22;
+    if (port == 22)
+        snprintf(out, n, "%s", o->host);
+    else
+        snprintf(out, n, "[%s]:%d", o->host, port);
+}
+
+/* The server's key as known_hosts writes it (type, base64) and its SHA256
+ * fingerprint, for the marker check and for messages. */
+typedef struct host_key {
+    const char *type;
+    char *b64;
+    char *fingerprint;
+} host_key;
+
+static int get_host_key(ssh_session session, host_key *k)
+{
+    ssh_key key = NULL;
+    unsigned char *hash = NULL;
+    size_t hlen = 0;
+    int rc = -EIO;
+    if (ssh_get_server_publickey(session, &key) != SSH_OK)
+        return rc;
+    k->type = ssh_key_type_to_char(ssh_key_type(key));
+    if (k->type && ssh_pki_export_pubkey_base64(key, &k->b64) == SSH_OK &&
+        ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0) {
+        k->fingerprint = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
+        rc = k->fingerprint ? 0 : -ENOMEM;
+    }
+    ssh_clean_pubkey_hash(&hash);
+    ssh_key_free(key);
+    return rc;
+}
+
+static void free_host_key(host_key *k)
+{
+    ssh_string_free_char(k->b64);
+    ssh_string_free_char(k->fingerprint);
+}
+
+/* The marker lines of the user's and the system's known_hosts (libssh 0.10
+ * skips them: without this a revoked key would pass, or be recorded as
+ * trusted). ret_file gets the user's file, expanded. */
+static int read_marks(ssh_session session, const ss_ssh_opts *o, const host_key *k,
+                      ss__kh_marks *m, char *ret_file, size_t file_len, char *why, size_t len)
+{
+    static const enum ssh_options_e which[] = {SSH_OPTIONS_KNOWNHOSTS,
+                                               SSH_OPTIONS_GLOBAL_KNOWNHOSTS};
+    snprintf(ret_file, file_len, "%s", o->known_hosts ? o->known_hosts : "~/.ssh/known_hosts");
+    for (size_t i = 0; i < 2; i++) {
+        char *path = NULL;
+        if (ssh_options_get(session, which[i], &path) != SSH_OK || !path)
+            continue;
+        if (i == 0)
+            snprintf(ret_file, file_len, "%s", path);
+        int rc = ss__known_hosts_marks(path, k->type, k->b64, m);
+        if (rc < 0)
+            say(why, len, "cannot read %s to check the host key: %s", path, ss_strerror(rc));
+        ssh_string_free_char(path);
+        if (rc < 0)
+            return -EIO;
+    }
+    return 0;
+}
+
 static int verify_host(ssh_session session, const ss_ssh_opts *o, char *why, size_t len)
 {
-    const char *file = o->known_hosts ? o->known_hosts : "~/.ssh/known_hosts";
+    char host[300], file[256];
+    host_key k = {0};
+    ss__kh_marks m = {0};
+    host_label(o, host, sizeof(host));
+    int rc = get_host_key(session, &k);
+    if (rc < 0) {
+        say(why, len, "cannot read the host key of %s: %s", host, ssh_get_error(session));
+        goto out;
+    }
+    rc = read_marks(session, o, &k, &m, file, sizeof(file), why, len);
+    if (rc < 0)
+        goto out;
+    if (m.revoked_line) {
+        /* Before anything else: whatever other line lists the key, and
+         * whatever the options, a revoked key is never accepted or recorded. */
+        say(why, len,
+            "REVOKED HOST KEY DETECTED: the host key of %s (%s %s) is marked @revoked in %s "
+            "line %d; not connecting",
+            host, k.type, k.fingerprint, m.revoked_file, m.revoked_line);
+        rc = SS_EHOSTREVOKED;
+        goto out;
+    }
     switch (ssh_session_is_known_server(session)) {
     case SSH_KNOWN_HOSTS_OK:
-        return 0;
+        rc = 0;
+        break;
     case SSH_KNOWN_HOSTS_CHANGED:
     case SSH_KNOWN_HOSTS_OTHER:
         /* Never accepted, whatever the options: this is what an impostor looks like. */
-        say(why, len, "the host key of %s differs from the one recorded in %s", o->host, file);
-        return SS_EHOSTKEY;
+        say(why, len, "the host key of %s (%s %s) differs from the one recorded in %s", host,
+            k.type, k.fingerprint, file);
+        rc = SS_EHOSTKEY;
+        break;
     case SSH_KNOWN_HOSTS_UNKNOWN:
     case SSH_KNOWN_HOSTS_NOT_FOUND:
         if (!o->accept_unknown_hostkey) {
-            say(why, len, "the host key of %s is not in %s (accept it explicitly to record it)",
-                o->host, file);
-            return SS_EHOSTUNKNOWN;
+            char ca[400] = "";
+            if (m.ca_line)
+                snprintf(ca, sizeof(ca),
+                         "; the @cert-authority line of %s line %d is not used: host "
+                         "certificates are not supported, list the host's own key",
+                         m.ca_file, m.ca_line);
+            say(why, len, "the host key of %s (%s %s) is not in %s (accept it explicitly to "
+                "record it)%s", host, k.type, k.fingerprint, file, ca);
+            rc = SS_EHOSTUNKNOWN;
+            break;
         }
+        rc = 0;
         if (ssh_session_update_known_hosts(session) != SSH_OK) {
             say(why, len, "cannot record the host key in %s: %s", file, ssh_get_error(session));
-            return -EIO;
+            rc = -EIO;
         }
-        return 0;
+        break;
     case SSH_KNOWN_HOSTS_ERROR:
     default:
         say(why, len, "cannot check the host key against %s: %s", file, ssh_get_error(session));
-        return -EIO;
+        rc = -EIO;
+        break;
     }
+out:
+    free_host_key(&k);
+    return rc;
 }
 
 static void add_word(char *list, size_t size, const char *word)

@@ -63,10 +63,10 @@ typedef struct ss__ssh {
  * Connect, verify the host key, authenticate and start the command (see
  * syncstream/ssh.h for the rules). Blocking. On success *ret is the
  * connection (free with ss__ssh_close()). On failure returns -EINVAL (bad
- * options), SS_EHOSTUNKNOWN, SS_EHOSTKEY, SS_EAUTH, -ECONNREFUSED,
- * -ETIMEDOUT (connect or handshake), -EHOSTUNREACH (name not resolved),
- * another errno of connect(2), SS_ECONNLOST (broken during
- * the handshake), -ENOENT (identity unreadable), -EIO (the server refused the
+ * options), SS_EHOSTUNKNOWN, SS_EHOSTKEY, SS_EHOSTREVOKED, SS_EAUTH,
+ * -ECONNREFUSED, -ETIMEDOUT (connect or handshake), SS_ENOHOST or SS_ERESOLVE
+ * (name not resolved), another errno of connect(2), SS_ECONNLOST (broken during the
+ * handshake), -ENOENT (identity unreadable), -EIO (the server refused the
  * channel or command, or known_hosts could not be read or written) or
  * -ENOMEM, and writes a sentence into why (if not NULL).
  */
@@ -135,5 +135,21 @@ int ss__transport_ssh_uri(ss_transport *ret, const char *uri, int timeout_ms);
 
 /* A sentence about the last error, "" if none. */
 const char *ss__ssh_error(const ss__ssh *s);
+
+/* What the marker lines of a known_hosts file say (known_hosts.c); libssh
+ * 0.10 skips them. Zero it before the first file: each file adds to it. */
+typedef struct ss__kh_marks {
+    char revoked_file[256]; /* where the key is marked @revoked */
+    int revoked_line;       /* 0: not revoked */
+    char ca_file[256];      /* the first @cert-authority line seen */
+    int ca_line;            /* 0: none */
+} ss__kh_marks;
+
+/* Read the known_hosts file at path for "@revoked" lines listing the key
+ * (key_type as "ssh-ed25519", key_b64 its base64 text), whatever their host
+ * patterns, and for "@cert-authority" lines. A missing file has no marks.
+ * Returns 0, or a negative errno when the file cannot be read. */
+int ss__known_hosts_marks(const char *path, const char *key_type, const char *key_b64,
+                          ss__kh_marks *m);
 
 #endif

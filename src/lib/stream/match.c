@@ -7,16 +7,31 @@
  *  - a regular expression is run by PCRE2 with PCRE2_PARTIAL_HARD: a start
  *    position either fails for good or is reported as a partial match
  *    reaching the end of the bytes; the next search resumes at the earliest
- *    partial start, never before. Bytes never examined are always searched,
- *    however many arrived at once; only a partial match that has grown longer
- *    than SS_STREAM_REGEX_WINDOW is given up (its start, and only it).
- *    Rerunning pcre2_match from the partial start at every arrival would
- *    examine a long partial match ("BEGIN.*END" arriving a byte at a time)
- *    again and again. So the partial match is also followed by PCRE2's DFA
- *    matcher, which can resume (PCRE2_DFA_RESTART) over the new bytes alone:
- *    while it says "still partial, no complete match from that start",
- *    pcre2_match would say the same, and is not run. Anything else (a
- *    complete match, or none) runs pcre2_match once, whose answer counts.
+ *    partial start, never before. Rerunning pcre2_match from the partial start
+ *    at every arrival would examine a long partial match ("BEGIN.*END"
+ *    arriving a byte at a time) again and again. So the partial match is also
+ *    followed by PCRE2's DFA matcher, which can resume (PCRE2_DFA_RESTART)
+ *    over the new bytes alone: while it says "still partial, no complete match
+ *    from that start", pcre2_match would say the same, and is not run.
+ *    Anything else (a complete match, or none) runs pcre2_match once, whose
+ *    answer counts.
+ *
+ * A backtracking matcher tries start positions one by one, and each attempt
+ * may run to the end of the bytes: 500 KB of digits against "[0-9]+ms" is
+ * 500 K attempts of up to 500 KB each, quadratic. The look-back is therefore
+ * bounded by SS_STREAM_REGEX_WINDOW (W):
+ *  - pcre2_match never sees more than CUT (1.5 W) bytes past its first start
+ *    position: an attempt still undecided at that cut is partial there (hard
+ *    partial matching), so no attempt runs further than CUT;
+ *  - a start whose attempt reaches more than W bytes past it undecided is
+ *    given up, and with it every start up to W / 2 before the furthest byte
+ *    it reached. Giving up only that start would let the next start, just as
+ *    long, cost as much again (the quadratic case); jumping half a window
+ *    means the next give-up comes only after W / 2 more bytes, so the cost of
+ *    re-searching W bytes is spread over W / 2 new ones.
+ * So a flood that keeps a match partial costs a constant per byte, a failing
+ * attempt costs at most CUT, and between two pcre2_match calls the call's
+ * deadline is checked: no search holds a timeout up by more than one call.
  * At the end of the stream one last search runs without partial matching, so
  * "[0-9]+" at the very end matches what is there.
  */
@@ -170,34 +185,61 @@ static bool dfa_resume(ss__matcher *m, const char *data, uint64_t base, uint64_t
     return m->dfa_live;
 }
 
-/* Search the bytes from m->scan on. Returns 1 (found), 0, or a negative error. */
-static int step(ss_stream *s, ss__matcher *m, bool final)
+/* How far past its first start position one pcre2_match call looks. More
+ * than the window, so that an attempt still undecided there is either too
+ * long (given up) or resumed with a later cut. */
+#define CUT (SS_STREAM_REGEX_WINDOW + SS_STREAM_REGEX_WINDOW / 2)
+
+static bool deadline_passed(const struct timespec *deadline)
+{
+    if (!deadline)
+        return false;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > deadline->tv_sec ||
+           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* Search the bytes from m->scan on for an exact pattern. Returns 1 (found) or 0. */
+static int step_exact(ss_stream *s, ss__matcher *m)
+{
+    const char *data = ss__rdata(s);
+    uint64_t base = s->base, end = base + ss__rlen(s);
+    uint64_t from = m->scan < base ? base : m->scan;
+    const char *hit = memmem(data + (from - base), (size_t)(end - from), m->pat, m->plen);
+    if (hit) {
+        m->start = base + (uint64_t)(hit - data);
+        m->end = m->start + m->plen;
+        return 1;
+    }
+    /* a match may begin in the last plen - 1 bytes and end in the next arrival */
+    uint64_t keep = m->plen - 1;
+    m->scan = end - from > keep ? end - keep : from;
+    return 0;
+}
+
+/* Search the bytes from m->scan on for a regex (see the top of the file).
+ * Returns 1 (found), 0, -ETIMEDOUT (the deadline passed between two
+ * pcre2_match calls) or another negative error. */
+static int step_regex(ss_stream *s, ss__matcher *m, bool final, const struct timespec *deadline)
 {
     const char *data = ss__rdata(s);
     size_t len = ss__rlen(s);
     uint64_t base = s->base, end = base + len;
     uint64_t from = m->scan < base ? base : m->scan;
 
-    if (m->kind == SS_PATTERN_EXACT) {
-        const char *hit = memmem(data + (from - base), (size_t)(end - from), m->pat, m->plen);
-        if (hit) {
-            m->start = base + (uint64_t)(hit - data);
-            m->end = m->start + m->plen;
-            return 1;
-        }
-        /* a match may begin in the last plen - 1 bytes and end in the next arrival */
-        uint64_t keep = m->plen - 1;
-        m->scan = end - from > keep ? end - keep : from;
-        return 0;
-    }
-
     if (!final && from == m->scan && end - from <= SS_STREAM_REGEX_WINDOW &&
         dfa_resume(m, data, base, end))
         return 0;
     m->dfa_live = false;
     for (;;) {
-        int rc = pcre2_match(m->code, (PCRE2_SPTR)data, len, (PCRE2_SIZE)(from - base),
-                             final ? 0 : PCRE2_PARTIAL_HARD, m->md, NULL);
+        uint64_t cut = end - from > CUT ? from + CUT : end;
+        /* a character cut in two at the cut would be invalid, not partial */
+        if (m->utf && cut < end)
+            cut = base + utf8_cut_tail(data, (size_t)(cut - base));
+        uint32_t options = !final || cut < end ? PCRE2_PARTIAL_HARD : 0;
+        int rc = pcre2_match(m->code, (PCRE2_SPTR)data, (size_t)(cut - base),
+                             (PCRE2_SIZE)(from - base), options, m->md, NULL);
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
         if (rc >= 0) {
             m->start = base + ov[0];
@@ -206,22 +248,29 @@ static int step(ss_stream *s, ss__matcher *m, bool final)
         }
         if (rc == PCRE2_ERROR_PARTIAL) {
             uint64_t start = base + ov[0];
-            if (end - start > SS_STREAM_REGEX_WINDOW) {
-                /* too long a match: give this start up, and only it (a later
-                 * start, never tried yet, may hold a short match) */
-                from = start + 1;
-                continue;
+            if (cut - start > SS_STREAM_REGEX_WINDOW) {
+                /* too long a match: give up this start and half a window more */
+                uint64_t next = cut - SS_STREAM_REGEX_WINDOW / 2;
+                from = next > start ? next : start + 1;
+            } else if (cut < end) {
+                from = start; /* decided by a later cut, which goes further */
+            } else {
+                dfa_follow(m, data, len, base, start);
+                m->scan = start;
+                return 0;
             }
-            dfa_follow(m, data, len, base, start);
-            m->scan = start;
-            return 0;
+        } else if (rc == PCRE2_ERROR_NOMATCH) {
+            /* no start position up to the cut can ever match */
+            if (cut == end) {
+                m->scan = base + (m->utf ? utf8_cut_tail(data, len) : len);
+                return 0;
+            }
+            from = cut;
+        } else {
+            return pcre2_error(rc);
         }
-        if (rc == PCRE2_ERROR_NOMATCH) {
-            /* no start position up to the end can ever match */
-            m->scan = base + (m->utf ? utf8_cut_tail(data, len) : len);
-            return 0;
-        }
-        return pcre2_error(rc);
+        if (deadline_passed(deadline))
+            return -ETIMEDOUT;
     }
 }
 
@@ -240,7 +289,8 @@ int ss__search(ss_stream *s, ss__matcher *ms, size_t n, const struct timespec *d
         if (!searched || end != searched_end || (final && !searched_final)) {
             int best = -1;
             for (size_t i = 0; i < n; i++) {
-                int rc = step(s, &ms[i], final);
+                int rc = ms[i].kind == SS_PATTERN_EXACT ? step_exact(s, &ms[i])
+                                                        : step_regex(s, &ms[i], final, deadline);
                 if (rc < 0)
                     return rc;
                 if (rc > 0 && (best < 0 || ms[i].end < ms[best].end))

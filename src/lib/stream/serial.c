@@ -63,11 +63,34 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+#define NRATES (sizeof(rates) / sizeof(rates[0]))
+
+bool ss__serial_baud_ok(unsigned baud)
+{
+    for (size_t i = 0; i < NRATES; i++)
+        if (rates[i].rate == baud)
+            return true;
+    return false;
+}
+
+void ss__serial_rates_text(char *buf, size_t size)
+{
+    size_t used = 0;
+    if (size)
+        buf[0] = '\0';
+    for (size_t i = 0; i < NRATES && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%u", i ? " " : "", rates[i].rate);
+        if (n < 0)
+            return;
+        used += (size_t)n;
+    }
+}
+
 int ss__serial_termios(struct termios *tio, const ss_serial_opts *o)
 {
     speed_t speed = 0;
     bool known = false;
-    for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
+    for (size_t i = 0; i < NRATES; i++)
         if (rates[i].rate == o->baud) {
             speed = rates[i].speed;
             known = true;

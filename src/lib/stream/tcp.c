@@ -164,19 +164,36 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline)
     return fd;
 }
 
+int ss__gai_error(int gai)
+{
+    switch (gai) {
+    case EAI_MEMORY:
+        return -ENOMEM;
+    case EAI_SERVICE:
+    case EAI_BADFLAGS:
+    case EAI_FAMILY:
+    case EAI_SOCKTYPE:
+        return -EINVAL;
+    case EAI_NONAME:
+    case EAI_NODATA:
+    case EAI_ADDRFAMILY:
+        return SS_ENOHOST;
+    case EAI_SYSTEM:
+        return errno ? -errno : SS_ERESOLVE;
+    default: /* EAI_AGAIN, EAI_FAIL: the name service itself failed */
+        return SS_ERESOLVE;
+    }
+}
+
 int ss__tcp_connect(const char *host, const char *port, int timeout_ms)
 {
     int64_t deadline = deadline_ns(timeout_ms);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res;
     int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai == EAI_MEMORY)
-        return -ENOMEM;
-    if (gai == EAI_SERVICE)
-        return -EINVAL;
     if (gai != 0)
-        return -EHOSTUNREACH;
-    int fd = -EHOSTUNREACH;
+        return ss__gai_error(gai);
+    int fd = SS_ENOHOST; /* getaddrinfo() returned no address at all */
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         fd = connect_one(ai, deadline);
         if (fd >= 0 || left_ms(deadline) == 0)
@@ -213,10 +230,8 @@ int ss_tcp_listener_new(ss_tcp_listener **ret, const char *host, const char *por
                              .ai_flags = AI_PASSIVE};
     struct addrinfo *res;
     int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai == EAI_MEMORY)
-        return -ENOMEM;
     if (gai != 0)
-        return gai == EAI_SERVICE ? -EINVAL : -EHOSTUNREACH;
+        return ss__gai_error(gai);
     int rc = 0, fd = -1;
     fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
     if (fd < 0) {

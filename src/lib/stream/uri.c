@@ -5,12 +5,16 @@
  *     exec:COMMAND      exec-pipe:COMMAND
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <syncstream/transport.h>
 
 #include "ssh/ssh_int.h"
+#include "stream/serial.h"
 #include "stream/uri.h"
 
 /* Copy [p, p + n) into dst (size bytes) as a string; false if it does not fit. */
@@ -43,74 +47,148 @@ static bool is(const char *p, size_t n, const char *word)
     return n == strlen(word) && memcmp(p, word, n) == 0;
 }
 
-static int parse_tcp(const char *p, ss__uri *u)
+__attribute__((format(printf, 3, 4))) static int bad(char *why, size_t len, const char *fmt, ...)
+{
+    if (why && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, len, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+/* How much of a user's text a message quotes. */
+#define QUOTE 64
+
+static int parse_tcp(const char *p, ss__uri *u, char *why, size_t wl)
 {
     const char *colon;
     if (*p == '[') {
         const char *close = strchr(p, ']');
-        if (!close || close[1] != ':' ||
-            !copy_part(u->host, sizeof(u->host), p + 1, (size_t)(close - p - 1)))
-            return -EINVAL;
+        if (!close || close[1] != ':')
+            return bad(why, wl, "tcp:// wants [IPV6]:PORT after the brackets (tcp://[::1]:23)");
+        if (!copy_part(u->host, sizeof(u->host), p + 1, (size_t)(close - p - 1)))
+            return bad(why, wl, "the host name is longer than %zu bytes", sizeof(u->host) - 1);
         colon = close + 1;
     } else {
         colon = strrchr(p, ':');
+        if (!colon)
+            return bad(why, wl, "tcp:// wants HOST:PORT, and '%.*s' has no ':PORT'", QUOTE, p);
         /* a bare IPv6 address would be ambiguous: it needs its brackets */
-        if (!colon || memchr(p, ':', (size_t)(colon - p)) ||
-            !copy_part(u->host, sizeof(u->host), p, (size_t)(colon - p)))
-            return -EINVAL;
+        if (memchr(p, ':', (size_t)(colon - p)))
+            return bad(why, wl, "an IPv6 address goes in brackets: tcp://[ADDRESS]:PORT");
+        if (!copy_part(u->host, sizeof(u->host), p, (size_t)(colon - p)))
+            return bad(why, wl, "the host name is longer than %zu bytes", sizeof(u->host) - 1);
     }
+    if (!u->host[0])
+        return bad(why, wl, "tcp:// has an empty host");
+    if (strpbrk(u->host, "/?#@ "))
+        return bad(why, wl, "the host '%.*s' holds one of / ? # @ or a space", QUOTE, u->host);
     long port;
     size_t plen = strlen(colon + 1);
-    if (!u->host[0] || strpbrk(u->host, "/?#@ ") || !parse_num(colon + 1, plen, &port) ||
-        port < 1 || port > 65535 || !copy_part(u->port, sizeof(u->port), colon + 1, plen))
-        return -EINVAL;
+    if (!parse_num(colon + 1, plen, &port) || port < 1 || port > 65535 ||
+        !copy_part(u->port, sizeof(u->port), colon + 1, plen))
+        return bad(why, wl, "the port '%.*s' is not a number from 1 to 65535", QUOTE, colon + 1);
     return 0;
 }
 
-/* One "key=value" of a serial query. */
-static int serial_option(const char *k, size_t klen, const char *v, size_t vlen, ss_serial_opts *o)
+/* The serial settings, in the order of their bits in the "seen" mask. */
+static const char *const serial_keys[] = {"baud",   "data",    "parity", "stop",
+                                          "rtscts", "xonxoff", "reopen"};
+#define NKEYS (sizeof(serial_keys) / sizeof(serial_keys[0]))
+
+/* One "key=value" of a serial query, key being serial_keys[key]. */
+static int serial_option(size_t key, const char *v, size_t vlen, ss_serial_opts *o, char *why,
+                         size_t wl)
 {
     long n = 0;
     bool num = parse_num(v, vlen, &n);
-    if (is(k, klen, "baud") && num && n > 0)
-        o->baud = (unsigned)n;
-    else if (is(k, klen, "data") && num && n >= 5 && n <= 8)
-        o->data_bits = (unsigned)n;
-    else if (is(k, klen, "stop") && num && (n == 1 || n == 2))
-        o->stop_bits = (unsigned)n;
-    else if (is(k, klen, "parity") && is(v, vlen, "none"))
-        o->parity = SS_PARITY_NONE;
-    else if (is(k, klen, "parity") && is(v, vlen, "even"))
-        o->parity = SS_PARITY_EVEN;
-    else if (is(k, klen, "parity") && is(v, vlen, "odd"))
-        o->parity = SS_PARITY_ODD;
-    else if (is(k, klen, "rtscts") && num && n <= 1)
-        o->rtscts = n;
-    else if (is(k, klen, "xonxoff") && num && n <= 1)
-        o->xonxoff = n;
-    else if (is(k, klen, "reopen") && is(v, vlen, "-1"))
-        o->reopen_ms = -1;
-    else if (is(k, klen, "reopen") && num && n > 0 && n <= 3600000)
-        o->reopen_ms = (int)n;
-    else
-        return -EINVAL;
-    return 0;
+    const char *allowed = NULL;
+    switch (key) {
+    case 0: {
+        if (num && ss__serial_baud_ok((unsigned)n)) {
+            o->baud = (unsigned)n;
+            return 0;
+        }
+        char rates[512];
+        ss__serial_rates_text(rates, sizeof(rates));
+        return bad(why, wl, "serial setting baud=%.*s: not a supported rate (one of %s)",
+                   (int)(vlen < QUOTE ? vlen : QUOTE), v, rates);
+    }
+    case 1:
+        if (num && n >= 5 && n <= 8) {
+            o->data_bits = (unsigned)n;
+            return 0;
+        }
+        allowed = "5, 6, 7 or 8";
+        break;
+    case 2:
+        if (is(v, vlen, "none") || is(v, vlen, "even") || is(v, vlen, "odd")) {
+            o->parity = v[0] == 'n' ? SS_PARITY_NONE : v[0] == 'e' ? SS_PARITY_EVEN : SS_PARITY_ODD;
+            return 0;
+        }
+        allowed = "none, even or odd";
+        break;
+    case 3:
+        if (num && (n == 1 || n == 2)) {
+            o->stop_bits = (unsigned)n;
+            return 0;
+        }
+        allowed = "1 or 2";
+        break;
+    case 4:
+    case 5:
+        if (num && n <= 1) {
+            *(key == 4 ? &o->rtscts : &o->xonxoff) = n;
+            return 0;
+        }
+        allowed = "0 or 1";
+        break;
+    default:
+        if (is(v, vlen, "-1") || (num && n > 0 && n <= 3600000)) {
+            o->reopen_ms = num ? (int)n : -1;
+            return 0;
+        }
+        allowed = "milliseconds from 1 to 3600000, or -1 for never";
+        break;
+    }
+    return bad(why, wl, "serial setting %s=%.*s: allowed values are %s", serial_keys[key],
+               (int)(vlen < QUOTE ? vlen : QUOTE), v, allowed);
 }
 
-static int parse_serial(const char *p, ss__uri *u)
+static int parse_serial(const char *p, ss__uri *u, char *why, size_t wl)
 {
     const char *q = strchr(p, '?');
     size_t plen = q ? (size_t)(q - p) : strlen(p);
-    if (plen == 0 || !copy_part(u->path, sizeof(u->path), p, plen))
-        return -EINVAL;
+    if (plen == 0)
+        return bad(why, wl, "serial: wants a device path (serial:/dev/ttyUSB0)");
+    if (!copy_part(u->path, sizeof(u->path), p, plen))
+        return bad(why, wl, "the device path is longer than %zu bytes", sizeof(u->path) - 1);
+    unsigned seen = 0;
     while (q) {
         const char *k = q + 1;
         const char *amp = strchr(k, '&');
         size_t len = amp ? (size_t)(amp - k) : strlen(k);
         const char *eq = memchr(k, '=', len);
+        if (len == 0)
+            return bad(why, wl, "an empty serial setting (a stray '?' or '&')");
         if (!eq)
-            return -EINVAL;
-        int rc = serial_option(k, (size_t)(eq - k), eq + 1, len - (size_t)(eq + 1 - k), &u->serial);
+            return bad(why, wl, "serial setting '%.*s' has no '=VALUE'",
+                       (int)(len < QUOTE ? len : QUOTE), k);
+        size_t klen = (size_t)(eq - k), key = 0;
+        while (key < NKEYS && !is(k, klen, serial_keys[key]))
+            key++;
+        if (key == NKEYS)
+            return bad(why, wl,
+                       "unknown serial setting '%.*s' (known: baud, data, parity, stop, rtscts, "
+                       "xonxoff, reopen)",
+                       (int)(klen < QUOTE ? klen : QUOTE), k);
+        /* Which of two values would win is a guess the user should not have to make. */
+        if (seen & (1u << key))
+            return bad(why, wl, "serial setting %s is given more than once", serial_keys[key]);
+        seen |= 1u << key;
+        int rc = serial_option(key, eq + 1, len - klen - 1, &u->serial, why, wl);
         if (rc < 0)
             return rc;
         q = amp;
@@ -118,18 +196,20 @@ static int parse_serial(const char *p, ss__uri *u)
     return 0;
 }
 
-int ss__uri_parse(const char *uri, ss__uri *ret)
+int ss__uri_parse(const char *uri, ss__uri *ret, char *why, size_t why_len)
 {
+    if (why && why_len)
+        why[0] = '\0';
     if (!uri || !ret)
-        return -EINVAL;
+        return bad(why, why_len, "no URI");
     memset(ret, 0, sizeof(*ret));
     if (strncmp(uri, "tcp://", 6) == 0) {
         ret->kind = SS__URI_TCP;
-        return parse_tcp(uri + 6, ret);
+        return parse_tcp(uri + 6, ret, why, why_len);
     }
     if (strncmp(uri, "serial:", 7) == 0) {
         ret->kind = SS__URI_SERIAL;
-        return parse_serial(uri + 7, ret);
+        return parse_serial(uri + 7, ret, why, why_len);
     }
     const char *cmd = NULL;
     if (strncmp(uri, "exec:", 5) == 0) {
@@ -138,11 +218,43 @@ int ss__uri_parse(const char *uri, ss__uri *ret)
     } else if (strncmp(uri, "exec-pipe:", 10) == 0) {
         ret->kind = SS__URI_EXEC_PIPE;
         cmd = uri + 10;
+    } else {
+        return bad(why, why_len,
+                   "unknown scheme: a URI starts with tcp://, serial:, exec:, exec-pipe: or "
+                   "ssh://");
     }
-    if (!cmd || !cmd[0])
-        return -EINVAL;
+    if (!cmd[0])
+        return bad(why, why_len, "%s wants a COMMAND after the ':'",
+                   ret->kind == SS__URI_EXEC ? "exec:" : "exec-pipe:");
     ret->command = cmd;
     return 0;
+}
+
+int ss_transport_uri_check(const char *uri, char *host, size_t host_size, char *why,
+                           size_t why_len)
+{
+    if (host && host_size)
+        host[0] = '\0';
+    if (uri && strncmp(uri, "ssh://", 6) == 0) {
+        ss_ssh_opts o = {0};
+        char *storage;
+        int rc = ss_ssh_parse_uri(uri, &o, &storage);
+        if (rc == -EINVAL)
+            return bad(why, why_len,
+                       "not ssh://[USER@]HOST[:PORT][/COMMAND] (an empty host or user, a "
+                       "password in the URI, a port outside 1..65535 or unbalanced brackets)");
+        if (rc < 0)
+            return rc;
+        if (host && host_size)
+            snprintf(host, host_size, "%s", o.host);
+        free(storage);
+        return 0;
+    }
+    ss__uri u;
+    int rc = ss__uri_parse(uri, &u, why, why_len);
+    if (rc == 0 && u.kind == SS__URI_TCP && host && host_size)
+        snprintf(host, host_size, "%s", u.host);
+    return rc;
 }
 
 int ss_transport_open_uri(ss_transport *ret, const char *uri, int timeout_ms)
@@ -151,7 +263,7 @@ int ss_transport_open_uri(ss_transport *ret, const char *uri, int timeout_ms)
     if (uri && strncmp(uri, "ssh://", 6) == 0)
         return ss__transport_ssh_uri(ret, uri, timeout_ms);
     ss__uri u;
-    int rc = ss__uri_parse(uri, &u);
+    int rc = ss__uri_parse(uri, &u, NULL, 0);
     if (rc < 0 || !ret)
         return rc < 0 ? rc : -EINVAL;
     switch (u.kind) {

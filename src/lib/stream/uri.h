@@ -23,8 +23,10 @@ typedef struct ss__uri {
     const char *command;   /* exec: points into the parsed string */
 } ss__uri;
 
-/* Parse uri. Returns 0 and fills *ret, or -EINVAL (what is wrong is not said:
- * the scheme, the port, a serial option or value, a length). */
-int ss__uri_parse(const char *uri, ss__uri *ret);
+/* Parse uri. Returns 0 and fills *ret, or -EINVAL with a sentence in why
+ * (why_len bytes; why may be NULL) naming what is wrong and what is allowed:
+ * the scheme, the port, an unknown, repeated or out-of-range serial setting,
+ * a length. */
+int ss__uri_parse(const char *uri, ss__uri *ret, char *why, size_t why_len);
 
 #endif

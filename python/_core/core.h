@@ -1,0 +1,74 @@
+/*
+ * What the files of the extension module syncstream._core share.
+ *
+ * The module is written against the limited C API of Python 3.11: its types
+ * are heap types made from PyType_Spec at import (module.c calls each type's
+ * ss__py_*_add function) and kept in static variables, so the module supports
+ * one interpreter per process (no sub-interpreters), as the library's objects
+ * cannot be shared between interpreters anyway.
+ *
+ * Adding a type: a file NAME.c defining `int ss__py_NAME_add(PyObject *module)`
+ * (create the type with PyType_FromSpec, PyModule_AddObjectRef it), declared
+ * below, listed in module.c's table and in python/meson.build.
+ *
+ * Every function here is called with the GIL held.
+ */
+#ifndef SS_PY_CORE_H
+#define SS_PY_CORE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stddef.h>
+
+#include <syncstream/record.h>
+
+/* The types, one file each. */
+int ss__py_linebuf_add(PyObject *module);
+
+/*
+ * errors.c: raise the Python exception for a library error code and return
+ * NULL, so that `return ss__py_error(rc);` ends a method. what names the object
+ * ("LineBuffer") in the message. The mapping:
+ *   SS_ECLOSED          OSError(EBADF), as sync-stream raises OSError for a
+ *                       closed stream
+ *   -EINVAL, SS_ETOOBIG ValueError
+ *   -ENOMEM             MemoryError
+ *   -ETIMEDOUT          TimeoutError
+ *   other -errno        OSError(errno) (its subclass: FileNotFoundError...)
+ *   other SS_E*         OSError with ss_strerror()'s text and no errno
+ */
+PyObject *ss__py_error(int rc, const char *what);
+/* The int-returning form, for functions that report failure with -1. */
+int ss__py_error_int(int rc, const char *what);
+
+/*
+ * text.c: a str argument as UTF-8 bytes. Lone surrogates (from
+ * surrogateescape, as os.fsdecode makes them) become the bytes they stand for.
+ * On success *ret_data and *ret_len stay valid while *ret_keep (a new reference,
+ * possibly NULL; release with Py_XDECREF) and obj live. Anything but a str
+ * raises TypeError naming what. Returns 0 or -1.
+ */
+int ss__py_utf8(PyObject *obj, const char *what, const char **ret_data, Py_ssize_t *ret_len,
+                PyObject **ret_keep);
+/* TypeError "syncstream: <what> must be <expected>, not <type of obj>". */
+void ss__py_type_error(const char *what, const char *expected, PyObject *obj);
+/* Record bytes as a str: UTF-8, undecodable bytes as surrogateescape. */
+PyObject *ss__py_str(const char *text, size_t len);
+
+/*
+ * records.c: records as sync-stream's read() returns them. A line is a str; a
+ * warning or an error is a syncstream.base.GroupedMessage (its lines in data,
+ * type "warning" or "error"), made by GroupedMessage._from_record, which
+ * syncstream.base registers with _core._register_message_type at import.
+ */
+PyObject *ss__py_item(const ss_record *rec);
+/* The items of set, oldest first, then extra (a new reference, stolen; may be
+ * NULL) as one more item: a tuple. */
+PyObject *ss__py_items(const ss_records *set, PyObject *extra);
+/* _core._register_message_type(cls). */
+PyObject *ss__py_register_message_type(PyObject *module, PyObject *cls);
+/* Drop the registered type (module teardown). */
+void ss__py_records_clear(void);
+
+#endif

@@ -1,0 +1,162 @@
+"""Pieces shared by every mode (sync-stream's syncstream.base).
+
+GroupedMessage is how a warning or an error (with its traceback) travels and
+how read() returns it: one item holding several lines.
+"""
+
+import collections.abc
+import contextlib
+import traceback
+import types
+from typing import (Any, Generic, Literal, Optional, Protocol, Sequence, Tuple, Type,
+                    TypedDict, TypeGuard, TypeVar, Union)
+
+from . import _core
+
+__all__ = (
+    "is_end_line_break",
+    "SerializedMessage",
+    "is_serialized_grouped_message",
+    "redirect_stdout",
+    "redirect_stderr",
+    "GroupedMessage",
+)
+
+MessageType = Literal["str", "warning", "error"]
+
+
+def is_end_line_break(val_str: str) -> bool:
+    """Whether val_str ends with a line break, as str.splitlines breaks lines."""
+    return bool(val_str) and val_str[-1].splitlines() == [""]
+
+
+# The keys starting with "/" are not identifiers, hence the functional form.
+_SerializedBase = TypedDict(
+    "_SerializedBase", {"/is_syncsdata": Literal[True], "/type": Literal["GroupedMessage"]}
+)
+
+
+class SerializedMessage(_SerializedBase):
+    """A GroupedMessage as a JSON-compatible dict (GroupedMessage.serialize()).
+
+    "/is_syncsdata" is always True and "/type" always "GroupedMessage"; "type"
+    is "str", "warning" or "error" and "data" the message's lines.
+    """
+
+    type: MessageType
+    data: Tuple[str, ...]
+
+
+def is_serialized_grouped_message(obj: Any) -> TypeGuard[SerializedMessage]:
+    """Whether obj is a serialized GroupedMessage (a mapping with its markers)."""
+    return (
+        isinstance(obj, collections.abc.Mapping)
+        and bool(obj.get("/is_syncsdata", False))
+        and obj.get("/type") == "GroupedMessage"
+    )
+
+
+class _Writable(Protocol):
+    def write(self, data: str) -> int: ...
+
+
+_Target = TypeVar("_Target", bound=_Writable)
+
+
+class redirect_stdout(contextlib.ContextDecorator, Generic[_Target]):
+    """contextlib.redirect_stdout, typed to accept any object with write(str)."""
+
+    def __init__(self, target: _Target) -> None:
+        self._inner = contextlib.redirect_stdout(target)  # type: ignore[type-var]
+
+    def __enter__(self) -> _Target:
+        return self._inner.__enter__()  # type: ignore[return-value]
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        exc_traceback: Optional[types.TracebackType],
+    ) -> None:
+        self._inner.__exit__(exc_type, exc_value, exc_traceback)
+
+
+class redirect_stderr(contextlib.ContextDecorator, Generic[_Target]):
+    """contextlib.redirect_stderr, typed to accept any object with write(str)."""
+
+    def __init__(self, target: _Target) -> None:
+        self._inner = contextlib.redirect_stderr(target)  # type: ignore[type-var]
+
+    def __enter__(self) -> _Target:
+        return self._inner.__enter__()  # type: ignore[return-value]
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        exc_traceback: Optional[types.TracebackType],
+    ) -> None:
+        self._inner.__exit__(exc_type, exc_value, exc_traceback)
+
+
+class GroupedMessage:
+    """Several lines that belong together: a warning or an error with its traceback.
+
+    GroupedMessage(data) takes a str (one line), a sequence of str (its lines),
+    a Warning instance (type "warning") or another exception (type "error"),
+    whose lines are traceback.format_exception's. ``type`` is "str",
+    "warning" or "error"; ``data`` the tuple of lines; str() joins them with
+    newlines.
+    """
+
+    def __init__(
+        self, data: Union[str, Sequence[str], Warning, BaseException, None] = None
+    ) -> None:
+        self.type: MessageType = "str"
+        self.data: Tuple[str, ...] = ()
+        if data is None:
+            return
+        if isinstance(data, str):
+            self.data = (data,)
+        elif isinstance(data, BaseException):
+            self.type = "warning" if isinstance(data, Warning) else "error"
+            text = "".join(traceback.format_exception(type(data), data, data.__traceback__))
+            self.data = tuple(text.splitlines())
+        else:
+            self.data = tuple(str(item) for item in data)
+
+    @classmethod
+    def _from_record(cls, kind: MessageType, text: str) -> "GroupedMessage":
+        """A warning or error record read from a buffer (called by syncstream._core)."""
+        message = cls()
+        message.type = kind
+        message.data = tuple(text.split("\n"))
+        return message
+
+    def __repr__(self) -> str:
+        return "<{0} object (type={1}) at 0x{2:x}>".format(type(self).__name__, self.type, id(self))
+
+    def __str__(self) -> str:
+        return "\n".join(self.data)
+
+    def serialize(self) -> SerializedMessage:
+        """This message as a JSON-compatible dict."""
+        return {
+            "/is_syncsdata": True,
+            "/type": "GroupedMessage",
+            "type": self.type,
+            "data": self.data,
+        }
+
+    @classmethod
+    def deserialize(cls, jdata: Any) -> Any:
+        """The GroupedMessage serialize() made, or jdata itself if it is not one."""
+        if not is_serialized_grouped_message(jdata):
+            return jdata
+        message = cls()
+        message.type = jdata["type"]
+        message.data = tuple(jdata["data"])
+        return message
+
+
+_core._register_message_type(GroupedMessage)
