@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every allocator the library's objects call is either wrapped by the fault
-# programs (its failures injected) or named in docs/internals/fault-injection.md
-# as out of their reach: a new call to another one fails this check.
+# programs (its failures injected) or listed ("- `name`") in
+# docs/internals/fault-injection.md as out of their reach: a new call to
+# another one fails this check.
 # Usage: check_wrapped.sh NM LIBRARY.a DOC WRAPPED...
 set -euo pipefail
 nm=$1 lib=$2 doc=$3
@@ -19,7 +20,7 @@ for f in $allocators; do
     for w in "$@"; do [[ $w == "$f" ]] && wrapped=1; done
     if ((wrapped)); then
         echo "wrapped: $f"
-    elif grep -q "\`$f\`" "$doc"; then
+    elif grep -q "^- \`$f\`" "$doc"; then
         echo "documented as not injected: $f"
     else
         echo "FAIL: the library calls $f, neither wrapped (tests/fault/meson.build) nor listed in $doc"

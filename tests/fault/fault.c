@@ -34,16 +34,18 @@ void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 char *__wrap_strndup(const char *s, size_t n);
 
-/* Allocations counted since the run began, and the one that fails (0: none). */
+/* Allocations counted since the run began, and the one that fails (0: none);
+ * persistent: that one and every later one fail. */
 static uint64_t calls, target;
-static bool paused, fired;
+static bool paused, fired, persistent;
 
 static bool fail_this(void)
 {
     if (__atomic_load_n(&paused, __ATOMIC_ACQUIRE))
         return false;
     uint64_t t = __atomic_load_n(&target, __ATOMIC_ACQUIRE);
-    if (__atomic_add_fetch(&calls, 1, __ATOMIC_ACQ_REL) != t)
+    uint64_t n = __atomic_add_fetch(&calls, 1, __ATOMIC_ACQ_REL);
+    if (t == 0 || n < t || (n > t && !__atomic_load_n(&persistent, __ATOMIC_ACQUIRE)))
         return false;
     __atomic_store_n(&fired, true, __ATOMIC_RELEASE);
     return true;
@@ -103,9 +105,9 @@ bool fault_stop_(long rc, const char *what, const char *file, int line)
         return false;
     if (rc == -ENOMEM && fault_fired())
         return true;
-    fail_msg("%s:%d: %s returned %ld (%s) with allocation %llu failing%s", file, line, what,
+    fail_msg("%s:%d: %s returned %ld (%s) with allocation %llu failing%s%s", file, line, what,
              rc, ss_strerror((int)rc), (unsigned long long)__atomic_load_n(&target, __ATOMIC_ACQUIRE),
-             fault_fired() ? "" : " (not reached yet)");
+             persistent ? " and every later one" : "", fault_fired() ? "" : " (not reached yet)");
     return true;
 }
 
@@ -122,15 +124,16 @@ static void disarm(void)
     __atomic_store_n(&target, 0, __ATOMIC_RELEASE);
 }
 
-unsigned long fault_run(const char *name, fault_scenario scenario, void *ctx)
+/* One pass over N = 1, 2, ... (see fault_run). */
+static unsigned long run_pass(const char *name, fault_scenario scenario, void *ctx)
 {
-    json_set_alloc_funcs(json_alloc, free);
     unsigned long n;
     bool verbose = getenv("FAULT_VERBOSE") != NULL;
     const char *from = getenv("FAULT_FROM");
     for (n = from ? strtoul(from, NULL, 10) : 1;; n++) {
         if (verbose)
-            print_message("%s: allocation %lu fails\n", name, n);
+            print_message("%s: allocation %lu fails%s\n", name, n,
+                          persistent ? ", and every later one" : "");
         arm(n);
         scenario(ctx);
         bool hit = fault_fired();
@@ -142,9 +145,20 @@ unsigned long fault_run(const char *name, fault_scenario scenario, void *ctx)
                      (unsigned long long)total);
 #endif
         if (!hit) {
-            print_message("%s: %lu runs, %llu allocations\n", name, n,
-                          (unsigned long long)total);
+            print_message("%s%s: %lu runs, %llu allocations\n", name,
+                          persistent ? " (persistent)" : "", n, (unsigned long long)total);
             return n;
         }
     }
+}
+
+unsigned long fault_run(const char *name, fault_scenario scenario, void *ctx)
+{
+    json_set_alloc_funcs(json_alloc, free);
+    persistent = false;
+    unsigned long n = run_pass(name, scenario, ctx);
+    persistent = true;
+    n += run_pass(name, scenario, ctx);
+    persistent = false;
+    return n;
 }

@@ -8,9 +8,11 @@
  * the __wrap_ functions of fault.c, which fail the armed one and pass the rest
  * to the real allocator (ASan's, so LeakSanitizer still sees every block).
  * jansson's allocations are routed through the same counter with
- * json_set_alloc_funcs(). Failures are one-shot: the allocations after the
- * failed one succeed, so a scenario can check that the object it was using
- * still works. The counter is shared by all threads.
+ * json_set_alloc_funcs(). Each scenario runs two passes: one with one-shot
+ * failures (the allocations after the failed one succeed, so a scenario can
+ * check that the object it was using still works), one with persistent
+ * failures (every allocation from the Nth on fails: error paths and frees
+ * must not need memory). The counter is shared by all threads.
  *
  * A run must end in one of two ways at each call it makes: the call succeeds,
  * or it returns -ENOMEM because the injected failure hit it (FAULT_STOP);
@@ -31,8 +33,8 @@ typedef void (*fault_scenario)(void *ctx);
 
 /*
  * fault_run - run scenario for N = 1, 2, ... with the Nth allocation after
- * the run starts failing, until a run makes no failing allocation; after each
- * run check for leaks (LeakSanitizer, when the build has it). Returns how
+ * the run starts failing, until a run makes no failing allocation, in both
+ * passes; after each run check for leaks (LeakSanitizer, when the build has it). Returns how
  * many runs there were. Fails the test when a run leaks. With FAULT_VERBOSE
  * set in the environment it names each run before it starts; FAULT_FROM=N
  * starts at N (to look at one run in a debugger).

@@ -24,11 +24,17 @@ typedef struct progress {
     int done[2];
 } progress;
 
+#define LINES_CAP (8 * PER_CALL)
+
+/* out holds LINES_CAP bytes */
 static size_t make_lines(char *out, char tag, int from, int n)
 {
     size_t len = 0;
-    for (int i = from; i < from + n; i++)
-        len += (size_t)sprintf(out + len, "%c%05d\n", tag, i);
+    for (int i = from; i < from + n; i++) {
+        int k = snprintf(out + len, LINES_CAP - len, "%c%05d\n", tag, i);
+        assert_true(k == 7 && (size_t)k < LINES_CAP - len);
+        len += (size_t)k;
+    }
     return len;
 }
 
@@ -121,7 +127,7 @@ out_check:
 static void test_file_writer(void **state)
 {
     (void)state;
-    char *lines = malloc(8 * PER_CALL);
+    char *lines = malloc(LINES_CAP);
     assert_non_null(lines);
     fault_run("file_writer", scenario, lines);
     free(lines);

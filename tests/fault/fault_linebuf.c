@@ -10,12 +10,17 @@
 
 #define LINES 1500 /* 1500 lines of 60 bytes: past the arena's first 64 KiB */
 
-/* "<tag><number>" padded to 60 bytes, then "\n". */
+#define LINES_CAP (70 * LINES)
+
+/* "<tag><number>" padded to 60 bytes, then "\n"; out holds LINES_CAP bytes. */
 static size_t make_lines(char *out, char tag, int from, int n)
 {
     size_t len = 0;
-    for (int i = from; i < from + n; i++)
-        len += (size_t)sprintf(out + len, "%c%05d-%053d\n", tag, i, 0);
+    for (int i = from; i < from + n; i++) {
+        int k = snprintf(out + len, LINES_CAP - len, "%c%05d-%053d\n", tag, i, 0);
+        assert_true(k == 61 && (size_t)k < LINES_CAP - len);
+        len += (size_t)k;
+    }
     return len;
 }
 
@@ -147,10 +152,53 @@ out:
     ss_linebuf_free(lb);
 }
 
+/* A full ring (maxlen records, its first 64 KiB full) takes a record larger
+ * than its oldest: the oldest must go only if the new one is stored. */
+static void scenario_full(void *ctx)
+{
+    char *lines = ctx;
+    ss_linebuf *lb = NULL;
+    ss_records set = SS_RECORDS_INIT;
+    ss_linebuf_opts opts = {.maxlen = 1024, .max_line = 100, .max_bytes = 1 << 20};
+    char big[101];
+    memset(big, 'b', 99);
+    big[99] = '\n';
+
+    if (FAULT_STOP(ss_linebuf_new(&lb, &opts)))
+        return;
+    size_t len = make_lines(lines, 'd', 0, 1024);
+    if (FAULT_STOP(ss_linebuf_write(lb, lines, len)))
+        goto out;
+    int rc = ss_linebuf_write(lb, big, 100);
+    fault_pause();
+    assert_int_equal(ss_linebuf_read(lb, SS_READ_ALL, &set), 1024);
+    if (rc == 0) {
+        assert_memory_equal(set.items[0].text, lines + 61, 60);
+        assert_int_equal(set.items[1023].len, 99);
+    } else {
+        assert_int_equal(rc, -ENOMEM);
+        assert_memory_equal(set.items[0].text, lines, 60); /* still there */
+        assert_memory_equal(set.items[1023].text, lines + 1023 * 61, 60);
+    }
+    fault_resume();
+out:
+    ss_records_clear(&set);
+    ss_linebuf_free(lb);
+}
+
+static void test_full_ring(void **state)
+{
+    (void)state;
+    char *lines = malloc(LINES_CAP);
+    assert_non_null(lines);
+    fault_run("linebuf_full", scenario_full, lines);
+    free(lines);
+}
+
 static void test_partial_kept(void **state)
 {
     (void)state;
-    char *lines = malloc(70 * LINES);
+    char *lines = malloc(LINES_CAP);
     assert_non_null(lines);
     fault_run("linebuf_partial", scenario_partial, lines);
     free(lines);
@@ -159,7 +207,7 @@ static void test_partial_kept(void **state)
 static void test_linebuf(void **state)
 {
     (void)state;
-    char *lines = malloc(70 * LINES);
+    char *lines = malloc(LINES_CAP);
     assert_non_null(lines);
     fault_run("linebuf", scenario, lines);
     free(lines);
@@ -170,6 +218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linebuf),
         cmocka_unit_test(test_partial_kept),
+        cmocka_unit_test(test_full_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
  * -EINVAL, and leave the batch empty and usable: decoding the same body again
  * gives what it gives without failures.
  */
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "fault.h"
@@ -19,16 +20,28 @@ typedef struct request_case {
     ss__host_batch want[BODIES];
 } request_case;
 
+/* printf at p + *len, within cap bytes in all, and move *len on. */
+__attribute__((format(printf, 4, 5))) static void add(char *p, size_t cap, size_t *len,
+                                                     const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(p + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0 && (size_t)n < cap - *len);
+    *len += (size_t)n;
+}
+
 static char *fast_batch(void)
 {
     size_t cap = 64 + 70 * 64, len = 0;
     char *p = malloc(cap);
     assert_non_null(p);
-    len += (size_t)sprintf(p + len, "{\"type\":\"batch\",\"mirror\":\"m1\",\"batch\":3,\"items\":[");
+    add(p, cap, &len, "{\"type\":\"batch\",\"mirror\":\"m1\",\"batch\":3,\"items\":[");
     for (int i = 0; i < 70; i++)
-        len += (size_t)sprintf(p + len, "%s{\"type\":\"str\",\"data\":{\"value\":\"line %d\\n\"}}",
-                               i ? "," : "", i);
-    sprintf(p + len, ",{\"type\":\"close\"}]}");
+        add(p, cap, &len, "%s{\"type\":\"str\",\"data\":{\"value\":\"line %d\\n\"}}",
+            i ? "," : "", i);
+    add(p, cap, &len, ",{\"type\":\"close\"}]}");
     return p;
 }
 
@@ -40,14 +53,14 @@ static char *json_batch(void)
     size_t cap = 128 + 8 * 64, len = 0;
     char *p = malloc(cap);
     assert_non_null(p);
-    len += (size_t)sprintf(p + len, "{\"type\":\"batch\",\"mirror\":\"m2\",\"batch\":9,"
-                                    "\"source\":\"s\",\"items\":[");
+    add(p, cap, &len, "{\"type\":\"batch\",\"mirror\":\"m2\",\"batch\":9,"
+                      "\"source\":\"s\",\"items\":[");
     for (int i = 0; i < 8; i++)
-        len += (size_t)sprintf(p + len,
+        add(p, cap, &len,
                                i % 2 ? "%s{\"type\":\"warning\",\"data\":\"w %d\"}"
                                      : "%s{\"type\":\"str\",\"data\":{\"value\":\"\\u00e9 %d\\n\"}}",
                                i ? "," : "", i);
-    sprintf(p + len, "]}");
+    add(p, cap, &len, "]}");
     return p;
 }
 

@@ -177,18 +177,28 @@ int ss__ring_append(ss__ring *ring, ss_kind kind, uint32_t flags, const char *so
     if (len > hdr->max_bytes || chunk_size(len) > hdr->max_bytes)
         return SS_ETOOBIG;
     size_t need = chunk_size(len);
+    bool evicted = false;
     if (ss__ring_count(ring) == hdr->maxlen) {
         if (ring->full == SS_FULL_DROP_NEWEST)
             goto out_shed;
         evict_oldest(ring);
+        evicted = true;
     }
     while (!find_room(ring, need, &off)) {
         int grown = grow_heap_arena(ring);
         if (grown > 0)
             continue;
-        /* Out of memory below the byte bound: an error, not a silent rotation. */
-        if (grown < 0 || ss__ring_count(ring) == 0)
+        /* Out of memory below the byte bound: an error, not a silent rotation.
+         * The record rotated out to make a place for this one comes back: only
+         * a heap ring grows, so no reader outside our lock saw it go, and
+         * nothing has overwritten it. */
+        if (grown < 0 || ss__ring_count(ring) == 0) {
+            if (evicted) {
+                __atomic_store_n(&hdr->first_seq, hdr->first_seq - 1, __ATOMIC_RELEASE);
+                hdr->shed--;
+            }
             return -ENOMEM;
+        }
         if (ring->full == SS_FULL_DROP_NEWEST)
             goto out_shed;
         evict_oldest(ring);
