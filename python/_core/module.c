@@ -9,6 +9,8 @@
 /* Each type's file adds its type to the module; a new type is one line here. */
 static int (*const add_types[])(PyObject *module) = {
     ss__py_linebuf_add,
+    ss__py_cursor_add,
+    ss__py_capture_add,
 };
 
 static PyMethodDef module_methods[] = {

@@ -6,6 +6,9 @@ sync-stream 1.2's names and behaviour, so that code written for it runs
 unchanged; docs/python.md lists what differs and how to get the old behaviour.
 
 - LineBuffer: lines written by the threads of this process.
+- Record, RecordBatch: stored lines with their seq, time and source
+  (LineBuffer.records(), iteration, LineBuffer.follow()).
+- capture(): file descriptors 1 and 2 (C code, child processes) into a buffer.
 """
 
 from . import _core
@@ -13,6 +16,8 @@ from . import base
 from .base import GroupedMessage, redirect_stderr, redirect_stdout
 from . import mproc
 from .mproc import LineBuffer
+from ._core import Record, RecordBatch
+from .capture import capture
 
 __version__: str = _core.library_version
 
@@ -24,4 +29,7 @@ __all__ = (
     "redirect_stderr",
     "mproc",
     "LineBuffer",
+    "Record",
+    "RecordBatch",
+    "capture",
 )
