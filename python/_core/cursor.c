@@ -206,11 +206,30 @@ typedef struct {
     bool done;
 } Follower;
 
+/* A follower stored on its own buffer (buffer.f = buffer.follow()) makes a
+ * cycle: the collector breaks it here. A follower waiting in a thread is
+ * reachable from that thread's frame, so it is never cleared while busy. */
+static int Follower_traverse(Follower *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->owner);
+    Py_VISIT(Py_TYPE((PyObject *)self));
+    return 0;
+}
+
+static int Follower_clear(Follower *self)
+{
+    self->done = true;
+    self->lb = NULL;
+    ss_records_clear(&self->set);
+    Py_CLEAR(self->owner);
+    return 0;
+}
+
 static void Follower_dealloc(Follower *self)
 {
     PyTypeObject *tp = Py_TYPE((PyObject *)self);
-    ss_records_clear(&self->set);
-    Py_XDECREF(self->owner);
+    PyObject_GC_UnTrack(self);
+    Follower_clear(self);
     freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
     tp_free(self);
     Py_DECREF(tp);
@@ -305,6 +324,8 @@ static PyType_Slot Follower_slots[] = {
     {Py_tp_doc, (void *)"The iterator LineBuffer.follow() returns: the records stored after its\n"
                         "cursor, as they arrive."},
     {Py_tp_dealloc, Follower_dealloc},
+    {Py_tp_traverse, Follower_traverse},
+    {Py_tp_clear, Follower_clear},
     {Py_tp_iter, PyObject_SelfIter},
     {Py_tp_iternext, Follower_next},
     {Py_tp_getset, Follower_getset},
@@ -314,7 +335,7 @@ static PyType_Slot Follower_slots[] = {
 static PyType_Spec Follower_spec = {
     .name = "syncstream._core.Follower",
     .basicsize = sizeof(Follower),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_HAVE_GC,
     .slots = Follower_slots,
 };
 
@@ -351,18 +372,15 @@ PyObject *ss__py_linebuf_follow(PyObject *self, PyObject *args, PyObject *kwargs
     int rc = ss_linebuf_len(lb, &n);
     if (rc < 0)
         return ss__py_error(rc, "LineBuffer");
-    Follower *f = PyObject_New(Follower, (PyTypeObject *)follower_type);
+    /* tp_alloc zeroes the object and starts tracking it for the collector. */
+    allocfunc alloc = PyType_GetSlot((PyTypeObject *)follower_type, Py_tp_alloc);
+    Follower *f = (Follower *)alloc((PyTypeObject *)follower_type, 0);
     if (!f)
         return NULL;
     f->owner = Py_NewRef(self);
     f->lb = lb;
-    f->set = (ss_records)SS_RECORDS_INIT;
-    f->next = 0;
     f->cursor = cursor;
-    f->missed = 0;
     f->timeout = timeout;
-    f->busy = false;
-    f->done = false;
     return (PyObject *)f;
 }
 

@@ -28,8 +28,12 @@ def run_child(code):
     return proc.stdout, proc.stderr
 
 
+# The shell and programs the children start are not instrumented: they do
+# not get the sanitizer runtime the interpreter was started with (libtsan
+# preloaded into dash crashes it).
 PRELUDE = """
 import os, subprocess, sys
+os.environ.pop("LD_PRELOAD", None)
 import syncstream
 def show(buf):
     for r in buf.records().records:

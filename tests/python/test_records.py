@@ -1,8 +1,10 @@
 """Records, cursors and follow() on a LineBuffer (beyond sync-stream)."""
 
+import gc
 import pickle
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -248,3 +250,12 @@ def test_help_teaches():
     doc = syncstream.LineBuffer.records.__doc__ + syncstream.LineBuffer.follow.__doc__
     assert "cursor" in doc and "missed" in doc
     assert "text.encode" in Record.text.__doc__ or "surrogateescape" in Record.text.__doc__
+
+
+def test_follower_in_a_cycle_is_collected():
+    buf = LineBuffer(2)
+    buf.follower = buf.follow()
+    ref = weakref.ref(buf)
+    del buf
+    gc.collect()
+    assert ref() is None
