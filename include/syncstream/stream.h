@@ -35,8 +35,12 @@
  * the buffer cannot satisfy the call; it is reported only once the bytes a
  * call could take are gone. A transport error (-ECONNRESET, -EIO...) is
  * returned by the next call, whatever it is; after that, reads drain the buffer
- * and then return that error again instead of SS_EEOF. SS_ECLOSED: the stream
- * was closed (also wakes every blocked call).
+ * and then return that error again instead of SS_EEOF, every time, whichever
+ * side met it (a reset taken by a write ends every later read with
+ * -ECONNRESET). A write's -EPIPE is the exception: the peer reads no more (a
+ * program closed its input), which says nothing about its output, so reads
+ * end with SS_EEOF. SS_ECLOSED: the stream was closed (also wakes every
+ * blocked call).
  *
  * Thread safety: every ss_stream_* function is thread-safe, except
  * ss_stream_free(), which must not race any other call on the stream. Two

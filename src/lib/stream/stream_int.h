@@ -111,8 +111,9 @@ void ss__take(ss_stream *s, size_t n);
 /* Called with mu held by every call: a pending error not yet reported, once. */
 int ss__pending_error(ss_stream *s);
 
-/* Why the read side cannot give more: SS_ECLOSED, the read error, SS_EEOF, or 0
- * while bytes may still come. */
+/* Why the read side cannot give more: SS_ECLOSED, the read error, at the end
+ * of the stream the write error (-EPIPE aside) or else SS_EEOF; or 0 while
+ * bytes may still come. */
 int ss__read_end(const ss_stream *s);
 
 /* Wait for the read side to change, until deadline (NULL: none); a paused
