@@ -133,6 +133,14 @@ int ss__fail(ss_stream *s, int rc, ss_stream_payload *p, const char *prefix, siz
  * taken into a new NUL-terminated string. Returns 0 or -ENOMEM. mu held. */
 int ss__take_string(ss_stream *s, size_t len, char **ret);
 
+/* The read buffer is full: no byte can come until some are taken, so a call
+ * that the bytes there cannot satisfy fails (-ENOBUFS) rather than wait for
+ * nothing. */
+static inline bool ss__read_full(const ss_stream *s)
+{
+    return ss__rlen(s) >= s->rbuf.cap;
+}
+
 /* Free room for one more read: the smaller of the two receive buffers'. */
 size_t ss__read_room(const ss_stream *s);
 
