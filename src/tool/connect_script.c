@@ -74,8 +74,7 @@ static int show_part(const char *title, const char *data, size_t len, const char
         }
         return 0;
     }
-    fprintf(stderr, "--- %s (%zu bytes; the first and last %d shown) ---\n", title, len,
-            EXCERPT);
+    fprintf(stderr, "--- %s (%zu bytes; the first and last %d shown) ---\n", title, len, EXCERPT);
     /* each excerpt ends its line, so that the headers start theirs */
     fwrite(data, 1, EXCERPT, stderr);
     if (data[EXCERPT - 1] != '\n')
@@ -101,8 +100,7 @@ static int report(const connect_opts *o, size_t i, int timeout_ms, int err,
     } else if (err == -ENOBUFS) {
         tool_fail("connect: step %zu (%s '%s'): the read buffer filled (%zu bytes, %g MiB) "
                   "without a match; no more bytes could come",
-                  i + 1, step_option(st), st->arg, pl->read_len,
-                  pl->read_len / (1024.0 * 1024.0));
+                  i + 1, step_option(st), st->arg, pl->read_len, pl->read_len / (1024.0 * 1024.0));
         status = TOOL_EXIT_TIMEOUT;
     } else if (err == SS_EEOF) {
         tool_fail("connect: step %zu (%s '%s'): the stream ended first", i + 1, step_option(st),
