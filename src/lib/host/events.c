@@ -30,6 +30,7 @@
 
 typedef struct event_stream {
     ss_host_server *srv;
+    ss__host_peer *peer; /* its place in the waiting pool */
     uint64_t epoch;  /* the buffer's when the stream began */
     uint64_t cursor; /* the seq of the last record formatted */
     bool fresh;      /* the client gave no cursor: what rotated out before is not missed */
@@ -116,6 +117,7 @@ static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max)
 static void free_events(void *cls)
 {
     event_stream *es = cls;
+    ss__host_wait_leave(es->srv, es->peer);
     ss__buf_free(&es->out);
     free(es);
 }
@@ -159,10 +161,17 @@ enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c
     } else if (ss__host_query_int(c, "since", 0, INT64_MAX, &since) < 0) {
         return ss__host_reply_message(c, MHD_HTTP_BAD_REQUEST, "since must be an integer >= 0");
     }
+    ss__host_peer *peer;
+    enum MHD_Result busy;
+    if (!ss__host_wait_enter(srv, c, &peer, &busy))
+        return busy;
     event_stream *es = calloc(1, sizeof(*es));
-    if (!es)
+    if (!es) {
+        ss__host_wait_leave(srv, peer);
         return MHD_NO;
+    }
     es->srv = srv;
+    es->peer = peer;
     es->epoch = stats.epoch;
     es->fresh = !last_id && since == 0;
     /* A cursor beyond the newest record comes from an earlier life of the
