@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -222,6 +223,170 @@ static void test_waits_many_addresses(void **state_)
         close(fds[k]);
 }
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+
+#ifdef SANITIZED
+size_t __sanitizer_get_current_allocated_bytes(void);
+#else
+#include <malloc.h>
+#endif
+
+/* The bytes the process has allocated now (the server runs in it): from the
+ * sanitizer's allocator when there is one (its RSS holds freed memory in
+ * quarantine), else from glibc's. */
+static size_t heap_bytes(void)
+{
+#ifdef SANITIZED
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#endif
+}
+
+/* Store about 20 MB: 20 batches of 1000 lines of 1000 bytes. */
+static void post_20mb(const fixture *f)
+{
+    enum { LINES = 1000, LEN = 1000 };
+    char *text = malloc(LINES * LEN + 1);
+    for (int i = 0; i < LINES; i++) {
+        memset(text + i * LEN, 'a' + i % 26, LEN - 1);
+        text[i * LEN + LEN - 1] = '\n';
+    }
+    text[LINES * LEN] = '\0';
+    json_t *j = json_pack("{s:s, s:{s:s}}", "type", "str", "data", "value", text);
+    char *body = json_dumps(j, JSON_COMPACT);
+    for (int b = 0; b < 20; b++) {
+        http_reply r;
+        assert_int_equal(http_request("POST", f->url, body, strlen(body), NULL, &r), 0);
+        assert_int_equal(r.status, 201);
+        http_reply_clear(&r);
+    }
+    free(body);
+    json_decref(j);
+    free(text);
+}
+
+/* An event-stream client from 127.0.0.(host) with a small receive buffer,
+ * which reads nothing yet. */
+static int events_from(const fixture *f, int host, const char *query)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int rcvbuf = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000000u | host)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ss_host_server_port(f->srv))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char req[256];
+    snprintf(req, sizeof(req), "GET /sync-stream-events%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+             query);
+    assert_true(send_all(fd, req));
+    return fd;
+}
+
+/*
+ * Event-stream clients that never read, each from the oldest of 20 MB of
+ * records: before, each had up to 1 MiB formatted ahead of its socket (in a
+ * 2 MiB buffer) plus a 64 KiB block, 30 clients about 60 MB. Now a client's
+ * queue holds at most 64 KiB plus one record's event: the 30 hold a few MB,
+ * and all of it is given back when they go.
+ */
+static void test_events_never_read(void **state_)
+{
+    (void)state_;
+    enum { CLIENTS = 30 };
+    fixture f;
+    ss_host_server_opts o = {.listen = "127.0.0.1:0", .maxlen = 30000};
+    start(&f, &o);
+    post_20mb(&f);
+    size_t base = heap_bytes();
+    int fds[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++)
+        fds[i] = events_from(&f, 2 + i % 3, "?since=0");
+    /* each client has records waiting in its socket: the server formatted
+     * its queue at least once (bounded: 20 s) */
+    for (int i = 0; i < CLIENTS; i++) {
+        int avail = 0;
+        for (int k = 0; k < 200 && avail < 2048; k++) {
+            assert_int_equal(ioctl(fds[i], FIONREAD, &avail), 0);
+            if (avail < 2048)
+                usleep(100 * 1000);
+        }
+        assert_true(avail >= 2048);
+    }
+    size_t during = heap_bytes();
+    print_message("heap: %zu KiB with the data, %zu KiB more with %d stalled streams\n",
+                  base >> 10, during > base ? (during - base) >> 10 : 0, CLIENTS);
+    /* 256 KiB a client is a generous bound (the queue is 64 KiB) */
+    assert_true(during < base + CLIENTS * (256u << 10));
+    for (int i = 0; i < CLIENTS; i++)
+        close(fds[i]);
+    /* back to the heap of the idle server once their streams end (20 s) */
+    size_t after = heap_bytes();
+    for (int k = 0; k < 200 && after > base + (1u << 20); k++) {
+        usleep(100 * 1000);
+        after = heap_bytes();
+    }
+    assert_true(after <= base + (1u << 20));
+    ss_host_server_free(f.srv);
+}
+
+/*
+ * A client that reads, but slower than its events come (32 KiB/s from a
+ * backlog of 5 MB, with a timeout of 3 s: its 64 KiB queue is not taken
+ * within 1 s): its stream ends with a last event that says why. Before, it
+ * was held for ever.
+ */
+static void test_events_slow_reader_dropped(void **state_)
+{
+    (void)state_;
+    fixture f;
+    ss_host_server_opts o = {.listen = "127.0.0.1:0", .maxlen = 30000, .timeout_s = 3};
+    start(&f, &o);
+    post_20mb(&f);
+    int fd = events_from(&f, 2, "?since=0");
+    static const char want[] = "event: dropped\ndata: {\"message\":\"this client did not "
+                               "take its events within 1 s (at most 65536 bytes are queued "
+                               "for it): reconnect with Last-Event-ID to go on\"}\n\n";
+    /* what was read last (a whole event fits), then up to 8 KiB more */
+    enum { KEEP = 2048, CHUNK = 8192 };
+    char *buf = malloc(KEEP + CHUNK + 1);
+    size_t len = 0;
+    bool dropped = false;
+    /* 8 KiB every 250 ms for 6 s, then everything, to the end of the stream
+     * (20 s at most) */
+    for (int i = 0; i < 100000 && !dropped; i++) {
+        if (i < 24)
+            usleep(250 * 1000);
+        ssize_t n = recv(fd, buf + len, CHUNK, i < 24 ? MSG_DONTWAIT : 0);
+        if (n < 0 && errno == EAGAIN && i < 24)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        dropped = strstr(buf, want) != NULL;
+        size_t keep = len < KEEP ? len : KEEP;
+        memmove(buf, buf + len - keep, keep);
+        len = keep;
+    }
+    free(buf);
+    assert_true(dropped);
+    close(fd);
+    ss_host_server_free(f.srv);
+}
+
 static int group_setup(void **state_)
 {
     (void)state_;
@@ -242,6 +407,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slowloris_many_addresses),
         cmocka_unit_test(test_waits_many_addresses),
+        cmocka_unit_test(test_events_never_read),
+        cmocka_unit_test(test_events_slow_reader_dropped),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
