@@ -14,10 +14,13 @@
  *
  * Lifecycle. ss_host_server_new() binds, listens and serves from its own
  * threads (one per connection, at most max_connections, at most max_per_ip
- * from one address) until ss_host_server_free(). Requests are bounded: bodies
- * by max_body (413 beyond; 4 KiB on ROUTE-state), idle connections by
- * timeout_s, the arrival of a request's headers by timeout_s and of its body by
- * 4 * timeout_s (the connection is closed); a bad request gets 400 with a JSON
+ * from one address and, once half the connections are taken, less than a
+ * quarter of the free ones; long-polls and event streams within half of them,
+ * shared out the same way, else 503) until ss_host_server_free(). Requests are
+ * bounded: bodies by max_body (413 beyond; 4 KiB on ROUTE-state), idle
+ * connections by timeout_s, the arrival of a request's headers by 10 s (or
+ * timeout_s if shorter) and of its body by 4 * timeout_s (the connection is
+ * closed); a bad request gets 400 with a JSON
  * message and changes nothing. A body is checked by one cheap pass before it is
  * parsed (at most 200 000 JSON values, 8 deep), and at most 2 bodies over
  * 256 KiB are parsed at once.
@@ -67,8 +70,9 @@ typedef struct ss_host_server_opts {
     size_t max_body;          /* request body cap; 0 means 8 MiB */
     unsigned max_connections; /* 0 means SS_HOST_DEFAULT_MAX_CONNECTIONS */
     /* 0 means 30 s: a connection idle that long is closed, a request's
-     * headers must all arrive within that time (from the connection's start
-     * or the end of its previous request), and its body within 4 times it. */
+     * headers must all arrive within that time but at most 10 s (from the
+     * connection's start or the end of its previous request), and its body
+     * within 4 times it. */
     unsigned timeout_s;
     /* Bearer token: every request must carry it. NULL: no authentication. The
      * token is copied. Or token_file: a file whose first line is the token
@@ -85,8 +89,9 @@ typedef struct ss_host_server_opts {
      * server connects on first use and again by itself after Redis was away,
      * answering 503 meanwhile. */
     const char *store;
-    /* Connections at once from one IP address (beyond: closed at once); 0
-     * means SS_HOST_DEFAULT_MAX_PER_IP. */
+    /* Connections at once from one IP address (an IPv6 /64 counts as one);
+     * once half of max_connections are taken, also less than a quarter of the
+     * free ones (beyond: closed at once). 0 means SS_HOST_DEFAULT_MAX_PER_IP. */
     unsigned max_per_ip;
     /* true: after each request body over 256 KiB, call glibc's malloc_trim(0)
      * to give the memory its decoding freed back to the system. That call

@@ -250,7 +250,6 @@ static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int f
         flags |= MHD_USE_TLS;
     }
     unsigned max_conn = o->max_connections ? o->max_connections : SS_HOST_DEFAULT_MAX_CONNECTIONS;
-    unsigned per_ip = o->max_per_ip ? o->max_per_ip : SS_HOST_DEFAULT_MAX_PER_IP;
     unsigned timeout = srv->timeout_s;
     struct MHD_OptionItem tls[] = {
         {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
@@ -259,7 +258,7 @@ static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int f
     };
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+        MHD_OPTION_CONNECTION_LIMIT, max_conn,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_NOTIFY_CONNECTION,
         ss__host_conn_guard_notify, &srv->guard,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, quiet_logger,
@@ -294,7 +293,13 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
         rc = ss__host_open_listener(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &fd,
                                     &srv->port, &v6, &srv->loopback);
     if (rc == 0) {
-        rc = ss__host_conn_guard_start(&srv->guard, srv->timeout_s);
+        unsigned max_conn =
+            o->max_connections ? o->max_connections : SS_HOST_DEFAULT_MAX_CONNECTIONS;
+        /* Long-polls and event streams may hold half the connections: the
+         * other half always serves plain requests. */
+        unsigned max_waits = max_conn / 2 ? max_conn / 2 : 1;
+        rc = ss__host_conn_guard_start(&srv->guard, srv->timeout_s, max_conn, max_waits,
+                                       o->max_per_ip ? o->max_per_ip : SS_HOST_DEFAULT_MAX_PER_IP);
         srv->guard_started = rc == 0;
     }
     if (rc == 0) {

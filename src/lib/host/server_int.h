@@ -89,6 +89,13 @@ enum MHD_Result ss__host_on_state(ss_host_server *srv, struct MHD_Connection *c,
 enum MHD_Result ss__host_on_health(ss_host_server *srv, struct MHD_Connection *c);
 enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c);
 
+/* wait_pool.c. A long-poll or event stream on c enters the waiting pool: true
+ * with *ret_peer set (leave with ss__host_wait_leave), or false with a 503
+ * queued and *ret_reply the handler's result. */
+bool ss__host_wait_enter(ss_host_server *srv, struct MHD_Connection *c, ss__host_peer **ret_peer,
+                         enum MHD_Result *ret_reply);
+void ss__host_wait_leave(ss_host_server *srv, ss__host_peer *peer);
+
 /* setup.c. Read the token (opts.token or token_file), certificate and key into
  * srv. Returns 0, -EINVAL (an empty token) or a negative errno from reading. */
 int ss__host_load_secrets(ss_host_server *srv, const ss_host_server_opts *o);
