@@ -262,9 +262,16 @@ int ss_filewriter_flush(ss_filewriter *w);
  */
 int ss_filewriter_close(ss_filewriter *w);
 
-/* ss_filewriter_pending - the records w holds: completed, not appended yet
- * (the partial line not counted). Thread safety: as the writer's calls. */
-size_t ss_filewriter_pending(const ss_filewriter *w);
+/*
+ * ss_filebuf_unsent / ss_filewriter_unsent - the records the default writer (or
+ * w) holds because appends failed, oldest first, not numbered (seq 0): what a
+ * caller giving up should show rather than lose silently. *ret is cleared then
+ * filled; free it with ss_records_clear(). Returns the number of records,
+ * -EINVAL or -ENOMEM. ss_filebuf_unsent is thread-safe; ss_filewriter_unsent
+ * as the writer's calls.
+ */
+int ss_filebuf_unsent(ss_filebuf *fb, ss_records *ret);
+int ss_filewriter_unsent(ss_filewriter *w, ss_records *ret);
 
 #ifdef __cplusplus
 }

@@ -55,7 +55,7 @@ const char cmd_file_help[] =
     "  keeps (4 MiB at most, then it stops reading), dropping the oldest for\n"
     "  newer ones, and says at the end how many it dropped; the file never\n"
     "  grows past its limit. Interrupted then, it says how many lines were not\n"
-    "  written and exits 130 (143).\n"
+    "  written, prints them (numbered 0) and exits 130 (143).\n"
     "\n"
     "read: print the newest records, oldest first.\n"
     "  -n, --lines=N       only the newest N (default: all the file keeps)\n"
@@ -230,13 +230,17 @@ static int drain(write_ctx *c, ss_filewriter *w)
 }
 
 /*
- * The end of a write: held lines (still held after the last try) and lines
- * refused after a signal are not written; say how many and why. Returns the
- * exit status (a signal's is set by the caller).
+ * The end of a write: held lines (still held after the last try: in held,
+ * shown after the message, as `send` shows what it could not deliver) and
+ * lines refused after a signal are not written; say how many and why.
+ * Returns the exit status (a signal's is set by the caller).
  */
-static int report_unwritten(write_ctx *c, uint64_t held, int rc)
+static int report_unwritten(write_ctx *c, const ss_records *held, size_t nheld, int rc)
 {
-    uint64_t n = held + c->not_taken;
+    size_t shown = 0;
+    for (size_t i = 0; i < nheld; i++)
+        shown += held[i].count;
+    uint64_t n = shown + c->not_taken;
     if (rc >= 0 && n == 0)
         return TOOL_EXIT_OK;
     if (rc < 0 && n == 0 && !is_held_error(rc))
@@ -244,10 +248,13 @@ static int report_unwritten(write_ctx *c, uint64_t held, int rc)
     int why = is_held_error(rc) ? rc : c->held_error;
     int sig = __atomic_load_n(&c->sig.signo, __ATOMIC_SEQ_CST);
     const char *abbrev = sig ? sigabbrev_np(sig) : NULL;
-    tool_fail("%s: %" PRIu64 " line%s not written%s%s%s (%s)", c->path, n, n == 1 ? "" : "s",
+    tool_fail("%s: %" PRIu64 " line%s not written%s%s%s (%s)%s", c->path, n, n == 1 ? "" : "s",
               sig ? ": interrupted by SIG" : "", sig ? (abbrev ? abbrev : "?") : "",
               sig ? " while the file could not be written" : "",
-              why ? ss_strerror(why) : "unknown error");
+              why ? ss_strerror(why) : "unknown error",
+              shown == 0 ? "" : c->not_taken ? "; those it held follow" : "; they follow");
+    for (size_t i = 0; i < nheld; i++)
+        tool_print_records(stderr, TOOL_FORMAT_TEXT, &held[i]);
     c->not_taken = 0;
     return TOOL_EXIT_FAILURE;
 }
@@ -279,9 +286,12 @@ static int write_stdin(write_ctx *c)
     if (rc < 0 && !is_held_error(rc) && rc != -ENOBUFS)
         return tool_fail("%s: %s", c->path, ss_strerror(rc));
     rc = drain(c, NULL);
-    ss_filebuf_stats st;
-    uint64_t held = ss_filebuf_get_stats(c->fb, &st) == 0 ? st.pending : 0;
-    return report_unwritten(c, held, rc);
+    ss_records held = SS_RECORDS_INIT;
+    if (ss_filebuf_unsent(c->fb, &held) < 0)
+        tool_fail("%s: out of memory listing the lines not written", c->path);
+    int status = report_unwritten(c, &held, 1, rc);
+    ss_records_clear(&held);
+    return status;
 }
 
 /* The child's exit as an exit status of ours and a sentence. */
@@ -362,7 +372,7 @@ static int write_command(write_ctx *c, const char *source, char **cmd)
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
-    uint64_t held = 0;
+    ss_records held[2] = {SS_RECORDS_INIT, SS_RECORDS_INIT};
     int held_rc = 0;
     for (int i = 0; i < 2; i++) {
         if (!w[i])
@@ -374,10 +384,13 @@ static int write_command(write_ctx *c, const char *source, char **cmd)
             status = tool_fail("%s: %s", c->path, ss_strerror(rc));
         if (is_held_error(rc))
             held_rc = rc;
-        held += ss_filewriter_pending(w[i]);
+        if (is_held_error(rc) && ss_filewriter_unsent(w[i], &held[i]) < 0)
+            tool_fail("%s: out of memory listing the lines not written", c->path);
         ss_filewriter_close(w[i]);
     }
-    int unwritten = report_unwritten(c, held, held_rc);
+    int unwritten = report_unwritten(c, held, 2, held_rc);
+    ss_records_clear(&held[0]);
+    ss_records_clear(&held[1]);
     if (status == TOOL_EXIT_OK)
         status = unwritten;
     if (status == TOOL_EXIT_OK)

@@ -364,6 +364,13 @@ static int full_disk_checks(const char *dir, void (*free_space)(const char *), b
     ss_filebuf_stats st;
     if (ss_filebuf_get_stats(fb, &st) < 0 || st.pending < 2 || st.damaged != 0)
         return 4;
+    /* what a caller giving up would show: the held records, unnumbered */
+    ss_records held = SS_RECORDS_INIT;
+    if (ss_filebuf_unsent(fb, &held) != (int)st.pending || held.items[0].seq != 0 ||
+        strcmp(held.items[held.count - 1].text, "one more") != 0 ||
+        strncmp(held.items[0].text, "line ", 5) != 0)
+        return 12;
+    ss_records_clear(&held);
     /* The small file still has room in its last page; its compactions need
      * a new file and fail first, so it grows until its appends fail too. */
     int err_small = err, ns = whole_fs ? write_until_full(fs, &err_small) : 0;

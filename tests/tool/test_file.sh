@@ -240,7 +240,8 @@ else
     rm -f "$disk"/*
 
     # A signal while the disk is full and lines are held: 128 + the signal,
-    # and how many lines were not written (with those written: every one).
+    # how many lines were not written (with those written: every one), and
+    # the lines themselves after the message, unnumbered (0).
     "$tool" file write "$disk/sig.log" -m 100000 </dev/null
     "$tool" file write "$disk/cmd.log" -m 100000 </dev/null
     head -c 2000000 /dev/zero >"$disk/filler" 2>/dev/null
@@ -257,12 +258,16 @@ else
             continue
         fi
         check_status $mode 143 "$status"
-        expect $mode err '^syncstream: .*: [0-9]+ lines? not written: interrupted by SIGTERM while the file could not be written \(No space left on device\)$'
+        expect $mode err '^syncstream: .*: [0-9]+ lines? not written: interrupted by SIGTERM while the file could not be written \(No space left on device\); they follow$'
         lost=$(sed -n 's/.*: \([0-9]*\) lines\{0,1\} not written: .*/\1/p' "$tmp/$mode.err")
         kept=$("$tool" file read "$disk/$mode.log" | wc -l)
         if [ -n "$lost" ] && [ $((lost + kept)) -eq 5000 ]; then
             pass "$mode: $lost not written + $kept written = 5000"; else
             fail $mode "not written '$lost' + written '$kept' is not 5000"; fi
+        shown=$(grep -Ec '^0 [0-9T:.-]+Z [a-z]+ line [0-9]+$' "$tmp/$mode.err")
+        if [ "$shown" = "$lost" ] && grep -q ' line 5000$' "$tmp/$mode.err"; then
+            pass "$mode: the $shown lines not written are shown"; else
+            fail $mode "$shown lines shown on stderr for $lost not written"; fi
     done
     umount "$disk" || umount -l "$disk"
 fi

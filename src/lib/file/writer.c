@@ -437,7 +437,60 @@ int ss_filewriter_close(ss_filewriter *w)
     return rc;
 }
 
-size_t ss_filewriter_pending(const ss_filewriter *w)
+/* The records st holds, as a reader would see them but not numbered (seq 0):
+ * each is finished and parsed back, as the file would hold it. */
+static int held_records(ss__fw *st, ss_records *ret)
 {
-    return w ? w->st.held : 0;
+    ss__buf lines;
+    ss__buf_init(&lines, SIZE_MAX);
+    size_t n = st->held, at = 0, text_bytes = 0, kept = 0;
+    ss__file_rec *recs = calloc(n ? n : 1, sizeof(*recs));
+    size_t *offs = calloc(n ? n : 1, sizeof(*offs)), *lens = calloc(n ? n : 1, sizeof(*lens));
+    int rc = recs && offs && lens ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        ss__pend len;
+        memcpy(&len, st->pending.data + at, sizeof(len));
+        offs[i] = lines.len;
+        /* numbered 1 for the parser, which refuses 0; reported as 0 */
+        rc = ss__file_rec_finish(&lines, 1, st->pending.data + at + sizeof(len), len);
+        at += sizeof(len) + len;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        size_t end = i + 1 < n ? offs[i + 1] : lines.len;
+        char *line = lines.data + offs[i];
+        /* formatted by this library: a parse failure would be a bug of ours,
+         * and the record is left out rather than shown garbled */
+        if (ss__file_rec_parse(line, end - offs[i] - 1, &recs[kept], line, &lens[kept]) < 0)
+            continue;
+        offs[kept] = offs[i];
+        text_bytes += lens[kept++];
+    }
+    ss__records_builder b;
+    if (rc == 0)
+        rc = ss__records_begin(&b, ret, kept, text_bytes);
+    for (size_t i = 0; rc == 0 && i < kept; i++)
+        ss__records_add(&b, 0, recs[i].time_ns, recs[i].kind, recs[i].flags, recs[i].source,
+                        lines.data + offs[i], lens[i]);
+    free(recs);
+    free(offs);
+    free(lens);
+    ss__buf_free(&lines);
+    return rc < 0 ? rc : (int)kept;
+}
+
+int ss_filewriter_unsent(ss_filewriter *w, ss_records *ret)
+{
+    if (!w || !ret)
+        return -EINVAL;
+    return held_records(&w->st, ret);
+}
+
+int ss_filebuf_unsent(ss_filebuf *fb, ss_records *ret)
+{
+    if (!fb || !ret)
+        return -EINVAL;
+    pthread_mutex_lock(&fb->mu);
+    int rc = held_records(&fb->defw, ret);
+    pthread_mutex_unlock(&fb->mu);
+    return rc;
 }
