@@ -123,6 +123,12 @@ static void arm_linger(ss_procbuf *pb)
 static void cut_output(ss_procbuf *pb, ss__child *c)
 {
     ss__chan *chans[] = {&c->out, &c->err, &c->mirror};
+    /* cut once: a deadline left behind would keep the timer firing while
+     * the channels drain */
+    if (c->linger_at) {
+        c->linger_at = 0;
+        pb->nlinger--;
+    }
     for (size_t k = 0; k < 3; k++) {
         ss__chan *ch = chans[k];
         if (ch->fd < 0 || ch->cut)
