@@ -429,9 +429,11 @@ static void conn_free(Conn *c)
 
 static int ProcMirror_init(ProcMirror *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"address", "timeout", NULL};
+    static char *kwlist[] = {"address", "timeout", "closed", NULL};
     PyObject *address, *timeout = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "U|O:ProcMirror", kwlist, &address, &timeout))
+    int closed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "U|O$p:ProcMirror", kwlist, &address, &timeout,
+                                     &closed))
         return -1;
     if (self->address) {
         PyErr_SetString(PyExc_TypeError, "syncstream: LineProcMirror.__init__() called twice");
@@ -446,6 +448,7 @@ static int ProcMirror_init(ProcMirror *self, PyObject *args, PyObject *kwargs)
     self->address = Py_NewRef(address);
     self->timeout = t;
     self->timeout_ms = ms;
+    self->closed = closed;
     return 0;
 }
 
@@ -815,7 +818,7 @@ static PyGetSetDef ProcMirror_getset[] = {
 };
 
 static PyType_Slot ProcMirror_slots[] = {
-    {Py_tp_doc, (void *)"ProcMirror(address: str, timeout: float | None = None)\n--\n\n"
+    {Py_tp_doc, (void *)"ProcMirror(address: str, timeout: float | None = None, *, closed: bool = False)\n--\n\n"
                         "The C core of syncstream.LineProcMirror (use LineProcBuffer.mirror)."},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, ProcMirror_init},

@@ -78,10 +78,8 @@ class LineBuffer(_core.LineBuffer):
 def _rebuild_mirror(address: str, aggressive: bool, timeout: Optional[float],
                     closed: bool) -> "LineProcMirror":
     """Unpickle a LineProcMirror (in a spawned child, a pool worker...)."""
-    mirror = LineProcMirror(aggressive=aggressive, timeout=timeout, _address=address)
-    if closed:
-        mirror._close()
-    return mirror
+    return LineProcMirror(aggressive=aggressive, timeout=timeout, _address=address,
+                          _closed=closed)
 
 
 class LineProcMirror(_core.ProcMirror):
@@ -103,10 +101,11 @@ class LineProcMirror(_core.ProcMirror):
     """
 
     def __init__(self, q_maxsize: int = 0, aggressive: bool = False,
-                 timeout: Optional[float] = None, *, _address: Optional[str] = None) -> None:
+                 timeout: Optional[float] = None, *, _address: Optional[str] = None,
+                 _closed: bool = False) -> None:
         if _address is None:
             raise TypeError("syncstream: a LineProcMirror is made by LineProcBuffer.mirror")
-        super().__init__(_address, timeout)
+        super().__init__(_address, timeout, closed=_closed)
         self.aggressive: bool = bool(aggressive)
 
     def __reduce__(self) -> Tuple[Any, ...]:
