@@ -7,6 +7,7 @@ what child processes write through its mirrors (LineProcMirror).
 import errno
 import sys
 import threading
+import time
 import types
 from typing import Any, List, NoReturn, Optional, TextIO, Tuple, Type
 
@@ -239,17 +240,23 @@ class LineProcBuffer(_core.ProcBuffer):
         stop is in force). With timeout (seconds, beyond sync-stream) returns
         True when nothing happened in that time.
         """
-        with self._state_lock:
-            ends, seq, forced = self._wait(self._ends_seen, self._seq_seen, timeout)
-            if forced:
-                self.n_mirrors = 0
-                return False
-            if ends > self._ends_seen:
-                self._ends_seen += 1
-                self.n_mirrors -= 1
-                return self.n_mirrors > 0
-            self._seq_seen = max(self._seq_seen, seq)
-            return True
+        while True:
+            # the lock is not held while waiting: mirror may be called meanwhile
+            with self._state_lock:
+                ends_seen, seq_seen = self._ends_seen, self._seq_seen
+            ends, seq, forced = self._wait(ends_seen, seq_seen, timeout)
+            with self._state_lock:
+                if forced:
+                    self.n_mirrors = 0
+                    return False
+                if ends > self._ends_seen:
+                    self._ends_seen += 1
+                    self.n_mirrors -= 1
+                    return self.n_mirrors > 0
+                if seq > self._seq_seen or timeout is not None:
+                    self._seq_seen = max(self._seq_seen, seq)
+                    return True
+            # another thread's receive() took the event: wait for the next
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Wait until every mirror counted so far has ended (or a force stop).
@@ -257,19 +264,25 @@ class LineProcBuffer(_core.ProcBuffer):
         Returns True, or False when timeout (seconds, beyond sync-stream) passed
         first. Ctrl-C interrupts it with KeyboardInterrupt.
         """
-        with self._state_lock:
-            while True:
-                ends, _, forced = self._wait(self._ends_seen, None, timeout)
+        if timeout is not None and not timeout >= 0:
+            raise ValueError("syncstream: timeout must be None or >= 0, not {0!r}".format(timeout))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._state_lock:
+                ends_seen = self._ends_seen
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ends, _, forced = self._wait(ends_seen, None, left)
+            with self._state_lock:
                 if forced:
                     self.n_mirrors = 0
                     return True
-                if ends == self._ends_seen:
-                    return False
                 while self._ends_seen < ends:
                     self._ends_seen += 1
                     self.n_mirrors -= 1
                     if self.n_mirrors <= 0:
                         return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
 
     def write(self, data: str) -> NoReturn:
         """Not for the buffer: write through a mirror (raises NotImplementedError)."""

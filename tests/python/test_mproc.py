@@ -316,6 +316,23 @@ def test_mirror_in_this_process_and_receive():
     assert m2.closed and not m1.closed
 
 
+def test_mirror_while_another_thread_waits():
+    import threading
+    pbuf = LineProcBuffer(maxlen=10)
+    first = pbuf.mirror
+    results = []
+    waiter = threading.Thread(target=lambda: results.append(pbuf.wait(TIMEOUT)))
+    waiter.start()
+    second = pbuf.mirror  # not blocked by the waiting thread
+    assert pbuf.n_mirrors == 2
+    for m, text in ((first, "one"), (second, "two")):
+        with m:
+            print(text)
+    waiter.join(TIMEOUT)
+    assert results == [True]
+    assert sorted(pbuf.read()) == ["one", "two"]
+
+
 def test_reset_states_detaches_old_mirrors():
     pbuf = LineProcBuffer(maxlen=10)
     m = pbuf.mirror
