@@ -361,6 +361,20 @@ def test_reset_states_detaches_old_mirrors():
     assert pbuf.read() == ("one", "two")
 
 
+def test_mirror_of_a_freed_buffer():
+    pbuf = LineProcBuffer(maxlen=10)
+    used, unused = pbuf.mirror, pbuf.mirror
+    used.write("one\n")
+    del pbuf
+    import gc
+    gc.collect()
+    with pytest.raises(BrokenPipeError):
+        for _ in range(100):
+            used.write("more\n")
+    with pytest.raises(ConnectionRefusedError):
+        unused.write("never\n")
+
+
 def test_stopped_mirror_in_this_process():
     pbuf = LineProcBuffer(maxlen=10)
     m = pbuf.mirror
