@@ -227,13 +227,18 @@ static PyObject *ProcBuffer_close(ProcBuffer *self, PyObject *unused)
 
 static PyObject *ProcBuffer_get_closed(ProcBuffer *self, void *unused)
 {
+    /* not in a fork child: the buffer's lock may have been held at the fork */
+    if (!get_pb(self))
+        return NULL;
     return PyBool_FromLong(!buffer_open(self));
 }
 
 static PyObject *ProcBuffer_get_maxlen(ProcBuffer *self, void *unused)
 {
-    if (!self->pb)
-        return get_pb(self) ? NULL : NULL;
+    if (!self->pb) {
+        get_pb(self); /* the exception */
+        return NULL;
+    }
     return PyLong_FromSize_t(ss_linebuf_maxlen(ss_procbuf_linebuf(self->pb)));
 }
 

@@ -489,6 +489,13 @@ def test_buffer_in_fork_child_raises():
                 code = 2
             except RuntimeError:
                 pass
+            try:
+                pbuf.closed
+                code = 4
+            except RuntimeError:
+                pass
+            if pbuf.maxlen != 5:
+                code = 5
             m.write("from the fork child\n")
             m.close()
         except BaseException:
