@@ -6,13 +6,14 @@ sync-stream 1.2's names and behaviour, so that code written for it runs
 unchanged; docs/python.md lists what differs and how to get the old behaviour.
 
 - LineBuffer: lines written by the threads of this process.
+- LineProcBuffer, LineProcMirror: lines written by child processes.
 """
 
 from . import _core
 from . import base
 from .base import GroupedMessage, redirect_stderr, redirect_stdout
 from . import mproc
-from .mproc import LineBuffer
+from .mproc import LineBuffer, LineProcBuffer, LineProcMirror
 
 __version__: str = _core.library_version
 
@@ -24,4 +25,6 @@ __all__ = (
     "redirect_stderr",
     "mproc",
     "LineBuffer",
+    "LineProcBuffer",
+    "LineProcMirror",
 )
