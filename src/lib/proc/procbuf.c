@@ -350,6 +350,12 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
         }
         return;
     }
+    if (ch->kind == SS__CHAN_MIRROR && c->connected) {
+        /* a connected mirror is nobody's child, never cut; and read_mirror
+         * may free it with its channel */
+        read_mirror(pb, ch, pb->rbuf, (size_t)n);
+        return;
+    }
     if (ch->kind == SS__CHAN_MIRROR)
         read_mirror(pb, ch, pb->rbuf, (size_t)n);
     else
