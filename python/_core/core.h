@@ -25,6 +25,7 @@
 
 /* The types, one file each. */
 int ss__py_linebuf_add(PyObject *module);
+int ss__py_procbuf_add(PyObject *module);
 int ss__py_cursor_add(PyObject *module);
 int ss__py_capture_add(PyObject *module);
 

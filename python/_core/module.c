@@ -11,6 +11,7 @@ static int (*const add_types[])(PyObject *module) = {
     ss__py_linebuf_add,
     ss__py_cursor_add,
     ss__py_capture_add,
+    ss__py_procbuf_add,
 };
 
 static PyMethodDef module_methods[] = {

@@ -9,13 +9,14 @@ unchanged; docs/python.md lists what differs and how to get the old behaviour.
 - Record, RecordBatch: stored lines with their seq, time and source
   (LineBuffer.records(), iteration, LineBuffer.follow()).
 - capture(): file descriptors 1 and 2 (C code, child processes) into a buffer.
+- LineProcBuffer, LineProcMirror: lines written by child processes.
 """
 
 from . import _core
 from . import base
 from .base import GroupedMessage, redirect_stderr, redirect_stdout
 from . import mproc
-from .mproc import LineBuffer
+from .mproc import LineBuffer, LineProcBuffer, LineProcMirror
 from ._core import Record, RecordBatch
 from .capture import capture
 
@@ -32,4 +33,6 @@ __all__ = (
     "Record",
     "RecordBatch",
     "capture",
+    "LineProcBuffer",
+    "LineProcMirror",
 )

@@ -48,21 +48,26 @@ static void hint(int err, const connect_opts *o, const ss_ssh_opts *so, char *ou
         snprintf(file, sizeof(file), " -f '%s'", o->known_hosts);
     switch (err) {
     case SS_EHOSTUNKNOWN:
-        snprintf(out, n, "; if this is the right host, --accept-new-hostkey trusts and records "
-                         "its key");
+        snprintf(out, n,
+                 "; if this is the right host, --accept-new-hostkey trusts and records "
+                 "its key");
         break;
     case SS_EHOSTKEY:
-        snprintf(out, n, "; if the host's key really changed, remove the old one with "
-                         "ssh-keygen%s -R '%s'", file, entry);
+        snprintf(out, n,
+                 "; if the host's key really changed, remove the old one with "
+                 "ssh-keygen%s -R '%s'",
+                 file, entry);
         break;
     case SS_EHOSTREVOKED:
-        snprintf(out, n, "; a key is revoked when compromised or retired: ask the host's "
-                         "administrator which key it has now");
+        snprintf(out, n,
+                 "; a key is revoked when compromised or retired: ask the host's "
+                 "administrator which key it has now");
         break;
     case SS_EAUTH:
-        snprintf(out, n, "%s", o->identity || o->password_file
-                                   ? ""
-                                   : "; give --identity FILE or --password-file FILE");
+        snprintf(out, n, "%s",
+                 o->identity || o->password_file
+                     ? ""
+                     : "; give --identity FILE or --password-file FILE");
         break;
     default:
         snprintf(out, n, "%s", "");

@@ -79,6 +79,8 @@ static void print_main_help(FILE *out)
           "     within --timeout after the input\n"
           "  5  connect: the stream ended before an expectation was met\n"
           "  6  send: a stop was requested\n"
+          "  N  connect without steps: the status of the program at the other end\n"
+          "     (exec:, ssh://): its exit code, or 128 + the signal that killed it\n"
           "  130  run, send, read, file: interrupted by SIGINT (128 + the signal; 143 for\n"
           "       SIGTERM)\n"
           "\n"

@@ -329,9 +329,8 @@ static void test_cert_authority_not_used(void **state)
     ss_test_sshd_path(&ss_test_server, "ca_known_hosts", path, sizeof(path));
     ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "true");
     o.known_hosts = path;
-    assert_int_equal(ss_test_sshd_marked_known_hosts(&ss_test_server, path, "@cert-authority",
-                                                     false),
-                     0);
+    assert_int_equal(
+        ss_test_sshd_marked_known_hosts(&ss_test_server, path, "@cert-authority", false), 0);
     assert_int_equal(ss__ssh_open(&s, &o, why, sizeof(why)), SS_EHOSTUNKNOWN);
     assert_non_null(strstr(why, "@cert-authority line of"));
     assert_non_null(strstr(why, "not supported"));

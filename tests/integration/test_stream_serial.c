@@ -343,9 +343,8 @@ static void test_uri_mistakes_named(void **state)
                      0);
     assert_string_equal(host, "::1");
     assert_string_equal(why, "");
-    assert_int_equal(ss_transport_uri_check("ssh://pi@rack-3:2222/uptime", host, sizeof(host), NULL,
-                                            0),
-                     0);
+    assert_int_equal(
+        ss_transport_uri_check("ssh://pi@rack-3:2222/uptime", host, sizeof(host), NULL, 0), 0);
     assert_string_equal(host, "rack-3");
     assert_int_equal(ss_transport_uri_check("serial:/dev/x?baud=9600&parity=even&reopen=-1", host,
                                             sizeof(host), NULL, 0),

@@ -84,7 +84,7 @@ struct ss_filebuf {
     unsigned flags;
     ss__file_hdr create_hdr; /* what a file this handle creates gets */
 
-    uint64_t written, compactions, repaired, reopened, compact_failed;
+    uint64_t written, compactions, repaired, reopened, compact_failed, dropped;
     int compact_error;
     unsigned tmp_counter;
 

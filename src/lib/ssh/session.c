@@ -127,8 +127,8 @@ static void free_host_key(host_key *k)
 /* The marker lines of the user's and the system's known_hosts (libssh 0.10
  * skips them: without this a revoked key would pass, or be recorded as
  * trusted). ret_file gets the user's file, expanded. */
-static int read_marks(ssh_session session, const ss_ssh_opts *o, const host_key *k,
-                      ss__kh_marks *m, char *ret_file, size_t file_len, char *why, size_t len)
+static int read_marks(ssh_session session, const ss_ssh_opts *o, const host_key *k, ss__kh_marks *m,
+                      char *ret_file, size_t file_len, char *why, size_t len)
 {
     static const enum ssh_options_e which[] = {SSH_OPTIONS_KNOWNHOSTS,
                                                SSH_OPTIONS_GLOBAL_KNOWNHOSTS};
@@ -193,8 +193,10 @@ static int verify_host(ssh_session session, const ss_ssh_opts *o, char *why, siz
                          "; the @cert-authority line of %s line %d is not used: host "
                          "certificates are not supported, list the host's own key",
                          m.ca_file, m.ca_line);
-            say(why, len, "the host key of %s (%s %s) is not in %s (accept it explicitly to "
-                "record it)%s", host, k.type, k.fingerprint, file, ca);
+            say(why, len,
+                "the host key of %s (%s %s) is not in %s (accept it explicitly to "
+                "record it)%s",
+                host, k.type, k.fingerprint, file, ca);
             rc = SS_EHOSTUNKNOWN;
             break;
         }

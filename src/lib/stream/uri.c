@@ -93,20 +93,23 @@ static int parse_tcp(const char *p, ss__uri *u, char *why, size_t wl)
     return 0;
 }
 
-/* The serial settings, in the order of their bits in the "seen" mask. */
-static const char *const serial_keys[] = {"baud",   "data",    "parity", "stop",
-                                          "rtscts", "xonxoff", "reopen"};
-#define NKEYS (sizeof(serial_keys) / sizeof(serial_keys[0]))
+/* The serial settings; each one's number is its bit in the "seen" mask. */
+enum { KEY_BAUD, KEY_DATA, KEY_PARITY, KEY_STOP, KEY_RTSCTS, KEY_XONXOFF, KEY_REOPEN, NKEYS };
+static const char *const serial_keys[NKEYS] = {
+    [KEY_BAUD] = "baud",     [KEY_DATA] = "data",     [KEY_PARITY] = "parity",
+    [KEY_STOP] = "stop",     [KEY_RTSCTS] = "rtscts", [KEY_XONXOFF] = "xonxoff",
+    [KEY_REOPEN] = "reopen",
+};
 
 /* One "key=value" of a serial query, key being serial_keys[key]. */
-static int serial_option(size_t key, const char *v, size_t vlen, ss_serial_opts *o, char *why,
+static int serial_option(unsigned key, const char *v, size_t vlen, ss_serial_opts *o, char *why,
                          size_t wl)
 {
     long n = 0;
     bool num = parse_num(v, vlen, &n);
     const char *allowed = NULL;
     switch (key) {
-    case 0: {
+    case KEY_BAUD: {
         if (num && ss__serial_baud_ok((unsigned)n)) {
             o->baud = (unsigned)n;
             return 0;
@@ -116,36 +119,36 @@ static int serial_option(size_t key, const char *v, size_t vlen, ss_serial_opts 
         return bad(why, wl, "serial setting baud=%.*s: not a supported rate (one of %s)",
                    (int)(vlen < QUOTE ? vlen : QUOTE), v, rates);
     }
-    case 1:
+    case KEY_DATA:
         if (num && n >= 5 && n <= 8) {
             o->data_bits = (unsigned)n;
             return 0;
         }
         allowed = "5, 6, 7 or 8";
         break;
-    case 2:
+    case KEY_PARITY:
         if (is(v, vlen, "none") || is(v, vlen, "even") || is(v, vlen, "odd")) {
             o->parity = v[0] == 'n' ? SS_PARITY_NONE : v[0] == 'e' ? SS_PARITY_EVEN : SS_PARITY_ODD;
             return 0;
         }
         allowed = "none, even or odd";
         break;
-    case 3:
+    case KEY_STOP:
         if (num && (n == 1 || n == 2)) {
             o->stop_bits = (unsigned)n;
             return 0;
         }
         allowed = "1 or 2";
         break;
-    case 4:
-    case 5:
+    case KEY_RTSCTS:
+    case KEY_XONXOFF:
         if (num && n <= 1) {
-            *(key == 4 ? &o->rtscts : &o->xonxoff) = n;
+            *(key == KEY_RTSCTS ? &o->rtscts : &o->xonxoff) = n;
             return 0;
         }
         allowed = "0 or 1";
         break;
-    default:
+    default: /* KEY_REOPEN */
         if (is(v, vlen, "-1") || (num && n > 0 && n <= 3600000)) {
             o->reopen_ms = num ? (int)n : -1;
             return 0;
@@ -176,7 +179,8 @@ static int parse_serial(const char *p, ss__uri *u, char *why, size_t wl)
         if (!eq)
             return bad(why, wl, "serial setting '%.*s' has no '=VALUE'",
                        (int)(len < QUOTE ? len : QUOTE), k);
-        size_t klen = (size_t)(eq - k), key = 0;
+        size_t klen = (size_t)(eq - k);
+        unsigned key = 0;
         while (key < NKEYS && !is(k, klen, serial_keys[key]))
             key++;
         if (key == NKEYS)
@@ -230,8 +234,7 @@ int ss__uri_parse(const char *uri, ss__uri *ret, char *why, size_t why_len)
     return 0;
 }
 
-int ss_transport_uri_check(const char *uri, char *host, size_t host_size, char *why,
-                           size_t why_len)
+int ss_transport_uri_check(const char *uri, char *host, size_t host_size, char *why, size_t why_len)
 {
     if (host && host_size)
         host[0] = '\0';
