@@ -10,6 +10,7 @@
 static int (*const add_types[])(PyObject *module) = {
     ss__py_linebuf_add,
     ss__py_filebuf_add,
+    ss__py_host_add,
 };
 
 static PyMethodDef module_methods[] = {

@@ -7,6 +7,8 @@ unchanged; docs/python.md lists what differs and how to get the old behaviour.
 
 - LineBuffer: lines written by the threads of this process.
 - LineFileBuffer: lines written by processes sharing a disk.
+- LineHostMirror, LineHostBuffer, LineHostReader, host.serve(): lines sent
+  between machines over HTTP.
 """
 
 from . import _core
@@ -16,6 +18,8 @@ from . import mproc
 from .mproc import LineBuffer
 from . import file
 from .file import LineFileBuffer
+from . import host
+from .host import LineHostBuffer, LineHostMirror, LineHostReader
 
 __version__: str = _core.library_version
 
@@ -29,4 +33,8 @@ __all__ = (
     "LineBuffer",
     "file",
     "LineFileBuffer",
+    "host",
+    "LineHostMirror",
+    "LineHostBuffer",
+    "LineHostReader",
 )
