@@ -189,11 +189,15 @@ class LineHostMirror(contextlib.AbstractContextManager):
 
     def close(self, exc: Optional[BaseException] = None) -> None:
         """Send the partial line (and exc with its traceback, if given), wait for
-        delivery, then end the connection. A second call does nothing."""
+        delivery (at most timeout, or 30 s without one: then TimeoutError, and
+        unsent() gives what was not delivered), then end the connection. A
+        second call does nothing."""
         if self.closed:
             return
         text = None if exc is None else str(GroupedMessage(exc))
-        self._m._close(text, self.__wait)
+        # Without a timeout, a server that never comes back must not hang the
+        # program's end: 30 s, then TimeoutError, and unsent() has the rest.
+        self._m._close(text, self.__timeout if self.__timeout is not None else 30.0)
 
     def write(self, data: str) -> int:
         """Queue the completed lines of data; returns the number of characters.

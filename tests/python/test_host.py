@@ -148,6 +148,14 @@ def test_bad_arguments():
         srv.read()
 
 
+def test_close_without_server_keeps_unsent():
+    mirror = LineHostMirror("http://127.0.0.1:{0}/sync-stream".format(free_port()), timeout=0.5)
+    mirror.write("kept\n")
+    with pytest.raises(TimeoutError):
+        mirror.close()
+    assert mirror.closed and mirror.unsent() == ("kept",)
+
+
 def test_follow_live():
     with host.serve(maxlen=1000) as srv:
         mirror = LineHostMirror(srv.address, timeout=TIMEOUT)
