@@ -12,6 +12,8 @@ static int (*const add_types[])(PyObject *module) = {
     ss__py_cursor_add,
     ss__py_capture_add,
     ss__py_procbuf_add,
+    ss__py_filebuf_add,
+    ss__py_host_add,
 };
 
 static PyMethodDef module_methods[] = {

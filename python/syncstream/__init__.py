@@ -10,6 +10,9 @@ unchanged; docs/python.md lists what differs and how to get the old behaviour.
   (LineBuffer.records(), iteration, LineBuffer.follow()).
 - capture(): file descriptors 1 and 2 (C code, child processes) into a buffer.
 - LineProcBuffer, LineProcMirror: lines written by child processes.
+- LineFileBuffer: lines written by processes sharing a disk.
+- LineHostMirror, LineHostBuffer, LineHostReader, host.serve(): lines sent
+  between machines over HTTP.
 """
 
 from . import _core
@@ -19,6 +22,10 @@ from . import mproc
 from .mproc import LineBuffer, LineProcBuffer, LineProcMirror
 from ._core import Record, RecordBatch
 from .capture import capture
+from . import file
+from .file import LineFileBuffer
+from . import host
+from .host import LineHostBuffer, LineHostMirror, LineHostReader
 
 __version__: str = _core.library_version
 
@@ -35,4 +42,10 @@ __all__ = (
     "capture",
     "LineProcBuffer",
     "LineProcMirror",
+    "file",
+    "LineFileBuffer",
+    "host",
+    "LineHostMirror",
+    "LineHostBuffer",
+    "LineHostReader",
 )

@@ -368,6 +368,30 @@ int ss_filebuf_flush(ss_filebuf *fb)
     return fw_flush(&fb->defw);
 }
 
+int ss__filebuf_partial(ss_filebuf *fb, char **ret, size_t *ret_len)
+{
+    pthread_mutex_lock(&fb->mu);
+    size_t len = fb->defw.la.len;
+    char *copy = malloc(len + 1);
+    if (copy) {
+        memcpy(copy, fb->defw.la.part, len);
+        copy[len] = '\0';
+    }
+    pthread_mutex_unlock(&fb->mu);
+    if (!copy)
+        return -ENOMEM;
+    *ret = copy;
+    *ret_len = len;
+    return 0;
+}
+
+void ss__filebuf_reset_partial(ss_filebuf *fb)
+{
+    pthread_mutex_lock(&fb->mu);
+    ss__lineasm_reset(&fb->defw.la);
+    pthread_mutex_unlock(&fb->mu);
+}
+
 /* ---- ss_filewriter ---- */
 
 int ss_filewriter_new(ss_filewriter **ret, ss_filebuf *fb, const char *source, uint32_t rec_flags)
