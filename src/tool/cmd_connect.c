@@ -65,6 +65,14 @@ const char cmd_connect_help[] =
     "                        2 KiB on standard error\n"
     "  -h, --help            show this help and exit\n"
     "\n"
+    "Session options (without steps; names as tio's, repeatable or joined by ','):\n"
+    "      --map=MAPS        line-ending maps; from the device, before it is shown:\n"
+    "                        ICRNL (CR as NL), IGNCR (CR dropped), INLCR (NL as\n"
+    "                        CR), INLCRNL (NL as CR NL); typed, before it is sent:\n"
+    "                        OCRNL (CR, the Enter key, as NL), ONLCRNL (NL as\n"
+    "                        CR NL), OIGNCR (CR dropped), ODELBS (DEL, the\n"
+    "                        Backspace key, as BS), OLTU (lower case as upper)\n"
+    "\n"
     "SSH options (ssh:// only):\n"
     "  -i, --identity=FILE   log in with this private key\n"
     "      --password-file=FILE  log in with the password on FILE's first line\n"
@@ -98,6 +106,7 @@ enum {
     OPT_ACCEPT_NEW_HOSTKEY,
     OPT_PTY,
     OPT_SAVE_PAYLOAD,
+    OPT_MAP,
 };
 
 static const struct option long_opts[] = {
@@ -112,6 +121,7 @@ static const struct option long_opts[] = {
     {"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},
     {"accept-new-hostkey", no_argument, NULL, OPT_ACCEPT_NEW_HOSTKEY},
     {"pty", no_argument, NULL, OPT_PTY},
+    {"map", required_argument, NULL, OPT_MAP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -292,6 +302,15 @@ int cmd_connect(int argc, char **argv)
         case OPT_PTY:
             o.pty = true;
             break;
+        case OPT_MAP:
+            if (connect_map_parse(optarg, &o.maps) < 0) {
+                rc = tool_usage("connect",
+                                "connect: --map '%s': known maps are ICRNL, IGNCR, INLCR, "
+                                "INLCRNL, OCRNL, ODELBS, OIGNCR, ONLCRNL, OLTU",
+                                optarg);
+                goto out;
+            }
+            break;
         case 'h':
             fputs(cmd_connect_help, stdout);
             rc = tool_finish_output(TOOL_EXIT_OK);
@@ -310,6 +329,11 @@ int cmd_connect(int argc, char **argv)
     }
     o.uri = argv[optind];
 
+    if (o.maps && o.nsteps) {
+        rc = tool_usage("connect", "connect: --map is for a session, not for --send/--expect "
+                                   "steps (write the bytes you mean in them)");
+        goto out;
+    }
     bool interactive = isatty(STDIN_FILENO) && !o.nsteps;
     bool ssh = strncmp(o.uri, "ssh://", 6) == 0;
     if (!ssh && (o.identity || o.password_file || o.known_hosts || o.accept_new_hostkey ||

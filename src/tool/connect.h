@@ -39,7 +39,30 @@ typedef struct connect_opts {
     const char *known_hosts;   /* --known-hosts */
     bool accept_new_hostkey;   /* --accept-new-hostkey */
     bool pty;                  /* --pty */
+    unsigned maps;             /* --map: CONNECT_MAP_* of a live session */
 } connect_opts;
+
+/* tio's line-ending maps (connect_map.c). I: from the device, before it is
+ * shown; O: typed, before it goes to the device. */
+enum {
+    CONNECT_MAP_ICRNL = 1u << 0,   /* CR shown as NL */
+    CONNECT_MAP_IGNCR = 1u << 1,   /* CR not shown */
+    CONNECT_MAP_INLCR = 1u << 2,   /* NL shown as CR */
+    CONNECT_MAP_INLCRNL = 1u << 3, /* NL shown as CR NL */
+    CONNECT_MAP_OCRNL = 1u << 4,   /* CR (Enter) sent as NL */
+    CONNECT_MAP_ODELBS = 1u << 5,  /* DEL (Backspace) sent as BS */
+    CONNECT_MAP_OIGNCR = 1u << 6,  /* CR not sent */
+    CONNECT_MAP_ONLCRNL = 1u << 7, /* NL sent as CR NL */
+    CONNECT_MAP_OLTU = 1u << 8,    /* lower case sent as upper case */
+};
+
+/* Add the maps of a comma-separated list of names (any case) to *maps_inout.
+ * Returns 0, or -EINVAL for an unknown name (nothing added). */
+int connect_map_parse(const char *list, unsigned *maps_inout);
+
+/* Map n bytes of src into dst (room for 2 * n bytes): the I maps when in,
+ * else the O maps. Returns the bytes written to dst. */
+size_t connect_map_apply(unsigned maps, bool in, const char *src, size_t n, char *dst);
 
 /* Turn \n \r \t \e \\ \xHH into their bytes. *ret is malloc'ed. Returns 0,
  * -EINVAL for another escape, -ENOMEM. */

@@ -26,6 +26,7 @@
 typedef struct input {
     ss_stream *s;
     bool interactive;
+    unsigned maps; /* --map */
     int timeout_ms;
     int wake[2]; /* the main thread writes here when the session is over */
     /* written by the input thread before it closes the stream, read by the
@@ -46,7 +47,7 @@ static bool woken(int fd, int timeout_ms)
 static void *input_main(void *arg)
 {
     input *in = arg;
-    char buf[4096];
+    char buf[4096], mapped[2 * sizeof(buf)];
     for (;;) {
         struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
                               {.fd = in->wake[0], .events = POLLIN}};
@@ -67,7 +68,8 @@ static void *input_main(void *arg)
             n = q - buf;
             in->quit = true;
         }
-        if ((n > 0 && ss_stream_write(in->s, buf, (size_t)n, -1, NULL) < 0) || in->quit)
+        size_t len = connect_map_apply(in->maps, false, buf, (size_t)n, mapped);
+        if ((len > 0 && ss_stream_write(in->s, mapped, len, -1, NULL) < 0) || in->quit)
             break;
     }
     /* Standard input ended (or Ctrl-]): what is queued still goes out, then
@@ -112,7 +114,8 @@ static int program_status(ss_stream *s)
 
 int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
 {
-    input in = {.s = s, .interactive = interactive, .timeout_ms = o->timeout_ms};
+    input in = {
+        .s = s, .interactive = interactive, .maps = o->maps, .timeout_ms = o->timeout_ms};
     struct termios saved;
     bool raw = false;
     if (pipe2(in.wake, O_CLOEXEC) < 0)
@@ -125,7 +128,8 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
         t.c_cc[VMIN] = 1;
         t.c_cc[VTIME] = 0;
         raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
-        fprintf(stderr, TOOL_NAME ": connected to %s; Ctrl-] quits\r\n", o->uri);
+        /* output processing is left on, so the terminal makes "\n" a CR LF */
+        fprintf(stderr, TOOL_NAME ": connected to %s; Ctrl-] quits\n", o->uri);
     }
     pthread_t thread;
     int err = pthread_create(&thread, NULL, input_main, &in);
@@ -137,16 +141,19 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
         return tool_fail("connect: %s", ss_strerror(-err));
     }
 
-    char buf[65536];
+    static char buf[65536], mapped[2 * sizeof(buf)];
     ssize_t n;
     ss_stream_payload pl = {0};
     while ((n = ss_stream_read(s, buf, sizeof(buf), -1, &pl)) > 0) {
-        write_all(STDOUT_FILENO, buf, (size_t)n);
+        write_all(STDOUT_FILENO, mapped, connect_map_apply(o->maps, true, buf, (size_t)n, mapped));
         connect_copy_stderr(s);
     }
     /* closed by the input side: what was received and not yet shown */
-    if (n == SS_ECLOSED && pl.read)
-        write_all(STDOUT_FILENO, pl.read, pl.read_len);
+    for (size_t off = 0; n == SS_ECLOSED && off < pl.read_len; off += sizeof(buf)) {
+        size_t len = pl.read_len - off < sizeof(buf) ? pl.read_len - off : sizeof(buf);
+        write_all(STDOUT_FILENO, mapped,
+                  connect_map_apply(o->maps, true, pl.read + off, len, mapped));
+    }
     ss_stream_payload_clear(&pl);
     connect_copy_stderr(s);
     (void)!write(in.wake[1], "x", 1);
@@ -158,7 +165,7 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
 
     if (n == SS_EEOF || (n == SS_ECLOSED && in.quit)) {
         if (interactive)
-            fprintf(stderr, "\r\n" TOOL_NAME ": %s\r\n",
+            fprintf(stderr, "\n" TOOL_NAME ": %s\n",
                     in.quit ? "disconnected" : "the stream ended");
         return n == SS_EEOF ? program_status(s) : TOOL_EXIT_OK;
     }

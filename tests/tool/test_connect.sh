@@ -150,6 +150,31 @@ run exit_signal_pty 143 connect 'exec:kill -TERM $$'
 printf '' | timeout 60 "$tool" connect 'exec-pipe:sleep 5' -t 0.3 >"$tmp/pipe_to.out" 2>"$tmp/pipe_to.err"
 check_status pipe_to 4 $? && expect_err pipe_to 'did not end within 0.3 s'
 
+# ---- line-ending maps (tio's --map names) ----
+
+# typed: NL sent as CR NL, CR dropped, DEL sent as BS, lower case as upper
+printf 'a\rb\n\177' >"$tmp/map_out.in"
+run map_out 0 connect --map ONLCRNL,oigncr --map ODELBS,OLTU 'exec-pipe:od -An -c' &&
+    expect_out map_out '^ +A +B +\\r +\\n +\\b$'
+# without maps the bytes go as typed
+cp "$tmp/map_out.in" "$tmp/map_none.in"
+run map_none 0 connect 'exec-pipe:od -An -c' && expect_out map_none '^ +a +\\r +b +\\n +177$'
+printf '\r' >"$tmp/map_ocrnl.in"
+run map_ocrnl 0 connect --map OCRNL 'exec-pipe:od -An -c' && expect_out map_ocrnl '^ +\\n$'
+# from the device: CR dropped / CR as NL / NL as CR NL / NL as CR
+run map_igncr 0 connect --map IGNCR 'exec-pipe:printf "x\r\ny\r"' &&
+    { [ "$(od -An -c <"$tmp/map_igncr.out" | tr -s ' ')" = ' x \n y' ] && pass map_igncr_bytes ||
+        fail map_igncr "stdout is $(od -An -c <"$tmp/map_igncr.out")"; }
+run map_icrnl 0 connect --map ICRNL,INLCRNL 'exec-pipe:printf "p\rq\n"' &&
+    { [ "$(od -An -c <"$tmp/map_icrnl.out" | tr -s ' ')" = ' p \n q \r \n' ] && pass map_icrnl_bytes ||
+        fail map_icrnl "stdout is $(od -An -c <"$tmp/map_icrnl.out")"; }
+run map_inlcr 0 connect --map INLCR 'exec-pipe:printf "n\n"' &&
+    { [ "$(od -An -c <"$tmp/map_inlcr.out" | tr -s ' ')" = ' n \r' ] && pass map_inlcr_bytes ||
+        fail map_inlcr "stdout is $(od -An -c <"$tmp/map_inlcr.out")"; }
+run map_bad 2 connect --map ICRNL,BOGUS exec:true &&
+    expect_err map_bad "--map 'ICRNL,BOGUS': known maps are ICRNL, IGNCR"
+run map_steps 2 connect --map ICRNL exec:true -e x && expect_err map_steps 'for a session'
+
 # ---- interactive: standard input is a terminal ----
 
 cat >"$tmp/term.py" <<'PY'
@@ -174,12 +199,14 @@ def read_until(want, limit=20):
             out += chunk
     return want in out
 ok = read_until(b"Ctrl-] quits")
+# the banner ends in one CR LF: the terminal's output processing makes it
+ok = ok and read_until(b"quits\r\n") and b"quits\r\r\n" not in out
 os.write(fd, b"hello\r")
 # the program's terminal echoes the line, then cat prints it (our terminal
 # turns each "\r\n" into "\r\r\n")
 ok = ok and read_until(b"hello\r\r\nhello")
 os.write(fd, b"\x1d")
-ok = ok and read_until(b"disconnected")
+ok = ok and read_until(b"disconnected\r\n") and b"\r\r\n" + b"syncstream: disc" not in out
 _, status = os.waitpid(pid, 0)
 print("output:", out)
 sys.exit(0 if ok and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 1)
