@@ -200,7 +200,10 @@ typedef enum ss_parity {
 } ss_parity;
 
 typedef struct ss_serial_opts {
-    unsigned baud;      /* 0: 115200; one of the standard rates, 50 to 4000000 */
+    /* 0: 115200; any rate from 1 to 100000000: one that is not a standard
+     * B* rate is set through Linux's termios2 (BOTHER), 250000 or 74880 as
+     * well as 9600, and the driver makes the nearest rate it can */
+    unsigned baud;
     unsigned data_bits; /* 0: 8; 5 to 8 */
     ss_parity parity;
     unsigned stop_bits; /* 0: 1; 1 or 2 */
@@ -218,7 +221,7 @@ typedef struct ss_serial_opts {
  * ss_transport_serial_open - open a serial port (raw mode, no echo, no line
  * discipline processing, CLOCAL) with the given settings.
  *
- * Thread-safe. opts may be NULL. Errors: -EINVAL (an unsupported baud rate,
+ * Thread-safe. opts may be NULL. Errors: -EINVAL (a baud rate out of range,
  * bits or parity), a negative errno from open or tcsetattr (-ENOENT,
  * -EACCES, -ENOTTY for a file that is not a terminal), -ENOMEM.
  */
@@ -276,7 +279,7 @@ int ss_transport_open_uri(ss_transport *ret, const char *uri, int timeout_ms);
  * kinds; host may be NULL, a longer name is cut to host_size - 1 bytes).
  * Returns -EINVAL with a sentence in why (may be NULL; cut to why_len - 1
  * bytes) naming the part that is wrong, the value given and what is allowed
- * ("serial setting baud=12345: not a supported rate (one of 50 75 ...)");
+ * ("serial setting baud=0: not a rate from 1 to 100000000");
  * -ENOMEM.
  */
 int ss_transport_uri_check(const char *uri, char *host, size_t host_size, char *why,
