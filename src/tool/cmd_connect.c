@@ -45,7 +45,8 @@ const char cmd_connect_help[] =
     "(what had arrived and was not matched, and what was not sent; of a part\n"
     "longer than 4 KiB, its first and last 2 KiB). An expectation fails at once\n"
     "when the read buffer (16 MiB) fills without a match. Without them: when\n"
-    "standard input is a terminal, an interactive session (Ctrl-] quits);\n"
+    "standard input is a terminal, an interactive session (Ctrl-] q quits,\n"
+    "Ctrl-] ? lists the other keys);\n"
     "otherwise standard input is sent and what arrives is printed, until the\n"
     "stream ends.\n"
     "\n"
@@ -66,8 +67,14 @@ const char cmd_connect_help[] =
     "                        2 KiB on standard error\n"
     "  -h, --help            show this help and exit\n"
     "\n"
-    "Session options (without steps; names as tio's, repeatable or joined by ','):\n"
-    "      --map=MAPS        line-ending maps; from the device, before it is shown:\n"
+    "Session options (without steps):\n"
+    "      --escape=KEY      the escape key: X or ^X for Ctrl-X (default ']'). Typed\n"
+    "                        in a terminal, it opens a one-key menu: q quits,\n"
+    "                        e local echo on/off, h hex view of what arrives\n"
+    "                        on/off, ? lists the keys; the escape key again sends\n"
+    "                        it to the device\n"
+    "      --map=MAPS        line-ending maps named as tio names them, joined by\n"
+    "                        ',' or repeated; from the device, before it is shown:\n"
     "                        ICRNL (CR as NL), IGNCR (CR dropped), INLCR (NL as\n"
     "                        CR), INLCRNL (NL as CR NL); typed, before it is sent:\n"
     "                        OCRNL (CR, the Enter key, as NL), ONLCRNL (NL as\n"
@@ -108,6 +115,7 @@ enum {
     OPT_PTY,
     OPT_SAVE_PAYLOAD,
     OPT_MAP,
+    OPT_ESCAPE,
 };
 
 static const struct option long_opts[] = {
@@ -123,6 +131,7 @@ static const struct option long_opts[] = {
     {"accept-new-hostkey", no_argument, NULL, OPT_ACCEPT_NEW_HOSTKEY},
     {"pty", no_argument, NULL, OPT_PTY},
     {"map", required_argument, NULL, OPT_MAP},
+    {"escape", required_argument, NULL, OPT_ESCAPE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -229,7 +238,7 @@ static int open_uri(const connect_opts *o, ss_transport *ret)
 
 int cmd_connect(int argc, char **argv)
 {
-    connect_opts o = {.timeout_ms = -1};
+    connect_opts o = {.timeout_ms = -1, .escape = 0x1d /* Ctrl-], as telnet */};
     size_t cap = 0;
     int c, rc = TOOL_EXIT_OK;
 
@@ -303,6 +312,20 @@ int cmd_connect(int argc, char **argv)
         case OPT_PTY:
             o.pty = true;
             break;
+        case OPT_ESCAPE: {
+            /* X or ^X: Ctrl-X, as picocom's --escape */
+            const char *k = optarg[0] == '^' && optarg[1] ? optarg + 1 : optarg;
+            int key = k[0] >= 'a' && k[0] <= 'z' ? k[0] - 32 : k[0];
+            if (!k[0] || k[1] || key < '@' || key > '_') {
+                rc = tool_usage("connect",
+                                "connect: --escape '%s': give X or ^X for Ctrl-X, X a letter "
+                                "or one of @ [ \\ ] ^ _",
+                                optarg);
+                goto out;
+            }
+            o.escape = key - '@';
+            break;
+        }
         case OPT_MAP:
             if (connect_map_parse(optarg, &o.maps) < 0) {
                 rc = tool_usage("connect",

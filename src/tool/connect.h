@@ -40,6 +40,7 @@ typedef struct connect_opts {
     bool accept_new_hostkey;   /* --accept-new-hostkey */
     bool pty;                  /* --pty */
     unsigned maps;             /* --map: CONNECT_MAP_* of a live session */
+    int escape;                /* --escape: the menu's key, a control character */
 } connect_opts;
 
 /* tio's line-ending maps (connect_map.c). I: from the device, before it is

@@ -2,7 +2,8 @@
  * connect_pump.c: `syncstream connect` without steps, a live session. The main
  * thread prints what the stream receives; an input thread sends standard
  * input. Interactive (stdin a terminal): the terminal is raw, so every key
- * goes to the device as typed, and Ctrl-] quits. Otherwise, when standard
+ * goes to the device as typed, and the escape key (Ctrl-] unless --escape
+ * says another) opens a one-key menu: q quits, ? lists the keys. Otherwise, when standard
  * input ends, the session waits for the stream to end, at most --timeout.
  * A session that the stream's end ended exits with the program's status.
  */
@@ -21,12 +22,15 @@
 #include "connect.h"
 #include "tool.h"
 
-#define QUIT_KEY 0x1d /* Ctrl-] as in telnet */
-
 typedef struct input {
     ss_stream *s;
     bool interactive;
     unsigned maps; /* --map */
+    int escape;    /* the escape key (a control character) */
+    bool escaped;  /* the escape key was typed: the next key is a command */
+    /* toggled by the input thread's menu, read by both threads */
+    _Atomic bool echo; /* show typed keys */
+    _Atomic bool hex;  /* show received bytes as hex */
     int timeout_ms;
     int wake[2]; /* the main thread writes here when the session is over */
     /* written by the input thread before it closes the stream, read by the
@@ -44,10 +48,70 @@ static bool woken(int fd, int timeout_ms)
     return n != 0;
 }
 
+static void write_all(int fd, const char *p, size_t n);
+
+static void say(const char *what, bool on)
+{
+    fprintf(stderr, "\n" TOOL_NAME ": %s %s\n", what, on ? "on" : "off");
+}
+
+/* The key typed after the escape key. Returns false to quit. */
+static bool menu_key(input *in, char c, char *out, size_t *out_len)
+{
+    switch (c) {
+    case 'q':
+        return false;
+    case 'e':
+        in->echo = !in->echo;
+        say("local echo", in->echo);
+        break;
+    case 'h':
+        in->hex = !in->hex;
+        say("hex view", in->hex);
+        break;
+    case '?':
+        fprintf(stderr,
+                "\n" TOOL_NAME ": keys after the escape key (Ctrl-%c):\n"
+                "  q  quit\n"
+                "  e  local echo on/off (now %s)\n"
+                "  h  hex view of what arrives on/off (now %s)\n"
+                "  ?  this list\n"
+                "  the escape key again: send it\n",
+                in->escape + '@', in->echo ? "on" : "off", in->hex ? "on" : "off");
+        break;
+    default:
+        if (c == in->escape)
+            out[(*out_len)++] = c;
+        else
+            fprintf(stderr, "\n" TOOL_NAME ": no command for that key; Ctrl-%c ? lists them\n",
+                    in->escape + '@');
+        break;
+    }
+    return true;
+}
+
+/* Take the menu's keys out of buf (n bytes) into out; false: quit. */
+static bool keys(input *in, const char *buf, size_t n, char *out, size_t *out_len)
+{
+    *out_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (in->escaped) {
+            in->escaped = false;
+            if (!menu_key(in, buf[i], out, out_len))
+                return false;
+        } else if (in->interactive && buf[i] == in->escape) {
+            in->escaped = true;
+        } else {
+            out[(*out_len)++] = buf[i];
+        }
+    }
+    return true;
+}
+
 static void *input_main(void *arg)
 {
     input *in = arg;
-    char buf[4096], mapped[2 * sizeof(buf)];
+    char buf[4096], typed[sizeof(buf)], mapped[2 * sizeof(buf)];
     for (;;) {
         struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
                               {.fd = in->wake[0], .events = POLLIN}};
@@ -63,16 +127,15 @@ static void *input_main(void *arg)
             continue;
         if (n <= 0)
             break;
-        char *q = in->interactive ? memchr(buf, QUIT_KEY, (size_t)n) : NULL;
-        if (q) {
-            n = q - buf;
-            in->quit = true;
-        }
-        size_t len = connect_map_apply(in->maps, false, buf, (size_t)n, mapped);
+        size_t ntyped;
+        in->quit = !keys(in, buf, (size_t)n, typed, &ntyped);
+        if (in->echo)
+            write_all(STDOUT_FILENO, typed, ntyped);
+        size_t len = connect_map_apply(in->maps, false, typed, ntyped, mapped);
         if ((len > 0 && ss_stream_write(in->s, mapped, len, -1, NULL) < 0) || in->quit)
             break;
     }
-    /* Standard input ended (or Ctrl-]): what is queued still goes out, then
+    /* Standard input ended (or the menu's q): what is queued still goes out, then
      * the peer learns that no more will come (a program reading its input to
      * the end can finish), and the stream may still answer, for at most the
      * timeout. A transport without an end of input just stays open. */
@@ -98,6 +161,28 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
+/* The hex view: each byte as two hex digits and a space, a line break after
+ * a received NL so that lines stay apart. */
+static void show_hex(const char *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char out[3 * 256 + 1];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        out[k++] = digits[c >> 4];
+        out[k++] = digits[c & 15];
+        out[k++] = ' ';
+        if (c == '\n')
+            out[k++] = '\n';
+        if (k > sizeof(out) - 4) {
+            write_all(STDOUT_FILENO, out, k);
+            k = 0;
+        }
+    }
+    write_all(STDOUT_FILENO, out, k);
+}
+
 /* A session that ended with the program at the other end (exec:, ssh://)
  * exits with its status, as ssh(1) and a shell do: its exit code, or 128 + N
  * when signal N killed it. A stream without a program (tcp://, serial:)
@@ -114,8 +199,11 @@ static int program_status(ss_stream *s)
 
 int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
 {
-    input in = {
-        .s = s, .interactive = interactive, .maps = o->maps, .timeout_ms = o->timeout_ms};
+    input in = {.s = s,
+                .interactive = interactive,
+                .maps = o->maps,
+                .escape = o->escape,
+                .timeout_ms = o->timeout_ms};
     struct termios saved;
     bool raw = false;
     if (pipe2(in.wake, O_CLOEXEC) < 0)
@@ -129,7 +217,8 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
         t.c_cc[VTIME] = 0;
         raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
         /* output processing is left on, so the terminal makes "\n" a CR LF */
-        fprintf(stderr, TOOL_NAME ": connected to %s; Ctrl-] quits\n", o->uri);
+        fprintf(stderr, TOOL_NAME ": connected to %s; Ctrl-%c q quits, Ctrl-%c ? lists the keys\n",
+                o->uri, o->escape + '@', o->escape + '@');
     }
     pthread_t thread;
     int err = pthread_create(&thread, NULL, input_main, &in);
@@ -145,7 +234,11 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
     ssize_t n;
     ss_stream_payload pl = {0};
     while ((n = ss_stream_read(s, buf, sizeof(buf), -1, &pl)) > 0) {
-        write_all(STDOUT_FILENO, mapped, connect_map_apply(o->maps, true, buf, (size_t)n, mapped));
+        if (in.hex)
+            show_hex(buf, (size_t)n);
+        else
+            write_all(STDOUT_FILENO, mapped,
+                      connect_map_apply(o->maps, true, buf, (size_t)n, mapped));
         connect_copy_stderr(s);
     }
     /* closed by the input side: what was received and not yet shown */

@@ -200,23 +200,72 @@ def read_until(want, limit=20):
                 break
             out += chunk
     return want in out
-ok = read_until(b"Ctrl-] quits")
+ok = read_until(b"Ctrl-] q quits")
 # the banner ends in one CR LF: the terminal's output processing makes it
-ok = ok and read_until(b"quits\r\n") and b"quits\r\r\n" not in out
+ok = ok and read_until(b"the keys\r\n") and b"the keys\r\r\n" not in out
 os.write(fd, b"hello\r")
 # the program's terminal echoes the line, then cat prints it (our terminal
 # turns each "\r\n" into "\r\r\n")
 ok = ok and read_until(b"hello\r\r\nhello")
-os.write(fd, b"\x1d")
+os.write(fd, b"\x1dq")
 ok = ok and read_until(b"disconnected\r\n") and b"\r\r\n" + b"syncstream: disc" not in out
 _, status = os.waitpid(pid, 0)
 print("output:", out)
 sys.exit(0 if ok and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 1)
 PY
 if timeout 60 "$python" "$tmp/term.py" "$tool" >"$tmp/term.out" 2>&1; then
-    pass "interactive session: typed keys reach the program, Ctrl-] quits"
+    pass "interactive session: typed keys reach the program, Ctrl-] q quits"
 else
     fail interactive "$(head -c 600 "$tmp/term.out")"
 fi
+
+# the escape menu, with Ctrl-A as the escape key, against cat on pipes (no
+# terminal echo on its side: what comes back is what was sent)
+cat >"$tmp/menu.py" <<'PY'
+import os, pty, select, sys, time
+tool = sys.argv[1]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(tool, [tool, "connect", "--escape", "^a", "exec-pipe:cat"])
+out = b""
+def read_until(want, limit=20):
+    global out
+    end = time.time() + limit
+    while want not in out and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    if want not in out:
+        print("missing:", want)
+    return want in out
+def step(keys, want):
+    os.write(fd, keys)
+    return read_until(want)
+ok = read_until(b"Ctrl-A q quits, Ctrl-A ? lists the keys\r\n")
+ok = ok and step(b"\x01?", b"keys after the escape key (Ctrl-A)")
+# the escape key twice sends it once
+ok = ok and step(b"\x01\x01\n", b"\x01\r\n")
+ok = ok and step(b"\x01h", b"hex view on") and step(b"AB\n", b"41 42 0a ")
+ok = ok and step(b"\x01h", b"hex view off") and step(b"plain\n", b"plain\r\n")
+# local echo: the key shown as typed, then as cat sends it back
+ok = ok and step(b"\x01e", b"local echo on") and step(b"Z", b"ZZ")
+ok = ok and step(b"\x01x", b"no command for that key; Ctrl-A ? lists them")
+ok = ok and step(b"\x01q", b"disconnected")
+_, status = os.waitpid(pid, 0)
+print("output:", out)
+sys.exit(0 if ok and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 1)
+PY
+if timeout 60 "$python" "$tmp/menu.py" "$tool" >"$tmp/menu.out" 2>&1; then
+    pass "escape menu: help, the key itself, hex view, local echo, unknown key, quit"
+else
+    fail menu "$(head -c 1500 "$tmp/menu.out")"
+fi
+run escape_bad 2 connect --escape 1 exec:true && expect_err escape_bad "--escape '1': give X or \^X"
 
 exit $failed
