@@ -183,6 +183,20 @@ static void show_hex(const char *p, size_t n)
     write_all(STDOUT_FILENO, out, k);
 }
 
+/* The stream's events (a serial device gone, back) as notices on stderr,
+ * when they happen: a bridge hands them over on the I/O thread, so the
+ * session learns of them while no byte arrives. Lines are the main loop's. */
+static int notice(void *ctx, const char *source, ss_kind kind, uint32_t flags, const char *text,
+                  size_t len)
+{
+    (void)ctx;
+    (void)source;
+    (void)flags;
+    if (kind == SS_KIND_WARNING)
+        fprintf(stderr, "\n" TOOL_NAME ": %.*s\n", (int)len, text);
+    return 0;
+}
+
 /* A session that ended with the program at the other end (exec:, ssh://)
  * exits with its status, as ssh(1) and a shell do: its exit code, or 128 + N
  * when signal N killed it. A stream without a program (tcp://, serial:)
@@ -220,6 +234,8 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
         fprintf(stderr, TOOL_NAME ": connected to %s; Ctrl-%c q quits, Ctrl-%c ? lists the keys\n",
                 o->uri, o->escape + '@', o->escape + '@');
     }
+    /* without notices the session still works: nothing to stop for */
+    (void)ss_stream_bridge(s, &(ss_bridge_opts){.on_line = notice});
     pthread_t thread;
     int err = pthread_create(&thread, NULL, input_main, &in);
     if (err) {

@@ -266,6 +266,54 @@ if timeout 60 "$python" "$tmp/menu.py" "$tool" >"$tmp/menu.out" 2>&1; then
 else
     fail menu "$(head -c 1500 "$tmp/menu.out")"
 fi
+# a serial device gone and back (a pty pair whose slave a stable name points
+# at, as /dev/serial/by-id/ does): notices on stderr as it happens
+cat >"$tmp/notice.py" <<'PY'
+import os, select, subprocess, sys, time
+tool, link = sys.argv[1], sys.argv[2]
+def plug():
+    m, s = os.openpty()
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(os.ttyname(s), link)
+    return m, s
+m, s = plug()
+p = subprocess.Popen([tool, "connect", "serial:%s?reopen=50" % link],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+got = {p.stdout.fileno(): b"", p.stderr.fileno(): b""}
+def wait_for(fd, want, limit=20):
+    end = time.time() + limit
+    while want not in got[fd] and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            got[fd] += chunk
+    if want not in got[fd]:
+        print("missing:", want, got)
+    return want in got[fd]
+ok = True
+os.write(m, b"hello\n")
+ok = ok and wait_for(p.stdout.fileno(), b"hello\n")
+os.close(s)
+os.close(m)
+os.unlink(link)
+ok = ok and wait_for(p.stderr.fileno(), b"went away; reopening")
+m, s = plug()
+ok = ok and wait_for(p.stderr.fileno(), b"is back (reopened)")
+os.write(m, b"again\n")
+ok = ok and wait_for(p.stdout.fileno(), b"again\n")
+p.terminate()
+p.wait(timeout=20)
+print(got)
+sys.exit(0 if ok else 1)
+PY
+if timeout 60 "$python" "$tmp/notice.py" "$tool" "$tmp/usb-Test-if00" >"$tmp/notice.out" 2>&1; then
+    pass "serial notices: the device gone and back, said on stderr"
+else
+    fail notice "$(head -c 1500 "$tmp/notice.out")"
+fi
 run escape_bad 2 connect --escape 1 exec:true && expect_err escape_bad "--escape '1': give X or \^X"
 
 exit $failed
