@@ -73,7 +73,14 @@ const char cmd_connect_help[] =
     "                        in a terminal, it opens a one-key menu: q quits,\n"
     "                        e local echo on/off, h hex view of what arrives\n"
     "                        on/off, ? lists the keys; the escape key again sends\n"
-    "                        it to the device\n"
+    "                        it to the device; t timestamps on/off\n"
+    "      --timestamps[=iso|delta]  start each line shown (and logged) with its\n"
+    "                        time: ISO-8601 UTC (the default), or the seconds\n"
+    "                        since the line before\n"
+    "      --log=FILE        append what arrives to FILE, as it came (before\n"
+    "                        --map), with the timestamps if asked\n"
+    "      --log-strip       leave ANSI escape sequences (colours, cursor moves)\n"
+    "                        out of the log\n"
     "      --map=MAPS        line-ending maps named as tio names them, joined by\n"
     "                        ',' or repeated; from the device, before it is shown:\n"
     "                        ICRNL (CR as NL), IGNCR (CR dropped), INLCR (NL as\n"
@@ -117,6 +124,9 @@ enum {
     OPT_SAVE_PAYLOAD,
     OPT_MAP,
     OPT_ESCAPE,
+    OPT_TIMESTAMPS,
+    OPT_LOG,
+    OPT_LOG_STRIP,
 };
 
 static const struct option long_opts[] = {
@@ -133,6 +143,9 @@ static const struct option long_opts[] = {
     {"pty", no_argument, NULL, OPT_PTY},
     {"map", required_argument, NULL, OPT_MAP},
     {"escape", required_argument, NULL, OPT_ESCAPE},
+    {"timestamps", optional_argument, NULL, OPT_TIMESTAMPS},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"log-strip", no_argument, NULL, OPT_LOG_STRIP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -327,6 +340,23 @@ int cmd_connect(int argc, char **argv)
             o.escape = key - '@';
             break;
         }
+        case OPT_TIMESTAMPS:
+            if (!optarg || strcmp(optarg, "iso") == 0) {
+                o.stamps = CONNECT_TS_ISO;
+            } else if (strcmp(optarg, "delta") == 0) {
+                o.stamps = CONNECT_TS_DELTA;
+            } else {
+                rc = tool_usage("connect", "connect: --timestamps is iso or delta, not '%s'",
+                                optarg);
+                goto out;
+            }
+            break;
+        case OPT_LOG:
+            o.log = optarg;
+            break;
+        case OPT_LOG_STRIP:
+            o.log_strip = true;
+            break;
         case OPT_MAP:
             if (connect_map_parse(optarg, &o.maps) < 0) {
                 rc = tool_usage("connect",
@@ -354,9 +384,13 @@ int cmd_connect(int argc, char **argv)
     }
     o.uri = argv[optind];
 
-    if (o.maps && o.nsteps) {
-        rc = tool_usage("connect", "connect: --map is for a session, not for --send/--expect "
-                                   "steps (write the bytes you mean in them)");
+    if ((o.maps || o.stamps || o.log || o.log_strip) && o.nsteps) {
+        rc = tool_usage("connect", "connect: --map, --timestamps and --log are for a session, "
+                                   "not for --send/--expect steps");
+        goto out;
+    }
+    if (o.log_strip && !o.log) {
+        rc = tool_usage("connect", "connect: --log-strip goes with --log");
         goto out;
     }
     bool interactive = isatty(STDIN_FILENO) && !o.nsteps;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <syncstream.h>
 
@@ -41,7 +42,27 @@ typedef struct connect_opts {
     bool pty;                  /* --pty */
     unsigned maps;             /* --map: CONNECT_MAP_* of a live session */
     int escape;                /* --escape: the menu's key, a control character */
+    int stamps;                /* --timestamps: CONNECT_TS_* */
+    const char *log;           /* --log: append what arrives to this file */
+    bool log_strip;            /* --log-strip */
 } connect_opts;
+
+/* --timestamps */
+enum { CONNECT_TS_NONE, CONNECT_TS_ISO, CONNECT_TS_DELTA };
+
+/* Where a session's received bytes are shown or logged (connect_view.c). */
+typedef struct connect_view {
+    int fd;
+    int stamps;      /* CONNECT_TS_*: each line starts with its time */
+    bool strip;      /* leave out ANSI escape sequences */
+    bool line_start; /* the next byte starts a line (true at first) */
+    int esc;         /* where in an escape sequence the bytes are */
+    int64_t last_ns; /* CLOCK_MONOTONIC of the last stamp (delta) */
+} connect_view;
+
+/* Write n bytes to v->fd as v says. Errors of the write are ignored: a
+ * console is not stopped by a full disk or a closed terminal. */
+void connect_view_write(connect_view *v, const char *p, size_t n);
 
 /* tio's line-ending maps (connect_map.c). I: from the device, before it is
  * shown; O: typed, before it goes to the device. */

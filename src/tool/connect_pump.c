@@ -31,6 +31,8 @@ typedef struct input {
     /* toggled by the input thread's menu, read by both threads */
     _Atomic bool echo; /* show typed keys */
     _Atomic bool hex;  /* show received bytes as hex */
+    _Atomic int stamps; /* CONNECT_TS_* of the lines shown */
+    int stamps_given;   /* --timestamps, or ISO: what the menu turns on */
     int timeout_ms;
     int wake[2]; /* the main thread writes here when the session is over */
     /* written by the input thread before it closes the stream, read by the
@@ -69,15 +71,21 @@ static bool menu_key(input *in, char c, char *out, size_t *out_len)
         in->hex = !in->hex;
         say("hex view", in->hex);
         break;
+    case 't':
+        in->stamps = in->stamps ? CONNECT_TS_NONE : in->stamps_given;
+        say("timestamps", in->stamps);
+        break;
     case '?':
         fprintf(stderr,
                 "\n" TOOL_NAME ": keys after the escape key (Ctrl-%c):\n"
                 "  q  quit\n"
                 "  e  local echo on/off (now %s)\n"
                 "  h  hex view of what arrives on/off (now %s)\n"
+                "  t  timestamps on/off (now %s)\n"
                 "  ?  this list\n"
                 "  the escape key again: send it\n",
-                in->escape + '@', in->echo ? "on" : "off", in->hex ? "on" : "off");
+                in->escape + '@', in->echo ? "on" : "off", in->hex ? "on" : "off",
+                in->stamps ? "on" : "off");
         break;
     default:
         if (c == in->escape)
@@ -183,6 +191,21 @@ static void show_hex(const char *p, size_t n)
     write_all(STDOUT_FILENO, out, k);
 }
 
+/* Bytes that arrived: to the log as they came, then shown (hex, or mapped
+ * and stamped); mapped has room for 2 * n bytes. */
+static void received(input *in, connect_view *show, connect_view *logv, const char *p, size_t n,
+                     char *mapped)
+{
+    if (logv->fd >= 0)
+        connect_view_write(logv, p, n);
+    if (in->hex) {
+        show_hex(p, n);
+        return;
+    }
+    show->stamps = in->stamps;
+    connect_view_write(show, mapped, connect_map_apply(in->maps, true, p, n, mapped));
+}
+
 /* The stream's events (a serial device gone, back) as notices on stderr,
  * when they happen: a bridge hands them over on the I/O thread, so the
  * session learns of them while no byte arrives. Lines are the main loop's. */
@@ -217,11 +240,23 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
                 .interactive = interactive,
                 .maps = o->maps,
                 .escape = o->escape,
+                .stamps = o->stamps,
+                .stamps_given = o->stamps ? o->stamps : CONNECT_TS_ISO,
                 .timeout_ms = o->timeout_ms};
+    connect_view show = {.fd = STDOUT_FILENO, .line_start = true};
+    connect_view logv = {.fd = -1, .strip = o->log_strip, .stamps = o->stamps, .line_start = true};
+    if (o->log) {
+        logv.fd = open(o->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (logv.fd < 0)
+            return tool_fail("connect: cannot open the log '%s': %s", o->log, ss_strerror(-errno));
+    }
     struct termios saved;
     bool raw = false;
-    if (pipe2(in.wake, O_CLOEXEC) < 0)
+    if (pipe2(in.wake, O_CLOEXEC) < 0) {
+        if (logv.fd >= 0)
+            close(logv.fd);
         return tool_fail("connect: %s", ss_strerror(-errno));
+    }
     if (interactive && tcgetattr(STDIN_FILENO, &saved) == 0) {
         struct termios t = saved;
         /* raw input (every key as typed, Ctrl-C to the device); output as it was */
@@ -243,6 +278,8 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
             tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         close(in.wake[0]);
         close(in.wake[1]);
+        if (logv.fd >= 0)
+            close(logv.fd);
         return tool_fail("connect: %s", ss_strerror(-err));
     }
 
@@ -250,18 +287,13 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
     ssize_t n;
     ss_stream_payload pl = {0};
     while ((n = ss_stream_read(s, buf, sizeof(buf), -1, &pl)) > 0) {
-        if (in.hex)
-            show_hex(buf, (size_t)n);
-        else
-            write_all(STDOUT_FILENO, mapped,
-                      connect_map_apply(o->maps, true, buf, (size_t)n, mapped));
+        received(&in, &show, &logv, buf, (size_t)n, mapped);
         connect_copy_stderr(s);
     }
     /* closed by the input side: what was received and not yet shown */
     for (size_t off = 0; n == SS_ECLOSED && off < pl.read_len; off += sizeof(buf)) {
         size_t len = pl.read_len - off < sizeof(buf) ? pl.read_len - off : sizeof(buf);
-        write_all(STDOUT_FILENO, mapped,
-                  connect_map_apply(o->maps, true, pl.read + off, len, mapped));
+        received(&in, &show, &logv, pl.read + off, len, mapped);
     }
     ss_stream_payload_clear(&pl);
     connect_copy_stderr(s);
@@ -271,6 +303,8 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
     close(in.wake[1]);
     if (raw)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    if (logv.fd >= 0)
+        close(logv.fd);
 
     if (n == SS_EEOF || (n == SS_ECLOSED && in.quit)) {
         if (interactive)

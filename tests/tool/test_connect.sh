@@ -175,7 +175,30 @@ run map_inlcr 0 connect --map INLCR 'exec-pipe:printf "n\n"' &&
         fail map_inlcr "stdout is $(od -An -c <"$tmp/map_inlcr.out")"; }
 run map_bad 2 connect --map ICRNL,BOGUS exec:true &&
     expect_err map_bad "--map 'ICRNL,BOGUS': known maps are ICRNL, IGNCR"
-run map_steps 2 connect --map ICRNL exec:true -e x && expect_err map_steps 'for a session'
+run map_steps 2 connect --map ICRNL exec:true -e x && expect_err map_steps "are for a session"
+
+# ---- timestamps and the log ----
+
+run ts_iso 0 connect --timestamps 'exec-pipe:printf "a\nb\n"' &&
+    expect_out ts_iso '^\[20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\] a$' &&
+    expect_out ts_iso '^\[20[0-9-]+T[0-9:.]+Z\] b$'
+run ts_delta 0 connect --timestamps=delta 'exec-pipe:printf "a\nb\nc"' &&
+    expect_out ts_delta '^\[\+0\.000000\] a$' && expect_out ts_delta '^\[\+[0-9]+\.[0-9]{6}\] c$'
+run ts_bad 2 connect --timestamps=soon exec:true && expect_err ts_bad 'iso or delta'
+# the log: appended, as it came (escape sequences and all), or stripped of them
+esc_prog='exec-pipe:printf "\033[1;31mred\033[0m \033]0;title\007plain\n"'
+run log_raw 0 connect --log "$tmp/console.log" "$esc_prog" --map ICRNL
+run log_strip 0 connect --log "$tmp/console.log" --log-strip --timestamps=delta "$esc_prog"
+if [ "$(head -n 1 "$tmp/console.log")" = "$(printf '\033[1;31mred\033[0m \033]0;title\007plain')" ] &&
+    [ "$(sed -n 2p "$tmp/console.log")" = '[+0.000000] red plain' ] &&
+    [ "$(wc -l <"$tmp/console.log")" -eq 2 ]; then
+    pass "log: appended raw, then stripped and stamped"
+else
+    fail log "$(od -c "$tmp/console.log" | head -20)"
+fi
+run log_nodir 1 connect --log "$tmp/no/such/dir/x.log" 'exec-pipe:true' &&
+    expect_err log_nodir "cannot open the log '$tmp/no/such/dir/x.log'"
+run log_strip_alone 2 connect --log-strip exec:true && expect_err log_strip_alone 'goes with --log'
 
 # ---- interactive: standard input is a terminal ----
 
@@ -254,7 +277,10 @@ ok = ok and step(b"\x01\x01\n", b"\x01\r\n")
 ok = ok and step(b"\x01h", b"hex view on") and step(b"AB\n", b"41 42 0a ")
 ok = ok and step(b"\x01h", b"hex view off") and step(b"plain\n", b"plain\r\n")
 # local echo: the key shown as typed, then as cat sends it back
-ok = ok and step(b"\x01e", b"local echo on") and step(b"Z", b"ZZ")
+ok = ok and step(b"\x01e", b"local echo on") and step(b"Z\n", b"Z\r\nZ\r\n")
+ok = ok and step(b"\x01e", b"local echo off")
+ok = ok and step(b"\x01t", b"timestamps on") and step(b"stamped\n", b"Z] stamped\r\n")
+ok = ok and step(b"\x01t", b"timestamps off") and step(b"bare\n", b"\nbare\r\n")
 ok = ok and step(b"\x01x", b"no command for that key; Ctrl-A ? lists them")
 ok = ok and step(b"\x01q", b"disconnected")
 _, status = os.waitpid(pid, 0)
