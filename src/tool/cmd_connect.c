@@ -20,6 +20,7 @@
 
 const char cmd_connect_help[] =
     "Usage: " TOOL_NAME " connect [OPTION]... URI\n"
+    "  or:  " TOOL_NAME " connect --list\n"
     "\n"
     "Connect to a byte stream and drive it. URI is one of\n"
     "  tcp://HOST:PORT            (an IPv6 address in brackets: tcp://[::1]:23)\n"
@@ -66,6 +67,8 @@ const char cmd_connect_help[] =
     "                        not matched to FILE (what was not sent to\n"
     "                        FILE.unsent) instead of showing its first and last\n"
     "                        2 KiB on standard error\n"
+    "      --list            list the serial ports: device, driver and the\n"
+    "                        stable /dev/serial/by-id/ names ('-': none)\n"
     "  -h, --help            show this help and exit\n"
     "\n"
     "Session options (without steps):\n"
@@ -127,6 +130,7 @@ enum {
     OPT_TIMESTAMPS,
     OPT_LOG,
     OPT_LOG_STRIP,
+    OPT_LIST,
 };
 
 static const struct option long_opts[] = {
@@ -146,6 +150,7 @@ static const struct option long_opts[] = {
     {"timestamps", optional_argument, NULL, OPT_TIMESTAMPS},
     {"log", required_argument, NULL, OPT_LOG},
     {"log-strip", no_argument, NULL, OPT_LOG_STRIP},
+    {"list", no_argument, NULL, OPT_LIST},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -255,6 +260,7 @@ int cmd_connect(int argc, char **argv)
     connect_opts o = {.timeout_ms = -1, .escape = 0x1d /* Ctrl-], as telnet */};
     size_t cap = 0;
     int c, rc = TOOL_EXIT_OK;
+    bool list = false;
 
     opterr = 0;
     optind = 0;
@@ -357,6 +363,9 @@ int cmd_connect(int argc, char **argv)
         case OPT_LOG_STRIP:
             o.log_strip = true;
             break;
+        case OPT_LIST:
+            list = true;
+            break;
         case OPT_MAP:
             if (connect_map_parse(optarg, &o.maps) < 0) {
                 rc = tool_usage("connect",
@@ -374,6 +383,11 @@ int cmd_connect(int argc, char **argv)
             rc = tool_option_error("connect", argv, c);
             goto out;
         }
+    }
+    if (list) {
+        rc = optind == argc ? connect_list()
+                            : tool_usage("connect", "connect: --list takes no URI");
+        goto out;
     }
     if (optind != argc - 1) {
         if (optind == argc)

@@ -103,6 +103,10 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive);
  * TOOL_EXIT_OK, or the exit status to end with. */
 int connect_open_ssh(const connect_opts *o, bool interactive, ss_transport *ret);
 
+/* `connect --list`: print the serial ports, one a line: the device, its
+ * driver, its /dev/serial/by-id/ names ("-": none). Returns the exit status. */
+int connect_list(void);
+
 /* Copy the stream's separate error channel to our standard error. */
 void connect_copy_stderr(ss_stream *s);
 

@@ -177,6 +177,28 @@ run map_bad 2 connect --map ICRNL,BOGUS exec:true &&
     expect_err map_bad "--map 'ICRNL,BOGUS': known maps are ICRNL, IGNCR"
 run map_steps 2 connect --map ICRNL exec:true -e x && expect_err map_steps "are for a session"
 
+# ---- --list: a fake sysfs and udev tree standing in for / ----
+
+r=$tmp/root
+mkdir -p "$r/sys/class/tty/tty0" "$r/sys/class/tty/ttyS1/device" "$r/sys/class/tty/ttyUSB0/device" \
+    "$r/sys/class/tty/ttyACM0/device" "$r/dev/serial/by-id"
+ln -s ../../../bus/usb-serial/drivers/ftdi_sio "$r/sys/class/tty/ttyUSB0/device/driver"
+ln -s ../../../bus/usb/drivers/cdc_acm "$r/sys/class/tty/ttyACM0/device/driver"
+# a UART probed with no hardware behind it (type 0) is not listed
+ln -s ../../../bus/platform/drivers/serial8250 "$r/sys/class/tty/ttyS1/device/driver"
+echo 0 >"$r/sys/class/tty/ttyS1/type"
+ln -s ../../ttyUSB0 "$r/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
+export SYNCSTREAM_TEST_ROOT=$r
+run list 0 connect --list
+unset SYNCSTREAM_TEST_ROOT
+if [ "$(cat "$tmp/list.out")" = "$(printf '%s\n' '/dev/ttyACM0  cdc_acm  -' \
+    '/dev/ttyUSB0  ftdi_sio  /dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0')" ]; then
+    pass "list: ports with drivers and by-id names"
+else
+    fail list "stdout is [$(cat "$tmp/list.out")]"
+fi
+run list_uri 2 connect --list exec:true && expect_err list_uri 'takes no URI'
+
 # ---- timestamps and the log ----
 
 run ts_iso 0 connect --timestamps 'exec-pipe:printf "a\nb\n"' &&
