@@ -130,7 +130,20 @@ typedef struct ss_transport_ops {
      * full, so events that come through read() wait for room); it may close
      * or replace a descriptor, as read() and tick() may. */
     int (*next_event)(void *impl, char *text, size_t size);
+
+    /* Optional, after next_event for the same reason: set one of the
+     * transport's out-of-band lines (SS_LINE_*) on or off, at once, without
+     * waiting (ss_stream_set_line()). Returns 0, -ENOTSUP for a line it does
+     * not have, -ENOTCONN while the device is away, or a negative errno. */
+    int (*set_line)(void *impl, int line, bool on);
 } ss_transport_ops;
+
+/* The out-of-band lines of a serial port (ss_stream_set_line()). */
+enum {
+    SS_LINE_BREAK = 1, /* the transmit line held at space: a BREAK while on */
+    SS_LINE_DTR = 2,   /* Data Terminal Ready */
+    SS_LINE_RTS = 3,   /* Request To Send */
+};
 
 /* A transport: its functions and its state. Handed to ss_stream_new(), which
  * takes ownership (it calls ops->close(impl) when done, also when it fails). */

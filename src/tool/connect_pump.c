@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <syncstream.h>
@@ -57,6 +58,23 @@ static void say(const char *what, bool on)
     fprintf(stderr, "\n" TOOL_NAME ": %s %s\n", what, on ? "on" : "off");
 }
 
+/* A line of the port set to first for ms milliseconds, then back: a BREAK
+ * (on, then off), a DTR or RTS pulse (off, then on: many boards reset). */
+static void pulse(input *in, int line, bool first, int ms, const char *what)
+{
+    /* what was typed before goes first */
+    (void)ss_stream_flush(in->s, 1000, NULL);
+    int rc = ss_stream_set_line(in->s, line, first);
+    if (rc == 0) {
+        nanosleep(&(struct timespec){.tv_nsec = ms * 1000000L}, NULL);
+        rc = ss_stream_set_line(in->s, line, !first);
+    }
+    if (rc < 0)
+        fprintf(stderr, "\n" TOOL_NAME ": cannot send %s: %s\n", what, ss_strerror(rc));
+    else
+        fprintf(stderr, "\n" TOOL_NAME ": %s sent\n", what);
+}
+
 /* The key typed after the escape key. Returns false to quit. */
 static bool menu_key(input *in, char c, char *out, size_t *out_len)
 {
@@ -71,6 +89,15 @@ static bool menu_key(input *in, char c, char *out, size_t *out_len)
         in->hex = !in->hex;
         say("hex view", in->hex);
         break;
+    case 'b':
+        pulse(in, SS_LINE_BREAK, true, 250, "a BREAK");
+        break;
+    case 'd':
+        pulse(in, SS_LINE_DTR, false, 100, "a DTR pulse");
+        break;
+    case 'r':
+        pulse(in, SS_LINE_RTS, false, 100, "an RTS pulse");
+        break;
     case 't':
         in->stamps = in->stamps ? CONNECT_TS_NONE : in->stamps_given;
         say("timestamps", in->stamps);
@@ -82,6 +109,9 @@ static bool menu_key(input *in, char c, char *out, size_t *out_len)
                 "  e  local echo on/off (now %s)\n"
                 "  h  hex view of what arrives on/off (now %s)\n"
                 "  t  timestamps on/off (now %s)\n"
+                "  b  send a BREAK (250 ms)\n"
+                "  d  pulse DTR (off 100 ms)\n"
+                "  r  pulse RTS (off 100 ms)\n"
                 "  ?  this list\n"
                 "  the escape key again: send it\n",
                 in->escape + '@', in->echo ? "on" : "off", in->hex ? "on" : "off",

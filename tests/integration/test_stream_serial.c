@@ -209,6 +209,37 @@ static void test_any_baud(void **state)
     close(master);
 }
 
+/* The out-of-band lines: a pty takes a BREAK (and has nothing to do with
+ * it) but has no DTR or RTS, which is what can be checked without a UART;
+ * a transport without lines says so; a closed stream too. */
+static void test_set_line(void **state)
+{
+    (void)state;
+    ss_stream *s;
+    int master = adapter_stream(NULL, NULL, &s);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_BREAK, true), 0);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_BREAK, false), 0);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_DTR, false), -ENOTTY);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_RTS, true), -ENOTTY);
+    assert_int_equal(ss_stream_set_line(s, 0, true), -EINVAL);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_RTS + 1, true), -EINVAL);
+    /* the stream still works */
+    assert_int_equal(ss_stream_write(s, "ok", 2, 10000, NULL), 0);
+    char buf[2];
+    read_exact(master, buf, 2);
+    assert_memory_equal(buf, "ok", 2);
+    ss_stream_close(s);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_BREAK, true), SS_ECLOSED);
+    ss_stream_free(s);
+    close(master);
+
+    ss_transport t;
+    assert_int_equal(ss_transport_open_uri(&t, "exec-pipe:cat", 1000), 0);
+    assert_int_equal(ss_stream_new(&s, NULL, &t, NULL), 0);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_BREAK, true), -ENOTSUP);
+    ss_stream_free(s);
+}
+
 static void test_hangup_and_reopen(void **state)
 {
     (void)state;
@@ -447,6 +478,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_settings_seen_by_tcgetattr),
         cmocka_unit_test(test_any_baud),
+        cmocka_unit_test(test_set_line),
         cmocka_unit_test(test_hangup_and_reopen),
         cmocka_unit_test(test_writes_fail_while_down),
         cmocka_unit_test(test_no_reopen),

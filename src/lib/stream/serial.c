@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -250,6 +251,21 @@ static int serial_tick(void *impl)
     return 0;
 }
 
+static int serial_set_line(void *impl, int line, bool on)
+{
+    serial *s = impl;
+    if (s->fd < 0)
+        return -ENOTCONN;
+    int rc;
+    if (line == SS_LINE_BREAK) {
+        rc = ioctl(s->fd, on ? TIOCSBRK : TIOCCBRK);
+    } else {
+        int bit = line == SS_LINE_DTR ? TIOCM_DTR : TIOCM_RTS;
+        rc = ioctl(s->fd, on ? TIOCMBIS : TIOCMBIC, &bit);
+    }
+    return rc < 0 ? -errno : 0;
+}
+
 static void serial_close(void *impl)
 {
     serial *s = impl;
@@ -268,6 +284,7 @@ static const ss_transport_ops serial_ops = {
     .tick = serial_tick,
     .close = serial_close,
     .next_event = serial_next_event,
+    .set_line = serial_set_line,
 };
 
 int ss_transport_serial_open(ss_transport *ret, const char *path, const ss_serial_opts *opts)
