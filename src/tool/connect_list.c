@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <syncstream.h>
+
 #include "connect.h"
 #include "tool.h"
 
@@ -71,7 +73,7 @@ int connect_list(void)
     struct dirent **ents;
     int n = scandir(dir, &ents, NULL, by_name);
     if (n < 0)
-        return tool_fail("connect: --list: cannot read %s: %s", dir, strerror(errno));
+        return tool_fail("connect: --list: cannot read %s: %s", dir, ss_strerror(-errno));
     for (int i = 0; i < n; i++) {
         const char *name = ents[i]->d_name;
         char path[PATH_MAX + 512], target[PATH_MAX], type[32];
