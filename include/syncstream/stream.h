@@ -193,6 +193,20 @@ int ss_stream_shutdown_write(ss_stream *s, int timeout_ms, ss_stream_payload *re
 /* ss_stream_waiting - bytes queued and not yet sent. Never fails. */
 size_t ss_stream_waiting(ss_stream *s);
 
+/*
+ * ss_stream_set_line - set an out-of-band line of the transport on or off,
+ * now: hold a serial port's transmit line in break (SS_LINE_BREAK: a BREAK
+ * is on, a pause of 250 ms or so, off), assert or drop DTR or RTS (a pulse
+ * resets many boards). Bytes still queued are not waited for: call
+ * ss_stream_flush() first to send them before.
+ *
+ * Thread-safe; does not block. Returns 0; -ENOTSUP (a transport without such
+ * lines: TCP, a program); -ENOTCONN (the serial device is away); SS_ECLOSED;
+ * a negative errno of the port (-ENOTTY: a pseudo-terminal has no DTR or
+ * RTS); -EINVAL for another line.
+ */
+int ss_stream_set_line(ss_stream *s, int line, bool on);
+
 /* ---- Reading -------------------------------------------------------------- */
 
 /*

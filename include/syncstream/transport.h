@@ -130,7 +130,20 @@ typedef struct ss_transport_ops {
      * full, so events that come through read() wait for room); it may close
      * or replace a descriptor, as read() and tick() may. */
     int (*next_event)(void *impl, char *text, size_t size);
+
+    /* Optional, after next_event for the same reason: set one of the
+     * transport's out-of-band lines (SS_LINE_*) on or off, at once, without
+     * waiting (ss_stream_set_line()). Returns 0, -ENOTSUP for a line it does
+     * not have, -ENOTCONN while the device is away, or a negative errno. */
+    int (*set_line)(void *impl, int line, bool on);
 } ss_transport_ops;
+
+/* The out-of-band lines of a serial port (ss_stream_set_line()). */
+enum {
+    SS_LINE_BREAK = 1, /* the transmit line held at space: a BREAK while on */
+    SS_LINE_DTR = 2,   /* Data Terminal Ready */
+    SS_LINE_RTS = 3,   /* Request To Send */
+};
 
 /* A transport: its functions and its state. Handed to ss_stream_new(), which
  * takes ownership (it calls ops->close(impl) when done, also when it fails). */
@@ -200,7 +213,10 @@ typedef enum ss_parity {
 } ss_parity;
 
 typedef struct ss_serial_opts {
-    unsigned baud;      /* 0: 115200; one of the standard rates, 50 to 4000000 */
+    /* 0: 115200; any rate from 1 to 100000000: one that is not a standard
+     * B* rate is set through Linux's termios2 (BOTHER), 250000 or 74880 as
+     * well as 9600, and the driver makes the nearest rate it can */
+    unsigned baud;
     unsigned data_bits; /* 0: 8; 5 to 8 */
     ss_parity parity;
     unsigned stop_bits; /* 0: 1; 1 or 2 */
@@ -218,7 +234,7 @@ typedef struct ss_serial_opts {
  * ss_transport_serial_open - open a serial port (raw mode, no echo, no line
  * discipline processing, CLOCAL) with the given settings.
  *
- * Thread-safe. opts may be NULL. Errors: -EINVAL (an unsupported baud rate,
+ * Thread-safe. opts may be NULL. Errors: -EINVAL (a baud rate out of range,
  * bits or parity), a negative errno from open or tcsetattr (-ENOENT,
  * -EACCES, -ENOTTY for a file that is not a terminal), -ENOMEM.
  */
@@ -276,7 +292,7 @@ int ss_transport_open_uri(ss_transport *ret, const char *uri, int timeout_ms);
  * kinds; host may be NULL, a longer name is cut to host_size - 1 bytes).
  * Returns -EINVAL with a sentence in why (may be NULL; cut to why_len - 1
  * bytes) naming the part that is wrong, the value given and what is allowed
- * ("serial setting baud=12345: not a supported rate (one of 50 75 ...)");
+ * ("serial setting baud=0: not a rate from 1 to 100000000");
  * -ENOMEM.
  */
 int ss_transport_uri_check(const char *uri, char *host, size_t host_size, char *why,

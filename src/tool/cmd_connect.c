@@ -20,11 +20,13 @@
 
 const char cmd_connect_help[] =
     "Usage: " TOOL_NAME " connect [OPTION]... URI\n"
+    "  or:  " TOOL_NAME " connect --list\n"
     "\n"
     "Connect to a byte stream and drive it. URI is one of\n"
     "  tcp://HOST:PORT            (an IPv6 address in brackets: tcp://[::1]:23)\n"
     "  serial:PATH[?SETTINGS]     a serial port; SETTINGS are KEY=VALUE joined by '&':\n"
-    "                             baud=115200 (a standard rate, 50 to 4000000),\n"
+    "                             baud=115200 (any rate, 1 to 100000000:\n"
+    "                             250000, 74880...),\n"
     "                             data=5..8, parity=none|even|odd, stop=1|2,\n"
     "                             rtscts=0|1, xonxoff=0|1, reopen=MS (-1: never),\n"
     "                             each at most once; give a path\n"
@@ -44,9 +46,11 @@ const char cmd_connect_help[] =
     "(what had arrived and was not matched, and what was not sent; of a part\n"
     "longer than 4 KiB, its first and last 2 KiB). An expectation fails at once\n"
     "when the read buffer (16 MiB) fills without a match. Without them: when\n"
-    "standard input is a terminal, an interactive session (Ctrl-] quits);\n"
+    "standard input is a terminal, an interactive session (Ctrl-] q quits,\n"
+    "Ctrl-] ? lists the other keys);\n"
     "otherwise standard input is sent and what arrives is printed, until the\n"
-    "stream ends.\n"
+    "stream ends. A serial device that goes away and comes back is said on\n"
+    "standard error as it happens.\n"
     "\n"
     "Options:\n"
     "  -s, --send=TEXT       send TEXT; \\n \\r \\t \\e \\\\ and \\xHH are escapes\n"
@@ -63,7 +67,31 @@ const char cmd_connect_help[] =
     "                        not matched to FILE (what was not sent to\n"
     "                        FILE.unsent) instead of showing its first and last\n"
     "                        2 KiB on standard error\n"
+    "      --list            list the serial ports: device, driver and the\n"
+    "                        stable /dev/serial/by-id/ names ('-': none)\n"
     "  -h, --help            show this help and exit\n"
+    "\n"
+    "Session options (without steps):\n"
+    "      --escape=KEY      the escape key: X or ^X for Ctrl-X (default ']'). Typed\n"
+    "                        in a terminal, it opens a one-key menu: q quits,\n"
+    "                        e local echo on/off, h hex view of what arrives\n"
+    "                        on/off, ? lists the keys; the escape key again sends\n"
+    "                        it to the device; t timestamps on/off; b a BREAK;\n"
+    "                        d, r a DTR, RTS pulse (serial ports)\n"
+    "      --timestamps[=iso|delta]  start each line shown (and logged) with its\n"
+    "                        time: ISO-8601 UTC (the default), or the seconds\n"
+    "                        since the line before\n"
+    "      --log=FILE        append what arrives to FILE, as it came (before\n"
+    "                        --map), with the timestamps if asked\n"
+    "      --log-strip       leave ANSI escape sequences (colours, cursor moves)\n"
+    "                        out of the log\n"
+    "      --map=MAPS        line-ending maps named as tio names them, joined by\n"
+    "                        ',' or repeated; from the device, before it is shown:\n"
+    "                        ICRNL (CR as NL), IGNCR (CR dropped), INLCR (NL as\n"
+    "                        CR), INLCRNL (NL as CR NL); typed, before it is sent:\n"
+    "                        OCRNL (CR, the Enter key, as NL), ONLCRNL (NL as\n"
+    "                        CR NL), OIGNCR (CR dropped), ODELBS (DEL, the\n"
+    "                        Backspace key, as BS), OLTU (lower case as upper)\n"
     "\n"
     "SSH options (ssh:// only):\n"
     "  -i, --identity=FILE   log in with this private key\n"
@@ -98,6 +126,12 @@ enum {
     OPT_ACCEPT_NEW_HOSTKEY,
     OPT_PTY,
     OPT_SAVE_PAYLOAD,
+    OPT_MAP,
+    OPT_ESCAPE,
+    OPT_TIMESTAMPS,
+    OPT_LOG,
+    OPT_LOG_STRIP,
+    OPT_LIST,
 };
 
 static const struct option long_opts[] = {
@@ -112,6 +146,12 @@ static const struct option long_opts[] = {
     {"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},
     {"accept-new-hostkey", no_argument, NULL, OPT_ACCEPT_NEW_HOSTKEY},
     {"pty", no_argument, NULL, OPT_PTY},
+    {"map", required_argument, NULL, OPT_MAP},
+    {"escape", required_argument, NULL, OPT_ESCAPE},
+    {"timestamps", optional_argument, NULL, OPT_TIMESTAMPS},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"log-strip", no_argument, NULL, OPT_LOG_STRIP},
+    {"list", no_argument, NULL, OPT_LIST},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -218,9 +258,10 @@ static int open_uri(const connect_opts *o, ss_transport *ret)
 
 int cmd_connect(int argc, char **argv)
 {
-    connect_opts o = {.timeout_ms = -1};
+    connect_opts o = {.timeout_ms = -1, .escape = 0x1d /* Ctrl-], as telnet */};
     size_t cap = 0;
     int c, rc = TOOL_EXIT_OK;
+    bool list = false;
 
     opterr = 0;
     optind = 0;
@@ -292,6 +333,49 @@ int cmd_connect(int argc, char **argv)
         case OPT_PTY:
             o.pty = true;
             break;
+        case OPT_ESCAPE: {
+            /* X or ^X: Ctrl-X, as picocom's --escape */
+            const char *k = optarg[0] == '^' && optarg[1] ? optarg + 1 : optarg;
+            int key = k[0] >= 'a' && k[0] <= 'z' ? k[0] - 32 : k[0];
+            if (!k[0] || k[1] || key < '@' || key > '_') {
+                rc = tool_usage("connect",
+                                "connect: --escape '%s': give X or ^X for Ctrl-X, X a letter "
+                                "or one of @ [ \\ ] ^ _",
+                                optarg);
+                goto out;
+            }
+            o.escape = key - '@';
+            break;
+        }
+        case OPT_TIMESTAMPS:
+            if (!optarg || strcmp(optarg, "iso") == 0) {
+                o.stamps = CONNECT_TS_ISO;
+            } else if (strcmp(optarg, "delta") == 0) {
+                o.stamps = CONNECT_TS_DELTA;
+            } else {
+                rc = tool_usage("connect", "connect: --timestamps is iso or delta, not '%s'",
+                                optarg);
+                goto out;
+            }
+            break;
+        case OPT_LOG:
+            o.log = optarg;
+            break;
+        case OPT_LOG_STRIP:
+            o.log_strip = true;
+            break;
+        case OPT_LIST:
+            list = true;
+            break;
+        case OPT_MAP:
+            if (connect_map_parse(optarg, &o.maps) < 0) {
+                rc = tool_usage("connect",
+                                "connect: --map '%s': known maps are ICRNL, IGNCR, INLCR, "
+                                "INLCRNL, OCRNL, ODELBS, OIGNCR, ONLCRNL, OLTU",
+                                optarg);
+                goto out;
+            }
+            break;
         case 'h':
             fputs(cmd_connect_help, stdout);
             rc = tool_finish_output(TOOL_EXIT_OK);
@@ -300,6 +384,11 @@ int cmd_connect(int argc, char **argv)
             rc = tool_option_error("connect", argv, c);
             goto out;
         }
+    }
+    if (list) {
+        rc = optind == argc ? connect_list()
+                            : tool_usage("connect", "connect: --list takes no URI");
+        goto out;
     }
     if (optind != argc - 1) {
         if (optind == argc)
@@ -310,6 +399,15 @@ int cmd_connect(int argc, char **argv)
     }
     o.uri = argv[optind];
 
+    if ((o.maps || o.stamps || o.log || o.log_strip) && o.nsteps) {
+        rc = tool_usage("connect", "connect: --map, --timestamps and --log are for a session, "
+                                   "not for --send/--expect steps");
+        goto out;
+    }
+    if (o.log_strip && !o.log) {
+        rc = tool_usage("connect", "connect: --log-strip goes with --log");
+        goto out;
+    }
     bool interactive = isatty(STDIN_FILENO) && !o.nsteps;
     bool ssh = strncmp(o.uri, "ssh://", 6) == 0;
     if (!ssh && (o.identity || o.password_file || o.known_hosts || o.accept_new_hostkey ||

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <syncstream.h>
 
@@ -39,7 +40,51 @@ typedef struct connect_opts {
     const char *known_hosts;   /* --known-hosts */
     bool accept_new_hostkey;   /* --accept-new-hostkey */
     bool pty;                  /* --pty */
+    unsigned maps;             /* --map: CONNECT_MAP_* of a live session */
+    int escape;                /* --escape: the menu's key, a control character */
+    int stamps;                /* --timestamps: CONNECT_TS_* */
+    const char *log;           /* --log: append what arrives to this file */
+    bool log_strip;            /* --log-strip */
 } connect_opts;
+
+/* --timestamps */
+enum { CONNECT_TS_NONE, CONNECT_TS_ISO, CONNECT_TS_DELTA };
+
+/* Where a session's received bytes are shown or logged (connect_view.c). */
+typedef struct connect_view {
+    int fd;
+    int stamps;      /* CONNECT_TS_*: each line starts with its time */
+    bool strip;      /* leave out ANSI escape sequences */
+    bool line_start; /* the next byte starts a line (true at first) */
+    int esc;         /* where in an escape sequence the bytes are */
+    int64_t last_ns; /* CLOCK_MONOTONIC of the last stamp (delta) */
+} connect_view;
+
+/* Write n bytes to v->fd as v says. Errors of the write are ignored: a
+ * console is not stopped by a full disk or a closed terminal. */
+void connect_view_write(connect_view *v, const char *p, size_t n);
+
+/* tio's line-ending maps (connect_map.c). I: from the device, before it is
+ * shown; O: typed, before it goes to the device. */
+enum {
+    CONNECT_MAP_ICRNL = 1u << 0,   /* CR shown as NL */
+    CONNECT_MAP_IGNCR = 1u << 1,   /* CR not shown */
+    CONNECT_MAP_INLCR = 1u << 2,   /* NL shown as CR */
+    CONNECT_MAP_INLCRNL = 1u << 3, /* NL shown as CR NL */
+    CONNECT_MAP_OCRNL = 1u << 4,   /* CR (Enter) sent as NL */
+    CONNECT_MAP_ODELBS = 1u << 5,  /* DEL (Backspace) sent as BS */
+    CONNECT_MAP_OIGNCR = 1u << 6,  /* CR not sent */
+    CONNECT_MAP_ONLCRNL = 1u << 7, /* NL sent as CR NL */
+    CONNECT_MAP_OLTU = 1u << 8,    /* lower case sent as upper case */
+};
+
+/* Add the maps of a comma-separated list of names (any case) to *maps_inout.
+ * Returns 0, or -EINVAL for an unknown name (nothing added). */
+int connect_map_parse(const char *list, unsigned *maps_inout);
+
+/* Map n bytes of src into dst (room for 2 * n bytes): the I maps when in,
+ * else the O maps. Returns the bytes written to dst. */
+size_t connect_map_apply(unsigned maps, bool in, const char *src, size_t n, char *dst);
 
 /* Turn \n \r \t \e \\ \xHH into their bytes. *ret is malloc'ed. Returns 0,
  * -EINVAL for another escape, -ENOMEM. */
@@ -57,6 +102,10 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive);
  * printing why it cannot. interactive asks for a remote terminal. Returns
  * TOOL_EXIT_OK, or the exit status to end with. */
 int connect_open_ssh(const connect_opts *o, bool interactive, ss_transport *ret);
+
+/* `connect --list`: print the serial ports, one a line: the device, its
+ * driver, its /dev/serial/by-id/ names ("-": none). Returns the exit status. */
+int connect_list(void);
 
 /* Copy the stream's separate error channel to our standard error. */
 void connect_copy_stderr(ss_stream *s);

@@ -2,7 +2,8 @@
  * connect_pump.c: `syncstream connect` without steps, a live session. The main
  * thread prints what the stream receives; an input thread sends standard
  * input. Interactive (stdin a terminal): the terminal is raw, so every key
- * goes to the device as typed, and Ctrl-] quits. Otherwise, when standard
+ * goes to the device as typed, and the escape key (Ctrl-] unless --escape
+ * says another) opens a one-key menu: q quits, ? lists the keys. Otherwise, when standard
  * input ends, the session waits for the stream to end, at most --timeout.
  * A session that the stream's end ended exits with the program's status.
  */
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <syncstream.h>
@@ -21,11 +23,17 @@
 #include "connect.h"
 #include "tool.h"
 
-#define QUIT_KEY 0x1d /* Ctrl-] as in telnet */
-
 typedef struct input {
     ss_stream *s;
     bool interactive;
+    unsigned maps; /* --map */
+    int escape;    /* the escape key (a control character) */
+    bool escaped;  /* the escape key was typed: the next key is a command */
+    /* toggled by the input thread's menu, read by both threads */
+    _Atomic bool echo; /* show typed keys */
+    _Atomic bool hex;  /* show received bytes as hex */
+    _Atomic int stamps; /* CONNECT_TS_* of the lines shown */
+    int stamps_given;   /* --timestamps, or ISO: what the menu turns on */
     int timeout_ms;
     int wake[2]; /* the main thread writes here when the session is over */
     /* written by the input thread before it closes the stream, read by the
@@ -43,10 +51,105 @@ static bool woken(int fd, int timeout_ms)
     return n != 0;
 }
 
+static void write_all(int fd, const char *p, size_t n);
+
+static void say(const char *what, bool on)
+{
+    fprintf(stderr, "\n" TOOL_NAME ": %s %s\n", what, on ? "on" : "off");
+}
+
+/* A line of the port set to first for ms milliseconds, then back: a BREAK
+ * (on, then off), a DTR or RTS pulse (off, then on: many boards reset). */
+static void pulse(input *in, int line, bool first, int ms, const char *what)
+{
+    /* what was typed before goes first */
+    (void)ss_stream_flush(in->s, 1000, NULL);
+    int rc = ss_stream_set_line(in->s, line, first);
+    if (rc == 0) {
+        nanosleep(&(struct timespec){.tv_nsec = ms * 1000000L}, NULL);
+        rc = ss_stream_set_line(in->s, line, !first);
+    }
+    if (rc < 0)
+        fprintf(stderr, "\n" TOOL_NAME ": cannot send %s: %s\n", what, ss_strerror(rc));
+    else
+        fprintf(stderr, "\n" TOOL_NAME ": %s sent\n", what);
+}
+
+/* The key typed after the escape key. Returns false to quit. */
+static bool menu_key(input *in, char c, char *out, size_t *out_len)
+{
+    switch (c) {
+    case 'q':
+        return false;
+    case 'e':
+        in->echo = !in->echo;
+        say("local echo", in->echo);
+        break;
+    case 'h':
+        in->hex = !in->hex;
+        say("hex view", in->hex);
+        break;
+    case 'b':
+        pulse(in, SS_LINE_BREAK, true, 250, "a BREAK");
+        break;
+    case 'd':
+        pulse(in, SS_LINE_DTR, false, 100, "a DTR pulse");
+        break;
+    case 'r':
+        pulse(in, SS_LINE_RTS, false, 100, "an RTS pulse");
+        break;
+    case 't':
+        in->stamps = in->stamps ? CONNECT_TS_NONE : in->stamps_given;
+        say("timestamps", in->stamps);
+        break;
+    case '?':
+        fprintf(stderr,
+                "\n" TOOL_NAME ": keys after the escape key (Ctrl-%c):\n"
+                "  q  quit\n"
+                "  e  local echo on/off (now %s)\n"
+                "  h  hex view of what arrives on/off (now %s)\n"
+                "  t  timestamps on/off (now %s)\n"
+                "  b  send a BREAK (250 ms)\n"
+                "  d  pulse DTR (off 100 ms)\n"
+                "  r  pulse RTS (off 100 ms)\n"
+                "  ?  this list\n"
+                "  the escape key again: send it\n",
+                in->escape + '@', in->echo ? "on" : "off", in->hex ? "on" : "off",
+                in->stamps ? "on" : "off");
+        break;
+    default:
+        if (c == in->escape)
+            out[(*out_len)++] = c;
+        else
+            fprintf(stderr, "\n" TOOL_NAME ": no command for that key; Ctrl-%c ? lists them\n",
+                    in->escape + '@');
+        break;
+    }
+    return true;
+}
+
+/* Take the menu's keys out of buf (n bytes) into out; false: quit. */
+static bool keys(input *in, const char *buf, size_t n, char *out, size_t *out_len)
+{
+    *out_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (in->escaped) {
+            in->escaped = false;
+            if (!menu_key(in, buf[i], out, out_len))
+                return false;
+        } else if (in->interactive && buf[i] == in->escape) {
+            in->escaped = true;
+        } else {
+            out[(*out_len)++] = buf[i];
+        }
+    }
+    return true;
+}
+
 static void *input_main(void *arg)
 {
     input *in = arg;
-    char buf[4096];
+    char buf[4096], typed[sizeof(buf)], mapped[2 * sizeof(buf)];
     for (;;) {
         struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
                               {.fd = in->wake[0], .events = POLLIN}};
@@ -62,15 +165,15 @@ static void *input_main(void *arg)
             continue;
         if (n <= 0)
             break;
-        char *q = in->interactive ? memchr(buf, QUIT_KEY, (size_t)n) : NULL;
-        if (q) {
-            n = q - buf;
-            in->quit = true;
-        }
-        if ((n > 0 && ss_stream_write(in->s, buf, (size_t)n, -1, NULL) < 0) || in->quit)
+        size_t ntyped;
+        in->quit = !keys(in, buf, (size_t)n, typed, &ntyped);
+        if (in->echo)
+            write_all(STDOUT_FILENO, typed, ntyped);
+        size_t len = connect_map_apply(in->maps, false, typed, ntyped, mapped);
+        if ((len > 0 && ss_stream_write(in->s, mapped, len, -1, NULL) < 0) || in->quit)
             break;
     }
-    /* Standard input ended (or Ctrl-]): what is queued still goes out, then
+    /* Standard input ended (or the menu's q): what is queued still goes out, then
      * the peer learns that no more will come (a program reading its input to
      * the end can finish), and the stream may still answer, for at most the
      * timeout. A transport without an end of input just stays open. */
@@ -96,6 +199,57 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
+/* The hex view: each byte as two hex digits and a space, a line break after
+ * a received NL so that lines stay apart. */
+static void show_hex(const char *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char out[3 * 256 + 1];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        out[k++] = digits[c >> 4];
+        out[k++] = digits[c & 15];
+        out[k++] = ' ';
+        if (c == '\n')
+            out[k++] = '\n';
+        if (k > sizeof(out) - 4) {
+            write_all(STDOUT_FILENO, out, k);
+            k = 0;
+        }
+    }
+    write_all(STDOUT_FILENO, out, k);
+}
+
+/* Bytes that arrived: to the log as they came, then shown (hex, or mapped
+ * and stamped); mapped has room for 2 * n bytes. */
+static void received(input *in, connect_view *show, connect_view *logv, const char *p, size_t n,
+                     char *mapped)
+{
+    if (logv->fd >= 0)
+        connect_view_write(logv, p, n);
+    if (in->hex) {
+        show_hex(p, n);
+        return;
+    }
+    show->stamps = in->stamps;
+    connect_view_write(show, mapped, connect_map_apply(in->maps, true, p, n, mapped));
+}
+
+/* The stream's events (a serial device gone, back) as notices on stderr,
+ * when they happen: a bridge hands them over on the I/O thread, so the
+ * session learns of them while no byte arrives. Lines are the main loop's. */
+static int notice(void *ctx, const char *source, ss_kind kind, uint32_t flags, const char *text,
+                  size_t len)
+{
+    (void)ctx;
+    (void)source;
+    (void)flags;
+    if (kind == SS_KIND_WARNING)
+        fprintf(stderr, "\n" TOOL_NAME ": %.*s\n", (int)len, text);
+    return 0;
+}
+
 /* A session that ended with the program at the other end (exec:, ssh://)
  * exits with its status, as ssh(1) and a shell do: its exit code, or 128 + N
  * when signal N killed it. A stream without a program (tcp://, serial:)
@@ -112,11 +266,27 @@ static int program_status(ss_stream *s)
 
 int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
 {
-    input in = {.s = s, .interactive = interactive, .timeout_ms = o->timeout_ms};
+    input in = {.s = s,
+                .interactive = interactive,
+                .maps = o->maps,
+                .escape = o->escape,
+                .stamps = o->stamps,
+                .stamps_given = o->stamps ? o->stamps : CONNECT_TS_ISO,
+                .timeout_ms = o->timeout_ms};
+    connect_view show = {.fd = STDOUT_FILENO, .line_start = true};
+    connect_view logv = {.fd = -1, .strip = o->log_strip, .stamps = o->stamps, .line_start = true};
+    if (o->log) {
+        logv.fd = open(o->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (logv.fd < 0)
+            return tool_fail("connect: cannot open the log '%s': %s", o->log, ss_strerror(-errno));
+    }
     struct termios saved;
     bool raw = false;
-    if (pipe2(in.wake, O_CLOEXEC) < 0)
+    if (pipe2(in.wake, O_CLOEXEC) < 0) {
+        if (logv.fd >= 0)
+            close(logv.fd);
         return tool_fail("connect: %s", ss_strerror(-errno));
+    }
     if (interactive && tcgetattr(STDIN_FILENO, &saved) == 0) {
         struct termios t = saved;
         /* raw input (every key as typed, Ctrl-C to the device); output as it was */
@@ -125,8 +295,12 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
         t.c_cc[VMIN] = 1;
         t.c_cc[VTIME] = 0;
         raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
-        fprintf(stderr, TOOL_NAME ": connected to %s; Ctrl-] quits\r\n", o->uri);
+        /* output processing is left on, so the terminal makes "\n" a CR LF */
+        fprintf(stderr, TOOL_NAME ": connected to %s; Ctrl-%c q quits, Ctrl-%c ? lists the keys\n",
+                o->uri, o->escape + '@', o->escape + '@');
     }
+    /* without notices the session still works: nothing to stop for */
+    (void)ss_stream_bridge(s, &(ss_bridge_opts){.on_line = notice});
     pthread_t thread;
     int err = pthread_create(&thread, NULL, input_main, &in);
     if (err) {
@@ -134,19 +308,23 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
             tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         close(in.wake[0]);
         close(in.wake[1]);
+        if (logv.fd >= 0)
+            close(logv.fd);
         return tool_fail("connect: %s", ss_strerror(-err));
     }
 
-    char buf[65536];
+    static char buf[65536], mapped[2 * sizeof(buf)];
     ssize_t n;
     ss_stream_payload pl = {0};
     while ((n = ss_stream_read(s, buf, sizeof(buf), -1, &pl)) > 0) {
-        write_all(STDOUT_FILENO, buf, (size_t)n);
+        received(&in, &show, &logv, buf, (size_t)n, mapped);
         connect_copy_stderr(s);
     }
     /* closed by the input side: what was received and not yet shown */
-    if (n == SS_ECLOSED && pl.read)
-        write_all(STDOUT_FILENO, pl.read, pl.read_len);
+    for (size_t off = 0; n == SS_ECLOSED && off < pl.read_len; off += sizeof(buf)) {
+        size_t len = pl.read_len - off < sizeof(buf) ? pl.read_len - off : sizeof(buf);
+        received(&in, &show, &logv, pl.read + off, len, mapped);
+    }
     ss_stream_payload_clear(&pl);
     connect_copy_stderr(s);
     (void)!write(in.wake[1], "x", 1);
@@ -155,10 +333,12 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
     close(in.wake[1]);
     if (raw)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    if (logv.fd >= 0)
+        close(logv.fd);
 
     if (n == SS_EEOF || (n == SS_ECLOSED && in.quit)) {
         if (interactive)
-            fprintf(stderr, "\r\n" TOOL_NAME ": %s\r\n",
+            fprintf(stderr, "\n" TOOL_NAME ": %s\n",
                     in.quit ? "disconnected" : "the stream ended");
         return n == SS_EEOF ? program_status(s) : TOOL_EXIT_OK;
     }

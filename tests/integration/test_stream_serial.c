@@ -132,13 +132,13 @@ static void test_settings_seen_by_tcgetattr(void **state)
     assert_int_equal(ss_stream_new(&s, NULL, &t, NULL), 0);
     ss_stream_free(s);
     struct termios made = tio;
-    assert_int_equal(ss__serial_termios(&made, &so), 0);
+    assert_int_equal(ss__serial_termios(&made, &so, NULL), 0);
     assert_int_equal(made.c_cflag & CSIZE, CS7);
     assert_true(made.c_cflag & PARENB);
     assert_false(made.c_cflag & PARODD);
     so.parity = SS_PARITY_ODD;
     so.data_bits = 5;
-    assert_int_equal(ss__serial_termios(&made, &so), 0);
+    assert_int_equal(ss__serial_termios(&made, &so, NULL), 0);
     assert_int_equal(made.c_cflag & CSIZE, CS5);
     assert_true(made.c_cflag & PARODD);
 
@@ -152,7 +152,7 @@ static void test_settings_seen_by_tcgetattr(void **state)
     t.ops->close(t.impl);
 
     /* refused settings and paths */
-    ss_serial_opts bad = {.baud = 12345};
+    ss_serial_opts bad = {.baud = SS__SERIAL_MAX_BAUD + 1};
     assert_int_equal(ss_transport_serial_open(&t, link_path, &bad), -EINVAL);
     bad = (ss_serial_opts){.data_bits = 9};
     assert_int_equal(ss_transport_serial_open(&t, link_path, &bad), -EINVAL);
@@ -160,6 +160,84 @@ static void test_settings_seen_by_tcgetattr(void **state)
     assert_int_equal(ss_transport_serial_open(&t, "/dev/null", NULL), -ENOTTY);
     close(slave);
     close(master);
+}
+
+/* A rate that is no B* constant is set through termios2 (BOTHER), and a
+ * Linux pty keeps it: TCGETS2 on the port reads it back, as tio would show. */
+static void test_any_baud(void **state)
+{
+    (void)state;
+    static const unsigned rates[] = {250000, 12345, 74880, 9600};
+    for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+        int slave;
+        int master = plug_adapter(&slave);
+        ss_transport t;
+        assert_int_equal(ss_transport_serial_open(&t, link_path, &(ss_serial_opts){.baud = rates[i]}),
+                         0);
+        unsigned got = 0;
+        assert_int_equal(ss__serial_get_baud(slave, &got), 0);
+        assert_int_equal(got, rates[i]);
+        bool other = false;
+        struct termios tio = {0};
+        assert_int_equal(ss__serial_termios(&tio, &(ss_serial_opts){.baud = rates[i], .data_bits = 8,
+                                                                    .stop_bits = 1},
+                                            &other),
+                         0);
+        assert_int_equal(other, rates[i] != 9600);
+        /* the bytes flow at that rate too */
+        ss_stream *s = NULL;
+        assert_int_equal(ss_stream_new(&s, NULL, &t, NULL), 0);
+        assert_int_equal(ss_stream_write(s, "M115\n", 5, 10000, NULL), 0);
+        char buf[8];
+        read_exact(master, buf, 5);
+        assert_memory_equal(buf, "M115\n", 5);
+        ss_stream_free(s);
+        close(slave);
+        close(master);
+    }
+    char uri[512];
+    snprintf(uri, sizeof(uri), "serial:%s?baud=250000", link_path);
+    int slave;
+    int master = plug_adapter(&slave);
+    ss_transport t;
+    assert_int_equal(ss_transport_open_uri(&t, uri, 1000), 0);
+    unsigned got = 0;
+    assert_int_equal(ss__serial_get_baud(slave, &got), 0);
+    assert_int_equal(got, 250000);
+    t.ops->close(t.impl);
+    close(slave);
+    close(master);
+}
+
+/* The out-of-band lines: a pty takes a BREAK (and has nothing to do with
+ * it) but has no DTR or RTS, which is what can be checked without a UART;
+ * a transport without lines says so; a closed stream too. */
+static void test_set_line(void **state)
+{
+    (void)state;
+    ss_stream *s;
+    int master = adapter_stream(NULL, NULL, &s);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_BREAK, true), 0);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_BREAK, false), 0);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_DTR, false), -ENOTTY);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_RTS, true), -ENOTTY);
+    assert_int_equal(ss_stream_set_line(s, 0, true), -EINVAL);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_RTS + 1, true), -EINVAL);
+    /* the stream still works */
+    assert_int_equal(ss_stream_write(s, "ok", 2, 10000, NULL), 0);
+    char buf[2];
+    read_exact(master, buf, 2);
+    assert_memory_equal(buf, "ok", 2);
+    ss_stream_close(s);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_BREAK, true), SS_ECLOSED);
+    ss_stream_free(s);
+    close(master);
+
+    ss_transport t;
+    assert_int_equal(ss_transport_open_uri(&t, "exec-pipe:cat", 1000), 0);
+    assert_int_equal(ss_stream_new(&s, NULL, &t, NULL), 0);
+    assert_int_equal(ss_stream_set_line(s, SS_LINE_BREAK, true), -ENOTSUP);
+    ss_stream_free(s);
 }
 
 static void test_hangup_and_reopen(void **state)
@@ -308,7 +386,8 @@ static void test_uri_mistakes_named(void **state)
     static const struct {
         const char *uri, *why;
     } cases[] = {
-        {"serial:/dev/x?baud=12345", "serial setting baud=12345: not a supported rate (one of 50 "},
+        {"serial:/dev/x?baud=0", "serial setting baud=0: not a rate from 1 to 100000000"},
+        {"serial:/dev/x?baud=100000001", "baud=100000001: not a rate from 1 to 100000000"},
         {"serial:/dev/x?baud=115200&baud=9600", "serial setting baud is given more than once"},
         {"serial:/dev/x?parity=none&stop=2&parity=odd", "setting parity is given more than once"},
         {"serial:/dev/x?parity=mark", "parity=mark: allowed values are none, even or odd"},
@@ -333,7 +412,7 @@ static void test_uri_mistakes_named(void **state)
     }
     /* a sentence longer than the room is cut, still a string */
     char small[16];
-    assert_int_equal(ss_transport_uri_check("serial:/dev/x?baud=1", NULL, 0, small, sizeof(small)),
+    assert_int_equal(ss_transport_uri_check("serial:/dev/x?baud=0", NULL, 0, small, sizeof(small)),
                      -EINVAL);
     assert_int_equal(strlen(small), sizeof(small) - 1);
 
@@ -398,6 +477,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_settings_seen_by_tcgetattr),
+        cmocka_unit_test(test_any_baud),
+        cmocka_unit_test(test_set_line),
         cmocka_unit_test(test_hangup_and_reopen),
         cmocka_unit_test(test_writes_fail_while_down),
         cmocka_unit_test(test_no_reopen),

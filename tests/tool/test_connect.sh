@@ -34,8 +34,10 @@ run bad_port 2 connect tcp://127.0.0.1:99999 && expect_err bad_port "cannot use"
 run bad_serial 2 connect 'serial:/dev/null?parity=mark' && expect_err bad_serial "cannot use" &&
     expect_err bad_serial "parity=mark: allowed values are none, even or odd"
 # a URI's mistake named: the setting, the value given and what is allowed
-run bad_baud 2 connect 'serial:/dev/null?baud=12345' &&
-    expect_err bad_baud "baud=12345: not a supported rate \(one of 50 .* 115200 .* 4000000\)"
+run bad_baud 2 connect 'serial:/dev/null?baud=0' &&
+    expect_err bad_baud "baud=0: not a rate from 1 to 100000000"
+# any rate is accepted (termios2): /dev/null then fails as no terminal, not as a URI
+run any_baud 1 connect 'serial:/dev/null?baud=250000' -e x && expect_err any_baud 'Inappropriate ioctl'
 run unknown_setting 2 connect 'serial:/dev/null?speed=9600' &&
     expect_err unknown_setting "unknown serial setting 'speed' \(known: baud, data"
 # a setting given twice is refused, even when both values are valid
@@ -150,6 +152,76 @@ run exit_signal_pty 143 connect 'exec:kill -TERM $$'
 printf '' | timeout 60 "$tool" connect 'exec-pipe:sleep 5' -t 0.3 >"$tmp/pipe_to.out" 2>"$tmp/pipe_to.err"
 check_status pipe_to 4 $? && expect_err pipe_to 'did not end within 0.3 s'
 
+# ---- line-ending maps (tio's --map names) ----
+
+# typed: NL sent as CR NL, CR dropped, DEL sent as BS, lower case as upper
+printf 'a\rb\n\177' >"$tmp/map_out.in"
+run map_out 0 connect --map ONLCRNL,oigncr --map ODELBS,OLTU 'exec-pipe:od -An -c' &&
+    expect_out map_out '^ +A +B +\\r +\\n +\\b$'
+# without maps the bytes go as typed
+cp "$tmp/map_out.in" "$tmp/map_none.in"
+run map_none 0 connect 'exec-pipe:od -An -c' && expect_out map_none '^ +a +\\r +b +\\n +177$'
+printf '\r' >"$tmp/map_ocrnl.in"
+run map_ocrnl 0 connect --map OCRNL 'exec-pipe:od -An -c' && expect_out map_ocrnl '^ +\\n$'
+# from the device: CR dropped / CR as NL / NL as CR NL / NL as CR
+run map_igncr 0 connect --map IGNCR 'exec-pipe:printf "x\r\ny\r"' &&
+    { [ "$(od -An -c <"$tmp/map_igncr.out" | tr -s ' ')" = ' x \n y' ] && pass map_igncr_bytes ||
+        fail map_igncr "stdout is $(od -An -c <"$tmp/map_igncr.out")"; }
+run map_icrnl 0 connect --map ICRNL,INLCRNL 'exec-pipe:printf "p\rq\n"' &&
+    { [ "$(od -An -c <"$tmp/map_icrnl.out" | tr -s ' ')" = ' p \n q \r \n' ] && pass map_icrnl_bytes ||
+        fail map_icrnl "stdout is $(od -An -c <"$tmp/map_icrnl.out")"; }
+run map_inlcr 0 connect --map INLCR 'exec-pipe:printf "n\n"' &&
+    { [ "$(od -An -c <"$tmp/map_inlcr.out" | tr -s ' ')" = ' n \r' ] && pass map_inlcr_bytes ||
+        fail map_inlcr "stdout is $(od -An -c <"$tmp/map_inlcr.out")"; }
+run map_bad 2 connect --map ICRNL,BOGUS exec:true &&
+    expect_err map_bad "--map 'ICRNL,BOGUS': known maps are ICRNL, IGNCR"
+run map_steps 2 connect --map ICRNL exec:true -e x && expect_err map_steps "are for a session"
+
+# ---- --list: a fake sysfs and udev tree standing in for / ----
+
+r=$tmp/root
+mkdir -p "$r/sys/class/tty/tty0" "$r/sys/class/tty/ttyS1/device" "$r/sys/class/tty/ttyUSB0/device" \
+    "$r/sys/class/tty/ttyACM0/device" "$r/dev/serial/by-id"
+ln -s ../../../bus/usb-serial/drivers/ftdi_sio "$r/sys/class/tty/ttyUSB0/device/driver"
+ln -s ../../../bus/usb/drivers/cdc_acm "$r/sys/class/tty/ttyACM0/device/driver"
+# a UART probed with no hardware behind it (type 0) is not listed
+ln -s ../../../bus/platform/drivers/serial8250 "$r/sys/class/tty/ttyS1/device/driver"
+echo 0 >"$r/sys/class/tty/ttyS1/type"
+ln -s ../../ttyUSB0 "$r/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
+export SYNCSTREAM_TEST_ROOT=$r
+run list 0 connect --list
+unset SYNCSTREAM_TEST_ROOT
+if [ "$(cat "$tmp/list.out")" = "$(printf '%s\n' '/dev/ttyACM0  cdc_acm  -' \
+    '/dev/ttyUSB0  ftdi_sio  /dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0')" ]; then
+    pass "list: ports with drivers and by-id names"
+else
+    fail list "stdout is [$(cat "$tmp/list.out")]"
+fi
+run list_uri 2 connect --list exec:true && expect_err list_uri 'takes no URI'
+
+# ---- timestamps and the log ----
+
+run ts_iso 0 connect --timestamps 'exec-pipe:printf "a\nb\n"' &&
+    expect_out ts_iso '^\[20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\] a$' &&
+    expect_out ts_iso '^\[20[0-9-]+T[0-9:.]+Z\] b$'
+run ts_delta 0 connect --timestamps=delta 'exec-pipe:printf "a\nb\nc"' &&
+    expect_out ts_delta '^\[\+0\.000000\] a$' && expect_out ts_delta '^\[\+[0-9]+\.[0-9]{6}\] c$'
+run ts_bad 2 connect --timestamps=soon exec:true && expect_err ts_bad 'iso or delta'
+# the log: appended, as it came (escape sequences and all), or stripped of them
+esc_prog='exec-pipe:printf "\033[1;31mred\033[0m \033]0;title\007plain\n"'
+run log_raw 0 connect --log "$tmp/console.log" "$esc_prog" --map ICRNL
+run log_strip 0 connect --log "$tmp/console.log" --log-strip --timestamps=delta "$esc_prog"
+if [ "$(head -n 1 "$tmp/console.log")" = "$(printf '\033[1;31mred\033[0m \033]0;title\007plain')" ] &&
+    [ "$(sed -n 2p "$tmp/console.log")" = '[+0.000000] red plain' ] &&
+    [ "$(wc -l <"$tmp/console.log")" -eq 2 ]; then
+    pass "log: appended raw, then stripped and stamped"
+else
+    fail log "$(od -c "$tmp/console.log" | head -20)"
+fi
+run log_nodir 1 connect --log "$tmp/no/such/dir/x.log" 'exec-pipe:true' &&
+    expect_err log_nodir "cannot open the log '$tmp/no/such/dir/x.log'"
+run log_strip_alone 2 connect --log-strip exec:true && expect_err log_strip_alone 'goes with --log'
+
 # ---- interactive: standard input is a terminal ----
 
 cat >"$tmp/term.py" <<'PY'
@@ -173,21 +245,126 @@ def read_until(want, limit=20):
                 break
             out += chunk
     return want in out
-ok = read_until(b"Ctrl-] quits")
+ok = read_until(b"Ctrl-] q quits")
+# the banner ends in one CR LF: the terminal's output processing makes it
+ok = ok and read_until(b"the keys\r\n") and b"the keys\r\r\n" not in out
 os.write(fd, b"hello\r")
 # the program's terminal echoes the line, then cat prints it (our terminal
 # turns each "\r\n" into "\r\r\n")
 ok = ok and read_until(b"hello\r\r\nhello")
-os.write(fd, b"\x1d")
-ok = ok and read_until(b"disconnected")
+os.write(fd, b"\x1dq")
+ok = ok and read_until(b"disconnected\r\n") and b"\r\r\n" + b"syncstream: disc" not in out
 _, status = os.waitpid(pid, 0)
 print("output:", out)
 sys.exit(0 if ok and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 1)
 PY
 if timeout 60 "$python" "$tmp/term.py" "$tool" >"$tmp/term.out" 2>&1; then
-    pass "interactive session: typed keys reach the program, Ctrl-] quits"
+    pass "interactive session: typed keys reach the program, Ctrl-] q quits"
 else
     fail interactive "$(head -c 600 "$tmp/term.out")"
 fi
+
+# the escape menu, with Ctrl-A as the escape key, against cat on pipes (no
+# terminal echo on its side: what comes back is what was sent)
+cat >"$tmp/menu.py" <<'PY'
+import os, pty, select, sys, time
+tool = sys.argv[1]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(tool, [tool, "connect", "--escape", "^a", "exec-pipe:cat"])
+out = b""
+def read_until(want, limit=20):
+    global out
+    end = time.time() + limit
+    while want not in out and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    if want not in out:
+        print("missing:", want)
+    return want in out
+def step(keys, want):
+    os.write(fd, keys)
+    return read_until(want)
+ok = read_until(b"Ctrl-A q quits, Ctrl-A ? lists the keys\r\n")
+ok = ok and step(b"\x01?", b"keys after the escape key (Ctrl-A)")
+# the escape key twice sends it once
+ok = ok and step(b"\x01\x01\n", b"\x01\r\n")
+ok = ok and step(b"\x01h", b"hex view on") and step(b"AB\n", b"41 42 0a ")
+ok = ok and step(b"\x01h", b"hex view off") and step(b"plain\n", b"plain\r\n")
+# local echo: the key shown as typed, then as cat sends it back
+ok = ok and step(b"\x01e", b"local echo on") and step(b"Z\n", b"Z\r\nZ\r\n")
+ok = ok and step(b"\x01e", b"local echo off")
+ok = ok and step(b"\x01t", b"timestamps on") and step(b"stamped\n", b"Z] stamped\r\n")
+ok = ok and step(b"\x01t", b"timestamps off") and step(b"bare\n", b"\nbare\r\n")
+# a program has no serial lines: said, and the session goes on
+ok = ok and step(b"\x01b", b"cannot send a BREAK: ")
+ok = ok and step(b"\x01d", b"cannot send a DTR pulse: ")
+ok = ok and step(b"\x01x", b"no command for that key; Ctrl-A ? lists them")
+ok = ok and step(b"\x01q", b"disconnected")
+_, status = os.waitpid(pid, 0)
+print("output:", out)
+sys.exit(0 if ok and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 1)
+PY
+if timeout 60 "$python" "$tmp/menu.py" "$tool" >"$tmp/menu.out" 2>&1; then
+    pass "escape menu: help, the key itself, hex view, local echo, unknown key, quit"
+else
+    fail menu "$(head -c 1500 "$tmp/menu.out")"
+fi
+# a serial device gone and back (a pty pair whose slave a stable name points
+# at, as /dev/serial/by-id/ does): notices on stderr as it happens
+cat >"$tmp/notice.py" <<'PY'
+import os, select, subprocess, sys, time
+tool, link = sys.argv[1], sys.argv[2]
+def plug():
+    m, s = os.openpty()
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(os.ttyname(s), link)
+    return m, s
+m, s = plug()
+p = subprocess.Popen([tool, "connect", "serial:%s?reopen=50" % link],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+got = {p.stdout.fileno(): b"", p.stderr.fileno(): b""}
+def wait_for(fd, want, limit=20):
+    end = time.time() + limit
+    while want not in got[fd] and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            got[fd] += chunk
+    if want not in got[fd]:
+        print("missing:", want, got)
+    return want in got[fd]
+ok = True
+os.write(m, b"hello\n")
+ok = ok and wait_for(p.stdout.fileno(), b"hello\n")
+os.close(s)
+os.close(m)
+os.unlink(link)
+ok = ok and wait_for(p.stderr.fileno(), b"went away; reopening")
+m, s = plug()
+ok = ok and wait_for(p.stderr.fileno(), b"is back (reopened)")
+os.write(m, b"again\n")
+ok = ok and wait_for(p.stdout.fileno(), b"again\n")
+p.terminate()
+p.wait(timeout=20)
+print(got)
+sys.exit(0 if ok else 1)
+PY
+if timeout 60 "$python" "$tmp/notice.py" "$tool" "$tmp/usb-Test-if00" >"$tmp/notice.out" 2>&1; then
+    pass "serial notices: the device gone and back, said on stderr"
+else
+    fail notice "$(head -c 1500 "$tmp/notice.out")"
+fi
+run escape_bad 2 connect --escape 1 exec:true && expect_err escape_bad "--escape '1': give X or \^X"
 
 exit $failed

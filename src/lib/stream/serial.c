@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,35 +68,21 @@ static int64_t mono_ns(void)
 
 bool ss__serial_baud_ok(unsigned baud)
 {
-    for (size_t i = 0; i < NRATES; i++)
-        if (rates[i].rate == baud)
-            return true;
-    return false;
+    return baud >= 1 && baud <= SS__SERIAL_MAX_BAUD;
 }
 
-void ss__serial_rates_text(char *buf, size_t size)
+int ss__serial_termios(struct termios *tio, const ss_serial_opts *o, bool *ret_other)
 {
-    size_t used = 0;
-    if (size)
-        buf[0] = '\0';
-    for (size_t i = 0; i < NRATES && used < size; i++) {
-        int n = snprintf(buf + used, size - used, "%s%u", i ? " " : "", rates[i].rate);
-        if (n < 0)
-            return;
-        used += (size_t)n;
-    }
-}
-
-int ss__serial_termios(struct termios *tio, const ss_serial_opts *o)
-{
-    speed_t speed = 0;
+    speed_t speed = B38400;
     bool known = false;
     for (size_t i = 0; i < NRATES; i++)
         if (rates[i].rate == o->baud) {
             speed = rates[i].speed;
             known = true;
         }
-    if (!known || o->data_bits < 5 || o->data_bits > 8 || o->stop_bits < 1 || o->stop_bits > 2 ||
+    if (ret_other)
+        *ret_other = !known;
+    if (!ss__serial_baud_ok(o->baud) || o->data_bits < 5 || o->data_bits > 8 || o->stop_bits < 1 || o->stop_bits > 2 ||
         (unsigned)o->parity > SS_PARITY_ODD)
         return -EINVAL;
     cfmakeraw(tio);
@@ -121,12 +108,15 @@ int ss__serial_termios(struct termios *tio, const ss_serial_opts *o)
 static int configure(int fd, const serial *s)
 {
     struct termios tio;
+    bool other;
     if (tcgetattr(fd, &tio) < 0)
         return -errno;
-    int rc = ss__serial_termios(&tio, &s->o);
+    int rc = ss__serial_termios(&tio, &s->o, &other);
     if (rc < 0)
         return rc;
-    return tcsetattr(fd, TCSANOW, &tio) < 0 ? -errno : 0;
+    if (tcsetattr(fd, TCSANOW, &tio) < 0)
+        return -errno;
+    return other ? ss__serial_set_any_baud(fd, s->o.baud) : 0;
 }
 
 /* Open and configure the port. Returns the fd or a negative errno. */
@@ -261,6 +251,21 @@ static int serial_tick(void *impl)
     return 0;
 }
 
+static int serial_set_line(void *impl, int line, bool on)
+{
+    serial *s = impl;
+    if (s->fd < 0)
+        return -ENOTCONN;
+    int rc;
+    if (line == SS_LINE_BREAK) {
+        rc = ioctl(s->fd, on ? TIOCSBRK : TIOCCBRK);
+    } else {
+        int bit = line == SS_LINE_DTR ? TIOCM_DTR : TIOCM_RTS;
+        rc = ioctl(s->fd, on ? TIOCMBIS : TIOCMBIC, &bit);
+    }
+    return rc < 0 ? -errno : 0;
+}
+
 static void serial_close(void *impl)
 {
     serial *s = impl;
@@ -279,6 +284,7 @@ static const ss_transport_ops serial_ops = {
     .tick = serial_tick,
     .close = serial_close,
     .next_event = serial_next_event,
+    .set_line = serial_set_line,
 };
 
 int ss_transport_serial_open(ss_transport *ret, const char *path, const ss_serial_opts *opts)
@@ -296,7 +302,7 @@ int ss_transport_serial_open(ss_transport *ret, const char *path, const ss_seria
     if (!o.reopen_ms)
         o.reopen_ms = DEFAULT_REOPEN_MS;
     struct termios check = {0};
-    int rc = ss__serial_termios(&check, &o);
+    int rc = ss__serial_termios(&check, &o, NULL);
     if (rc < 0)
         return rc;
     serial *s = calloc(1, sizeof(*s));

@@ -9,15 +9,19 @@
 
 #include <syncstream/transport.h>
 
-/* Make tio raw with o's settings (every field given, none 0). Returns 0 or
- * -EINVAL for an unsupported rate, size, parity or stop bits. */
-int ss__serial_termios(struct termios *tio, const ss_serial_opts *o);
+#include "stream/serial_baud.h"
 
-/* True when baud is one of the standard rates the port can be set to. */
+/* The highest rate a port is asked for: beyond any UART made. */
+#define SS__SERIAL_MAX_BAUD 100000000u
+
+/* Make tio raw with o's settings (every field given, none 0). A rate that is
+ * not a standard one (a B* constant) leaves tio at 38400: the port is then set
+ * to it by ss__serial_set_any_baud(), and *ret_other (may be NULL) says so.
+ * Returns 0 or -EINVAL for a rate, size, parity or stop bits out of range. */
+int ss__serial_termios(struct termios *tio, const ss_serial_opts *o, bool *ret_other);
+
+/* True when the port can be asked for baud: 1 to SS__SERIAL_MAX_BAUD. */
 bool ss__serial_baud_ok(unsigned baud);
 
-/* Those rates, space-separated, into buf (cut to size bytes, NUL-terminated),
- * for a message saying what is allowed. */
-void ss__serial_rates_text(char *buf, size_t size);
 
 #endif

@@ -409,6 +409,18 @@ int ss_stream_shutdown_write(ss_stream *s, int timeout_ms, ss_stream_payload *re
     return rc;
 }
 
+int ss_stream_set_line(ss_stream *s, int line, bool on)
+{
+    if (!s || line < SS_LINE_BREAK || line > SS_LINE_RTS)
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    int rc = s->closed ? SS_ECLOSED
+             : s->t.ops->set_line ? s->t.ops->set_line(s->t.impl, line, on)
+                                  : -ENOTSUP;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 size_t ss_stream_waiting(ss_stream *s)
 {
     pthread_mutex_lock(&s->mu);

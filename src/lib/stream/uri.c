@@ -114,10 +114,8 @@ static int serial_option(unsigned key, const char *v, size_t vlen, ss_serial_opt
             o->baud = (unsigned)n;
             return 0;
         }
-        char rates[512];
-        ss__serial_rates_text(rates, sizeof(rates));
-        return bad(why, wl, "serial setting baud=%.*s: not a supported rate (one of %s)",
-                   (int)(vlen < QUOTE ? vlen : QUOTE), v, rates);
+        return bad(why, wl, "serial setting baud=%.*s: not a rate from 1 to %u",
+                   (int)(vlen < QUOTE ? vlen : QUOTE), v, SS__SERIAL_MAX_BAUD);
     }
     case KEY_DATA:
         if (num && n >= 5 && n <= 8) {
