@@ -35,19 +35,10 @@ static void start(fixture *f, const ss_host_server_opts *o)
 /* A TCP connection to the server from 127.0.0.(host), or -1 when refused. */
 static int connect_from(const fixture *f, int host)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000000u | host)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ss_host_server_port(f->srv))};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = http_raw_connect(ss_host_server_port(f->srv), host, 10, 0);
     struct timeval tv = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        close(fd);
-        return -1;
-    }
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     return fd;
 }
 
@@ -277,17 +268,8 @@ static void post_20mb(const fixture *f)
  * which reads nothing yet. */
 static int events_from(const fixture *f, int host, const char *query)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = http_raw_connect(ss_host_server_port(f->srv), host, 10, 4096);
     assert_true(fd >= 0);
-    int rcvbuf = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000000u | host)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ss_host_server_port(f->srv))};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    struct timeval tv = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     char req[256];
     snprintf(req, sizeof(req), "GET /sync-stream-events%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
              query);

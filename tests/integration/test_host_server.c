@@ -1106,15 +1106,8 @@ static void test_concurrent_mirrors(void **state_)
  * library would not send. */
 static int raw_connect_from(fixture *f, int host)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = http_raw_connect(ss_host_server_port(f->srv), host, 20, 0);
     assert_true(fd >= 0);
-    struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000000u | host)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ss_host_server_port(f->srv))};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    struct timeval tv = {.tv_sec = 20};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     return fd;
 }
 
