@@ -20,10 +20,11 @@
  * the start of the partial line, a line longer than max_line is cut into
  * records flagged SS_REC_CONTINUED. Completed records go to a bounded queue and
  * a background thread sends them in batches over one kept-alive connection, in
- * order. When the server is down, restarting or answers 5xx, the thread retries
- * the same batch with exponential backoff; the writer goes on queueing until the
- * queue is full, then (optionally) spills to a spool file, then blocks until
- * there is room. Nothing is lost or sent twice: each batch carries the mirror's
+ * order. When the server is down, restarting or answers 5xx, or its name does
+ * not resolve (SS_ENOHOST, SS_ERESOLVE), the thread retries the same batch
+ * with exponential backoff; the writer goes on queueing until the queue is
+ * full, then (optionally) spills to a spool file, then blocks until there is
+ * room. Nothing is lost or sent twice: each batch carries the mirror's
  * random id and a batch number, and the server ignores a batch it already
  * stored. (The base protocol has no such numbers: against a base server a batch
  * whose response was lost is sent again and may be stored twice.)
@@ -213,7 +214,9 @@ void ss_host_reader_free(ss_host_reader *r);
 
 /*
  * Requests. Each returns 0 (or a count) on success, and on failure:
- * -ECONNREFUSED, -ETIMEDOUT, -ECONNRESET, -EHOSTUNREACH or -EIO (transport),
+ * -ECONNREFUSED, -ETIMEDOUT, -ECONNRESET or -EIO (transport), SS_ENOHOST or
+ * SS_ERESOLVE (the host name does not resolve: not known, or the name service
+ * failed; the message names the host and gives the resolver's error),
  * -EKEYREJECTED (https: the server's certificate does not verify),
  * -EACCES (401: missing or wrong token), -ENOENT (404), -EMSGSIZE (413),
  * SS_EREJECTED (another 4xx), SS_ESERVER (5xx), -EPROTO (an answer that is not

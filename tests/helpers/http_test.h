@@ -6,11 +6,17 @@
 #ifndef SS_HTTP_TEST_H
 #define SS_HTTP_TEST_H
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -182,6 +188,34 @@ static inline const char *http_message(const http_reply *r)
 {
     const char *m = json_string_value(json_object_get(r->json, "message"));
     return m ? m : "";
+}
+
+/* A raw TCP connection to 127.0.0.1:port from 127.0.0.(src) (so that many
+ * clients are many addresses), for what an HTTP library would not send; reads
+ * time out after timeout_s. rcvbuf > 0 sets the receive buffer before the
+ * connection (a small window for a client that does not read). Returns the
+ * socket, or -1 when the connection fails. */
+static inline int http_raw_connect(uint16_t port, int src, int timeout_s, int rcvbuf)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    struct timeval tv = {.tv_sec = timeout_s};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)src);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+        goto fail;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+        goto fail;
+    return fd;
+fail:
+    close(fd);
+    return -1;
 }
 
 #endif

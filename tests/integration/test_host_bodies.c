@@ -18,20 +18,11 @@
 #include "test.h"
 #include "http_test.h"
 
-/* A raw connection to port from 127.0.0.SRC (so that many clients are many
- * addresses), reads timing out after 20 s. */
+/* A raw connection to port from 127.0.0.SRC, reads timing out after 20 s. */
 static int connect_from(uint16_t port, int src)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = http_raw_connect(port, src, 20, 0);
     assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)src);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    struct timeval tv = {.tv_sec = 20};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     return fd;
 }
 

@@ -35,19 +35,10 @@ static void start(fixture *f, const ss_host_server_opts *o)
 /* A TCP connection to the server from 127.0.0.(host), or -1 when refused. */
 static int connect_from(const fixture *f, int host)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000000u | host)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ss_host_server_port(f->srv))};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = http_raw_connect(ss_host_server_port(f->srv), host, 10, 0);
     struct timeval tv = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        close(fd);
-        return -1;
-    }
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     return fd;
 }
 
@@ -103,6 +94,28 @@ static void expect_served(const fixture *f, const char *suffix)
     http_reply_clear(&r);
 }
 
+/* Start a server of ATTACKERS * PER_ATTACKER connections, PER_ATTACKER per
+ * address, and from each of ATTACKERS addresses open as many connections as
+ * it admits, each sending even's bytes (from an even attacker) or odd's.
+ * Returns how many are held, in fds. */
+static int attack(fixture *f, const char *even, const char *odd, int *fds)
+{
+    ss_host_server_opts o = {.listen = "127.0.0.1:0", .max_connections = ATTACKERS * PER_ATTACKER,
+                             .max_per_ip = PER_ATTACKER};
+    start(f, &o);
+    int held = 0;
+    for (int a = 0; a < ATTACKERS; a++) {
+        for (int i = 0; i < PER_ATTACKER; i++) {
+            int fd = admitted_from(f, 2 + a);
+            if (fd >= 0 && send_all(fd, a % 2 ? odd : even))
+                fds[held++] = fd;
+            else if (fd >= 0)
+                close(fd);
+        }
+    }
+    return held;
+}
+
 /*
  * Slowloris: eight addresses open all the connections they may and send
  * headers that never end. Before, eight addresses of max_per_ip filled
@@ -115,20 +128,9 @@ static void test_slowloris_many_addresses(void **state_)
 {
     (void)state_;
     fixture f;
-    ss_host_server_opts o = {.listen = "127.0.0.1:0", .max_connections = ATTACKERS * PER_ATTACKER,
-                             .max_per_ip = PER_ATTACKER};
-    start(&f, &o);
     int fds[ATTACKERS * PER_ATTACKER];
-    int held = 0;
-    for (int a = 0; a < ATTACKERS; a++) {
-        for (int i = 0; i < PER_ATTACKER; i++) {
-            int fd = admitted_from(&f, 2 + a);
-            if (fd >= 0 && send_all(fd, "GET /sync-stream-health HTTP/1.1\r\nHost: 127.0.0.1\r\n"))
-                fds[held++] = fd;
-            else if (fd >= 0)
-                close(fd);
-        }
-    }
+    const char *head = "GET /sync-stream-health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    int held = attack(&f, head, head, fds);
     assert_true(held > 0);
     assert_true(held < ATTACKERS * PER_ATTACKER);
     expect_served(&f, "-health");
@@ -165,22 +167,9 @@ static void test_waits_many_addresses(void **state_)
 {
     (void)state_;
     fixture f;
-    ss_host_server_opts o = {.listen = "127.0.0.1:0", .max_connections = ATTACKERS * PER_ATTACKER,
-                             .max_per_ip = PER_ATTACKER};
-    start(&f, &o);
     int fds[ATTACKERS * PER_ATTACKER];
-    int held = 0;
-    for (int a = 0; a < ATTACKERS; a++) {
-        const char *wait = a % 2 ? "GET /sync-stream-events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-                                 : "GET /sync-stream?since=0&wait=60000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-        for (int i = 0; i < PER_ATTACKER; i++) {
-            int fd = admitted_from(&f, 2 + a);
-            if (fd >= 0 && send_all(fd, wait))
-                fds[held++] = fd;
-            else if (fd >= 0)
-                close(fd);
-        }
-    }
+    int held = attack(&f, "GET /sync-stream?since=0&wait=60000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                      "GET /sync-stream-events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", fds);
     assert_true(held > 0);
     expect_served(&f, "-health");
     expect_served(&f, "?since=0&wait=200");
@@ -277,17 +266,8 @@ static void post_20mb(const fixture *f)
  * which reads nothing yet. */
 static int events_from(const fixture *f, int host, const char *query)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = http_raw_connect(ss_host_server_port(f->srv), host, 10, 4096);
     assert_true(fd >= 0);
-    int rcvbuf = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000000u | host)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ss_host_server_port(f->srv))};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    struct timeval tv = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     char req[256];
     snprintf(req, sizeof(req), "GET /sync-stream-events%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
              query);

@@ -112,6 +112,18 @@ expect_err wrong_route "1 line not delivered.*404"
 run read_dead 1 read "$dead"
 expect_err read_dead "Connection refused"
 
+# A host name that does not resolve: the name and the resolver's error, not
+# "No route to host". send retries (the name may appear) until its timeout.
+nohost=http://no-such-host.invalid:5000/x
+printf 'kept 1\n' >"$tmp/nohost_send.in"
+run nohost_send 1 send --timeout=2 "$nohost"
+expect_err nohost_send "1 line not delivered.*cannot resolve the host name 'no-such-host.invalid': ."
+for cmd in read stop; do
+    run "nohost_$cmd" 1 "$cmd" "$nohost"
+    expect_err "nohost_$cmd" "^syncstream: $cmd: $nohost: the host name .*: cannot resolve the host name 'no-such-host.invalid': ."
+    if grep -q 'No route' "$tmp/nohost_$cmd.err"; then fail "nohost_$cmd" "says No route"; fi
+done
+
 # Against syncstream serve: records with seq, time and source; a live follow;
 # a token.
 printf 's3cret\n' >"$tmp/token"

@@ -54,14 +54,18 @@ enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, j
     return reply_json_header(c, status, body, NULL, NULL);
 }
 
-/* {"message": MESSAGE}, MESSAGE formatted; NULL when out of memory. */
-__attribute__((format(printf, 1, 0))) static json_t *message_body(const char *fmt, va_list ap)
+/* {"message": MESSAGE} with status, plus the header name: value when name is
+ * not NULL. */
+__attribute__((format(printf, 5, 0))) static enum MHD_Result
+reply_message_v(struct MHD_Connection *c, unsigned status, const char *name, const char *value,
+                const char *fmt, va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     /* A message may quote a client's bytes: json_string would refuse invalid
      * UTF-8, so it goes through the replacing encoder. */
-    return json_pack("{s:o}", "message", ss__json_text(msg, strlen(msg)));
+    json_t *body = json_pack("{s:o}", "message", ss__json_text(msg, strlen(msg)));
+    return reply_json_header(c, status, body, name, value);
 }
 
 enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status,
@@ -69,9 +73,9 @@ enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status
 {
     va_list ap;
     va_start(ap, fmt);
-    json_t *body = message_body(fmt, ap);
+    enum MHD_Result ok = reply_message_v(c, status, NULL, NULL, fmt, ap);
     va_end(ap);
-    return reply_json_header(c, status, body, NULL, NULL);
+    return ok;
 }
 
 enum MHD_Result ss__host_reply_message_header(struct MHD_Connection *c, unsigned status,
@@ -80,9 +84,19 @@ enum MHD_Result ss__host_reply_message_header(struct MHD_Connection *c, unsigned
 {
     va_list ap;
     va_start(ap, fmt);
-    json_t *body = message_body(fmt, ap);
+    enum MHD_Result ok = reply_message_v(c, status, name, value, fmt, ap);
     va_end(ap);
-    return reply_json_header(c, status, body, name, value);
+    return ok;
+}
+
+enum MHD_Result ss__host_reply_busy(struct MHD_Connection *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    enum MHD_Result ok = reply_message_v(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                         MHD_HTTP_HEADER_RETRY_AFTER, SS__HOST_RETRY_AFTER, fmt, ap);
+    va_end(ap);
+    return ok;
 }
 
 enum MHD_Result ss__host_reply_store_error(struct MHD_Connection *c, int err)

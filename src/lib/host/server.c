@@ -28,9 +28,6 @@
 /* A body this many times over the cap (sent without a Content-Length) is not
  * read to its end: the connection is closed. */
 #define DISCARD_FACTOR 4
-/* What a 503 for a spent body budget asks the client to wait, in seconds: the
- * bodies in flight are done in about that time on a local network. */
-#define BUDGET_RETRY_AFTER "1"
 /* A request's body must arrive within this many idle timeouts: a client that
  * trickles a byte now and then (never idle long enough to be cut) is cut here. */
 #define BODY_DEADLINE_FACTOR 4
@@ -122,9 +119,8 @@ static enum MHD_Result refuse(const ss_host_server *srv, struct MHD_Connection *
                               const request *rq)
 {
     if (rq->refusal == MHD_HTTP_SERVICE_UNAVAILABLE)
-        return ss__host_reply_message_header(
-            c, rq->refusal, MHD_HTTP_HEADER_RETRY_AFTER, BUDGET_RETRY_AFTER,
-            "too many request bodies at once (the server holds at most %zu bytes of them); "
+        return ss__host_reply_busy(
+            c, "too many request bodies at once (the server holds at most %zu bytes of them); "
             "try again later",
             srv->bodies.limit);
     if (rq->refusal != MHD_HTTP_CONTENT_TOO_LARGE)

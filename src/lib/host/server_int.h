@@ -61,12 +61,23 @@ enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status
                                        const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* As ss__host_reply_message, with one more header, name: value (Retry-After
- * on a 503, Connection: close after a request whose body is not read). */
+/* As ss__host_reply_message, with one more header, name: value (Connection:
+ * close after a request whose body is not read). */
 enum MHD_Result ss__host_reply_message_header(struct MHD_Connection *c, unsigned status,
                                               const char *name, const char *value,
                                               const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* Seconds a client refused for a busy server (ss__host_reply_busy) is asked
+ * to wait: the bodies in flight, or a waiter's turn, are done in about that
+ * time on a local network. */
+#define SS__HOST_RETRY_AFTER "1"
+
+/* 503 with Retry-After: SS__HOST_RETRY_AFTER and {"message": MESSAGE}: the
+ * server is busy (the body budget is spent, the waiting pool is full) and the
+ * client may try again. */
+enum MHD_Result ss__host_reply_busy(struct MHD_Connection *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* 405: method is not one of allow (a list for the message and the Allow
  * header). */

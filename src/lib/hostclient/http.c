@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <syncstream/common.h>
 
 #include "hostclient/http.h"
+#include "stream/tcp.h"
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
@@ -165,6 +167,39 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
     return atomic_load_explicit(&h->cancel, memory_order_relaxed) ? 1 : 0;
 }
 
+/*
+ * A host name curl could not resolve: SS_ENOHOST or SS_ERESOLVE with the name
+ * and the resolver's words in h->message. curl says neither which nor why, so
+ * the name is asked again; this costs one more lookup only on this failure, as
+ * fast as curl's (an unknown name) or as slow (a name service that does not
+ * answer, the same wait again).
+ */
+static int resolve_error(ss__http *h)
+{
+    const char *url = NULL;
+    char *host = NULL;
+    CURLU *u = curl_url();
+    curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
+    if (!u || !url || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        return SS_ENOHOST; /* curl's own words stay in h->message */
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    errno = 0;
+    int gai = getaddrinfo(host, NULL, &hints, &res);
+    int err = gai ? ss__gai_error(gai) : 0;
+    if (err != SS_ENOHOST)
+        err = SS_ERESOLVE; /* the name service failed, or it answers again now */
+    ss__http_set_message(h, "cannot resolve the host name '%s': %s", host,
+                         gai ? gai_strerror(gai) : "it failed, and resolves again now");
+    if (res)
+        freeaddrinfo(res);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return err;
+}
+
 /* Translate a transfer's failure into an errno, keeping curl's words. */
 static int transfer_error(ss__http *h, CURLcode rc, const sink *s)
 {
@@ -192,7 +227,9 @@ static int transfer_error(ss__http *h, CURLcode rc, const sink *s)
     case CURLE_PEER_FAILED_VERIFICATION:
         return -EKEYREJECTED; /* not retried: the next try meets the same certificate */
     case CURLE_COULDNT_RESOLVE_HOST:
-        return -EHOSTUNREACH;
+        return resolve_error(h);
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return SS_ENOHOST; /* the proxy's name: curl's words say which */
     case CURLE_GOT_NOTHING:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:

@@ -44,7 +44,8 @@ void ss__http_done(ss__http *h);
  * answer returns 0 with h->status and h->body set (whatever the status; a
  * status >= 400 also sets h->message from the body's JSON "message"); else a
  * negative transport error (-ECONNREFUSED, -ETIMEDOUT, -ECONNRESET,
- * -EHOSTUNREACH, -EKEYREJECTED for a certificate that does not verify,
+ * SS_ENOHOST or SS_ERESOLVE for a host or proxy name that does not resolve
+ * (h->message names it and gives the resolver's error), -EKEYREJECTED for a certificate that does not verify,
  * -EMSGSIZE for a body over max_body, -ECANCELED, -ENOMEM, -EINVAL for a bad
  * URL or CA file, -EIO) with h->message set. timeout_ms overrides the
  * request timeout when > 0.

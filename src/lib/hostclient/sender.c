@@ -25,7 +25,8 @@ static bool retryable(int err)
     case -ECONNREFUSED:
     case -ETIMEDOUT:
     case -ECONNRESET:
-    case -EHOSTUNREACH:
+    case SS_ENOHOST: /* a name may be published later (a server not yet started) */
+    case SS_ERESOLVE:
     case -EIO:
     case -EPROTO:
     case SS_ESERVER:
