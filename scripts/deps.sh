@@ -33,6 +33,8 @@ if [[ "${1:-build}" == test ]]; then
     packages+=(openssh-server openssh-client)
     # The Python package's tests; Flask for the host mode's Flask adapter.
     packages+=(python3-pytest python3-flask)
+    # syncstream.stream's serial tests: a socat pty pair is the device.
+    packages+=(socat)
     # The Redis store's tests start a real redis-server; its benchmark compares
     # with redis-benchmark (redis-tools).
     packages+=(redis-server redis-tools)

@@ -25,6 +25,7 @@
 
 /* The types, one file each. */
 int ss__py_linebuf_add(PyObject *module);
+int ss__py_stream_add(PyObject *module);
 
 /*
  * errors.c: raise the Python exception for a library error code and return

@@ -9,6 +9,7 @@
 /* Each type's file adds its type to the module; a new type is one line here. */
 static int (*const add_types[])(PyObject *module) = {
     ss__py_linebuf_add,
+    ss__py_stream_add,
 };
 
 static PyMethodDef module_methods[] = {

@@ -6,6 +6,7 @@ sync-stream 1.2's names and behaviour, so that code written for it runs
 unchanged; docs/python.md lists what differs and how to get the old behaviour.
 
 - LineBuffer: lines written by the threads of this process.
+- stream: threadedstream's TCP, serial, SSH and exec streams (syncstream.stream).
 """
 
 from . import _core
@@ -13,6 +14,7 @@ from . import base
 from .base import GroupedMessage, redirect_stderr, redirect_stdout
 from . import mproc
 from .mproc import LineBuffer
+from . import stream
 
 __version__: str = _core.library_version
 
@@ -24,4 +26,5 @@ __all__ = (
     "redirect_stderr",
     "mproc",
     "LineBuffer",
+    "stream",
 )
