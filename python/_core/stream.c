@@ -292,6 +292,22 @@ static PyObject *Stream_ssh(PyObject *cls, PyObject *args)
     return make((PyTypeObject *)cls, &t, sep, sep_len);
 }
 
+/* parse_ssh_uri(uri) -> (host, port, user or None, command or None) */
+static PyObject *Stream_parse_ssh_uri(PyObject *cls, PyObject *args)
+{
+    const char *uri;
+    if (!PyArg_ParseTuple(args, "s:parse_ssh_uri", &uri))
+        return NULL;
+    ss_ssh_opts o = {0};
+    char *storage = NULL;
+    int rc = ss_ssh_parse_uri(uri, &o, &storage);
+    if (rc < 0)
+        return ss__py_error(rc, uri);
+    PyObject *out = Py_BuildValue("(sizz)", o.host, o.port ? o.port : 22, o.user, o.command);
+    free(storage);
+    return out;
+}
+
 /* ---- Reading ---------------------------------------------------------- */
 
 static PyObject *Stream_read(Stream *self, PyObject *args)
@@ -709,6 +725,8 @@ static PyMethodDef Stream_methods[] = {
     {"ssh", Stream_ssh, METH_VARARGS | METH_CLASS,
      "ssh(host, user, password, key, port, command, known_hosts, accept_new, pty, timeout_ms, "
      "line_sep)"},
+    {"parse_ssh_uri", Stream_parse_ssh_uri, METH_VARARGS | METH_CLASS,
+     "parse_ssh_uri(uri) -> (host, port, user, command)"},
     {"read", METH(Stream_read), METH_VARARGS, "read(count, timeout=None) -> bytes"},
     {"read_until", METH(Stream_read_until), METH_VARARGS,
      "read_until(target, timeout=None) -> bytes"},

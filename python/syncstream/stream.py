@@ -454,11 +454,22 @@ class ExecStream(IoStream):
         IoStream.__init__(self, core, separator, encoding, errors)
 
 
-def open(uri, *, separator="\n", encoding=None, errors="strict", connect_timeout=10.0):
+def open(uri, *, separator="\n", encoding=None, errors="strict", connect_timeout=10.0,
+         **ssh):
     """A stream from a URI, as `syncstream connect` takes it: tcp://HOST:PORT,
     serial:PATH?baud=..., exec:COMMAND, exec-pipe:COMMAND,
     ssh://[USER@]HOST[:PORT][/COMMAND]. ValueError for a URI that does not
-    parse (the message says which part)."""
+    parse (the message says which part). An ssh:// URI also takes
+    SshStream's password, key_filename, known_hosts, accept_new_hostkey and
+    pty; without them it logs in with ssh-agent and the default keys and
+    checks ~/.ssh/known_hosts, as `syncstream connect` does."""
+    if ssh and not uri.startswith("ssh://"):
+        raise TypeError("syncstream: open: %s apply to ssh:// URIs only" % ", ".join(ssh))
+    if ssh:
+        host, port, user, command = _core.Stream.parse_ssh_uri(uri)
+        return SshStream(host, user, port=port, command=command, separator=separator,
+                         encoding=encoding, errors=errors, connect_timeout=connect_timeout,
+                         **ssh)
     try:
         core = _core.Stream.open_uri(uri, _ms(connect_timeout), b"\n")
     except _core.StreamFailure as f:
