@@ -28,6 +28,8 @@
 
 /* The longest a blocking call waits without looking at signals. */
 #define SLICE_MS 50
+/* read()'s buffer when nothing has arrived yet. */
+#define READ_ROOM (64 * 1024)
 #define METH(f) ((PyCFunction)(void (*)(void))(f))
 
 typedef struct {
@@ -322,6 +324,12 @@ static PyObject *Stream_read(Stream *self, PyObject *args)
         return NULL;
     if (count < 0)
         count = 0;
+    /* Room for what is there (a read takes at least that much), else for a
+     * first arrival: a huge count costs no huge allocation per call. */
+    size_t ready = ss_stream_ready(s);
+    size_t room = ready ? ready : READ_ROOM;
+    if ((size_t)count > room)
+        count = (Py_ssize_t)room;
     PyObject *out = PyBytes_FromStringAndSize(NULL, count);
     if (!out)
         return NULL;
