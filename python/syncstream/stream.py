@@ -14,6 +14,7 @@ stream keeps its read buffer, so a later call can still take those bytes.
 """
 
 import codecs
+import errno
 import os
 import re
 import time
@@ -50,8 +51,8 @@ EOF = _Sentinel("EOF")
 #: In expect()'s list: match the timeout instead of raising TimeoutError.
 TIMEOUT = _Sentinel("TIMEOUT")
 
-_TIMEDOUT = -110  # -ETIMEDOUT
-_NOBUFS = -105  # -ENOBUFS: a write that does not fit, with no time to wait
+_TIMEDOUT = -errno.ETIMEDOUT
+_NOBUFS = -errno.ENOBUFS  # a write that does not fit, with no time to wait
 _PARITY = {"N": 0, "E": 1, "O": 2}
 
 
@@ -302,8 +303,7 @@ class IoStream:
     def stderr(self):
         """Take the separate error channel's bytes: the stderr of a program on
         pipes or of an SSH command."""
-        return self._text_len(self._core.take_stderr()) if self._encoding else \
-            self._core.take_stderr()
+        return self._text_len(self._core.take_stderr())
 
     # ---- writing ------------------------------------------------------------
 
