@@ -33,6 +33,9 @@ if [[ "${1:-build}" == test ]]; then
     packages+=(openssh-server openssh-client)
     # The Python package's tests; Flask for the host mode's Flask adapter.
     packages+=(python3-pytest python3-flask)
+    # tests/python/test_host.py drives sync-stream 1.2's own mirror and reader
+    # (the peer) against ours: they need urllib3, typing-extensions, packaging.
+    packages+=(python3-urllib3 python3-typing-extensions python3-packaging)
     # syncstream.stream's serial tests: a socat pty pair is the device.
     packages+=(socat)
     # The Redis store's tests start a real redis-server; its benchmark compares

@@ -39,6 +39,11 @@
  *
  * Errors keep data: a failed append (a full disk, -ENOSPC) returns the error and
  * the records stay with their writer, which retries at its next write or flush.
+ * The file never passes its limit for them: a writer holds at most the newest
+ * maxlen records (the file would keep no more), dropping the oldest of its
+ * backlog (counted: stats.dropped), and appends them in parts that a
+ * compaction makes room for; while the disk has no room for a compaction the
+ * records that would pass the limit stay held.
  *
  * Thread safety: every ss_filebuf_* function is thread-safe. An ss_filewriter is
  * used by one thread at a time. Every writer must be closed before its buffer is
@@ -109,15 +114,21 @@ typedef struct ss_filebuf_stats {
     uint64_t compactions; /* compactions (and clears) this handle made */
     uint64_t repaired;    /* torn last lines this handle cut away */
     uint64_t reopened;    /* times this handle followed the path to a new file */
-    uint64_t compact_failed; /* compactions this handle could not make (no room,
-                                no right to create a file in the directory): the
-                                file then grows past its limit, nothing is lost */
+    uint64_t compact_failed; /* compactions this handle could not make: for want
+                                of room (-ENOSPC, -EDQUOT) the records that
+                                would pass the limit stay with their writer;
+                                otherwise (no right to create a file in the
+                                directory) the file grows past its limit, and
+                                nothing is lost */
     int compact_error;    /* the last such failure's error (negative errno), or 0 */
     uint64_t damaged;     /* damaged lines in the file, as far as it was read */
     uint64_t first_damaged_line; /* line number (1: the header) of the first, or 0 */
     uint64_t last_seq;    /* seq of the newest record in the file, 0 if none ever */
     size_t count;         /* records in the view */
     size_t maxlen;
+    uint64_t dropped;     /* records this handle's writers dropped: while appends
+                             fail a writer holds at most maxlen records (plus
+                             those of one call), the newest; see the top */
 } ss_filebuf_stats;
 
 /*
@@ -253,6 +264,17 @@ int ss_filewriter_flush(ss_filewriter *w);
  * then lost, which the error reports); SS_ECLOSED when the buffer was closed.
  */
 int ss_filewriter_close(ss_filewriter *w);
+
+/*
+ * ss_filebuf_unsent / ss_filewriter_unsent - the records the default writer (or
+ * w) holds because appends failed, oldest first, not numbered (seq 0): what a
+ * caller giving up should show rather than lose silently. *ret is cleared then
+ * filled; free it with ss_records_clear(). Returns the number of records,
+ * -EINVAL or -ENOMEM. ss_filebuf_unsent is thread-safe; ss_filewriter_unsent
+ * as the writer's calls.
+ */
+int ss_filebuf_unsent(ss_filebuf *fb, ss_records *ret);
+int ss_filewriter_unsent(ss_filewriter *w, ss_records *ret);
 
 #ifdef __cplusplus
 }

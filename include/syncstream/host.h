@@ -14,10 +14,14 @@
  *
  * Lifecycle. ss_host_server_new() binds, listens and serves from its own
  * threads (one per connection, at most max_connections, at most max_per_ip
- * from one address) until ss_host_server_free(). Requests are bounded: bodies
- * by max_body (413 beyond; 4 KiB on ROUTE-state), idle connections by
- * timeout_s, the arrival of a request's headers by timeout_s and of its body by
- * 4 * timeout_s (the connection is closed); a bad request gets 400 with a JSON
+ * from one address and, once half the connections are taken, less than a
+ * quarter of the free ones; long-polls and event streams within half of them,
+ * shared out the same way, else 503) until ss_host_server_free(). Requests are
+ * bounded: bodies by max_body (413 beyond; 4 KiB on ROUTE-state) and all bodies
+ * held at once by body_budget (503 beyond), idle connections by timeout_s, the
+ * arrival of a request's headers by 10 s (or timeout_s if shorter) and of its
+ * body by 4 * timeout_s (the connection is closed); a bad request gets 400 with
+ * a JSON
  * message and changes nothing. A body is checked by one cheap pass before it is
  * parsed (at most 200 000 JSON values, 8 deep), and at most 2 bodies over
  * 256 KiB are parsed at once.
@@ -48,6 +52,7 @@ typedef struct ss_host_server ss_host_server;
 #define SS_HOST_DEFAULT_LISTEN "127.0.0.1:5000"
 #define SS_HOST_DEFAULT_ROUTE "/sync-stream"
 #define SS_HOST_DEFAULT_MAX_BODY (8u * 1024u * 1024u)
+#define SS_HOST_DEFAULT_BODY_BUDGET (64u * 1024u * 1024u)
 #define SS_HOST_DEFAULT_MAX_CONNECTIONS 256
 #define SS_HOST_DEFAULT_TIMEOUT_S 30
 #define SS_HOST_DEFAULT_MAX_PER_IP 32
@@ -65,10 +70,17 @@ typedef struct ss_host_server_opts {
     size_t maxlen;            /* records kept; 0 means SS_LINEBUF_DEFAULT_MAXLEN */
     size_t max_line;          /* longest record before it is cut; 0: the default */
     size_t max_body;          /* request body cap; 0 means 8 MiB */
+    /* The request bodies held in memory at once, in bytes: a body takes its
+     * Content-Length (sent in chunks: max_body) while it is read and handled;
+     * a request finding too little left gets 503 with Retry-After: 1 and its
+     * body is dropped. 0 means SS_HOST_DEFAULT_BODY_BUDGET, or max_body when
+     * that is larger; otherwise at least max_body. */
+    size_t body_budget;
     unsigned max_connections; /* 0 means SS_HOST_DEFAULT_MAX_CONNECTIONS */
     /* 0 means 30 s: a connection idle that long is closed, a request's
-     * headers must all arrive within that time (from the connection's start
-     * or the end of its previous request), and its body within 4 times it. */
+     * headers must all arrive within that time but at most 10 s (from the
+     * connection's start or the end of its previous request), and its body
+     * within 4 times it. */
     unsigned timeout_s;
     /* Bearer token: every request must carry it. NULL: no authentication. The
      * token is copied. Or token_file: a file whose first line is the token
@@ -85,8 +97,9 @@ typedef struct ss_host_server_opts {
      * server connects on first use and again by itself after Redis was away,
      * answering 503 meanwhile. */
     const char *store;
-    /* Connections at once from one IP address (beyond: closed at once); 0
-     * means SS_HOST_DEFAULT_MAX_PER_IP. */
+    /* Connections at once from one IP address (an IPv6 /64 counts as one);
+     * once half of max_connections are taken, also less than a quarter of the
+     * free ones (beyond: closed at once). 0 means SS_HOST_DEFAULT_MAX_PER_IP. */
     unsigned max_per_ip;
     /* true: after each request body over 256 KiB, call glibc's malloc_trim(0)
      * to give the memory its decoding freed back to the system. That call
@@ -117,14 +130,15 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts);
  * ss_host_server_check_opts - check options without starting anything or
  * reading any file: the checks for which ss_host_server_new() returns -EINVAL
  * before it reads a file (the listen address, the route, cert_file and key_file
- * together, at most one of token and token_file, the store: NULL, "memory" or
+ * together, at most one of token and token_file, body_budget 0 or at least
+ * max_body, the store: NULL, "memory" or
  * redis://HOST[:PORT]/KEY with HOST a name, an IPv4 address or a bracketed
  * IPv6 one and KEY 1..200 bytes of [A-Za-z0-9._:{}-], braces only as a Redis
  * Cluster hash tag). opts may be NULL.
  *
  * Thread-safe. Returns 0, or -EINVAL with *ret_what (when ret_what is not NULL)
  * set to a static string naming the field at fault: "listen", "route",
- * "cert_file", "token" or "store".
+ * "cert_file", "token", "body_budget" or "store".
  */
 int ss_host_server_check_opts(const ss_host_server_opts *opts, const char **ret_what);
 

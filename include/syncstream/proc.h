@@ -2,7 +2,7 @@
  * syncstream/proc.h: process mode. Lines from many child processes gathered into
  * one buffer in the parent (sync-stream's LineProcBuffer / LineProcMirror in C).
  *
- * Two ways in:
+ * Three ways in:
  *  - spawn: ss_procbuf_spawn() runs a command with its stdout and stderr read
  *    by the parent (stderr records flagged SS_REC_STDERR), on pipes or on a
  *    pseudo-terminal (which merges stderr into stdout);
@@ -10,7 +10,16 @@
  *    spawned command with SS_PROC_MIRROR finds its channel through the
  *    SS_MIRROR_CHANNEL environment variable (ss_mirror_open_env()). A mirror
  *    assembles lines in the child and sends whole records, framed, over its own
- *    pipe: a record of any length is never mixed with another child's.
+ *    pipe: a record of any length is never mixed with another child's;
+ *  - connected mirror: ss_procbuf_listen() gives an address; a mirror in any
+ *    process of the same user (not only a child: a process pool's worker, a
+ *    program started by other means, this process) opens it with
+ *    ss_mirror_connect(). Its records come over its own connection, framed as
+ *    a child's. It is not a child: it is never signalled, reaped, counted by
+ *    ss_procbuf_running() or waited for by ss_procbuf_wait(), and gets no exit
+ *    record; a stop reaches it as it reaches a child's mirror. A connection
+ *    that ends while its mirror has not ended stores an error record (flagged
+ *    SS_REC_EXIT) saying so.
  *
  * The records land in an ss_linebuf owned by the process buffer: read them with
  * the ss_linebuf_* functions (read, read n, cursor reads, waits, len, maxlen,
@@ -60,6 +69,9 @@ typedef struct ss_mirror ss_mirror;
 /* The environment variable through which an exec'ed child finds its mirror
  * channel: "PIPE_FD,STOP_FD,MAX_LINE". */
 #define SS_MIRROR_ENV "SS_MIRROR_CHANNEL"
+
+/* Room for an address of ss_procbuf_listen(), its NUL included. */
+#define SS_MIRROR_ADDRESS_MAX 128
 
 typedef struct ss_procbuf_opts {
     ss_linebuf_opts buf;  /* the buffer's options (maxlen, max_line, policy...);
@@ -197,10 +209,44 @@ int ss_procbuf_force_stop(ss_procbuf *pb);
 
 /*
  * ss_procbuf_reset - make the buffer reusable after a stop: forget finished
- * children, lift the stop, clear the records. Returns 0, or -EBUSY while a child
- * is still running (wait for it first).
+ * children, drop every connected mirror (its later sends fail with -EPIPE)
+ * and change the secret of the listening address (ss_procbuf_listen() gives
+ * the new one; the old is refused), lift the stop, clear the records.
+ * Returns 0, or -EBUSY while a child is still running (wait for it first).
  */
 int ss_procbuf_reset(ss_procbuf *pb);
+
+/* Flags for ss_procbuf_reset_flags(). */
+enum {
+    SS_PROC_RESET_KEEP_RECORDS = 1u << 0, /* do not clear the records */
+};
+
+/* ss_procbuf_reset_flags - ss_procbuf_reset() with flags (0 is the same);
+ * -EINVAL for an unknown flag. */
+int ss_procbuf_reset_flags(ss_procbuf *pb, unsigned flags);
+
+/*
+ * ss_procbuf_listen - open (once; later calls give the same) the socket that
+ * connected mirrors reach, and write its address into ret_address (size at
+ * least SS_MIRROR_ADDRESS_MAX): "@NAME/SECRET", an abstract AF_UNIX socket
+ * and a random secret a mirror must present. Anyone who knows the address can
+ * add records, so give it only to the processes meant to; a connection from
+ * another user is refused whatever it sends. Returns 0, -EINVAL, or a negative
+ * errno from socket/bind/listen/getrandom.
+ */
+int ss_procbuf_listen(ss_procbuf *pb, char *ret_address, size_t size);
+
+/*
+ * ss_procbuf_wait_ends - block until the buffer has counted more mirror ends
+ * than seen, or timeout_ms passes (negative: no timeout); *ret_ends (may be
+ * NULL) is then the count. A mirror end is an ss_mirror_end(), ss_mirror_close()
+ * or ss_mirror_close_error() received, or a mirror channel (a child's or a
+ * connection) that ended after records with no end since: a mirror process
+ * that died counts too. The count never goes down, a reset included. Returns
+ * 0, -ETIMEDOUT, SS_ESTOPPED while ss_procbuf_force_stop() is in force (at
+ * once), -EINVAL.
+ */
+int ss_procbuf_wait_ends(ss_procbuf *pb, uint64_t seen, int timeout_ms, uint64_t *ret_ends);
 
 /*
  * ss_procbuf_child - the status of child id. Returns 0, or -ENOENT for an
@@ -229,6 +275,18 @@ int ss_procbuf_running(ss_procbuf *pb);
 int ss_mirror_open_env(ss_mirror **ret, const char *source);
 
 /*
+ * ss_mirror_connect - open a connected mirror on address (ss_procbuf_listen()),
+ * in any process of the buffer's user. Lines are cut and ended as the buffer's
+ * options say. Waits at most timeout_ms (negative: no limit) for the buffer's
+ * answer. Returns 0, -EINVAL (a malformed address), -ECONNREFUSED (no buffer
+ * listens there: it is gone), -EACCES (the buffer refused the secret: the
+ * address is from before a reset), -ETIMEDOUT, SS_ECORRUPT, -ENOMEM, or a
+ * negative errno from socket/connect. The mirror ignores SIGPIPE on its own:
+ * a send to a vanished buffer returns -EPIPE.
+ */
+int ss_mirror_connect(ss_mirror **ret, const char *address, int timeout_ms);
+
+/*
  * ss_mirror_write - as ss_linebuf_write(), in the child: completed lines are
  * sent to the parent, the partial line stays here until a break or close.
  * Returns 0; SS_ESTOPPED when the parent asked to stop (nothing sent);
@@ -240,6 +298,16 @@ int ss_mirror_write(ss_mirror *m, const void *data, size_t len);
 /* ss_mirror_new_line / ss_mirror_append: as their ss_linebuf counterparts. */
 int ss_mirror_new_line(ss_mirror *m);
 int ss_mirror_append(ss_mirror *m, ss_kind kind, const void *text, size_t len);
+
+/*
+ * ss_mirror_end - end one use of the mirror without closing it (sync-stream's
+ * send_eof and send_error): send the partial line (if any), then, when
+ * error_text is not NULL, error_text as one error record, then an end, which
+ * the buffer counts (ss_procbuf_wait_ends()). The mirror stays open for more
+ * writes and ends. A stop does not refuse it. Returns 0, -EINVAL, SS_ETOOBIG,
+ * or the send error.
+ */
+int ss_mirror_end(ss_mirror *m, const void *error_text, size_t len);
 
 /*
  * ss_mirror_close - send the partial line (if any) and a clean end, then free

@@ -33,10 +33,18 @@
  *
  * Errors. -ETIMEDOUT: the deadline passed. SS_EEOF: the transport ended and
  * the buffer cannot satisfy the call; it is reported only once the bytes a
- * call could take are gone. A transport error (-ECONNRESET, -EIO...) is
+ * call could take are gone. -ENOBUFS (read_until, read_line, read_lines,
+ * expect, check): the read buffer is full (read_cap bytes) and cannot satisfy
+ * the call, so no byte can arrive until some are taken: the call fails at
+ * once, with the payload, instead of waiting for its deadline. A transport
+ * error (-ECONNRESET, -EIO...) is
  * returned by the next call, whatever it is; after that, reads drain the buffer
- * and then return that error again instead of SS_EEOF. SS_ECLOSED: the stream
- * was closed (also wakes every blocked call).
+ * and then return that error again instead of SS_EEOF, every time, whichever
+ * side met it (a reset taken by a write ends every later read with
+ * -ECONNRESET). A write's -EPIPE is the exception: the peer reads no more (a
+ * program closed its input), which says nothing about its output, so reads
+ * end with SS_EEOF. SS_ECLOSED: the stream was closed (also wakes every
+ * blocked call).
  *
  * Thread safety: every ss_stream_* function is thread-safe, except
  * ss_stream_free(), which must not race any other call on the stream. Two
@@ -202,7 +210,8 @@ ssize_t ss_stream_read(ss_stream *s, void *buf, size_t n, int timeout_ms,
  * On success *ret (malloc'ed, NUL-terminated, owned by the caller: free())
  * holds *ret_len bytes ending with the pattern. Returns 0, or -ETIMEDOUT,
  * SS_EEOF (the stream ended before the pattern: even in its middle),
- * SS_ECLOSED, a transport error, each with the payload and nothing taken;
+ * -ENOBUFS (the read buffer is full without the pattern), SS_ECLOSED, a
+ * transport error, each with the payload and nothing taken;
  * -EINVAL for an empty pattern; -ENOMEM.
  */
 int ss_stream_read_until(ss_stream *s, const void *pattern, size_t plen, int timeout_ms, char **ret,
@@ -233,8 +242,9 @@ typedef struct ss_read_lines_opts {
 /*
  * ss_stream_read_lines - read lines and hand each to on_line, until max lines
  * or a line containing until. Returns the number of lines handed over; or
- * -ETIMEDOUT (either timeout), SS_EEOF, SS_ECLOSED, a transport error or a
- * callback's negative value, with the payload, whose read part starts with
+ * -ETIMEDOUT (either timeout), SS_EEOF, -ENOBUFS (a line longer than the
+ * read buffer), SS_ECLOSED, a transport error or a callback's negative value,
+ * with the payload, whose read part starts with
  * the lines this call consumed (skipped and handed over, separators included;
  * the newest read_cap bytes of them, as the buffer is bounded, so a call that
  * consumed more than read_cap bytes hands back only their end).
@@ -306,7 +316,8 @@ void ss_stream_match_clear(ss_stream_match *m);
  * longer.
  *
  * Returns the index of the pattern and fills *ret; or -ETIMEDOUT, SS_EEOF,
- * SS_ECLOSED, a transport error (payload, nothing taken); -EINVAL (n = 0, an
+ * -ENOBUFS (the read buffer is full and holds no match), SS_ECLOSED, a
+ * transport error (payload, nothing taken); -EINVAL (n = 0, an
  * empty exact pattern, a regex that does not compile); -ERANGE (PCRE2's match,
  * depth or heap limit hit: a pattern that backtracks too much; payload);
  * -ENOMEM.
@@ -322,7 +333,8 @@ typedef int (*ss_stream_check_fn)(void *ctx, const char *data, size_t len, size_
 /*
  * ss_stream_check - call fn over the read buffer now and after every arrival
  * until it is satisfied. Returns 0; fn's negative value; -ETIMEDOUT, SS_EEOF,
- * SS_ECLOSED or a transport error (payload). fn runs with the lock held: it
+ * -ENOBUFS (the read buffer is full and fn still waits), SS_ECLOSED or a
+ * transport error (payload). fn runs with the lock held: it
  * must not call the stream's functions.
  */
 int ss_stream_check(ss_stream *s, ss_stream_check_fn fn, void *ctx, int timeout_ms,

@@ -25,6 +25,22 @@
 
 /* The types, one file each. */
 int ss__py_linebuf_add(PyObject *module);
+int ss__py_procbuf_add(PyObject *module);
+int ss__py_cursor_add(PyObject *module);
+int ss__py_capture_add(PyObject *module);
+
+/*
+ * linebuf.c: the ss_linebuf of a LineBuffer (or subclass) object, borrowed (it
+ * lives as long as obj); NULL with TypeError for another object, ValueError
+ * when __init__ never ran.
+ */
+struct ss_linebuf *ss__py_linebuf_get(PyObject *obj);
+/* cursor.c: LineBuffer.records(), iter(LineBuffer), LineBuffer.follow(). */
+PyObject *ss__py_linebuf_records(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *ss__py_linebuf_iter(PyObject *self);
+PyObject *ss__py_linebuf_follow(PyObject *self, PyObject *args, PyObject *kwargs);
+int ss__py_filebuf_add(PyObject *module);
+int ss__py_host_add(PyObject *module);
 int ss__py_stream_add(PyObject *module);
 
 /*

@@ -49,6 +49,7 @@ typedef struct {
 } LineBuffer;
 
 static PyObject *slot_type;  /* class _WriterSlot(threading.local): w = None */
+static PyObject *linebuf_type;
 static PyObject *str_w;      /* "w" */
 
 /* The writer of a thread that ended (or of a buffer being freed): its partial
@@ -68,6 +69,15 @@ static ss_linebuf *get_lb(LineBuffer *self)
     if (!self->lb)
         PyErr_SetString(PyExc_ValueError, "syncstream: LineBuffer.__init__() was not called");
     return self->lb;
+}
+
+ss_linebuf *ss__py_linebuf_get(PyObject *obj)
+{
+    if (!PyObject_TypeCheck(obj, (PyTypeObject *)linebuf_type)) {
+        ss__py_type_error("the buffer", "a LineBuffer", obj);
+        return NULL;
+    }
+    return get_lb((LineBuffer *)obj);
 }
 
 /*
@@ -450,6 +460,21 @@ static PyMethodDef LineBuffer_methods[] = {
      "line, a syncstream.GroupedMessage per warning or error, then the calling\n"
      "thread's partial line if it is not empty. At most maxlen items; size <= 0\n"
      "gives (). Raises OSError once closed."},
+    {"records", METH(ss__py_linebuf_records), METH_VARARGS | METH_KEYWORDS,
+     "records(since: int = 0, limit: int | None = None) -> RecordBatch\n--\n\n"
+     "The stored records with seq > since, oldest first, at most limit of them, as\n"
+     "RecordBatch(records, cursor, missed): pass cursor as since= to the next call\n"
+     "to get only newer records; missed counts the records newer than since that\n"
+     "left the buffer (rotated out or cleared) unseen. Partial lines are not\n"
+     "records. Raises OSError once closed."},
+    {"follow", METH(ss__py_linebuf_follow), METH_VARARGS | METH_KEYWORDS,
+     "follow(cursor: int = 0, timeout: float | None = None) -> Iterator[Record]\n--\n\n"
+     "An iterator over the records with seq > cursor, stored ones first, then\n"
+     "each new one as it arrives: iterating blocks (the GIL released) until one\n"
+     "does. It ends when the buffer is closed, or when no record arrives for\n"
+     "timeout seconds (None: wait for ever). Ctrl-C interrupts the wait. Its\n"
+     "cursor and missed attributes say where it is and how many records it lost\n"
+     "to rotation. Raises OSError if the buffer is already closed."},
     {"new_line", METH(LineBuffer_new_line), METH_NOARGS,
      "new_line() -> None\n--\n\n"
      "End the calling thread's partial line if it is not empty (as writing \"\\n\")."},
@@ -499,7 +524,11 @@ PyDoc_STRVAR(LineBuffer_doc,
 "the calling thread's unfinished (partial) line last.\n\n"
 "per_thread=True (the default): each thread has its own partial line, so two\n"
 "threads' unterminated writes never mix into one line. per_thread=False: one\n"
-"partial line shared by every thread, as in sync-stream.");
+"partial line shared by every thread, as in sync-stream.\n\n"
+"Beyond sync-stream: iterating a buffer gives its stored records\n"
+"(syncstream.Record: seq, time, source, kind, text), oldest first;\n"
+"records(since=cursor) reads the records after a cursor and follow() waits\n"
+"for new ones.");
 
 static PyType_Slot LineBuffer_slots[] = {
     {Py_tp_doc, (void *)LineBuffer_doc},
@@ -509,6 +538,7 @@ static PyType_Slot LineBuffer_slots[] = {
     {Py_tp_methods, LineBuffer_methods},
     {Py_tp_getset, LineBuffer_getset},
     {Py_sq_length, LineBuffer_len},
+    {Py_tp_iter, ss__py_linebuf_iter},
     {Py_nb_bool, LineBuffer_bool},
     {0, NULL},
 };
@@ -537,10 +567,8 @@ int ss__py_linebuf_add(PyObject *module)
     Py_DECREF(local_type);
     if (!slot_type)
         return -1;
-    PyObject *type = PyType_FromSpec(&LineBuffer_spec);
-    if (!type)
+    linebuf_type = PyType_FromSpec(&LineBuffer_spec);
+    if (!linebuf_type)
         return -1;
-    int rc = PyModule_AddObjectRef(module, "LineBuffer", type);
-    Py_DECREF(type);
-    return rc;
+    return PyModule_AddObjectRef(module, "LineBuffer", linebuf_type);
 }

@@ -1,16 +1,20 @@
 """Buffers for the threads and processes of one machine (sync-stream's mproc).
 
-LineBuffer collects what the threads of this process write.
+LineBuffer collects what the threads of this process write; LineProcBuffer
+what child processes write through its mirrors (LineProcMirror).
 """
 
+import errno
 import sys
+import threading
+import time
 import types
-from typing import List, Optional, TextIO, Tuple, Type
+from typing import Any, List, NoReturn, Optional, TextIO, Tuple, Type
 
 from . import _core
 from .base import GroupedMessage
 
-__all__ = ("LineBuffer",)
+__all__ = ("LineBuffer", "LineProcMirror", "LineProcBuffer")
 
 
 class LineBuffer(_core.LineBuffer):
@@ -70,3 +74,255 @@ class LineBuffer(_core.LineBuffer):
         As send_warning(); read() returns a GroupedMessage of type "error".
         """
         self._append("error", str(GroupedMessage(obj_err)))
+
+
+def _rebuild_mirror(address: str, aggressive: bool, timeout: Optional[float],
+                    closed: bool) -> "LineProcMirror":
+    """Unpickle a LineProcMirror (in a spawned child, a pool worker...)."""
+    return LineProcMirror(aggressive=aggressive, timeout=timeout, _address=address,
+                          _closed=closed)
+
+
+class LineProcMirror(_core.ProcMirror):
+    """The writing end of a LineProcBuffer, for the processes it collects.
+
+    Made by ``LineProcBuffer.mirror``; hand it to ``multiprocessing.Process``
+    (any start method) or to pool workers (``pool.map_async(f, mirrors)``):
+    a mirror is picklable, and connects to its buffer on its first use in each
+    process. Write to it as to a file (``print(file=mirror)``, a redirected
+    ``sys.stdout``, a ``logging.StreamHandler``); every completed line goes to
+    the buffer at once, whole, never mixed with another process's.
+
+    ``with mirror:`` replaces ``sys.stdout`` and ``sys.stderr`` by the mirror
+    (so that ``warnings.warn`` text arrives as lines), and at the end closes it:
+    ``send_eof()``, or ``send_error(exc)`` when the block raised.
+
+    After the buffer's ``stop_all_mirrors()`` a write raises StopIteration;
+    ``send_eof()`` and ``send_error()`` still reach the buffer.
+    """
+
+    def __init__(self, q_maxsize: int = 0, aggressive: bool = False,
+                 timeout: Optional[float] = None, *, _address: Optional[str] = None,
+                 _closed: bool = False) -> None:
+        if _address is None:
+            raise TypeError("syncstream: a LineProcMirror is made by LineProcBuffer.mirror")
+        super().__init__(_address, timeout, closed=_closed)
+        self.aggressive: bool = bool(aggressive)
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (_rebuild_mirror, (self._address, self.aggressive, self.timeout, self.closed))
+
+    def __enter__(self) -> "LineProcMirror":
+        """Redirect sys.stdout and sys.stderr to this mirror until __exit__."""
+        saved: List[Tuple[TextIO, TextIO]] = self.__dict__.setdefault("_saved_streams", [])
+        saved.append((sys.stdout, sys.stderr))
+        sys.stdout = sys.stderr = self  # type: ignore[assignment]
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        exc_traceback: Optional[types.TracebackType],
+    ) -> None:
+        """Give the streams back, then close: send_error(exc) or send_eof()."""
+        sys.stdout, sys.stderr = self.__dict__["_saved_streams"].pop()
+        self.close(exc_value)
+        return None
+
+    def close(self, exc: Optional[BaseException] = None) -> None:
+        """Send an end (send_error(exc) when exc is given, else send_eof()) and close.
+
+        Later writes raise OSError; send_* do nothing. A second call does nothing.
+        """
+        self._close(None if exc is None else str(GroupedMessage(exc)))
+
+    def send_eof(self) -> None:
+        """Send the partial line, then an end, which the buffer's wait() counts.
+
+        The mirror stays usable (sync-stream: "could be reused for another
+        program"). Does nothing once closed.
+        """
+        self._end()
+
+    def send_error(self, obj_err: BaseException) -> None:
+        """Send the partial line, then the exception with its traceback (read()
+        gives a GroupedMessage of type "error"), then an end, as sync-stream."""
+        self._end(str(GroupedMessage(obj_err)))
+
+    def send_warning(self, obj_warn: Warning) -> None:
+        """Send the partial line, then the warning as one record (a GroupedMessage
+        of type "warning"). Not an end."""
+        self._append("warning", str(GroupedMessage(obj_warn)))
+
+    def send_data(self, data: str) -> None:
+        """Write data (sync-stream's internal sending method; same as write())."""
+        self.write(data)
+
+
+class LineProcBuffer(_core.ProcBuffer):
+    """The buffer that collects what the mirrors of many processes write.
+
+    ``LineProcBuffer(maxlen=20)`` keeps the newest ``maxlen`` items. Give each
+    child process its own ``buffer.mirror`` (each access counts one more
+    mirror for ``wait()``), then ``wait()`` until every mirror has ended
+    (``send_eof``, ``send_error``, the end of ``with mirror:``, or its process
+    dying); ``read()`` returns the lines as str and warnings and errors as
+    GroupedMessage, oldest first::
+
+        def f(mirror):
+            with mirror:
+                print("example")
+
+        if __name__ == "__main__":
+            pbuf = LineProcBuffer(maxlen=10)
+            with multiprocessing.Pool(4) as p:
+                p.map_async(f, tuple(pbuf.mirror for _ in range(4)))
+                pbuf.wait()
+            print(pbuf.read())
+
+    The lines are collected by a thread of the C library as they come, not by
+    ``receive()``; ``wait()`` and ``receive()`` only wait. Ctrl-C interrupts them.
+    """
+
+    def __init__(self, maxlen: int = 20) -> None:
+        super().__init__(maxlen)
+        self.n_mirrors: int = 0
+        self._ends_seen = 0
+        self._seq_seen = 0
+        self._state_lock = threading.Lock()
+
+    @property
+    def mirror(self) -> LineProcMirror:
+        """A new mirror of this buffer, counted for wait() (one per process)."""
+        address = self._address
+        with self._state_lock:
+            self.n_mirrors += 1
+        return LineProcMirror(_address=address)
+
+    def stop_all_mirrors(self) -> None:
+        """Ask every mirror to stop: its next write raises StopIteration.
+
+        send_eof() and send_error() still pass, so that a worker catching the
+        exception can end as usual (and wait() return).
+        """
+        self._stop()
+
+    def force_stop(self) -> None:
+        """Stop every mirror and make wait() and receive() return now (False).
+
+        Until reset_states(), every wait() and receive() returns at once.
+        """
+        self._force_stop()
+
+    def reset_states(self) -> None:
+        """Make the buffer reusable after a stop; the stored items stay.
+
+        Raises TypeError while mirrors have not ended (as sync-stream). Mirrors
+        made before are detached: their writes raise BrokenPipeError, and a copy
+        used for the first time after the reset raises PermissionError.
+        """
+        with self._state_lock:
+            if self.n_mirrors > 0:
+                raise TypeError(
+                    "syncstream: There are still mirrors of this buffer running. Before "
+                    "calling this method, please ensure that all the mirrors get "
+                    "finalized by themselves, or the stop_all_mirrors() method, or the "
+                    "force_stop() method."
+                )
+            self._reset()
+
+    def receive(self, timeout: Optional[float] = None) -> bool:
+        """Wait for the next event from the mirrors.
+
+        Returns True after new items arrived or a mirror ended while others are
+        still counted; False when the last counted mirror ended (or a force
+        stop is in force). With timeout (seconds, beyond sync-stream) returns
+        True when nothing happened in that time.
+        """
+        while True:
+            # the lock is not held while waiting: mirror may be called meanwhile
+            with self._state_lock:
+                ends_seen, seq_seen = self._ends_seen, self._seq_seen
+            ends, seq, forced = self._wait(ends_seen, seq_seen, timeout)
+            with self._state_lock:
+                if forced:
+                    self.n_mirrors = 0
+                    return False
+                if ends > self._ends_seen:
+                    self._ends_seen += 1
+                    self.n_mirrors -= 1
+                    return self.n_mirrors > 0
+                if seq > self._seq_seen or timeout is not None:
+                    self._seq_seen = max(self._seq_seen, seq)
+                    return True
+            # another thread's receive() took the event: wait for the next
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Wait until every mirror counted so far has ended (or a force stop).
+
+        Returns True, or False when timeout (seconds, beyond sync-stream) passed
+        first. Ctrl-C interrupts it with KeyboardInterrupt.
+        """
+        if timeout is not None and not timeout >= 0:
+            raise ValueError("syncstream: timeout must be None or >= 0, not {0!r}".format(timeout))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._state_lock:
+                ends_seen = self._ends_seen
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ends, _, forced = self._wait(ends_seen, None, left)
+            with self._state_lock:
+                if forced:
+                    self.n_mirrors = 0
+                    return True
+                while self._ends_seen < ends:
+                    self._ends_seen += 1
+                    self.n_mirrors -= 1
+                    if self.n_mirrors <= 0:
+                        return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+
+    def write(self, data: str) -> NoReturn:
+        """Not for the buffer: write through a mirror (raises NotImplementedError)."""
+        raise NotImplementedError(
+            "syncstream: Should not use this method, use "
+            "`self.mirror.write()` for instead."
+        )
+
+    def new_line(self) -> None:
+        """Do nothing: partial lines live in the mirrors."""
+        self._check()
+
+    def flush(self) -> None:
+        """Do nothing: every item is stored as it arrives."""
+        self._check()
+
+    def _check(self) -> None:
+        if self.closed:
+            raise OSError(errno.EBADF, "syncstream: The stream cannot be read now.")
+
+    def readable(self) -> bool:
+        """True until the buffer is closed."""
+        return not self.closed
+
+    def writable(self) -> bool:
+        """True until the buffer is closed (as sync-stream; write() still raises)."""
+        return not self.closed
+
+    def seekable(self) -> bool:
+        """False."""
+        return False
+
+    def isatty(self) -> bool:
+        """False."""
+        return False
+
+    def fileno(self) -> NoReturn:
+        """Raise OSError: the buffer has no file descriptor."""
+        raise OSError("syncstream: LineProcBuffer does not use fileno.")
+
+    def seek(self, *args: object) -> NoReturn:
+        """Raise OSError: no random access."""
+        raise OSError("syncstream: LineProcBuffer does not support random access.")

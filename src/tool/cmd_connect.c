@@ -41,10 +41,12 @@ const char cmd_connect_help[] =
     "With --send and --expect (repeatable, run in the order given), a script:\n"
     "every byte an expectation consumed is printed on standard output, and the\n"
     "first one not met ends the run with the error payload on standard error\n"
-    "(what had arrived and was not matched, and what was not sent). Without\n"
-    "them: when standard input is a terminal, an interactive session (Ctrl-]\n"
-    "quits); otherwise standard input is sent and what arrives is printed, until\n"
-    "the stream ends.\n"
+    "(what had arrived and was not matched, and what was not sent; of a part\n"
+    "longer than 4 KiB, its first and last 2 KiB). An expectation fails at once\n"
+    "when the read buffer (16 MiB) fills without a match. Without them: when\n"
+    "standard input is a terminal, an interactive session (Ctrl-] quits);\n"
+    "otherwise standard input is sent and what arrives is printed, until the\n"
+    "stream ends.\n"
     "\n"
     "Options:\n"
     "  -s, --send=TEXT       send TEXT; \\n \\r \\t \\e \\\\ and \\xHH are escapes\n"
@@ -57,6 +59,10 @@ const char cmd_connect_help[] =
     "                        long to wait for the stream to end after input ends,\n"
     "                        default no limit)\n"
     "  -q, --quiet           do not print what the expectations consumed\n"
+    "      --save-payload=FILE  when a step fails, write what was received and\n"
+    "                        not matched to FILE (what was not sent to\n"
+    "                        FILE.unsent) instead of showing its first and last\n"
+    "                        2 KiB on standard error\n"
     "  -h, --help            show this help and exit\n"
     "\n"
     "SSH options (ssh:// only):\n"
@@ -71,12 +77,12 @@ const char cmd_connect_help[] =
     "                        stdout); an interactive session always gets one\n"
     "\n"
     "Exit status: 0 every expectation met (or the session ended), 1 cannot\n"
-    "connect or a transport error, 2 usage error, 4 an expectation timed out, or\n"
-    "the stream did not end within --timeout after the input, 5 the stream ended\n"
-    "before an expectation was met. A session without steps that ends with its\n"
-    "program (exec:, exec-pipe:, ssh://) exits with the program's status, as ssh\n"
-    "does: its exit code, 128+N when signal N killed it (255 when the SSH server\n"
-    "did not say).\n"
+    "connect or a transport error, 2 usage error, 4 an expectation timed out or\n"
+    "the read buffer filled before it was met, or the stream did not end within\n"
+    "--timeout after the input, 5 the stream ended before an expectation was met.\n"
+    "A session without steps that ends with its program (exec:, exec-pipe:,\n"
+    "ssh://) exits with the program's status, as ssh does: its exit code, 128+N\n"
+    "when signal N killed it (255 when the SSH server did not say).\n"
     "\n"
     "Examples:\n"
     "  " TOOL_NAME " connect 'serial:/dev/ttyUSB0?baud=115200'\n"
@@ -91,6 +97,7 @@ enum {
     OPT_KNOWN_HOSTS,
     OPT_ACCEPT_NEW_HOSTKEY,
     OPT_PTY,
+    OPT_SAVE_PAYLOAD,
 };
 
 static const struct option long_opts[] = {
@@ -99,6 +106,7 @@ static const struct option long_opts[] = {
     {"expect-re", required_argument, NULL, 'E'},
     {"timeout", required_argument, NULL, 't'},
     {"quiet", no_argument, NULL, 'q'},
+    {"save-payload", required_argument, NULL, OPT_SAVE_PAYLOAD},
     {"identity", required_argument, NULL, 'i'},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},
@@ -265,6 +273,9 @@ int cmd_connect(int argc, char **argv)
             break;
         case 'q':
             o.quiet = true;
+            break;
+        case OPT_SAVE_PAYLOAD:
+            o.save_payload = optarg;
             break;
         case 'i':
             o.identity = optarg;

@@ -50,8 +50,12 @@ const char cmd_file_help[] =
     "  -m, --maxlen=N      records kept, for a file this creates (default 1000)\n"
     "      --sync=MODE     never (default), batch (fsync after each block of\n"
     "                      input) or record (fsync after every line)\n"
-    "  If the disk is full, write holds the lines (4 MiB at most, then it stops\n"
-    "  reading) and retries every half second, saying so once on standard error.\n"
+    "  If the disk is full, write holds the lines and retries every half second,\n"
+    "  saying so once on standard error. It holds as many lines as the file\n"
+    "  keeps (4 MiB at most, then it stops reading), dropping the oldest for\n"
+    "  newer ones, and says at the end how many it dropped; the file never\n"
+    "  grows past its limit. Interrupted then, it says how many lines were not\n"
+    "  written, prints them (numbered 0) and exits 130 (143).\n"
     "\n"
     "read: print the newest records, oldest first.\n"
     "  -n, --lines=N       only the newest N (default: all the file keeps)\n"
@@ -140,7 +144,9 @@ typedef struct write_ctx {
     const char *path;
     ss_filebuf *fb;
     sig_ctx sig;
-    bool warned; /* the "cannot append, holding" message was shown */
+    bool warned;        /* the "cannot append, holding" message was shown */
+    int held_error;     /* the last error that held lines, else 0 */
+    uint64_t not_taken; /* lines of input refused (-ENOBUFS) after a signal */
 } write_ctx;
 
 /* Errors after which the lines are held by the library and retried. */
@@ -152,6 +158,8 @@ static bool is_held_error(int rc)
 
 static void warn_held(write_ctx *c, int rc)
 {
+    if (rc != -ENOBUFS)
+        c->held_error = rc;
     if (c->warned)
         return;
     c->warned = true;
@@ -171,8 +179,18 @@ static bool interrupted(const write_ctx *c)
     return __atomic_load_n(&c->sig.signo, __ATOMIC_SEQ_CST) != 0;
 }
 
+/* The lines in a block of input: its line breaks, and a last unfinished one. */
+static uint64_t count_lines(const char *data, size_t len)
+{
+    uint64_t n = 0;
+    for (const char *p = data, *end = data + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        n++;
+    return n + (len > 0 && data[len - 1] != '\n');
+}
+
 /* Write one block through w (or the default writer when w is NULL), waiting out
- * a full disk. Returns 0, or a negative error that ends the command. */
+ * a full disk. Returns 0, or a negative error that ends the command. After a
+ * signal, a block the writer cannot take is counted as not written (0). */
 static int put(write_ctx *c, ss_filewriter *w, const char *data, size_t len)
 {
     for (;;) {
@@ -187,8 +205,10 @@ static int put(write_ctx *c, ss_filewriter *w, const char *data, size_t len)
             return rc;
         /* nothing taken: the held lines must go first */
         warn_held(c, rc);
-        if (interrupted(c))
-            return rc;
+        if (interrupted(c)) {
+            c->not_taken += count_lines(data, len);
+            return 0;
+        }
         pause_ms(c, 500);
         int f = w ? ss_filewriter_flush(w) : ss_filebuf_flush(c->fb);
         if (f < 0 && !is_held_error(f))
@@ -207,6 +227,36 @@ static int drain(write_ctx *c, ss_filewriter *w)
         warn_held(c, rc);
         pause_ms(c, 500);
     }
+}
+
+/*
+ * The end of a write: held lines (still held after the last try: in held,
+ * shown after the message, as `send` shows what it could not deliver) and
+ * lines refused after a signal are not written; say how many and why.
+ * Returns the exit status (a signal's is set by the caller).
+ */
+static int report_unwritten(write_ctx *c, const ss_records *held, size_t nheld, int rc)
+{
+    size_t shown = 0;
+    for (size_t i = 0; i < nheld; i++)
+        shown += held[i].count;
+    uint64_t n = shown + c->not_taken;
+    if (rc >= 0 && n == 0)
+        return TOOL_EXIT_OK;
+    if (rc < 0 && n == 0 && !is_held_error(rc))
+        return tool_fail("%s: %s", c->path, ss_strerror(rc));
+    int why = is_held_error(rc) ? rc : c->held_error;
+    int sig = __atomic_load_n(&c->sig.signo, __ATOMIC_SEQ_CST);
+    const char *abbrev = sig ? sigabbrev_np(sig) : NULL;
+    tool_fail("%s: %" PRIu64 " line%s not written%s%s%s (%s)%s", c->path, n, n == 1 ? "" : "s",
+              sig ? ": interrupted by SIG" : "", sig ? (abbrev ? abbrev : "?") : "",
+              sig ? " while the file could not be written" : "",
+              why ? ss_strerror(why) : "unknown error",
+              shown == 0 ? "" : c->not_taken ? "; those it held follow" : "; they follow");
+    for (size_t i = 0; i < nheld; i++)
+        tool_print_records(stderr, TOOL_FORMAT_TEXT, &held[i]);
+    c->not_taken = 0;
+    return TOOL_EXIT_FAILURE;
 }
 
 static int write_stdin(write_ctx *c)
@@ -233,12 +283,15 @@ static int write_stdin(write_ctx *c)
             return tool_fail("%s: %s", c->path, ss_strerror((int)n));
     }
     int rc = ss_filebuf_new_line(c->fb);
-    if (rc < 0 && !is_held_error(rc))
+    if (rc < 0 && !is_held_error(rc) && rc != -ENOBUFS)
         return tool_fail("%s: %s", c->path, ss_strerror(rc));
     rc = drain(c, NULL);
-    if (rc < 0)
-        return tool_fail("%s: %s; lines not written", c->path, ss_strerror(rc));
-    return TOOL_EXIT_OK;
+    ss_records held = SS_RECORDS_INIT;
+    if (ss_filebuf_unsent(c->fb, &held) < 0)
+        tool_fail("%s: out of memory listing the lines not written", c->path);
+    int status = report_unwritten(c, &held, 1, rc);
+    ss_records_clear(&held);
+    return status;
 }
 
 /* The child's exit as an exit status of ours and a sentence. */
@@ -319,16 +372,27 @@ static int write_command(write_ctx *c, const char *source, char **cmd)
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
+    ss_records held[2] = {SS_RECORDS_INIT, SS_RECORDS_INIT};
+    int held_rc = 0;
     for (int i = 0; i < 2; i++) {
         if (!w[i])
             continue;
         rc = ss_filewriter_new_line(w[i]);
-        if (rc == 0 || is_held_error(rc))
+        if (rc == 0 || is_held_error(rc) || rc == -ENOBUFS)
             rc = drain(c, w[i]);
-        if (rc < 0 && status == TOOL_EXIT_OK)
-            status = tool_fail("%s: %s; lines not written", c->path, ss_strerror(rc));
+        if (rc < 0 && !is_held_error(rc) && status == TOOL_EXIT_OK)
+            status = tool_fail("%s: %s", c->path, ss_strerror(rc));
+        if (is_held_error(rc))
+            held_rc = rc;
+        if (is_held_error(rc) && ss_filewriter_unsent(w[i], &held[i]) < 0)
+            tool_fail("%s: out of memory listing the lines not written", c->path);
         ss_filewriter_close(w[i]);
     }
+    int unwritten = report_unwritten(c, held, 2, held_rc);
+    ss_records_clear(&held[0]);
+    ss_records_clear(&held[1]);
+    if (status == TOOL_EXIT_OK)
+        status = unwritten;
     if (status == TOOL_EXIT_OK)
         status = child_status(wstatus, cmd[0]);
     return status;
@@ -421,12 +485,21 @@ static int file_write(int argc, char **argv)
     int status = cmd ? write_command(&ctx, source, cmd) : write_stdin(&ctx);
     int sig = signals_stop(&ctx.sig);
     ss_filebuf_stats st;
-    if (ss_filebuf_get_stats(ctx.fb, &st) == 0 && st.compact_failed)
-        tool_fail("%s: could not be compacted %" PRIu64 " time%s (%s); it grows past its limit",
-                  path, st.compact_failed, st.compact_failed == 1 ? "" : "s",
-                  ss_strerror(st.compact_error));
+    if (ss_filebuf_get_stats(ctx.fb, &st) == 0) {
+        bool no_room = st.compact_error == -ENOSPC || st.compact_error == -EDQUOT;
+        if (st.compact_failed)
+            tool_fail("%s: could not be compacted %" PRIu64 " time%s (%s)%s", path,
+                      st.compact_failed, st.compact_failed == 1 ? "" : "s",
+                      ss_strerror(st.compact_error),
+                      no_room ? "" : "; it grows past its limit");
+        if (st.dropped)
+            tool_fail("%s: %" PRIu64 " line%s dropped while the file could not be written "
+                      "(the oldest of those held; the file keeps %zu)",
+                      path, st.dropped, st.dropped == 1 ? "" : "s", st.maxlen);
+    }
     ss_filebuf_free(ctx.fb);
-    if (sig && status != TOOL_EXIT_FAILURE)
+    /* interrupted: the signal's status, whatever else was reported */
+    if (sig)
         status = TOOL_EXIT_SIGNAL_BASE + sig;
     return status;
 }

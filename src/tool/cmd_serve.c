@@ -40,7 +40,11 @@ const char cmd_serve_help[] =
     "      --key=FILE          ... and this PEM private key (both or neither)\n"
     "      --max-body=BYTES    largest request body accepted (default 8 MiB); a\n"
     "                          larger one gets 413\n"
-    "      --max-connections=N at most N connections at once (default 256)\n"
+    "      --body-budget=BYTES all request bodies held in memory at once (default\n"
+    "                          64 MiB, at least --max-body); past it a request gets\n"
+    "                          503 with Retry-After and its body is dropped\n"
+    "      --max-connections=N at most N connections at once (default 256); half\n"
+    "                          of them at most for long-polls and event streams\n"
     "  -s, --store=STORE       where the records live: memory (the default, in this\n"
     "                          process) or redis://HOST[:PORT]/KEY, a Redis stream\n"
     "                          that every server started on the same KEY shares:\n"
@@ -48,7 +52,9 @@ const char cmd_serve_help[] =
     "                          restarts (see docs/host-mode.md). While Redis is\n"
     "                          away, requests get 503 and mirrors retry.\n"
     "      --max-per-ip=N      at most N connections at once from one address\n"
-    "                          (default 32); more are closed at once\n"
+    "                          (default 32; an IPv6 /64 is one address), and once\n"
+    "                          half the connections are taken, less than a quarter\n"
+    "                          of the free ones; more are closed at once\n"
     "  -h, --help              show this help and exit\n"
     "\n"
     "On start it prints, on standard error, the URL mirrors and readers use:\n"
@@ -63,7 +69,7 @@ const char cmd_serve_help[] =
     "  " TOOL_NAME " serve --listen 0.0.0.0:5000 --store redis://10.0.0.5:6379/jobs\n"
     "  python3 -c 'from syncstream import LineHostMirror; ...'   # any sync-stream mirror\n";
 
-enum { OPT_CERT = 256, OPT_KEY, OPT_MAX_BODY, OPT_MAX_CONNECTIONS, OPT_MAX_PER_IP };
+enum { OPT_CERT = 256, OPT_KEY, OPT_MAX_BODY, OPT_MAX_CONNECTIONS, OPT_MAX_PER_IP, OPT_BODY_BUDGET };
 
 static const struct option long_opts[] = {
     {"listen", required_argument, NULL, 'l'},
@@ -73,6 +79,7 @@ static const struct option long_opts[] = {
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
     {"max-body", required_argument, NULL, OPT_MAX_BODY},
+    {"body-budget", required_argument, NULL, OPT_BODY_BUDGET},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
     {"store", required_argument, NULL, 's'},
     {"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
@@ -147,6 +154,11 @@ int cmd_serve(int argc, char **argv)
                 return tool_usage("serve", "serve: --max-body wants a positive integer, not "
                                            "'%s'", optarg);
             break;
+        case OPT_BODY_BUDGET:
+            if (tool_parse_count(optarg, &o.body_budget) < 0 || o.body_budget == 0)
+                return tool_usage("serve", "serve: --body-budget wants a positive integer, not "
+                                           "'%s'", optarg);
+            break;
         case OPT_MAX_CONNECTIONS:
             if (tool_parse_count(optarg, &count) < 0 || count == 0 || count > 100000)
                 return tool_usage("serve", "serve: --max-connections wants an integer from 1 "
@@ -178,6 +190,10 @@ int cmd_serve(int argc, char **argv)
         if (strcmp(what, "listen") == 0)
             return tool_usage("serve", "serve: --listen wants ADDR:PORT or [ADDR]:PORT with a "
                                        "numeric address, not '%s'", o.listen);
+        if (strcmp(what, "body_budget") == 0)
+            return tool_usage("serve", "serve: --body-budget (%zu) must be at least --max-body "
+                                       "(%zu): a body that large could never be taken",
+                              o.body_budget, o.max_body ? o.max_body : SS_HOST_DEFAULT_MAX_BODY);
         if (strcmp(what, "store") == 0)
             return tool_usage("serve", "serve: --store wants memory or "
                                        "redis://HOST[:PORT]/KEY, not '%s'", o.store);

@@ -30,6 +30,9 @@ typedef struct connect_opts {
     size_t nsteps;
     int timeout_ms; /* -1: not given */
     bool quiet;
+    /* --save-payload: a failed step's payload goes whole to this file (the
+     * unsent part to FILE.unsent) instead of an excerpt on stderr */
+    const char *save_payload;
     /* ssh:// only */
     const char *identity;      /* --identity */
     const char *password_file; /* --password-file */

@@ -35,6 +35,58 @@ static const char *step_option(const connect_step *st)
     }
 }
 
+/* A payload part longer than twice this is shown as its head and its tail. */
+#define EXCERPT 2048
+
+/* Write one part of the payload to path. Returns 0 or a negative errno. */
+static int save_part(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wbe");
+    if (!f)
+        return -errno;
+    size_t n = len ? fwrite(data, 1, len, f) : 0;
+    int rc = n == len ? 0 : -errno;
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+/* One part of the payload on stderr under its --- header: whole when short
+ * (or saved to path when asked), else its first and last EXCERPT bytes and
+ * how many between them are not shown, so that a 16 MiB flood does not bury
+ * the terminal. Returns 0 or the error of saving it. */
+static int show_part(const char *title, const char *data, size_t len, const char *path)
+{
+    if (path) {
+        int rc = save_part(path, data, len);
+        if (rc < 0) {
+            tool_fail("connect: cannot save the payload to '%s': %s", path, ss_strerror(rc));
+            return rc;
+        }
+        fprintf(stderr, "--- %s (%zu bytes): saved to %s ---\n", title, len, path);
+        return 0;
+    }
+    if (len <= 2 * EXCERPT) {
+        fprintf(stderr, "--- %s (%zu bytes) ---\n", title, len);
+        if (len) {
+            fwrite(data, 1, len, stderr);
+            fputc('\n', stderr);
+        }
+        return 0;
+    }
+    fprintf(stderr, "--- %s (%zu bytes; the first and last %d shown) ---\n", title, len, EXCERPT);
+    /* each excerpt ends its line, so that the headers start theirs */
+    fwrite(data, 1, EXCERPT, stderr);
+    if (data[EXCERPT - 1] != '\n')
+        fputc('\n', stderr);
+    fprintf(stderr, "--- %zu bytes not shown (--save-payload=FILE keeps them all) ---\n",
+            len - 2 * EXCERPT);
+    fwrite(data + len - EXCERPT, 1, EXCERPT, stderr);
+    if (data[len - 1] != '\n')
+        fputc('\n', stderr);
+    return 0;
+}
+
 /* Say why step i failed, then the payload; returns the exit status. */
 static int report(const connect_opts *o, size_t i, int timeout_ms, int err,
                   const ss_stream_payload *pl)
@@ -45,6 +97,11 @@ static int report(const connect_opts *o, size_t i, int timeout_ms, int err,
         tool_fail("connect: step %zu (%s '%s'): not done within %g s", i + 1, step_option(st),
                   st->arg, timeout_ms / 1000.0);
         status = TOOL_EXIT_TIMEOUT;
+    } else if (err == -ENOBUFS) {
+        tool_fail("connect: step %zu (%s '%s'): the read buffer filled (%zu bytes, %g MiB) "
+                  "without a match; no more bytes could come",
+                  i + 1, step_option(st), st->arg, pl->read_len, pl->read_len / (1024.0 * 1024.0));
+        status = TOOL_EXIT_TIMEOUT;
     } else if (err == SS_EEOF) {
         tool_fail("connect: step %zu (%s '%s'): the stream ended first", i + 1, step_option(st),
                   st->arg);
@@ -53,16 +110,17 @@ static int report(const connect_opts *o, size_t i, int timeout_ms, int err,
         tool_fail("connect: step %zu (%s '%s'): %s", i + 1, step_option(st), st->arg,
                   ss_strerror(err));
     }
-    fprintf(stderr, "--- received, not matched (%zu bytes) ---\n", pl->read_len);
-    if (pl->read_len) {
-        fwrite(pl->read, 1, pl->read_len, stderr);
-        fputc('\n', stderr);
+    char *unsent_path = NULL;
+    if (o->save_payload && pl->unsent_len &&
+        asprintf(&unsent_path, "%s.unsent", o->save_payload) < 0) {
+        unsent_path = NULL;
+        tool_fail("connect: out of memory");
+        return TOOL_EXIT_FAILURE;
     }
-    fprintf(stderr, "--- not sent (%zu bytes) ---\n", pl->unsent_len);
-    if (pl->unsent_len) {
-        fwrite(pl->unsent, 1, pl->unsent_len, stderr);
-        fputc('\n', stderr);
-    }
+    if (show_part("received, not matched", pl->read, pl->read_len, o->save_payload) < 0 ||
+        show_part("not sent", pl->unsent, pl->unsent_len, unsent_path) < 0)
+        status = TOOL_EXIT_FAILURE;
+    free(unsent_path);
     return status;
 }
 

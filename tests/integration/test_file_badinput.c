@@ -364,6 +364,13 @@ static int full_disk_checks(const char *dir, void (*free_space)(const char *), b
     ss_filebuf_stats st;
     if (ss_filebuf_get_stats(fb, &st) < 0 || st.pending < 2 || st.damaged != 0)
         return 4;
+    /* what a caller giving up would show: the held records, unnumbered */
+    ss_records held = SS_RECORDS_INIT;
+    if (ss_filebuf_unsent(fb, &held) != (int)st.pending || held.items[0].seq != 0 ||
+        strcmp(held.items[held.count - 1].text, "one more") != 0 ||
+        strncmp(held.items[0].text, "line ", 5) != 0)
+        return 12;
+    ss_records_clear(&held);
     /* The small file still has room in its last page; its compactions need
      * a new file and fail first, so it grows until its appends fail too. */
     int err_small = err, ns = whole_fs ? write_until_full(fs, &err_small) : 0;
@@ -459,6 +466,39 @@ static void test_disk_full(void **state)
     assert_int_equal(file_wait_child(pid), 0);
 }
 
+/* One write of more records than the limit (and of more than maxlen): the
+ * file never holds more than its limit, every record is appended in turn
+ * (numbered), none is dropped, the newest maxlen are kept. */
+static void test_write_past_limit(void **state)
+{
+    (void)state;
+    char path[256], text[200];
+    file_path(path, sizeof(path), "burst.log");
+    ss_filebuf *fb = file_open(path, &(ss_filebuf_opts){.maxlen = 4, .limit = 6});
+    size_t len = 0;
+    for (int i = 1; i <= 20; i++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "%d\n", i);
+    assert_int_equal(ss_filebuf_write(fb, text, len), 0);
+    size_t size = 0;
+    char *data = file_slurp(path, &size);
+    size_t lines = 0;
+    for (size_t i = 0; i < size; i++)
+        lines += data[i] == '\n';
+    free(data);
+    assert_true(lines <= 1 + 6); /* the header and at most the limit */
+    ss_filebuf_stats st;
+    assert_int_equal(ss_filebuf_get_stats(fb, &st), 0);
+    assert_int_equal(st.last_seq, 20);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.pending, 0);
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_filebuf_read(fb, SS_READ_ALL, &set), 4);
+    assert_string_equal(set.items[0].text, "17");
+    assert_string_equal(set.items[3].text, "20");
+    ss_records_clear(&set);
+    ss_filebuf_free(fb);
+}
+
 /* ---- lines and options ---- */
 
 static void test_long_lines_and_bytes(void **state)
@@ -524,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_torn_last_record),
         cmocka_unit_test(test_dead_compactor_marker),
         cmocka_unit_test(test_disk_full),
+        cmocka_unit_test(test_write_past_limit),
         cmocka_unit_test(test_long_lines_and_bytes),
         cmocka_unit_test(test_bad_options),
     };

@@ -577,8 +577,60 @@ static void test_transport_error_reaches_next_call(void **state)
     char buf[32];
     assert_int_equal(ss_stream_read(s, buf, sizeof(buf), 1000, NULL), 10);
     rc = (int)ss_stream_read(s, buf, sizeof(buf), 1000, NULL);
-    assert_true(rc == -ECONNRESET || rc == -EPIPE || rc == SS_EEOF);
+    assert_true(rc == -ECONNRESET || rc == -EPIPE);
     ss_stream_payload_clear(&pl);
+    ss_stream_free(s);
+}
+
+/* The peer reads 1000 bytes, then resets the connection while 4 MiB are
+ * being written: the write takes the reset (the socket reports it once), and
+ * every read after it must still say so, not that the stream ended. */
+static void read_1000_peer(int fd, void *arg)
+{
+    (void)arg;
+    char buf[1000];
+    size_t got = 0;
+    while (got < sizeof(buf)) {
+        ssize_t n = recv(fd, buf + got, sizeof(buf) - got, 0);
+        if (n <= 0)
+            return;
+        got += (size_t)n;
+    }
+}
+
+static void test_transport_error_is_sticky(void **state)
+{
+    (void)state;
+    peer p;
+    peer_start(&p, read_1000_peer, NULL);
+    p.rst = 1;
+    /* a write buffer smaller than the write, so the write waits and meets
+     * the reset itself */
+    ss_stream_opts o = {.write_cap = 64 * 1024};
+    ss_stream *s = connect_stream(&p, &o, NULL);
+    size_t n = 4u * 1024 * 1024;
+    char *big = malloc(n);
+    assert_non_null(big);
+    memset(big, 'w', n);
+    ss_stream_payload pl = {0};
+    assert_int_equal(ss_stream_write(s, big, n, 5000, &pl), -ECONNRESET);
+    assert_true(pl.written < n);
+    ss_stream_payload_clear(&pl);
+    peer_stop(&p);
+
+    char buf[16], *out = NULL;
+    size_t len;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ss_stream_read_until(s, "x", 1, 1000, &out, &len, &pl), -ECONNRESET);
+        assert_int_equal(pl.read_len, 0);
+        assert_int_equal(ss_stream_read(s, buf, sizeof(buf), 1000, NULL), -ECONNRESET);
+        assert_int_equal(ss_stream_read_line(s, 1000, &out, &len, NULL), -ECONNRESET);
+        ss_pattern re = {.text = "x", .kind = SS_PATTERN_REGEX};
+        ss_stream_match m = {0};
+        assert_int_equal(ss_stream_expect(s, &re, 1, 1000, &m, NULL), -ECONNRESET);
+    }
+    ss_stream_payload_clear(&pl);
+    free(big);
     ss_stream_free(s);
 }
 
@@ -769,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_read_backpressure_loses_nothing),
         cmocka_unit_test(test_write_buffer_cap),
         cmocka_unit_test(test_transport_error_reaches_next_call),
+        cmocka_unit_test(test_transport_error_is_sticky),
         cmocka_unit_test(test_close_wakes_blocked_calls),
         cmocka_unit_test(test_shutdown_write_tcp),
         cmocka_unit_test(test_ipv6_and_listener),

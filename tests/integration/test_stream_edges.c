@@ -300,6 +300,69 @@ static void test_utf_regex_character_split_across_arrivals(void **state)
 
 /* ---- reading at the read buffer's cap ---- */
 
+/* A full read buffer that holds no match: no byte can come until some are
+ * taken, so every matching read fails at once with -ENOBUFS and the payload
+ * (it waited for its whole timeout before), and the bytes stay. */
+static int never_satisfied(void *ctx, const char *data, size_t len, size_t *ret_consume)
+{
+    (void)ctx, (void)data, (void)len, (void)ret_consume;
+    return 0;
+}
+
+static int count_line(void *ctx, const char *text, size_t len)
+{
+    (void)text, (void)len;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_full_buffer_without_match_fails_at_once(void **state)
+{
+    (void)state;
+    int dev;
+    ss_stream_opts o = {.read_cap = 4096};
+    ss_stream *s = pair_stream(NULL, &o, &dev, NULL);
+    char big[8192];
+    memset(big, 'z', sizeof(big));
+    late_send l = {dev, big, 4096 + 2000, 0};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, late_send_main, &l), 0);
+    wait_ready(s, 4096);
+
+    /* long timeouts: the full buffer ends these calls first (they waited for
+     * the timeout before) */
+    ss_stream_payload pl = {0};
+    char *out;
+    size_t len;
+    assert_int_equal(ss_stream_read_until(s, "never", 5, 10000, &out, &len, &pl), -ENOBUFS);
+    assert_int_equal(pl.read_len, 4096);
+    assert_int_equal(ss_stream_read_line(s, 10000, &out, &len, NULL), -ENOBUFS);
+    ss_pattern pats[] = {{.text = "never"}, {.text = "z{3}y", .kind = SS_PATTERN_REGEX}};
+    ss_stream_match m = {0};
+    assert_int_equal(ss_stream_expect(s, pats, 2, 10000, &m, &pl), -ENOBUFS);
+    assert_int_equal(pl.read_len, 4096);
+    int lines = 0;
+    ss_read_lines_opts lo = {.on_line = count_line, .ctx = &lines, .timeout_ms = 10000,
+                             .line_timeout_ms = 10000};
+    assert_int_equal(ss_stream_read_lines(s, &lo, NULL), -ENOBUFS);
+    assert_int_equal(lines, 0);
+    assert_int_equal(ss_stream_check(s, never_satisfied, NULL, 10000, NULL), -ENOBUFS);
+    assert_int_equal(ss_stream_ready(s), 4096);
+
+    /* taking bytes makes room: the rest comes, and a match there is found */
+    char buf[4096];
+    assert_int_equal(ss_stream_read(s, buf, sizeof(buf), 1000, NULL), 4096);
+    pthread_join(th, NULL);
+    send_all(dev, "y", 1);
+    assert_int_equal(ss_stream_expect(s, pats, 2, 5000, &m, NULL), 1);
+    assert_int_equal(m.len, 2001);
+    assert_int_equal(m.match_start, 1997);
+    ss_stream_match_clear(&m);
+    ss_stream_payload_clear(&pl);
+    close(dev);
+    ss_stream_free(s);
+}
+
 /* The buffer was full once; a line then taken leaves 2 bytes free, and the
  * newline that ends the next line fits: it is read, although the buffer is
  * nowhere near half empty. */
@@ -552,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_utf_regex_eof_mid_character),
         cmocka_unit_test(test_utf_regex_over_noise),
         cmocka_unit_test(test_utf_regex_character_split_across_arrivals),
+        cmocka_unit_test(test_full_buffer_without_match_fails_at_once),
         cmocka_unit_test(test_read_resumes_for_bytes_that_fit),
         cmocka_unit_test(test_first_arrival_does_not_pause_reading),
         cmocka_unit_test(test_write_error_after_partial_send),

@@ -69,6 +69,24 @@ run timeout 4 connect 'exec:echo partial output; sleep 5' -e never -t 0.3 &&
 # the end of the stream in the middle of a pattern: exit 5, the payload
 run eof 5 connect 'exec:printf "Compl"' -e 'Completed.' &&
     expect_err eof "the stream ended first" && expect_err eof '^Compl$'
+# a flood that fills the read buffer (16 MiB) without a match: the step fails
+# at once (no byte can come), says so and at what size, and shows a bounded
+# excerpt: head, tail, how many bytes between (not 16 MiB on stderr); -t 50
+# is only a bound, the run's own limit is 60 s
+run flood 4 connect 'exec-pipe:yes flood' -e never -t 50 &&
+    expect_err flood "step 1 \(--expect 'never'\): the read buffer filled \(16777216 bytes, 16 MiB\)" &&
+    expect_err flood '^--- received, not matched \(16777216 bytes; the first and last 2048 shown\) ---$' &&
+    expect_err flood '^--- 16773120 bytes not shown' &&
+    expect_err flood '^flood$' &&
+    { size=$(wc -c <"$tmp/flood.err"); [ "$size" -lt 8192 ] && pass "flood stderr is $size bytes" ||
+        fail flood "stderr is $size bytes"; }
+# asked to keep the whole payload: it goes to the file, byte for byte
+run flood_saved 4 connect 'exec-pipe:yes flood' -e never -t 50 --save-payload "$tmp/flood.payload" &&
+    expect_err flood_saved "^--- received, not matched \(16777216 bytes\): saved to $tmp/flood.payload ---\$" &&
+    { size=$(wc -c <"$tmp/flood.payload"); [ "$size" -eq 16777216 ] &&
+        [ "$(head -c 6 "$tmp/flood.payload")" = flood ] && pass "flood_saved payload is $size bytes" || fail flood_saved "payload is $size bytes"; }
+run flood_unsaved 1 connect 'exec-pipe:yes flood' -e never -t 50 --save-payload "$tmp/no/such/dir" &&
+    expect_err flood_unsaved "cannot save the payload to '$tmp/no/such/dir'"
 # a program on pipes: its stderr comes out on ours
 run pipes 0 connect 'exec-pipe:echo to-out; echo to-err >&2; sleep 0.1' -e 'to-out' &&
     expect_out pipes to-out

@@ -13,6 +13,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/syncstream-file.XXXXXX") || exit 1
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    # the full-disk checks' tmpfs, if a failed check left it mounted
+    if mountpoint -q "$tmp/disk" 2>/dev/null; then
+        umount "$tmp/disk" 2>/dev/null || umount -l "$tmp/disk"
+    fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -163,6 +167,109 @@ if run d1 0 file read "$dlog"; then
     if [ "$(cut -d' ' -f1,3- "$tmp/d1.out" | tr '\n' '|')" = "1 d line a|3 d line c|" ]; then
         pass "d1 whole records"; else fail d1 "$(cat "$tmp/d1.out")"; fi
     expect d1 err '1 damaged line skipped \(the first at line 3\)'
+fi
+
+# ---- a full disk: a 1 MiB tmpfs mounted for these checks (root, as in CI) ----
+
+# wait_exit PID SECONDS: up to SECONDS for PID to end; its status in $status.
+wait_exit() {
+    for _ in $(seq $(($2 * 20))); do
+        if ! kill -0 "$1" 2>/dev/null; then
+            wait "$1"
+            status=$?
+            return 0
+        fi
+        sleep 0.05
+    done
+    return 1
+}
+
+# bg_write NAME ARGS...: file write in the background (stdin from $tmp/NAME.in,
+# else /dev/null), its stderr in $tmp/NAME.err, its pid in $pid; then wait
+# until it says it holds lines.
+bg_write() {
+    local name=$1 in=/dev/null
+    shift
+    [ -f "$tmp/$name.in" ] && in=$tmp/$name.in
+    "$tool" file write "$@" <"$in" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    pid=$!
+    pids+=("$pid")
+    wait_for grep -q 'holding the lines' "$tmp/$name.err"
+}
+
+disk=$tmp/disk
+mkdir "$disk"
+if ! mount -t tmpfs -o size=1m tmpfs "$disk" 2>"$tmp/mount.err"; then
+    fail full_disk "cannot mount a 1 MiB tmpfs for the full-disk checks (they need root): $(cat "$tmp/mount.err")"
+else
+    # The disk fills while 40000 lines come in; once room is made, the file
+    # must stay within its bound (limit 2000) with the newest lines, the
+    # oldest of the held ones dropped and counted, and the writer must end.
+    seq -f 'line %05g padding padding padding padding padding padding padding' 40000 \
+        >"$tmp/full.in"
+    head -c 900000 /dev/zero >"$disk/filler"
+    if bg_write full "$disk/full.log" -m 1000; then
+        pass "full: holds the lines while the disk is full"
+        # room is made once the writer has read all its input, so that it
+        # holds the largest backlog it will
+        size=$(wc -c <"$tmp/full.in")
+        wait_for grep -q "^pos:[[:space:]]*$size\$" "/proc/$pid/fdinfo/0" ||
+            fail full "the writer did not read its whole input within 20 s"
+        rm "$disk/filler"
+        status=
+        if wait_exit "$pid" 60; then
+            check_status full 0 "$status"
+            records=$(($(wc -l <"$disk/full.log") - 1))
+            if [ "$records" -le 2000 ]; then pass "full: $records records, within the limit"; else
+                fail full "$records records in the file, past its limit of 2000"; fi
+            dropped=$(sed -n 's/.*: \([0-9]*\) lines dropped while the file could not be written.*/\1/p' \
+                "$tmp/full.err")
+            "$tool" file read "$disk/full.log" -n 1 >"$tmp/full_last.out"
+            last=$(cut -d' ' -f1 <"$tmp/full_last.out")
+            if [ -n "$dropped" ] && [ $((dropped + last)) -eq 40000 ]; then
+                pass "full: $dropped dropped + $last written = 40000"; else
+                fail full "dropped '$dropped' + written '$last' is not 40000: $(cat "$tmp/full.err")"; fi
+            expect full_last out ' line 40000 padding'
+        else
+            fail full "still running 60 s after room was made: $(head -c 500 "$tmp/full.err")"
+            kill -9 "$pid"
+        fi
+    else
+        fail full "no 'holding the lines' within 20 s: $(head -c 500 "$tmp/full.err")"
+    fi
+    rm -f "$disk"/*
+
+    # A signal while the disk is full and lines are held: 128 + the signal,
+    # how many lines were not written (with those written: every one), and
+    # the lines themselves after the message, unnumbered (0).
+    "$tool" file write "$disk/sig.log" -m 100000 </dev/null
+    "$tool" file write "$disk/cmd.log" -m 100000 </dev/null
+    head -c 2000000 /dev/zero >"$disk/filler" 2>/dev/null
+    seq 5000 >"$tmp/sig.in"
+    for mode in sig cmd; do
+        if [ $mode = sig ]; then bg_write sig "$disk/sig.log"; else
+            bg_write cmd "$disk/cmd.log" -- sh -c 'seq 5000; exec sleep 100'; fi ||
+            { fail $mode "no 'holding the lines' within 20 s: $(head -c 500 "$tmp/$mode.err")"; continue; }
+        kill -TERM "$pid"
+        status=
+        if ! wait_exit "$pid" 20; then
+            fail $mode "still running 20 s after SIGTERM"
+            kill -9 "$pid"
+            continue
+        fi
+        check_status $mode 143 "$status"
+        expect $mode err '^syncstream: .*: [0-9]+ lines? not written: interrupted by SIGTERM while the file could not be written \(No space left on device\); they follow$'
+        lost=$(sed -n 's/.*: \([0-9]*\) lines\{0,1\} not written: .*/\1/p' "$tmp/$mode.err")
+        kept=$("$tool" file read "$disk/$mode.log" | wc -l)
+        if [ -n "$lost" ] && [ $((lost + kept)) -eq 5000 ]; then
+            pass "$mode: $lost not written + $kept written = 5000"; else
+            fail $mode "not written '$lost' + written '$kept' is not 5000"; fi
+        shown=$(grep -Ec '^0 [0-9T:.-]+Z [a-z]+ line [0-9]+$' "$tmp/$mode.err")
+        if [ "$shown" = "$lost" ] && grep -q ' line 5000$' "$tmp/$mode.err"; then
+            pass "$mode: the $shown lines not written are shown"; else
+            fail $mode "$shown lines shown on stderr for $lost not written"; fi
+    done
+    umount "$disk" || umount -l "$disk"
 fi
 
 # usage errors

@@ -133,6 +133,10 @@ usage listen-bad --listen localhost
 usage listen-name --listen localhost:5000
 usage route-chars --route '/a b'
 usage maxlen-huge --maxlen 999999999999
+usage budget-zero --body-budget 0
+usage budget-small --body-budget 1000 --max-body 2000
+if grep -q "must be at least --max-body" "$tmp/budget-small.err"; then pass "budget-small: says why"; else
+    fail budget-small "$(head -c 400 "$tmp/budget-small.err")"; fi
 
 "$tool" serve --help >"$tmp/help.out" 2>&1
 if [ $? -eq 0 ] && grep -q -- "--token-file" "$tmp/help.out" && grep -q "Example" "$tmp/help.out"; then

@@ -322,6 +322,7 @@ int ss_filebuf_get_stats(ss_filebuf *fb, ss_filebuf_stats *ret)
             .reopened = fb->reopened,
             .compact_failed = fb->compact_failed,
             .compact_error = fb->compact_error,
+            .dropped = fb->dropped,
             .damaged = fb->damaged,
             .first_damaged_line = fb->first_damaged_line,
             .last_seq = fb->last_seq,

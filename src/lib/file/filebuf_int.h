@@ -84,7 +84,7 @@ struct ss_filebuf {
     unsigned flags;
     ss__file_hdr create_hdr; /* what a file this handle creates gets */
 
-    uint64_t written, compactions, repaired, reopened, compact_failed;
+    uint64_t written, compactions, repaired, reopened, compact_failed, dropped;
     int compact_error;
     unsigned tmp_counter;
 
@@ -148,6 +148,13 @@ int ss__fw_finish_locked(ss__fw *st);
  * the view up to date (SS_ECLOSED once closed); read_since_locked needs it. */
 int ss__filebuf_begin_read(ss_filebuf *fb);
 int ss__filebuf_read_since_locked(ss_filebuf *fb, uint64_t cursor, size_t max, ss_records *ret);
+
+/* The Python binding's view of the default writer's partial line (its read()
+ * shows it last, as sync-stream shows a process's own unfinished line): a
+ * malloc'd, NUL-terminated copy in *ret (0 or -ENOMEM); _reset forgets it
+ * (its clear()). Take fb->mu. */
+int ss__filebuf_partial(ss_filebuf *fb, char **ret, size_t *ret_len);
+void ss__filebuf_reset_partial(ss_filebuf *fb);
 
 static inline bool ss__filebuf_closed(const ss_filebuf *fb)
 {

@@ -101,9 +101,10 @@ static int note_appended(ss_filebuf *fb, uint64_t off, size_t n)
     return 0;
 }
 
-/* Append the held records under the write lock (held by the caller). Returns 0
- * or a negative errno; what was appended is removed from pending either way. */
-static int append_held(ss__fw *st)
+/* Append the oldest `max` held records (or all) under the write lock (held by
+ * the caller). Returns 0 or a negative errno; what was appended is removed
+ * from pending either way. */
+static int append_held(ss__fw *st, size_t max)
 {
     ss_filebuf *fb = st->fb;
     /* Per record, each line is written and synced before the next; otherwise
@@ -112,9 +113,9 @@ static int append_held(ss__fw *st)
     size_t at = 0;
     int rc = 0;
 
-    while (at < st->pending.len) {
+    while (at < st->pending.len && max > 0) {
         size_t next;
-        int n = format_held(st, at, per, &next);
+        int n = format_held(st, at, per < max ? per : max, &next);
         if (n < 0) {
             rc = n;
             break;
@@ -151,6 +152,7 @@ static int append_held(ss__fw *st)
         rc = note_appended(fb, off, (size_t)n);
         st->held -= (size_t)n;
         fb->written += (uint64_t)n;
+        max -= (size_t)n;
         at = next;
         if (rc < 0)
             break;
@@ -163,6 +165,70 @@ static int append_held(ss__fw *st)
     return rc;
 }
 
+/*
+ * Append every held record without the file passing its limit: before each
+ * part that would pass it, a compaction keeps the newest records of the file
+ * that, with the held ones, make maxlen. A compaction that fails for want of
+ * room (a full disk, a quota) appends only what fits below the limit and
+ * returns its error with the rest held: a file grown past its limit would need
+ * more room still to be compacted, and would hold the disk full. Any other
+ * failure (no right to create a file in the directory) lets the file grow:
+ * it would never end, and holding would stop the writer for good.
+ */
+static int append_bounded(ss__fw *st)
+{
+    ss_filebuf *fb = st->fb;
+    while (st->held > 0) {
+        size_t max = SIZE_MAX;
+        int crc = 0;
+        if (ss__file_wants_compaction(fb, st->held, st->pending.len)) {
+            uint64_t keep = fb->hdr.maxlen - (st->held < fb->hdr.maxlen ? st->held : fb->hdr.maxlen);
+            crc = ss__file_compact(fb, fb->last_seq > keep ? fb->last_seq - keep : 0);
+            if (crc < 0) {
+                fb->compact_failed++;
+                fb->compact_error = crc;
+            }
+            uint64_t in_file = fb->last_seq - fb->hdr.base;
+            if (crc == 0 || crc == -ENOSPC || crc == -EDQUOT) {
+                if (in_file >= fb->hdr.limit)
+                    return crc < 0 ? crc : -EFBIG; /* cannot be: compaction empties it */
+                max = fb->hdr.limit - in_file < SIZE_MAX ? (size_t)(fb->hdr.limit - in_file)
+                                                         : SIZE_MAX;
+            }
+        }
+        int rc = append_held(st, max);
+        if (rc < 0)
+            return rc;
+        if (crc < 0)
+            return st->held > 0 ? crc : 0;
+        if (max == SIZE_MAX)
+            return 0;
+    }
+    return 0;
+}
+
+/*
+ * While appends fail, a writer holds at most the file's maxlen records (and a
+ * write call's more): the file keeps no more than the newest maxlen anyway,
+ * and a backlog appended whole later would overshoot the limit. The oldest go,
+ * counted in fb->dropped.
+ */
+static void drop_oldest_held(ss__fw *st)
+{
+    ss_filebuf *fb = st->fb;
+    if (st->held <= fb->hdr.maxlen)
+        return;
+    size_t n = st->held - (size_t)fb->hdr.maxlen, at = 0;
+    for (size_t i = 0; i < n; i++) {
+        ss__pend len;
+        memcpy(&len, st->pending.data + at, sizeof(len));
+        at += sizeof(len) + len;
+    }
+    ss__buf_consume(&st->pending, at);
+    st->held -= n;
+    fb->dropped += n;
+}
+
 int ss__fw_commit_locked(ss__fw *st)
 {
     ss_filebuf *fb = st->fb;
@@ -173,17 +239,9 @@ int ss__fw_commit_locked(ss__fw *st)
     int rc = ss__file_lock_current(fb, F_WRLCK);
     if (rc < 0)
         return rc;
-    if (ss__file_wants_compaction(fb, st->held, st->pending.len)) {
-        uint64_t keep_after = fb->last_seq > fb->hdr.maxlen ? fb->last_seq - fb->hdr.maxlen : 0;
-        /* A failed compaction (a full disk) leaves the old file as it was: the
-         * append goes on, and the append reports the error if it fails too. */
-        int crc = ss__file_compact(fb, keep_after);
-        if (crc < 0) {
-            fb->compact_failed++;
-            fb->compact_error = crc;
-        }
-    }
-    rc = append_held(st);
+    rc = append_bounded(st);
+    if (rc < 0)
+        drop_oldest_held(st);
     ss__file_unlock(fb);
     return rc;
 }
@@ -310,6 +368,30 @@ int ss_filebuf_flush(ss_filebuf *fb)
     return fw_flush(&fb->defw);
 }
 
+int ss__filebuf_partial(ss_filebuf *fb, char **ret, size_t *ret_len)
+{
+    pthread_mutex_lock(&fb->mu);
+    size_t len = fb->defw.la.len;
+    char *copy = malloc(len + 1);
+    if (copy) {
+        memcpy(copy, fb->defw.la.part, len);
+        copy[len] = '\0';
+    }
+    pthread_mutex_unlock(&fb->mu);
+    if (!copy)
+        return -ENOMEM;
+    *ret = copy;
+    *ret_len = len;
+    return 0;
+}
+
+void ss__filebuf_reset_partial(ss_filebuf *fb)
+{
+    pthread_mutex_lock(&fb->mu);
+    ss__lineasm_reset(&fb->defw.la);
+    pthread_mutex_unlock(&fb->mu);
+}
+
 /* ---- ss_filewriter ---- */
 
 int ss_filewriter_new(ss_filewriter **ret, ss_filebuf *fb, const char *source, uint32_t rec_flags)
@@ -376,5 +458,63 @@ int ss_filewriter_close(ss_filewriter *w)
     pthread_mutex_unlock(&fb->mu);
     ss__fw_done(&w->st);
     free(w);
+    return rc;
+}
+
+/* The records st holds, as a reader would see them but not numbered (seq 0):
+ * each is finished and parsed back, as the file would hold it. */
+static int held_records(ss__fw *st, ss_records *ret)
+{
+    ss__buf lines;
+    ss__buf_init(&lines, SIZE_MAX);
+    size_t n = st->held, at = 0, text_bytes = 0, kept = 0;
+    ss__file_rec *recs = calloc(n ? n : 1, sizeof(*recs));
+    size_t *offs = calloc(n ? n : 1, sizeof(*offs)), *lens = calloc(n ? n : 1, sizeof(*lens));
+    int rc = recs && offs && lens ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        ss__pend len;
+        memcpy(&len, st->pending.data + at, sizeof(len));
+        offs[i] = lines.len;
+        /* numbered 1 for the parser, which refuses 0; reported as 0 */
+        rc = ss__file_rec_finish(&lines, 1, st->pending.data + at + sizeof(len), len);
+        at += sizeof(len) + len;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        size_t end = i + 1 < n ? offs[i + 1] : lines.len;
+        char *line = lines.data + offs[i];
+        /* formatted by this library: a parse failure would be a bug of ours,
+         * and the record is left out rather than shown garbled */
+        if (ss__file_rec_parse(line, end - offs[i] - 1, &recs[kept], line, &lens[kept]) < 0)
+            continue;
+        offs[kept] = offs[i];
+        text_bytes += lens[kept++];
+    }
+    ss__records_builder b;
+    if (rc == 0)
+        rc = ss__records_begin(&b, ret, kept, text_bytes);
+    for (size_t i = 0; rc == 0 && i < kept; i++)
+        ss__records_add(&b, 0, recs[i].time_ns, recs[i].kind, recs[i].flags, recs[i].source,
+                        lines.data + offs[i], lens[i]);
+    free(recs);
+    free(offs);
+    free(lens);
+    ss__buf_free(&lines);
+    return rc < 0 ? rc : (int)kept;
+}
+
+int ss_filewriter_unsent(ss_filewriter *w, ss_records *ret)
+{
+    if (!w || !ret)
+        return -EINVAL;
+    return held_records(&w->st, ret);
+}
+
+int ss_filebuf_unsent(ss_filebuf *fb, ss_records *ret)
+{
+    if (!fb || !ret)
+        return -EINVAL;
+    pthread_mutex_lock(&fb->mu);
+    int rc = held_records(&fb->defw, ret);
+    pthread_mutex_unlock(&fb->mu);
     return rc;
 }

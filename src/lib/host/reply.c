@@ -19,10 +19,10 @@ void ss__host_add_headers(struct MHD_Response *r, const char *content_type)
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 }
 
-/* Reply with status and the JSON object body; allow, when not NULL, is the
- * Allow header of a 405. */
-static enum MHD_Result reply_json_allow(struct MHD_Connection *c, unsigned status, json_t *body,
-                                        const char *allow)
+/* Reply with status and the JSON object body, plus the header name: value
+ * when name is not NULL. */
+static enum MHD_Result reply_json_header(struct MHD_Connection *c, unsigned status, json_t *body,
+                                         const char *name, const char *value)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
@@ -42,8 +42,8 @@ static enum MHD_Result reply_json_allow(struct MHD_Connection *c, unsigned statu
     ss__host_add_headers(r, "application/json");
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (allow)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    if (name)
+        MHD_add_response_header(r, name, value);
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
@@ -51,21 +51,38 @@ static enum MHD_Result reply_json_allow(struct MHD_Connection *c, unsigned statu
 
 enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
 {
-    return reply_json_allow(c, status, body, NULL);
+    return reply_json_header(c, status, body, NULL, NULL);
+}
+
+/* {"message": MESSAGE}, MESSAGE formatted; NULL when out of memory. */
+__attribute__((format(printf, 1, 0))) static json_t *message_body(const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* A message may quote a client's bytes: json_string would refuse invalid
+     * UTF-8, so it goes through the replacing encoder. */
+    return json_pack("{s:o}", "message", ss__json_text(msg, strlen(msg)));
 }
 
 enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status,
                                        const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    json_t *body = message_body(fmt, ap);
     va_end(ap);
-    /* A message may quote a client's bytes: json_string would refuse invalid
-     * UTF-8, so it goes through the replacing encoder. */
-    return ss__host_reply_json(c, status,
-                               json_pack("{s:o}", "message", ss__json_text(msg, strlen(msg))));
+    return reply_json_header(c, status, body, NULL, NULL);
+}
+
+enum MHD_Result ss__host_reply_message_header(struct MHD_Connection *c, unsigned status,
+                                              const char *name, const char *value,
+                                              const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *body = message_body(fmt, ap);
+    va_end(ap);
+    return reply_json_header(c, status, body, name, value);
 }
 
 enum MHD_Result ss__host_reply_store_error(struct MHD_Connection *c, int err)
@@ -121,8 +138,7 @@ int ss__host_query_int(struct MHD_Connection *c, const char *name, int64_t min, 
 enum MHD_Result ss__host_reply_not_allowed(struct MHD_Connection *c, const char *method,
                                            const char *allow)
 {
-    char msg[128];
-    snprintf(msg, sizeof(msg), "method %.16s is not allowed here; allowed: %s", method, allow);
-    return reply_json_allow(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-                            json_pack("{s:o}", "message", ss__json_text(msg, strlen(msg))), allow);
+    return ss__host_reply_message_header(c, MHD_HTTP_METHOD_NOT_ALLOWED, MHD_HTTP_HEADER_ALLOW,
+                                         allow, "method %.16s is not allowed here; allowed: %s",
+                                         method, allow);
 }

@@ -141,8 +141,16 @@ static enum MHD_Result read_since(ss_host_server *srv, struct MHD_Connection *c,
     ss_records set = SS_RECORDS_INIT;
     if (rc == 0)
         rc = st->ops->read_since(st, since, limit, &set);
-    if (rc == 0 && wait_ms > 0) {
+    /* Nothing to answer yet: wait, within the waiting pool. */
+    if (rc == 0 && wait_ms > 0 && set.count == 0) {
+        ss__host_peer *peer;
+        enum MHD_Result busy;
+        if (!ss__host_wait_enter(srv, c, &peer, &busy)) {
+            ss_records_clear(&set);
+            return busy;
+        }
         rc = st->ops->wait(st, since, wait_ms);
+        ss__host_wait_leave(srv, peer);
         if (rc == 0)
             rc = st->ops->read_since(st, since, limit, &set);
         else if (rc == -ETIMEDOUT)

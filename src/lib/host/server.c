@@ -19,21 +19,25 @@
 #include <syncstream/common.h>
 #include <syncstream/linebuf.h>
 
+#include "host/body.h"
+#include "host/framing.h"
 #include "host/request_gate.h"
 #include "host/server_int.h"
-#include "util/buf.h"
 #include "util/clock.h"
 
 /* A body this many times over the cap (sent without a Content-Length) is not
  * read to its end: the connection is closed. */
 #define DISCARD_FACTOR 4
+/* What a 503 for a spent body budget asks the client to wait, in seconds: the
+ * bodies in flight are done in about that time on a local network. */
+#define BUDGET_RETRY_AFTER "1"
 /* A request's body must arrive within this many idle timeouts: a client that
  * trickles a byte now and then (never idle long enough to be cut) is cut here. */
 #define BODY_DEADLINE_FACTOR 4
 
 /* One request's state, from its first call to its completion. */
 typedef struct request {
-    ss__buf body;
+    ss__host_body body;
     size_t cap;       /* the body's cap on this route */
     int64_t deadline_ms; /* CLOCK_MONOTONIC: the body must be in by then */
     size_t drained;   /* bytes dropped from a body that will be refused */
@@ -114,8 +118,15 @@ static enum MHD_Result dispatch(ss_host_server *srv, struct MHD_Connection *c, c
     return ss__host_reply_message(c, MHD_HTTP_NOT_FOUND, "no such route: %.200s", url);
 }
 
-static enum MHD_Result refuse(struct MHD_Connection *c, const request *rq)
+static enum MHD_Result refuse(const ss_host_server *srv, struct MHD_Connection *c,
+                              const request *rq)
 {
+    if (rq->refusal == MHD_HTTP_SERVICE_UNAVAILABLE)
+        return ss__host_reply_message_header(
+            c, rq->refusal, MHD_HTTP_HEADER_RETRY_AFTER, BUDGET_RETRY_AFTER,
+            "too many request bodies at once (the server holds at most %zu bytes of them); "
+            "try again later",
+            srv->bodies.limit);
     if (rq->refusal != MHD_HTTP_CONTENT_TOO_LARGE)
         return ss__host_reply_message(c, rq->refusal, "%s", rq->why);
     return ss__host_reply_message(c, rq->refusal, "the body is larger than the cap of %zu bytes",
@@ -157,6 +168,13 @@ static unsigned gate(const ss_host_server *srv, struct MHD_Connection *c, const 
     return 0;
 }
 
+/* Whether the client waits for "100 Continue" before it sends its body. */
+static bool expects_continue(struct MHD_Connection *c)
+{
+    const char *e = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    return e && strcasecmp(e, "100-continue") == 0;
+}
+
 /* The body cap of a request to url. */
 static size_t body_cap(const ss_host_server *srv, const char *url)
 {
@@ -185,9 +203,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         ss__host_conn_guard_request(&srv->guard, c, true);
         rq->cap = body_cap(srv, url);
-        ss__buf_init(&rq->body, rq->cap);
         rq->deadline_ms = ss__mono_ms() + (int64_t)srv->timeout_s * 1000 * BODY_DEADLINE_FACTOR;
         *con_cls = rq;
+        const char *why;
+        unsigned framing = ss__host_framing_check(c, &why);
+        if (framing)
+            return ss__host_reply_message_header(c, framing, MHD_HTTP_HEADER_CONNECTION, "close",
+                                                 "%s", why);
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t declared = 0;
@@ -196,10 +218,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rq->refusal = gate(srv, c, url, method, &rq->why);
         if (!rq->refusal && (uint64_t)declared > rq->cap)
             rq->refusal = MHD_HTTP_CONTENT_TOO_LARGE;
-        /* Far too large to drain: answer now (libmicrohttpd then closes the
-         * connection without reading the body). */
-        if (rq->refusal && (uint64_t)declared / DISCARD_FACTOR > rq->cap)
-            return refuse(c, rq);
+        size_t size = (size_t)declared;
+        /* A body sent in chunks (framing checked: chunked alone) may be as
+         * large as the cap. */
+        if (!cl && MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                               MHD_HTTP_HEADER_TRANSFER_ENCODING))
+            size = rq->cap;
+        if (!rq->refusal && size && ss__host_body_begin(&rq->body, &srv->bodies, size) < 0)
+            rq->refusal = MHD_HTTP_SERVICE_UNAVAILABLE;
+        /* Answer now (libmicrohttpd then closes the connection without
+         * reading the body) when the body is far too large to drain, or when
+         * the client waits for "100 Continue" before it sends it. */
+        if (rq->refusal && ((uint64_t)declared / DISCARD_FACTOR > rq->cap || expects_continue(c)))
+            return refuse(srv, c, rq);
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -207,17 +238,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         if (ss__mono_ms() > rq->deadline_ms)
             return MHD_NO; /* closes the connection; nothing was stored */
-        if (!rq->refusal && ss__buf_append(&rq->body, upload_data, n) == 0)
+        if (!rq->refusal && ss__host_body_append(&rq->body, upload_data, n) == 0)
             return MHD_YES;
         if (!rq->refusal)
             rq->refusal = MHD_HTTP_CONTENT_TOO_LARGE; /* over the cap, or out of memory */
-        ss__buf_free(&rq->body);
+        ss__host_body_free(&rq->body);
         rq->drained += n;
         return rq->drained / DISCARD_FACTOR > rq->cap ? MHD_NO : MHD_YES;
     }
     if (rq->refusal)
-        return refuse(c, rq);
-    return dispatch(srv, c, url, method, rq->body.data, rq->body.len);
+        return refuse(srv, c, rq);
+    enum MHD_Result ok = dispatch(srv, c, url, method, rq->body.buf.data, rq->body.buf.len);
+    /* The handlers are done with the body: it goes back to the budget now,
+     * not once a slow client has read the answer. */
+    ss__host_body_free(&rq->body);
+    return ok;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -228,7 +263,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!rq)
         return;
     ss__host_conn_guard_request(&srv->guard, c, false);
-    ss__buf_free(&rq->body);
+    ss__host_body_free(&rq->body);
     free(rq);
     *con_cls = NULL;
 }
@@ -250,7 +285,6 @@ static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int f
         flags |= MHD_USE_TLS;
     }
     unsigned max_conn = o->max_connections ? o->max_connections : SS_HOST_DEFAULT_MAX_CONNECTIONS;
-    unsigned per_ip = o->max_per_ip ? o->max_per_ip : SS_HOST_DEFAULT_MAX_PER_IP;
     unsigned timeout = srv->timeout_s;
     struct MHD_OptionItem tls[] = {
         {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
@@ -259,7 +293,7 @@ static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int f
     };
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+        MHD_OPTION_CONNECTION_LIMIT, max_conn,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_NOTIFY_CONNECTION,
         ss__host_conn_guard_notify, &srv->guard,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, quiet_logger,
@@ -280,6 +314,7 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
     srv->route_len = strlen(route);
     memcpy(srv->route, route, srv->route_len + 1);
     srv->max_body = o->max_body ? o->max_body : SS_HOST_DEFAULT_MAX_BODY;
+    ss__host_body_budget_init(&srv->bodies, ss__host_body_budget_size(o));
     srv->timeout_s = o->timeout_s ? o->timeout_s : SS_HOST_DEFAULT_TIMEOUT_S;
     srv->trim_memory = o->trim_memory;
     srv->big_decodes_init = sem_init(&srv->big_decodes, 0, SS__HOST_BIG_DECODES) == 0;
@@ -294,7 +329,13 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
         rc = ss__host_open_listener(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &fd,
                                     &srv->port, &v6, &srv->loopback);
     if (rc == 0) {
-        rc = ss__host_conn_guard_start(&srv->guard, srv->timeout_s);
+        unsigned max_conn =
+            o->max_connections ? o->max_connections : SS_HOST_DEFAULT_MAX_CONNECTIONS;
+        /* Long-polls and event streams may hold half the connections: the
+         * other half always serves plain requests. */
+        unsigned max_waits = max_conn / 2 ? max_conn / 2 : 1;
+        rc = ss__host_conn_guard_start(&srv->guard, srv->timeout_s, max_conn, max_waits,
+                                       o->max_per_ip ? o->max_per_ip : SS_HOST_DEFAULT_MAX_PER_IP);
         srv->guard_started = rc == 0;
     }
     if (rc == 0) {

@@ -12,6 +12,7 @@
 
 #include <syncstream/host.h>
 
+#include "host/body.h"
 #include "host/conn_guard.h"
 #include "host/store.h"
 
@@ -30,6 +31,7 @@ struct ss_host_server {
     char route[SS__HOST_ROUTE_MAX + 1];
     size_t route_len;
     size_t max_body;
+    ss__host_body_budget bodies; /* request bodies held at once (body.h) */
     sem_t big_decodes; /* SS__HOST_BIG_DECODES slots (see above) */
     bool big_decodes_init;
     bool trim_memory; /* ss_host_server_opts.trim_memory */
@@ -58,6 +60,13 @@ enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, j
 enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status,
                                        const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* As ss__host_reply_message, with one more header, name: value (Retry-After
+ * on a 503, Connection: close after a request whose body is not read). */
+enum MHD_Result ss__host_reply_message_header(struct MHD_Connection *c, unsigned status,
+                                              const char *name, const char *value,
+                                              const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* 405: method is not one of allow (a list for the message and the Allow
  * header). */
@@ -88,6 +97,17 @@ enum MHD_Result ss__host_on_state(ss_host_server *srv, struct MHD_Connection *c,
                                   const char *method, char *body, size_t len);
 enum MHD_Result ss__host_on_health(ss_host_server *srv, struct MHD_Connection *c);
 enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c);
+
+/* wait_pool.c. A long-poll or event stream on c enters the waiting pool: true
+ * with *ret_peer set (leave with ss__host_wait_leave), or false with a 503
+ * queued and *ret_reply the handler's result. */
+bool ss__host_wait_enter(ss_host_server *srv, struct MHD_Connection *c, ss__host_peer **ret_peer,
+                         enum MHD_Result *ret_reply);
+void ss__host_wait_leave(ss_host_server *srv, ss__host_peer *peer);
+
+/* setup.c. The body budget opts ask for (opts checked): body_budget, or by
+ * default SS_HOST_DEFAULT_BODY_BUDGET or max_body when that is larger. */
+size_t ss__host_body_budget_size(const ss_host_server_opts *o);
 
 /* setup.c. Read the token (opts.token or token_file), certificate and key into
  * srv. Returns 0, -EINVAL (an empty token) or a negative errno from reading. */

@@ -189,11 +189,22 @@ int ss_host_server_check_opts(const ss_host_server_opts *opts, const char **ret_
         what = "cert_file";
     else if (o->token && o->token_file)
         what = "token";
+    else if (o->body_budget &&
+             o->body_budget < (o->max_body ? o->max_body : SS_HOST_DEFAULT_MAX_BODY))
+        what = "body_budget";
     else if (!store_valid(o->store))
         what = "store";
     if (what && ret_what)
         *ret_what = what;
     return what ? -EINVAL : 0;
+}
+
+size_t ss__host_body_budget_size(const ss_host_server_opts *o)
+{
+    size_t max_body = o->max_body ? o->max_body : SS_HOST_DEFAULT_MAX_BODY;
+    if (o->body_budget)
+        return o->body_budget;
+    return max_body > SS_HOST_DEFAULT_BODY_BUDGET ? max_body : SS_HOST_DEFAULT_BODY_BUDGET;
 }
 
 int ss__host_load_secrets(ss_host_server *srv, const ss_host_server_opts *o)

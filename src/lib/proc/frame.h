@@ -3,13 +3,17 @@
  *
  * A frame is a 16-byte header and a payload:
  *   byte 0      'S' (a check that both ends speak this format)
- *   byte 1      type: RECORD, CLOSE (the mirror closed cleanly) or SOURCE
- *               (the payload renames the child's records)
+ *   byte 1      type: RECORD, CLOSE (the mirror closed cleanly, or ended
+ *               one use: ss_mirror_end), SOURCE (the payload renames the
+ *               child's records) or HELLO (a connected mirror's first frame,
+ *               its secret; the buffer's answer, max_line and line_flags as
+ *               8 and 4 bytes little-endian, comes with the stop page's fd)
  *   byte 2      kind (ss_kind) of a RECORD
  *   byte 3      record flags (SS_REC_CONTINUED, SS_REC_STDERR)
  *   bytes 4-7   payload length, little-endian
  *   bytes 8-15  time_ns of a RECORD, little-endian
- * Each mirror has its own pipe, so frames of different children never mix.
+ * Each mirror has its own pipe or connection, so frames of different mirrors
+ * never mix.
  * Encoding and parsing do no I/O.
  */
 #ifndef SS_PROC_FRAME_H
@@ -29,6 +33,7 @@ enum ss__frame_type {
     SS__FRAME_RECORD = 1,
     SS__FRAME_CLOSE = 2,
     SS__FRAME_SOURCE = 3,
+    SS__FRAME_HELLO = 4,
 };
 
 typedef struct ss__frame {

@@ -11,7 +11,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <syncstream/common.h>
@@ -29,6 +32,7 @@
 
 struct ss_mirror {
     int fd;
+    bool is_socket;        /* a connected mirror: send() without SIGPIPE */
     const uint32_t *stop;  /* non-zero: the parent asked every mirror to stop */
     void *stop_map;        /* our own mapping of the stop page, if we made one */
     ss__lineasm la;
@@ -36,10 +40,11 @@ struct ss_mirror {
     int64_t now_ns;
 };
 
-int ss__mirror_new(ss_mirror **ret, int fd, const uint32_t *stop, size_t max_line)
+int ss__mirror_new(ss_mirror **ret, int fd, const uint32_t *stop, size_t max_line,
+                   unsigned line_flags)
 {
     ss_mirror *m = calloc(1, sizeof(*m));
-    if (!m || ss__lineasm_init(&m->la, max_line, 0, NULL) < 0) {
+    if (!m || ss__lineasm_init(&m->la, max_line, line_flags, NULL) < 0) {
         free(m);
         if (fd >= 0)
             close(fd);
@@ -81,7 +86,7 @@ int ss_mirror_open_env(ss_mirror **ret, const char *source)
         return errno == EACCES || errno == ENODEV ? -EBADF : -errno;
     close((int)stop_fd);
     ss_mirror *m;
-    int rc = ss__mirror_new(&m, (int)fd, map, (size_t)max_line);
+    int rc = ss__mirror_new(&m, (int)fd, map, (size_t)max_line, 0);
     if (rc < 0) {
         munmap(map, sizeof(uint32_t));
         return rc;
@@ -104,6 +109,125 @@ int ss_mirror_open_env(ss_mirror **ret, const char *source)
     return 0;
 }
 
+/* Read exactly len bytes of the buffer's answer, the stop page's fd with
+ * them, waiting at most timeout_ms in all (negative: no limit). */
+static int recv_answer(int fd, char *data, size_t len, int *ret_stopfd, int timeout_ms)
+{
+    int64_t deadline = ss__mono_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+    size_t got = 0;
+    while (got < len) {
+        int64_t left = deadline - ss__mono_ms();
+        int wait = timeout_ms < 0 ? -1 : left > 0 ? (int)left : 0;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, wait);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return -ETIMEDOUT;
+        union {
+            struct cmsghdr h;
+            char space[CMSG_SPACE(sizeof(int))];
+        } cbuf;
+        struct iovec iov = {.iov_base = data + got, .iov_len = len - got};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+                             .msg_control = cbuf.space, .msg_controllen = sizeof(cbuf.space)};
+        ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        /* the buffer closes a connection it refuses (a wrong secret: an
+         * address from before a reset, or a buffer that is gone) */
+        if (n == 0)
+            return -EACCES;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+            c->cmsg_len == CMSG_LEN(sizeof(int))) {
+            int passed;
+            memcpy(&passed, CMSG_DATA(c), sizeof(int));
+            if (*ret_stopfd >= 0)
+                close(passed);
+            else
+                *ret_stopfd = passed;
+        }
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+int ss_mirror_connect(ss_mirror **ret, const char *address, int timeout_ms)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    unsigned char secret[SS__MIRROR_SECRET];
+    socklen_t salen;
+    if (!ret || ss__mirror_parse_address(address, &sa, &salen, secret) < 0)
+        return -EINVAL;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    if (connect(fd, (struct sockaddr *)&sa, salen) < 0)
+        rc = -errno;
+    ss__buf hello;
+    ss__buf_init(&hello, 64);
+    ss__frame f = {.type = SS__FRAME_HELLO, .text = (const char *)secret, .len = sizeof(secret)};
+    if (rc == 0)
+        rc = ss__frame_encode(&hello, &f);
+    if (rc == 0) {
+        /* a fresh socket's buffer takes these few bytes at once */
+        ssize_t n = send(fd, hello.data, hello.len, MSG_NOSIGNAL);
+        rc = n < 0 ? -errno : (size_t)n < hello.len ? -EIO : 0;
+    }
+    ss__buf_free(&hello);
+
+    /* The answer: a HELLO frame holding the line length and the line flags,
+     * with the stop page's fd. */
+    char answer[SS__FRAME_HDR + 12];
+    int stopfd = -1;
+    if (rc == 0)
+        rc = recv_answer(fd, answer, sizeof(answer), &stopfd, timeout_ms);
+    ss__frame a;
+    size_t used;
+    if (rc == 0 && (ss__frame_parse(answer, sizeof(answer), 12, &a, &used) != 1 ||
+                    a.type != SS__FRAME_HELLO || a.len != 12 || stopfd < 0))
+        rc = SS_ECORRUPT;
+    void *map = MAP_FAILED;
+    if (rc == 0) {
+        map = mmap(NULL, sizeof(uint32_t), PROT_READ, MAP_SHARED, stopfd, 0);
+        if (map == MAP_FAILED)
+            rc = -errno;
+    }
+    if (stopfd >= 0)
+        close(stopfd);
+    ss_mirror *m = NULL;
+    if (rc == 0) {
+        uint64_t max_line = 0;
+        uint32_t line_flags = 0;
+        for (int i = 7; i >= 0; i--)
+            max_line = max_line << 8 | (unsigned char)a.text[i];
+        for (int i = 11; i >= 8; i--)
+            line_flags = line_flags << 8 | (unsigned char)a.text[i];
+        if (max_line == 0 || max_line > (256u << 20))
+            rc = SS_ECORRUPT;
+        else
+            rc = ss__mirror_new(&m, fd, map, (size_t)max_line, line_flags);
+        fd = -1; /* the mirror's now, or closed by it */
+    }
+    if (rc < 0) {
+        if (map != MAP_FAILED)
+            munmap(map, sizeof(uint32_t));
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    m->stop_map = map;
+    m->is_socket = true;
+    *ret = m;
+    return 0;
+}
+
 static bool stopped(const ss_mirror *m)
 {
     return atomic_load_explicit((const _Atomic uint32_t *)m->stop, memory_order_relaxed) != 0;
@@ -116,7 +240,9 @@ static int send_out(ss_mirror *m)
     size_t off = 0;
     int rc = 0;
     while (off < m->out.len) {
-        ssize_t n = write(m->fd, m->out.data + off, m->out.len - off);
+        ssize_t n = m->is_socket
+                        ? send(m->fd, m->out.data + off, m->out.len - off, MSG_NOSIGNAL)
+                        : write(m->fd, m->out.data + off, m->out.len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -214,32 +340,50 @@ void ss__mirror_free(ss_mirror *m)
     free(m);
 }
 
-/* Closing is not refused by a stop: what was written is still delivered. */
+/* Ending is not refused by a stop: what was written is still delivered. */
+int ss_mirror_end(ss_mirror *m, const void *error_text, size_t len)
+{
+    if (!m || (!error_text && len))
+        return -EINVAL;
+    m->now_ns = ss__now_realtime_ns();
+    int rc = error_text ? queue_group(m, SS_KIND_ERROR, error_text, len)
+                        : ss__lineasm_flush(&m->la, frame_line, m);
+    if (rc == 0)
+        rc = queue_frame(m, SS__FRAME_CLOSE, SS_KIND_LINE, 0, NULL, 0);
+    int sent = send_out(m);
+    return rc < 0 ? rc : sent;
+}
+
 int ss_mirror_close(ss_mirror *m)
 {
     if (!m)
         return 0;
-    m->now_ns = ss__now_realtime_ns();
-    int rc = ss__lineasm_flush(&m->la, frame_line, m);
-    if (rc == 0)
-        rc = queue_frame(m, SS__FRAME_CLOSE, SS_KIND_LINE, 0, NULL, 0);
-    int sent = send_out(m);
+    int rc = ss_mirror_end(m, NULL, 0);
     ss__mirror_free(m);
-    return rc < 0 ? rc : sent;
+    return rc;
 }
 
 int ss_mirror_close_error(ss_mirror *m, const void *text, size_t len)
 {
     if (!m)
         return 0;
-    if (!text && len) {
-        ss__mirror_free(m);
-        return -EINVAL;
-    }
-    int rc = queue_group(m, SS_KIND_ERROR, text, len);
-    if (rc == 0)
-        rc = queue_frame(m, SS__FRAME_CLOSE, SS_KIND_LINE, 0, NULL, 0);
-    int sent = send_out(m);
+    int rc = ss_mirror_end(m, text || len ? text : "", len);
     ss__mirror_free(m);
-    return rc < 0 ? rc : sent;
+    return rc;
+}
+
+int ss__mirror_fd(const ss_mirror *m)
+{
+    return m->fd;
+}
+
+void ss__mirror_partial(const ss_mirror *m, const char **ret, size_t *ret_len)
+{
+    *ret = m->la.part;
+    *ret_len = m->la.len;
+}
+
+void ss__mirror_clear(ss_mirror *m)
+{
+    ss__lineasm_reset(&m->la);
 }

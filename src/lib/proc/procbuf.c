@@ -123,6 +123,12 @@ static void arm_linger(ss_procbuf *pb)
 static void cut_output(ss_procbuf *pb, ss__child *c)
 {
     ss__chan *chans[] = {&c->out, &c->err, &c->mirror};
+    /* cut once: a deadline left behind would keep the timer firing while
+     * the channels drain */
+    if (c->linger_at) {
+        c->linger_at = 0;
+        pb->nlinger--;
+    }
     for (size_t k = 0; k < 3; k++) {
         ss__chan *ch = chans[k];
         if (ch->fd < 0 || ch->cut)
@@ -159,6 +165,14 @@ static void store_problem(ss_procbuf *pb, ss__child *c, const char *what, int er
     ss__linebuf_store(pb->lb, SS_KIND_ERROR, 0, c->name, ss__now_realtime_ns(), text, (size_t)n);
 }
 
+/* One more mirror end: wake ss_procbuf_wait_ends(). */
+static void count_end(ss_procbuf *pb, ss__child *c)
+{
+    c->open_end = false;
+    pb->ends++;
+    pthread_cond_broadcast(&pb->changed);
+}
+
 /* Store every whole frame at the start of data; returns the bytes consumed or
  * a negative error for a malformed stream. */
 static long store_frames(ss_procbuf *pb, ss__child *c, const char *data, size_t len)
@@ -167,15 +181,27 @@ static long store_frames(ss_procbuf *pb, ss__child *c, const char *data, size_t 
     for (;;) {
         ss__frame f;
         size_t used;
-        int rc = ss__frame_parse(data + off, len - off, pb->max_payload, &f, &used);
+        /* a connection that has not shown the secret gets no room */
+        bool stranger = c->connected && !c->authed;
+        int rc = ss__frame_parse(data + off, len - off,
+                                 stranger ? SS__MIRROR_SECRET : pb->max_payload, &f, &used);
         if (rc < 0)
             return rc;
         if (rc == 0)
             return (long)off;
         off += used;
+        if (stranger) {
+            rc = f.type == SS__FRAME_HELLO ? ss__procbuf_hello(pb, c, &f) : SS_ECORRUPT;
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         c->has_mirror = true;
+        if (f.type != SS__FRAME_CLOSE)
+            c->open_end = true;
         if (f.type == SS__FRAME_CLOSE) {
             c->mirror_closed = true;
+            count_end(pb, c);
         } else if (f.type == SS__FRAME_SOURCE) {
             memset(c->mirror_source, 0, SS_SOURCE_MAX);
             memcpy(c->mirror_source, f.text,
@@ -187,11 +213,28 @@ static long store_frames(ss_procbuf *pb, ss__child *c, const char *data, size_t 
     }
 }
 
+/* A mirror channel is over: close it. A mirror that had not ended ends now
+ * (its process died, or never called ss_mirror_end or ss_mirror_close). */
+static void mirror_chan_over(ss_procbuf *pb, ss__chan *ch)
+{
+    ss__child *c = ch->child;
+    bool lost = c->open_end && !c->detached;
+    close_chan(pb, ch);
+    if (lost)
+        count_end(pb, c);
+    if (c->connected)
+        ss__procbuf_conn_gone(pb, c, lost);
+    else
+        maybe_finish(pb, c);
+}
+
 static void read_mirror(ss_procbuf *pb, ss__chan *ch, const char *data, size_t len)
 {
     ss__child *c = ch->child;
     long used;
     int rc = 0;
+    if (c->detached)
+        return; /* a reset dropped it; its end of file frees it */
     if (ch->in.len == 0) {
         /* the common case: whole frames straight from the read buffer */
         used = store_frames(pb, c, data, len);
@@ -204,9 +247,10 @@ static void read_mirror(ss_procbuf *pb, ss__chan *ch, const char *data, size_t l
             ss__buf_consume(&ch->in, (size_t)used);
     }
     if (used < 0 || rc < 0) {
-        store_problem(pb, c, "bad data on the mirror channel, closed", used < 0 ? (int)used : rc);
-        close_chan(pb, ch);
-        maybe_finish(pb, c);
+        if (!c->connected || c->authed)
+            store_problem(pb, c, "bad data on the mirror channel, closed",
+                          used < 0 ? (int)used : rc);
+        mirror_chan_over(pb, ch);
     }
 }
 
@@ -295,10 +339,21 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
         return;
     if (n <= 0) {
         /* end of file; EIO is how a pty master says the same */
-        if (ch->kind == SS__CHAN_MIRROR && ch->in.len > 0)
+        if (ch->kind == SS__CHAN_MIRROR && ch->in.len > 0 && !c->detached &&
+            (!c->connected || c->authed))
             store_problem(pb, c, "the mirror channel ended inside a record", SS_ECORRUPT);
-        close_chan(pb, ch);
-        maybe_finish(pb, c);
+        if (ch->kind == SS__CHAN_MIRROR) {
+            mirror_chan_over(pb, ch);
+        } else {
+            close_chan(pb, ch);
+            maybe_finish(pb, c);
+        }
+        return;
+    }
+    if (ch->kind == SS__CHAN_MIRROR && c->connected) {
+        /* a connected mirror is nobody's child, never cut; and read_mirror
+         * may free it with its channel */
+        read_mirror(pb, ch, pb->rbuf, (size_t)n);
         return;
     }
     if (ch->kind == SS__CHAN_MIRROR)
@@ -376,6 +431,8 @@ static void *collector_main(void *arg)
                 if (read(pb->wakefd, &count, sizeof(count)) < 0) {
                     /* nothing to do: the flag it announces is read below */
                 }
+            } else if (ptr == &pb->listenfd) {
+                ss__procbuf_accept(pb);
             } else if (ptr == &pb->timerfd) {
                 if (read(pb->timerfd, &count, sizeof(count)) == (ssize_t)sizeof(count)) {
                     pb->kill_due = true;
@@ -397,7 +454,7 @@ static void *collector_main(void *arg)
     return NULL;
 }
 
-static int watch(ss_procbuf *pb, int fd, void *ptr)
+int ss__procbuf_watch(ss_procbuf *pb, int fd, void *ptr)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ptr};
     return epoll_ctl(pb->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
@@ -428,7 +485,8 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
     ss_procbuf *pb = calloc(1, sizeof(*pb));
     if (!pb)
         return -ENOMEM;
-    pb->epfd = pb->wakefd = pb->timerfd = pb->lingerfd = pb->stopfd = -1;
+    pb->epfd = pb->wakefd = pb->timerfd = pb->lingerfd = pb->stopfd = pb->listenfd = -1;
+    pb->line_flags = opts->buf.line_flags;
     pb->grace_ms = opts->term_grace_ms ? opts->term_grace_ms : DEFAULT_GRACE_MS;
     pb->linger_ms = opts->linger_ms;
     pb->flow_control = opts->flow_control;
@@ -456,9 +514,9 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
         rc = -errno;
         goto out_free;
     }
-    if ((rc = watch(pb, pb->wakefd, &pb->wakefd)) < 0 ||
-        (rc = watch(pb, pb->timerfd, &pb->timerfd)) < 0 ||
-        (rc = watch(pb, pb->lingerfd, &pb->lingerfd)) < 0)
+    if ((rc = ss__procbuf_watch(pb, pb->wakefd, &pb->wakefd)) < 0 ||
+        (rc = ss__procbuf_watch(pb, pb->timerfd, &pb->timerfd)) < 0 ||
+        (rc = ss__procbuf_watch(pb, pb->lingerfd, &pb->lingerfd)) < 0)
         goto out_free;
 
     pthread_mutex_init(&pb->mu, NULL);
@@ -487,7 +545,7 @@ out_free:
     return rc;
 }
 
-static void free_child(ss_procbuf *pb, ss__child *c)
+void ss__procbuf_free_child(ss_procbuf *pb, ss__child *c)
 {
     ss__chan *chans[] = {&c->out, &c->err, &c->mirror, &c->pidfd};
     for (size_t i = 0; i < 4; i++)
@@ -516,9 +574,14 @@ void ss_procbuf_free(ss_procbuf *pb)
             while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR) {
             }
         }
-        free_child(pb, c);
+        ss__procbuf_free_child(pb, c);
     }
     free(pb->children);
+    for (size_t i = 0; i < pb->nconns; i++)
+        ss__procbuf_free_child(pb, pb->conns[i]);
+    free(pb->conns);
+    if (pb->listenfd >= 0)
+        close(pb->listenfd);
     munmap(pb->stop_flag, sizeof(uint32_t));
     close(pb->epfd);
     close(pb->wakefd);
@@ -536,8 +599,8 @@ ss_linebuf *ss_procbuf_linebuf(ss_procbuf *pb)
     return pb ? pb->lb : NULL;
 }
 
-static int open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_kind kind, int fd,
-                     uint32_t rec_flags)
+int ss__procbuf_open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_kind kind,
+                          int fd, uint32_t rec_flags)
 {
     ch->child = c;
     ch->kind = kind;
@@ -581,11 +644,11 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
     c->pid = pid;
     ss__source_copy(c->name, name);
     memcpy(c->mirror_source, c->name, SS_SOURCE_MAX);
-    c->has_mirror = flags & SS__PROC_FORKED;
-    open_chan(pb, c, &c->out, SS__CHAN_OUT, out_fd, 0);
-    open_chan(pb, c, &c->err, SS__CHAN_ERR, err_fd, SS_REC_STDERR);
-    open_chan(pb, c, &c->mirror, SS__CHAN_MIRROR, mirror_fd, 0);
-    open_chan(pb, c, &c->pidfd, SS__CHAN_PIDFD, pidfd, 0);
+    c->has_mirror = c->open_end = flags & SS__PROC_FORKED;
+    ss__procbuf_open_chan(pb, c, &c->out, SS__CHAN_OUT, out_fd, 0);
+    ss__procbuf_open_chan(pb, c, &c->err, SS__CHAN_ERR, err_fd, SS_REC_STDERR);
+    ss__procbuf_open_chan(pb, c, &c->mirror, SS__CHAN_MIRROR, mirror_fd, 0);
+    ss__procbuf_open_chan(pb, c, &c->pidfd, SS__CHAN_PIDFD, pidfd, 0);
 
     pthread_mutex_lock(&pb->mu);
     if (pb->nchildren == pb->cap) {
@@ -594,7 +657,7 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
         if (!grown) {
             pthread_mutex_unlock(&pb->mu);
             kill_and_reap(pid);
-            free_child(pb, c);
+            ss__procbuf_free_child(pb, c);
             return -ENOMEM;
         }
         pb->children = grown;
@@ -605,7 +668,7 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
     pb->running++;
     ss__chan *chans[] = {&c->out, &c->err, &c->mirror, &c->pidfd};
     for (size_t i = 0; i < 4; i++) {
-        if (chans[i]->fd >= 0 && watch(pb, chans[i]->fd, chans[i]) < 0)
+        if (chans[i]->fd >= 0 && ss__procbuf_watch(pb, chans[i]->fd, chans[i]) < 0)
             close_chan(pb, chans[i]);
     }
     /* a child added while a stop is in force is stopped like the others */
@@ -693,7 +756,12 @@ int ss_procbuf_force_stop(ss_procbuf *pb)
 
 int ss_procbuf_reset(ss_procbuf *pb)
 {
-    if (!pb)
+    return ss_procbuf_reset_flags(pb, 0);
+}
+
+int ss_procbuf_reset_flags(ss_procbuf *pb, unsigned flags)
+{
+    if (!pb || (flags & ~(unsigned)SS_PROC_RESET_KEEP_RECORDS))
         return -EINVAL;
     pthread_mutex_lock(&pb->mu);
     if (pb->running > 0) {
@@ -701,19 +769,47 @@ int ss_procbuf_reset(ss_procbuf *pb)
         return -EBUSY;
     }
     for (size_t i = 0; i < pb->nchildren; i++)
-        free_child(pb, pb->children[i]);
+        ss__procbuf_free_child(pb, pb->children[i]);
     pb->id_base += (int)pb->nchildren;
     pb->nchildren = 0;
+    ss__procbuf_detach_conns(pb);
     pb->stopping = pb->forced = pb->kill_due = false;
     set_stop_flag(pb, 0);
     struct itimerspec off = {0};
     timerfd_settime(pb->timerfd, 0, &off, NULL);
     /* Cleared under pb->mu, so that no new child's record is cleared with
      * them; and the cleared records no longer wait for the reader. */
-    int rc = ss_linebuf_clear(pb->lb);
+    int rc = flags & SS_PROC_RESET_KEEP_RECORDS ? 0 : ss_linebuf_clear(pb->lb);
     ss_linebuf_stats st;
     if (ss_linebuf_get_stats(pb->lb, &st) == 0)
         pb->consumed = st.last_seq;
+    pthread_mutex_unlock(&pb->mu);
+    return rc;
+}
+
+int ss_procbuf_wait_ends(ss_procbuf *pb, uint64_t seen, int timeout_ms, uint64_t *ret_ends)
+{
+    if (!pb)
+        return -EINVAL;
+    struct timespec deadline;
+    if (timeout_ms > 0)
+        deadline = ss__deadline_after_ms(timeout_ms);
+    pthread_mutex_lock(&pb->mu);
+    int rc = 0;
+    while (!pb->forced && pb->ends <= seen) {
+        if (timeout_ms == 0) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        int w = timeout_ms < 0 ? pthread_cond_wait(&pb->changed, &pb->mu)
+                               : pthread_cond_timedwait(&pb->changed, &pb->mu, &deadline);
+        if (w == ETIMEDOUT)
+            timeout_ms = 0;
+    }
+    if (pb->forced)
+        rc = SS_ESTOPPED;
+    if (ret_ends)
+        *ret_ends = pb->ends;
     pthread_mutex_unlock(&pb->mu);
     return rc;
 }

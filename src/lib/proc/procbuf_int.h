@@ -9,6 +9,8 @@
 
 #include <syncstream/proc.h>
 
+#include "proc/frame.h"
+#include "proc/mirror_int.h"
 #include "util/buf.h"
 
 typedef enum ss__chan_kind {
@@ -50,6 +52,13 @@ struct ss__child {
     bool output_cut;   /* exited, but its output was held open too long: cut */
     int64_t linger_at; /* exited, output still open: cut at this
                           CLOCK_MONOTONIC time in ms (0: not waiting so) */
+    bool open_end;     /* its mirror sent something since its last end: its
+                          channel ending now counts as an end too */
+    /* A connected mirror (listen.c): a process that is not our child, never
+     * signalled nor reaped, kept in pb->conns rather than pb->children. */
+    bool connected;
+    bool authed;       /* it presented the secret */
+    bool detached;     /* a reset dropped it: what it still sends is ignored */
 };
 
 struct ss_procbuf {
@@ -76,6 +85,13 @@ struct ss_procbuf {
     size_t npaused;          /* flow control: channels not watched now */
     bool stopping, forced, quit;
     bool kill_due;           /* the stop's grace period is over */
+    uint64_t ends;           /* mirror ends (see ss_procbuf_wait_ends) */
+    unsigned line_flags;     /* the buffer's, for connected mirrors */
+    int listenfd;            /* ss_procbuf_listen's socket, -1 before */
+    unsigned char secret[SS__MIRROR_SECRET];
+    char address[SS_MIRROR_ADDRESS_MAX];
+    ss__child **conns;       /* connected mirrors, in no order */
+    size_t nconns, conns_cap;
     pthread_t thread;
     char rbuf[64 * 1024];    /* the collector's read buffer */
 };
@@ -91,5 +107,20 @@ int ss__procbuf_check_open(ss_procbuf *pb);
  * On failure the fds are closed and the child is SIGKILLed and reaped. */
 int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_fd, int err_fd,
                           int mirror_fd, unsigned flags, int *ret_id);
+
+/* procbuf.c's pieces that listen.c uses too (pb->mu held). */
+int ss__procbuf_watch(ss_procbuf *pb, int fd, void *ptr);
+int ss__procbuf_open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_kind kind,
+                          int fd, uint32_t rec_flags);
+void ss__procbuf_free_child(ss_procbuf *pb, ss__child *c);
+
+/* listen.c, with pb->mu held: accept every pending connection; check a
+ * connected mirror's HELLO frame and answer it (0, or a negative error: close
+ * it); a connection that ended (store its loss, free it); drop every
+ * connection and draw a new secret (a reset). */
+void ss__procbuf_accept(ss_procbuf *pb);
+int ss__procbuf_hello(ss_procbuf *pb, ss__child *c, const ss__frame *f);
+void ss__procbuf_conn_gone(ss_procbuf *pb, ss__child *c, bool lost);
+void ss__procbuf_detach_conns(ss_procbuf *pb);
 
 #endif

@@ -220,7 +220,7 @@ pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirro
      * and a lock another thread held (an allocator's, in some runtimes) stays
      * held in the child. A failure is also reported here, with no child made. */
     ss_mirror *m;
-    rc = ss__mirror_new(&m, -1, pb->stop_flag, pb->max_line);
+    rc = ss__mirror_new(&m, -1, pb->stop_flag, pb->max_line, 0);
     if (rc < 0)
         return rc;
     child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}, ""};

@@ -153,6 +153,8 @@ int ss_stream_check(ss_stream *s, ss_stream_check_fn fn, void *ctx, int timeout_
             checked_end = end;
         }
         rc = ss__read_end(s);
+        if (rc == 0 && ss__read_full(s))
+            rc = -ENOBUFS;
         if (rc == 0)
             rc = ss__wait_readable(s, deadline);
     }

@@ -306,6 +306,8 @@ int ss__search(ss_stream *s, ss__matcher *ms, size_t n, const struct timespec *d
         }
         if (end_rc)
             return end_rc;
+        if (ss__read_full(s))
+            return -ENOBUFS;
         int rc = ss__wait_readable(s, deadline);
         if (rc < 0)
             return rc;

@@ -74,7 +74,14 @@ int ss__read_end(const ss_stream *s)
         return SS_ECLOSED;
     if (s->rerr)
         return s->rerr;
-    return s->eof ? SS_EEOF : 0;
+    if (!s->eof)
+        return 0;
+    /* A reset is reported once, to whichever side meets it first: when the
+     * write side took it (werr), the read side sees only the end that follows.
+     * The end is then that error, as the caller must learn that the stream
+     * broke. -EPIPE only says the peer reads no more (a program that closed
+     * its input, or shutdown_write's own mark): its output ends as it ends. */
+    return s->werr && s->werr != -EPIPE ? s->werr : SS_EEOF;
 }
 
 /* Why a write cannot go on now, or 0. */

@@ -111,8 +111,9 @@ void ss__take(ss_stream *s, size_t n);
 /* Called with mu held by every call: a pending error not yet reported, once. */
 int ss__pending_error(ss_stream *s);
 
-/* Why the read side cannot give more: SS_ECLOSED, the read error, SS_EEOF, or 0
- * while bytes may still come. */
+/* Why the read side cannot give more: SS_ECLOSED, the read error, at the end
+ * of the stream the write error (-EPIPE aside) or else SS_EEOF; or 0 while
+ * bytes may still come. */
 int ss__read_end(const ss_stream *s);
 
 /* Wait for the read side to change, until deadline (NULL: none); a paused
@@ -131,6 +132,14 @@ int ss__fail(ss_stream *s, int rc, ss_stream_payload *p, const char *prefix, siz
 /* The bytes of the read buffer from offset off, up to and including end,
  * taken into a new NUL-terminated string. Returns 0 or -ENOMEM. mu held. */
 int ss__take_string(ss_stream *s, size_t len, char **ret);
+
+/* The read buffer is full: no byte can come until some are taken, so a call
+ * that the bytes there cannot satisfy fails (-ENOBUFS) rather than wait for
+ * nothing. */
+static inline bool ss__read_full(const ss_stream *s)
+{
+    return ss__rlen(s) >= s->rbuf.cap;
+}
 
 /* Free room for one more read: the smaller of the two receive buffers'. */
 size_t ss__read_room(const ss_stream *s);

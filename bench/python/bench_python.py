@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""The Python package against pure-Python sync-stream 1.2, the same workloads in one run.
+
+    ninja -C build/release
+    /usr/bin/python3 bench/python/bench_python.py \\
+        --ours build/release/python --peer ../shared/peers/sync-stream
+
+Run by hand, not by the tests. Both packages are named `syncstream`, so each
+measurement runs in its own child interpreter with one of them first on
+sys.path. Each workload is a function registered in WORKLOADS under a name;
+it gets the imported package and a thread count, does its work and returns
+the number of lines it made and the seconds they took. The table prints
+lines/s for each implementation and their ratio.
+
+Adding a workload (process mirrors, the file buffer, a host mirror): write
+`def workload_NAME(syncstream, threads, lines) -> (lines, seconds)` and add it
+to WORKLOADS with the thread counts to run.
+
+The peer needs python3-typing-extensions (scripts/deps.sh bench installs it).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable, Dict, List, Tuple
+
+# print() calls per measurement (all threads together).
+DEFAULT_LINES = 200_000
+
+
+def _run_threads(threads: int, target: Callable[[int], None]) -> float:
+    workers = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return time.perf_counter() - start
+
+
+def workload_print_linebuffer(syncstream, threads: int, lines: int) -> Tuple[int, float]:
+    """print() of a short line into a LineBuffer(1000), from `threads` threads."""
+    buf = syncstream.LineBuffer(1000)
+    per_thread = lines // threads
+
+    def worker(n: int) -> None:
+        for i in range(per_thread):
+            print("worker", n, "line", i, file=buf)
+
+    seconds = _run_threads(threads, worker)
+    assert len(buf.read()) == 1000
+    return per_thread * threads, seconds
+
+
+def workload_redirect_stdout(syncstream, threads: int, lines: int) -> Tuple[int, float]:
+    """print() to sys.stdout inside `with buffer:` (sync-stream's documented use)."""
+    buf = syncstream.LineBuffer(1000)
+    per_thread = lines // threads
+
+    def worker(n: int) -> None:
+        for i in range(per_thread):
+            print("worker", n, "line", i)
+
+    with buf:
+        seconds = _run_threads(threads, worker)
+    return per_thread * threads, seconds
+
+
+# name -> (function, thread counts)
+WORKLOADS: Dict[str, Tuple[Callable, List[int]]] = {
+    "print_linebuffer": (workload_print_linebuffer, [1, 4]),
+    "redirect_stdout": (workload_redirect_stdout, [1, 4]),
+}
+
+
+def child(workload: str, threads: int, lines: int, repeat: int) -> None:
+    import syncstream  # the one first on sys.path: ours or the peer
+
+    function = WORKLOADS[workload][0]
+    best = 0.0
+    for _ in range(repeat):
+        done, seconds = function(syncstream, threads, lines)
+        best = max(best, done / seconds)
+    print(json.dumps({"lines_per_s": best, "file": syncstream.__file__}))
+
+
+def measure(path: str, workload: str, threads: int, lines: int, repeat: int) -> float:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = path
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--child", workload, str(threads),
+         "--lines", str(lines), "--repeat", str(repeat)],
+        env=env, check=True, capture_output=True, text=True, timeout=3600).stdout
+    result = json.loads(out.splitlines()[-1])
+    assert result["file"].startswith(os.path.abspath(path)), result["file"]
+    return result["lines_per_s"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ours", default="build/release/python",
+                        help="the build tree's python directory (default: %(default)s)")
+    parser.add_argument("--peer", default="../shared/peers/sync-stream",
+                        help="sync-stream 1.2's source (default: %(default)s)")
+    parser.add_argument("--lines", type=int, default=DEFAULT_LINES)
+    parser.add_argument("--repeat", type=int, default=3, help="best of N (default: 3)")
+    parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), help="these workloads")
+    parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "THREADS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]), args.lines, args.repeat)
+        return
+
+    print("| workload | threads | sync-stream 1.2 lines/s | syncstream lines/s | ratio |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, (_, thread_counts) in WORKLOADS.items():
+        if args.only and name not in args.only:
+            continue
+        for threads in thread_counts:
+            peer = measure(args.peer, name, threads, args.lines, args.repeat)
+            ours = measure(args.ours, name, threads, args.lines, args.repeat)
+            print("| %s | %d | %.0f | %.0f | %.1fx |" % (name, threads, peer, ours, ours / peer),
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
