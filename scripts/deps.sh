@@ -36,6 +36,8 @@ if [[ "${1:-build}" == test ]]; then
     # tests/python/test_host.py drives sync-stream 1.2's own mirror and reader
     # (the peer) against ours: they need urllib3, typing-extensions, packaging.
     packages+=(python3-urllib3 python3-typing-extensions python3-packaging)
+    # syncstream.stream's serial tests: a socat pty pair is the device.
+    packages+=(socat)
     # The Redis store's tests start a real redis-server; its benchmark compares
     # with redis-benchmark (redis-tools).
     packages+=(redis-server redis-tools)

@@ -41,6 +41,7 @@ PyObject *ss__py_linebuf_iter(PyObject *self);
 PyObject *ss__py_linebuf_follow(PyObject *self, PyObject *args, PyObject *kwargs);
 int ss__py_filebuf_add(PyObject *module);
 int ss__py_host_add(PyObject *module);
+int ss__py_stream_add(PyObject *module);
 
 /*
  * errors.c: raise the Python exception for a library error code and return

@@ -14,6 +14,7 @@ static int (*const add_types[])(PyObject *module) = {
     ss__py_procbuf_add,
     ss__py_filebuf_add,
     ss__py_host_add,
+    ss__py_stream_add,
 };
 
 static PyMethodDef module_methods[] = {

@@ -13,6 +13,7 @@ unchanged; docs/python.md lists what differs and how to get the old behaviour.
 - LineFileBuffer: lines written by processes sharing a disk.
 - LineHostMirror, LineHostBuffer, LineHostReader, host.serve(): lines sent
   between machines over HTTP.
+- stream: threadedstream's TCP, serial, SSH and exec streams (syncstream.stream).
 """
 
 from . import _core
@@ -26,6 +27,7 @@ from . import file
 from .file import LineFileBuffer
 from . import host
 from .host import LineHostBuffer, LineHostMirror, LineHostReader
+from . import stream
 
 __version__: str = _core.library_version
 
@@ -48,4 +50,5 @@ __all__ = (
     "LineHostMirror",
     "LineHostBuffer",
     "LineHostReader",
+    "stream",
 )
