@@ -96,7 +96,9 @@ const char cmd_run_help[] =
     "exits at once without the summary.\n"
     "\n"
     "Exit status: 0 every job succeeded, 1 runtime failure, 2 usage error,\n"
-    "3 at least one job failed, 130 interrupted by SIGINT (143 by SIGTERM).\n"
+    "3 at least one job failed, 130 interrupted by SIGINT (143 by SIGTERM),\n"
+    "141 standard output was closed by its reader (as with '| head'): the jobs\n"
+    "are stopped quietly, without the summary, as GNU parallel does.\n"
     "\n"
     "Examples:\n"
     "  " TOOL_NAME " run -j 4 --tag -- gzip -k {} ::: *.log\n"
@@ -179,6 +181,7 @@ typedef struct run_ctx {
     ss_procbuf *pb;
     ss_linebuf *lb;
     bool out_error; /* standard output failed: print nothing more there */
+    bool out_closed; /* ...because its reader left (| head): quiet, status 141 */
     bool broken;    /* a runtime failure of ours: exit status 1 */
     bool lost;      /* output was lost: exit status 1 too */
 
@@ -372,6 +375,8 @@ static void print_record(run_ctx *c, const job *jb, const ss_record *rec)
 /* Say, live, that a job failed. */
 static void print_failure(run_ctx *c, const job *jb, const ss_record *rec)
 {
+    if (c->out_closed)
+        return; /* stopped by us: not worth a word */
     if (c->json) {
         if (rec && !c->out_error)
             tool_print_record(stdout, TOOL_FORMAT_JSON, rec);
@@ -391,18 +396,36 @@ static void print_failure(run_ctx *c, const job *jb, const ss_record *rec)
     fprintf(stderr, TOOL_NAME ": %s: %s\n", jb->tag, jb->status);
 }
 
-/* Flush what this round printed; a failed standard output stops everything. */
+/* Whether standard output is a pipe whose reader has gone. errno may be stale
+ * when the failed write was an earlier fwrite(), so ask the pipe: Linux reports
+ * POLLERR on a pipe's write end once no reader is left. */
+static bool stdout_reader_gone(int err)
+{
+    if (err == EPIPE)
+        return true;
+    struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/* Flush what this round printed; a failed standard output stops everything.
+ * A reader that left (`| head -1`) is no failure: the jobs are stopped quietly
+ * and run exits 141 as GNU parallel and seq do (128 + SIGPIPE). */
 static void flush_output(run_ctx *c)
 {
     if (c->out_error)
         return;
+    errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout))
         return;
     int err = errno;
     c->out_error = true;
-    c->broken = true;
-    tool_fail("writing standard output: %s; stopping the jobs",
-              err ? ss_strerror(-err) : "write error");
+    if (stdout_reader_gone(err)) {
+        c->out_closed = true;
+    } else {
+        c->broken = true;
+        tool_fail("writing standard output: %s; stopping the jobs",
+                  err ? ss_strerror(-err) : "write error");
+    }
     ss_procbuf_stop(c->pb);
 }
 
@@ -437,7 +460,7 @@ static void job_finished(run_ctx *c, job *jb, const ss_record *rec)
     int r = ss_procbuf_child(c->pb, jb->child_id, &st);
     if (r == 0 && st.finished) {
         job_set_status(jb, &st);
-        if (st.output_cut && !c->json) {
+        if (st.output_cut && !c->json && !c->out_closed) {
             fflush(stdout);
             fprintf(stderr,
                     TOOL_NAME ": %s: its output was still held open after it exited (by a "
@@ -835,11 +858,14 @@ int cmd_run(int argc, char **argv)
     run_loop(&c);
 
     signal_thread_end(&c);
-    print_summary(&c);
+    if (!c.out_closed)
+        print_summary(&c);
 
     int sig = atomic_load(&c.signo);
     if (sig)
         status = TOOL_EXIT_SIGNAL_BASE + sig;
+    else if (c.out_closed)
+        status = TOOL_EXIT_SIGNAL_BASE + SIGPIPE;
     else if (c.broken || c.lost)
         status = TOOL_EXIT_FAILURE;
     else if (c.failed > 0)
