@@ -53,9 +53,13 @@ const char cmd_run_help[] =
     "                  one job per -c, run by /bin/sh -c\n"
     "  CMD ::: A B     one job per argument (GNU parallel style); several ::: lists\n"
     "                  give every combination, the first list varying slowest.\n"
-    "                  {} in CMD's words stands for the job's arguments (joined by a\n"
-    "                  space), {1} {2}... for the argument from list 1, 2...; without\n"
-    "                  any, the arguments are appended. CMD runs without a shell.\n"
+    "                  GNU parallel's replacement strings, in CMD's words: {} the\n"
+    "                  job's arguments (joined by a space), {.} without extension,\n"
+    "                  {/} without directory, {//} the directory, {/.} neither,\n"
+    "                  {N} {N.} {N/} {N//} {N/.} the same on the argument from\n"
+    "                  list N, {#} the job's number, {%} its slot (1 to -j);\n"
+    "                  without any, the arguments are appended. CMD runs without\n"
+    "                  a shell.\n"
     "  CMD             without :::, one argument per line of standard input\n"
     "Every job's standard input is /dev/null.\n"
     "\n"
@@ -157,6 +161,7 @@ typedef struct job {
     char *display;           /* the command line, for the summary */
     char tag[SS_SOURCE_MAX]; /* "3:make": the source of its records */
     int child_id;            /* its procbuf id; -1 when it could not start */
+    size_t slot;             /* its job slot ({%}), from 1; held while running */
     bool running;
     bool failed;
     char status[96];  /* how it ended: "exited with status 2" */
@@ -177,6 +182,7 @@ typedef struct run_ctx {
     size_t cap_started;
     size_t running;
     size_t failed;
+    bool *slot_busy; /* max_jobs of them: slot k + 1 is held by a running job */
 
     ss_procbuf *pb;
     ss_linebuf *lb;
@@ -478,6 +484,7 @@ static void job_finished(run_ctx *c, job *jb, const ss_record *rec)
     }
     jb->running = false;
     c->running--;
+    c->slot_busy[jb->slot - 1] = false;
     if (jb->failed) {
         c->failed++;
         print_failure(c, jb, rec);
@@ -522,7 +529,12 @@ static int start_next(run_ctx *c)
     run_job_cmd cmd;
     memset(jb, 0, sizeof(*jb));
     jb->child_id = -1;
-    int r = run_jobs_cmd(&c->jobs, idx, &cmd);
+    /* The lowest free slot, as parallel gives {%}: one exists, as fewer than
+     * max_jobs jobs run. */
+    size_t slot = 0;
+    while (c->slot_busy[slot])
+        slot++;
+    int r = run_jobs_cmd(&c->jobs, idx, slot + 1, &cmd);
     if (r < 0)
         return r;
     make_tag(jb->tag, idx + 1, cmd.name);
@@ -549,6 +561,8 @@ static int start_next(run_ctx *c)
     if (r == 0) {
         jb->child_id = id;
         jb->running = true;
+        jb->slot = slot + 1;
+        c->slot_busy[slot] = true;
         c->running++;
         if (c->keep > 0) {
             /* coarse time: the tail's timestamps are never shown */
@@ -835,6 +849,14 @@ int cmd_run(int argc, char **argv)
     sigaddset(&c.sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &c.sigs, NULL);
 
+    /* More slots than jobs would never be used (and -j may be huge). */
+    if (c.max_jobs > c.jobs.total)
+        c.max_jobs = c.jobs.total;
+    c.slot_busy = calloc(c.max_jobs, sizeof(*c.slot_busy));
+    if (!c.slot_busy) {
+        status = tool_fail("run: out of memory");
+        goto out_jobs;
+    }
     ss_procbuf_opts po = {
         .buf = {.maxlen = BUFFER_RECORDS},
         .flow_control = true,
@@ -882,6 +904,7 @@ out_procbuf:
     }
     free(c.started);
 out_jobs:
+    free(c.slot_busy);
     run_jobs_free(&c.jobs);
     free(shell);
     if (c.out_error)

@@ -12,6 +12,7 @@
 #include <syncstream.h>
 
 #include "jobs.h"
+#include "replace.h"
 #include "tool.h"
 
 #define LIST_SEP ":::"
@@ -89,87 +90,6 @@ static int read_stdin_list(run_jobs *jobs)
     return 0;
 }
 
-/* ---- placeholders ---- */
-
-/*
- * If s starts a placeholder valid for n_lists lists, return its length and set
- * *which (0 for "{}", N for "{N}"); else 0. A "{N}" beyond the lists is left as
- * it is (it may well be meant literally, as in awk '{print $1}' it is not).
- */
-static size_t placeholder_at(const char *s, size_t n_lists, size_t *which)
-{
-    if (s[0] != '{')
-        return 0;
-    if (s[1] == '}') {
-        *which = 0;
-        return 2;
-    }
-    size_t v = 0, i = 1;
-    while (s[i] >= '0' && s[i] <= '9' && i < 10) {
-        v = v * 10 + (size_t)(s[i] - '0');
-        i++;
-    }
-    if (i == 1 || s[i] != '}' || v == 0 || v > n_lists)
-        return 0;
-    *which = v;
-    return i + 1;
-}
-
-static bool has_placeholder(const char *s, size_t n_lists)
-{
-    size_t which;
-
-    for (; *s; s++)
-        if (placeholder_at(s, n_lists, &which))
-            return true;
-    return false;
-}
-
-/* The word with its placeholders replaced by the job's arguments; NULL: ENOMEM. */
-static char *substitute(const char *word, char *const *args, size_t nargs)
-{
-    size_t all = 0, len = 0, which;
-
-    for (size_t i = 0; i < nargs; i++)
-        all += strlen(args[i]) + (i > 0);
-    for (const char *s = word; *s;) {
-        size_t pl = placeholder_at(s, nargs, &which);
-        if (pl) {
-            len += which ? strlen(args[which - 1]) : all;
-            s += pl;
-        } else {
-            len++;
-            s++;
-        }
-    }
-    char *out = malloc(len + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (const char *s = word; *s;) {
-        size_t pl = placeholder_at(s, nargs, &which);
-        if (!pl) {
-            *o++ = *s++;
-            continue;
-        }
-        if (which) {
-            size_t l = strlen(args[which - 1]);
-            memcpy(o, args[which - 1], l);
-            o += l;
-        } else {
-            for (size_t i = 0; i < nargs; i++) {
-                if (i > 0)
-                    *o++ = ' ';
-                size_t l = strlen(args[i]);
-                memcpy(o, args[i], l);
-                o += l;
-            }
-        }
-        s += pl;
-    }
-    *o = '\0';
-    return out;
-}
-
 /* ---- the list ---- */
 
 int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, int argc, char **argv)
@@ -243,7 +163,7 @@ int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, int argc, char *
     }
     jobs->total = total;
     for (size_t i = 0; i < n_tmpl; i++)
-        if (has_placeholder(argv[i], jobs->n_lists))
+        if (run_repl_has(argv[i], jobs->n_lists))
             jobs->placeholders = 1;
     return 0;
 }
@@ -324,7 +244,7 @@ static void short_name(char name[SS_SOURCE_MAX], const char *s, size_t len)
     name[len] = '\0';
 }
 
-int run_jobs_cmd(const run_jobs *jobs, size_t i, run_job_cmd *ret)
+int run_jobs_cmd(const run_jobs *jobs, size_t i, size_t slot, run_job_cmd *ret)
 {
     run_job_cmd cmd = {0};
 
@@ -369,9 +289,10 @@ int run_jobs_cmd(const run_jobs *jobs, size_t i, run_job_cmd *ret)
         goto out_nomem;
     }
     size_t k = 0;
+    run_repl repl = {.args = args, .nargs = n_lists, .seq = i + 1, .slot = slot};
     for (size_t t = 0; t < jobs->n_tmpl; t++) {
-        cmd.argv[k] =
-            jobs->placeholders ? substitute(jobs->tmpl[t], args, n_lists) : strdup(jobs->tmpl[t]);
+        cmd.argv[k] = jobs->placeholders ? run_repl_expand(jobs->tmpl[t], &repl)
+                                         : strdup(jobs->tmpl[t]);
         if (!cmd.argv[k++]) {
             free(args);
             goto out_nomem;

@@ -10,14 +10,14 @@
  *   CMD [ARG]...  (no ":::")        a template and one argument per line of
  *                                   standard input
  *
- * In a template, "{}" stands for the job's arguments joined by one space and
- * "{N}" for the argument taken from the Nth list (1-based); both may sit inside a
- * word ("out/{}.log"). A template without any of them gets the arguments appended
- * as words of their own. The command is executed directly (no shell), so an
+ * In a template, GNU parallel's replacement strings (replace.h: "{}", "{N}",
+ * "{.}", "{/}", "{#}"...) stand for the job's arguments and numbers; they may
+ * sit inside a word ("out/{/.}.log"). A template without any of them gets the
+ * arguments appended as words of their own. The command is executed directly (no shell), so an
  * argument is never split or globbed.
  *
  * The list does not hold one argv per job: a job's argv is built when it starts
- * (run_jobs_argv), so a large cartesian product costs only its lists.
+ * (run_jobs_cmd), so a large cartesian product costs only its lists.
  *
  * Thread safety: none needed; the tool uses the list from one thread.
  */
@@ -43,7 +43,7 @@ typedef struct run_jobs {
     size_t n_tmpl;
     run_arglist *lists; /* the ::: lists, or the one list read from stdin */
     size_t n_lists;
-    int placeholders; /* the template holds "{}" or a valid "{N}" */
+    int placeholders; /* the template holds a replacement string */
     char *stdin_mem;  /* owned: the bytes read from stdin (args point into it) */
     size_t total;     /* the number of jobs */
 } run_jobs;
@@ -68,10 +68,11 @@ int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, int argc, char *
 void run_jobs_free(run_jobs *jobs);
 
 /*
- * run_jobs_cmd - the command of job i (0-based, i < jobs->total) into *ret.
+ * run_jobs_cmd - the command of job i (0-based, i < jobs->total), run in job
+ * slot `slot` (what {%} stands for, from 1), into *ret.
  * Returns 0 or -ENOMEM (nothing to free then). Free with run_job_cmd_free().
  */
-int run_jobs_cmd(const run_jobs *jobs, size_t i, run_job_cmd *ret);
+int run_jobs_cmd(const run_jobs *jobs, size_t i, size_t slot, run_job_cmd *ret);
 
 void run_job_cmd_free(run_job_cmd *cmd);
 

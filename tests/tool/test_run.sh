@@ -87,6 +87,34 @@ run usage_j_missing 2 run -c true -j && expect_err usage_j_missing "'-j' needs a
 # ---- job sources ----
 
 run list 0 run -- echo {} ::: a b c && same_lines list out a b c
+
+# GNU parallel's replacement strings, against parallel's output (recorded
+# here, and compared with the installed parallel when there is one).
+repl_args=(a/b/ /a a.b/c .bashrc a/.b dir.x/file a/b.tar.gz ./x "" // a. . .. /)
+repl_tmpl=(echo '[{}]' '[{/}]' '[{//}]' '[{/.}]' '[{.}]' '{#}' '{%}')
+run repl 0 run -j 1 -- "${repl_tmpl[@]}" ::: "${repl_args[@]}" &&
+    in_order repl out '[a/b/] [] [a] [] [a/b/] 1 1' '[/a] [a] [/] [a] [/a] 2 1' \
+        '[a.b/c] [c] [a.b] [c] [a.b/c] 3 1' '[.bashrc] [.bashrc] [.] [] [] 4 1' \
+        '[a/.b] [.b] [a] [] [a/] 5 1' '[dir.x/file] [file] [dir.x] [file] [dir.x/file] 6 1' \
+        '[a/b.tar.gz] [b.tar.gz] [a] [b.tar] [a/b.tar] 7 1' '[./x] [x] [.] [x] [./x] 8 1' \
+        '[] [] [.] [] [] 9 1' '[//] [] [/] [] [//] 10 1' '[a.] [a.] [.] [a] [a] 11 1' \
+        '[.] [.] [.] [] [] 12 1' '[..] [..] [.] [.] [.] 13 1' '[/] [] [/] [] [/] 14 1'
+repl_tmpl2=(echo '{2/.}' '{1//}' '{.}' '{2}' '{1.}' 'x{1/}y')
+run repl_n 0 run -j 1 -- "${repl_tmpl2[@]}" ::: a/b.c x.y ::: d/e.f g &&
+    in_order repl_n out 'e a a/b d/e d/e.f a/b xb.cy' 'g a a/b g g a/b xb.cy' \
+        'e . x d/e d/e.f x xx.yy' 'g . x g g x xx.yy'
+# {%} is the lowest free slot: with -j 2, the first job holds slot 1 until the
+# third has run (bounded wait), so the second and third share slot 2.
+run repl_slot 0 run -j 2 -- sh -c 'if [ "$1" = a ]; then i=0; while [ ! -e "$3" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; fi; [ "$1" = c ] && : >"$3"; echo "$1 $2"' sh '{}' '{%}' "$tmp/slot.c" ::: a b c &&
+    same_lines repl_slot out 'a 1' 'b 2' 'c 2'
+if command -v parallel >/dev/null; then
+    parallel -k -j 1 "${repl_tmpl[@]}" ::: "${repl_args[@]}" </dev/null >"$tmp/repl.par" 2>&1
+    if cmp -s "$tmp/repl.out" "$tmp/repl.par"; then pass "repl: as parallel"; else
+        fail repl "differs from parallel: $(diff "$tmp/repl.out" "$tmp/repl.par" | head -c 600)"; fi
+    parallel -k -j 1 "${repl_tmpl2[@]}" ::: a/b.c x.y ::: d/e.f g </dev/null >"$tmp/repl_n.par" 2>&1
+    if cmp -s "$tmp/repl_n.out" "$tmp/repl_n.par"; then pass "repl_n: as parallel"; else
+        fail repl_n "differs from parallel: $(diff "$tmp/repl_n.out" "$tmp/repl_n.par" | head -c 600)"; fi
+fi
 run list_append 0 run -- echo pre ::: a b && same_lines list_append out 'pre a' 'pre b'
 run list_inside 0 run -- echo 'x{}y' ::: a b && same_lines list_inside out xay xby
 run product 0 run -- echo '{1}-{2}' ::: a b ::: 1 2 3 &&
