@@ -58,13 +58,18 @@ const char cmd_run_help[] =
     "                  {/} without directory, {//} the directory, {/.} neither,\n"
     "                  {N} {N.} {N/} {N//} {N/.} the same on the argument from\n"
     "                  list N, {#} the job's number, {%} its slot (1 to -j);\n"
-    "                  without any, the arguments are appended. CMD runs without\n"
-    "                  a shell.\n"
+    "                  without any, the arguments are appended. CMD of several\n"
+    "                  words runs without a shell. CMD given as one string with\n"
+    "                  spaces or shell characters runs as parallel runs it, by\n"
+    "                  /bin/sh -c, each argument quoted for the shell:\n"
+    "                  run 'echo {} | tr a-z A-Z' ::: ab   prints AB\n"
     "  CMD             without :::, one argument per line of standard input\n"
     "Every job's standard input is /dev/null.\n"
     "\n"
     "Options:\n"
     "  -j, --jobs=N     run N jobs at once (default: the number of online CPUs)\n"
+    "  -q, --quote      never run CMD by a shell, even given as one string (as\n"
+    "                   parallel's -q: the string is the program's name)\n"
     "      --tag        print every line on standard output after the job's tag:\n"
     "                   '3:make| ' for its stdout, '3:make! ' for its stderr,\n"
     "                   '3:make# ' for the notice that it failed\n"
@@ -123,6 +128,7 @@ enum {
 static const struct option long_opts[] = {
     {"command", required_argument, NULL, 'c'},
     {"jobs", required_argument, NULL, 'j'},
+    {"quote", no_argument, NULL, 'q'},
     {"tag", no_argument, NULL, OPT_TAG},
     {"color", optional_argument, NULL, OPT_COLOR},
     {"colour", optional_argument, NULL, OPT_COLOR},
@@ -175,6 +181,7 @@ typedef struct run_ctx {
     size_t keep;
     size_t linger_s;
     bool tag, ts, json, pty, color;
+    bool quote; /* -q: a one-string template is not a shell command line */
 
     run_jobs jobs;
     job *started; /* jobs started so far, in order: started[k] is job k + 1 */
@@ -732,7 +739,7 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
      * business ("run -- ls -l" and "run ls -l" both work). */
     optind = 0;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+:c:j:h", long_opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+:c:j:qh", long_opts, NULL)) != -1) {
         switch (ch) {
         case 'c': {
             char **n = realloc(shell, (n_shell + 1) * sizeof(*n));
@@ -752,6 +759,9 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
             break;
         case OPT_TAG:
             c->tag = true;
+            break;
+        case 'q':
+            c->quote = true;
             break;
         case OPT_COLOR:
             if (!optarg || strcmp(optarg, "always") == 0) {
@@ -836,7 +846,7 @@ int cmd_run(int argc, char **argv)
         return TOOL_EXIT_OK; /* --help */
     if (r > 0)
         return r;
-    status = run_jobs_init(&c.jobs, shell, n_shell, argc - optind, argv + optind);
+    status = run_jobs_init(&c.jobs, shell, n_shell, c.quote, argc - optind, argv + optind);
     if (status != 0)
         goto out_jobs;
     if (c.jobs.total == 0)

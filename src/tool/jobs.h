@@ -13,8 +13,11 @@
  * In a template, GNU parallel's replacement strings (replace.h: "{}", "{N}",
  * "{.}", "{/}", "{#}"...) stand for the job's arguments and numbers; they may
  * sit inside a word ("out/{/.}.log"). A template without any of them gets the
- * arguments appended as words of their own. The command is executed directly (no shell), so an
- * argument is never split or globbed.
+ * arguments appended. A template of several words is executed directly (no
+ * shell), so an argument is never split or globbed. A template of one word that
+ * a shell would read as more than a program name ("echo {} | tr a-z A-Z") is a
+ * shell command line, as GNU parallel runs every command: run by /bin/sh -c,
+ * with each argument put in quoted for the shell (unless no_shell, parallel's -q).
  *
  * The list does not hold one argv per job: a job's argv is built when it starts
  * (run_jobs_cmd), so a large cartesian product costs only its lists.
@@ -24,6 +27,7 @@
 #ifndef SS_TOOL_JOBS_H
 #define SS_TOOL_JOBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <syncstream/record.h>
@@ -44,6 +48,7 @@ typedef struct run_jobs {
     run_arglist *lists; /* the ::: lists, or the one list read from stdin */
     size_t n_lists;
     int placeholders; /* the template holds a replacement string */
+    bool use_shell;   /* the template is one shell command line */
     char *stdin_mem;  /* owned: the bytes read from stdin (args point into it) */
     size_t total;     /* the number of jobs */
 } run_jobs;
@@ -63,7 +68,8 @@ typedef struct run_job_cmd {
  * tool_fail) and returned as TOOL_EXIT_USAGE / TOOL_EXIT_FAILURE; 0 on success.
  * Free with run_jobs_free() in every case.
  */
-int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, int argc, char **argv);
+int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, bool no_shell, int argc,
+                  char **argv);
 
 void run_jobs_free(run_jobs *jobs);
 

@@ -67,6 +67,53 @@ static void put(char **o, size_t *len, const char *p, size_t n)
     *len += n;
 }
 
+/* A word needs no quotes for a POSIX shell when it is made of these only. */
+static bool shell_safe(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!s[i] || !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                             "_-+=.,/:@%^",
+                             s[i]))
+            return false;
+    return true;
+}
+
+size_t run_shell_quote(const char *s, size_t n, char *out)
+{
+    size_t len = 0;
+
+    if (shell_safe(s, n)) {
+        if (out)
+            memcpy(out, s, n);
+        return n;
+    }
+    char *o = out;
+    put(&o, &len, "'", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\'')
+            put(&o, &len, "'\\''", 4);
+        else
+            put(&o, &len, s + i, 1);
+    }
+    put(&o, &len, "'", 1);
+    return len;
+}
+
+/* Put n bytes of an argument, quoted when r asks. */
+static void put_value(char **o, size_t *len, const char *p, size_t n, bool quote)
+{
+    if (!quote) {
+        put(o, len, p, n);
+        return;
+    }
+    size_t l = run_shell_quote(p, n, *o);
+    if (*o)
+        *o += l;
+    *len += l;
+}
+
 /* The length of a's part after the last '/' starts at the returned offset. */
 static size_t base_start(const char *a, size_t n)
 {
@@ -90,7 +137,7 @@ static size_t strip_ext(const char *a, size_t n)
 }
 
 /* dirname(1) of a: into *o via put(). */
-static void put_dir(char **o, size_t *len, const char *a)
+static void put_dir(char **o, size_t *len, const char *a, bool q)
 {
     size_t n = strlen(a);
 
@@ -103,30 +150,30 @@ static void put_dir(char **o, size_t *len, const char *a)
     if (n == 0)
         put(o, len, ".", 1);
     else
-        put(o, len, a, n);
+        put_value(o, len, a, n, q);
 }
 
-static void put_arg(char **o, size_t *len, const char *a, enum op op)
+static void put_arg(char **o, size_t *len, const char *a, enum op op, bool q)
 {
     size_t n = strlen(a), b;
 
     switch (op) {
     case OP_NOEXT:
-        put(o, len, a, strip_ext(a, n));
+        put_value(o, len, a, strip_ext(a, n), q);
         break;
     case OP_BASE:
         b = base_start(a, n);
-        put(o, len, a + b, n - b);
+        put_value(o, len, a + b, n - b, q);
         break;
     case OP_BASE_NOEXT:
         b = base_start(a, n);
-        put(o, len, a + b, strip_ext(a + b, n - b));
+        put_value(o, len, a + b, strip_ext(a + b, n - b), q);
         break;
     case OP_DIR:
-        put_dir(o, len, a);
+        put_dir(o, len, a, q);
         break;
     default:
-        put(o, len, a, n);
+        put_value(o, len, a, n, q);
         break;
     }
 }
@@ -151,12 +198,12 @@ static size_t expand(const char *s, const run_repl *r, char *out)
             int l = snprintf(num, sizeof(num), "%zu", op == OP_SEQ ? r->seq : r->slot);
             put(&o, &len, num, (size_t)l);
         } else if (which) {
-            put_arg(&o, &len, r->args[which - 1], op);
+            put_arg(&o, &len, r->args[which - 1], op, r->quote);
         } else {
             for (size_t i = 0; i < r->nargs; i++) {
                 if (i > 0)
                     put(&o, &len, " ", 1);
-                put_arg(&o, &len, r->args[i], op);
+                put_arg(&o, &len, r->args[i], op, r->quote);
             }
         }
     }

@@ -29,7 +29,15 @@ typedef struct run_repl {
     size_t nargs;
     size_t seq;  /* {#} */
     size_t slot; /* {%} */
+    bool quote;  /* each argument put in quoted for a POSIX shell */
 } run_repl;
+
+/*
+ * run_shell_quote - s (n bytes) as one word for a POSIX shell: as it is when
+ * made of safe characters only, else in single quotes with ' as '\''. Writes
+ * into out unless it is NULL; returns the length either way (no terminator).
+ */
+size_t run_shell_quote(const char *s, size_t n, char *out);
 
 /* Whether s holds a replacement string valid for nargs lists. */
 bool run_repl_has(const char *s, size_t nargs);

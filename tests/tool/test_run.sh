@@ -107,6 +107,15 @@ run repl_n 0 run -j 1 -- "${repl_tmpl2[@]}" ::: a/b.c x.y ::: d/e.f g &&
 # third has run (bounded wait), so the second and third share slot 2.
 run repl_slot 0 run -j 2 -- sh -c 'if [ "$1" = a ]; then i=0; while [ ! -e "$3" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; fi; [ "$1" = c ] && : >"$3"; echo "$1 $2"' sh '{}' '{%}' "$tmp/slot.c" ::: a b c &&
     same_lines repl_slot out 'a 1' 'b 2' 'c 2'
+# A command given as one string runs through the shell, as parallel runs it,
+# each argument quoted for it; -q keeps the string one program name.
+run shell_tmpl 0 run -- 'echo {} | tr a-z A-Z' ::: ab && in_order shell_tmpl out AB
+shell_args=("a b.c" "it's" '$HOME' '`id`;x' '*')
+run shell_quote 0 run -j 1 -- 'echo [{}] [{.}] "{#}"' ::: "${shell_args[@]}" &&
+    in_order shell_quote out '[a b.c] [a b] 1' "[it's] [it's] 2" '[$HOME] [$HOME] 3' \
+        '[`id`;x] [`id`;x] 4' '[*] [*] 5'
+run shell_append 0 run -j 1 -- 'echo x' ::: 'a  b' '$x' && in_order shell_append out 'x a  b' 'x $x'
+run shell_q 3 run -q -- 'echo {} | tr a-z A-Z' ::: ab && expect_err shell_q 'command not found'
 if command -v parallel >/dev/null; then
     parallel -k -j 1 "${repl_tmpl[@]}" ::: "${repl_args[@]}" </dev/null >"$tmp/repl.par" 2>&1
     if cmp -s "$tmp/repl.out" "$tmp/repl.par"; then pass "repl: as parallel"; else
@@ -114,6 +123,9 @@ if command -v parallel >/dev/null; then
     parallel -k -j 1 "${repl_tmpl2[@]}" ::: a/b.c x.y ::: d/e.f g </dev/null >"$tmp/repl_n.par" 2>&1
     if cmp -s "$tmp/repl_n.out" "$tmp/repl_n.par"; then pass "repl_n: as parallel"; else
         fail repl_n "differs from parallel: $(diff "$tmp/repl_n.out" "$tmp/repl_n.par" | head -c 600)"; fi
+    parallel -k -j 1 'echo [{}] [{.}] "{#}"' ::: "${shell_args[@]}" </dev/null >"$tmp/shell_quote.par" 2>&1
+    if cmp -s "$tmp/shell_quote.out" "$tmp/shell_quote.par"; then pass "shell_quote: as parallel"; else
+        fail shell_quote "differs from parallel: $(diff "$tmp/shell_quote.out" "$tmp/shell_quote.par" | head -c 600)"; fi
 fi
 run list_append 0 run -- echo pre ::: a b && same_lines list_append out 'pre a' 'pre b'
 run list_inside 0 run -- echo 'x{}y' ::: a b && same_lines list_inside out xay xby
