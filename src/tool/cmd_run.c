@@ -70,15 +70,20 @@ const char cmd_run_help[] =
     "  -j, --jobs=N     run N jobs at once (default: the number of online CPUs)\n"
     "  -q, --quote      never run CMD by a shell, even given as one string (as\n"
     "                   parallel's -q: the string is the program's name)\n"
-    "      --tag        print every line on standard output after the job's tag:\n"
-    "                   '3:make| ' for its stdout, '3:make! ' for its stderr,\n"
-    "                   '3:make# ' for the notice that it failed\n"
+    "      --tag        start every line with the job's arguments and a tab, as\n"
+    "                   parallel --tag (the command, for -c); lines stay on\n"
+    "                   the standard output or error they were written to\n"
+    "      --tagstring=STR  the same, with STR as the tag; STR may hold the\n"
+    "                   replacement strings: --tagstring '{#}' tags by job number\n"
+    "      --jobtag     print every line on standard output after the job's\n"
+    "                   number and name: '3:make| ' for its stdout, '3:make! '\n"
+    "                   for its stderr, '3:make# ' for the notice that it failed\n"
     "      --color[=WHEN]  color the tags (also --colour): auto (default; when\n"
     "                   standard output is a terminal, NO_COLOR is unset or empty\n"
     "                   and TERM is not dumb), always, never\n"
     "      --ts         start every line with its time, ISO-8601 UTC\n"
     "      --json       print JSON Lines, one object per record, exit records\n"
-    "                   included (\"exit\":true); --tag, --ts, --color are ignored\n"
+    "                   included (\"exit\":true); tags, --ts, --color are ignored\n"
     "      --pty        run each job on a pseudo-terminal (its stdout and stderr\n"
     "                   merge; programs line-buffer and may color their output)\n"
     "      --keep=N     keep the last N lines of each job for the summary (default\n"
@@ -90,7 +95,7 @@ const char cmd_run_help[] =
     "                   background jobs waited for.\n"
     "  -h, --help       show this help and exit\n"
     "\n"
-    "Output: without --tag, stdout lines go to standard output and stderr lines to\n"
+    "Output: without --jobtag, stdout lines go to standard output and stderr lines to\n"
     "standard error, unchanged; the end of a failed job is noted on standard error\n"
     "('" TOOL_NAME ": 3:make: exited with status 2'). At the end, when a job failed\n"
     "(non-zero status, killed, or could not be started), standard error gets, for\n"
@@ -117,6 +122,8 @@ const char cmd_run_help[] =
 
 enum {
     OPT_TAG = 256,
+    OPT_TAGSTRING,
+    OPT_JOBTAG,
     OPT_COLOR,
     OPT_TS,
     OPT_JSON,
@@ -130,6 +137,8 @@ static const struct option long_opts[] = {
     {"jobs", required_argument, NULL, 'j'},
     {"quote", no_argument, NULL, 'q'},
     {"tag", no_argument, NULL, OPT_TAG},
+    {"tagstring", required_argument, NULL, OPT_TAGSTRING},
+    {"jobtag", no_argument, NULL, OPT_JOBTAG},
     {"color", optional_argument, NULL, OPT_COLOR},
     {"colour", optional_argument, NULL, OPT_COLOR},
     {"ts", no_argument, NULL, OPT_TS},
@@ -168,6 +177,7 @@ typedef struct job {
     char tag[SS_SOURCE_MAX]; /* "3:make": the source of its records */
     int child_id;            /* its procbuf id; -1 when it could not start */
     size_t slot;             /* its job slot ({%}), from 1; held while running */
+    char *label;             /* --tag / --tagstring: parallel's tag; else NULL */
     bool running;
     bool failed;
     char status[96];  /* how it ended: "exited with status 2" */
@@ -181,6 +191,8 @@ typedef struct run_ctx {
     size_t keep;
     size_t linger_s;
     bool tag, ts, json, pty, color;
+    bool ptag;               /* --tag / --tagstring: parallel's "LABEL\tline" */
+    const char *tagstring;   /* --tagstring STR, else NULL ("{}") */
     bool quote; /* -q: a one-string template is not a shell command line */
 
     run_jobs jobs;
@@ -330,6 +342,14 @@ static void put_prefix(run_ctx *c, FILE *out, const ss_record *rec, const job *j
         char t[TOOL_TIME_MAX];
         fputs(tool_format_time(t, rec->time_ns), out);
         fputc(' ', out);
+    }
+    if (c->ptag && jb && jb->label) {
+        if (c->color)
+            fprintf(out, "\033[%sm%s\033[0m\t", palette[(size_t)(jb - c->started) % N_COLORS],
+                    jb->label);
+        else
+            fprintf(out, "%s\t", jb->label);
+        return;
     }
     if (!c->tag)
         return;
@@ -568,6 +588,9 @@ static int start_next(run_ctx *c)
     if (r == 0) {
         jb->child_id = id;
         jb->running = true;
+        if (c->ptag)
+            jb->label = run_jobs_label(&c->jobs, idx, slot + 1, c->tagstring);
+        /* without its label (out of memory) a line goes untagged */
         jb->slot = slot + 1;
         c->slot_busy[slot] = true;
         c->running++;
@@ -758,6 +781,13 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
             }
             break;
         case OPT_TAG:
+            c->ptag = true;
+            break;
+        case OPT_TAGSTRING:
+            c->ptag = true;
+            c->tagstring = optarg;
+            break;
+        case OPT_JOBTAG:
             c->tag = true;
             break;
         case 'q':
@@ -807,6 +837,10 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
             free(shell);
             return tool_option_error("run", argv, ch);
         }
+    }
+    if (c->ptag && c->tag) {
+        free(shell);
+        return tool_usage("run", "run: --jobtag goes with neither --tag nor --tagstring");
     }
     if (color_mode < 0) {
         const char *term = getenv("TERM");
@@ -910,6 +944,7 @@ out_procbuf:
     ss_procbuf_free(c.pb);
     for (size_t i = 0; i < c.n_started; i++) {
         free(c.started[i].display);
+        free(c.started[i].label);
         ss_linebuf_free(c.started[i].tail);
     }
     free(c.started);

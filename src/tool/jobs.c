@@ -332,6 +332,27 @@ out_nomem:
     return -ENOMEM;
 }
 
+char *run_jobs_label(const run_jobs *jobs, size_t i, size_t slot, const char *tagstring)
+{
+    run_repl repl = {.seq = i + 1, .slot = slot};
+
+    if (jobs->n_shell > 0)
+        return tagstring ? run_repl_expand(tagstring, &repl) : strdup(jobs->shell[i]);
+    char **args = calloc(jobs->n_lists, sizeof(*args));
+    if (!args)
+        return NULL;
+    size_t rest = i;
+    for (size_t l = jobs->n_lists; l-- > 0;) {
+        args[l] = jobs->lists[l].args[rest % jobs->lists[l].n];
+        rest /= jobs->lists[l].n;
+    }
+    repl.args = args;
+    repl.nargs = jobs->n_lists;
+    char *label = run_repl_expand(tagstring ? tagstring : "{}", &repl);
+    free(args);
+    return label;
+}
+
 void run_job_cmd_free(run_job_cmd *cmd)
 {
     if (cmd->argv)

@@ -157,22 +157,38 @@ run j1_c 0 run -j1 -c 'sleep 0.2; echo first' -c 'echo second' && in_order j1_c 
 # Without --tag: each stream to its own place, unchanged.
 run plain 0 run -c 'echo out; echo err >&2' && in_order plain out out && in_order plain err err
 
-run tag 3 run --tag -c 'echo out; echo err >&2' -c 'echo x; exit 4' &&
+run tag 3 run --jobtag -c 'echo out; echo err >&2' -c 'echo x; exit 4' &&
     expect_out tag '^1:echo\| out$' && expect_out tag '^1:echo! err$' &&
     expect_out tag '^2:echo\| x$' && expect_out tag '^2:echo# exited with status 4$'
 # The notice and the summary on stderr; no job line there.
 [ -f "$tmp/tag.err" ] && no_err tag '^(1:echo|err$)'
-# --tag is not colored when standard output is a file, unless asked.
-run tag_nocolor 0 run --tag -c 'echo a' && in_order tag_nocolor out '1:echo| a'
-run tag_color 0 run --tag --color=always -c 'echo a' &&
+# --jobtag is not colored when standard output is a file, unless asked.
+run tag_nocolor 0 run --jobtag -c 'echo a' && in_order tag_nocolor out '1:echo| a'
+run tag_color 0 run --jobtag --color=always -c 'echo a' &&
     in_order tag_color out "$(printf '\033[36m1:echo\033[0m| a')"
-run tag_long 0 run --tag -- echo ::: x && expect_out tag_long '^1:echo\| x$'
-run tag_cut 0 run --tag -c 'abcdefghijklmnopqrstuvwxyz0123456789=1; echo ok' &&
+run tag_long 0 run --jobtag -- echo ::: x && expect_out tag_long '^1:echo\| x$'
+run tag_cut 0 run --jobtag -c 'abcdefghijklmnopqrstuvwxyz0123456789=1; echo ok' &&
     expect_out tag_cut '^1:abcdefghijklmnopqrstuvwxyz012\| ok$'
+
+# --tag and --tagstring as parallel's: "TAG<tab>line", each stream in its place.
+run ptag 0 run -j 1 --tag -- echo ::: a b ::: 1 && in_order ptag out "$(printf 'a 1\ta 1')" "$(printf 'b 1\tb 1')"
+run ptag_c 0 run --tag -c 'echo x; echo y >&2' && in_order ptag_c out "$(printf 'echo x; echo y >&2\tx')" &&
+    in_order ptag_c err "$(printf 'echo x; echo y >&2\ty')"
+run ptag_str 0 run -j 1 --tagstring '{#}-{.}' -- echo ::: a.x b.y &&
+    in_order ptag_str out "$(printf '1-a\ta.x')" "$(printf '2-b\tb.y')"
+run ptag_both 2 run --tag --jobtag -c true
+if command -v parallel >/dev/null; then
+    parallel -k -j 1 --tag echo ::: a b ::: 1 </dev/null >"$tmp/ptag.par" 2>&1
+    parallel -k -j 1 --tagstring '{#}-{.}' echo ::: a.x b.y </dev/null >"$tmp/ptag_str.par" 2>&1
+    for t in ptag ptag_str; do
+        if cmp -s "$tmp/$t.out" "$tmp/$t.par"; then pass "$t: as parallel"; else
+            fail $t "differs from parallel: $(diff "$tmp/$t.out" "$tmp/$t.par" | head -c 600)"; fi
+    done
+fi
 
 run ts 0 run --ts -c 'echo hi' &&
     expect_out ts '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z hi$'
-run ts_tag 0 run --ts --tag -c 'echo hi' && expect_out ts_tag '^[0-9-]+T[0-9:.]+Z 1:echo\| hi$'
+run ts_tag 0 run --ts --jobtag -c 'echo hi' && expect_out ts_tag '^[0-9-]+T[0-9:.]+Z 1:echo\| hi$'
 
 # --json: valid JSON Lines with every field, the exit records included.
 if run json 3 run --json -c 'echo out; echo err >&2' -c 'exit 2'; then
@@ -312,7 +328,7 @@ signal_test sigint_pending INT 130 run -j 1 -c "echo started; exec sleep 100 $ma
     -c 'echo third' &&
     expect_err sigint_pending '^syncstream: interrupted by SIGINT: 1 of 3 commands failed, 2 not started$' &&
     no_err sigint_pending second
-signal_test sigterm TERM 143 run --tag -c "echo started; exec sleep 100 $marker" &&
+signal_test sigterm TERM 143 run --jobtag -c "echo started; exec sleep 100 $marker" &&
     expect_err sigterm '^syncstream: interrupted by SIGTERM: 1 of 1 command failed'
 
 # A job that exited while a process it left outside its process group
