@@ -93,6 +93,9 @@ const char cmd_run_help[] =
     "                   job) to close the job's output; then stop reading it\n"
     "                   and say so. End a -c command with 'wait' to have its\n"
     "                   background jobs waited for.\n"
+    "      --dry-run    print each job's command line, as a shell would take it,\n"
+    "                   and run nothing (as parallel --dry-run; {%} is then\n"
+    "                   the job's number modulo -j, plus 1)\n"
     "  -h, --help       show this help and exit\n"
     "\n"
     "Output: without --jobtag, stdout lines go to standard output and stderr lines to\n"
@@ -123,6 +126,7 @@ const char cmd_run_help[] =
 enum {
     OPT_TAG = 256,
     OPT_TAGSTRING,
+    OPT_DRY_RUN,
     OPT_JOBTAG,
     OPT_COLOR,
     OPT_TS,
@@ -139,6 +143,7 @@ static const struct option long_opts[] = {
     {"tag", no_argument, NULL, OPT_TAG},
     {"tagstring", required_argument, NULL, OPT_TAGSTRING},
     {"jobtag", no_argument, NULL, OPT_JOBTAG},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"color", optional_argument, NULL, OPT_COLOR},
     {"colour", optional_argument, NULL, OPT_COLOR},
     {"ts", no_argument, NULL, OPT_TS},
@@ -193,6 +198,7 @@ typedef struct run_ctx {
     bool tag, ts, json, pty, color;
     bool ptag;               /* --tag / --tagstring: parallel's "LABEL\tline" */
     const char *tagstring;   /* --tagstring STR, else NULL ("{}") */
+    bool dry_run;            /* --dry-run: print the commands, run none */
     bool quote; /* -q: a one-string template is not a shell command line */
 
     run_jobs jobs;
@@ -790,6 +796,9 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
         case OPT_JOBTAG:
             c->tag = true;
             break;
+        case OPT_DRY_RUN:
+            c->dry_run = true;
+            break;
         case 'q':
             c->quote = true;
             break;
@@ -854,6 +863,23 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
     return 0;
 }
 
+/* --dry-run: every job's command line on standard output, none run. */
+static int dry_run(run_ctx *c)
+{
+    for (size_t i = 0; i < c->jobs.total; i++) {
+        run_job_cmd cmd;
+        /* no job runs, so no slot is held: the slots are taken in turn */
+        int r = run_jobs_cmd(&c->jobs, i, i % c->max_jobs + 1, &cmd);
+        if (r < 0)
+            return tool_fail("run: %s", ss_strerror(r));
+        puts(cmd.display);
+        run_job_cmd_free(&cmd);
+        if (ferror(stdout))
+            break; /* reported by tool_finish_output() */
+    }
+    return TOOL_EXIT_OK;
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_ctx c = {.keep = 10, .linger_s = 2};
@@ -885,6 +911,10 @@ int cmd_run(int argc, char **argv)
         goto out_jobs;
     if (c.jobs.total == 0)
         goto out_jobs; /* nothing to run: an empty standard input */
+    if (c.dry_run) {
+        status = dry_run(&c);
+        goto out_jobs;
+    }
 
     /* Blocked before the procbuf's collector thread exists, so that it inherits
      * the mask: only the signal thread ever takes these signals. */

@@ -186,6 +186,22 @@ if command -v parallel >/dev/null; then
     done
 fi
 
+# --dry-run: the command lines, as parallel --dry-run prints them; none run.
+run dry 0 run --dry-run -j 1 -- echo '{}' '{#}' ::: 'a b' c '$x' &&
+    in_order dry out "echo 'a b' 1" 'echo c 2' "echo '\$x' 3"
+run dry_shell 0 run --dry-run -- 'echo {} | tr a-z A-Z > {.}.up' ::: ab 'x y.z' &&
+    in_order dry_shell out 'echo ab | tr a-z A-Z > ab.up' "echo 'x y.z' | tr a-z A-Z > 'x y'.up"
+run dry_c 0 run --dry-run -c "touch $tmp/dry.ran" && in_order dry_c out "touch $tmp/dry.ran"
+if [ -e "$tmp/dry.ran" ]; then fail dry_c "the job ran"; else pass "dry_c: nothing ran"; fi
+if command -v parallel >/dev/null; then
+    parallel --dry-run -j 1 echo '{}' '{#}' ::: 'a b' c '$x' </dev/null >"$tmp/dry.par" 2>&1
+    parallel --dry-run 'echo {} | tr a-z A-Z > {.}.up' ::: ab 'x y.z' </dev/null >"$tmp/dry_shell.par" 2>&1
+    for t in dry dry_shell; do
+        if cmp -s "$tmp/$t.out" "$tmp/$t.par"; then pass "$t: as parallel"; else
+            fail $t "differs from parallel: $(diff "$tmp/$t.out" "$tmp/$t.par" | head -c 600)"; fi
+    done
+fi
+
 run ts 0 run --ts -c 'echo hi' &&
     expect_out ts '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z hi$'
 run ts_tag 0 run --ts --jobtag -c 'echo hi' && expect_out ts_tag '^[0-9-]+T[0-9:.]+Z 1:echo\| hi$'
