@@ -3,7 +3,7 @@
 # embedded defaults: `syncstream run` running four commands at once, their
 # output merged live, whole lines only, tagged, and a failure summary at the
 # end (one job fails on purpose). With arguments, they are given to
-# `syncstream run` instead: scripts/demo.sh --tag -c 'make' -c 'make test'
+# `syncstream run` instead: scripts/demo.sh --jobtag -c 'make' -c 'make test'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh build
@@ -15,7 +15,7 @@ if (($#)); then
     exec "$syncstream" run "$@"
 fi
 status=0
-"$syncstream" run --tag --keep 3 -j 4 -c examples/demo/build -c examples/demo/fetch \
+"$syncstream" run --jobtag --keep 3 -j 4 -c examples/demo/build -c examples/demo/fetch \
     -c examples/demo/tests -c examples/demo/worker || status=$?
 if ((status == 3)); then
     echo "(exit status 3: one job failed, on purpose, to show the summary)"

@@ -41,6 +41,8 @@ if [[ "${1:-build}" == test ]]; then
     # The Redis store's tests start a real redis-server; its benchmark compares
     # with redis-benchmark (redis-tools).
     packages+=(redis-server redis-tools)
+    # `syncstream run` is compared with GNU parallel's output.
+    packages+=(parallel)
     command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 # bench: the peers the benchmarks measure beside us

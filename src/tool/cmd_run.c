@@ -53,23 +53,37 @@ const char cmd_run_help[] =
     "                  one job per -c, run by /bin/sh -c\n"
     "  CMD ::: A B     one job per argument (GNU parallel style); several ::: lists\n"
     "                  give every combination, the first list varying slowest.\n"
-    "                  {} in CMD's words stands for the job's arguments (joined by a\n"
-    "                  space), {1} {2}... for the argument from list 1, 2...; without\n"
-    "                  any, the arguments are appended. CMD runs without a shell.\n"
+    "                  GNU parallel's replacement strings, in CMD's words: {} the\n"
+    "                  job's arguments (joined by a space), {.} without extension,\n"
+    "                  {/} without directory, {//} the directory, {/.} neither,\n"
+    "                  {N} {N.} {N/} {N//} {N/.} the same on the argument from\n"
+    "                  list N, {#} the job's number, {%} its slot (1 to -j);\n"
+    "                  without any, the arguments are appended. CMD of several\n"
+    "                  words runs without a shell. CMD given as one string with\n"
+    "                  spaces or shell characters runs as parallel runs it, by\n"
+    "                  /bin/sh -c, each argument quoted for the shell:\n"
+    "                  run 'echo {} | tr a-z A-Z' ::: ab   prints AB\n"
     "  CMD             without :::, one argument per line of standard input\n"
     "Every job's standard input is /dev/null.\n"
     "\n"
     "Options:\n"
     "  -j, --jobs=N     run N jobs at once (default: the number of online CPUs)\n"
-    "      --tag        print every line on standard output after the job's tag:\n"
-    "                   '3:make| ' for its stdout, '3:make! ' for its stderr,\n"
-    "                   '3:make# ' for the notice that it failed\n"
+    "  -q, --quote      never run CMD by a shell, even given as one string (as\n"
+    "                   parallel's -q: the string is the program's name)\n"
+    "      --tag        start every line with the job's arguments and a tab, as\n"
+    "                   parallel --tag (the command, for -c); lines stay on\n"
+    "                   the standard output or error they were written to\n"
+    "      --tagstring=STR  the same, with STR as the tag; STR may hold the\n"
+    "                   replacement strings: --tagstring '{#}' tags by job number\n"
+    "      --jobtag     print every line on standard output after the job's\n"
+    "                   number and name: '3:make| ' for its stdout, '3:make! '\n"
+    "                   for its stderr, '3:make# ' for the notice that it failed\n"
     "      --color[=WHEN]  color the tags (also --colour): auto (default; when\n"
     "                   standard output is a terminal, NO_COLOR is unset or empty\n"
     "                   and TERM is not dumb), always, never\n"
     "      --ts         start every line with its time, ISO-8601 UTC\n"
     "      --json       print JSON Lines, one object per record, exit records\n"
-    "                   included (\"exit\":true); --tag, --ts, --color are ignored\n"
+    "                   included (\"exit\":true); tags, --ts, --color are ignored\n"
     "      --pty        run each job on a pseudo-terminal (its stdout and stderr\n"
     "                   merge; programs line-buffer and may color their output)\n"
     "      --keep=N     keep the last N lines of each job for the summary (default\n"
@@ -79,9 +93,12 @@ const char cmd_run_help[] =
     "                   job) to close the job's output; then stop reading it\n"
     "                   and say so. End a -c command with 'wait' to have its\n"
     "                   background jobs waited for.\n"
+    "      --dry-run    print each job's command line, as a shell would take it,\n"
+    "                   and run nothing (as parallel --dry-run; {%} is then\n"
+    "                   the job's number modulo -j, plus 1)\n"
     "  -h, --help       show this help and exit\n"
     "\n"
-    "Output: without --tag, stdout lines go to standard output and stderr lines to\n"
+    "Output: without --jobtag, stdout lines go to standard output and stderr lines to\n"
     "standard error, unchanged; the end of a failed job is noted on standard error\n"
     "('" TOOL_NAME ": 3:make: exited with status 2'). At the end, when a job failed\n"
     "(non-zero status, killed, or could not be started), standard error gets, for\n"
@@ -96,7 +113,9 @@ const char cmd_run_help[] =
     "exits at once without the summary.\n"
     "\n"
     "Exit status: 0 every job succeeded, 1 runtime failure, 2 usage error,\n"
-    "3 at least one job failed, 130 interrupted by SIGINT (143 by SIGTERM).\n"
+    "3 at least one job failed, 130 interrupted by SIGINT (143 by SIGTERM),\n"
+    "141 standard output was closed by its reader (as with '| head'): the jobs\n"
+    "are stopped quietly, without the summary, as GNU parallel does.\n"
     "\n"
     "Examples:\n"
     "  " TOOL_NAME " run -j 4 --tag -- gzip -k {} ::: *.log\n"
@@ -106,6 +125,9 @@ const char cmd_run_help[] =
 
 enum {
     OPT_TAG = 256,
+    OPT_TAGSTRING,
+    OPT_DRY_RUN,
+    OPT_JOBTAG,
     OPT_COLOR,
     OPT_TS,
     OPT_JSON,
@@ -117,7 +139,11 @@ enum {
 static const struct option long_opts[] = {
     {"command", required_argument, NULL, 'c'},
     {"jobs", required_argument, NULL, 'j'},
+    {"quote", no_argument, NULL, 'q'},
     {"tag", no_argument, NULL, OPT_TAG},
+    {"tagstring", required_argument, NULL, OPT_TAGSTRING},
+    {"jobtag", no_argument, NULL, OPT_JOBTAG},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"color", optional_argument, NULL, OPT_COLOR},
     {"colour", optional_argument, NULL, OPT_COLOR},
     {"ts", no_argument, NULL, OPT_TS},
@@ -155,6 +181,8 @@ typedef struct job {
     char *display;           /* the command line, for the summary */
     char tag[SS_SOURCE_MAX]; /* "3:make": the source of its records */
     int child_id;            /* its procbuf id; -1 when it could not start */
+    size_t slot;             /* its job slot ({%}), from 1; held while running */
+    char *label;             /* --tag / --tagstring: parallel's tag; else NULL */
     bool running;
     bool failed;
     char status[96];  /* how it ended: "exited with status 2" */
@@ -168,6 +196,10 @@ typedef struct run_ctx {
     size_t keep;
     size_t linger_s;
     bool tag, ts, json, pty, color;
+    bool ptag;               /* --tag / --tagstring: parallel's "LABEL\tline" */
+    const char *tagstring;   /* --tagstring STR, else NULL ("{}") */
+    bool dry_run;            /* --dry-run: print the commands, run none */
+    bool quote; /* -q: a one-string template is not a shell command line */
 
     run_jobs jobs;
     job *started; /* jobs started so far, in order: started[k] is job k + 1 */
@@ -175,10 +207,12 @@ typedef struct run_ctx {
     size_t cap_started;
     size_t running;
     size_t failed;
+    bool *slot_busy; /* max_jobs of them: slot k + 1 is held by a running job */
 
     ss_procbuf *pb;
     ss_linebuf *lb;
     bool out_error; /* standard output failed: print nothing more there */
+    bool out_closed; /* ...because its reader left (| head): quiet, status 141 */
     bool broken;    /* a runtime failure of ours: exit status 1 */
     bool lost;      /* output was lost: exit status 1 too */
 
@@ -315,6 +349,14 @@ static void put_prefix(run_ctx *c, FILE *out, const ss_record *rec, const job *j
         fputs(tool_format_time(t, rec->time_ns), out);
         fputc(' ', out);
     }
+    if (c->ptag && jb && jb->label) {
+        if (c->color)
+            fprintf(out, "\033[%sm%s\033[0m\t", palette[(size_t)(jb - c->started) % N_COLORS],
+                    jb->label);
+        else
+            fprintf(out, "%s\t", jb->label);
+        return;
+    }
     if (!c->tag)
         return;
     const char *tag = jb ? jb->tag : rec->source;
@@ -372,6 +414,8 @@ static void print_record(run_ctx *c, const job *jb, const ss_record *rec)
 /* Say, live, that a job failed. */
 static void print_failure(run_ctx *c, const job *jb, const ss_record *rec)
 {
+    if (c->out_closed)
+        return; /* stopped by us: not worth a word */
     if (c->json) {
         if (rec && !c->out_error)
             tool_print_record(stdout, TOOL_FORMAT_JSON, rec);
@@ -391,18 +435,36 @@ static void print_failure(run_ctx *c, const job *jb, const ss_record *rec)
     fprintf(stderr, TOOL_NAME ": %s: %s\n", jb->tag, jb->status);
 }
 
-/* Flush what this round printed; a failed standard output stops everything. */
+/* Whether standard output is a pipe whose reader has gone. errno may be stale
+ * when the failed write was an earlier fwrite(), so ask the pipe: Linux reports
+ * POLLERR on a pipe's write end once no reader is left. */
+static bool stdout_reader_gone(int err)
+{
+    if (err == EPIPE)
+        return true;
+    struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/* Flush what this round printed; a failed standard output stops everything.
+ * A reader that left (`| head -1`) is no failure: the jobs are stopped quietly
+ * and run exits 141 as GNU parallel and seq do (128 + SIGPIPE). */
 static void flush_output(run_ctx *c)
 {
     if (c->out_error)
         return;
+    errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout))
         return;
     int err = errno;
     c->out_error = true;
-    c->broken = true;
-    tool_fail("writing standard output: %s; stopping the jobs",
-              err ? ss_strerror(-err) : "write error");
+    if (stdout_reader_gone(err)) {
+        c->out_closed = true;
+    } else {
+        c->broken = true;
+        tool_fail("writing standard output: %s; stopping the jobs",
+                  err ? ss_strerror(-err) : "write error");
+    }
     ss_procbuf_stop(c->pb);
 }
 
@@ -437,7 +499,7 @@ static void job_finished(run_ctx *c, job *jb, const ss_record *rec)
     int r = ss_procbuf_child(c->pb, jb->child_id, &st);
     if (r == 0 && st.finished) {
         job_set_status(jb, &st);
-        if (st.output_cut && !c->json) {
+        if (st.output_cut && !c->json && !c->out_closed) {
             fflush(stdout);
             fprintf(stderr,
                     TOOL_NAME ": %s: its output was still held open after it exited (by a "
@@ -455,6 +517,7 @@ static void job_finished(run_ctx *c, job *jb, const ss_record *rec)
     }
     jb->running = false;
     c->running--;
+    c->slot_busy[jb->slot - 1] = false;
     if (jb->failed) {
         c->failed++;
         print_failure(c, jb, rec);
@@ -499,7 +562,12 @@ static int start_next(run_ctx *c)
     run_job_cmd cmd;
     memset(jb, 0, sizeof(*jb));
     jb->child_id = -1;
-    int r = run_jobs_cmd(&c->jobs, idx, &cmd);
+    /* The lowest free slot, as parallel gives {%}: one exists, as fewer than
+     * max_jobs jobs run. */
+    size_t slot = 0;
+    while (c->slot_busy[slot])
+        slot++;
+    int r = run_jobs_cmd(&c->jobs, idx, slot + 1, &cmd);
     if (r < 0)
         return r;
     make_tag(jb->tag, idx + 1, cmd.name);
@@ -526,6 +594,11 @@ static int start_next(run_ctx *c)
     if (r == 0) {
         jb->child_id = id;
         jb->running = true;
+        if (c->ptag)
+            jb->label = run_jobs_label(&c->jobs, idx, slot + 1, c->tagstring);
+        /* without its label (out of memory) a line goes untagged */
+        jb->slot = slot + 1;
+        c->slot_busy[slot] = true;
         c->running++;
         if (c->keep > 0) {
             /* coarse time: the tail's timestamps are never shown */
@@ -695,7 +768,7 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
      * business ("run -- ls -l" and "run ls -l" both work). */
     optind = 0;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+:c:j:h", long_opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+:c:j:qh", long_opts, NULL)) != -1) {
         switch (ch) {
         case 'c': {
             char **n = realloc(shell, (n_shell + 1) * sizeof(*n));
@@ -714,7 +787,20 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
             }
             break;
         case OPT_TAG:
+            c->ptag = true;
+            break;
+        case OPT_TAGSTRING:
+            c->ptag = true;
+            c->tagstring = optarg;
+            break;
+        case OPT_JOBTAG:
             c->tag = true;
+            break;
+        case OPT_DRY_RUN:
+            c->dry_run = true;
+            break;
+        case 'q':
+            c->quote = true;
             break;
         case OPT_COLOR:
             if (!optarg || strcmp(optarg, "always") == 0) {
@@ -761,6 +847,10 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
             return tool_option_error("run", argv, ch);
         }
     }
+    if (c->ptag && c->tag) {
+        free(shell);
+        return tool_usage("run", "run: --jobtag goes with neither --tag nor --tagstring");
+    }
     if (color_mode < 0) {
         const char *term = getenv("TERM");
         const char *no_color = getenv("NO_COLOR");
@@ -771,6 +861,23 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
     *ret_shell = shell;
     *ret_n_shell = n_shell;
     return 0;
+}
+
+/* --dry-run: every job's command line on standard output, none run. */
+static int dry_run(run_ctx *c)
+{
+    for (size_t i = 0; i < c->jobs.total; i++) {
+        run_job_cmd cmd;
+        /* no job runs, so no slot is held: the slots are taken in turn */
+        int r = run_jobs_cmd(&c->jobs, i, i % c->max_jobs + 1, &cmd);
+        if (r < 0)
+            return tool_fail("run: %s", ss_strerror(r));
+        puts(cmd.display);
+        run_job_cmd_free(&cmd);
+        if (ferror(stdout))
+            break; /* reported by tool_finish_output() */
+    }
+    return TOOL_EXIT_OK;
 }
 
 int cmd_run(int argc, char **argv)
@@ -799,11 +906,15 @@ int cmd_run(int argc, char **argv)
         return TOOL_EXIT_OK; /* --help */
     if (r > 0)
         return r;
-    status = run_jobs_init(&c.jobs, shell, n_shell, argc - optind, argv + optind);
+    status = run_jobs_init(&c.jobs, shell, n_shell, c.quote, argc - optind, argv + optind);
     if (status != 0)
         goto out_jobs;
     if (c.jobs.total == 0)
         goto out_jobs; /* nothing to run: an empty standard input */
+    if (c.dry_run) {
+        status = dry_run(&c);
+        goto out_jobs;
+    }
 
     /* Blocked before the procbuf's collector thread exists, so that it inherits
      * the mask: only the signal thread ever takes these signals. */
@@ -812,6 +923,14 @@ int cmd_run(int argc, char **argv)
     sigaddset(&c.sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &c.sigs, NULL);
 
+    /* More slots than jobs would never be used (and -j may be huge). */
+    if (c.max_jobs > c.jobs.total)
+        c.max_jobs = c.jobs.total;
+    c.slot_busy = calloc(c.max_jobs, sizeof(*c.slot_busy));
+    if (!c.slot_busy) {
+        status = tool_fail("run: out of memory");
+        goto out_jobs;
+    }
     ss_procbuf_opts po = {
         .buf = {.maxlen = BUFFER_RECORDS},
         .flow_control = true,
@@ -835,11 +954,14 @@ int cmd_run(int argc, char **argv)
     run_loop(&c);
 
     signal_thread_end(&c);
-    print_summary(&c);
+    if (!c.out_closed)
+        print_summary(&c);
 
     int sig = atomic_load(&c.signo);
     if (sig)
         status = TOOL_EXIT_SIGNAL_BASE + sig;
+    else if (c.out_closed)
+        status = TOOL_EXIT_SIGNAL_BASE + SIGPIPE;
     else if (c.broken || c.lost)
         status = TOOL_EXIT_FAILURE;
     else if (c.failed > 0)
@@ -852,10 +974,12 @@ out_procbuf:
     ss_procbuf_free(c.pb);
     for (size_t i = 0; i < c.n_started; i++) {
         free(c.started[i].display);
+        free(c.started[i].label);
         ss_linebuf_free(c.started[i].tail);
     }
     free(c.started);
 out_jobs:
+    free(c.slot_busy);
     run_jobs_free(&c.jobs);
     free(shell);
     if (c.out_error)

@@ -12,6 +12,7 @@
 #include <syncstream.h>
 
 #include "jobs.h"
+#include "replace.h"
 #include "tool.h"
 
 #define LIST_SEP ":::"
@@ -89,90 +90,10 @@ static int read_stdin_list(run_jobs *jobs)
     return 0;
 }
 
-/* ---- placeholders ---- */
-
-/*
- * If s starts a placeholder valid for n_lists lists, return its length and set
- * *which (0 for "{}", N for "{N}"); else 0. A "{N}" beyond the lists is left as
- * it is (it may well be meant literally, as in awk '{print $1}' it is not).
- */
-static size_t placeholder_at(const char *s, size_t n_lists, size_t *which)
-{
-    if (s[0] != '{')
-        return 0;
-    if (s[1] == '}') {
-        *which = 0;
-        return 2;
-    }
-    size_t v = 0, i = 1;
-    while (s[i] >= '0' && s[i] <= '9' && i < 10) {
-        v = v * 10 + (size_t)(s[i] - '0');
-        i++;
-    }
-    if (i == 1 || s[i] != '}' || v == 0 || v > n_lists)
-        return 0;
-    *which = v;
-    return i + 1;
-}
-
-static bool has_placeholder(const char *s, size_t n_lists)
-{
-    size_t which;
-
-    for (; *s; s++)
-        if (placeholder_at(s, n_lists, &which))
-            return true;
-    return false;
-}
-
-/* The word with its placeholders replaced by the job's arguments; NULL: ENOMEM. */
-static char *substitute(const char *word, char *const *args, size_t nargs)
-{
-    size_t all = 0, len = 0, which;
-
-    for (size_t i = 0; i < nargs; i++)
-        all += strlen(args[i]) + (i > 0);
-    for (const char *s = word; *s;) {
-        size_t pl = placeholder_at(s, nargs, &which);
-        if (pl) {
-            len += which ? strlen(args[which - 1]) : all;
-            s += pl;
-        } else {
-            len++;
-            s++;
-        }
-    }
-    char *out = malloc(len + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (const char *s = word; *s;) {
-        size_t pl = placeholder_at(s, nargs, &which);
-        if (!pl) {
-            *o++ = *s++;
-            continue;
-        }
-        if (which) {
-            size_t l = strlen(args[which - 1]);
-            memcpy(o, args[which - 1], l);
-            o += l;
-        } else {
-            for (size_t i = 0; i < nargs; i++) {
-                if (i > 0)
-                    *o++ = ' ';
-                size_t l = strlen(args[i]);
-                memcpy(o, args[i], l);
-                o += l;
-            }
-        }
-        s += pl;
-    }
-    *o = '\0';
-    return out;
-}
-
 /* ---- the list ---- */
 
-int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, int argc, char **argv)
+int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, bool no_shell, int argc,
+                  char **argv)
 {
     memset(jobs, 0, sizeof(*jobs));
     jobs->shell = shell;
@@ -199,6 +120,9 @@ int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, int argc, char *
         return tool_usage("run", "run: no command before '" LIST_SEP "'");
     jobs->tmpl = argv;
     jobs->n_tmpl = n_tmpl;
+    /* One word that a shell would read as more than a program's name is a
+     * shell command line, as parallel runs every command: 'echo {} | tr a-z A-Z'. */
+    jobs->use_shell = !no_shell && n_tmpl == 1 && strpbrk(argv[0], " \t\n|&;<>()$`\\\"'*?[~");
 
     size_t n_lists = 0;
     for (size_t i = n_tmpl; i < (size_t)argc; i++)
@@ -243,7 +167,7 @@ int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, int argc, char *
     }
     jobs->total = total;
     for (size_t i = 0; i < n_tmpl; i++)
-        if (has_placeholder(argv[i], jobs->n_lists))
+        if (run_repl_has(argv[i], jobs->n_lists))
             jobs->placeholders = 1;
     return 0;
 }
@@ -257,51 +181,20 @@ void run_jobs_free(run_jobs *jobs)
     memset(jobs, 0, sizeof(*jobs));
 }
 
-/* A word needs no quotes for a POSIX shell when it is made of these only. */
-static bool shell_safe(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                    "_-+=.,/:@%^",
-                    *s))
-            return false;
-    return true;
-}
-
-/* argv as a shell would need it typed: single quotes where needed, ' as '\''. */
+/* argv as a shell would need it typed (see run_shell_quote). */
 static char *quote_argv(char *const *argv)
 {
     size_t len = 1;
 
-    for (size_t i = 0; argv[i]; i++) {
-        len += 1 + 2;
-        for (const char *s = argv[i]; *s; s++)
-            len += *s == '\'' ? 4 : 1;
-    }
+    for (size_t i = 0; argv[i]; i++)
+        len += 1 + run_shell_quote(argv[i], strlen(argv[i]), NULL);
     char *out = malloc(len), *o = out;
     if (!out)
         return NULL;
     for (size_t i = 0; argv[i]; i++) {
         if (i > 0)
             *o++ = ' ';
-        if (shell_safe(argv[i])) {
-            size_t l = strlen(argv[i]);
-            memcpy(o, argv[i], l);
-            o += l;
-            continue;
-        }
-        *o++ = '\'';
-        for (const char *s = argv[i]; *s; s++) {
-            if (*s == '\'') {
-                memcpy(o, "'\\''", 4);
-                o += 4;
-            } else {
-                *o++ = *s;
-            }
-        }
-        *o++ = '\'';
+        o += run_shell_quote(argv[i], strlen(argv[i]), o);
     }
     *o = '\0';
     return out;
@@ -324,31 +217,64 @@ static void short_name(char name[SS_SOURCE_MAX], const char *s, size_t len)
     name[len] = '\0';
 }
 
-int run_jobs_cmd(const run_jobs *jobs, size_t i, run_job_cmd *ret)
+/* The job that runs line (owned, freed in every case) as /bin/sh -c line. */
+static int shell_job(char *line, run_job_cmd *ret)
+{
+    run_job_cmd cmd = {0};
+
+    cmd.display = line;
+    cmd.argv = calloc(4, sizeof(*cmd.argv));
+    if (!cmd.argv)
+        goto out_nomem;
+    static const char *const words[3] = {"/bin/sh", "-c", NULL};
+    for (size_t k = 0; k < 3; k++) {
+        /* Filled in order, so the free below stops at the first NULL. */
+        cmd.argv[k] = strdup(words[k] ? words[k] : line);
+        if (!cmd.argv[k])
+            goto out_nomem;
+    }
+    /* The name is the shell command's first word: "make" of "make -j4 all". */
+    const char *w = line + strspn(line, " \t\n");
+    size_t wl = strcspn(w, " \t\n;&|()<>");
+    short_name(cmd.name, w, wl);
+    if (!cmd.name[0])
+        memcpy(cmd.name, "sh", 3);
+    *ret = cmd;
+    return 0;
+
+out_nomem:
+    run_job_cmd_free(&cmd);
+    return -ENOMEM;
+}
+
+/* The shell command line of a template given as one string: its replacement
+ * strings expanded with quoted values, or the quoted arguments appended. */
+static char *shell_line(const run_jobs *jobs, const run_repl *repl)
+{
+    if (jobs->placeholders)
+        return run_repl_expand(jobs->tmpl[0], repl);
+    size_t len = strlen(jobs->tmpl[0]) + 1;
+    for (size_t l = 0; l < repl->nargs; l++)
+        len += 1 + run_shell_quote(repl->args[l], strlen(repl->args[l]), NULL);
+    char *out = malloc(len);
+    if (!out)
+        return NULL;
+    char *o = stpcpy(out, jobs->tmpl[0]);
+    for (size_t l = 0; l < repl->nargs; l++) {
+        *o++ = ' ';
+        o += run_shell_quote(repl->args[l], strlen(repl->args[l]), o);
+    }
+    *o = '\0';
+    return out;
+}
+
+int run_jobs_cmd(const run_jobs *jobs, size_t i, size_t slot, run_job_cmd *ret)
 {
     run_job_cmd cmd = {0};
 
     if (jobs->n_shell > 0) {
-        const char *s = jobs->shell[i];
-        cmd.argv = calloc(4, sizeof(*cmd.argv));
-        cmd.display = strdup(s);
-        if (!cmd.argv || !cmd.display)
-            goto out_nomem;
-        static const char *const words[3] = {"/bin/sh", "-c", NULL};
-        for (size_t k = 0; k < 3; k++) {
-            /* Filled in order, so the free below stops at the first NULL. */
-            cmd.argv[k] = strdup(words[k] ? words[k] : s);
-            if (!cmd.argv[k])
-                goto out_nomem;
-        }
-        /* The name is the shell command's first word: "make" of "make -j4 all". */
-        const char *w = s + strspn(s, " \t\n");
-        size_t wl = strcspn(w, " \t\n;&|()<>");
-        short_name(cmd.name, w, wl);
-        if (!cmd.name[0])
-            memcpy(cmd.name, "sh", 3);
-        *ret = cmd;
-        return 0;
+        char *line = strdup(jobs->shell[i]);
+        return line ? shell_job(line, ret) : -ENOMEM;
     }
 
     /* The job's arguments, one from each list: the last list varies fastest. */
@@ -361,6 +287,13 @@ int run_jobs_cmd(const run_jobs *jobs, size_t i, run_job_cmd *ret)
         args[l] = jobs->lists[l].args[rest % jobs->lists[l].n];
         rest /= jobs->lists[l].n;
     }
+    run_repl repl = {.args = args, .nargs = n_lists, .seq = i + 1, .slot = slot};
+    if (jobs->use_shell) {
+        repl.quote = true;
+        char *line = shell_line(jobs, &repl);
+        free(args);
+        return line ? shell_job(line, ret) : -ENOMEM;
+    }
 
     size_t n = jobs->n_tmpl + (jobs->placeholders ? 0 : n_lists);
     cmd.argv = calloc(n + 1, sizeof(*cmd.argv));
@@ -370,8 +303,8 @@ int run_jobs_cmd(const run_jobs *jobs, size_t i, run_job_cmd *ret)
     }
     size_t k = 0;
     for (size_t t = 0; t < jobs->n_tmpl; t++) {
-        cmd.argv[k] =
-            jobs->placeholders ? substitute(jobs->tmpl[t], args, n_lists) : strdup(jobs->tmpl[t]);
+        cmd.argv[k] = jobs->placeholders ? run_repl_expand(jobs->tmpl[t], &repl)
+                                         : strdup(jobs->tmpl[t]);
         if (!cmd.argv[k++]) {
             free(args);
             goto out_nomem;
@@ -397,6 +330,27 @@ int run_jobs_cmd(const run_jobs *jobs, size_t i, run_job_cmd *ret)
 out_nomem:
     run_job_cmd_free(&cmd);
     return -ENOMEM;
+}
+
+char *run_jobs_label(const run_jobs *jobs, size_t i, size_t slot, const char *tagstring)
+{
+    run_repl repl = {.seq = i + 1, .slot = slot};
+
+    if (jobs->n_shell > 0)
+        return tagstring ? run_repl_expand(tagstring, &repl) : strdup(jobs->shell[i]);
+    char **args = calloc(jobs->n_lists, sizeof(*args));
+    if (!args)
+        return NULL;
+    size_t rest = i;
+    for (size_t l = jobs->n_lists; l-- > 0;) {
+        args[l] = jobs->lists[l].args[rest % jobs->lists[l].n];
+        rest /= jobs->lists[l].n;
+    }
+    repl.args = args;
+    repl.nargs = jobs->n_lists;
+    char *label = run_repl_expand(tagstring ? tagstring : "{}", &repl);
+    free(args);
+    return label;
 }
 
 void run_job_cmd_free(run_job_cmd *cmd)

@@ -10,20 +10,24 @@
  *   CMD [ARG]...  (no ":::")        a template and one argument per line of
  *                                   standard input
  *
- * In a template, "{}" stands for the job's arguments joined by one space and
- * "{N}" for the argument taken from the Nth list (1-based); both may sit inside a
- * word ("out/{}.log"). A template without any of them gets the arguments appended
- * as words of their own. The command is executed directly (no shell), so an
- * argument is never split or globbed.
+ * In a template, GNU parallel's replacement strings (replace.h: "{}", "{N}",
+ * "{.}", "{/}", "{#}"...) stand for the job's arguments and numbers; they may
+ * sit inside a word ("out/{/.}.log"). A template without any of them gets the
+ * arguments appended. A template of several words is executed directly (no
+ * shell), so an argument is never split or globbed. A template of one word that
+ * a shell would read as more than a program name ("echo {} | tr a-z A-Z") is a
+ * shell command line, as GNU parallel runs every command: run by /bin/sh -c,
+ * with each argument put in quoted for the shell (unless no_shell, parallel's -q).
  *
  * The list does not hold one argv per job: a job's argv is built when it starts
- * (run_jobs_argv), so a large cartesian product costs only its lists.
+ * (run_jobs_cmd), so a large cartesian product costs only its lists.
  *
  * Thread safety: none needed; the tool uses the list from one thread.
  */
 #ifndef SS_TOOL_JOBS_H
 #define SS_TOOL_JOBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <syncstream/record.h>
@@ -43,7 +47,8 @@ typedef struct run_jobs {
     size_t n_tmpl;
     run_arglist *lists; /* the ::: lists, or the one list read from stdin */
     size_t n_lists;
-    int placeholders; /* the template holds "{}" or a valid "{N}" */
+    int placeholders; /* the template holds a replacement string */
+    bool use_shell;   /* the template is one shell command line */
     char *stdin_mem;  /* owned: the bytes read from stdin (args point into it) */
     size_t total;     /* the number of jobs */
 } run_jobs;
@@ -63,16 +68,25 @@ typedef struct run_job_cmd {
  * tool_fail) and returned as TOOL_EXIT_USAGE / TOOL_EXIT_FAILURE; 0 on success.
  * Free with run_jobs_free() in every case.
  */
-int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, int argc, char **argv);
+int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, bool no_shell, int argc,
+                  char **argv);
 
 void run_jobs_free(run_jobs *jobs);
 
 /*
- * run_jobs_cmd - the command of job i (0-based, i < jobs->total) into *ret.
+ * run_jobs_cmd - the command of job i (0-based, i < jobs->total), run in job
+ * slot `slot` (what {%} stands for, from 1), into *ret.
  * Returns 0 or -ENOMEM (nothing to free then). Free with run_job_cmd_free().
  */
-int run_jobs_cmd(const run_jobs *jobs, size_t i, run_job_cmd *ret);
+int run_jobs_cmd(const run_jobs *jobs, size_t i, size_t slot, run_job_cmd *ret);
 
 void run_job_cmd_free(run_job_cmd *cmd);
+
+/*
+ * run_jobs_label - the tag of job i as GNU parallel's --tag shows it: its
+ * arguments joined by a space (the -c string for a -c job), or tagstring with
+ * its replacement strings expanded when not NULL. Malloc'd; NULL: ENOMEM.
+ */
+char *run_jobs_label(const run_jobs *jobs, size_t i, size_t slot, const char *tagstring);
 
 #endif

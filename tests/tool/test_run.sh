@@ -87,6 +87,46 @@ run usage_j_missing 2 run -c true -j && expect_err usage_j_missing "'-j' needs a
 # ---- job sources ----
 
 run list 0 run -- echo {} ::: a b c && same_lines list out a b c
+
+# GNU parallel's replacement strings, against parallel's output (recorded
+# here, and compared with the installed parallel when there is one).
+repl_args=(a/b/ /a a.b/c .bashrc a/.b dir.x/file a/b.tar.gz ./x "" // a. . .. /)
+repl_tmpl=(echo '[{}]' '[{/}]' '[{//}]' '[{/.}]' '[{.}]' '{#}' '{%}')
+run repl 0 run -j 1 -- "${repl_tmpl[@]}" ::: "${repl_args[@]}" &&
+    in_order repl out '[a/b/] [] [a] [] [a/b/] 1 1' '[/a] [a] [/] [a] [/a] 2 1' \
+        '[a.b/c] [c] [a.b] [c] [a.b/c] 3 1' '[.bashrc] [.bashrc] [.] [] [] 4 1' \
+        '[a/.b] [.b] [a] [] [a/] 5 1' '[dir.x/file] [file] [dir.x] [file] [dir.x/file] 6 1' \
+        '[a/b.tar.gz] [b.tar.gz] [a] [b.tar] [a/b.tar] 7 1' '[./x] [x] [.] [x] [./x] 8 1' \
+        '[] [] [.] [] [] 9 1' '[//] [] [/] [] [//] 10 1' '[a.] [a.] [.] [a] [a] 11 1' \
+        '[.] [.] [.] [] [] 12 1' '[..] [..] [.] [.] [.] 13 1' '[/] [] [/] [] [/] 14 1'
+repl_tmpl2=(echo '{2/.}' '{1//}' '{.}' '{2}' '{1.}' 'x{1/}y')
+run repl_n 0 run -j 1 -- "${repl_tmpl2[@]}" ::: a/b.c x.y ::: d/e.f g &&
+    in_order repl_n out 'e a a/b d/e d/e.f a/b xb.cy' 'g a a/b g g a/b xb.cy' \
+        'e . x d/e d/e.f x xx.yy' 'g . x g g x xx.yy'
+# {%} is the lowest free slot: with -j 2, the first job holds slot 1 until the
+# third has run (bounded wait), so the second and third share slot 2.
+run repl_slot 0 run -j 2 -- sh -c 'if [ "$1" = a ]; then i=0; while [ ! -e "$3" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; fi; [ "$1" = c ] && : >"$3"; echo "$1 $2"' sh '{}' '{%}' "$tmp/slot.c" ::: a b c &&
+    same_lines repl_slot out 'a 1' 'b 2' 'c 2'
+# A command given as one string runs through the shell, as parallel runs it,
+# each argument quoted for it; -q keeps the string one program name.
+run shell_tmpl 0 run -- 'echo {} | tr a-z A-Z' ::: ab && in_order shell_tmpl out AB
+shell_args=("a b.c" "it's" '$HOME' '`id`;x' '*')
+run shell_quote 0 run -j 1 -- 'echo [{}] [{.}] "{#}"' ::: "${shell_args[@]}" &&
+    in_order shell_quote out '[a b.c] [a b] 1' "[it's] [it's] 2" '[$HOME] [$HOME] 3' \
+        '[`id`;x] [`id`;x] 4' '[*] [*] 5'
+run shell_append 0 run -j 1 -- 'echo x' ::: 'a  b' '$x' && in_order shell_append out 'x a  b' 'x $x'
+run shell_q 3 run -q -- 'echo {} | tr a-z A-Z' ::: ab && expect_err shell_q 'command not found'
+if command -v parallel >/dev/null; then
+    parallel -k -j 1 "${repl_tmpl[@]}" ::: "${repl_args[@]}" </dev/null >"$tmp/repl.par" 2>&1
+    if cmp -s "$tmp/repl.out" "$tmp/repl.par"; then pass "repl: as parallel"; else
+        fail repl "differs from parallel: $(diff "$tmp/repl.out" "$tmp/repl.par" | head -c 600)"; fi
+    parallel -k -j 1 "${repl_tmpl2[@]}" ::: a/b.c x.y ::: d/e.f g </dev/null >"$tmp/repl_n.par" 2>&1
+    if cmp -s "$tmp/repl_n.out" "$tmp/repl_n.par"; then pass "repl_n: as parallel"; else
+        fail repl_n "differs from parallel: $(diff "$tmp/repl_n.out" "$tmp/repl_n.par" | head -c 600)"; fi
+    parallel -k -j 1 'echo [{}] [{.}] "{#}"' ::: "${shell_args[@]}" </dev/null >"$tmp/shell_quote.par" 2>&1
+    if cmp -s "$tmp/shell_quote.out" "$tmp/shell_quote.par"; then pass "shell_quote: as parallel"; else
+        fail shell_quote "differs from parallel: $(diff "$tmp/shell_quote.out" "$tmp/shell_quote.par" | head -c 600)"; fi
+fi
 run list_append 0 run -- echo pre ::: a b && same_lines list_append out 'pre a' 'pre b'
 run list_inside 0 run -- echo 'x{}y' ::: a b && same_lines list_inside out xay xby
 run product 0 run -- echo '{1}-{2}' ::: a b ::: 1 2 3 &&
@@ -117,22 +157,54 @@ run j1_c 0 run -j1 -c 'sleep 0.2; echo first' -c 'echo second' && in_order j1_c 
 # Without --tag: each stream to its own place, unchanged.
 run plain 0 run -c 'echo out; echo err >&2' && in_order plain out out && in_order plain err err
 
-run tag 3 run --tag -c 'echo out; echo err >&2' -c 'echo x; exit 4' &&
+run tag 3 run --jobtag -c 'echo out; echo err >&2' -c 'echo x; exit 4' &&
     expect_out tag '^1:echo\| out$' && expect_out tag '^1:echo! err$' &&
     expect_out tag '^2:echo\| x$' && expect_out tag '^2:echo# exited with status 4$'
 # The notice and the summary on stderr; no job line there.
 [ -f "$tmp/tag.err" ] && no_err tag '^(1:echo|err$)'
-# --tag is not colored when standard output is a file, unless asked.
-run tag_nocolor 0 run --tag -c 'echo a' && in_order tag_nocolor out '1:echo| a'
-run tag_color 0 run --tag --color=always -c 'echo a' &&
+# --jobtag is not colored when standard output is a file, unless asked.
+run tag_nocolor 0 run --jobtag -c 'echo a' && in_order tag_nocolor out '1:echo| a'
+run tag_color 0 run --jobtag --color=always -c 'echo a' &&
     in_order tag_color out "$(printf '\033[36m1:echo\033[0m| a')"
-run tag_long 0 run --tag -- echo ::: x && expect_out tag_long '^1:echo\| x$'
-run tag_cut 0 run --tag -c 'abcdefghijklmnopqrstuvwxyz0123456789=1; echo ok' &&
+run tag_long 0 run --jobtag -- echo ::: x && expect_out tag_long '^1:echo\| x$'
+run tag_cut 0 run --jobtag -c 'abcdefghijklmnopqrstuvwxyz0123456789=1; echo ok' &&
     expect_out tag_cut '^1:abcdefghijklmnopqrstuvwxyz012\| ok$'
+
+# --tag and --tagstring as parallel's: "TAG<tab>line", each stream in its place.
+run ptag 0 run -j 1 --tag -- echo ::: a b ::: 1 && in_order ptag out "$(printf 'a 1\ta 1')" "$(printf 'b 1\tb 1')"
+run ptag_c 0 run --tag -c 'echo x; echo y >&2' && in_order ptag_c out "$(printf 'echo x; echo y >&2\tx')" &&
+    in_order ptag_c err "$(printf 'echo x; echo y >&2\ty')"
+run ptag_str 0 run -j 1 --tagstring '{#}-{.}' -- echo ::: a.x b.y &&
+    in_order ptag_str out "$(printf '1-a\ta.x')" "$(printf '2-b\tb.y')"
+run ptag_both 2 run --tag --jobtag -c true
+if command -v parallel >/dev/null; then
+    parallel -k -j 1 --tag echo ::: a b ::: 1 </dev/null >"$tmp/ptag.par" 2>&1
+    parallel -k -j 1 --tagstring '{#}-{.}' echo ::: a.x b.y </dev/null >"$tmp/ptag_str.par" 2>&1
+    for t in ptag ptag_str; do
+        if cmp -s "$tmp/$t.out" "$tmp/$t.par"; then pass "$t: as parallel"; else
+            fail $t "differs from parallel: $(diff "$tmp/$t.out" "$tmp/$t.par" | head -c 600)"; fi
+    done
+fi
+
+# --dry-run: the command lines, as parallel --dry-run prints them; none run.
+run dry 0 run --dry-run -j 1 -- echo '{}' '{#}' ::: 'a b' c '$x' &&
+    in_order dry out "echo 'a b' 1" 'echo c 2' "echo '\$x' 3"
+run dry_shell 0 run --dry-run -- 'echo {} | tr a-z A-Z > {.}.up' ::: ab 'x y.z' &&
+    in_order dry_shell out 'echo ab | tr a-z A-Z > ab.up' "echo 'x y.z' | tr a-z A-Z > 'x y'.up"
+run dry_c 0 run --dry-run -c "touch $tmp/dry.ran" && in_order dry_c out "touch $tmp/dry.ran"
+if [ -e "$tmp/dry.ran" ]; then fail dry_c "the job ran"; else pass "dry_c: nothing ran"; fi
+if command -v parallel >/dev/null; then
+    parallel --dry-run -j 1 echo '{}' '{#}' ::: 'a b' c '$x' </dev/null >"$tmp/dry.par" 2>&1
+    parallel --dry-run 'echo {} | tr a-z A-Z > {.}.up' ::: ab 'x y.z' </dev/null >"$tmp/dry_shell.par" 2>&1
+    for t in dry dry_shell; do
+        if cmp -s "$tmp/$t.out" "$tmp/$t.par"; then pass "$t: as parallel"; else
+            fail $t "differs from parallel: $(diff "$tmp/$t.out" "$tmp/$t.par" | head -c 600)"; fi
+    done
+fi
 
 run ts 0 run --ts -c 'echo hi' &&
     expect_out ts '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z hi$'
-run ts_tag 0 run --ts --tag -c 'echo hi' && expect_out ts_tag '^[0-9-]+T[0-9:.]+Z 1:echo\| hi$'
+run ts_tag 0 run --ts --jobtag -c 'echo hi' && expect_out ts_tag '^[0-9-]+T[0-9:.]+Z 1:echo\| hi$'
 
 # --json: valid JSON Lines with every field, the exit records included.
 if run json 3 run --json -c 'echo out; echo err >&2' -c 'exit 2'; then
@@ -272,7 +344,7 @@ signal_test sigint_pending INT 130 run -j 1 -c "echo started; exec sleep 100 $ma
     -c 'echo third' &&
     expect_err sigint_pending '^syncstream: interrupted by SIGINT: 1 of 3 commands failed, 2 not started$' &&
     no_err sigint_pending second
-signal_test sigterm TERM 143 run --tag -c "echo started; exec sleep 100 $marker" &&
+signal_test sigterm TERM 143 run --jobtag -c "echo started; exec sleep 100 $marker" &&
     expect_err sigterm '^syncstream: interrupted by SIGTERM: 1 of 1 command failed'
 
 # A job that exited while a process it left outside its process group
@@ -327,16 +399,30 @@ else
 fi
 exec 7<&-
 
-# A closed standard output: a write error reported, the jobs stopped (none
-# left running), not a death by SIGPIPE.
+# A closed standard output (`| head -1`) is no failure: the jobs are stopped
+# (none left running), nothing is said, and the status is GNU parallel's, 141.
 "$tool" run -c yes -c "exec sleep 100 $marker" </dev/null 2>"$tmp/epipe.err" | head -1 >/dev/null
 st=${PIPESTATUS[0]}
-if [ "$st" -eq 1 ]; then pass "epipe: exit status 1"; else fail epipe "exit status $st, not 1"; fi
-if grep -q "writing standard output" "$tmp/epipe.err"; then pass "epipe: reported"; else
-    fail epipe "no write error reported"; fi
+if [ "$st" -eq 141 ]; then pass "epipe: exit status 141"; else fail epipe "exit status $st, not 141"; fi
+if [ -s "$tmp/epipe.err" ]; then fail epipe "stderr: $(head -c 600 "$tmp/epipe.err")"; else
+    pass "epipe: nothing on stderr"; fi
 if pgrep -f "sleep 100 $marker" >/dev/null; then fail epipe "a job was left running"; kill_leftovers; else
     pass "epipe: no job left running"; fi
-
+# The issue's example, beside parallel's status on the same pipeline.
+"$tool" run -c 'seq 100000' </dev/null 2>"$tmp/head.err" | head -1 >"$tmp/head.out"
+st=${PIPESTATUS[0]}
+if command -v parallel >/dev/null; then
+    parallel ::: 'seq 100000' </dev/null 2>/dev/null | head -1 >/dev/null
+    want=${PIPESTATUS[0]}
+else
+    want=141
+fi
+if [ "$st" -eq "$want" ] && [ "$(cat "$tmp/head.out")" = 1 ] && [ ! -s "$tmp/head.err" ]; then
+    pass "| head -1: status $want as parallel, quiet"; else
+    fail head "status $st (parallel: $want), stdout [$(cat "$tmp/head.out")], stderr: $(head -c 300 "$tmp/head.err")"; fi
+# Any other write error is still one: reported, status 1.
+timeout 60 "$tool" run -c 'seq 100000' </dev/null >/dev/full 2>"$tmp/full.err"
+check_status full 1 $? && expect_err full "writing standard output: No space left"
 # A reader slower than the jobs: flow control makes the jobs wait, nothing is
 # lost, and the printer waits without spinning.
 "$tool" run -c 'seq 1 70000' </dev/null 2>"$tmp/slow.err" | (sleep 1; wc -l) >"$tmp/slow.out"
