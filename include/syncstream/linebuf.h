@@ -94,8 +94,9 @@ typedef struct ss_linebuf_opts {
     unsigned line_flags;   /* SS_LINE_* */
     const char *source;    /* the default writer's source name; NULL means "" */
     /* How records are timestamped. SS_TIME_PRECISE (the default) reads
-     * CLOCK_REALTIME once per write call: nanoseconds, at the cost of a clock
-     * read (20-30 ns on a VM). SS_TIME_COARSE reads CLOCK_REALTIME_COARSE: a few
+     * CLOCK_REALTIME once per write call (an ss_writer's call only when it
+     * completes a record): nanoseconds, at the cost of a clock read (20-30 ns
+     * on a VM). SS_TIME_COARSE reads CLOCK_REALTIME_COARSE: a few
      * ns, but only the kernel tick's resolution (1-4 ms); seq still orders. */
     ss_time_source time_source;
     /* Non-NULL: keep the ring in this file, memory-mapped, so it survives a crash.

@@ -350,6 +350,21 @@ static void test_cursor_reads_and_missed(void **state)
     ss_linebuf_free(lb);
 }
 
+/* A cursor at the top of the sequence range is past every record: nothing is
+ * new and nothing was missed (cursor + 1 must not wrap to 0). */
+static void test_cursor_at_range_top(void **state)
+{
+    (void)state;
+    ss_linebuf *lb = new_buf(4);
+    ss_records set = SS_RECORDS_INIT;
+    write_str(lb, "1\n2\n");
+    assert_int_equal(ss_linebuf_read_since(lb, UINT64_MAX, 0, &set), 0);
+    assert_int_equal(set.missed, 0);
+    assert_true(set.cursor == UINT64_MAX);
+    ss_records_clear(&set);
+    ss_linebuf_free(lb);
+}
+
 static void test_time_sources(void **state)
 {
     (void)state;
@@ -524,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_writers_keep_partials_apart),
         cmocka_unit_test(test_long_source_is_cut),
         cmocka_unit_test(test_cursor_reads_and_missed),
+        cmocka_unit_test(test_cursor_at_range_top),
         cmocka_unit_test(test_time_sources),
         cmocka_unit_test(test_file_ring_continues),
         cmocka_unit_test(test_file_ring_refuses_other_files),

@@ -268,8 +268,11 @@ int ss_linebuf_read(ss_linebuf *lb, size_t n, ss_records *ret)
 static int read_since_locked(ss_linebuf *lb, uint64_t cursor, size_t max, ss_records *ret)
 {
     const ss__ring_hdr *hdr = lb->ring.hdr;
-    uint64_t start = cursor + 1 > hdr->first_seq ? cursor + 1 : hdr->first_seq;
-    uint64_t missed = start - (cursor + 1);
+    /* Saturate: cursor + 1 would wrap to 0 at the top of the range and report
+     * every stored record as new and the first ones as missed. */
+    uint64_t after = cursor == UINT64_MAX ? UINT64_MAX : cursor + 1;
+    uint64_t start = after > hdr->first_seq ? after : hdr->first_seq;
+    uint64_t missed = start - after;
     size_t count = start < hdr->next_seq ? (size_t)(hdr->next_seq - start) : 0;
     if (max && count > max)
         count = max;

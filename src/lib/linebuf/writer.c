@@ -19,7 +19,7 @@ struct ss_writer {
     ss__lineasm la;
     char source[SS_SOURCE_MAX];
     uint32_t rec_flags;
-    int64_t now_ns; /* timestamp of the records of the current call */
+    int64_t now_ns; /* timestamp of the records of the current call, read at its first */
     bool locked;    /* the current call holds lb->mu */
 };
 
@@ -33,6 +33,9 @@ static int writer_emit(void *ctx, const char *text, size_t len, uint32_t flags)
     ss_writer *w = ctx;
     ss_linebuf *lb = w->lb;
     if (!w->locked) {
+        /* The time belongs to the records: a write that completes no line
+         * (most of print()'s calls) reads no clock. */
+        w->now_ns = ss__now_ns(lb->coarse_time);
         pthread_mutex_lock(&lb->mu);
         w->locked = true;
     }
@@ -82,7 +85,6 @@ int ss_writer_write(ss_writer *w, const void *data, size_t len)
         return -EINVAL;
     if (ss__linebuf_closed(w->lb))
         return SS_ECLOSED;
-    w->now_ns = ss__now_ns(w->lb->coarse_time);
     return call_done(w, ss__lineasm_feed(&w->la, data, len, writer_emit, w));
 }
 
@@ -92,7 +94,6 @@ int ss_writer_new_line(ss_writer *w)
         return -EINVAL;
     if (ss__linebuf_closed(w->lb))
         return SS_ECLOSED;
-    w->now_ns = ss__now_ns(w->lb->coarse_time);
     return call_done(w, ss__lineasm_flush(&w->la, writer_emit, w));
 }
 
@@ -106,6 +107,7 @@ int ss_writer_append(ss_writer *w, ss_kind kind, const void *text, size_t len)
     int rc = ss_writer_new_line(w);
     if (rc < 0)
         return rc;
+    w->now_ns = ss__now_ns(w->lb->coarse_time);
     return store(w, kind, 0, text, len);
 }
 
