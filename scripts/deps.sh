@@ -47,8 +47,10 @@ if [[ "${1:-build}" == test ]]; then
 fi
 # bench: the peers the benchmarks measure beside us
 if [[ "${1:-build}" == bench ]]; then
-    # python3-typing-extensions: the pure-Python sync-stream 1.2 (a peer) needs it.
+    # python3-typing-extensions: the pure-Python sync-stream 1.2 (a peer) needs it;
+    # its file and host modes also need fasteners, urllib3, packaging and Flask.
     packages+=(g++ libspdlog-dev python3 python3-pexpect python3-typing-extensions)
+    packages+=(python3-fasteners python3-urllib3 python3-packaging python3-flask)
 fi
 
 missing=()
