@@ -35,6 +35,22 @@ def wait_ok(pbuf):
     assert pbuf.wait(TIMEOUT) is True
 
 
+@contextlib.contextmanager
+def pool_of(ctx, n):
+    """A pool ended by close() and join() rather than Pool.__exit__'s
+    terminate(): CPython's terminate() can hang, its task handler waiting
+    for the input queue's lock (seen once under load, in the second pool of
+    test_stop_all_mirrors). The documented examples keep `with Pool`."""
+    pool = ctx.Pool(n)
+    try:
+        yield pool
+        pool.close()
+        pool.join()
+    except BaseException:
+        pool.terminate()
+        raise
+
+
 # --- workers (module level, for spawn) ---
 
 def worker_doc(buffer):
@@ -158,7 +174,7 @@ def test_docstring_example_pool(ctx):
 
 def test_reference_process_test(ctx):
     pbuf = LineProcBuffer(maxlen=20)
-    with ctx.Pool(4) as pool:
+    with pool_of(ctx, 4) as pool:
         pool.map_async(worker_reference, tuple(pbuf.mirror for _ in range(4)))
         wait_ok(pbuf)
     messages = pbuf.read()
@@ -191,7 +207,7 @@ def test_reference_process_clear():
     # fork only: the spawn start method is covered by the tests above
     ctx = multiprocessing.get_context("fork")
     pbuf = LineProcBuffer(maxlen=20)
-    with ctx.Pool(4) as pool:
+    with pool_of(ctx, 4) as pool:
         pool.map_async(worker_lite, tuple(pbuf.mirror for _ in range(4)))
         wait_ok(pbuf)
         pool.map_async(worker_lite, tuple(pbuf.mirror for _ in range(4)))
@@ -199,7 +215,7 @@ def test_reference_process_clear():
     assert len(pbuf.read()) == 16
     pbuf.clear()
     assert pbuf.read() == ()
-    with ctx.Pool(4) as pool:
+    with pool_of(ctx, 4) as pool:
         pool.map_async(worker_lite, tuple(pbuf.mirror for _ in range(4)))
         wait_ok(pbuf)
         pbuf.clear()
@@ -210,7 +226,7 @@ def test_reference_process_clear():
 
 def test_stop_all_mirrors(ctx):
     pbuf = LineProcBuffer(maxlen=200)
-    with ctx.Pool(4) as pool:
+    with pool_of(ctx, 4) as pool:
         pool.map_async(worker_stop, tuple(pbuf.mirror for _ in range(4)))
         deadline = time.monotonic() + TIMEOUT
         while len(pbuf.read()) < 8 and time.monotonic() < deadline:
@@ -226,7 +242,7 @@ def test_stop_all_mirrors(ctx):
         assert e.type == "error"
         assert e.data[-1] == "StopIteration: syncstream: The sub-process is terminated by users."
     # usable again after the reset
-    with ctx.Pool(2) as pool:
+    with pool_of(ctx, 2) as pool:
         pool.map_async(worker_lite, tuple(pbuf.mirror for _ in range(2)))
         wait_ok(pbuf)
     assert pbuf.read(4) == ("Line: buffer new 0", "Line: buffer new 1") * 2
@@ -267,7 +283,7 @@ def test_killed_child_ends_wait(ctx):
 def test_big_lines_many_processes(ctx):
     pbuf = LineProcBuffer(maxlen=100)
     mirrors = [(pbuf.mirror, n) for n in range(6)]
-    with ctx.Pool(3) as pool:
+    with pool_of(ctx, 3) as pool:
         res = pool.map_async(worker_big, mirrors)
         wait_ok(pbuf)
         res.get(TIMEOUT)
@@ -300,7 +316,7 @@ def test_logging_in_child():
 def test_forkserver():
     ctx = multiprocessing.get_context("forkserver")
     pbuf = LineProcBuffer(maxlen=10)
-    with ctx.Pool(2) as pool:
+    with pool_of(ctx, 2) as pool:
         pool.map_async(worker_docstring, tuple(pbuf.mirror for _ in range(2)))
         wait_ok(pbuf)
     assert pbuf.read() == ("example",) * 2
