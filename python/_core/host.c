@@ -402,9 +402,12 @@ static PyObject *HostMirror_append(HostMirror *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* Wait for delivery, at most timeout_ms (negative: no limit), in slices. */
-static int mirror_flush(HostMirror *self, ss_host_mirror *m, long timeout_ms)
+/* Wait for delivery, at most timeout seconds, in slices. Negative, NaN or
+ * beyond 1e9 s (~31 years) means no limit: converting a larger double to
+ * long is undefined. */
+static int mirror_flush(HostMirror *self, ss_host_mirror *m, double timeout)
 {
+    long timeout_ms = timeout >= 0 && timeout <= 1e9 ? (long)(timeout * 1000) : -1;
     int rc = -ETIMEDOUT;
     for (long waited = 0; timeout_ms < 0 || waited < timeout_ms; waited += SLICE_MS) {
         int slice = timeout_ms < 0 || timeout_ms - waited > SLICE_MS ? SLICE_MS
@@ -427,7 +430,7 @@ static PyObject *HostMirror_flush(HostMirror *self, PyObject *args)
     if (!m)
         return NULL;
     take(self->lock);
-    int rc = mirror_flush(self, m, timeout < 0 ? -1 : (long)(timeout * 1000));
+    int rc = mirror_flush(self, m, timeout);
     PyThread_release_lock(self->lock);
     if (PyErr_Occurred())
         return NULL;
@@ -460,7 +463,7 @@ static PyObject *HostMirror_close(HostMirror *self, PyObject *args)
     }
     /* Deliver what is queued first, interruptibly; the close then only sends
      * the close record. */
-    int rc = mirror_flush(self, m, timeout < 0 ? -1 : (long)(timeout * 1000));
+    int rc = mirror_flush(self, m, timeout);
     if (!PyErr_Occurred()) {
         self->closed = true;
         Py_BEGIN_ALLOW_THREADS

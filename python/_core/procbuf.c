@@ -362,8 +362,8 @@ static PyMethodDef ProcBuffer_methods[] = {
     {"close", METH(ProcBuffer_close), METH_NOARGS,
      "close() -> None\n--\n\nEmpty and close the buffer: later calls raise OSError."},
     {"_wait", METH(ProcBuffer_wait), METH_VARARGS,
-     "_wait(ends_seen, seq_seen=None, timeout=None) -> (ends, last_seq, forced)\n--\n\n"
-     "Internal: block until more mirror ends than ends_seen, a force stop, or\n"
+     "_wait($self, ends_seen, seq_seen=None, timeout=None)\n--\n\n"
+     "Internal, returns (ends, last_seq, forced): block until more mirror ends than ends_seen, a force stop, or\n"
      "(seq_seen not None) a record newer than seq_seen; Ctrl-C interrupts it."},
     {"_stop", METH(ProcBuffer_stop), METH_NOARGS,
      "_stop() -> None\n--\n\nInternal: ask every mirror to stop (ss_procbuf_stop)."},

@@ -1,7 +1,7 @@
 # Stubs for syncstream._core, the C extension. Use the classes syncstream
 # exports (syncstream.LineBuffer is a subclass of _core.LineBuffer).
 import os
-from typing import Any, Dict, Iterator, List, NoReturn, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, NoReturn, Optional, Tuple, Union, final
 
 from .base import GroupedMessage
 
@@ -55,6 +55,7 @@ class FileBuffer:
     def __len__(self) -> int: ...
     def __bool__(self) -> bool: ...
 
+@final
 class HostServer:
     def __init__(self, listen: str, route: str, maxlen: int, token: Optional[str] = None) -> None: ...
     @property
@@ -65,6 +66,7 @@ class HostServer:
     def set_stop(self, stop: bool) -> None: ...
     def read(self, size: Optional[int] = None) -> Tuple[Union[str, GroupedMessage], ...]: ...
 
+@final
 class HostMirror:
     def __init__(self, url: str, source: Optional[str] = None, timeout_ms: int = 0,
                  base: bool = False, token: Optional[str] = None) -> None: ...
@@ -78,6 +80,7 @@ class HostMirror:
     def stats(self) -> Dict[str, Any]: ...
     def unsent(self) -> Tuple[Union[str, GroupedMessage], ...]: ...
 
+@final
 class HostReader:
     def __init__(self, url: str, timeout_ms: int = 0, token: Optional[str] = None) -> None: ...
     def read(self, size: Optional[int] = None) -> Tuple[Union[str, GroupedMessage], ...]: ...
@@ -89,6 +92,7 @@ class HostReader:
                 ) -> Tuple[Tuple[Union[str, GroupedMessage], ...], int, int]: ...
     def cancel(self) -> None: ...
 
+@final
 class Record(Tuple[int, float, str, str, str]):
     @property
     def seq(self) -> int: ...
@@ -107,6 +111,7 @@ class Record(Tuple[int, float, str, str, str]):
     @property
     def continued(self) -> bool: ...
 
+@final
 class RecordBatch(Tuple[Tuple[Record, ...], int, int]):
     @property
     def records(self) -> Tuple[Record, ...]: ...
@@ -115,6 +120,7 @@ class RecordBatch(Tuple[Tuple[Record, ...], int, int]):
     @property
     def missed(self) -> int: ...
 
+@final
 class Follower(Iterator[Record]):
     @property
     def cursor(self) -> int: ...
@@ -122,6 +128,7 @@ class Follower(Iterator[Record]):
     def missed(self) -> int: ...
     def __next__(self) -> Record: ...
 
+@final
 class FdCapture:
     def __init__(self, buffer: LineBuffer, fd: int, *, source: Optional[str] = None,
                  tee: bool = False, stderr: bool = False) -> None: ...
@@ -177,6 +184,7 @@ E_EOF: int
 E_CLOSED: int
 E_CONNLOST: int
 
+@final
 class Stream:
     @classmethod
     def open_uri(cls, uri: str, timeout_ms: int, line_sep: bytes) -> "Stream": ...

@@ -264,6 +264,10 @@ class LineProcBuffer(_core.ProcBuffer):
         Returns True, or False when timeout (seconds, beyond sync-stream) passed
         first. Ctrl-C interrupts it with KeyboardInterrupt.
         """
+        if timeout is not None and (isinstance(timeout, bool)
+                                    or not isinstance(timeout, (int, float))):
+            raise TypeError("syncstream: timeout must be None or a number of seconds, "
+                            "not {0}".format(type(timeout).__name__))
         if timeout is not None and not timeout >= 0:
             raise ValueError("syncstream: timeout must be None or >= 0, not {0!r}".format(timeout))
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -28,3 +28,14 @@ def test_help_teaches():
     assert "per_thread" in doc and "sys.stdout" in doc
     for method in ("write", "read", "clear", "new_line", "flush", "close"):
         assert getattr(syncstream.LineBuffer, method).__doc__, method
+
+
+def test_pyproject_has_sync_streams_extras():
+    # The seed's install line, `pip install syncstream[option1,option2...]`,
+    # names four extras; pip only warns about an extra the package lacks.
+    import tomllib
+
+    pyproject = pathlib.Path(__file__).resolve().parents[2] / "pyproject.toml"
+    with pyproject.open("rb") as f:
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    assert {"file", "host", "test", "dev"} <= set(extras)
