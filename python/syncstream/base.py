@@ -8,8 +8,8 @@ import collections.abc
 import contextlib
 import traceback
 import types
-from typing import (Any, Generic, Literal, Optional, Protocol, Sequence, Tuple, Type,
-                    TypedDict, TypeGuard, TypeVar, Union)
+from typing import (TYPE_CHECKING, Any, Generic, Literal, Optional, Protocol, Sequence, Tuple,
+                    Type, TypedDict, TypeGuard, TypeVar, Union)
 
 from . import _core
 
@@ -97,6 +97,48 @@ class redirect_stderr(contextlib.ContextDecorator, Generic[_Target]):
         exc_traceback: Optional[types.TracebackType],
     ) -> None:
         self._inner.__exit__(exc_type, exc_value, exc_traceback)
+
+
+class _FileProtocol:
+    """The io file-protocol answers of a line buffer that is not a real file.
+
+    A mixin for the classes whose ``closed`` says whether they are closed:
+    readable() and writable() are True until then, there is no terminal, no
+    file descriptor and no random access.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # the class mixed with gives closed; a real one here would hide it
+
+        @property
+        def closed(self) -> bool: ...
+
+    def readable(self) -> bool:
+        """True until closed."""
+        return not self.closed
+
+    def writable(self) -> bool:
+        """True until closed."""
+        return not self.closed
+
+    def seekable(self) -> bool:
+        """False: no random access."""
+        return False
+
+    def isatty(self) -> bool:
+        """False: not a terminal."""
+        return False
+
+    def fileno(self) -> Any:
+        """Raise OSError: no file descriptor of its own."""
+        raise OSError("syncstream: {0} does not use fileno.".format(type(self).__name__))
+
+    def seek(self, *args: object) -> Any:
+        """Raise OSError: no random access."""
+        raise OSError(
+            "syncstream: {0} does not support random access.".format(type(self).__name__)
+        )
 
 
 class GroupedMessage:

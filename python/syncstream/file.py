@@ -11,12 +11,12 @@ import types
 from typing import Any, List, Optional, TextIO, Tuple, Type, Union
 
 from . import _core
-from .base import GroupedMessage
+from .base import GroupedMessage, _FileProtocol
 
 __all__ = ("LineFileBuffer",)
 
 
-class LineFileBuffer(_core.FileBuffer):
+class LineFileBuffer(_FileProtocol, _core.FileBuffer):
     """A bounded buffer of lines in a log file shared by processes.
 
     ``LineFileBuffer(file_path, maxlen=20, tmp_id="tmp")``
@@ -120,29 +120,3 @@ class LineFileBuffer(_core.FileBuffer):
     def send_error(self, obj_err: BaseException) -> None:
         """Store an exception with its traceback as one record (send_exc())."""
         self.send_exc(obj_err)
-
-    def readable(self) -> bool:
-        """True until the buffer is closed."""
-        return not self.closed
-
-    def writable(self) -> bool:
-        """True until the buffer is closed."""
-        return not self.closed
-
-    def seekable(self) -> bool:
-        """False: no random access."""
-        return False
-
-    def isatty(self) -> bool:
-        """False: not a terminal."""
-        return False
-
-    def fileno(self) -> Any:
-        """Raise OSError: the buffer has no file descriptor of its own."""
-        raise OSError("syncstream: {0} does not use fileno.".format(type(self).__name__))
-
-    def seek(self, *args: object) -> Any:
-        """Raise OSError: the buffer has no random access."""
-        raise OSError(
-            "syncstream: {0} does not support random access.".format(type(self).__name__)
-        )

@@ -21,7 +21,7 @@ from typing import (Any, ChainMap, Dict, Iterator, List, Optional, TextIO, Tuple
                     Union)
 
 from . import _core
-from .base import GroupedMessage, SerializedMessage
+from .base import GroupedMessage, SerializedMessage, _FileProtocol
 
 __all__ = ("serve", "HostServer", "LineHostMirror", "LineHostBuffer", "LineHostReader")
 
@@ -119,7 +119,7 @@ def serve(
     return HostServer(listen, route, maxlen, token)
 
 
-class LineHostMirror(contextlib.AbstractContextManager):
+class LineHostMirror(_FileProtocol, contextlib.AbstractContextManager):
     """Sends the lines written to it to a host buffer (sync-stream's LineHostMirror).
 
     ``LineHostMirror(address, aggressive=False, timeout=None)``
@@ -261,30 +261,6 @@ class LineHostMirror(contextlib.AbstractContextManager):
 
     def clear(self) -> None:
         """Nothing to clear: the partial line belongs to the C mirror."""
-
-    def readable(self) -> bool:
-        """True until closed."""
-        return not self.closed
-
-    def writable(self) -> bool:
-        """True until closed."""
-        return not self.closed
-
-    def seekable(self) -> bool:
-        """False: no random access."""
-        return False
-
-    def isatty(self) -> bool:
-        """False: not a terminal."""
-        return False
-
-    def fileno(self) -> Any:
-        """Raise OSError: no file descriptor."""
-        raise OSError("syncstream: {0} does not use fileno.".format(type(self).__name__))
-
-    def seek(self, *args: object) -> Any:
-        """Raise OSError: no random access."""
-        raise OSError("syncstream: {0} does not support random access.".format(type(self).__name__))
 
 
 class LineHostReader(contextlib.ContextDecorator):
