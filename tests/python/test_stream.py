@@ -2,6 +2,7 @@
 127.0.0.1), local programs with and without a pty, a socat pty pair as a
 serial device. Every wait is bounded."""
 
+import errno
 import os
 import queue
 import shutil
@@ -328,9 +329,13 @@ class Socat:
         until(lambda: os.path.exists(self.dev) and os.path.exists(self.peer), "socat's ptys")
 
     def stop(self):
-        self.proc.kill()
+        # SIGTERM: socat removes its links; a link left behind would point
+        # start()'s wait at the old, closed pty (EIO on open)
+        self.proc.terminate()
         self.proc.wait(WAIT)
-        until(lambda: not os.path.exists(self.dev), "socat's links to go")
+        for link in (self.dev, self.peer):
+            if os.path.lexists(link):
+                os.unlink(link)
 
 
 @pytest.fixture
@@ -358,7 +363,15 @@ def read_fd(fd, n):
 
 
 def open_peer(path):
-    fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            break
+        except OSError as e:
+            # EIO: socat has made the link but not yet opened its pty's master
+            assert e.errno == errno.EIO and time.monotonic() < deadline, e
+            time.sleep(0.02)
     # raw here too: socat may not have set it yet when the link appears
     tty.setraw(fd)
     return fd
