@@ -99,6 +99,17 @@ function expectTimes(rows, utc) {
   }
 }
 
+// Keep a screenshot of the page as it is, check that no script failed on it,
+// and close it.
+async function finish(page, errors, name, shots) {
+  const shot = pathMod.join(shotDir, name + (token ? "-token" : "") + ".png");
+  await page.screenshot({ path: shot });
+  shots.push(shot);
+  check(errors.length === 0, "page errors: " + errors.join("; "));
+  ok("no script error on the page");
+  await page.context().close();
+}
+
 const START = [
   ["", "line", "build started"],
   ["worker-2", "line", "compiling a.c"],
@@ -337,12 +348,7 @@ async function mainPage(browser, shots) {
   ok("the page loads nothing from elsewhere");
   await page.fill("#search", "in");
   await page.evaluate(() => window.scrollTo(0, 0));
-  const shot = pathMod.join(shotDir, "web_page" + (token ? "-token" : "") + ".png");
-  await page.screenshot({ path: shot });
-  shots.push(shot);
-  check(errors.length === 0, "page errors: " + errors.join("; "));
-  ok("no script error on the page");
-  await context.close();
+  await finish(page, errors, "web_page", shots);
 }
 
 // stderr lines and exit records, as `syncstream run --json` makes them. The
@@ -387,12 +393,7 @@ async function runRecordsPage(browser, shots) {
   await page.selectOption("#kind", "error");
   await expectRows(page, "the kind filter's errors include a failed exit", [["1:echo", "error", "exited with status 3"]]);
   await page.selectOption("#kind", "");
-  const shot = pathMod.join(shotDir, "web_page-run" + (token ? "-token" : "") + ".png");
-  await page.screenshot({ path: shot });
-  shots.push(shot);
-  check(errors.length === 0, "page errors: " + errors.join("; "));
-  ok("no script error on the page");
-  await context.close();
+  await finish(page, errors, "web_page-run", shots);
 }
 
 async function main() {
