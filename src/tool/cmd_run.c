@@ -12,6 +12,13 @@
  * Each job also keeps its last --keep lines in a small ss_linebuf of its own, so
  * that the summary at the end can show what a failed job printed last.
  *
+ * GNU parallel's job control lives beside this file: run_order (-k holds the
+ * lines of jobs whose turn has not come), run_halt (--halt), run_timeout
+ * (--timeout: the printer's wait ends when a limit is due, and the job's
+ * process group is signalled) and run_joblog (--joblog, --resume). A job of
+ * the list may run more than once (--retries): started[] holds every try,
+ * latest[] finds a job's current one by the number in its records' source.
+ *
  * Signals. SIGINT and SIGTERM are blocked in every thread (the collector thread
  * inherits the mask from this one) and a small thread waits for them with
  * sigwait(): it records the signal and calls ss_procbuf_stop(), which sends the
