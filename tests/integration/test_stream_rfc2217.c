@@ -52,20 +52,6 @@ static int open_fd(const char *path)
     return fd;
 }
 
-/* Read exactly n bytes from fd (bounded: 10 s). */
-static void read_exact(int fd, uint8_t *buf, size_t n)
-{
-    size_t have = 0;
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    while (have < n && poll(&pfd, 1, 10000) > 0) {
-        ssize_t r = read(fd, buf + have, n - have);
-        if (r <= 0)
-            break;
-        have += (size_t)r;
-    }
-    assert_int_equal(have, n);
-}
-
 /* Every byte value from the stream to the device and back, unchanged. */
 static void every_byte_both_ways(ss_stream *s, const char *peer_path)
 {

@@ -205,27 +205,14 @@ static void tn_close(void *impl)
     free(t);
 }
 
-static const ss_transport_ops telnet_ops = {
-    .kind = "telnet",
-    .fds = tn_fds,
-    .read = tn_read,
-    .write = tn_write,
-    .close = tn_close,
-    .flush = tn_flush,
-    .shutdown_write = tn_shutdown_write,
-    .set_line = tn_set_line,
-};
-
-static const ss_transport_ops rfc2217_ops = {
-    .kind = "rfc2217",
-    .fds = tn_fds,
-    .read = tn_read,
-    .write = tn_write,
-    .close = tn_close,
-    .flush = tn_flush,
-    .shutdown_write = tn_shutdown_write,
-    .set_line = tn_set_line,
-};
+/* telnet:// and rfc2217:// differ only in their name (the stream's default) */
+#define TN_OPS(name)                                                                               \
+    {                                                                                              \
+        .kind = name, .fds = tn_fds, .read = tn_read, .write = tn_write, .close = tn_close,        \
+        .flush = tn_flush, .shutdown_write = tn_shutdown_write, .set_line = tn_set_line,           \
+    }
+static const ss_transport_ops telnet_ops = TN_OPS("telnet");
+static const ss_transport_ops rfc2217_ops = TN_OPS("rfc2217");
 
 static int64_t mono_ms(void)
 {
