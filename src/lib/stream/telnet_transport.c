@@ -30,6 +30,8 @@
 /* Rounds of a read that decode only commands before giving the loop back:
  * a peer sending nothing but negotiation cannot hold the I/O thread. */
 #define READ_ROUNDS 8
+/* The whole open's bound for a timeout of 0, as the tcp transport's. */
+#define DEFAULT_TIMEOUT_MS 10000
 /* The device's bytes kept while the settings are being made. */
 #define EARLY_MAX (1024u * 1024u)
 
@@ -302,6 +304,8 @@ int ss__transport_telnet(ss_transport *ret, const char *host, const char *port, 
 {
     if (!ret || !host || !port)
         return -EINVAL;
+    if (timeout_ms == 0)
+        timeout_ms = DEFAULT_TIMEOUT_MS;
     int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
     tn *t = calloc(1, sizeof(*t));
     if (!t)

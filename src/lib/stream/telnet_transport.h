@@ -14,8 +14,10 @@
  * (SS__URI_SET_*) is asked for and must be answered with the value asked,
  * before this returns; ss_stream_set_line() then sends BREAK, DTR and RTS.
  *
- * All within timeout_ms (negative: no limit). Returns 0 and *ret; or as
- * ss_transport_tcp_connect(), -ETIMEDOUT (no answer in time),
+ * All within timeout_ms (0: 10 s, as ss_transport_tcp_connect(); negative:
+ * no limit). Returns 0 and *ret; or as ss_transport_tcp_connect(),
+ * -ETIMEDOUT (no answer in time), -ENOBUFS (the device sent more than 1 MiB
+ * before the answers came),
  * -EPROTONOSUPPORT (the server refuses COM-PORT-OPTION), SS_EREJECTED (it
  * answered a setting with another value: a rate it cannot make), -EINVAL (both
  * flow controls), SS_ECONNLOST (it closed the connection meanwhile), -ENOMEM.
