@@ -55,14 +55,14 @@ static int open_fd(const char *path)
 /* Every byte value from the stream to the device and back, unchanged. */
 static void every_byte_both_ways(ss_stream *s, const char *peer_path)
 {
-    int peer = open_fd(peer_path);
+    int device = open_fd(peer_path);
     uint8_t all[256], got[256];
     for (int i = 0; i < 256; i++)
         all[i] = (uint8_t)i;
     assert_int_equal(ss_stream_write(s, all, sizeof(all), 10000, NULL), 0);
-    read_exact(peer, got, sizeof(got));
+    read_exact(device, got, sizeof(got));
     assert_memory_equal(got, all, sizeof(all));
-    assert_int_equal(write(peer, all, sizeof(all)), (ssize_t)sizeof(all));
+    assert_int_equal(write(device, all, sizeof(all)), (ssize_t)sizeof(all));
     size_t have = 0;
     while (have < sizeof(got)) {
         ssize_t n = ss_stream_read(s, got + have, sizeof(got) - have, 10000, NULL);
@@ -70,7 +70,7 @@ static void every_byte_both_ways(ss_stream *s, const char *peer_path)
         have += (size_t)n;
     }
     assert_memory_equal(got, all, sizeof(all));
-    close(peer);
+    close(device);
 }
 
 /* The rate and stop bits asked in the URI are the device's (ser2net set them
