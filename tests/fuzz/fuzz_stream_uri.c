@@ -30,9 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         switch (u.kind) {
         case SS__URI_RFC2217:
+            /* one flow control, then a host and a port, as tcp:// */
             if (u.serial.rtscts && u.serial.xonxoff)
                 abort();
-            /* fall through: a host and a port, as tcp:// */
+            /* fall through */
         case SS__URI_TCP:
         case SS__URI_TELNET: {
             long port = atol(u.port);
