@@ -180,27 +180,37 @@ int connect_share_send_token(ss_stream *s, const connect_opts *o)
     return TOOL_EXIT_OK;
 }
 
-/* The token line, without surrounding white space or its CR, compared in a
- * time that does not depend on where it differs. */
+/* The token line, without surrounding white space, compared in a time that
+ * does not depend on where it differs. A line ends with LF or CR: a terminal
+ * in raw mode (an interactive `connect`) sends CR for Enter, nc LF, and the
+ * LF of a CR LF that came with it is taken too. */
 static bool token_ok(client *c)
 {
     connect_share *sh = c->sh;
-    char *line;
-    size_t len;
-    int rc = ss_stream_read_line(c->s, TOKEN_WAIT_MS, &line, &len, NULL);
+    static const ss_pattern ends[] = {{.text = "\n"}, {.text = "\r"}};
+    static const ss_pattern lf = {.text = "^\n", .kind = SS_PATTERN_REGEX};
+    ss_stream_match m = {0};
+    int rc = ss_stream_expect(c->s, ends, 2, TOKEN_WAIT_MS, &m, NULL);
     if (rc < 0) {
         if (rc != SS_ECLOSED)
             notice("client %u sent no token line: %s; dropped", c->id, ss_strerror(rc));
         return false;
     }
+    if (rc == 1) {
+        ss_stream_match crlf = {0};
+        if (ss_stream_expect(c->s, &lf, 1, 0, &crlf, NULL) == 0)
+            ss_stream_match_clear(&crlf);
+    }
+    char *line = m.data;
+    size_t len = m.len - 1;
     size_t start = strspn(line, " \t");
-    while (len > start && strchr(" \t\r", line[len - 1]))
+    while (len > start && (line[len - 1] == ' ' || line[len - 1] == '\t'))
         len--;
     size_t want = strlen(sh->token);
     unsigned char diff = len - start != want;
     for (size_t i = 0; i < want && i < len - start; i++)
         diff |= (unsigned char)(line[start + i] ^ sh->token[i]);
-    free(line);
+    ss_stream_match_clear(&m);
     if (diff) {
         tell(c, "wrong token");
         (void)ss_stream_flush(c->s, 1000, NULL);

@@ -234,6 +234,11 @@ def token(tmp):
         good = Client(sh.port)
         good.send(b"s3cret\r\n")
         check("token: the right one attaches", good.wait(b"old 5\r\n"), repr(good.buf))
+        # a terminal in raw mode ends the line with CR alone (Enter)
+        cr = Client(sh.port)
+        cr.send(b"s3cret\r")
+        check("token: a line ended by CR attaches", cr.wait(b"old 5\r\n"), repr(cr.buf))
+        cr.close()
         # `syncstream connect` as a client, sending the token itself
         p = subprocess.run([TOOL, "connect", "tcp://127.0.0.1:%d" % sh.port,
                             "--token-file", tok, "-e", "old 5", "-t", str(WAIT)],
