@@ -92,6 +92,12 @@ class Sharer:
             time.sleep(0.02)
         return False
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.finish()
+
     def finish(self):
         if self.p.poll() is None:
             self.p.kill()
@@ -152,8 +158,7 @@ def usage_errors():
 
 
 def backlog_live_and_policy_one(tmp):
-    sh = Sharer(tmp, "--share-backlog", "3")
-    try:
+    with Sharer(tmp, "--share-backlog", "3") as sh:
         check("one: listening", sh.port is not None, repr(sh.err))
         check("one: device ran", sh.ready)
         a = Client(sh.port)
@@ -187,13 +192,10 @@ def backlog_live_and_policy_one(tmp):
         check("one: session ends with the device (status 0)", sh.p.wait(WAIT) == 0,
               repr(sh.err))
         b.close()
-    finally:
-        sh.finish()
 
 
 def policy_all_and_none(tmp):
-    sh = Sharer(tmp, "--share-write", "all", "--share-backlog", "0")
-    try:
+    with Sharer(tmp, "--share-write", "all", "--share-backlog", "0") as sh:
         a, b = Client(sh.port), Client(sh.port)
         check("all: both write", a.wait(b"read-write]\r\n") and b.wait(b"read-write]\r\n"),
               repr((a.buf, b.buf)))
@@ -205,26 +207,20 @@ def policy_all_and_none(tmp):
               repr((a.buf, b.buf)))
         a.close()
         b.close()
-    finally:
-        sh.finish()
-    sh = Sharer(tmp, "--share-write", "none")
-    try:
+    with Sharer(tmp, "--share-write", "none") as sh:
         a = Client(sh.port)
         check("none: read-only", a.wait(b"read-only]\r\n"), repr(a.buf))
         check("none: backlog of the default 50 lines", a.wait(b"old 1\r\n"), repr(a.buf))
         a.send(b"x\n")
         check("none: told its input is not sent", a.wait(b"is not sent]"), repr(a.buf))
         a.close()
-    finally:
-        sh.finish()
 
 
 def token(tmp):
     tok = os.path.join(tmp, "token")
     with open(tok, "w") as f:
         f.write("  s3cret \n")
-    sh = Sharer(tmp, "--token-file", tok)
-    try:
+    with Sharer(tmp, "--token-file", tok) as sh:
         bad = Client(sh.port)
         bad.send(b"guess\n")
         check("token: a wrong one is refused", bad.wait(b"wrong token]") and bad.wait_eof()
@@ -246,13 +242,10 @@ def token(tmp):
         check("token: syncstream connect --token-file attaches", p.returncode == 0,
               "status %d, %r" % (p.returncode, p.stderr[:300]))
         good.close()
-    finally:
-        sh.finish()
 
 
 def slow_client(tmp):
-    sh = Sharer(tmp, "--share-write", "all", "--share-backlog", "1")
-    try:
+    with Sharer(tmp, "--share-write", "all", "--share-backlog", "1") as sh:
         fast = Client(sh.port)
         check("slow: fast client attached", fast.wait(b"old 5\r\n"), repr(fast.buf))
         stuck = Client(sh.port, rcvbuf=4096)  # never reads until the end
@@ -275,8 +268,6 @@ def slow_client(tmp):
         check("slow: the stuck client's connection ends", stuck.wait_eof())
         fast.close()
         stuck.close()
-    finally:
-        sh.finish()
 
 
 def main():
