@@ -158,7 +158,8 @@ def usage_errors():
 
 
 def backlog_live_and_policy_one(tmp):
-    with Sharer(tmp, "--share-backlog", "3") as sh:
+    log = os.path.join(tmp, "console.log")
+    with Sharer(tmp, "--share-backlog", "3", "--log", log) as sh:
         check("one: listening", sh.port is not None, repr(sh.err))
         check("one: device ran", sh.ready)
         a = Client(sh.port)
@@ -178,6 +179,8 @@ def backlog_live_and_policy_one(tmp):
         check("one: reader's line did not reach the device",
               a.wait(b"got after") and b"got sneaky" not in a.buf, repr(a.buf))
         check("one: the local output has it all", sh.wait_out(b"got after"))
+        with open(log, "rb") as f:
+            check("one: --log still gets the console", b"got hello\n" in f.read())
         # the writer leaves abruptly (RST): the device and the reader go on
         a.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
         a.close()
