@@ -99,6 +99,24 @@ const char cmd_connect_help[] =
     "                        CR NL), OIGNCR (CR dropped), ODELBS (DEL, the\n"
     "                        Backspace key, as BS), OLTU (lower case as upper)\n"
     "\n"
+    "Sharing the console (a session; see docs/stream-mode.md):\n"
+    "      --share=tcp://ADDR:PORT  serve the console to several clients at once\n"
+    "                        (as conserver, ser2net): each gets the last lines,\n"
+    "                        then what arrives. Use 127.0.0.1 (port 0: a free\n"
+    "                        one, said on stderr): any other address lets the\n"
+    "                        network see and drive the console. A client attaches\n"
+    "                        with `connect tcp://ADDR:PORT`. The end of our\n"
+    "                        standard input does not end the session; we always\n"
+    "                        write. A client whose unread output passes 1 MiB is\n"
+    "                        dropped; the device and the others go on\n"
+    "      --share-write=one|all|none  who of the clients writes to the device:\n"
+    "                        one (the default): the client attached longest,\n"
+    "                        handed on when it leaves; all; none (read-only)\n"
+    "      --share-backlog=N  lines a client gets on attaching (default 50)\n"
+    "      --token-file=FILE  with --share: a client's first line must be the\n"
+    "                        token on FILE's first line (as serve's), or it is\n"
+    "                        dropped; with a tcp:// URI: send that line first\n"
+    "\n"
     "SSH options (ssh:// only):\n"
     "  -i, --identity=FILE   log in with this private key\n"
     "      --password-file=FILE  log in with the password on FILE's first line\n"
@@ -138,6 +156,10 @@ enum {
     OPT_LOG,
     OPT_LOG_STRIP,
     OPT_LIST,
+    OPT_SHARE,
+    OPT_SHARE_WRITE,
+    OPT_SHARE_BACKLOG,
+    OPT_TOKEN_FILE,
 };
 
 static const struct option long_opts[] = {
@@ -158,6 +180,10 @@ static const struct option long_opts[] = {
     {"log", required_argument, NULL, OPT_LOG},
     {"log-strip", no_argument, NULL, OPT_LOG_STRIP},
     {"list", no_argument, NULL, OPT_LIST},
+    {"share", required_argument, NULL, OPT_SHARE},
+    {"share-write", required_argument, NULL, OPT_SHARE_WRITE},
+    {"share-backlog", required_argument, NULL, OPT_SHARE_BACKLOG},
+    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -373,6 +399,18 @@ int cmd_connect(int argc, char **argv)
         case OPT_LIST:
             list = true;
             break;
+        case OPT_SHARE:
+            o.share = optarg;
+            break;
+        case OPT_SHARE_WRITE:
+            o.share_write_arg = optarg;
+            break;
+        case OPT_SHARE_BACKLOG:
+            o.share_backlog_arg = optarg;
+            break;
+        case OPT_TOKEN_FILE:
+            o.token_file = optarg;
+            break;
         case OPT_MAP:
             if (connect_map_parse(optarg, &o.maps) < 0) {
                 rc = tool_usage("connect",
@@ -414,6 +452,9 @@ int cmd_connect(int argc, char **argv)
         rc = tool_usage("connect", "connect: --log-strip goes with --log");
         goto out;
     }
+    rc = connect_share_check(&o);
+    if (rc != TOOL_EXIT_OK)
+        goto out;
     bool interactive = isatty(STDIN_FILENO) && !o.nsteps;
     bool ssh = strncmp(o.uri, "ssh://", 6) == 0;
     if (!ssh && (o.identity || o.password_file || o.known_hosts || o.accept_new_hostkey ||
@@ -437,10 +478,10 @@ int cmd_connect(int argc, char **argv)
         rc = tool_fail("connect: %s: %s", o.uri, ss_strerror(err));
         goto out;
     }
-    if (o.nsteps)
-        rc = connect_script(s, &o);
-    else
-        rc = connect_pump(s, &o, interactive);
+    if (o.token_file && !o.share)
+        rc = connect_share_send_token(s, &o);
+    if (rc == TOOL_EXIT_OK)
+        rc = o.nsteps ? connect_script(s, &o) : connect_pump(s, &o, interactive);
     ss_stream_free(s);
 
 out:

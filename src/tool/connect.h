@@ -45,7 +45,42 @@ typedef struct connect_opts {
     int stamps;                /* --timestamps: CONNECT_TS_* */
     const char *log;           /* --log: append what arrives to this file */
     bool log_strip;            /* --log-strip */
+    /* --share: serve the console to clients (connect_share.c) */
+    const char *share;             /* tcp://ADDR:PORT, or NULL */
+    const char *share_write_arg;   /* --share-write as given */
+    const char *share_backlog_arg; /* --share-backlog as given */
+    int share_write;               /* CONNECT_SHARE_*, set by connect_share_check() */
+    size_t share_backlog;          /* lines, set by connect_share_check() */
+    /* --token-file: with --share, the token clients must send; with a
+     * tcp:// URI, the token to send as the first line */
+    const char *token_file;
 } connect_opts;
+
+/* --share-write: who of the clients writes to the device */
+enum { CONNECT_SHARE_ONE, CONNECT_SHARE_ALL, CONNECT_SHARE_NONE };
+
+/* A shared console (connect_share.c). */
+typedef struct connect_share connect_share;
+
+/* Check the --share options of o and fill share_write and share_backlog.
+ * Returns TOOL_EXIT_OK or the usage error's status (said on stderr). */
+int connect_share_check(connect_opts *o);
+
+/* Listen on o->share and serve the console of dev to the clients that come,
+ * saying on stderr where. Returns TOOL_EXIT_OK or the exit status. */
+int connect_share_start(connect_share **ret, ss_stream *dev, const connect_opts *o);
+
+/* n bytes the device sent: into the backlog and to every client. Never
+ * blocks on a client. Thread-safe. */
+void connect_share_feed(connect_share *sh, const char *p, size_t n);
+
+/* Give the clients what is queued (2 s at most), close them, stop
+ * listening and free sh. Accepts NULL. */
+void connect_share_stop(connect_share *sh);
+
+/* With --token-file and no --share: send the token's line to s first.
+ * Returns TOOL_EXIT_OK or the exit status. */
+int connect_share_send_token(ss_stream *s, const connect_opts *o);
 
 /* --timestamps */
 enum { CONNECT_TS_NONE, CONNECT_TS_ISO, CONNECT_TS_DELTA };

@@ -35,6 +35,7 @@ typedef struct input {
     _Atomic int stamps; /* CONNECT_TS_* of the lines shown */
     int stamps_given;   /* --timestamps, or ISO: what the menu turns on */
     int timeout_ms;
+    connect_share *share; /* --share: the clients of the console, or NULL */
     int wake[2]; /* the main thread writes here when the session is over */
     /* written by the input thread before it closes the stream, read by the
      * main thread after it sees the close */
@@ -173,6 +174,12 @@ static void *input_main(void *arg)
         if ((len > 0 && ss_stream_write(in->s, mapped, len, -1, NULL) < 0) || in->quit)
             break;
     }
+    /* A shared console serves its clients until the stream ends: the end of
+     * our input (a session run from a service, </dev/null) is not its end. */
+    if (!in->quit && in->share) {
+        (void)woken(in->wake[0], -1);
+        return NULL;
+    }
     /* Standard input ended (or the menu's q): what is queued still goes out, then
      * the peer learns that no more will come (a program reading its input to
      * the end can finish), and the stream may still answer, for at most the
@@ -228,6 +235,8 @@ static void received(input *in, connect_view *show, connect_view *logv, const ch
 {
     if (logv->fd >= 0)
         connect_view_write(logv, p, n);
+    if (in->share)
+        connect_share_feed(in->share, p, n);
     if (in->hex) {
         show_hex(p, n);
         return;
@@ -301,16 +310,19 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
     }
     /* without notices the session still works: nothing to stop for */
     (void)ss_stream_bridge(s, &(ss_bridge_opts){.on_line = notice});
+    int rc = o->share ? connect_share_start(&in.share, s, o) : TOOL_EXIT_OK;
     pthread_t thread;
-    int err = pthread_create(&thread, NULL, input_main, &in);
-    if (err) {
+    int err = rc == TOOL_EXIT_OK ? pthread_create(&thread, NULL, input_main, &in) : 0;
+    if (rc != TOOL_EXIT_OK || err) {
+        connect_share_stop(in.share);
         if (raw)
             tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         close(in.wake[0]);
         close(in.wake[1]);
         if (logv.fd >= 0)
             close(logv.fd);
-        return tool_fail("connect: %s", ss_strerror(-err));
+        /* a share that did not start has said why */
+        return rc != TOOL_EXIT_OK ? rc : tool_fail("connect: %s", ss_strerror(-err));
     }
 
     static char buf[65536], mapped[2 * sizeof(buf)];
@@ -329,6 +341,7 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
     connect_copy_stderr(s);
     (void)!write(in.wake[1], "x", 1);
     pthread_join(thread, NULL);
+    connect_share_stop(in.share);
     close(in.wake[0]);
     close(in.wake[1]);
     if (raw)
