@@ -22,8 +22,6 @@
 #include <syncstream/hostclient.h>
 #include <syncstream/linebuf.h>
 
-#define METH(f) ((PyCFunction)(void (*)(void))(f))
-#define GETTER(f) ((getter)(void (*)(void))(f))
 #define SLICE_MS 50
 
 /* ConnectionError(message) for what sync-stream raises it for: a server's
@@ -63,43 +61,6 @@ static void take(PyThread_type_lock lock)
         PyThread_acquire_lock(lock, WAIT_LOCK);
         Py_END_ALLOW_THREADS
     }
-}
-
-static int kind_of(const char *name, ss_kind *ret)
-{
-    if (strcmp(name, "warning") == 0)
-        *ret = SS_KIND_WARNING;
-    else if (strcmp(name, "error") == 0)
-        *ret = SS_KIND_ERROR;
-    else {
-        PyErr_Format(PyExc_ValueError,
-                     "syncstream: kind must be \"warning\" or \"error\", not \"%s\"", name);
-        return -1;
-    }
-    return 0;
-}
-
-/* read()'s size: SS_READ_ALL for None or a huge int, 0 for size <= 0. */
-static int parse_size(PyObject *obj, size_t *ret)
-{
-    if (!obj || obj == Py_None) {
-        *ret = SS_READ_ALL;
-        return 0;
-    }
-    if (!PyIndex_Check(obj)) {
-        ss__py_type_error("read() size", "an int or None", obj);
-        return -1;
-    }
-    PyObject *num = PyNumber_Index(obj);
-    if (!num)
-        return -1;
-    int overflow = 0;
-    long long n = PyLong_AsLongLongAndOverflow(num, &overflow);
-    Py_DECREF(num);
-    if (n == -1 && PyErr_Occurred())
-        return -1;
-    *ret = overflow > 0 ? SS_READ_ALL : (overflow < 0 || n <= 0) ? 0 : (size_t)n;
-    return 0;
 }
 
 /* ---- HostServer ---- */
@@ -162,11 +123,8 @@ static void server_free(HostServer *self)
 
 static void HostServer_dealloc(HostServer *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     server_free(self);
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 static PyObject *HostServer_close(HostServer *self, PyObject *unused)
@@ -206,7 +164,7 @@ static PyObject *HostServer_read(HostServer *self, PyObject *args, PyObject *kwa
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:read", kwlist, &size_obj))
         return NULL;
     ss_host_server *srv = get_srv(self);
-    if (!srv || parse_size(size_obj, &size) < 0)
+    if (!srv || ss__py_size(size_obj, &size) < 0)
         return NULL;
     if (size == 0)
         return PyTuple_New(0);
@@ -270,7 +228,7 @@ typedef struct {
 static ss_host_mirror *get_mirror(HostMirror *self)
 {
     if (!self->m)
-        PyErr_SetString(PyExc_ValueError, "syncstream: HostMirror.__init__() was not called");
+        ss__py_not_initialized("HostMirror");
     return self->m;
 }
 
@@ -321,7 +279,6 @@ static int HostMirror_init(HostMirror *self, PyObject *args, PyObject *kwargs)
 
 static void HostMirror_dealloc(HostMirror *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     /* A fork child has no copy of the sending thread to join: the inherited
      * mirror is left alone there (LineHostMirror makes a new one). */
     if (self->m && self->pid == getpid()) {
@@ -332,9 +289,7 @@ static void HostMirror_dealloc(HostMirror *self)
     }
     if (self->lock)
         PyThread_free_lock(self->lock);
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 static PyObject *HostMirror_write(HostMirror *self, PyObject *arg)
@@ -380,7 +335,7 @@ static PyObject *HostMirror_append(HostMirror *self, PyObject *args)
     const char *kind_name;
     PyObject *text;
     ss_kind kind;
-    if (!PyArg_ParseTuple(args, "sO:_append", &kind_name, &text) || kind_of(kind_name, &kind) < 0)
+    if (!PyArg_ParseTuple(args, "sO:_append", &kind_name, &text) || ss__py_kind(kind_name, &kind) < 0)
         return NULL;
     ss_host_mirror *m = get_mirror(self);
     if (!m)
@@ -576,7 +531,7 @@ typedef struct {
 static ss_host_reader *get_reader(HostReader *self)
 {
     if (!self->r)
-        PyErr_SetString(PyExc_ValueError, "syncstream: HostReader.__init__() was not called");
+        ss__py_not_initialized("HostReader");
     return self->r;
 }
 
@@ -612,13 +567,10 @@ static int HostReader_init(HostReader *self, PyObject *args, PyObject *kwargs)
 
 static void HostReader_dealloc(HostReader *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     ss_host_reader_free(self->r);
     if (self->lock)
         PyThread_free_lock(self->lock);
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 static PyObject *reader_error(HostReader *self, int rc)
@@ -693,7 +645,7 @@ static PyObject *HostReader_read(HostReader *self, PyObject *args, PyObject *kwa
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:read", kwlist, &size_obj))
         return NULL;
     ss_host_reader *r = get_reader(self);
-    if (!r || parse_size(size_obj, &size) < 0)
+    if (!r || ss__py_size(size_obj, &size) < 0)
         return NULL;
     ss_records set = SS_RECORDS_INIT;
     int rc;
@@ -803,13 +755,7 @@ int ss__py_host_add(PyObject *module)
 {
     static PyType_Spec *const specs[] = {&HostServer_spec, &HostMirror_spec, &HostReader_spec};
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-        PyObject *type = PyType_FromSpec(specs[i]);
-        if (!type)
-            return -1;
-        /* "syncstream._core.HostServer" -> "HostServer" */
-        int rc = PyModule_AddObjectRef(module, strrchr(specs[i]->name, '.') + 1, type);
-        Py_DECREF(type);
-        if (rc < 0)
+        if (ss__py_add_type(module, specs[i], NULL) < 0)
             return -1;
     }
     return 0;

@@ -14,14 +14,10 @@ import collections
 import collections.abc
 import contextlib
 import os
-import sys
-import time
-import types
-from typing import (Any, ChainMap, Dict, Iterator, List, Optional, TextIO, Tuple, Type,
-                    Union)
+from typing import Any, ChainMap, Dict, Iterator, Optional, Tuple, Union
 
 from . import _core
-from .base import GroupedMessage, SerializedMessage, _FileProtocol
+from .base import GroupedMessage, SerializedMessage, _FileProtocol, _Messages, _Redirecting
 
 __all__ = ("serve", "HostServer", "LineHostMirror", "LineHostBuffer", "LineHostReader")
 
@@ -119,7 +115,7 @@ def serve(
     return HostServer(listen, route, maxlen, token)
 
 
-class LineHostMirror(_FileProtocol, contextlib.AbstractContextManager):
+class LineHostMirror(_Redirecting, _Messages, _FileProtocol, contextlib.AbstractContextManager):
     """Sends the lines written to it to a host buffer (sync-stream's LineHostMirror).
 
     ``LineHostMirror(address, aggressive=False, timeout=None)``
@@ -145,7 +141,6 @@ class LineHostMirror(_FileProtocol, contextlib.AbstractContextManager):
         self.aggressive: bool = bool(aggressive)
         self.__timeout = timeout
         self.__timeout_ms = _timeout_ms(timeout)
-        self.__saved: List[Tuple[TextIO, TextIO]] = []
         self.__pid = os.getpid()
         self.__core = _core.HostMirror(address, None, self.__timeout_ms)
 
@@ -165,22 +160,9 @@ class LineHostMirror(_FileProtocol, contextlib.AbstractContextManager):
     def __wait(self) -> float:
         return self.__timeout if self.__timeout is not None else -1
 
-    def __enter__(self) -> "LineHostMirror":
-        """Redirect sys.stdout and sys.stderr to this mirror until __exit__."""
-        self.__saved.append((sys.stdout, sys.stderr))
-        sys.stdout = sys.stderr = self  # type: ignore[assignment]
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        exc_traceback: Optional[types.TracebackType],
-    ) -> None:
-        """Give the streams back and close, sending exc_value if not None."""
-        sys.stdout, sys.stderr = self.__saved.pop()
-        self.close(exc_value)
-        return None
+    def _end_block(self, exc: Optional[BaseException]) -> None:
+        """Leaving ``with mirror:`` closes it, sending exc if not None."""
+        self.close(exc)
 
     @property
     def closed(self) -> bool:
@@ -223,15 +205,10 @@ class LineHostMirror(_FileProtocol, contextlib.AbstractContextManager):
         self._m.new_line()
         self._m.flush(self.__wait)
 
-    def send_warning(self, obj_warn: Warning) -> None:
-        """Queue a warning as one record (a GroupedMessage on the server)."""
+    def _send_message(self, kind: str, exc: BaseException) -> None:
+        # queued as one record; nothing once closed, as sync-stream
         if not self.closed:
-            self._m._append("warning", str(GroupedMessage(obj_warn)))
-
-    def send_error(self, obj_err: BaseException) -> None:
-        """Queue an exception with its traceback as one record."""
-        if not self.closed:
-            self._m._append("error", str(GroupedMessage(obj_err)))
+            self._m._append(kind, str(GroupedMessage(exc)))
 
     def check_states(self) -> None:
         """Raise StopIteration if the server asked every mirror to stop (as

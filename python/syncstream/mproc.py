@@ -5,19 +5,17 @@ what child processes write through its mirrors (LineProcMirror).
 """
 
 import errno
-import sys
 import threading
 import time
-import types
-from typing import Any, List, NoReturn, Optional, TextIO, Tuple, Type
+from typing import Any, NoReturn, Optional, Tuple
 
 from . import _core
-from .base import GroupedMessage
+from .base import GroupedMessage, _FileProtocol, _Messages, _Redirecting
 
 __all__ = ("LineBuffer", "LineProcMirror", "LineProcBuffer")
 
 
-class LineBuffer(_core.LineBuffer):
+class LineBuffer(_Redirecting, _Messages, _core.LineBuffer):
     """A thread-safe, bounded buffer of text lines (sync-stream's LineBuffer).
 
     ``LineBuffer(maxlen=20, *, per_thread=True)``
@@ -39,41 +37,9 @@ class LineBuffer(_core.LineBuffer):
     one partial line between all threads, as sync-stream does.
 
     Every method is thread-safe. Reading or writing a closed buffer raises
-    OSError.
+    OSError. Beyond sync-stream, send_warning() and send_error() (which its
+    mirrors have) store a warning or an exception as one record.
     """
-
-    def __enter__(self) -> "LineBuffer":
-        """Redirect sys.stdout and sys.stderr to this buffer until __exit__."""
-        saved: List[Tuple[TextIO, TextIO]] = self.__dict__.setdefault("_saved_streams", [])
-        saved.append((sys.stdout, sys.stderr))
-        sys.stdout = sys.stderr = self  # type: ignore[assignment]
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        exc_traceback: Optional[types.TracebackType],
-    ) -> None:
-        """Give sys.stdout and sys.stderr back; an exception goes on."""
-        sys.stdout, sys.stderr = self.__dict__["_saved_streams"].pop()
-        return None
-
-    def send_warning(self, obj_warn: Warning) -> None:
-        """Store a warning as one record (beyond sync-stream, whose mirrors have it).
-
-        The calling thread's partial line is ended first; read() returns the
-        record as a GroupedMessage of type "warning" holding the lines of
-        traceback.format_exception(obj_warn).
-        """
-        self._append("warning", str(GroupedMessage(obj_warn)))
-
-    def send_error(self, obj_err: BaseException) -> None:
-        """Store an exception, with its traceback, as one record (type "error").
-
-        As send_warning(); read() returns a GroupedMessage of type "error".
-        """
-        self._append("error", str(GroupedMessage(obj_err)))
 
 
 def _rebuild_mirror(address: str, aggressive: bool, timeout: Optional[float],
@@ -83,7 +49,7 @@ def _rebuild_mirror(address: str, aggressive: bool, timeout: Optional[float],
                           _closed=closed)
 
 
-class LineProcMirror(_core.ProcMirror):
+class LineProcMirror(_Redirecting, _Messages, _core.ProcMirror):
     """The writing end of a LineProcBuffer, for the processes it collects.
 
     Made by ``LineProcBuffer.mirror``; hand it to ``multiprocessing.Process``
@@ -112,23 +78,9 @@ class LineProcMirror(_core.ProcMirror):
     def __reduce__(self) -> Tuple[Any, ...]:
         return (_rebuild_mirror, (self._address, self.aggressive, self.timeout, self.closed))
 
-    def __enter__(self) -> "LineProcMirror":
-        """Redirect sys.stdout and sys.stderr to this mirror until __exit__."""
-        saved: List[Tuple[TextIO, TextIO]] = self.__dict__.setdefault("_saved_streams", [])
-        saved.append((sys.stdout, sys.stderr))
-        sys.stdout = sys.stderr = self  # type: ignore[assignment]
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        exc_traceback: Optional[types.TracebackType],
-    ) -> None:
-        """Give the streams back, then close: send_error(exc) or send_eof()."""
-        sys.stdout, sys.stderr = self.__dict__["_saved_streams"].pop()
-        self.close(exc_value)
-        return None
+    def _end_block(self, exc: Optional[BaseException]) -> None:
+        """Leaving ``with mirror:`` closes it: send_error(exc) or send_eof()."""
+        self.close(exc)
 
     def close(self, exc: Optional[BaseException] = None) -> None:
         """Send an end (send_error(exc) when exc is given, else send_eof()) and close.
@@ -145,22 +97,20 @@ class LineProcMirror(_core.ProcMirror):
         """
         self._end()
 
-    def send_error(self, obj_err: BaseException) -> None:
-        """Send the partial line, then the exception with its traceback (read()
-        gives a GroupedMessage of type "error"), then an end, as sync-stream."""
-        self._end(str(GroupedMessage(obj_err)))
-
-    def send_warning(self, obj_warn: Warning) -> None:
-        """Send the partial line, then the warning as one record (a GroupedMessage
-        of type "warning"). Not an end."""
-        self._append("warning", str(GroupedMessage(obj_warn)))
+    def _send_message(self, kind: str, exc: BaseException) -> None:
+        # An error ends the mirror's program (sync-stream's send_error sends an
+        # end), a warning does not.
+        if kind == "error":
+            self._end(str(GroupedMessage(exc)))
+        else:
+            self._append(kind, str(GroupedMessage(exc)))
 
     def send_data(self, data: str) -> None:
         """Write data (sync-stream's internal sending method; same as write())."""
         self.write(data)
 
 
-class LineProcBuffer(_core.ProcBuffer):
+class LineProcBuffer(_FileProtocol, _core.ProcBuffer):
     """The buffer that collects what the mirrors of many processes write.
 
     ``LineProcBuffer(maxlen=20)`` keeps the newest ``maxlen`` items. Give each
@@ -306,27 +256,3 @@ class LineProcBuffer(_core.ProcBuffer):
     def _check(self) -> None:
         if self.closed:
             raise OSError(errno.EBADF, "syncstream: The stream cannot be read now.")
-
-    def readable(self) -> bool:
-        """True until the buffer is closed."""
-        return not self.closed
-
-    def writable(self) -> bool:
-        """True until the buffer is closed (as sync-stream; write() still raises)."""
-        return not self.closed
-
-    def seekable(self) -> bool:
-        """False."""
-        return False
-
-    def isatty(self) -> bool:
-        """False."""
-        return False
-
-    def fileno(self) -> NoReturn:
-        """Raise OSError: the buffer has no file descriptor."""
-        raise OSError("syncstream: LineProcBuffer does not use fileno.")
-
-    def seek(self, *args: object) -> NoReturn:
-        """Raise OSError: no random access."""
-        raise OSError("syncstream: LineProcBuffer does not support random access.")
