@@ -197,6 +197,47 @@ class _Messages:
         self._append(kind, str(GroupedMessage(exc)))  # type: ignore[attr-defined]
 
 
+class _NeedsInit:
+    """A mixin for the classes whose __init__ sets their state.
+
+    An object made with cls.__new__(cls) and never initialized has none of
+    it: reading any attribute it lacks raises the ValueError the C types
+    raise ("syncstream: X.__init__() was not called") instead of an
+    AttributeError naming a private attribute. __init__ sets _initialized
+    last; after it a missing attribute is an AttributeError as usual.
+    """
+
+    __slots__ = ()
+
+    if not TYPE_CHECKING:  # mypy would take every attribute for one __getattr__ gives
+
+        def __getattr__(self, name: str) -> Any:
+            if (name.startswith("__") and name.endswith("__")) or self.__dict__.get(
+                "_initialized"
+            ):
+                raise AttributeError(
+                    "{0!r} object has no attribute {1!r}".format(type(self).__name__, name)
+                )
+            raise ValueError(
+                "syncstream: {0}.__init__() was not called".format(type(self).__name__)
+            )
+
+
+class _NotPicklable:
+    """A mixin for the classes that cannot be pickled: a clear TypeError
+    naming the class and saying why (_why_not_picklable)."""
+
+    __slots__ = ()
+    _why_not_picklable = ""
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(
+            "syncstream: cannot pickle a {0}: {1}".format(
+                type(self).__name__, self._why_not_picklable
+            )
+        )
+
+
 class GroupedMessage:
     """Several lines that belong together: a warning or an error with its traceback.
 

@@ -9,12 +9,12 @@ import os
 from typing import Any, Optional, Tuple, Union
 
 from . import _core
-from .base import GroupedMessage, _FileProtocol, _Messages, _Redirecting
+from .base import GroupedMessage, _FileProtocol, _Messages, _NeedsInit, _Redirecting
 
 __all__ = ("LineFileBuffer",)
 
 
-class LineFileBuffer(_Redirecting, _Messages, _FileProtocol, _core.FileBuffer):
+class LineFileBuffer(_NeedsInit, _Redirecting, _Messages, _FileProtocol, _core.FileBuffer):
     """A bounded buffer of lines in a log file shared by processes.
 
     ``LineFileBuffer(file_path, maxlen=20, tmp_id="tmp")``
@@ -61,6 +61,7 @@ class LineFileBuffer(_Redirecting, _Messages, _FileProtocol, _core.FileBuffer):
             )
         self.__args = (file_path, maxlen, tmp_id)
         super().__init__(stem + ".log", maxlen, tmp_id)
+        self._initialized = True
 
     def __reduce__(self) -> Tuple[Any, ...]:
         """Pickle as the arguments: the receiving process opens the file itself."""

@@ -17,7 +17,8 @@ import os
 from typing import Any, ChainMap, Dict, Iterator, Optional, Tuple, Union
 
 from . import _core
-from .base import GroupedMessage, SerializedMessage, _FileProtocol, _Messages, _Redirecting
+from .base import (GroupedMessage, SerializedMessage, _FileProtocol, _Messages, _NeedsInit,
+                   _NotPicklable, _Redirecting)
 
 __all__ = ("serve", "HostServer", "LineHostMirror", "LineHostBuffer", "LineHostReader")
 
@@ -40,7 +41,7 @@ def _timeout_ms(timeout: Optional[float]) -> int:
     return max(1, min(int(timeout * 1000), 2**31 - 1))
 
 
-class HostServer(contextlib.AbstractContextManager):
+class HostServer(_NeedsInit, contextlib.AbstractContextManager):
     """A running C host server (what serve() returns).
 
     ``address`` is the URL of its buffer (give it to LineHostMirror and
@@ -55,6 +56,7 @@ class HostServer(contextlib.AbstractContextManager):
         self.port: int = self._core.port
         self.maxlen = maxlen
         self.address = "http://{0}:{1}{2}".format(self.host, self.port, route)
+        self._initialized = True
 
     def __repr__(self) -> str:
         state = "stopped" if self.closed else "serving"
@@ -115,7 +117,8 @@ def serve(
     return HostServer(listen, route, maxlen, token)
 
 
-class LineHostMirror(_Redirecting, _Messages, _FileProtocol, contextlib.AbstractContextManager):
+class LineHostMirror(_NeedsInit, _Redirecting, _Messages, _FileProtocol,
+                     contextlib.AbstractContextManager):
     """Sends the lines written to it to a host buffer (sync-stream's LineHostMirror).
 
     ``LineHostMirror(address, aggressive=False, timeout=None)``
@@ -143,6 +146,7 @@ class LineHostMirror(_Redirecting, _Messages, _FileProtocol, contextlib.Abstract
         self.__timeout_ms = _timeout_ms(timeout)
         self.__pid = os.getpid()
         self.__core = _core.HostMirror(address, None, self.__timeout_ms)
+        self._initialized = True
 
     def __reduce__(self) -> Tuple[Any, ...]:
         """Pickle as the arguments: the receiving process makes its own mirror."""
@@ -240,7 +244,7 @@ class LineHostMirror(_Redirecting, _Messages, _FileProtocol, contextlib.Abstract
         """Nothing to clear: the partial line belongs to the C mirror."""
 
 
-class LineHostReader(contextlib.ContextDecorator):
+class LineHostReader(_NeedsInit, _NotPicklable, contextlib.ContextDecorator):
     """Reads and controls a host buffer (sync-stream's LineHostReader).
 
     ``LineHostReader(address, timeout=None)``: ``read(size)``, ``len()``,
@@ -261,6 +265,12 @@ class LineHostReader(contextlib.ContextDecorator):
             "Accept": "application/json",
             "User-Agent": "cainmagi/syncstream",
         }
+        self._initialized = True
+
+    _why_not_picklable = (
+        "it holds a connection to the server; give the other process the address "
+        "and make a LineHostReader(address) there"
+    )
 
     @property
     def _r(self) -> "_core.HostReader":
@@ -341,7 +351,7 @@ class LineHostReader(contextlib.ContextDecorator):
             yield from items
 
 
-class LineHostBuffer:
+class LineHostBuffer(_NeedsInit, _NotPicklable):
     """sync-stream's LineHostBuffer: its routes on a Flask app, on our C buffer.
 
     ``LineHostBuffer(api_route="/sync-stream", endpoint=None, maxlen=20)``;
@@ -362,6 +372,13 @@ class LineHostBuffer:
         self.api_route = api_route
         self.endpoint = api_route.lstrip("/").replace("/", ".") if endpoint is None else endpoint
         self.__closed_state = False
+        self._initialized = True
+
+    _why_not_picklable = (
+        "its records live in this process and its routes on this process's Flask app; "
+        "other processes reach it over HTTP with LineHostMirror(address) and "
+        "LineHostReader(address)"
+    )
 
     @property
     def maxlen(self) -> int:

@@ -10,7 +10,7 @@ import time
 from typing import Any, NoReturn, Optional, Tuple
 
 from . import _core
-from .base import GroupedMessage, _FileProtocol, _Messages, _Redirecting
+from .base import GroupedMessage, _FileProtocol, _Messages, _NeedsInit, _Redirecting
 
 __all__ = ("LineBuffer", "LineProcMirror", "LineProcBuffer")
 
@@ -49,7 +49,7 @@ def _rebuild_mirror(address: str, aggressive: bool, timeout: Optional[float],
                           _closed=closed)
 
 
-class LineProcMirror(_Redirecting, _Messages, _core.ProcMirror):
+class LineProcMirror(_NeedsInit, _Redirecting, _Messages, _core.ProcMirror):
     """The writing end of a LineProcBuffer, for the processes it collects.
 
     Made by ``LineProcBuffer.mirror``; hand it to ``multiprocessing.Process``
@@ -74,6 +74,7 @@ class LineProcMirror(_Redirecting, _Messages, _core.ProcMirror):
             raise TypeError("syncstream: a LineProcMirror is made by LineProcBuffer.mirror")
         super().__init__(_address, timeout, closed=_closed)
         self.aggressive: bool = bool(aggressive)
+        self._initialized = True
 
     def __reduce__(self) -> Tuple[Any, ...]:
         return (_rebuild_mirror, (self._address, self.aggressive, self.timeout, self.closed))
@@ -110,7 +111,7 @@ class LineProcMirror(_Redirecting, _Messages, _core.ProcMirror):
         self.write(data)
 
 
-class LineProcBuffer(_FileProtocol, _core.ProcBuffer):
+class LineProcBuffer(_NeedsInit, _FileProtocol, _core.ProcBuffer):
     """The buffer that collects what the mirrors of many processes write.
 
     ``LineProcBuffer(maxlen=20)`` keeps the newest ``maxlen`` items. Give each
@@ -141,6 +142,7 @@ class LineProcBuffer(_FileProtocol, _core.ProcBuffer):
         self._ends_seen = 0
         self._seq_seen = 0
         self._state_lock = threading.Lock()
+        self._initialized = True
 
     @property
     def mirror(self) -> LineProcMirror:
@@ -208,11 +210,13 @@ class LineProcBuffer(_FileProtocol, _core.ProcBuffer):
                     return True
             # another thread's receive() took the event: wait for the next
 
-    def wait(self, timeout: Optional[float] = None) -> bool:
+    def wait(self, timeout: Optional[float] = None) -> None:
         """Wait until every mirror counted so far has ended (or a force stop).
 
-        Returns True, or False when timeout (seconds, beyond sync-stream) passed
-        first. Ctrl-C interrupts it with KeyboardInterrupt.
+        Returns None, as sync-stream's. With timeout (seconds, beyond
+        sync-stream) raises TimeoutError when it passes first (as
+        subprocess.Popen.wait does); n_mirrors then counts the mirrors not
+        ended yet. Ctrl-C interrupts it with KeyboardInterrupt.
         """
         if timeout is not None and (isinstance(timeout, bool)
                                     or not isinstance(timeout, (int, float))):
@@ -229,14 +233,17 @@ class LineProcBuffer(_FileProtocol, _core.ProcBuffer):
             with self._state_lock:
                 if forced:
                     self.n_mirrors = 0
-                    return True
+                    return
                 while self._ends_seen < ends:
                     self._ends_seen += 1
                     self.n_mirrors -= 1
                     if self.n_mirrors <= 0:
-                        return True
+                        return
             if deadline is not None and time.monotonic() >= deadline:
-                return False
+                raise TimeoutError(
+                    "syncstream: LineProcBuffer.wait(): {0} mirror(s) had not ended after {1} "
+                    "s".format(self.n_mirrors, timeout)
+                )
 
     def write(self, data: str) -> NoReturn:
         """Not for the buffer: write through a mirror (raises NotImplementedError)."""
