@@ -268,6 +268,34 @@ static PyObject *LineBuffer_read(LineBuffer *self, PyObject *args, PyObject *kwa
     return items;
 }
 
+/* _partial(): the calling thread's partial line (the shared one with
+ * per_thread=False), "" if none. */
+static PyObject *LineBuffer_partial(LineBuffer *self, PyObject *unused)
+{
+    ss_linebuf *lb = get_lb(self);
+    if (!lb)
+        return NULL;
+    if (self->per_thread) {
+        ss_writer *w = NULL;
+        if (thread_writer(self, false, &w) < 0)
+            return NULL;
+        const char *part = "";
+        size_t len = 0;
+        if (w)
+            ss__writer_partial(w, &part, &len);
+        return ss__py_str(part, len);
+    }
+    /* The newest item of the view is the shared partial line if it has one. */
+    ss_records set = SS_RECORDS_INIT;
+    int rc = ss_linebuf_read(lb, 1, &set);
+    if (rc < 0)
+        return ss__py_error(rc, "LineBuffer");
+    bool partial = set.count == 1 && (set.items[0].flags & SS_REC_PARTIAL);
+    PyObject *text = partial ? ss__py_str(set.items[0].text, set.items[0].len) : ss__py_str("", 0);
+    ss_records_clear(&set);
+    return text;
+}
+
 static Py_ssize_t LineBuffer_len(LineBuffer *self)
 {
     ss_linebuf *lb = get_lb(self);
@@ -400,6 +428,10 @@ static PyMethodDef LineBuffer_methods[] = {
      "timeout seconds (None: wait for ever). Ctrl-C interrupts the wait. Its\n"
      "cursor and missed attributes say where it is and how many records it lost\n"
      "to rotation. Raises OSError if the buffer is already closed."},
+    {"_partial", METH(LineBuffer_partial), METH_NOARGS,
+     "_partial() -> str\n--\n\n"
+     "The calling thread's partial line (the shared one with per_thread=False),\n"
+     "\"\" if there is none. Raises OSError once closed."},
     {"new_line", METH(LineBuffer_new_line), METH_NOARGS,
      "new_line() -> None\n--\n\n"
      "End the calling thread's partial line if it is not empty (as writing \"\\n\")."},

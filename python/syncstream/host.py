@@ -13,10 +13,12 @@ docs/host-protocol.md describes the wire protocol, sync-stream 1.2's.
 import collections
 import collections.abc
 import contextlib
+import io
 import os
 from typing import Any, ChainMap, Dict, Iterator, Optional, Tuple, Union
 
 from . import _core
+from .mproc import _line_io, _stored_items
 from .base import (GroupedMessage, SerializedMessage, _FileProtocol, _Messages, _NeedsInit,
                    _NotPicklable, _Redirecting)
 
@@ -389,6 +391,19 @@ class LineHostBuffer(_NeedsInit, _NotPicklable):
     def closed(self) -> bool:
         """Whether close() was called."""
         return self._buffer.closed
+
+    @property
+    def storage(self) -> Tuple[_Item, ...]:
+        """sync-stream's storage: the stored items, oldest first, without the
+        partial line. A snapshot."""
+        return _stored_items(self._buffer)
+
+    @property
+    def last_line(self) -> io.StringIO:
+        """sync-stream's last_line: the partial line the POSTs share, in an
+        io.StringIO positioned at its end (closed once the buffer is). A
+        snapshot."""
+        return _line_io(None if self._buffer.closed else self._buffer._partial())
 
     def __len__(self) -> int:
         return len(self._buffer)

@@ -5,14 +5,37 @@ what child processes write through its mirrors (LineProcMirror).
 """
 
 import errno
+import io
+import operator
 import threading
 import time
-from typing import Any, NoReturn, Optional, Tuple
+from typing import Any, NoReturn, Optional, Sequence, Tuple, Union
 
 from . import _core
-from .base import GroupedMessage, _FileProtocol, _Messages, _NeedsInit, _Redirecting
+from .base import (GroupedMessage, _FileProtocol, _Messages, _NeedsInit, _Redirecting,
+                   is_end_line_break)
 
 __all__ = ("LineBuffer", "LineProcMirror", "LineProcBuffer")
+
+
+def _stored_items(buffer: _core.LineBuffer) -> Tuple[Union[str, GroupedMessage], ...]:
+    """The stored items of a C buffer, as read() gives them, without a partial line."""
+    return tuple(
+        record.text if record.kind == "line"
+        else GroupedMessage._from_record(record.kind, record.text)  # type: ignore[arg-type]
+        for record in buffer.records().records
+    )
+
+
+def _line_io(text: Optional[str]) -> io.StringIO:
+    """sync-stream's last_line: text in a StringIO positioned at its end;
+    None: a closed one (the buffer is closed)."""
+    line = io.StringIO()
+    if text is None:
+        line.close()
+    else:
+        line.write(text)
+    return line
 
 
 class LineBuffer(_Redirecting, _Messages, _core.LineBuffer):
@@ -39,7 +62,135 @@ class LineBuffer(_Redirecting, _Messages, _core.LineBuffer):
     Every method is thread-safe. Reading or writing a closed buffer raises
     OSError. Beyond sync-stream, send_warning() and send_error() (which its
     mirrors have) store a warning or an exception as one record.
+
+    sync-stream's ``storage`` and ``last_line`` are read-only snapshots here
+    (a tuple, an io.StringIO). A subclass that overrides ``parse_lines(lines)``
+    gets sync-stream's calls: its writes are split into lines in Python, with
+    one partial line shared by every thread (as in sync-stream, whatever
+    per_thread says), and parse_lines() receives the completed lines; the
+    default parse_lines() stores them.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.parse_lines is not LineBuffer.parse_lines:
+            # The C write assembles lines without Python: a subclass that wants
+            # to see them gets sync-stream's Python assembly instead.
+            for name, method in vars(_ParsedLines).items():
+                if callable(method) and name not in cls.__dict__:
+                    setattr(cls, name, method)
+
+    @property
+    def storage(self) -> Tuple[Union[str, GroupedMessage], ...]:
+        """sync-stream's storage: the stored items, oldest first, without the
+        partial line (a str per line, a GroupedMessage per warning or error).
+        A snapshot: changing the buffer does not change it."""
+        return _stored_items(self)
+
+    @property
+    def last_line(self) -> io.StringIO:
+        """sync-stream's last_line: the calling thread's partial line (the
+        shared one with per_thread=False) in an io.StringIO positioned at its
+        end, so that getvalue() and tell() answer as sync-stream's do; closed
+        once the buffer is. A snapshot: writing to it changes nothing."""
+        return _line_io(None if self.closed else self._partial())
+
+    def parse_lines(self, lines: Sequence[str]) -> None:
+        """sync-stream's hook: store completed lines, one item each.
+
+        Write calls it only in a subclass that overrides it (see the class);
+        an override may filter or transform the lines, and calls
+        super().parse_lines(lines) to store what it keeps.
+        """
+        if lines:
+            _core.LineBuffer.write(self, "\n".join(lines) + "\n")
+
+
+class _ParsedLines:
+    """The methods a LineBuffer subclass overriding parse_lines() gets:
+    sync-stream's line assembly, one partial line in Python (under a lock),
+    the stored lines in the C buffer (whose own partial line stays empty)."""
+
+    def _parse_state(self: Any) -> Tuple[threading.RLock, list]:
+        state: Tuple[threading.RLock, list] = self.__dict__.get("_parsed_line")
+        if state is None:
+            state = self.__dict__.setdefault("_parsed_line", (threading.RLock(), [""]))
+        return state
+
+    def write(self: Any, data: str) -> int:
+        """Write text: every completed line goes to parse_lines() (sync-stream's
+        assembly); the rest stays as the partial line."""
+        if not isinstance(data, str):
+            raise TypeError("syncstream: write() argument must be str, not "
+                            + type(data).__name__)
+        if self.closed:
+            raise OSError(errno.EBADF, "syncstream: The stream cannot be write now.")
+        lock, part = self._parse_state()
+        with lock:
+            lines = data.splitlines()
+            if lines == [""]:  # data is one line break
+                self.parse_lines((part[0],))
+                part[0] = ""
+                return len(data)
+            if is_end_line_break(data):
+                lines.append("")
+            if len(lines) > 1:
+                lines[0] = part[0] + lines[0]
+                rest = lines.pop()
+                self.parse_lines(lines)
+                part[0] = rest
+            elif lines:
+                part[0] += lines[0]
+        return len(data)
+
+    def _partial(self: Any) -> str:
+        _core.LineBuffer._partial(self)  # the closed check
+        return self._parse_state()[1][0]
+
+    def read(self: Any, size: Optional[int] = None) -> Tuple[Union[str, GroupedMessage], ...]:
+        """As LineBuffer.read(), the shared partial line last."""
+        lock, part = self._parse_state()
+        with lock:
+            stored = _core.LineBuffer.read(self, size)  # checks size and closed
+            if not part[0]:
+                return stored
+            keep = self.maxlen - 1
+            view = (_core.LineBuffer.read(self)[-keep:] if keep else ()) + (part[0],)
+        if size is None:
+            return view
+        n = operator.index(size)
+        return view[-n:] if n > 0 else ()
+
+    def __len__(self: Any) -> int:
+        lock, part = self._parse_state()
+        with lock:
+            return min(_core.LineBuffer.__len__(self) + bool(part[0]), self.maxlen)
+
+    def new_line(self: Any) -> None:
+        """End the partial line if it is not empty (parse_lines() gets it)."""
+        _core.LineBuffer.new_line(self)  # the closed check
+        lock, part = self._parse_state()
+        with lock:
+            if part[0]:
+                self.write("\n")
+
+    def _append(self: Any, kind: str, text: str) -> None:
+        self.new_line()
+        _core.LineBuffer._append(self, kind, text)
+
+    def clear(self: Any) -> None:
+        """Remove every stored item and the partial line."""
+        lock, part = self._parse_state()
+        with lock:
+            _core.LineBuffer.clear(self)
+            part[0] = ""
+
+    def close(self: Any) -> None:
+        """Empty and close the buffer."""
+        lock, part = self._parse_state()
+        with lock:
+            _core.LineBuffer.close(self)
+            part[0] = ""
 
 
 def _rebuild_mirror(address: str, aggressive: bool, timeout: Optional[float],
@@ -143,6 +294,18 @@ class LineProcBuffer(_NeedsInit, _FileProtocol, _core.ProcBuffer):
         self._seq_seen = 0
         self._state_lock = threading.Lock()
         self._initialized = True
+
+    @property
+    def storage(self) -> Tuple[Union[str, GroupedMessage], ...]:
+        """sync-stream's storage: every stored item, oldest first, as read()
+        gives them. A snapshot."""
+        return self.read()
+
+    @property
+    def last_line(self) -> io.StringIO:
+        """sync-stream's last_line: always empty here (partial lines stay in
+        their mirrors until they end); closed once the buffer is."""
+        return _line_io(None if self.closed else "")
 
     @property
     def mirror(self) -> LineProcMirror:
