@@ -22,7 +22,12 @@
 #include <syncstream/hostclient.h>
 #include <syncstream/linebuf.h>
 
+#include "hostclient/mirror_int.h"
+
 #define SLICE_MS 50
+/* A write is handed to the mirror in pieces this large, each once the queue
+ * has room for all of it, so that no piece blocks (see mirror_write). */
+#define WRITE_CHUNK (64 * 1024)
 
 /* ConnectionError(message) for what sync-stream raises it for: a server's
  * 4xx / 5xx answer or one outside the protocol; else the usual mapping. */
@@ -292,6 +297,39 @@ static void HostMirror_dealloc(HostMirror *self)
     ss__py_free((PyObject *)self);
 }
 
+/*
+ * ss_host_mirror_write() blocks while the queue is full (a server down for
+ * long): wait for room first, in slices with a signal check between, then
+ * write what fits. Ctrl-C during a wait raises KeyboardInterrupt; the pieces
+ * written before stay queued. Returns 0, a library error, or -1 with an
+ * exception.
+ */
+static int mirror_write(ss_host_mirror *m, const char *data, size_t len)
+{
+    int rc = 0;
+    do {
+        size_t n = len < WRITE_CHUNK ? len : WRITE_CHUNK;
+        /* Room is the common case: asked without releasing the GIL (the
+         * mirror's lock is never held by a thread waiting for the GIL). */
+        rc = ss__host_mirror_wait_room(m, n, 0);
+        while (rc == -ETIMEDOUT) {
+            if (PyErr_CheckSignals() < 0)
+                return -1;
+            Py_BEGIN_ALLOW_THREADS
+            rc = ss__host_mirror_wait_room(m, n, SLICE_MS);
+            Py_END_ALLOW_THREADS
+        }
+        if (rc == 0) {
+            Py_BEGIN_ALLOW_THREADS
+            rc = ss_host_mirror_write(m, data, n);
+            Py_END_ALLOW_THREADS
+        }
+        data += n;
+        len -= n;
+    } while (rc == 0 && len > 0);
+    return rc;
+}
+
 static PyObject *HostMirror_write(HostMirror *self, PyObject *arg)
 {
     ss_host_mirror *m = get_mirror(self);
@@ -302,13 +340,12 @@ static PyObject *HostMirror_write(HostMirror *self, PyObject *arg)
     PyObject *keep;
     if (ss__py_utf8(arg, "write() argument", &data, &len, &keep) < 0)
         return NULL;
-    int rc;
     take(self->lock);
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_host_mirror_write(m, data, (size_t)len);
-    Py_END_ALLOW_THREADS
+    int rc = mirror_write(m, data, (size_t)len);
     PyThread_release_lock(self->lock);
     Py_XDECREF(keep);
+    if (rc == -1 && PyErr_Occurred())
+        return NULL;
     if (rc < 0)
         return mirror_error(self, rc);
     return PyLong_FromSsize_t(PyUnicode_GetLength(arg));
