@@ -197,39 +197,29 @@ int ss_host_mirror_write(ss_host_mirror *m, const void *data, size_t len)
     return rc;
 }
 
-/* The most queue bytes a write of len bytes may take (mu held): each byte may
- * end a record, and a long line is cut every max_line bytes. */
-static size_t write_need(const ss_host_mirror *m, size_t len)
+/* Whether a write of len bytes cannot block (mu held): the queue has room for
+ * the most it may take (each byte may end a record, a long line is cut every
+ * max_line bytes), or is empty. */
+static bool has_room(ss_host_mirror *m, size_t len)
 {
     size_t text = m->la.len + m->la.held + len;
     size_t records = len + 2 + text / m->la.max_line;
-    return records * SS__HQ_HDR + text;
+    return ss__hqueue_room(&m->q) >= records * SS__HQ_HDR + text || ss__hqueue_count(&m->q) == 0;
 }
 
 int ss__host_mirror_wait_room(ss_host_mirror *m, size_t len, int timeout_ms)
 {
-    if (!m)
-        return -EINVAL;
-    struct timespec deadline;
-    if (timeout_ms >= 0)
-        deadline = ss__deadline_after_ms(timeout_ms);
+    struct timespec deadline = ss__deadline_after_ms(timeout_ms);
     pthread_mutex_lock(&m->mu);
     int rc;
-    for (;;) {
-        rc = refusal(m);
-        if (rc != 0 || ss__hqueue_room(&m->q) >= write_need(m, len) ||
-            ss__hqueue_count(&m->q) == 0)
-            break;
+    while ((rc = refusal(m)) == 0 && !has_room(m, len)) {
         if (m->quit) {
             rc = -ECANCELED;
-            break;
-        }
-        if (timeout_ms < 0) {
-            pthread_cond_wait(&m->progress, &m->mu);
         } else if (pthread_cond_timedwait(&m->progress, &m->mu, &deadline) == ETIMEDOUT) {
             rc = -ETIMEDOUT;
-            break;
         }
+        if (rc != 0)
+            break;
     }
     pthread_mutex_unlock(&m->mu);
     return rc;
