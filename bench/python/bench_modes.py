@@ -6,7 +6,7 @@
         --ours build/release/python --peer ../shared/peers/sync-stream
 
 Run by hand, not by the tests. Like bench_python.py (whose child-process
-scheme this reuses), each measurement runs in its own child interpreter with
+runner this imports), each measurement runs in its own child interpreter with
 one package first on sys.path. The peer is much slower, so it gets fewer lines
 (--peer-lines) than ours (--lines): the table compares lines/s.
 
@@ -35,6 +35,8 @@ import tempfile
 import time
 import urllib.request
 from typing import Callable, Dict, List, Tuple
+
+from bench_python import report_best, run_child  # beside this file, first on sys.path
 
 MAXLEN = 1000
 
@@ -155,25 +157,15 @@ def child(workload: str, procs: int, lines: int, repeat: int, ctx: dict) -> None
     import syncstream  # the one first on sys.path: ours or the peer
     import syncstream.host  # noqa: F401  (the peer does not import it in __init__)
 
-    best = 0.0
-    for _ in range(repeat):
-        done, seconds = WORKLOADS[workload][0](syncstream, procs, lines, ctx)
-        best = max(best, done / seconds)
-    print(json.dumps({"lines_per_s": best, "file": syncstream.__file__}))
+    function = WORKLOADS[workload][0]
+    report_best(syncstream, lambda: function(syncstream, procs, lines, ctx), repeat)
 
 
 def measure(path: str, workload: str, procs: int, lines: int, args) -> float:
-    env = dict(os.environ, PYTHONPATH=path, PYTHONDONTWRITEBYTECODE="1")
     ctx = {"tmpdir": args.tmpdir, "timeout": args.timeout, "peer": os.path.abspath(args.peer)}
-    out = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", workload, str(procs),
-         "--lines", str(lines), "--repeat", str(args.repeat), "--ctx", json.dumps(ctx)],
-        env=env, capture_output=True, text=True, timeout=args.timeout * (args.repeat + 1))
-    if out.returncode != 0:
-        sys.exit("%s %s failed:\n%s" % (path, workload, out.stderr))
-    result = json.loads(out.stdout.splitlines()[-1])
-    assert result["file"].startswith(os.path.abspath(path)), result["file"]
-    return result["lines_per_s"]
+    return run_child(__file__, path, [workload, str(procs), "--lines", str(lines), "--repeat",
+                                      str(args.repeat), "--ctx", json.dumps(ctx)],
+                     args.timeout * (args.repeat + 1))
 
 
 def main() -> None:

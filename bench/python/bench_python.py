@@ -110,28 +110,39 @@ WORKLOADS: Dict[str, Tuple[Callable, List[int], int]] = {
 }
 
 
-def child(workload: str, threads: int, lines: int, repeat: int) -> None:
-    import syncstream  # the one first on sys.path: ours or the peer
-
-    function = WORKLOADS[workload][0]
+def report_best(syncstream, run: Callable[[], Tuple[int, float]], repeat: int) -> None:
+    """In a child: print the best lines/s of `repeat` calls of run() (which
+    returns lines and seconds) as the JSON line run_child() reads."""
     best = 0.0
     for _ in range(repeat):
-        done, seconds = function(syncstream, threads, lines)
+        done, seconds = run()
         best = max(best, done / seconds)
     print(json.dumps({"lines_per_s": best, "file": syncstream.__file__}))
 
 
-def measure(path: str, workload: str, threads: int, lines: int, repeat: int) -> float:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = path
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    out = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", workload, str(threads),
-         "--lines", str(lines), "--repeat", str(repeat)],
-        env=env, check=True, capture_output=True, text=True, timeout=3600).stdout
-    result = json.loads(out.splitlines()[-1])
+def run_child(script: str, path: str, child_args: List[str], timeout: float) -> float:
+    """Run `script --child CHILD_ARGS...` with the package at path first on
+    sys.path, and return the lines/s its report_best() printed."""
+    env = dict(os.environ, PYTHONPATH=path, PYTHONDONTWRITEBYTECODE="1")
+    out = subprocess.run([sys.executable, os.path.abspath(script), "--child", *child_args],
+                         env=env, capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        sys.exit("%s %s failed:\n%s" % (path, " ".join(child_args), out.stderr))
+    result = json.loads(out.stdout.splitlines()[-1])
     assert result["file"].startswith(os.path.abspath(path)), result["file"]
     return result["lines_per_s"]
+
+
+def child(workload: str, threads: int, lines: int, repeat: int) -> None:
+    import syncstream  # the one first on sys.path: ours or the peer
+
+    function = WORKLOADS[workload][0]
+    report_best(syncstream, lambda: function(syncstream, threads, lines), repeat)
+
+
+def measure(path: str, workload: str, threads: int, lines: int, repeat: int) -> float:
+    return run_child(__file__, path, [workload, str(threads), "--lines", str(lines),
+                                      "--repeat", str(repeat)], 3600)
 
 
 def main() -> None:

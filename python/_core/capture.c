@@ -12,8 +12,6 @@
 #include <syncstream/capture.h>
 #include <syncstream/record.h>
 
-#define METH(f) ((PyCFunction)(void (*)(void))(f))
-#define GETTER(f) ((getter)(void (*)(void))(f))
 
 typedef struct {
     PyObject_HEAD
@@ -72,12 +70,9 @@ static int FdCapture_init(FdCapture *self, PyObject *args, PyObject *kwargs)
 
 static void FdCapture_dealloc(FdCapture *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     end_capture(self);
     Py_XDECREF(self->owner);
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 static PyObject *FdCapture_end(FdCapture *self, PyObject *unused)
@@ -138,10 +133,5 @@ static PyType_Spec FdCapture_spec = {
 
 int ss__py_capture_add(PyObject *module)
 {
-    PyObject *type = PyType_FromSpec(&FdCapture_spec);
-    if (!type)
-        return -1;
-    int rc = PyModule_AddObjectRef(module, "FdCapture", type);
-    Py_DECREF(type);
-    return rc;
+    return ss__py_add_type(module, &FdCapture_spec, NULL);
 }

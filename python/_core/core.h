@@ -23,6 +23,11 @@
 
 #include <syncstream/record.h>
 
+/* Method tables hold every function as a PyCFunction (getter, setter). */
+#define METH(f) ((PyCFunction)(void (*)(void))(f))
+#define GETTER(f) ((getter)(void (*)(void))(f))
+#define SETTER(f) ((setter)(void (*)(void))(f))
+
 /* The types, one file each. */
 int ss__py_linebuf_add(PyObject *module);
 int ss__py_procbuf_add(PyObject *module);
@@ -87,5 +92,44 @@ PyObject *ss__py_items(const ss_records *set, PyObject *extra);
 PyObject *ss__py_register_message_type(PyObject *module, PyObject *cls);
 /* Drop the registered type (module teardown). */
 void ss__py_records_clear(void);
+
+/*
+ * typeutil.c: what the types share.
+ *
+ * ss__py_not_initialized: ValueError "syncstream: <what>.__init__() was not
+ * called", for an object made with cls.__new__(cls) and used as it is.
+ * ss__py_oserror: raise OSError(err, message) (its errno subclass).
+ */
+void ss__py_not_initialized(const char *what);
+void ss__py_oserror(int err, const char *message);
+/* read()'s size: n items, SS_READ_ALL for None (obj NULL too) or a huge int,
+ * 0 for size <= 0; TypeError for anything but an int. Returns 0 or -1. */
+int ss__py_size(PyObject *obj, size_t *ret);
+/* A buffer's maxlen argument (NULL: the default, 20): sync-stream's TypeError
+ * for anything but a positive int, ValueError naming what beyond the
+ * library's limit. Returns 0 or -1. */
+int ss__py_maxlen(PyObject *obj, const char *what, size_t *ret);
+/* _append()'s kind: "warning" or "error", else ValueError. Returns 0 or -1. */
+int ss__py_kind(const char *name, ss_kind *ret);
+/* The file-protocol methods of an object that is not a real file (put
+ * SS_PY_NOT_A_FILE_METHODS in its method table): seekable() and isatty()
+ * answer False, fileno() and seek() raise OSError naming the object's type. */
+PyObject *ss__py_false(PyObject *self, PyObject *unused);
+PyObject *ss__py_unsupported(PyObject *self, PyObject *args);
+#define SS_PY_NOT_A_FILE_METHODS                                                                   \
+    {"seekable", ss__py_false, METH_NOARGS, "seekable() -> bool\n--\n\nFalse: no random access."}, \
+    {"isatty", ss__py_false, METH_NOARGS, "isatty() -> bool\n--\n\nFalse: not a terminal."},       \
+    {"fileno", ss__py_unsupported, METH_NOARGS,                                                      \
+     "fileno() -> NoReturn\n--\n\nRaise OSError: no file descriptor."},                             \
+    {"seek", ss__py_unsupported, METH_VARARGS,                                                       \
+     "seek(*args) -> NoReturn\n--\n\nRaise OSError: no random access."}
+/* nb_bool of a buffer: true even when empty, as a file is (and as
+ * sync-stream's buffers are). */
+int ss__py_true(PyObject *self);
+/* The end of every type's tp_dealloc: free the object, release its type. */
+void ss__py_free(PyObject *self);
+/* Create the type of spec and add it to module under the last part of its
+ * name; *ret_type (if not NULL) gets a new reference. Returns 0 or -1. */
+int ss__py_add_type(PyObject *module, PyType_Spec *spec, PyObject **ret_type);
 
 #endif

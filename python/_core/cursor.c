@@ -27,8 +27,6 @@
 /* Records fetched per ss_linebuf_follow call; the iterator hands them out one
  * by one. */
 #define FOLLOW_BATCH 1024
-#define METH(f) ((PyCFunction)(void (*)(void))(f))
-#define GETTER(f) ((getter)(void (*)(void))(f))
 
 static PyTypeObject *record_type;
 static PyTypeObject *batch_type;
@@ -227,12 +225,9 @@ static int Follower_clear(Follower *self)
 
 static void Follower_dealloc(Follower *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     PyObject_GC_UnTrack(self);
     Follower_clear(self);
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 static double now_s(void)
@@ -392,8 +387,5 @@ int ss__py_cursor_add(PyObject *module)
     batch_type = PyStructSequence_NewType(&batch_desc);
     if (!batch_type || PyModule_AddObjectRef(module, "RecordBatch", (PyObject *)batch_type) < 0)
         return -1;
-    follower_type = PyType_FromSpec(&Follower_spec);
-    if (!follower_type || PyModule_AddObjectRef(module, "Follower", follower_type) < 0)
-        return -1;
-    return 0;
+    return ss__py_add_type(module, &Follower_spec, &follower_type);
 }

@@ -23,8 +23,6 @@
 
 #include "file/filebuf_int.h"
 
-#define METH(f) ((PyCFunction)(void (*)(void))(f))
-#define GETTER(f) ((getter)(void (*)(void))(f))
 #define WHAT "LineFileBuffer"
 /* As LineBuffer: a longer line is cut into several records. */
 #define PY_MAX_LINE (1u << 20)
@@ -62,7 +60,7 @@ static int open_fb(FileBuffer *self)
 static ss_filebuf *get_fb(FileBuffer *self)
 {
     if (!self->fb) {
-        PyErr_SetString(PyExc_ValueError, "syncstream: LineFileBuffer.__init__() was not called");
+        ss__py_not_initialized("LineFileBuffer");
         return NULL;
     }
     if (self->pid != getpid()) {
@@ -111,7 +109,6 @@ static int FileBuffer_init(FileBuffer *self, PyObject *args, PyObject *kwargs)
 
 static void FileBuffer_dealloc(FileBuffer *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     if (self->fb && self->pid == getpid()) {
         Py_BEGIN_ALLOW_THREADS
         ss_filebuf_free(self->fb);
@@ -119,9 +116,7 @@ static void FileBuffer_dealloc(FileBuffer *self)
     }
     free(self->path);
     free(self->source);
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 static PyObject *FileBuffer_write(FileBuffer *self, PyObject *arg)
@@ -154,16 +149,8 @@ static PyObject *FileBuffer_append(FileBuffer *self, PyObject *args)
     if (!fb)
         return NULL;
     ss_kind kind;
-    if (strcmp(kind_name, "warning") == 0) {
-        kind = SS_KIND_WARNING;
-    } else if (strcmp(kind_name, "error") == 0) {
-        kind = SS_KIND_ERROR;
-    } else {
-        PyErr_Format(PyExc_ValueError,
-                     "syncstream: _append() kind must be \"warning\" or \"error\", not \"%s\"",
-                     kind_name);
+    if (ss__py_kind(kind_name, &kind) < 0)
         return NULL;
-    }
     const char *data;
     Py_ssize_t len;
     PyObject *keep;
@@ -238,29 +225,6 @@ static int partial(ss_filebuf *fb, PyObject **ret)
     return (len && !*ret) ? -1 : 0;
 }
 
-/* read()'s size: SS_READ_ALL for None or a huge int, 0 for size <= 0. */
-static int parse_size(PyObject *obj, size_t *ret)
-{
-    if (!obj || obj == Py_None) {
-        *ret = SS_READ_ALL;
-        return 0;
-    }
-    if (!PyIndex_Check(obj)) {
-        ss__py_type_error("read() size", "an int or None", obj);
-        return -1;
-    }
-    PyObject *num = PyNumber_Index(obj);
-    if (!num)
-        return -1;
-    int overflow = 0;
-    long long n = PyLong_AsLongLongAndOverflow(num, &overflow);
-    Py_DECREF(num);
-    if (n == -1 && PyErr_Occurred())
-        return -1;
-    *ret = overflow > 0 ? SS_READ_ALL : (overflow < 0 || n <= 0) ? 0 : (size_t)n;
-    return 0;
-}
-
 static PyObject *FileBuffer_read(FileBuffer *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"size", NULL};
@@ -269,7 +233,7 @@ static PyObject *FileBuffer_read(FileBuffer *self, PyObject *args, PyObject *kwa
         return NULL;
     size_t size;
     ss_filebuf *fb = get_fb(self);
-    if (!fb || parse_size(size_obj, &size) < 0)
+    if (!fb || ss__py_size(size_obj, &size) < 0)
         return NULL;
     if (size == 0) {
         if (ss__filebuf_closed(fb))
@@ -339,10 +303,6 @@ static Py_ssize_t FileBuffer_len(FileBuffer *self)
     return (Py_ssize_t)n;
 }
 
-static int FileBuffer_bool(PyObject *self)
-{
-    return 1;
-}
 
 static PyObject *FileBuffer_get_closed(FileBuffer *self, void *unused)
 {
@@ -415,7 +375,7 @@ static PyType_Slot FileBuffer_slots[] = {
     {Py_tp_methods, FileBuffer_methods},
     {Py_tp_getset, FileBuffer_getset},
     {Py_sq_length, FileBuffer_len},
-    {Py_nb_bool, FileBuffer_bool},
+    {Py_nb_bool, ss__py_true},
     {0, NULL},
 };
 
@@ -428,10 +388,5 @@ static PyType_Spec FileBuffer_spec = {
 
 int ss__py_filebuf_add(PyObject *module)
 {
-    PyObject *type = PyType_FromSpec(&FileBuffer_spec);
-    if (!type)
-        return -1;
-    int rc = PyModule_AddObjectRef(module, "FileBuffer", type);
-    Py_DECREF(type);
-    return rc;
+    return ss__py_add_type(module, &FileBuffer_spec, NULL);
 }

@@ -22,9 +22,12 @@
 #include <syncstream/hostclient.h>
 #include <syncstream/linebuf.h>
 
-#define METH(f) ((PyCFunction)(void (*)(void))(f))
-#define GETTER(f) ((getter)(void (*)(void))(f))
+#include "hostclient/mirror_int.h"
+
 #define SLICE_MS 50
+/* A write is handed to the mirror in pieces this large, each once the queue
+ * has room for all of it, so that no piece blocks (see mirror_write). */
+#define WRITE_CHUNK (64 * 1024)
 
 /* ConnectionError(message) for what sync-stream raises it for: a server's
  * 4xx / 5xx answer or one outside the protocol; else the usual mapping. */
@@ -63,43 +66,6 @@ static void take(PyThread_type_lock lock)
         PyThread_acquire_lock(lock, WAIT_LOCK);
         Py_END_ALLOW_THREADS
     }
-}
-
-static int kind_of(const char *name, ss_kind *ret)
-{
-    if (strcmp(name, "warning") == 0)
-        *ret = SS_KIND_WARNING;
-    else if (strcmp(name, "error") == 0)
-        *ret = SS_KIND_ERROR;
-    else {
-        PyErr_Format(PyExc_ValueError,
-                     "syncstream: kind must be \"warning\" or \"error\", not \"%s\"", name);
-        return -1;
-    }
-    return 0;
-}
-
-/* read()'s size: SS_READ_ALL for None or a huge int, 0 for size <= 0. */
-static int parse_size(PyObject *obj, size_t *ret)
-{
-    if (!obj || obj == Py_None) {
-        *ret = SS_READ_ALL;
-        return 0;
-    }
-    if (!PyIndex_Check(obj)) {
-        ss__py_type_error("read() size", "an int or None", obj);
-        return -1;
-    }
-    PyObject *num = PyNumber_Index(obj);
-    if (!num)
-        return -1;
-    int overflow = 0;
-    long long n = PyLong_AsLongLongAndOverflow(num, &overflow);
-    Py_DECREF(num);
-    if (n == -1 && PyErr_Occurred())
-        return -1;
-    *ret = overflow > 0 ? SS_READ_ALL : (overflow < 0 || n <= 0) ? 0 : (size_t)n;
-    return 0;
 }
 
 /* ---- HostServer ---- */
@@ -162,11 +128,8 @@ static void server_free(HostServer *self)
 
 static void HostServer_dealloc(HostServer *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     server_free(self);
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 static PyObject *HostServer_close(HostServer *self, PyObject *unused)
@@ -206,7 +169,7 @@ static PyObject *HostServer_read(HostServer *self, PyObject *args, PyObject *kwa
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:read", kwlist, &size_obj))
         return NULL;
     ss_host_server *srv = get_srv(self);
-    if (!srv || parse_size(size_obj, &size) < 0)
+    if (!srv || ss__py_size(size_obj, &size) < 0)
         return NULL;
     if (size == 0)
         return PyTuple_New(0);
@@ -270,7 +233,7 @@ typedef struct {
 static ss_host_mirror *get_mirror(HostMirror *self)
 {
     if (!self->m)
-        PyErr_SetString(PyExc_ValueError, "syncstream: HostMirror.__init__() was not called");
+        ss__py_not_initialized("HostMirror");
     return self->m;
 }
 
@@ -321,7 +284,6 @@ static int HostMirror_init(HostMirror *self, PyObject *args, PyObject *kwargs)
 
 static void HostMirror_dealloc(HostMirror *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     /* A fork child has no copy of the sending thread to join: the inherited
      * mirror is left alone there (LineHostMirror makes a new one). */
     if (self->m && self->pid == getpid()) {
@@ -332,9 +294,40 @@ static void HostMirror_dealloc(HostMirror *self)
     }
     if (self->lock)
         PyThread_free_lock(self->lock);
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
+}
+
+/*
+ * ss_host_mirror_write() blocks while the queue is full (a server down for
+ * long): wait for room first, in slices with a signal check between, then
+ * write what fits. Ctrl-C during a wait raises KeyboardInterrupt; the pieces
+ * written before stay queued. Returns 0, a library error, or -1 with an
+ * exception.
+ */
+static int mirror_write(ss_host_mirror *m, const char *data, size_t len)
+{
+    int rc = 0;
+    do {
+        size_t n = len < WRITE_CHUNK ? len : WRITE_CHUNK;
+        /* Room is the common case: asked without releasing the GIL (the
+         * mirror's lock is never held by a thread waiting for the GIL). */
+        rc = ss__host_mirror_wait_room(m, n, 0);
+        while (rc == -ETIMEDOUT) {
+            if (PyErr_CheckSignals() < 0)
+                return -1;
+            Py_BEGIN_ALLOW_THREADS
+            rc = ss__host_mirror_wait_room(m, n, SLICE_MS);
+            Py_END_ALLOW_THREADS
+        }
+        if (rc == 0) {
+            Py_BEGIN_ALLOW_THREADS
+            rc = ss_host_mirror_write(m, data, n);
+            Py_END_ALLOW_THREADS
+        }
+        data += n;
+        len -= n;
+    } while (rc == 0 && len > 0);
+    return rc;
 }
 
 static PyObject *HostMirror_write(HostMirror *self, PyObject *arg)
@@ -347,13 +340,12 @@ static PyObject *HostMirror_write(HostMirror *self, PyObject *arg)
     PyObject *keep;
     if (ss__py_utf8(arg, "write() argument", &data, &len, &keep) < 0)
         return NULL;
-    int rc;
     take(self->lock);
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_host_mirror_write(m, data, (size_t)len);
-    Py_END_ALLOW_THREADS
+    int rc = mirror_write(m, data, (size_t)len);
     PyThread_release_lock(self->lock);
     Py_XDECREF(keep);
+    if (rc == -1 && PyErr_Occurred())
+        return NULL;
     if (rc < 0)
         return mirror_error(self, rc);
     return PyLong_FromSsize_t(PyUnicode_GetLength(arg));
@@ -380,7 +372,7 @@ static PyObject *HostMirror_append(HostMirror *self, PyObject *args)
     const char *kind_name;
     PyObject *text;
     ss_kind kind;
-    if (!PyArg_ParseTuple(args, "sO:_append", &kind_name, &text) || kind_of(kind_name, &kind) < 0)
+    if (!PyArg_ParseTuple(args, "sO:_append", &kind_name, &text) || ss__py_kind(kind_name, &kind) < 0)
         return NULL;
     ss_host_mirror *m = get_mirror(self);
     if (!m)
@@ -576,7 +568,7 @@ typedef struct {
 static ss_host_reader *get_reader(HostReader *self)
 {
     if (!self->r)
-        PyErr_SetString(PyExc_ValueError, "syncstream: HostReader.__init__() was not called");
+        ss__py_not_initialized("HostReader");
     return self->r;
 }
 
@@ -612,13 +604,10 @@ static int HostReader_init(HostReader *self, PyObject *args, PyObject *kwargs)
 
 static void HostReader_dealloc(HostReader *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     ss_host_reader_free(self->r);
     if (self->lock)
         PyThread_free_lock(self->lock);
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 static PyObject *reader_error(HostReader *self, int rc)
@@ -693,7 +682,7 @@ static PyObject *HostReader_read(HostReader *self, PyObject *args, PyObject *kwa
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:read", kwlist, &size_obj))
         return NULL;
     ss_host_reader *r = get_reader(self);
-    if (!r || parse_size(size_obj, &size) < 0)
+    if (!r || ss__py_size(size_obj, &size) < 0)
         return NULL;
     ss_records set = SS_RECORDS_INIT;
     int rc;
@@ -803,13 +792,7 @@ int ss__py_host_add(PyObject *module)
 {
     static PyType_Spec *const specs[] = {&HostServer_spec, &HostMirror_spec, &HostReader_spec};
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-        PyObject *type = PyType_FromSpec(specs[i]);
-        if (!type)
-            return -1;
-        /* "syncstream._core.HostServer" -> "HostServer" */
-        int rc = PyModule_AddObjectRef(module, strrchr(specs[i]->name, '.') + 1, type);
-        Py_DECREF(type);
-        if (rc < 0)
+        if (ss__py_add_type(module, specs[i], NULL) < 0)
             return -1;
     }
     return 0;

@@ -28,16 +28,11 @@
 
 #include "linebuf/linebuf_int.h"
 
-/* ss_linebuf_new() refuses a larger maxlen (linebuf.h). */
-#define MAXLEN_LIMIT (1LL << 28)
 /* A line longer than this is cut into several records (sync-stream keeps any
  * length): large enough for any printed line, and only touched memory counts. */
 #define PY_MAX_LINE (1u << 20)
 #define BIG_WRITE (64 * 1024)
 #define WRITER_CAPSULE "syncstream._core.writer"
-/* Method tables hold every function as a PyCFunction. */
-#define METH(f) ((PyCFunction)(void (*)(void))(f))
-#define GETTER(f) ((getter)(void (*)(void))(f))
 
 typedef struct {
     PyObject_HEAD
@@ -67,7 +62,7 @@ static void writer_capsule_free(PyObject *capsule)
 static ss_linebuf *get_lb(LineBuffer *self)
 {
     if (!self->lb)
-        PyErr_SetString(PyExc_ValueError, "syncstream: LineBuffer.__init__() was not called");
+        ss__py_not_initialized("LineBuffer");
     return self->lb;
 }
 
@@ -140,32 +135,16 @@ static int LineBuffer_init(LineBuffer *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_TypeError, "syncstream: LineBuffer.__init__() called twice");
         return -1;
     }
-    long long maxlen = 20;
-    if (maxlen_obj) {
-        int overflow = 0;
-        /* sync-stream's check and message: a positive int (a bool is an int) */
-        maxlen = PyLong_Check(maxlen_obj) ? PyLong_AsLongLongAndOverflow(maxlen_obj, &overflow) : 0;
-        if (maxlen == -1 && PyErr_Occurred())
-            return -1;
-        if (overflow < 0 || (!overflow && maxlen < 1)) {
-            PyErr_SetString(PyExc_TypeError,
-                            "syncstream: The argument \"maxlen\" should be a positive integer.");
-            return -1;
-        }
-        if (overflow > 0 || maxlen > MAXLEN_LIMIT) {
-            PyErr_Format(PyExc_ValueError,
-                         "syncstream: LineBuffer: maxlen %R is larger than the limit, %lld",
-                         maxlen_obj, MAXLEN_LIMIT);
-            return -1;
-        }
-    }
+    size_t maxlen;
+    if (ss__py_maxlen(maxlen_obj, "LineBuffer", &maxlen) < 0)
+        return -1;
     if (per_thread) {
         self->slots = PyObject_CallNoArgs(slot_type);
         if (!self->slots)
             return -1;
     }
     ss_linebuf_opts opts = {
-        .maxlen = (size_t)maxlen,
+        .maxlen = maxlen,
         .max_line = PY_MAX_LINE,
         /* Lines end where Python's str.splitlines ends them, as in sync-stream. */
         .line_flags = SS_LINE_SPLITLINES,
@@ -183,13 +162,10 @@ static int LineBuffer_init(LineBuffer *self, PyObject *args, PyObject *kwargs)
 
 static void LineBuffer_dealloc(LineBuffer *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     /* First the writers (clearing the slots closes them), then their buffer. */
     Py_CLEAR(self->slots);
     ss_linebuf_free(self->lb);
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 /* One write of len bytes through the calling thread's writer, or the shared one. */
@@ -232,15 +208,8 @@ static PyObject *LineBuffer_append(LineBuffer *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "sO:_append", &kind_name, &text) || !get_lb(self))
         return NULL;
     ss_kind kind;
-    if (strcmp(kind_name, "warning") == 0) {
-        kind = SS_KIND_WARNING;
-    } else if (strcmp(kind_name, "error") == 0) {
-        kind = SS_KIND_ERROR;
-    } else {
-        PyErr_Format(PyExc_ValueError, "syncstream: _append() kind must be \"warning\" or "
-                     "\"error\", not \"%s\"", kind_name);
+    if (ss__py_kind(kind_name, &kind) < 0)
         return NULL;
-    }
     ss_writer *w = NULL;
     if (self->per_thread && thread_writer(self, true, &w) < 0)
         return NULL;
@@ -257,32 +226,6 @@ static PyObject *LineBuffer_append(LineBuffer *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* read()'s size: n items, SS_READ_ALL for None or a huge int, 0 for size <= 0. */
-static int parse_size(PyObject *obj, size_t *ret)
-{
-    if (!obj || obj == Py_None) {
-        *ret = SS_READ_ALL;
-        return 0;
-    }
-    if (!PyIndex_Check(obj)) {
-        ss__py_type_error("read() size", "an int or None", obj);
-        return -1;
-    }
-    PyObject *num = PyNumber_Index(obj);
-    if (!num)
-        return -1;
-    int overflow = 0;
-    long long n = PyLong_AsLongLongAndOverflow(num, &overflow);
-    Py_DECREF(num);
-    if (n == -1 && PyErr_Occurred())
-        return -1;
-    if (overflow > 0)
-        *ret = SS_READ_ALL;
-    else
-        *ret = (overflow < 0 || n <= 0) ? 0 : (size_t)n;
-    return 0;
-}
-
 static PyObject *LineBuffer_read(LineBuffer *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"size", NULL};
@@ -291,7 +234,7 @@ static PyObject *LineBuffer_read(LineBuffer *self, PyObject *args, PyObject *kwa
         return NULL;
     ss_linebuf *lb = get_lb(self);
     size_t size;
-    if (!lb || parse_size(size_obj, &size) < 0)
+    if (!lb || ss__py_size(size_obj, &size) < 0)
         return NULL;
 
     /* This thread's partial line, if any, is the newest item of the view. */
@@ -325,6 +268,34 @@ static PyObject *LineBuffer_read(LineBuffer *self, PyObject *args, PyObject *kwa
     return items;
 }
 
+/* _partial(): the calling thread's partial line (the shared one with
+ * per_thread=False), "" if none. */
+static PyObject *LineBuffer_partial(LineBuffer *self, PyObject *unused)
+{
+    ss_linebuf *lb = get_lb(self);
+    if (!lb)
+        return NULL;
+    if (self->per_thread) {
+        ss_writer *w = NULL;
+        if (thread_writer(self, false, &w) < 0)
+            return NULL;
+        const char *part = "";
+        size_t len = 0;
+        if (w)
+            ss__writer_partial(w, &part, &len);
+        return ss__py_str(part, len);
+    }
+    /* The newest item of the view is the shared partial line if it has one. */
+    ss_records set = SS_RECORDS_INIT;
+    int rc = ss_linebuf_read(lb, 1, &set);
+    if (rc < 0)
+        return ss__py_error(rc, "LineBuffer");
+    bool partial = set.count == 1 && (set.items[0].flags & SS_REC_PARTIAL);
+    PyObject *text = partial ? ss__py_str(set.items[0].text, set.items[0].len) : ss__py_str("", 0);
+    ss_records_clear(&set);
+    return text;
+}
+
 static Py_ssize_t LineBuffer_len(LineBuffer *self)
 {
     ss_linebuf *lb = get_lb(self);
@@ -351,12 +322,6 @@ static bool is_open(LineBuffer *self)
 {
     size_t n;
     return self->lb && ss_linebuf_len(self->lb, &n) == 0;
-}
-
-/* A buffer is true even when empty, as a file is (and as sync-stream's is). */
-static int LineBuffer_bool(PyObject *self)
-{
-    return 1;
 }
 
 static PyObject *LineBuffer_new_line(LineBuffer *self, PyObject *unused)
@@ -420,18 +385,6 @@ static PyObject *LineBuffer_readable(LineBuffer *self, PyObject *unused)
     return PyBool_FromLong(is_open(self));
 }
 
-static PyObject *LineBuffer_false(LineBuffer *self, PyObject *unused)
-{
-    Py_RETURN_FALSE;
-}
-
-static PyObject *LineBuffer_unsupported(LineBuffer *self, PyObject *args)
-{
-    PyErr_SetString(PyExc_OSError,
-                    "syncstream: LineBuffer has no file descriptor and no random access");
-    return NULL;
-}
-
 static PyObject *LineBuffer_get_maxlen(LineBuffer *self, void *unused)
 {
     ss_linebuf *lb = get_lb(self);
@@ -475,6 +428,10 @@ static PyMethodDef LineBuffer_methods[] = {
      "timeout seconds (None: wait for ever). Ctrl-C interrupts the wait. Its\n"
      "cursor and missed attributes say where it is and how many records it lost\n"
      "to rotation. Raises OSError if the buffer is already closed."},
+    {"_partial", METH(LineBuffer_partial), METH_NOARGS,
+     "_partial() -> str\n--\n\n"
+     "The calling thread's partial line (the shared one with per_thread=False),\n"
+     "\"\" if there is none. Raises OSError once closed."},
     {"new_line", METH(LineBuffer_new_line), METH_NOARGS,
      "new_line() -> None\n--\n\n"
      "End the calling thread's partial line if it is not empty (as writing \"\\n\")."},
@@ -492,14 +449,7 @@ static PyMethodDef LineBuffer_methods[] = {
      "readable() -> bool\n--\n\nTrue until the buffer is closed."},
     {"writable", METH(LineBuffer_readable), METH_NOARGS,
      "writable() -> bool\n--\n\nTrue until the buffer is closed."},
-    {"seekable", METH(LineBuffer_false), METH_NOARGS,
-     "seekable() -> bool\n--\n\nFalse: no random access."},
-    {"isatty", METH(LineBuffer_false), METH_NOARGS,
-     "isatty() -> bool\n--\n\nFalse: not a terminal."},
-    {"fileno", METH(LineBuffer_unsupported), METH_NOARGS,
-     "fileno() -> NoReturn\n--\n\nRaise OSError: the buffer has no file descriptor."},
-    {"seek", METH(LineBuffer_unsupported), METH_VARARGS,
-     "seek(*args) -> NoReturn\n--\n\nRaise OSError: the buffer has no random access."},
+    SS_PY_NOT_A_FILE_METHODS,
     {NULL, NULL, 0, NULL},
 };
 
@@ -539,7 +489,7 @@ static PyType_Slot LineBuffer_slots[] = {
     {Py_tp_getset, LineBuffer_getset},
     {Py_sq_length, LineBuffer_len},
     {Py_tp_iter, ss__py_linebuf_iter},
-    {Py_nb_bool, LineBuffer_bool},
+    {Py_nb_bool, ss__py_true},
     {0, NULL},
 };
 
@@ -567,8 +517,5 @@ int ss__py_linebuf_add(PyObject *module)
     Py_DECREF(local_type);
     if (!slot_type)
         return -1;
-    linebuf_type = PyType_FromSpec(&LineBuffer_spec);
-    if (!linebuf_type)
-        return -1;
-    return PyModule_AddObjectRef(module, "LineBuffer", linebuf_type);
+    return ss__py_add_type(module, &LineBuffer_spec, &linebuf_type);
 }

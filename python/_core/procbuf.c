@@ -35,16 +35,12 @@
 
 #include "proc/mirror_int.h"
 
-#define MAXLEN_LIMIT (1LL << 28)
 /* As LineBuffer: a longer line is cut into several records. */
 #define PY_MAX_LINE (1u << 20)
 #define WAIT_SLICE_MS 50
 /* How long a mirror without a timeout waits for the buffer to answer its
  * connection: the collector answers at once unless its process is stuck. */
 #define CONNECT_MS 60000
-#define METH(f) ((PyCFunction)(void (*)(void))(f))
-#define GETTER(f) ((getter)(void (*)(void))(f))
-#define SETTER(f) ((setter)(void (*)(void))(f))
 
 static unsigned long fork_gen;
 
@@ -65,7 +61,7 @@ typedef struct {
 static ss_procbuf *get_pb(ProcBuffer *self)
 {
     if (!self->pb) {
-        PyErr_SetString(PyExc_ValueError, "syncstream: LineProcBuffer.__init__() was not called");
+        ss__py_not_initialized("LineProcBuffer");
         return NULL;
     }
     if (self->owner != getpid()) {
@@ -87,26 +83,11 @@ static int ProcBuffer_init(ProcBuffer *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_TypeError, "syncstream: LineProcBuffer.__init__() called twice");
         return -1;
     }
-    long long maxlen = 20;
-    if (maxlen_obj) {
-        int overflow = 0;
-        maxlen = PyLong_Check(maxlen_obj) ? PyLong_AsLongLongAndOverflow(maxlen_obj, &overflow) : 0;
-        if (maxlen == -1 && PyErr_Occurred())
-            return -1;
-        if (overflow < 0 || (!overflow && maxlen < 1)) {
-            PyErr_SetString(PyExc_TypeError,
-                            "syncstream: The argument \"maxlen\" should be a positive integer.");
-            return -1;
-        }
-        if (overflow > 0 || maxlen > MAXLEN_LIMIT) {
-            PyErr_Format(PyExc_ValueError,
-                         "syncstream: LineProcBuffer: maxlen %R is larger than the limit, %lld",
-                         maxlen_obj, MAXLEN_LIMIT);
-            return -1;
-        }
-    }
+    size_t maxlen;
+    if (ss__py_maxlen(maxlen_obj, "LineProcBuffer", &maxlen) < 0)
+        return -1;
     ss_procbuf_opts opts = {
-        .buf = {.maxlen = (size_t)maxlen, .max_line = PY_MAX_LINE,
+        .buf = {.maxlen = maxlen, .max_line = PY_MAX_LINE,
                 .line_flags = SS_LINE_SPLITLINES},
     };
     ss_procbuf *pb;
@@ -123,16 +104,13 @@ static int ProcBuffer_init(ProcBuffer *self, PyObject *args, PyObject *kwargs)
 
 static void ProcBuffer_dealloc(ProcBuffer *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     /* In a fork child the collector thread is not there to join: leave it. */
     if (self->pb && self->owner == getpid()) {
         Py_BEGIN_ALLOW_THREADS
         ss_procbuf_free(self->pb);
         Py_END_ALLOW_THREADS
     }
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 static PyObject *ProcBuffer_get_address(ProcBuffer *self, void *unused)
@@ -145,28 +123,6 @@ static PyObject *ProcBuffer_get_address(ProcBuffer *self, void *unused)
     return rc < 0 ? ss__py_error(rc, "LineProcBuffer") : PyUnicode_FromString(addr);
 }
 
-static int parse_size(PyObject *obj, size_t *ret)
-{
-    if (!obj || obj == Py_None) {
-        *ret = SS_READ_ALL;
-        return 0;
-    }
-    if (!PyIndex_Check(obj)) {
-        ss__py_type_error("read() size", "an int or None", obj);
-        return -1;
-    }
-    PyObject *num = PyNumber_Index(obj);
-    if (!num)
-        return -1;
-    int overflow = 0;
-    long long n = PyLong_AsLongLongAndOverflow(num, &overflow);
-    Py_DECREF(num);
-    if (n == -1 && PyErr_Occurred())
-        return -1;
-    *ret = overflow > 0 ? SS_READ_ALL : (overflow < 0 || n <= 0) ? 0 : (size_t)n;
-    return 0;
-}
-
 static PyObject *ProcBuffer_read(ProcBuffer *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"size", NULL};
@@ -175,7 +131,7 @@ static PyObject *ProcBuffer_read(ProcBuffer *self, PyObject *args, PyObject *kwa
         return NULL;
     ss_procbuf *pb = get_pb(self);
     size_t size;
-    if (!pb || parse_size(size_obj, &size) < 0)
+    if (!pb || ss__py_size(size_obj, &size) < 0)
         return NULL;
     ss_records set = SS_RECORDS_INIT;
     int rc = ss_linebuf_read(ss_procbuf_linebuf(pb), size, &set);
@@ -195,10 +151,6 @@ static Py_ssize_t ProcBuffer_len(ProcBuffer *self)
     return ss_linebuf_len(ss_procbuf_linebuf(pb), &n) < 0 ? 0 : (Py_ssize_t)n;
 }
 
-static int ProcBuffer_bool(PyObject *self)
-{
-    return 1;
-}
 
 static bool buffer_open(ProcBuffer *self)
 {
@@ -393,7 +345,7 @@ static PyType_Slot ProcBuffer_slots[] = {
     {Py_tp_methods, ProcBuffer_methods},
     {Py_tp_getset, ProcBuffer_getset},
     {Py_sq_length, ProcBuffer_len},
-    {Py_nb_bool, ProcBuffer_bool},
+    {Py_nb_bool, ss__py_true},
     {0, NULL},
 };
 
@@ -459,7 +411,6 @@ static int ProcMirror_init(ProcMirror *self, PyObject *args, PyObject *kwargs)
 
 static void ProcMirror_dealloc(ProcMirror *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     Conn *c = self->conn;
     if (c && c->gen == fork_gen) {
         /* nothing is sent: a mirror dropped without an end counts as one
@@ -470,9 +421,7 @@ static void ProcMirror_dealloc(ProcMirror *self)
     }
     Py_XDECREF(self->address);
     Py_XDECREF(self->timeout);
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 /* This process's connection (made on first use), or NULL with an exception.
@@ -480,7 +429,7 @@ static void ProcMirror_dealloc(ProcMirror *self)
 static Conn *get_conn(ProcMirror *self)
 {
     if (!self->address) {
-        PyErr_SetString(PyExc_ValueError, "syncstream: LineProcMirror.__init__() was not called");
+        ss__py_not_initialized("LineProcMirror");
         return NULL;
     }
     if (self->conn && self->conn->gen == fork_gen)
@@ -571,12 +520,7 @@ static int run_op(ProcMirror *self, enum op op, ss_kind kind, const char *data, 
 static int check_open(ProcMirror *self)
 {
     if (self->closed) {
-        PyObject *exc = PyObject_CallFunction(PyExc_OSError, "(is)", EBADF,
-                                              "syncstream: The mirror is closed.");
-        if (exc) {
-            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-            Py_DECREF(exc);
-        }
+        ss__py_oserror(EBADF, "syncstream: The mirror is closed.");
         return -1;
     }
     return 0;
@@ -674,7 +618,7 @@ static PyObject *ProcMirror_read(ProcMirror *self, PyObject *args, PyObject *kwa
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:read", kwlist, &size_obj))
         return NULL;
     size_t size;
-    if (parse_size(size_obj, &size) < 0 || check_open(self) < 0)
+    if (ss__py_size(size_obj, &size) < 0 || check_open(self) < 0)
         return NULL;
     Conn *c = get_conn(self);
     if (!c)
@@ -726,22 +670,10 @@ static PyObject *ProcMirror_readable(ProcMirror *self, PyObject *unused)
     return PyBool_FromLong(!self->closed);
 }
 
-static PyObject *ProcMirror_false(ProcMirror *self, PyObject *unused)
-{
-    Py_RETURN_FALSE;
-}
-
-static PyObject *ProcMirror_unsupported(ProcMirror *self, PyObject *args)
-{
-    PyErr_SetString(PyExc_OSError,
-                    "syncstream: LineProcMirror has no file descriptor and no random access");
-    return NULL;
-}
-
 static PyObject *ProcMirror_get_address(ProcMirror *self, void *unused)
 {
     if (!self->address) {
-        PyErr_SetString(PyExc_ValueError, "syncstream: LineProcMirror.__init__() was not called");
+        ss__py_not_initialized("LineProcMirror");
         return NULL;
     }
     return Py_NewRef(self->address);
@@ -802,12 +734,7 @@ static PyMethodDef ProcMirror_methods[] = {
      "readable() -> bool\n--\n\nTrue until the mirror is closed."},
     {"writable", METH(ProcMirror_readable), METH_NOARGS,
      "writable() -> bool\n--\n\nTrue until the mirror is closed."},
-    {"seekable", METH(ProcMirror_false), METH_NOARGS, "seekable() -> bool\n--\n\nFalse."},
-    {"isatty", METH(ProcMirror_false), METH_NOARGS, "isatty() -> bool\n--\n\nFalse."},
-    {"fileno", METH(ProcMirror_unsupported), METH_NOARGS,
-     "fileno() -> NoReturn\n--\n\nRaise OSError: no file descriptor."},
-    {"seek", METH(ProcMirror_unsupported), METH_VARARGS,
-     "seek(*args) -> NoReturn\n--\n\nRaise OSError: no random access."},
+    SS_PY_NOT_A_FILE_METHODS,
     {NULL, NULL, 0, NULL},
 };
 
@@ -846,16 +773,7 @@ int ss__py_procbuf_add(PyObject *module)
         PyErr_NoMemory();
         return -1;
     }
-    PyType_Spec *specs[] = {&ProcBuffer_spec, &ProcMirror_spec};
-    const char *names[] = {"ProcBuffer", "ProcMirror"};
-    for (size_t i = 0; i < 2; i++) {
-        PyObject *type = PyType_FromSpec(specs[i]);
-        if (!type)
-            return -1;
-        int rc = PyModule_AddObjectRef(module, names[i], type);
-        Py_DECREF(type);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
+    if (ss__py_add_type(module, &ProcBuffer_spec, NULL) < 0)
+        return -1;
+    return ss__py_add_type(module, &ProcMirror_spec, NULL);
 }

@@ -30,7 +30,6 @@
 #define SLICE_MS 50
 /* read()'s buffer when nothing has arrived yet. */
 #define READ_ROOM (64 * 1024)
-#define METH(f) ((PyCFunction)(void (*)(void))(f))
 
 typedef struct {
     PyObject_HEAD
@@ -710,15 +709,12 @@ static PyObject *Stream_name(Stream *self, PyObject *unused)
 
 static void Stream_dealloc(Stream *self)
 {
-    PyTypeObject *tp = Py_TYPE((PyObject *)self);
     if (self->s) {
         Py_BEGIN_ALLOW_THREADS
         ss_stream_free(self->s);
         Py_END_ALLOW_THREADS
     }
-    freefunc tp_free = PyType_GetSlot(tp, Py_tp_free);
-    tp_free(self);
-    Py_DECREF(tp);
+    ss__py_free((PyObject *)self);
 }
 
 static PyMethodDef Stream_methods[] = {
@@ -772,12 +768,7 @@ static PyType_Spec Stream_spec = {
 
 int ss__py_stream_add(PyObject *module)
 {
-    PyObject *type = PyType_FromSpec(&Stream_spec);
-    if (!type)
-        return -1;
-    int rc = PyModule_AddObjectRef(module, "Stream", type);
-    Py_DECREF(type);
-    if (rc < 0)
+    if (ss__py_add_type(module, &Stream_spec, NULL) < 0)
         return -1;
     failure_type = PyErr_NewException("syncstream._core.StreamFailure", PyExc_Exception, NULL);
     if (!failure_type)

@@ -6,17 +6,15 @@ one mounting the same disk, opens its own LineFileBuffer on the same path.
 """
 
 import os
-import sys
-import types
-from typing import Any, List, Optional, TextIO, Tuple, Type, Union
+from typing import Any, Optional, Tuple, Union
 
 from . import _core
-from .base import GroupedMessage, _FileProtocol
+from .base import GroupedMessage, _FileProtocol, _Messages, _NeedsInit, _Redirecting
 
 __all__ = ("LineFileBuffer",)
 
 
-class LineFileBuffer(_FileProtocol, _core.FileBuffer):
+class LineFileBuffer(_NeedsInit, _Redirecting, _Messages, _FileProtocol, _core.FileBuffer):
     """A bounded buffer of lines in a log file shared by processes.
 
     ``LineFileBuffer(file_path, maxlen=20, tmp_id="tmp")``
@@ -62,32 +60,19 @@ class LineFileBuffer(_FileProtocol, _core.FileBuffer):
                 'syncstream: The argument "file_path" should contain a non-empty file name.'
             )
         self.__args = (file_path, maxlen, tmp_id)
-        self.__saved: List[Tuple[TextIO, TextIO]] = []
         super().__init__(stem + ".log", maxlen, tmp_id)
+        self._initialized = True
 
     def __reduce__(self) -> Tuple[Any, ...]:
         """Pickle as the arguments: the receiving process opens the file itself."""
         return (type(self), self.__args)
 
-    def __enter__(self) -> "LineFileBuffer":
-        """Redirect sys.stdout and sys.stderr to this buffer until __exit__."""
-        self.__saved.append((sys.stdout, sys.stderr))
-        sys.stdout = sys.stderr = self  # type: ignore[assignment]
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        exc_traceback: Optional[types.TracebackType],
-    ) -> None:
-        """Give the streams back; end the partial line or store the exception."""
-        sys.stdout, sys.stderr = self.__saved.pop()
-        if exc_value is None:
+    def _end_block(self, exc: Optional[BaseException]) -> None:
+        """Leaving ``with buffer:`` ends the partial line or stores exc."""
+        if exc is None:
             self.new_line()
         else:
-            self.send_exc(exc_value)
-        return None
+            self.send_exc(exc)
 
     def close(self, exc: Optional[BaseException] = None) -> None:
         """End the partial line (or store exc as send_exc() does), then close.
@@ -113,10 +98,7 @@ class LineFileBuffer(_FileProtocol, _core.FileBuffer):
             return
         self._append("warning" if isinstance(exc, Warning) else "error", str(GroupedMessage(exc)))
 
-    def send_warning(self, obj_warn: Warning) -> None:
-        """Store a warning as one record (send_exc() for a Warning)."""
-        self.send_exc(obj_warn)
-
-    def send_error(self, obj_err: BaseException) -> None:
-        """Store an exception with its traceback as one record (send_exc())."""
-        self.send_exc(obj_err)
+    def _send_message(self, kind: str, exc: BaseException) -> None:
+        # send_warning() and send_error() are send_exc(), as in sync-stream:
+        # the kind follows the exception's class.
+        self.send_exc(exc)

@@ -13,15 +13,14 @@ docs/host-protocol.md describes the wire protocol, sync-stream 1.2's.
 import collections
 import collections.abc
 import contextlib
+import io
 import os
-import sys
-import time
-import types
-from typing import (Any, ChainMap, Dict, Iterator, List, Optional, TextIO, Tuple, Type,
-                    Union)
+from typing import Any, ChainMap, Dict, Iterator, Optional, Tuple, Union
 
 from . import _core
-from .base import GroupedMessage, SerializedMessage, _FileProtocol
+from .mproc import _line_io, _stored_items
+from .base import (GroupedMessage, SerializedMessage, _FileProtocol, _Messages, _NeedsInit,
+                   _NotPicklable, _Redirecting)
 
 __all__ = ("serve", "HostServer", "LineHostMirror", "LineHostBuffer", "LineHostReader")
 
@@ -44,7 +43,7 @@ def _timeout_ms(timeout: Optional[float]) -> int:
     return max(1, min(int(timeout * 1000), 2**31 - 1))
 
 
-class HostServer(contextlib.AbstractContextManager):
+class HostServer(_NeedsInit, contextlib.AbstractContextManager):
     """A running C host server (what serve() returns).
 
     ``address`` is the URL of its buffer (give it to LineHostMirror and
@@ -59,6 +58,7 @@ class HostServer(contextlib.AbstractContextManager):
         self.port: int = self._core.port
         self.maxlen = maxlen
         self.address = "http://{0}:{1}{2}".format(self.host, self.port, route)
+        self._initialized = True
 
     def __repr__(self) -> str:
         state = "stopped" if self.closed else "serving"
@@ -119,7 +119,8 @@ def serve(
     return HostServer(listen, route, maxlen, token)
 
 
-class LineHostMirror(_FileProtocol, contextlib.AbstractContextManager):
+class LineHostMirror(_NeedsInit, _Redirecting, _Messages, _FileProtocol,
+                     contextlib.AbstractContextManager):
     """Sends the lines written to it to a host buffer (sync-stream's LineHostMirror).
 
     ``LineHostMirror(address, aggressive=False, timeout=None)``
@@ -145,9 +146,9 @@ class LineHostMirror(_FileProtocol, contextlib.AbstractContextManager):
         self.aggressive: bool = bool(aggressive)
         self.__timeout = timeout
         self.__timeout_ms = _timeout_ms(timeout)
-        self.__saved: List[Tuple[TextIO, TextIO]] = []
         self.__pid = os.getpid()
         self.__core = _core.HostMirror(address, None, self.__timeout_ms)
+        self._initialized = True
 
     def __reduce__(self) -> Tuple[Any, ...]:
         """Pickle as the arguments: the receiving process makes its own mirror."""
@@ -165,22 +166,9 @@ class LineHostMirror(_FileProtocol, contextlib.AbstractContextManager):
     def __wait(self) -> float:
         return self.__timeout if self.__timeout is not None else -1
 
-    def __enter__(self) -> "LineHostMirror":
-        """Redirect sys.stdout and sys.stderr to this mirror until __exit__."""
-        self.__saved.append((sys.stdout, sys.stderr))
-        sys.stdout = sys.stderr = self  # type: ignore[assignment]
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        exc_traceback: Optional[types.TracebackType],
-    ) -> None:
-        """Give the streams back and close, sending exc_value if not None."""
-        sys.stdout, sys.stderr = self.__saved.pop()
-        self.close(exc_value)
-        return None
+    def _end_block(self, exc: Optional[BaseException]) -> None:
+        """Leaving ``with mirror:`` closes it, sending exc if not None."""
+        self.close(exc)
 
     @property
     def closed(self) -> bool:
@@ -223,15 +211,10 @@ class LineHostMirror(_FileProtocol, contextlib.AbstractContextManager):
         self._m.new_line()
         self._m.flush(self.__wait)
 
-    def send_warning(self, obj_warn: Warning) -> None:
-        """Queue a warning as one record (a GroupedMessage on the server)."""
+    def _send_message(self, kind: str, exc: BaseException) -> None:
+        # queued as one record; nothing once closed, as sync-stream
         if not self.closed:
-            self._m._append("warning", str(GroupedMessage(obj_warn)))
-
-    def send_error(self, obj_err: BaseException) -> None:
-        """Queue an exception with its traceback as one record."""
-        if not self.closed:
-            self._m._append("error", str(GroupedMessage(obj_err)))
+            self._m._append(kind, str(GroupedMessage(exc)))
 
     def check_states(self) -> None:
         """Raise StopIteration if the server asked every mirror to stop (as
@@ -263,7 +246,7 @@ class LineHostMirror(_FileProtocol, contextlib.AbstractContextManager):
         """Nothing to clear: the partial line belongs to the C mirror."""
 
 
-class LineHostReader(contextlib.ContextDecorator):
+class LineHostReader(_NeedsInit, _NotPicklable, contextlib.ContextDecorator):
     """Reads and controls a host buffer (sync-stream's LineHostReader).
 
     ``LineHostReader(address, timeout=None)``: ``read(size)``, ``len()``,
@@ -284,6 +267,12 @@ class LineHostReader(contextlib.ContextDecorator):
             "Accept": "application/json",
             "User-Agent": "cainmagi/syncstream",
         }
+        self._initialized = True
+
+    _why_not_picklable = (
+        "it holds a connection to the server; give the other process the address "
+        "and make a LineHostReader(address) there"
+    )
 
     @property
     def _r(self) -> "_core.HostReader":
@@ -364,7 +353,7 @@ class LineHostReader(contextlib.ContextDecorator):
             yield from items
 
 
-class LineHostBuffer:
+class LineHostBuffer(_NeedsInit, _NotPicklable):
     """sync-stream's LineHostBuffer: its routes on a Flask app, on our C buffer.
 
     ``LineHostBuffer(api_route="/sync-stream", endpoint=None, maxlen=20)``;
@@ -385,6 +374,13 @@ class LineHostBuffer:
         self.api_route = api_route
         self.endpoint = api_route.lstrip("/").replace("/", ".") if endpoint is None else endpoint
         self.__closed_state = False
+        self._initialized = True
+
+    _why_not_picklable = (
+        "its records live in this process and its routes on this process's Flask app; "
+        "other processes reach it over HTTP with LineHostMirror(address) and "
+        "LineHostReader(address)"
+    )
 
     @property
     def maxlen(self) -> int:
@@ -395,6 +391,19 @@ class LineHostBuffer:
     def closed(self) -> bool:
         """Whether close() was called."""
         return self._buffer.closed
+
+    @property
+    def storage(self) -> Tuple[_Item, ...]:
+        """sync-stream's storage: the stored items, oldest first, without the
+        partial line. A snapshot."""
+        return _stored_items(self._buffer)
+
+    @property
+    def last_line(self) -> io.StringIO:
+        """sync-stream's last_line: the partial line the POSTs share, in an
+        io.StringIO positioned at its end (closed once the buffer is). A
+        snapshot."""
+        return _line_io(None if self._buffer.closed else self._buffer._partial())
 
     def __len__(self) -> int:
         return len(self._buffer)

@@ -5,19 +5,40 @@ what child processes write through its mirrors (LineProcMirror).
 """
 
 import errno
-import sys
+import io
+import operator
 import threading
 import time
-import types
-from typing import Any, List, NoReturn, Optional, TextIO, Tuple, Type
+from typing import Any, NoReturn, Optional, Sequence, Tuple, Union
 
 from . import _core
-from .base import GroupedMessage
+from .base import (GroupedMessage, _FileProtocol, _Messages, _NeedsInit, _Redirecting,
+                   is_end_line_break)
 
 __all__ = ("LineBuffer", "LineProcMirror", "LineProcBuffer")
 
 
-class LineBuffer(_core.LineBuffer):
+def _stored_items(buffer: _core.LineBuffer) -> Tuple[Union[str, GroupedMessage], ...]:
+    """The stored items of a C buffer, as read() gives them, without a partial line."""
+    return tuple(
+        record.text if record.kind == "line"
+        else GroupedMessage._from_record(record.kind, record.text)  # type: ignore[arg-type]
+        for record in buffer.records().records
+    )
+
+
+def _line_io(text: Optional[str]) -> io.StringIO:
+    """sync-stream's last_line: text in a StringIO positioned at its end;
+    None: a closed one (the buffer is closed)."""
+    line = io.StringIO()
+    if text is None:
+        line.close()
+    else:
+        line.write(text)
+    return line
+
+
+class LineBuffer(_Redirecting, _Messages, _core.LineBuffer):
     """A thread-safe, bounded buffer of text lines (sync-stream's LineBuffer).
 
     ``LineBuffer(maxlen=20, *, per_thread=True)``
@@ -39,41 +60,137 @@ class LineBuffer(_core.LineBuffer):
     one partial line between all threads, as sync-stream does.
 
     Every method is thread-safe. Reading or writing a closed buffer raises
-    OSError.
+    OSError. Beyond sync-stream, send_warning() and send_error() (which its
+    mirrors have) store a warning or an exception as one record.
+
+    sync-stream's ``storage`` and ``last_line`` are read-only snapshots here
+    (a tuple, an io.StringIO). A subclass that overrides ``parse_lines(lines)``
+    gets sync-stream's calls: its writes are split into lines in Python, with
+    one partial line shared by every thread (as in sync-stream, whatever
+    per_thread says), and parse_lines() receives the completed lines; the
+    default parse_lines() stores them.
     """
 
-    def __enter__(self) -> "LineBuffer":
-        """Redirect sys.stdout and sys.stderr to this buffer until __exit__."""
-        saved: List[Tuple[TextIO, TextIO]] = self.__dict__.setdefault("_saved_streams", [])
-        saved.append((sys.stdout, sys.stderr))
-        sys.stdout = sys.stderr = self  # type: ignore[assignment]
-        return self
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.parse_lines is not LineBuffer.parse_lines:
+            # The C write assembles lines without Python: a subclass that wants
+            # to see them gets sync-stream's Python assembly instead.
+            for name, method in vars(_ParsedLines).items():
+                if callable(method) and name not in cls.__dict__:
+                    setattr(cls, name, method)
 
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        exc_traceback: Optional[types.TracebackType],
-    ) -> None:
-        """Give sys.stdout and sys.stderr back; an exception goes on."""
-        sys.stdout, sys.stderr = self.__dict__["_saved_streams"].pop()
-        return None
+    @property
+    def storage(self) -> Tuple[Union[str, GroupedMessage], ...]:
+        """sync-stream's storage: the stored items, oldest first, without the
+        partial line (a str per line, a GroupedMessage per warning or error).
+        A snapshot: changing the buffer does not change it."""
+        return _stored_items(self)
 
-    def send_warning(self, obj_warn: Warning) -> None:
-        """Store a warning as one record (beyond sync-stream, whose mirrors have it).
+    @property
+    def last_line(self) -> io.StringIO:
+        """sync-stream's last_line: the calling thread's partial line (the
+        shared one with per_thread=False) in an io.StringIO positioned at its
+        end, so that getvalue() and tell() answer as sync-stream's do; closed
+        once the buffer is. A snapshot: writing to it changes nothing."""
+        return _line_io(None if self.closed else self._partial())
 
-        The calling thread's partial line is ended first; read() returns the
-        record as a GroupedMessage of type "warning" holding the lines of
-        traceback.format_exception(obj_warn).
+    def parse_lines(self, lines: Sequence[str]) -> None:
+        """sync-stream's hook: store completed lines, one item each.
+
+        Write calls it only in a subclass that overrides it (see the class);
+        an override may filter or transform the lines, and calls
+        super().parse_lines(lines) to store what it keeps.
         """
-        self._append("warning", str(GroupedMessage(obj_warn)))
+        if lines:
+            _core.LineBuffer.write(self, "\n".join(lines) + "\n")
 
-    def send_error(self, obj_err: BaseException) -> None:
-        """Store an exception, with its traceback, as one record (type "error").
 
-        As send_warning(); read() returns a GroupedMessage of type "error".
-        """
-        self._append("error", str(GroupedMessage(obj_err)))
+class _ParsedLines:
+    """The methods a LineBuffer subclass overriding parse_lines() gets:
+    sync-stream's line assembly, one partial line in Python (under a lock),
+    the stored lines in the C buffer (whose own partial line stays empty)."""
+
+    def _parse_state(self: Any) -> Tuple[threading.RLock, list]:
+        state: Tuple[threading.RLock, list] = self.__dict__.get("_parsed_line")
+        if state is None:
+            state = self.__dict__.setdefault("_parsed_line", (threading.RLock(), [""]))
+        return state
+
+    def write(self: Any, data: str) -> int:
+        """Write text: every completed line goes to parse_lines() (sync-stream's
+        assembly); the rest stays as the partial line."""
+        if not isinstance(data, str):
+            raise TypeError("syncstream: write() argument must be str, not "
+                            + type(data).__name__)
+        if self.closed:
+            raise OSError(errno.EBADF, "syncstream: The stream cannot be write now.")
+        lock, part = self._parse_state()
+        with lock:
+            lines = data.splitlines()
+            if lines == [""]:  # data is one line break
+                self.parse_lines((part[0],))
+                part[0] = ""
+                return len(data)
+            if is_end_line_break(data):
+                lines.append("")
+            if len(lines) > 1:
+                lines[0] = part[0] + lines[0]
+                rest = lines.pop()
+                self.parse_lines(lines)
+                part[0] = rest
+            elif lines:
+                part[0] += lines[0]
+        return len(data)
+
+    def _partial(self: Any) -> str:
+        _core.LineBuffer._partial(self)  # the closed check
+        return self._parse_state()[1][0]
+
+    def read(self: Any, size: Optional[int] = None) -> Tuple[Union[str, GroupedMessage], ...]:
+        """As LineBuffer.read(), the shared partial line last."""
+        lock, part = self._parse_state()
+        with lock:
+            stored = _core.LineBuffer.read(self, size)  # checks size and closed
+            if not part[0]:
+                return stored
+            keep = self.maxlen - 1
+            view = (_core.LineBuffer.read(self)[-keep:] if keep else ()) + (part[0],)
+        if size is None:
+            return view
+        n = operator.index(size)
+        return view[-n:] if n > 0 else ()
+
+    def __len__(self: Any) -> int:
+        lock, part = self._parse_state()
+        with lock:
+            return min(_core.LineBuffer.__len__(self) + bool(part[0]), self.maxlen)
+
+    def new_line(self: Any) -> None:
+        """End the partial line if it is not empty (parse_lines() gets it)."""
+        _core.LineBuffer.new_line(self)  # the closed check
+        lock, part = self._parse_state()
+        with lock:
+            if part[0]:
+                self.write("\n")
+
+    def _append(self: Any, kind: str, text: str) -> None:
+        self.new_line()
+        _core.LineBuffer._append(self, kind, text)
+
+    def clear(self: Any) -> None:
+        """Remove every stored item and the partial line."""
+        lock, part = self._parse_state()
+        with lock:
+            _core.LineBuffer.clear(self)
+            part[0] = ""
+
+    def close(self: Any) -> None:
+        """Empty and close the buffer."""
+        lock, part = self._parse_state()
+        with lock:
+            _core.LineBuffer.close(self)
+            part[0] = ""
 
 
 def _rebuild_mirror(address: str, aggressive: bool, timeout: Optional[float],
@@ -83,7 +200,7 @@ def _rebuild_mirror(address: str, aggressive: bool, timeout: Optional[float],
                           _closed=closed)
 
 
-class LineProcMirror(_core.ProcMirror):
+class LineProcMirror(_NeedsInit, _Redirecting, _Messages, _core.ProcMirror):
     """The writing end of a LineProcBuffer, for the processes it collects.
 
     Made by ``LineProcBuffer.mirror``; hand it to ``multiprocessing.Process``
@@ -108,27 +225,14 @@ class LineProcMirror(_core.ProcMirror):
             raise TypeError("syncstream: a LineProcMirror is made by LineProcBuffer.mirror")
         super().__init__(_address, timeout, closed=_closed)
         self.aggressive: bool = bool(aggressive)
+        self._initialized = True
 
     def __reduce__(self) -> Tuple[Any, ...]:
         return (_rebuild_mirror, (self._address, self.aggressive, self.timeout, self.closed))
 
-    def __enter__(self) -> "LineProcMirror":
-        """Redirect sys.stdout and sys.stderr to this mirror until __exit__."""
-        saved: List[Tuple[TextIO, TextIO]] = self.__dict__.setdefault("_saved_streams", [])
-        saved.append((sys.stdout, sys.stderr))
-        sys.stdout = sys.stderr = self  # type: ignore[assignment]
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        exc_traceback: Optional[types.TracebackType],
-    ) -> None:
-        """Give the streams back, then close: send_error(exc) or send_eof()."""
-        sys.stdout, sys.stderr = self.__dict__["_saved_streams"].pop()
-        self.close(exc_value)
-        return None
+    def _end_block(self, exc: Optional[BaseException]) -> None:
+        """Leaving ``with mirror:`` closes it: send_error(exc) or send_eof()."""
+        self.close(exc)
 
     def close(self, exc: Optional[BaseException] = None) -> None:
         """Send an end (send_error(exc) when exc is given, else send_eof()) and close.
@@ -145,22 +249,20 @@ class LineProcMirror(_core.ProcMirror):
         """
         self._end()
 
-    def send_error(self, obj_err: BaseException) -> None:
-        """Send the partial line, then the exception with its traceback (read()
-        gives a GroupedMessage of type "error"), then an end, as sync-stream."""
-        self._end(str(GroupedMessage(obj_err)))
-
-    def send_warning(self, obj_warn: Warning) -> None:
-        """Send the partial line, then the warning as one record (a GroupedMessage
-        of type "warning"). Not an end."""
-        self._append("warning", str(GroupedMessage(obj_warn)))
+    def _send_message(self, kind: str, exc: BaseException) -> None:
+        # An error ends the mirror's program (sync-stream's send_error sends an
+        # end), a warning does not.
+        if kind == "error":
+            self._end(str(GroupedMessage(exc)))
+        else:
+            self._append(kind, str(GroupedMessage(exc)))
 
     def send_data(self, data: str) -> None:
         """Write data (sync-stream's internal sending method; same as write())."""
         self.write(data)
 
 
-class LineProcBuffer(_core.ProcBuffer):
+class LineProcBuffer(_NeedsInit, _FileProtocol, _core.ProcBuffer):
     """The buffer that collects what the mirrors of many processes write.
 
     ``LineProcBuffer(maxlen=20)`` keeps the newest ``maxlen`` items. Give each
@@ -191,6 +293,19 @@ class LineProcBuffer(_core.ProcBuffer):
         self._ends_seen = 0
         self._seq_seen = 0
         self._state_lock = threading.Lock()
+        self._initialized = True
+
+    @property
+    def storage(self) -> Tuple[Union[str, GroupedMessage], ...]:
+        """sync-stream's storage: every stored item, oldest first, as read()
+        gives them. A snapshot."""
+        return self.read()
+
+    @property
+    def last_line(self) -> io.StringIO:
+        """sync-stream's last_line: always empty here (partial lines stay in
+        their mirrors until they end); closed once the buffer is."""
+        return _line_io(None if self.closed else "")
 
     @property
     def mirror(self) -> LineProcMirror:
@@ -258,11 +373,13 @@ class LineProcBuffer(_core.ProcBuffer):
                     return True
             # another thread's receive() took the event: wait for the next
 
-    def wait(self, timeout: Optional[float] = None) -> bool:
+    def wait(self, timeout: Optional[float] = None) -> None:
         """Wait until every mirror counted so far has ended (or a force stop).
 
-        Returns True, or False when timeout (seconds, beyond sync-stream) passed
-        first. Ctrl-C interrupts it with KeyboardInterrupt.
+        Returns None, as sync-stream's. With timeout (seconds, beyond
+        sync-stream) raises TimeoutError when it passes first (as
+        subprocess.Popen.wait does); n_mirrors then counts the mirrors not
+        ended yet. Ctrl-C interrupts it with KeyboardInterrupt.
         """
         if timeout is not None and (isinstance(timeout, bool)
                                     or not isinstance(timeout, (int, float))):
@@ -279,14 +396,17 @@ class LineProcBuffer(_core.ProcBuffer):
             with self._state_lock:
                 if forced:
                     self.n_mirrors = 0
-                    return True
+                    return
                 while self._ends_seen < ends:
                     self._ends_seen += 1
                     self.n_mirrors -= 1
                     if self.n_mirrors <= 0:
-                        return True
+                        return
             if deadline is not None and time.monotonic() >= deadline:
-                return False
+                raise TimeoutError(
+                    "syncstream: LineProcBuffer.wait(): {0} mirror(s) had not ended after {1} "
+                    "s".format(self.n_mirrors, timeout)
+                )
 
     def write(self, data: str) -> NoReturn:
         """Not for the buffer: write through a mirror (raises NotImplementedError)."""
@@ -306,27 +426,3 @@ class LineProcBuffer(_core.ProcBuffer):
     def _check(self) -> None:
         if self.closed:
             raise OSError(errno.EBADF, "syncstream: The stream cannot be read now.")
-
-    def readable(self) -> bool:
-        """True until the buffer is closed."""
-        return not self.closed
-
-    def writable(self) -> bool:
-        """True until the buffer is closed (as sync-stream; write() still raises)."""
-        return not self.closed
-
-    def seekable(self) -> bool:
-        """False."""
-        return False
-
-    def isatty(self) -> bool:
-        """False."""
-        return False
-
-    def fileno(self) -> NoReturn:
-        """Raise OSError: the buffer has no file descriptor."""
-        raise OSError("syncstream: LineProcBuffer does not use fileno.")
-
-    def seek(self, *args: object) -> NoReturn:
-        """Raise OSError: no random access."""
-        raise OSError("syncstream: LineProcBuffer does not support random access.")

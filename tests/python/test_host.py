@@ -394,3 +394,31 @@ def test_exported():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=TIMEOUT, check=True).stdout
     assert out == "False\n"  # Flask is imported by LineHostBuffer.serve() only
+
+
+def test_ctrl_c_interrupts_a_write_blocked_on_a_full_queue():
+    # No server: the mirror keeps its lines and retries, its 16 MiB queue
+    # fills and write() waits for room. SIGINT ends that wait; every line a
+    # write accepted before stays queued (the count printed at exit).
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from sigint_check import assert_sigint_interrupts
+
+    out = assert_sigint_interrupts(
+        setup="""
+            import atexit, syncstream
+            m = syncstream.LineHostMirror("http://127.0.0.1:1/sync-stream", timeout=1)
+            line = "x" * 1000 + "\\n"
+            n = 0
+            for _ in range(16000):
+                m.write(line)
+                n += 1
+            atexit.register(lambda: print("queued %d wrote %d"
+                                          % (m.stats()["records_queued"], n), flush=True))
+        """,
+        call="""
+            while True:
+                m.write(line)
+                n += 1
+        """)
+    queued, wrote = (int(word) for word in out.split("queued ")[1].split()[::2][:2])
+    assert queued == wrote > 16000, out

@@ -401,3 +401,93 @@ def test_works_as_a_logging_stream():
     finally:
         logger.removeHandler(handler)
     assert buf.read() == ("WARNING hello there",)
+
+
+# sync-stream's storage, last_line and parse_lines(). The expected values are
+# what sync-stream 1.2 gives for the same calls (checked against the
+# reference source, with a subclass like this one).
+class _Filtered(LineBuffer):
+    def __init__(self, maxlen):
+        super().__init__(maxlen)
+        self.calls = []
+
+    def parse_lines(self, lines):
+        self.calls.append(list(lines))
+        super().parse_lines([line for line in lines if not line.startswith("skip")])
+
+
+def test_parse_lines_override_sees_sync_streams_calls():
+    buffer = _Filtered(3)
+    for data in ("a", "b\nc", "\n", "", "d\r\ne\n", "x\n\n", "skip me\nkeep"):
+        buffer.write(data)
+    assert buffer.read() == ("x", "", "keep")
+    assert buffer.storage == ("e", "x", "")
+    assert buffer.last_line.getvalue() == "keep" and buffer.last_line.tell() == 4
+    buffer.write("\u2028y")
+    buffer.write("partial")
+    assert buffer.read() == ("", "keep", "ypartial") and len(buffer) == 3
+    buffer.new_line()
+    assert buffer.read(2) == ("keep", "ypartial") and buffer.read(0) == ()
+    assert buffer.last_line.getvalue() == ""
+    assert buffer.calls == [["ab"], ["c"], ["d", "e"], ["x", ""], ["skip me"], ["keep"],
+                            ["ypartial"]]
+    buffer.write("z")
+    buffer.clear()
+    assert buffer.read() == () and buffer.last_line.getvalue() == ""
+    buffer.close()
+    assert buffer.last_line.closed
+    with pytest.raises(OSError):
+        buffer.write("x")
+
+
+def test_parse_lines_override_shares_one_partial_line_as_sync_stream():
+    buffer = _Filtered(5)
+    buffer.write("main ")
+    thread = threading.Thread(target=buffer.write, args=("thread\n",))
+    thread.start()
+    thread.join(JOIN_TIMEOUT)
+    assert buffer.calls == [["main thread"]]
+    buffer.send_warning(UserWarning("w"))  # ends the partial line first, as a mirror does
+    assert buffer.read()[-1].type == "warning"
+
+
+def test_storage_and_last_line_are_snapshots():
+    buffer = LineBuffer(2)
+    buffer.write("one\ntwo\nthr")
+    assert buffer.storage == ("one", "two")  # the partial line is not stored
+    assert buffer.read() == ("two", "thr")
+    last = buffer.last_line
+    assert (last.getvalue(), last.tell()) == ("thr", 3)
+    last.write("ee")
+    assert buffer.last_line.getvalue() == "thr"
+    buffer.send_error(ValueError("bad"))
+    assert [type(item) for item in buffer.storage] == [str, GroupedMessage]
+    # Each thread sees its own partial line; per_thread=False shares one.
+    other = []
+    buffer.write("mine")
+    thread = threading.Thread(target=lambda: other.append(buffer.last_line.getvalue()))
+    thread.start()
+    thread.join(JOIN_TIMEOUT)
+    assert other == [""] and buffer.last_line.getvalue() == "mine"
+    shared = LineBuffer(3, per_thread=False)
+    shared.write("x\npart")
+    assert shared.last_line.getvalue() == "part" and shared.storage == ("x",)
+    shared.close()
+    assert shared.last_line.closed
+
+
+def test_proc_and_host_buffers_have_storage_and_last_line():
+    from syncstream.host import LineHostBuffer
+
+    pbuf = syncstream.LineProcBuffer(3)
+    try:
+        with pbuf.mirror as mirror:
+            mirror.write("a\nb")
+        pbuf.wait(JOIN_TIMEOUT)
+        assert pbuf.storage == ("a", "b") and pbuf.last_line.getvalue() == ""
+    finally:
+        pbuf.close()
+    assert pbuf.last_line.closed
+    hbuf = LineHostBuffer(maxlen=3)
+    hbuf._post({"type": "str", "data": {"value": "h\npart"}})
+    assert hbuf.storage == ("h",) and hbuf.last_line.getvalue() == "part"

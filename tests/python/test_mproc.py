@@ -32,7 +32,7 @@ def ctx(request):
 
 
 def wait_ok(pbuf):
-    assert pbuf.wait(TIMEOUT) is True
+    assert pbuf.wait(TIMEOUT) is None
 
 
 @contextlib.contextmanager
@@ -260,7 +260,7 @@ def test_force_stop_and_killed_children():
         p.start()
     assert pbuf.receive(TIMEOUT) is True
     pbuf.force_stop()
-    assert pbuf.wait(TIMEOUT) is True
+    assert pbuf.wait(TIMEOUT) is None
     assert pbuf.receive() is False
     assert pbuf.n_mirrors == 0
     for p in procs:
@@ -340,7 +340,7 @@ def test_mirror_in_this_process_and_receive():
     assert pbuf.receive(TIMEOUT) is True  # one of two mirrors ended (or "next" came)
     with m2:
         print("in with")
-    assert pbuf.wait(TIMEOUT) is True
+    assert pbuf.wait(TIMEOUT) is None
     assert pbuf.read() == ("partial line", "next", "in with")
     assert m2.closed and not m1.closed
 
@@ -358,7 +358,7 @@ def test_mirror_while_another_thread_waits():
         with m:
             print(text)
     waiter.join(TIMEOUT)
-    assert results == [True]
+    assert results == [None]
     assert sorted(pbuf.read()) == ["one", "two"]
 
 

@@ -197,6 +197,34 @@ int ss_host_mirror_write(ss_host_mirror *m, const void *data, size_t len)
     return rc;
 }
 
+/* Whether a write of len bytes cannot block (mu held): the queue has room for
+ * the most it may take (each byte may end a record, a long line is cut every
+ * max_line bytes), or is empty. */
+static bool has_room(ss_host_mirror *m, size_t len)
+{
+    size_t text = m->la.len + m->la.held + len;
+    size_t records = len + 2 + text / m->la.max_line;
+    return ss__hqueue_room(&m->q) >= records * SS__HQ_HDR + text || ss__hqueue_count(&m->q) == 0;
+}
+
+int ss__host_mirror_wait_room(ss_host_mirror *m, size_t len, int timeout_ms)
+{
+    struct timespec deadline = ss__deadline_after_ms(timeout_ms);
+    pthread_mutex_lock(&m->mu);
+    int rc;
+    while ((rc = refusal(m)) == 0 && !has_room(m, len)) {
+        if (m->quit) {
+            rc = -ECANCELED;
+        } else if (pthread_cond_timedwait(&m->progress, &m->mu, &deadline) == ETIMEDOUT) {
+            rc = -ETIMEDOUT;
+        }
+        if (rc != 0)
+            break;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
 int ss_host_mirror_new_line(ss_host_mirror *m)
 {
     if (!m)

@@ -60,6 +60,16 @@ struct ss_host_mirror {
     bool thread_started;
 };
 
+/*
+ * Wait until a write of len bytes (ss_host_mirror_write) cannot block on a
+ * full queue, at most timeout_ms (>= 0), so that a caller can wait in slices
+ * and stay interruptible (the Python binding). Returns 0, or what the write
+ * would return without waiting (SS_ECLOSED, SS_ESTOPPED, the sending error),
+ * -ECANCELED (the mirror is ending), -ETIMEDOUT. A write larger than the whole
+ * queue gets 0 once the queue is empty: it may still block.
+ */
+int ss__host_mirror_wait_room(ss_host_mirror *m, size_t len, int timeout_ms);
+
 /* The sending thread's body. */
 void *ss__mirror_thread(void *arg);
 

@@ -79,6 +79,21 @@ static void compact(ss__hqueue *q)
     q->head = 0;
 }
 
+size_t ss__hqueue_room(ss__hqueue *q)
+{
+    /* Entries go to the spool once one did, until it is read back empty. */
+    size_t spool = q->fd >= 0 && q->spool_wr < q->spool_cap ? (size_t)(q->spool_cap - q->spool_wr) : 0;
+    if (q->spool_count > 0)
+        return spool;
+    /* push compacts on the same condition, so what is taken counts as room
+     * once compacting is due. */
+    if (q->head >= q->mem.len / 2)
+        compact(q);
+    size_t mem = q->mem.cap - q->mem.len;
+    /* Entries fill memory first, then the spool: either one holds them all. */
+    return mem > spool ? mem : spool;
+}
+
 int ss__hqueue_push(ss__hqueue *q, uint8_t what, ss_kind kind, uint32_t flags, const char *text,
                     size_t len)
 {

@@ -58,6 +58,11 @@ void ss__hqueue_done(ss__hqueue *q);
 int ss__hqueue_push(ss__hqueue *q, uint8_t what, ss_kind kind, uint32_t flags, const char *text,
                     size_t len);
 
+/* The bytes of entries (SS__HQ_HDR each, plus their text) that pushes can
+ * take now without -ENOBUFS, at least: for a writer that must not block. May
+ * compact the memory part. */
+size_t ss__hqueue_room(ss__hqueue *q);
+
 static inline size_t ss__hqueue_count(const ss__hqueue *q)
 {
     return q->mem_count + q->spool_count;
