@@ -132,6 +132,7 @@ enum {
     OPT_LOG,
     OPT_LOG_STRIP,
     OPT_LIST,
+    OPT_SCRIPT,
 };
 
 static const struct option long_opts[] = {
@@ -152,72 +153,10 @@ static const struct option long_opts[] = {
     {"log", required_argument, NULL, OPT_LOG},
     {"log-strip", no_argument, NULL, OPT_LOG_STRIP},
     {"list", no_argument, NULL, OPT_LIST},
+    {"script", required_argument, NULL, OPT_SCRIPT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int connect_unescape(const char *in, char **ret, size_t *ret_len)
-{
-    size_t n = strlen(in);
-    char *out = malloc(n + 1);
-    if (!out)
-        return -ENOMEM;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (in[i] != '\\') {
-            out[k++] = in[i];
-            continue;
-        }
-        char c = in[++i];
-        int hi, lo;
-        switch (c) {
-        case 'n':
-            out[k++] = '\n';
-            break;
-        case 'r':
-            out[k++] = '\r';
-            break;
-        case 't':
-            out[k++] = '\t';
-            break;
-        case 'e':
-            out[k++] = '\033';
-            break;
-        case '\\':
-            out[k++] = '\\';
-            break;
-        case 'x':
-            hi = hex_digit(in[i + 1]);
-            lo = hi < 0 ? -1 : hex_digit(in[i + 2]);
-            if (lo < 0)
-                goto out_bad;
-            out[k++] = (char)(hi * 16 + lo);
-            i += 2;
-            break;
-        default:
-            goto out_bad;
-        }
-    }
-    out[k] = '\0';
-    *ret = out;
-    *ret_len = k;
-    return 0;
-
-out_bad:
-    free(out);
-    return -EINVAL;
-}
 
 static void free_steps(connect_step *steps, size_t n)
 {
@@ -262,6 +201,7 @@ int cmd_connect(int argc, char **argv)
     size_t cap = 0;
     int c, rc = TOOL_EXIT_OK;
     bool list = false;
+    const char *script = NULL;
 
     opterr = 0;
     optind = 0;
@@ -289,7 +229,7 @@ int cmd_connect(int argc, char **argv)
                     rc = tool_fail("connect: out of memory");
                     goto out;
                 }
-            } else if (connect_unescape(optarg, &st->text, &st->len) < 0) {
+            } else if (cs_unescape(optarg, strlen(optarg), false, &st->text, &st->len) < 0) {
                 rc = tool_usage("connect",
                                 "connect: bad escape in '%s' (use \\n \\r \\t \\e "
                                 "\\\\ or \\xHH)",
@@ -367,6 +307,9 @@ int cmd_connect(int argc, char **argv)
         case OPT_LIST:
             list = true;
             break;
+        case OPT_SCRIPT:
+            script = optarg;
+            break;
         case OPT_MAP:
             if (connect_map_parse(optarg, &o.maps) < 0) {
                 rc = tool_usage("connect",
@@ -399,16 +342,23 @@ int cmd_connect(int argc, char **argv)
     }
     o.uri = argv[optind];
 
-    if ((o.maps || o.stamps || o.log || o.log_strip) && o.nsteps) {
+    if (script && o.nsteps) {
+        rc = tool_usage("connect", "connect: --script or --send/--expect steps, not both");
+        goto out;
+    }
+    if (script && (rc = connect_script_load(script, &o.script)) != TOOL_EXIT_OK)
+        goto out;
+    bool scripted = o.nsteps || o.script;
+    if ((o.maps || o.stamps || o.log || o.log_strip) && scripted) {
         rc = tool_usage("connect", "connect: --map, --timestamps and --log are for a session, "
-                                   "not for --send/--expect steps");
+                                   "not for a script (--script, --send, --expect)");
         goto out;
     }
     if (o.log_strip && !o.log) {
         rc = tool_usage("connect", "connect: --log-strip goes with --log");
         goto out;
     }
-    bool interactive = isatty(STDIN_FILENO) && !o.nsteps;
+    bool interactive = isatty(STDIN_FILENO) && !scripted;
     bool ssh = strncmp(o.uri, "ssh://", 6) == 0;
     if (!ssh && (o.identity || o.password_file || o.known_hosts || o.accept_new_hostkey ||
                  o.pty)) {
@@ -431,7 +381,7 @@ int cmd_connect(int argc, char **argv)
         rc = tool_fail("connect: %s: %s", o.uri, ss_strerror(err));
         goto out;
     }
-    if (o.nsteps)
+    if (scripted)
         rc = connect_script(s, &o);
     else
         rc = connect_pump(s, &o, interactive);
@@ -439,5 +389,6 @@ int cmd_connect(int argc, char **argv)
 
 out:
     free_steps(o.steps, o.nsteps);
+    cs_free(o.script);
     return rc;
 }
