@@ -391,7 +391,7 @@ static int simple(parser *ps, const tok *t, size_t k, bool in_branch, cs_stmt **
         return s ? 0 : -ENOMEM;
     }
     if (is(&t[0], "retry")) {
-        long times;
+        long times = 0;
         if (k != 3 || t[2].kind != T_WORD)
             return bad(ps, "retry wants a count and a label: retry 3 login");
         int rc = number(ps, &t[1], "retry", 1, 1000000, &times);
@@ -547,7 +547,7 @@ static int statement(parser *ps, const tok *t, size_t k, cs_stmt **open)
         return rc;
     }
     if (is(&t[0], "timeout")) {
-        long ms;
+        long ms = 0;
         if (k != 2)
             return bad(ps, "timeout wants seconds");
         int rc = seconds(ps, &t[1], &ms);
@@ -560,7 +560,7 @@ static int statement(parser *ps, const tok *t, size_t k, cs_stmt **open)
         return 0;
     }
     if (is(&t[0], "max-steps")) {
-        long v;
+        long v = 0;
         if (k != 2)
             return bad(ps, "max-steps wants a count");
         int rc = number(ps, &t[1], "max-steps", 1, (long)CS_MAX_MAX_STEPS, &v);
