@@ -1,8 +1,9 @@
 /*
  * cmd_connect.c: `syncstream connect URI`, drive a TCP socket, a serial port
- * or a local program. Scripted with --send / --expect steps run in order (as
- * expect(1) or pexpect would), or a live session: interactive when stdin is
- * a terminal (as tio or socat), a pipe otherwise (connect_pump.c).
+ * or a local program. Scripted with --send / --expect steps run in order, or
+ * a --script FILE (connect_script.c; as expect(1) or pexpect would), or a
+ * live session: interactive when stdin is a terminal (as tio or socat), a
+ * pipe otherwise (connect_pump.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -40,7 +41,8 @@ const char cmd_connect_help[] =
     "                             must be in known_hosts; login by --identity,\n"
     "                             --password-file, or ssh-agent and ~/.ssh keys\n"
     "\n"
-    "With --send and --expect (repeatable, run in the order given), a script:\n"
+    "With --send and --expect (repeatable, run in the order given), or --script,\n"
+    "a script:\n"
     "every byte an expectation consumed is printed on standard output, and the\n"
     "first one not met ends the run with the error payload on standard error\n"
     "(what had arrived and was not matched, and what was not sent; of a part\n"
@@ -58,6 +60,13 @@ const char cmd_connect_help[] =
     "  -E, --expect-re=RE    wait for a match of RE (PCRE2); '$' matches only at\n"
     "                        the end of the stream; a match is at most 4 KiB\n"
     "                        long (the search looks back no further)\n"
+    "      --script=FILE     run the script in FILE: expect blocks that branch on\n"
+    "                        several patterns (\"TEXT\" -> ACTIONS; timeout, eof),\n"
+    "                        send, sendline, goto, retry N LABEL, again, wait,\n"
+    "                        exit [N], echo; see docs/connect-scripts.md and\n"
+    "                        examples/router-login.connect. A bad script is a\n"
+    "                        usage error naming FILE:LINE; the script ends with\n"
+    "                        its exit status (0, or the one wait took)\n"
     "  -t, --timeout=S       seconds each step may take, and the connection\n"
     "                        (default 10; a fraction is fine; without steps: how\n"
     "                        long to wait for the stream to end after input ends,\n"
@@ -108,6 +117,8 @@ const char cmd_connect_help[] =
     "connect or a transport error, 2 usage error, 4 an expectation timed out or\n"
     "the read buffer filled before it was met, or the stream did not end within\n"
     "--timeout after the input, 5 the stream ended before an expectation was met.\n"
+    "A --script that runs 'exit N' exits N; its end, or 'exit' alone, exits 0 or\n"
+    "the status its 'wait' took.\n"
     "A session without steps that ends with its program (exec:, exec-pipe:,\n"
     "ssh://) exits with the program's status, as ssh does: its exit code, 128+N\n"
     "when signal N killed it (255 when the SSH server did not say).\n"
@@ -117,6 +128,7 @@ const char cmd_connect_help[] =
     "  " TOOL_NAME " connect tcp://router:23 -e 'login: ' -s 'admin\\n' -e '# ' \\\n"
     "      -s 'show version\\n' -E 'Version [0-9.]+' -t 5\n"
     "  " TOOL_NAME " connect 'exec:python3 -i' -e '>>> ' -s '6*7\\n' -e 42\n"
+    "  " TOOL_NAME " connect --script router-login.connect 'serial:/dev/ttyUSB0'\n"
     "  " TOOL_NAME " connect -i ~/.ssh/id_ed25519 'ssh://pi@rack-3/tail -F /var/log/syslog'\n";
 
 /* Long options without a short form. */

@@ -20,6 +20,10 @@ dev() { echo "exec:$python $device $*"; }
 # script NAME: the script on stdin goes to $tmp/NAME.connect
 script() { cat >"$tmp/$1.connect"; }
 
+# ---- the help names the option ----
+
+run help 0 connect --help && expect_out help '--script=FILE' && expect_out help "exit N"
+
 # ---- the example: a router login ----
 
 run example 0 connect --script "$example" "$(dev)" && expect_out example 'config line 30' &&
