@@ -111,6 +111,12 @@ int connect_open_ssh(const connect_opts *o, bool interactive, ss_transport *ret)
  * driver, its /dev/serial/by-id/ names ("-": none). Returns the exit status. */
 int connect_list(void);
 
+/* The exit status of a session or script that ended with the program at the
+ * other end (exec:, ssh://), as ssh(1) and a shell give it: its exit code, or
+ * 128 + N when signal N killed it. A stream without a program (tcp://,
+ * serial:) ended well: 0. */
+int connect_program_status(ss_stream *s);
+
 /* Copy the stream's separate error channel to our standard error. */
 void connect_copy_stderr(ss_stream *s);
 

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include <syncstream.h>
@@ -158,17 +157,6 @@ static int drain(runner *r, ss_stream_payload *pl)
     }
 }
 
-/* The program's status as connect_pump() gives it: 0 without a program. */
-static int program_status(ss_stream *s)
-{
-    int status;
-    if (ss_stream_exit_status(s, &status) != 0)
-        return TOOL_EXIT_OK;
-    if (WIFSIGNALED(status))
-        return TOOL_EXIT_SIGNAL_BASE + WTERMSIG(status);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : TOOL_EXIT_OK;
-}
-
 static int fail_payload(runner *r, const char *where, int err, ss_stream_payload *pl)
 {
     int status = report(r->o, where, r->timeout_ms, err, pl);
@@ -195,7 +183,7 @@ static int do_wait(runner *r, const cs_stmt *st)
     if (rc != SS_EEOF)
         return fail_payload(r, st->where, rc, &pl);
     ss_stream_payload_clear(&pl);
-    r->waited = program_status(r->s);
+    r->waited = connect_program_status(r->s);
     return GO_ON;
 }
 
