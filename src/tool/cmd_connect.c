@@ -1,8 +1,9 @@
 /*
  * cmd_connect.c: `syncstream connect URI`, drive a TCP socket, a serial port
- * or a local program. Scripted with --send / --expect steps run in order (as
- * expect(1) or pexpect would), or a live session: interactive when stdin is
- * a terminal (as tio or socat), a pipe otherwise (connect_pump.c).
+ * or a local program. Scripted with --send / --expect steps run in order, or
+ * a --script FILE (connect_script.c; as expect(1) or pexpect would), or a
+ * live session: interactive when stdin is a terminal (as tio or socat), a
+ * pipe otherwise (connect_pump.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,7 +47,8 @@ const char cmd_connect_help[] =
     "                             must be in known_hosts; login by --identity,\n"
     "                             --password-file, or ssh-agent and ~/.ssh keys\n"
     "\n"
-    "With --send and --expect (repeatable, run in the order given), a script:\n"
+    "With --send and --expect (repeatable, run in the order given), or --script,\n"
+    "a script:\n"
     "every byte an expectation consumed is printed on standard output, and the\n"
     "first one not met ends the run with the error payload on standard error\n"
     "(what had arrived and was not matched, and what was not sent; of a part\n"
@@ -64,6 +66,13 @@ const char cmd_connect_help[] =
     "  -E, --expect-re=RE    wait for a match of RE (PCRE2); '$' matches only at\n"
     "                        the end of the stream; a match is at most 4 KiB\n"
     "                        long (the search looks back no further)\n"
+    "      --script=FILE     run the script in FILE: expect blocks that branch on\n"
+    "                        several patterns (\"TEXT\" -> ACTIONS; timeout, eof),\n"
+    "                        send, sendline, goto, retry N LABEL, again, wait,\n"
+    "                        exit [N], echo; see docs/connect-scripts.md and\n"
+    "                        examples/router-login.connect. A bad script is a\n"
+    "                        usage error naming FILE:LINE; the script ends with\n"
+    "                        its exit status (0, or the one wait took)\n"
     "  -t, --timeout=S       seconds each step may take, and the connection\n"
     "                        (default 10; a fraction is fine; without steps: how\n"
     "                        long to wait for the stream to end after input ends,\n"
@@ -132,6 +141,8 @@ const char cmd_connect_help[] =
     "connect or a transport error, 2 usage error, 4 an expectation timed out or\n"
     "the read buffer filled before it was met, or the stream did not end within\n"
     "--timeout after the input, 5 the stream ended before an expectation was met.\n"
+    "A --script that runs 'exit N' exits N; its end, or 'exit' alone, exits 0 or\n"
+    "the status its 'wait' took.\n"
     "A session without steps that ends with its program (exec:, exec-pipe:,\n"
     "ssh://) exits with the program's status, as ssh does: its exit code, 128+N\n"
     "when signal N killed it (255 when the SSH server did not say).\n"
@@ -141,6 +152,7 @@ const char cmd_connect_help[] =
     "  " TOOL_NAME " connect tcp://router:23 -e 'login: ' -s 'admin\\n' -e '# ' \\\n"
     "      -s 'show version\\n' -E 'Version [0-9.]+' -t 5\n"
     "  " TOOL_NAME " connect 'exec:python3 -i' -e '>>> ' -s '6*7\\n' -e 42\n"
+    "  " TOOL_NAME " connect --script router-login.connect 'serial:/dev/ttyUSB0'\n"
     "  " TOOL_NAME " connect -i ~/.ssh/id_ed25519 'ssh://pi@rack-3/tail -F /var/log/syslog'\n";
 
 /* Long options without a short form. */
@@ -160,6 +172,7 @@ enum {
     OPT_SHARE_WRITE,
     OPT_SHARE_BACKLOG,
     OPT_TOKEN_FILE,
+    OPT_SCRIPT,
 };
 
 static const struct option long_opts[] = {
@@ -184,72 +197,10 @@ static const struct option long_opts[] = {
     {"share-write", required_argument, NULL, OPT_SHARE_WRITE},
     {"share-backlog", required_argument, NULL, OPT_SHARE_BACKLOG},
     {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"script", required_argument, NULL, OPT_SCRIPT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int connect_unescape(const char *in, char **ret, size_t *ret_len)
-{
-    size_t n = strlen(in);
-    char *out = malloc(n + 1);
-    if (!out)
-        return -ENOMEM;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (in[i] != '\\') {
-            out[k++] = in[i];
-            continue;
-        }
-        char c = in[++i];
-        int hi, lo;
-        switch (c) {
-        case 'n':
-            out[k++] = '\n';
-            break;
-        case 'r':
-            out[k++] = '\r';
-            break;
-        case 't':
-            out[k++] = '\t';
-            break;
-        case 'e':
-            out[k++] = '\033';
-            break;
-        case '\\':
-            out[k++] = '\\';
-            break;
-        case 'x':
-            hi = hex_digit(in[i + 1]);
-            lo = hi < 0 ? -1 : hex_digit(in[i + 2]);
-            if (lo < 0)
-                goto out_bad;
-            out[k++] = (char)(hi * 16 + lo);
-            i += 2;
-            break;
-        default:
-            goto out_bad;
-        }
-    }
-    out[k] = '\0';
-    *ret = out;
-    *ret_len = k;
-    return 0;
-
-out_bad:
-    free(out);
-    return -EINVAL;
-}
 
 static void free_steps(connect_step *steps, size_t n)
 {
@@ -294,6 +245,7 @@ int cmd_connect(int argc, char **argv)
     size_t cap = 0;
     int c, rc = TOOL_EXIT_OK;
     bool list = false;
+    const char *script = NULL;
 
     opterr = 0;
     optind = 0;
@@ -321,7 +273,7 @@ int cmd_connect(int argc, char **argv)
                     rc = tool_fail("connect: out of memory");
                     goto out;
                 }
-            } else if (connect_unescape(optarg, &st->text, &st->len) < 0) {
+            } else if (cs_unescape(optarg, strlen(optarg), false, &st->text, &st->len) < 0) {
                 rc = tool_usage("connect",
                                 "connect: bad escape in '%s' (use \\n \\r \\t \\e "
                                 "\\\\ or \\xHH)",
@@ -411,6 +363,9 @@ int cmd_connect(int argc, char **argv)
         case OPT_TOKEN_FILE:
             o.token_file = optarg;
             break;
+        case OPT_SCRIPT:
+            script = optarg;
+            break;
         case OPT_MAP:
             if (connect_map_parse(optarg, &o.maps) < 0) {
                 rc = tool_usage("connect",
@@ -443,9 +398,16 @@ int cmd_connect(int argc, char **argv)
     }
     o.uri = argv[optind];
 
-    if ((o.maps || o.stamps || o.log || o.log_strip) && o.nsteps) {
+    if (script && o.nsteps) {
+        rc = tool_usage("connect", "connect: --script or --send/--expect steps, not both");
+        goto out;
+    }
+    if (script && (rc = connect_script_load(script, &o.script)) != TOOL_EXIT_OK)
+        goto out;
+    bool scripted = o.nsteps || o.script;
+    if ((o.maps || o.stamps || o.log || o.log_strip) && scripted) {
         rc = tool_usage("connect", "connect: --map, --timestamps and --log are for a session, "
-                                   "not for --send/--expect steps");
+                                   "not for a script (--script, --send, --expect)");
         goto out;
     }
     if (o.log_strip && !o.log) {
@@ -455,7 +417,7 @@ int cmd_connect(int argc, char **argv)
     rc = connect_share_check(&o);
     if (rc != TOOL_EXIT_OK)
         goto out;
-    bool interactive = isatty(STDIN_FILENO) && !o.nsteps;
+    bool interactive = isatty(STDIN_FILENO) && !scripted;
     bool ssh = strncmp(o.uri, "ssh://", 6) == 0;
     if (!ssh && (o.identity || o.password_file || o.known_hosts || o.accept_new_hostkey ||
                  o.pty)) {
@@ -481,10 +443,11 @@ int cmd_connect(int argc, char **argv)
     if (o.token_file && !o.share)
         rc = connect_share_send_token(s, &o);
     if (rc == TOOL_EXIT_OK)
-        rc = o.nsteps ? connect_script(s, &o) : connect_pump(s, &o, interactive);
+        rc = scripted ? connect_script(s, &o) : connect_pump(s, &o, interactive);
     ss_stream_free(s);
 
 out:
     free_steps(o.steps, o.nsteps);
+    cs_free(o.script);
     return rc;
 }

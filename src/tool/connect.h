@@ -1,7 +1,7 @@
 /*
  * connect.h: what the parts of `syncstream connect` share (cmd_connect.c:
- * options; connect_script.c: --send / --expect steps; connect_pump.c: a live
- * session).
+ * options; connect_script.c: a --script or the --send / --expect steps;
+ * connect_pump.c: a live session).
  */
 #ifndef SS_TOOL_CONNECT_H
 #define SS_TOOL_CONNECT_H
@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include <syncstream.h>
+
+#include "connect_script.h"
 
 typedef enum connect_kind {
     CONNECT_SEND,
@@ -29,7 +31,8 @@ typedef struct connect_opts {
     const char *uri;
     connect_step *steps;
     size_t nsteps;
-    int timeout_ms; /* -1: not given */
+    cs_script *script; /* --script FILE, parsed; NULL: the steps */
+    int timeout_ms;    /* -1: not given */
     bool quiet;
     /* --save-payload: a failed step's payload goes whole to this file (the
      * unsent part to FILE.unsent) instead of an excerpt on stderr */
@@ -121,12 +124,13 @@ int connect_map_parse(const char *list, unsigned *maps_inout);
  * else the O maps. Returns the bytes written to dst. */
 size_t connect_map_apply(unsigned maps, bool in, const char *src, size_t n, char *dst);
 
-/* Turn \n \r \t \e \\ \xHH into their bytes. *ret is malloc'ed. Returns 0,
- * -EINVAL for another escape, -ENOMEM. */
-int connect_unescape(const char *in, char **ret, size_t *ret_len);
-
-/* Run the steps in order; returns the exit status. */
+/* Run the script (o->script, else the steps as a script); returns the exit
+ * status: the script's own, or that of the step that failed. */
 int connect_script(ss_stream *s, const connect_opts *o);
+
+/* Read and parse the script file at path into *ret, printing what is wrong
+ * with it (FILE:LINE). Returns TOOL_EXIT_OK, or the exit status to end with. */
+int connect_script_load(const char *path, cs_script **ret);
 
 /* A live session: standard input to the stream, the stream to standard output,
  * until the stream ends (or Ctrl-] when interactive: stdin a terminal, put in
@@ -141,6 +145,12 @@ int connect_open_ssh(const connect_opts *o, bool interactive, ss_transport *ret)
 /* `connect --list`: print the serial ports, one a line: the device, its
  * driver, its /dev/serial/by-id/ names ("-": none). Returns the exit status. */
 int connect_list(void);
+
+/* The exit status of a session or script that ended with the program at the
+ * other end (exec:, ssh://), as ssh(1) and a shell give it: its exit code, or
+ * 128 + N when signal N killed it. A stream without a program (tcp://,
+ * serial:) ended well: 0. */
+int connect_program_status(ss_stream *s);
 
 /* Copy the stream's separate error channel to our standard error. */
 void connect_copy_stderr(ss_stream *s);

@@ -259,11 +259,7 @@ static int notice(void *ctx, const char *source, ss_kind kind, uint32_t flags, c
     return 0;
 }
 
-/* A session that ended with the program at the other end (exec:, ssh://)
- * exits with its status, as ssh(1) and a shell do: its exit code, or 128 + N
- * when signal N killed it. A stream without a program (tcp://, serial:)
- * ended well: 0. */
-static int program_status(ss_stream *s)
+int connect_program_status(ss_stream *s)
 {
     int status;
     if (ss_stream_exit_status(s, &status) != 0)
@@ -353,7 +349,7 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
         if (interactive)
             fprintf(stderr, "\n" TOOL_NAME ": %s\n",
                     in.quit ? "disconnected" : "the stream ended");
-        return n == SS_EEOF ? program_status(s) : TOOL_EXIT_OK;
+        return n == SS_EEOF ? connect_program_status(s) : TOOL_EXIT_OK;
     }
     if (n == SS_ECLOSED && in.timed_out) {
         tool_fail("connect: the stream did not end within %g s after the input did",

@@ -131,9 +131,9 @@ int connect_share_check(connect_opts *o)
                                          "tcp:// URI of a shared console");
         return TOOL_EXIT_OK;
     }
-    if (o->nsteps)
-        return tool_usage("connect", "connect: --share is for a session, not for "
-                                     "--send/--expect steps");
+    if (o->nsteps || o->script)
+        return tool_usage("connect", "connect: --share is for a session, not for a "
+                                     "script (--script, --send, --expect)");
     char host[256];
     const char *port;
     if (strncmp(o->share, "tcp://", 6) != 0 || split_addr(o->share, host, sizeof(host), &port) < 0)
