@@ -64,10 +64,24 @@ const char cmd_run_help[] =
     "                  /bin/sh -c, each argument quoted for the shell:\n"
     "                  run 'echo {} | tr a-z A-Z' ::: ab   prints AB\n"
     "  CMD             without :::, one argument per line of standard input\n"
+    "  CMD :::: FILE...  each FILE a list, one argument per line ('-': standard\n"
+    "                  input); ::: and :::: mix\n"
+    "  :::+ A B, ::::+ FILE  linked to the list before: its Kth argument goes\n"
+    "                  with that list's Kth instead of with each (the shortest\n"
+    "                  of the linked lists sets their length)\n"
     "Every job's standard input is /dev/null.\n"
     "\n"
     "Options:\n"
     "  -j, --jobs=N     run N jobs at once (default: the number of online CPUs)\n"
+    "  -a, --arg-file=FILE  a list from FILE, one argument per line, as ::::\n"
+    "                   FILE; repeatable; these lists come before the others\n"
+    "      --colsep=REGEX  cut each argument into columns where the (PCRE2)\n"
+    "                   REGEX matches, blanks trimmed: {1} {2} ... are the\n"
+    "                   columns, each list's in turn\n"
+    "  -n, --max-args=N  N arguments (combinations) per job: {} is all of them,\n"
+    "                   {1}... each; a {N} beyond them is empty (-n 0: none)\n"
+    "  -N, --max-replace-args=N  the same, but a word holding {} is repeated\n"
+    "                   for each argument, as parallel's -N: '[{}]' gives [a] [b]\n"
     "  -q, --quote      never run CMD by a shell, even given as one string (as\n"
     "                   parallel's -q: the string is the program's name)\n"
     "      --tag        start every line with the job's arguments and a tab, as\n"
@@ -138,6 +152,10 @@ enum {
 
 static const struct option long_opts[] = {
     {"command", required_argument, NULL, 'c'},
+    {"arg-file", required_argument, NULL, 'a'},
+    {"colsep", required_argument, NULL, RUN_OPT_COLSEP},
+    {"max-args", required_argument, NULL, 'n'},
+    {"max-replace-args", required_argument, NULL, 'N'},
     {"jobs", required_argument, NULL, 'j'},
     {"quote", no_argument, NULL, 'q'},
     {"tag", no_argument, NULL, OPT_TAG},
@@ -200,6 +218,7 @@ typedef struct run_ctx {
     const char *tagstring;   /* --tagstring STR, else NULL ("{}") */
     bool dry_run;            /* --dry-run: print the commands, run none */
     bool quote; /* -q: a one-string template is not a shell command line */
+    run_input_opts in_opts; /* -a, --colsep, -n, -N */
 
     run_jobs jobs;
     job *started; /* jobs started so far, in order: started[k] is job k + 1 */
@@ -768,7 +787,7 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
      * business ("run -- ls -l" and "run ls -l" both work). */
     optind = 0;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+:c:j:qh", long_opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+:a:c:j:n:N:qh", long_opts, NULL)) != -1) {
         switch (ch) {
         case 'c': {
             char **n = realloc(shell, (n_shell + 1) * sizeof(*n));
@@ -802,6 +821,17 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
         case 'q':
             c->quote = true;
             break;
+        case 'a':
+        case 'n':
+        case 'N':
+        case RUN_OPT_COLSEP: {
+            int r = run_input_option(&c->in_opts, ch, optarg);
+            if (r != 0) {
+                free(shell);
+                return r;
+            }
+            break;
+        }
         case OPT_COLOR:
             if (!optarg || strcmp(optarg, "always") == 0) {
                 color_mode = 1;
@@ -902,11 +932,12 @@ int cmd_run(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     c.max_jobs = ncpu > 0 ? (size_t)ncpu : 1;
     int r = parse_options(&c, argc, argv, &shell, &n_shell);
-    if (r < 0)
-        return TOOL_EXIT_OK; /* --help */
-    if (r > 0)
-        return r;
-    status = run_jobs_init(&c.jobs, shell, n_shell, c.quote, argc - optind, argv + optind);
+    if (r != 0) {
+        run_input_opts_free(&c.in_opts);
+        return r < 0 ? TOOL_EXIT_OK : r; /* < 0: --help */
+    }
+    status = run_jobs_init(&c.jobs, shell, n_shell, c.quote, &c.in_opts, argc - optind,
+                           argv + optind);
     if (status != 0)
         goto out_jobs;
     if (c.jobs.total == 0)
@@ -981,6 +1012,7 @@ out_procbuf:
 out_jobs:
     free(c.slot_busy);
     run_jobs_free(&c.jobs);
+    run_input_opts_free(&c.in_opts);
     free(shell);
     if (c.out_error)
         return status;
