@@ -73,6 +73,11 @@ enum {
      * server splits: "\r", "\v", "\f", "\x1c"-"\x1e", and U+0085, U+2028,
      * U+2029 in UTF-8 (implies SS_LINE_CR_IS_BREAK) */
     SS_LINE_SPLITLINES = 1u << 1,
+    /* a lone "\r" ends the line as a redraw: the record, flagged
+     * SS_REC_REDRAW, is drawn over by the next one from the same writer (a
+     * progress bar's states, each kept instead of only the last); an empty one
+     * is no record, "\r\n" is a plain break. Not with the two above. */
+    SS_LINE_CR_REDRAW = 1u << 2,
 };
 
 #define SS_LINEBUF_DEFAULT_MAXLEN 1000

@@ -35,6 +35,10 @@ enum {
     SS_REC_PARTIAL = 1u << 1,
     /* The producer's stream was stderr (or an equivalent error channel). */
     SS_REC_STDERR = 1u << 2,
+    /* The line ended in a lone "\r" (SS_LINE_CR_REDRAW): the next record from
+     * the same source and stream draws over it, as on a terminal. (1u << 3 is
+     * proc.h's SS_REC_EXIT.) */
+    SS_REC_REDRAW = 1u << 4,
 };
 
 /* A source name holds at most this many bytes, terminator included; longer names

@@ -107,6 +107,12 @@ const char cmd_run_help[] =
     "                   job) to close the job's output; then stop reading it\n"
     "                   and say so. End a -c command with 'wait' to have its\n"
     "                   background jobs waited for.\n"
+    "      --raw-cr     print every state of a line that a job redraws with \\r\n"
+    "                   (a progress bar), each ended by \\r as the job wrote it;\n"
+    "                   the default when standard output (and standard error,\n"
+    "                   unless --jobtag or --pty) is a terminal, where each\n"
+    "                   redraw then shows live. Else only a line's last state\n"
+    "                   is printed, with \\n.\n"
     "      --dry-run    print each job's command line, as a shell would take it,\n"
     "                   and run nothing (as parallel --dry-run; {%} is then\n"
     "                   the job's number modulo -j, plus 1)\n"
@@ -148,6 +154,7 @@ enum {
     OPT_PTY,
     OPT_KEEP,
     OPT_LINGER,
+    OPT_RAW_CR,
 };
 
 static const struct option long_opts[] = {
@@ -169,6 +176,7 @@ static const struct option long_opts[] = {
     {"pty", no_argument, NULL, OPT_PTY},
     {"keep", required_argument, NULL, OPT_KEEP},
     {"linger", required_argument, NULL, OPT_LINGER},
+    {"raw-cr", no_argument, NULL, OPT_RAW_CR},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -218,6 +226,10 @@ typedef struct run_ctx {
     const char *tagstring;   /* --tagstring STR, else NULL ("{}") */
     bool dry_run;            /* --dry-run: print the commands, run none */
     bool quote; /* -q: a one-string template is not a shell command line */
+    bool raw_cr; /* --raw-cr: a line redrawn by "\r" is printed in each state */
+    bool redraw; /* each state of a redrawn line is printed, ended by "\r" */
+    size_t redraw_num; /* the number of the job whose redraw was printed last */
+    FILE *redraw_out;      /* ... and where */
     run_input_opts in_opts; /* -a, --colsep, -n, -N */
 
     run_jobs jobs;
@@ -402,12 +414,25 @@ static void put_lines(run_ctx *c, FILE *out, const ss_record *rec, const job *jb
         size_t l = nl ? (size_t)(nl - text) : len;
         put_prefix(c, out, rec, jb, mark);
         fwrite_unlocked(text, 1, l, out);
-        fputc_unlocked('\n', out);
+        fputc_unlocked(!nl && (rec->flags & SS_REC_REDRAW) ? '\r' : '\n', out);
         if (!nl)
             break;
         text += l + 1;
         len -= l + 1;
     }
+}
+
+/* A redrawn line was printed last, ended by "\r", and now something else is
+ * to be printed: on a terminal, erase it, or the other line would be drawn
+ * over it and keep its tail. The job's next state is then drawn below. */
+static void end_redraw(run_ctx *c, const job *jb, FILE *out)
+{
+    if (!c->redraw_out || (jb && c->redraw_num == (size_t)(jb - c->started) + 1 &&
+                           c->redraw_out == out))
+        return;
+    if (isatty(fileno(c->redraw_out)))
+        fputs("\033[K", c->redraw_out);
+    c->redraw_out = NULL;
 }
 
 /* A line of a job's output, as the options ask. */
@@ -427,7 +452,14 @@ static void print_record(run_ctx *c, const job *jb, const ss_record *rec)
         fflush(stdout);
         out = stderr;
     }
+    end_redraw(c, jb, out);
     put_lines(c, out, rec, jb, err ? '!' : '|', rec->text, rec->len);
+    if (rec->flags & SS_REC_REDRAW) {
+        c->redraw_num = jb ? (size_t)(jb - c->started) + 1 : 0;
+        c->redraw_out = out;
+    } else {
+        c->redraw_out = NULL; /* the line is ended */
+    }
 }
 
 /* Say, live, that a job failed. */
@@ -447,9 +479,11 @@ static void print_failure(run_ctx *c, const job *jb, const ss_record *rec)
             clock_gettime(CLOCK_REALTIME, &ts);
             r.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
         }
+        end_redraw(c, NULL, stdout);
         put_lines(c, stdout, &r, jb, '#', jb->status, strlen(jb->status));
         return;
     }
+    end_redraw(c, NULL, stderr);
     fflush(stdout);
     fprintf(stderr, TOOL_NAME ": %s: %s\n", jb->tag, jb->status);
 }
@@ -658,7 +692,8 @@ static void handle_record(run_ctx *c, const ss_record *rec)
     print_record(c, jb, rec);
     if (jb) {
         jb->lines++;
-        if (jb->tail)
+        /* the summary shows a redrawn line's last state only */
+        if (jb->tail && !(rec->flags & SS_REC_REDRAW))
             ss_linebuf_append(jb->tail, SS_KIND_LINE, rec->text, rec->len);
     }
 }
@@ -861,6 +896,9 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
                                   KEEP_MAX, optarg);
             }
             break;
+        case OPT_RAW_CR:
+            c->raw_cr = true;
+            break;
         case OPT_LINGER:
             if (tool_parse_count(optarg, &c->linger_s) < 0 || c->linger_s > LINGER_MAX) {
                 free(shell);
@@ -888,6 +926,12 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
                      !(term && strcmp(term, "dumb") == 0);
     }
     c->color = color_mode == 1;
+    /* A terminal shows each state of a line redrawn by "\r" (a progress bar),
+     * as the job's own terminal would; files and pipes get its last state
+     * only, unless --raw-cr. Standard error counts where the jobs' stderr
+     * lines go: its lines are redrawn there too. */
+    c->redraw = !c->json && (c->raw_cr || (isatty(STDOUT_FILENO) &&
+                                           (isatty(STDERR_FILENO) || c->tag || c->pty)));
     *ret_shell = shell;
     *ret_n_shell = n_shell;
     return 0;
@@ -963,7 +1007,7 @@ int cmd_run(int argc, char **argv)
         goto out_jobs;
     }
     ss_procbuf_opts po = {
-        .buf = {.maxlen = BUFFER_RECORDS},
+        .buf = {.maxlen = BUFFER_RECORDS, .line_flags = c.redraw ? SS_LINE_CR_REDRAW : 0},
         .flow_control = true,
         .term_grace_ms = GRACE_MS,
         /* 0 s: cut at the exit (the library's negative); its 0 would wait for ever */

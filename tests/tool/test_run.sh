@@ -343,6 +343,31 @@ run no_pty 0 run -c 'test -t 1 || echo notty' && in_order no_pty out notty
 # Standard input is /dev/null: a job reading it ends at once.
 run stdin_null 0 run -c 'cat; echo done' && in_order stdin_null out done
 
+# A line redrawn with "\r" (a progress bar): its last state only in a file or
+# a pipe, every state with --raw-cr, and on a terminal (run_on_pty.py).
+bar="printf '10%%\\r20%%\\r30%%\\n'"
+run cr_collapse 0 run -c "$bar" && in_order cr_collapse out '30%'
+run cr_raw 0 run --raw-cr -c "$bar" &&
+    if [ "$(od -An -c "$tmp/cr_raw.out" | tr -s ' ')" = "$(printf '10%%\r20%%\r30%%\n' | od -An -c | tr -s ' ')" ]; then
+        pass "cr_raw: every state"; else fail cr_raw "stdout: $(od -c "$tmp/cr_raw.out" | head -3)"; fi
+pty_py=$(dirname "$0")/run_on_pty.py
+got=$("$python" "$pty_py" -- "$tool" run -c "$bar" 2>&1)
+case $got in
+*'10%\r20%\r30%\r\n'*) pass "cr_tty: every state on a terminal" ;;
+*) fail cr_tty "terminal got $got" ;;
+esac
+# Another job's line while a redraw is on the terminal erases it first (ESC [K),
+# and the redraw goes on below. Each step waits for the one before (files made
+# when the output has reached the terminal), bounded.
+waitf='i=0; while [ ! -e "$0" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done'
+got=$("$python" "$pty_py" --when '1%' "$tmp/cr_go1" -- "$tool" run -j 2 \
+    -c "printf '1%%\\r2%%\\r'; sh -c '$waitf' '$tmp/cr_go2'; echo end" \
+    -c "sh -c '$waitf' '$tmp/cr_go1'; echo other; : >'$tmp/cr_go2'" 2>&1)
+case $got in
+*'1%\r\x1b[Kother\r\n2%\rend\r\n'*) pass "cr_tty_erase: a redraw erased before another line" ;;
+*) fail cr_tty_erase "terminal got $got" ;;
+esac
+
 # ---- the failure summary ----
 
 run keep 3 run --keep 3 -c 'seq 1 20; echo oops >&2; exit 5' -c 'echo fine' &&
