@@ -38,6 +38,7 @@
 
 #include "jobs.h"
 #include "print.h"
+#include "run_progress.h"
 #include "tool.h"
 
 const char cmd_run_help[] =
@@ -113,6 +114,11 @@ const char cmd_run_help[] =
     "                   unless --jobtag or --pty) is a terminal, where each\n"
     "                   redraw then shows live. Else only a line's last state\n"
     "                   is printed, with \\n.\n"
+    "      --bar        a status line on standard error, when it is a terminal:\n"
+    "                   a bar, jobs done of all, running, failed, time left\n"
+    "                   (estimated from the jobs done), redrawn in place and\n"
+    "                   erased at the end; elsewhere one line at the end\n"
+    "      --eta        the same without the bar\n"
     "      --dry-run    print each job's command line, as a shell would take it,\n"
     "                   and run nothing (as parallel --dry-run; {%} is then\n"
     "                   the job's number modulo -j, plus 1)\n"
@@ -155,6 +161,8 @@ enum {
     OPT_KEEP,
     OPT_LINGER,
     OPT_RAW_CR,
+    OPT_BAR,
+    OPT_ETA,
 };
 
 static const struct option long_opts[] = {
@@ -177,6 +185,8 @@ static const struct option long_opts[] = {
     {"keep", required_argument, NULL, OPT_KEEP},
     {"linger", required_argument, NULL, OPT_LINGER},
     {"raw-cr", no_argument, NULL, OPT_RAW_CR},
+    {"bar", no_argument, NULL, OPT_BAR},
+    {"eta", no_argument, NULL, OPT_ETA},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -230,6 +240,8 @@ typedef struct run_ctx {
     bool redraw; /* each state of a redrawn line is printed, ended by "\r" */
     size_t redraw_num; /* the number of the job whose redraw was printed last */
     FILE *redraw_out;      /* ... and where */
+    bool bar, eta;         /* --bar, --eta */
+    run_progress progress; /* their status line */
     run_input_opts in_opts; /* -a, --colsep, -n, -N */
 
     run_jobs jobs;
@@ -698,6 +710,21 @@ static void handle_record(run_ctx *c, const ss_record *rec)
     }
 }
 
+static run_counts counts(const run_ctx *c)
+{
+    return (run_counts){.total = c->jobs.total, .done = c->n_started - c->running,
+                        .running = c->running, .failed = c->failed};
+}
+
+/* The status line, unless a redrawn line of a job's is where it would go. */
+static void draw_progress(run_ctx *c, bool force)
+{
+    if (c->redraw_out || c->out_error)
+        return;
+    run_counts n = counts(c);
+    run_progress_draw(&c->progress, stderr, &n, force);
+}
+
 /* Start jobs and print their output until every started job has finished. */
 static void run_loop(run_ctx *c)
 {
@@ -724,10 +751,15 @@ static void run_loop(run_ctx *c)
          * recheck_jobs) their last lines may still wait in the buffer: take
          * them without blocking, nothing new can come. */
         bool drain = c->running == 0;
+        draw_progress(c, false);
 
-        int n = ss_linebuf_follow(c->lb, cursor, FOLLOW_BATCH, drain ? 0 : -1, &set);
+        /* A live status line wakes the printer to update the time left. */
+        int wait_ms = drain ? 0 : c->progress.live ? RUN_PROGRESS_DRAW_MS : -1;
+        int n = ss_linebuf_follow(c->lb, cursor, FOLLOW_BATCH, wait_ms, &set);
         if (drain && (n == -ETIMEDOUT || n == 0))
             break;
+        if (n == -ETIMEDOUT)
+            continue;
         if (n < 0) {
             tool_fail("run: reading the jobs' output: %s", ss_strerror(n));
             c->broken = true;
@@ -743,6 +775,8 @@ static void run_loop(run_ctx *c)
                     set.missed, set.missed == 1 ? "" : "s");
         }
         size_t before = c->running;
+        if (set.count > 0)
+            run_progress_clear(&c->progress, stderr);
         /* one lock of each stream per batch, not per line */
         flockfile(stdout);
         flockfile(stderr);
@@ -899,6 +933,12 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
         case OPT_RAW_CR:
             c->raw_cr = true;
             break;
+        case OPT_BAR:
+            c->bar = true;
+            break;
+        case OPT_ETA:
+            c->eta = true;
+            break;
         case OPT_LINGER:
             if (tool_parse_count(optarg, &c->linger_s) < 0 || c->linger_s > LINGER_MAX) {
                 free(shell);
@@ -1026,9 +1066,14 @@ int cmd_run(int argc, char **argv)
     }
     c.sig_thread_started = true;
 
+    run_progress_init(&c.progress, c.bar, c.eta, stderr);
     run_loop(&c);
 
     signal_thread_end(&c);
+    if (!c.out_closed) {
+        run_counts n = counts(&c);
+        run_progress_end(&c.progress, stderr, &n);
+    }
     if (!c.out_closed)
         print_summary(&c);
 

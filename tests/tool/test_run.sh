@@ -368,6 +368,23 @@ case $got in
 *) fail cr_tty_erase "terminal got $got" ;;
 esac
 
+# --bar / --eta: on a terminal a status line redrawn in place, erased before
+# each line and at the end; elsewhere one line at the end, stdout untouched.
+run bar_file 3 run --bar -j 1 -- sh -c 'echo "$0"; [ "$0" != b ]' ::: a b c &&
+    in_order bar_file out a b c &&
+    expect_err bar_file '^syncstream: \[#{20}\] 100% 3/3 done, 0 running, 1 failed, took [0-9]+:[0-9]{2}$'
+run eta_file 0 run --eta -c true && expect_err eta_file '^syncstream: 1/1 done, 0 running, 0 failed, took ' &&
+    no_err eta_file '\['
+got=$("$python" "$pty_py" -- "$tool" run --bar -j 1 -- sh -c 'echo "line $0"' ::: a b 2>&1)
+case $got in
+*'0/2 done, 1 running, 0 failed, time left unknown\x1b[K'*'\r\x1b[Kline a\r\n'*'1/2 done'*'\r\x1b[Kline b\r\n'*'2/2 done, 0 running, 0 failed, took '*"\\x1b[K\\r\\x1b[K'") ;;
+*) false ;;
+esac && pass "bar_tty: drawn, erased before each line and at the end" || fail bar_tty "terminal got $got"
+case $got in
+*'syncstream: '*) fail bar_tty "the final line was printed on a terminal too: $got" ;;
+*) pass "bar_tty: no final line on a terminal" ;;
+esac
+
 # ---- the failure summary ----
 
 run keep 3 run --keep 3 -c 'seq 1 20; echo oops >&2; exit 5' -c 'echo fine' &&
