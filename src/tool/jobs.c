@@ -236,6 +236,21 @@ out_nomem:
     return -ENOMEM;
 }
 
+int run_jobs_args(const run_jobs *jobs, size_t i, run_argv *ret)
+{
+    if (jobs->n_shell > 0) {
+        run_argv a = {.v = malloc(sizeof(*a.v)), .mem = strdup(jobs->shell[i]), .n = 1};
+        if (!a.v || !a.mem) {
+            run_argv_free(&a);
+            return -ENOMEM;
+        }
+        a.v[0] = a.mem;
+        *ret = a;
+        return 0;
+    }
+    return run_input_args(&jobs->in, i, ret);
+}
+
 char *run_jobs_label(const run_jobs *jobs, size_t i, size_t slot, const char *tagstring)
 {
     run_repl repl = {.seq = i + 1, .slot = slot, .limit = jobs->limit};

@@ -79,6 +79,12 @@ int run_jobs_cmd(const run_jobs *jobs, size_t i, size_t slot, run_job_cmd *ret);
 void run_job_cmd_free(run_job_cmd *cmd);
 
 /*
+ * run_jobs_args - the arguments of job i (the -c string for a -c job), into
+ * *ret. Returns 0 or -ENOMEM (nothing to free then). Free with run_argv_free().
+ */
+int run_jobs_args(const run_jobs *jobs, size_t i, run_argv *ret);
+
+/*
  * run_jobs_label - the tag of job i as GNU parallel's --tag shows it: its
  * arguments joined by a space (the -c string for a -c job), or tagstring with
  * its replacement strings expanded when not NULL. Malloc'd; NULL: ENOMEM.
