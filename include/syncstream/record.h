@@ -38,6 +38,9 @@ enum {
     /* The record reports the end of a producer (a child process, a job): its
      * exit status or signal (see proc.h). */
     SS_REC_EXIT = 1u << 3,
+    /* The line ended in a lone "\r" (SS_LINE_CR_REDRAW): the next record from
+     * the same source and stream draws over it, as on a terminal. */
+    SS_REC_REDRAW = 1u << 4,
 };
 
 /* Line assembly options (the line_flags of ss_linebuf_opts, ss_filebuf_opts and
@@ -48,6 +51,11 @@ enum {
      * server splits: "\r", "\v", "\f", "\x1c"-"\x1e", and U+0085, U+2028,
      * U+2029 in UTF-8 (implies SS_LINE_CR_IS_BREAK) */
     SS_LINE_SPLITLINES = 1u << 1,
+    /* a lone "\r" ends the line as a redraw: the record, flagged
+     * SS_REC_REDRAW, is drawn over by the next one from the same writer (a
+     * progress bar's states, each kept instead of only the last); an empty one
+     * is no record, "\r\n" is a plain break. Not with the two above. */
+    SS_LINE_CR_REDRAW = 1u << 2,
 };
 
 /* What a full record store does with a new record. Both are counted in the

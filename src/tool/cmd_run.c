@@ -45,6 +45,7 @@
 
 #include "jobs.h"
 #include "print.h"
+#include "run_progress.h"
 #include "run_halt.h"
 #include "run_joblog.h"
 #include "run_order.h"
@@ -75,10 +76,24 @@ const char cmd_run_help[] =
     "                  /bin/sh -c, each argument quoted for the shell:\n"
     "                  run 'echo {} | tr a-z A-Z' ::: ab   prints AB\n"
     "  CMD             without :::, one argument per line of standard input\n"
+    "  CMD :::: FILE...  each FILE a list, one argument per line ('-': standard\n"
+    "                  input); ::: and :::: mix\n"
+    "  :::+ A B, ::::+ FILE  linked to the list before: its Kth argument goes\n"
+    "                  with that list's Kth instead of with each (the shortest\n"
+    "                  of the linked lists sets their length)\n"
     "Every job's standard input is /dev/null.\n"
     "\n"
     "Options:\n"
     "  -j, --jobs=N     run N jobs at once (default: the number of online CPUs)\n"
+    "  -a, --arg-file=FILE  a list from FILE, one argument per line, as ::::\n"
+    "                   FILE; repeatable; these lists come before the others\n"
+    "      --colsep=REGEX  cut each argument into columns where the (PCRE2)\n"
+    "                   REGEX matches, blanks trimmed: {1} {2} ... are the\n"
+    "                   columns, each list's in turn\n"
+    "  -n, --max-args=N  N arguments (combinations) per job: {} is all of them,\n"
+    "                   {1}... each; a {N} beyond them is empty (-n 0: none)\n"
+    "  -N, --max-replace-args=N  the same, but a word holding {} is repeated\n"
+    "                   for each argument, as parallel's -N: '[{}]' gives [a] [b]\n"
     "  -q, --quote      never run CMD by a shell, even given as one string (as\n"
     "                   parallel's -q: the string is the program's name)\n"
     "      --tag        start every line with the job's arguments and a tab, as\n"
@@ -108,6 +123,17 @@ const char cmd_run_help[] =
     "                   job) to close the job's output; then stop reading it\n"
     "                   and say so. End a -c command with 'wait' to have its\n"
     "                   background jobs waited for.\n"
+    "      --raw-cr     print every state of a line that a job redraws with \\r\n"
+    "                   (a progress bar), each ended by \\r as the job wrote it;\n"
+    "                   the default when standard output (and standard error,\n"
+    "                   unless --jobtag or --pty) is a terminal, where each\n"
+    "                   redraw then shows live. Else only a line's last state\n"
+    "                   is printed, with \\n.\n"
+    "      --bar        a status line on standard error, when it is a terminal:\n"
+    "                   a bar, jobs done of all, running, failed, time left\n"
+    "                   (estimated from the jobs done), redrawn in place and\n"
+    "                   erased at the end; elsewhere one line at the end\n"
+    "      --eta        the same without the bar\n"
     "      --dry-run    print each job's command line, as a shell would take it,\n"
     "                   and run nothing (as parallel --dry-run; {%} is then\n"
     "                   the job's number modulo -j, plus 1)\n"
@@ -177,6 +203,9 @@ enum {
     OPT_PTY,
     OPT_KEEP,
     OPT_LINGER,
+    OPT_RAW_CR,
+    OPT_BAR,
+    OPT_ETA,
     OPT_HALT,
     OPT_TIMEOUT,
     OPT_RETRIES,
@@ -187,6 +216,10 @@ enum {
 
 static const struct option long_opts[] = {
     {"command", required_argument, NULL, 'c'},
+    {"arg-file", required_argument, NULL, 'a'},
+    {"colsep", required_argument, NULL, RUN_OPT_COLSEP},
+    {"max-args", required_argument, NULL, 'n'},
+    {"max-replace-args", required_argument, NULL, 'N'},
     {"jobs", required_argument, NULL, 'j'},
     {"quote", no_argument, NULL, 'q'},
     {"tag", no_argument, NULL, OPT_TAG},
@@ -200,6 +233,9 @@ static const struct option long_opts[] = {
     {"pty", no_argument, NULL, OPT_PTY},
     {"keep", required_argument, NULL, OPT_KEEP},
     {"linger", required_argument, NULL, OPT_LINGER},
+    {"raw-cr", no_argument, NULL, OPT_RAW_CR},
+    {"bar", no_argument, NULL, OPT_BAR},
+    {"eta", no_argument, NULL, OPT_ETA},
     {"keep-order", no_argument, NULL, 'k'},
     {"halt", required_argument, NULL, OPT_HALT},
     {"halt-on-error", required_argument, NULL, OPT_HALT},
@@ -273,6 +309,13 @@ typedef struct run_ctx {
     const char *tagstring;   /* --tagstring STR, else NULL ("{}") */
     bool dry_run;            /* --dry-run: print the commands, run none */
     bool quote; /* -q: a one-string template is not a shell command line */
+    bool raw_cr; /* --raw-cr: a line redrawn by "\r" is printed in each state */
+    bool redraw; /* each state of a redrawn line is printed, ended by "\r" */
+    size_t redraw_num; /* the number of the job whose redraw was printed last */
+    FILE *redraw_out;      /* ... and where */
+    bool bar, eta;         /* --bar, --eta */
+    run_progress progress; /* their status line */
+    run_input_opts in_opts; /* -a, --colsep, -n, -N */
     bool keep_order;         /* -k */
     run_halt halt;           /* --halt */
     run_timeout timeout;     /* --timeout */
@@ -475,12 +518,25 @@ static void put_lines(run_ctx *c, FILE *out, const ss_record *rec, const job *jb
         size_t l = nl ? (size_t)(nl - text) : len;
         put_prefix(c, out, rec, jb, mark);
         fwrite_unlocked(text, 1, l, out);
-        fputc_unlocked('\n', out);
+        fputc_unlocked(!nl && (rec->flags & SS_REC_REDRAW) ? '\r' : '\n', out);
         if (!nl)
             break;
         text += l + 1;
         len -= l + 1;
     }
+}
+
+/* A redrawn line was printed last, ended by "\r", and now something else is
+ * to be printed: on a terminal, erase it, or the other line would be drawn
+ * over it and keep its tail. The job's next state is then drawn below. */
+static void end_redraw(run_ctx *c, const job *jb, FILE *out)
+{
+    if (!c->redraw_out || (jb && c->redraw_num == (size_t)(jb - c->started) + 1 &&
+                           c->redraw_out == out))
+        return;
+    if (isatty(fileno(c->redraw_out)))
+        fputs("\033[K", c->redraw_out);
+    c->redraw_out = NULL;
 }
 
 /* Whether this try of jb is its last (--retries): its output is then final. */
@@ -542,7 +598,15 @@ static void print_record(run_ctx *c, const job *jb, const ss_record *rec)
                 fflush(stdout);
             out = stderr;
         }
+        if (!hold)
+            end_redraw(c, jb, out);
         put_lines(c, hold ? hold : out, rec, jb, err ? '!' : '|', rec->text, rec->len);
+        if (!hold && (rec->flags & SS_REC_REDRAW)) {
+            c->redraw_num = jb ? (size_t)(jb - c->started) + 1 : 0;
+            c->redraw_out = out;
+        } else if (!hold) {
+            c->redraw_out = NULL; /* the line is ended */
+        }
     }
     if (hold)
         run_order_keep(&c->order, jb->seq, to_stderr);
@@ -569,6 +633,8 @@ static void print_failure(run_ctx *c, const job *jb, const ss_record *rec)
             clock_gettime(CLOCK_REALTIME, &ts);
             r.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
         }
+        if (!hold)
+            end_redraw(c, NULL, stdout);
         put_lines(c, hold ? hold : stdout, &r, jb, '#', jb->status, strlen(jb->status));
         if (hold)
             run_order_keep(&c->order, jb->seq, false);
@@ -579,6 +645,7 @@ static void print_failure(run_ctx *c, const job *jb, const ss_record *rec)
         run_order_keep(&c->order, jb->seq, true);
         return;
     }
+    end_redraw(c, NULL, stderr);
     fflush(stdout);
     fprintf(stderr, TOOL_NAME ": %s: %s\n", jb->tag, jb->status);
 }
@@ -840,21 +907,23 @@ static void take_job(run_ctx *c)
 static char *json_more(const run_ctx *c, size_t seq)
 {
     char *mem = NULL;
-    size_t len = 0, n;
-    char **args = run_jobs_args(&c->jobs, seq, &n);
-    FILE *f = args ? open_memstream(&mem, &len) : NULL;
+    size_t len = 0;
+    run_argv args;
+    if (run_jobs_args(&c->jobs, seq, &args) < 0)
+        return NULL;
+    FILE *f = open_memstream(&mem, &len);
     if (!f) {
-        free(args);
+        run_argv_free(&args);
         return NULL;
     }
     fprintf(f, ",\"job\":%zu,\"args\":[", seq + 1);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < args.n; i++) {
         if (i > 0)
             fputc(',', f);
-        tool_json_string(f, args[i], strlen(args[i]));
+        tool_json_string(f, args.v[i], strlen(args.v[i]));
     }
     fputc(']', f);
-    free(args);
+    run_argv_free(&args);
     if (fclose(f) != 0) {
         free(mem);
         return NULL;
@@ -979,9 +1048,26 @@ static void handle_record(run_ctx *c, const ss_record *rec)
     if (jb) {
         jb->lines++;
         jb->received += rec->len + 1;
-        if (jb->tail)
+        /* the summary shows a redrawn line's last state only */
+        if (jb->tail && !(rec->flags & SS_REC_REDRAW))
             ss_linebuf_append(jb->tail, SS_KIND_LINE, rec->text, rec->len);
     }
+}
+
+static run_counts counts(const run_ctx *c)
+{
+    return (run_counts){.total = c->jobs.total,
+                        .done = c->succeeded + c->failed + c->skipped,
+                        .running = c->running, .failed = c->failed};
+}
+
+/* The status line, unless a redrawn line of a job's is where it would go. */
+static void draw_progress(run_ctx *c, bool force)
+{
+    if (c->redraw_out || c->out_error)
+        return;
+    run_counts n = counts(c);
+    run_progress_draw(&c->progress, stderr, &n, force);
 }
 
 /* Signal the process group of the running job jb. Its group is asked while
@@ -1056,8 +1142,12 @@ static void run_loop(run_ctx *c)
          * recheck_jobs) their last lines may still wait in the buffer: take
          * them without blocking, nothing new can come. */
         bool drain = c->running == 0;
+        draw_progress(c, false);
 
         int wait_ms = check_timeouts(c);
+        /* A live status line wakes the printer to update the time left. */
+        if (c->progress.live && (wait_ms < 0 || wait_ms > RUN_PROGRESS_DRAW_MS))
+            wait_ms = RUN_PROGRESS_DRAW_MS;
         int n = ss_linebuf_follow(c->lb, cursor, FOLLOW_BATCH, drain ? 0 : wait_ms, &set);
         if (drain && (n == -ETIMEDOUT || n == 0))
             break;
@@ -1078,6 +1168,8 @@ static void run_loop(run_ctx *c)
                     set.missed, set.missed == 1 ? "" : "s");
         }
         size_t before = c->running;
+        if (set.count > 0)
+            run_progress_clear(&c->progress, stderr);
         /* one lock of each stream per batch, not per line */
         flockfile(stdout);
         flockfile(stderr);
@@ -1163,7 +1255,7 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
      * business ("run -- ls -l" and "run ls -l" both work). */
     optind = 0;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+:c:j:qkh", long_opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+:a:c:j:n:N:qkh", long_opts, NULL)) != -1) {
         switch (ch) {
         case 'c': {
             char **n = realloc(shell, (n_shell + 1) * sizeof(*n));
@@ -1197,6 +1289,17 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
         case 'q':
             c->quote = true;
             break;
+        case 'a':
+        case 'n':
+        case 'N':
+        case RUN_OPT_COLSEP: {
+            int r = run_input_option(&c->in_opts, ch, optarg);
+            if (r != 0) {
+                free(shell);
+                return r;
+            }
+            break;
+        }
         case 'k':
             c->keep_order = true;
             break;
@@ -1263,6 +1366,15 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
                                   KEEP_MAX, optarg);
             }
             break;
+        case OPT_RAW_CR:
+            c->raw_cr = true;
+            break;
+        case OPT_BAR:
+            c->bar = true;
+            break;
+        case OPT_ETA:
+            c->eta = true;
+            break;
         case OPT_LINGER:
             if (tool_parse_count(optarg, &c->linger_s) < 0 || c->linger_s > LINGER_MAX) {
                 free(shell);
@@ -1297,6 +1409,12 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
                      !(term && strcmp(term, "dumb") == 0);
     }
     c->color = color_mode == 1;
+    /* A terminal shows each state of a line redrawn by "\r" (a progress bar),
+     * as the job's own terminal would; files and pipes get its last state
+     * only, unless --raw-cr. Standard error counts where the jobs' stderr
+     * lines go: its lines are redrawn there too. */
+    c->redraw = !c->json && (c->raw_cr || (isatty(STDOUT_FILENO) &&
+                                           (isatty(STDERR_FILENO) || c->tag || c->pty)));
     *ret_shell = shell;
     *ret_n_shell = n_shell;
     return 0;
@@ -1341,11 +1459,12 @@ int cmd_run(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     c.max_jobs = ncpu > 0 ? (size_t)ncpu : 1;
     int r = parse_options(&c, argc, argv, &shell, &n_shell);
-    if (r < 0)
-        return TOOL_EXIT_OK; /* --help */
-    if (r > 0)
-        return r;
-    status = run_jobs_init(&c.jobs, shell, n_shell, c.quote, argc - optind, argv + optind);
+    if (r != 0) {
+        run_input_opts_free(&c.in_opts);
+        return r < 0 ? TOOL_EXIT_OK : r; /* < 0: --help */
+    }
+    status = run_jobs_init(&c.jobs, shell, n_shell, c.quote, &c.in_opts, argc - optind,
+                           argv + optind);
     if (status != 0)
         goto out_jobs;
     if (c.jobs.total == 0)
@@ -1380,7 +1499,7 @@ int cmd_run(int argc, char **argv)
             goto out_jobs;
     }
     ss_procbuf_opts po = {
-        .buf = {.maxlen = BUFFER_RECORDS},
+        .buf = {.maxlen = BUFFER_RECORDS, .line_flags = c.redraw ? SS_LINE_CR_REDRAW : 0},
         .flow_control = true,
         .term_grace_ms = GRACE_MS,
         /* 0 s: cut at the exit (the library's negative); its 0 would wait for ever */
@@ -1399,11 +1518,16 @@ int cmd_run(int argc, char **argv)
     }
     c.sig_thread_started = true;
 
+    run_progress_init(&c.progress, c.bar, c.eta, stderr);
     run_loop(&c);
     if (c.keep_order && !c.out_error)
         run_order_finish(&c.order);
 
     signal_thread_end(&c);
+    if (!c.out_closed) {
+        run_counts n = counts(&c);
+        run_progress_end(&c.progress, stderr, &n);
+    }
     if (!c.out_closed)
         print_summary(&c);
 
@@ -1443,6 +1567,7 @@ out_jobs:
     free(c.slot_job);
     free(c.slot_busy);
     run_jobs_free(&c.jobs);
+    run_input_opts_free(&c.in_opts);
     free(shell);
     if (c.out_error)
         return status;

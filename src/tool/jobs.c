@@ -15,85 +15,10 @@
 #include "replace.h"
 #include "tool.h"
 
-#define LIST_SEP ":::"
-
-/* ---- reading the arguments from standard input ---- */
-
-/* Read all of fd 0 into jobs->stdin_mem and make one list of its lines. */
-static int read_stdin_list(run_jobs *jobs)
-{
-    size_t cap = 4096, len = 0;
-    char *mem = malloc(cap);
-
-    if (!mem)
-        return tool_fail("run: out of memory reading standard input");
-    for (;;) {
-        if (len == cap) {
-            if (cap >= RUN_STDIN_MAX) {
-                free(mem);
-                return tool_fail("run: standard input holds more than %u MiB of arguments",
-                                 RUN_STDIN_MAX / (1024u * 1024u));
-            }
-            size_t ncap = cap * 2 > RUN_STDIN_MAX ? RUN_STDIN_MAX : cap * 2;
-            char *n = realloc(mem, ncap);
-            if (!n) {
-                free(mem);
-                return tool_fail("run: out of memory reading standard input");
-            }
-            mem = n;
-            cap = ncap;
-        }
-        ssize_t r = read(STDIN_FILENO, mem + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int err = errno;
-            free(mem);
-            return tool_fail("run: reading arguments from standard input: %s", ss_strerror(-err));
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-
-    /* One argument per line; a last line without "\n" counts too. The lines are
-     * cut in place: each "\n" becomes the terminator of its argument. */
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (mem[i] == '\n')
-            n++;
-    if (len > 0 && mem[len - 1] != '\n')
-        n++;
-    char *full = realloc(mem, len + 1); /* room for the last terminator */
-    if (!full) {
-        free(mem);
-        return tool_fail("run: out of memory reading standard input");
-    }
-    mem = full;
-    mem[len] = '\0';
-    char **args = calloc(n ? n : 1, sizeof(*args));
-    if (!args) {
-        free(mem);
-        return tool_fail("run: out of memory reading standard input");
-    }
-    size_t k = 0, start = 0;
-    for (size_t i = 0; i <= len && k < n; i++) {
-        if (i == len || mem[i] == '\n') {
-            mem[i] = '\0';
-            args[k++] = mem + start;
-            start = i + 1;
-        }
-    }
-    jobs->stdin_mem = mem;
-    jobs->lists[0].args = args;
-    jobs->lists[0].n = n;
-    return 0;
-}
-
 /* ---- the list ---- */
 
-int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, bool no_shell, int argc,
-                  char **argv)
+int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, bool no_shell,
+                  const run_input_opts *in_opts, int argc, char **argv)
 {
     memset(jobs, 0, sizeof(*jobs));
     jobs->shell = shell;
@@ -105,6 +30,9 @@ int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, bool no_shell, i
                               "run: give commands either with -c or as CMD [ARG]..., "
                               "not both (found '%s' after the options)",
                               argv[0]);
+        if (in_opts->n_arg_files || in_opts->colsep || in_opts->max_mode)
+            return tool_usage("run", "run: -a, --colsep, -n and -N go with CMD [ARG]..., "
+                                     "not with -c");
         jobs->total = n_shell;
         return 0;
     }
@@ -112,72 +40,34 @@ int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, bool no_shell, i
         return tool_usage("run", "run: no command given: use -c 'COMMAND' or "
                                  "-- CMD [ARG]... [::: ARG...]");
 
-    /* The template is everything before the first ":::"; every ":::" opens a list. */
+    /* The template is everything before the first separator; each opens a source. */
     size_t n_tmpl = 0;
-    while (n_tmpl < (size_t)argc && strcmp(argv[n_tmpl], LIST_SEP) != 0)
+    while (n_tmpl < (size_t)argc && !run_input_is_sep(argv[n_tmpl]))
         n_tmpl++;
     if (n_tmpl == 0)
-        return tool_usage("run", "run: no command before '" LIST_SEP "'");
+        return tool_usage("run", "run: no command before '%s'", argv[0]);
     jobs->tmpl = argv;
     jobs->n_tmpl = n_tmpl;
     /* One word that a shell would read as more than a program's name is a
      * shell command line, as parallel runs every command: 'echo {} | tr a-z A-Z'. */
     jobs->use_shell = !no_shell && n_tmpl == 1 && strpbrk(argv[0], " \t\n|&;<>()$`\\\"'*?[~");
 
-    size_t n_lists = 0;
-    for (size_t i = n_tmpl; i < (size_t)argc; i++)
-        if (strcmp(argv[i], LIST_SEP) == 0)
-            n_lists++;
-    jobs->lists = calloc(n_lists ? n_lists : 1, sizeof(*jobs->lists));
-    if (!jobs->lists)
-        return tool_fail("run: out of memory");
-
-    if (n_lists == 0) {
-        jobs->n_lists = 1;
-        if (isatty(STDIN_FILENO))
-            fputs(TOOL_NAME ": run: reading arguments from the terminal, one per line; "
-                            "end with Ctrl-D\n",
-                  stderr);
-        int r = read_stdin_list(jobs);
-        if (r != 0)
-            return r;
-    } else {
-        jobs->n_lists = n_lists;
-        size_t k = 0;
-        for (size_t i = n_tmpl; i < (size_t)argc; i++) {
-            if (strcmp(argv[i], LIST_SEP) == 0) {
-                jobs->lists[k].args = argv + i + 1;
-                k++;
-            } else {
-                jobs->lists[k - 1].n++;
-            }
-        }
-        for (size_t l = 0; l < n_lists; l++)
-            if (jobs->lists[l].n == 0)
-                return tool_usage("run", "run: argument list %zu after '" LIST_SEP "' is empty",
-                                  l + 1);
-    }
-
-    size_t total = 1;
-    for (size_t l = 0; l < jobs->n_lists; l++) {
-        size_t n = jobs->lists[l].n;
-        if (n != 0 && total > SIZE_MAX / n)
-            return tool_usage("run", "run: too many combinations of arguments");
-        total *= n;
-    }
-    jobs->total = total;
+    int r = run_input_init(&jobs->in, in_opts, argc - (int)n_tmpl, argv + n_tmpl);
+    if (r != 0)
+        return r;
+    jobs->total = jobs->in.total;
+    /* With --colsep, -n or -N a job's number of arguments varies: any {N} is
+     * one (empty beyond them), as parallel's. */
+    jobs->limit = jobs->in.any_n ? SIZE_MAX : jobs->in.n_src;
     for (size_t i = 0; i < n_tmpl; i++)
-        if (run_repl_has(argv[i], jobs->n_lists))
+        if (run_repl_has(argv[i], jobs->limit))
             jobs->placeholders = 1;
     return 0;
 }
 
 void run_jobs_free(run_jobs *jobs)
 {
-    if (jobs->stdin_mem && jobs->lists)
-        free(jobs->lists[0].args);
-    free(jobs->stdin_mem);
-    free(jobs->lists);
+    run_input_free(&jobs->in);
     memset(jobs, 0, sizeof(*jobs));
 }
 
@@ -268,6 +158,31 @@ static char *shell_line(const run_jobs *jobs, const run_repl *repl)
     return out;
 }
 
+/* The words template word t gives: one, or with -N one per argument when it
+ * holds {} {.} ... (parallel's context replace). Stored at argv[*k] on. */
+static int tmpl_words(const run_jobs *jobs, size_t t, const run_repl *repl, char **argv,
+                      size_t *k)
+{
+    const char *w = jobs->tmpl[t];
+
+    if (!jobs->placeholders) {
+        argv[*k] = strdup(w);
+        return argv[(*k)++] ? 0 : -ENOMEM;
+    }
+    if (!jobs->in.each_word || repl->nargs == 0 || !run_repl_has_all(w)) {
+        argv[*k] = run_repl_expand(w, repl);
+        return argv[(*k)++] ? 0 : -ENOMEM;
+    }
+    run_repl each = *repl;
+    for (size_t a = 1; a <= repl->nargs; a++) {
+        each.one = a;
+        argv[*k] = run_repl_expand(w, &each);
+        if (!argv[(*k)++])
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 int run_jobs_cmd(const run_jobs *jobs, size_t i, size_t slot, run_job_cmd *ret)
 {
     run_job_cmd cmd = {0};
@@ -277,49 +192,37 @@ int run_jobs_cmd(const run_jobs *jobs, size_t i, size_t slot, run_job_cmd *ret)
         return line ? shell_job(line, ret) : -ENOMEM;
     }
 
-    /* The job's arguments, one from each list: the last list varies fastest. */
-    size_t n_lists = jobs->n_lists;
-    char **args = calloc(n_lists, sizeof(*args));
-    if (!args)
-        goto out_nomem;
-    size_t rest = i;
-    for (size_t l = n_lists; l-- > 0;) {
-        args[l] = jobs->lists[l].args[rest % jobs->lists[l].n];
-        rest /= jobs->lists[l].n;
-    }
-    run_repl repl = {.args = args, .nargs = n_lists, .seq = i + 1, .slot = slot};
+    run_argv args;
+    if (run_input_args(&jobs->in, i, &args) < 0)
+        return -ENOMEM;
+    run_repl repl = {.args = args.v, .nargs = args.n, .seq = i + 1, .slot = slot,
+                     .limit = jobs->limit};
     if (jobs->use_shell) {
         repl.quote = true;
+        repl.words = jobs->in.each_word;
         char *line = shell_line(jobs, &repl);
-        free(args);
+        run_argv_free(&args);
         return line ? shell_job(line, ret) : -ENOMEM;
     }
 
-    size_t n = jobs->n_tmpl + (jobs->placeholders ? 0 : n_lists);
+    /* At most: each word repeated for each argument (-N), or them appended. */
+    size_t n = jobs->n_tmpl * (jobs->in.each_word && args.n > 1 ? args.n : 1) +
+               (jobs->placeholders ? 0 : args.n);
     cmd.argv = calloc(n + 1, sizeof(*cmd.argv));
-    if (!cmd.argv) {
-        free(args);
+    if (!cmd.argv)
         goto out_nomem;
-    }
     size_t k = 0;
-    for (size_t t = 0; t < jobs->n_tmpl; t++) {
-        cmd.argv[k] = jobs->placeholders ? run_repl_expand(jobs->tmpl[t], &repl)
-                                         : strdup(jobs->tmpl[t]);
-        if (!cmd.argv[k++]) {
-            free(args);
+    for (size_t t = 0; t < jobs->n_tmpl; t++)
+        if (tmpl_words(jobs, t, &repl, cmd.argv, &k) < 0)
             goto out_nomem;
-        }
-    }
     if (!jobs->placeholders) {
-        for (size_t l = 0; l < n_lists; l++) {
-            cmd.argv[k] = strdup(args[l]);
-            if (!cmd.argv[k++]) {
-                free(args);
+        for (size_t l = 0; l < args.n; l++) {
+            cmd.argv[k] = strdup(args.v[l]);
+            if (!cmd.argv[k++])
                 goto out_nomem;
-            }
         }
     }
-    free(args);
+    run_argv_free(&args);
     cmd.display = quote_argv(cmd.argv);
     if (!cmd.display)
         goto out_nomem;
@@ -328,43 +231,39 @@ int run_jobs_cmd(const run_jobs *jobs, size_t i, size_t slot, run_job_cmd *ret)
     return 0;
 
 out_nomem:
+    run_argv_free(&args);
     run_job_cmd_free(&cmd);
     return -ENOMEM;
 }
 
-char **run_jobs_args(const run_jobs *jobs, size_t i, size_t *ret_n)
+int run_jobs_args(const run_jobs *jobs, size_t i, run_argv *ret)
 {
     if (jobs->n_shell > 0) {
-        char **one = malloc(sizeof(*one));
-        if (one)
-            one[0] = jobs->shell[i];
-        *ret_n = 1;
-        return one;
+        run_argv a = {.v = malloc(sizeof(*a.v)), .mem = strdup(jobs->shell[i]), .n = 1};
+        if (!a.v || !a.mem) {
+            run_argv_free(&a);
+            return -ENOMEM;
+        }
+        a.v[0] = a.mem;
+        *ret = a;
+        return 0;
     }
-    char **args = calloc(jobs->n_lists ? jobs->n_lists : 1, sizeof(*args));
-    if (!args)
-        return NULL;
-    size_t rest = i;
-    for (size_t l = jobs->n_lists; l-- > 0;) {
-        args[l] = jobs->lists[l].args[rest % jobs->lists[l].n];
-        rest /= jobs->lists[l].n;
-    }
-    *ret_n = jobs->n_lists;
-    return args;
+    return run_input_args(&jobs->in, i, ret);
 }
 
 char *run_jobs_label(const run_jobs *jobs, size_t i, size_t slot, const char *tagstring)
 {
-    run_repl repl = {.seq = i + 1, .slot = slot};
+    run_repl repl = {.seq = i + 1, .slot = slot, .limit = jobs->limit};
 
     if (jobs->n_shell > 0)
         return tagstring ? run_repl_expand(tagstring, &repl) : strdup(jobs->shell[i]);
-    char **args = run_jobs_args(jobs, i, &repl.nargs);
-    if (!args)
+    run_argv args;
+    if (run_input_args(&jobs->in, i, &args) < 0)
         return NULL;
-    repl.args = args;
+    repl.args = args.v;
+    repl.nargs = args.n;
     char *label = run_repl_expand(tagstring ? tagstring : "{}", &repl);
-    free(args);
+    run_argv_free(&args);
     return label;
 }
 

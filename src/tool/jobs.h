@@ -10,6 +10,9 @@
  *   CMD [ARG]...  (no ":::")        a template and one argument per line of
  *                                   standard input
  *
+ * The arguments may also come from files (-a FILE, :::: FILE), linked lists
+ * (:::+), columns (--colsep) and several per job (-n, -N): run_args.h.
+ *
  * In a template, GNU parallel's replacement strings (replace.h: "{}", "{N}",
  * "{.}", "{/}", "{#}"...) stand for the job's arguments and numbers; they may
  * sit inside a word ("out/{/.}.log"). A template without any of them gets the
@@ -32,24 +35,17 @@
 
 #include <syncstream/record.h>
 
-/* The most standard input may hold as arguments, in bytes. */
-#define RUN_STDIN_MAX (64u * 1024u * 1024u)
-
-typedef struct run_arglist {
-    char **args; /* borrowed from argv, or owned (read from stdin) */
-    size_t n;
-} run_arglist;
+#include "run_args.h"
 
 typedef struct run_jobs {
     char **shell; /* -c strings (borrowed from argv) */
     size_t n_shell;
     char **tmpl; /* the template CMD [ARG]... (borrowed from argv) */
     size_t n_tmpl;
-    run_arglist *lists; /* the ::: lists, or the one list read from stdin */
-    size_t n_lists;
+    run_input in;     /* the arguments' sources */
+    size_t limit;     /* {N} up to limit is a replacement string */
     int placeholders; /* the template holds a replacement string */
     bool use_shell;   /* the template is one shell command line */
-    char *stdin_mem;  /* owned: the bytes read from stdin (args point into it) */
     size_t total;     /* the number of jobs */
 } run_jobs;
 
@@ -63,13 +59,13 @@ typedef struct run_job_cmd {
 /*
  * run_jobs_init - build the list from the -c strings (n_shell of them) and the
  * positional arguments left after the options (argc words of argv: the template
- * and its ::: lists). Reads standard input to its end when there is a template
- * without ":::". Usage errors and read errors are reported (tool_usage /
- * tool_fail) and returned as TOOL_EXIT_USAGE / TOOL_EXIT_FAILURE; 0 on success.
- * Free with run_jobs_free() in every case.
+ * and its ::: lists), with the input options in_opts. Reads standard input to its
+ * end when there is a template without any source. Usage errors and read errors
+ * are reported (tool_usage / tool_fail) and returned as TOOL_EXIT_USAGE /
+ * TOOL_EXIT_FAILURE; 0 on success. Free with run_jobs_free() in every case.
  */
-int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, bool no_shell, int argc,
-                  char **argv);
+int run_jobs_init(run_jobs *jobs, char **shell, size_t n_shell, bool no_shell,
+                  const run_input_opts *in_opts, int argc, char **argv);
 
 void run_jobs_free(run_jobs *jobs);
 
@@ -83,11 +79,10 @@ int run_jobs_cmd(const run_jobs *jobs, size_t i, size_t slot, run_job_cmd *ret);
 void run_job_cmd_free(run_job_cmd *cmd);
 
 /*
- * run_jobs_args - the arguments of job i, one per list (the -c string for a -c
- * job), into *ret_n. The array is malloc'd (free it alone: the strings are the
- * list's); NULL: ENOMEM.
+ * run_jobs_args - the arguments of job i (the -c string for a -c job), into
+ * *ret. Returns 0 or -ENOMEM (nothing to free then). Free with run_argv_free().
  */
-char **run_jobs_args(const run_jobs *jobs, size_t i, size_t *ret_n);
+int run_jobs_args(const run_jobs *jobs, size_t i, run_argv *ret);
 
 /*
  * run_jobs_label - the tag of job i as GNU parallel's --tag shows it: its

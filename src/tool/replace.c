@@ -12,7 +12,7 @@ enum op { OP_ALL, OP_NOEXT, OP_BASE, OP_DIR, OP_BASE_NOEXT, OP_SEQ, OP_SLOT };
 
 /* One replacement string at s: its length (0: none), which argument (0: all)
  * and what to do with it. */
-static size_t repl_at(const char *s, size_t nargs, size_t *which, enum op *op)
+static size_t repl_at(const char *s, size_t limit, size_t *which, enum op *op)
 {
     static const struct {
         const char *text;
@@ -33,7 +33,7 @@ static size_t repl_at(const char *s, size_t nargs, size_t *which, enum op *op)
         v = v * 10 + (size_t)(s[i] - '0');
         i++;
     }
-    if (i > 1 && (v == 0 || v > nargs))
+    if (i > 1 && (v == 0 || v > limit))
         return 0;
     for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
         size_t l = strlen(ops[k].text);
@@ -46,15 +46,33 @@ static size_t repl_at(const char *s, size_t nargs, size_t *which, enum op *op)
     return 0;
 }
 
-bool run_repl_has(const char *s, size_t nargs)
+bool run_repl_has(const char *s, size_t limit)
 {
     size_t which;
     enum op op;
 
     for (; *s; s++)
-        if (repl_at(s, nargs, &which, &op))
+        if (repl_at(s, limit, &which, &op))
             return true;
     return false;
+}
+
+/* Whether the n bytes at s hold {} {.} ...: limit 0 refuses every {N}. A
+ * replacement string holds no blank, so none reaches past a word's end. */
+static bool has_all(const char *s, size_t n)
+{
+    size_t which;
+    enum op op;
+
+    for (size_t i = 0; i < n; i++)
+        if (repl_at(s + i, 0, &which, &op) && op != OP_SEQ && op != OP_SLOT)
+            return true;
+    return false;
+}
+
+bool run_repl_has_all(const char *s)
+{
+    return has_all(s, strlen(s));
 }
 
 /* Append n bytes at *o (when o is not NULL: the first pass only counts). */
@@ -178,17 +196,17 @@ static void put_arg(char **o, size_t *len, const char *a, enum op op, bool q)
     }
 }
 
-/* One pass: count when out is NULL, else write. */
-static size_t expand(const char *s, const run_repl *r, char *out)
+/* The n bytes at s expanded, at *o via put(). */
+static void expand_span(const char *s, size_t n, const run_repl *r, char **o, size_t *len)
 {
-    char *o = out;
-    size_t len = 0, which;
+    const char *end = s + n;
+    size_t which;
     enum op op;
 
-    while (*s) {
-        size_t pl = repl_at(s, r->nargs, &which, &op);
+    while (s < end) {
+        size_t pl = repl_at(s, r->limit ? r->limit : r->nargs, &which, &op);
         if (!pl) {
-            put(&o, &len, s, 1);
+            put(o, len, s, 1);
             s++;
             continue;
         }
@@ -196,17 +214,56 @@ static size_t expand(const char *s, const run_repl *r, char *out)
         if (op == OP_SEQ || op == OP_SLOT) {
             char num[24];
             int l = snprintf(num, sizeof(num), "%zu", op == OP_SEQ ? r->seq : r->slot);
-            put(&o, &len, num, (size_t)l);
+            put(o, len, num, (size_t)l);
         } else if (which) {
-            put_arg(&o, &len, r->args[which - 1], op, r->quote);
+            if (which <= r->nargs)
+                put_arg(o, len, r->args[which - 1], op, r->quote);
+        } else if (r->one) {
+            put_arg(o, len, r->args[r->one - 1], op, r->quote);
         } else {
             for (size_t i = 0; i < r->nargs; i++) {
                 if (i > 0)
-                    put(&o, &len, " ", 1);
-                put_arg(&o, &len, r->args[i], op, r->quote);
+                    put(o, len, " ", 1);
+                put_arg(o, len, r->args[i], op, r->quote);
             }
         }
     }
+}
+
+/* r->words: each word between blanks on its own, one holding {} {.} ...
+ * repeated for each argument (none: the word goes). */
+static void expand_words(const char *s, const run_repl *r, char **o, size_t *len)
+{
+    while (*s) {
+        size_t blank = strspn(s, " \t\n");
+        put(o, len, s, blank);
+        s += blank;
+        size_t w = strcspn(s, " \t\n");
+        if (!has_all(s, w)) {
+            expand_span(s, w, r, o, len);
+        } else {
+            run_repl each = *r;
+            for (size_t k = 1; k <= r->nargs; k++) {
+                if (k > 1)
+                    put(o, len, " ", 1);
+                each.one = k;
+                expand_span(s, w, &each, o, len);
+            }
+        }
+        s += w;
+    }
+}
+
+/* One pass: count when out is NULL, else write. */
+static size_t expand(const char *s, const run_repl *r, char *out)
+{
+    char *o = out;
+    size_t len = 0;
+
+    if (r->words)
+        expand_words(s, r, &o, &len);
+    else
+        expand_span(s, strlen(s), r, &o, &len);
     if (o)
         *o = '\0';
     return len;

@@ -12,8 +12,10 @@
  *
  * The rules are parallel's: {.} removes a last ".EXT" where EXT holds neither
  * '/' nor '.'; {/} removes everything up to the last '/'. A {N} beyond the
- * number of lists, and any other {...}, is left as it is (parallel makes such a
- * {N} empty): awk's '{print $1}' must survive.
+ * limit (the number of lists, unless the caller says otherwise), and any other
+ * {...}, is left as it is (parallel makes such a {N} empty): awk's
+ * '{print $1}' must survive. A {N} within the limit but beyond the job's
+ * arguments (--colsep, -n: their number varies) is empty, as parallel's.
  *
  * Thread safety: pure functions.
  */
@@ -30,6 +32,11 @@ typedef struct run_repl {
     size_t seq;  /* {#} */
     size_t slot; /* {%} */
     bool quote;  /* each argument put in quoted for a POSIX shell */
+    size_t limit; /* {N} up to limit is a replacement string; 0: nargs */
+    size_t one;   /* from 1: {} {.} ... stand for argument `one` alone; 0: all */
+    /* parallel's -N in a shell line: a word (between blanks) holding {} {.}
+     * ... is repeated for each argument, `one` set to each in turn */
+    bool words;
 } run_repl;
 
 /*
@@ -39,8 +46,11 @@ typedef struct run_repl {
  */
 size_t run_shell_quote(const char *s, size_t n, char *out);
 
-/* Whether s holds a replacement string valid for nargs lists. */
-bool run_repl_has(const char *s, size_t nargs);
+/* Whether s holds a replacement string, {N} counting up to limit. */
+bool run_repl_has(const char *s, size_t limit);
+
+/* Whether s holds one standing for all the arguments: {} {.} {/} {//} {/.}. */
+bool run_repl_has_all(const char *s);
 
 /* s with its replacement strings expanded; NULL when out of memory. */
 char *run_repl_expand(const char *s, const run_repl *r);

@@ -143,6 +143,93 @@ run shell_c 0 run -c 'echo one' -c 'echo two; echo three' --command='echo four' 
 run j1 0 run -j 1 -- sh -c 'sleep "0.$1"; echo "$1"' sh ::: 3 2 1 && in_order j1 out 3 2 1
 run j1_c 0 run -j1 -c 'sleep 0.2; echo first' -c 'echo second' && in_order j1_c out first second
 
+# ---- input sources: -a, ::::, :::+, ::::+, -, --colsep, -n, -N ----
+
+# as_parallel NAME ARGS...: run NAME's output is what parallel -k -j 1 ARGS
+# prints (checked when parallel is installed; CI installs it).
+as_parallel() {
+    local name=$1
+    shift
+    command -v parallel >/dev/null || return 0
+    parallel -k -j 1 "$@" <"${in_file:-/dev/null}" >"$tmp/$name.par" 2>&1
+    if cmp -s "$tmp/$name.out" "$tmp/$name.par"; then pass "$name: as parallel"; else
+        fail "$name" "differs from parallel: $(diff "$tmp/$name.out" "$tmp/$name.par" | head -c 600)"; fi
+}
+printf 'a\nb\n' >"$tmp/f1"
+printf '1\n2\n3' >"$tmp/f2" # no "\n" at the end: the last line counts
+printf 'x y\tz\n q r \tw\n' >"$tmp/f3" # a blank first: an empty first column
+: >"$tmp/f_empty"
+run argfile 0 run -j 1 -a "$tmp/f1" -a "$tmp/f2" echo &&
+    in_order argfile out 'a 1' 'a 2' 'a 3' 'b 1' 'b 2' 'b 3' && as_parallel argfile -a "$tmp/f1" -a "$tmp/f2" echo
+run argfile_long 0 run -j 1 --arg-file "$tmp/f1" echo '<{}>' && in_order argfile_long out '<a>' '<b>'
+# -a files come before the command line's sources, whatever their order.
+run argfile_mix 0 run -j 1 -a "$tmp/f1" echo ::: X Y :::: "$tmp/f2" &&
+    in_order argfile_mix out 'a X 1' 'a X 2' 'a X 3' 'a Y 1' 'a Y 2' 'a Y 3' \
+        'b X 1' 'b X 2' 'b X 3' 'b Y 1' 'b Y 2' 'b Y 3' &&
+    as_parallel argfile_mix -a "$tmp/f1" echo ::: X Y :::: "$tmp/f2"
+run files 0 run -j 1 echo :::: "$tmp/f1" "$tmp/f2" &&
+    in_order files out 'a 1' 'a 2' 'a 3' 'b 1' 'b 2' 'b 3' && as_parallel files echo :::: "$tmp/f1" "$tmp/f2"
+# :::+ / ::::+ link element by element; the shortest linked source sets the length.
+run linked 0 run -j 1 echo ::: a b ::: x y z :::+ 1 2 3 &&
+    in_order linked out 'a x 1' 'a y 2' 'a z 3' 'b x 1' 'b y 2' 'b z 3' &&
+    as_parallel linked echo ::: a b ::: x y z :::+ 1 2 3
+run linked_short 0 run -j 1 echo ::: a b c d :::+ 1 2 ::: X &&
+    in_order linked_short out 'a 1 X' 'b 2 X' && as_parallel linked_short echo ::: a b c d :::+ 1 2 ::: X
+run linked_file 0 run -j 1 echo :::: "$tmp/f1" ::::+ "$tmp/f2" ::: 1 2 :::+ q w &&
+    in_order linked_file out 'a 1 1 q' 'a 1 2 w' 'b 2 1 q' 'b 2 2 w' &&
+    as_parallel linked_file echo :::: "$tmp/f1" ::::+ "$tmp/f2" ::: 1 2 :::+ q w
+printf 's1\ns2\n' >"$tmp/dash.in"
+run dash 0 run -j 1 echo :::: - ::: X Y && in_order dash out 's1 X' 's1 Y' 's2 X' 's2 Y' &&
+    in_file=$tmp/dash.in as_parallel dash echo :::: - ::: X Y
+printf 's1\n' >"$tmp/dash_a.in"
+run dash_a 0 run -j 1 -a - echo ::: X && in_order dash_a out 's1 X'
+# An empty file: no combination, nothing to run.
+run argfile_empty 0 run -a "$tmp/f_empty" echo ::: a && empty argfile_empty out && empty argfile_empty err
+run argfile_missing 1 run -a "$tmp/nonexistent" echo &&
+    expect_err argfile_missing "^syncstream: run: cannot open the argument file '.*nonexistent': No such file"
+run dash_twice 2 run echo :::: - - && expect_err dash_twice "standard input \('-'\) can be read only once"
+run usage_files_empty 2 run echo ::: a :::: && expect_err usage_files_empty "list 2 after '::::' is empty"
+run usage_argfile_c 2 run -a "$tmp/f1" -c true && expect_err usage_argfile_c 'not with -c'
+
+# --colsep REGEX: columns {1} {2} ..., trimmed, each source's in turn.
+run colsep 0 run -j 1 --colsep '\t' echo '{2}-{1}' :::: "$tmp/f3" &&
+    in_order colsep out 'z-x y' 'w-q r' && as_parallel colsep --colsep '\t' echo '{2}-{1}' :::: "$tmp/f3"
+run colsep_more 0 run -j 1 --colsep '[ \t]+' echo '{#}' '{3}' '{2.}' '[{4}]' :::: "$tmp/f3" ::: A &&
+    in_order colsep_more out '1 z y [A]' '2 r q [w]' &&
+    as_parallel colsep_more --colsep '[ \t]+' echo '{#}' '{3}' '{2.}' '[{4}]' :::: "$tmp/f3" ::: A
+run colsep_var 0 run -j 1 --colsep , echo '[{1}][{2}][{3}][{4}]' ::: ' a , b ' c, ::: X,Y &&
+    in_order colsep_var out '[a][b][X][Y]' '[c][][X][Y]' &&
+    as_parallel colsep_var --colsep , echo '[{1}][{2}][{3}][{4}]' ::: ' a , b ' c, ::: X,Y
+run colsep_all 0 run -j 1 --colsep , echo '[{}]' ::: a,b && in_order colsep_all out '[a b]' &&
+    as_parallel colsep_all --colsep , echo '[{}]' ::: a,b
+run colsep_bad 2 run --colsep '(' echo ::: a && expect_err colsep_bad "^syncstream: run: --colsep '\(': .*missing"
+
+# -n N: N records per job, {} all their arguments, {N} each (empty beyond).
+run max_n 0 run -j 1 -n 2 echo '[{}]' '[{1}]' '[{2}]' '[{3}]' '{#}' ::: a b c d e &&
+    in_order max_n out '[a b] [a] [b] [] 1' '[c d] [c] [d] [] 2' '[e] [e] [] [] 3' &&
+    as_parallel max_n -n 2 echo '[{}]' '[{1}]' '[{2}]' '[{3}]' '{#}' ::: a b c d e
+run max_n_append 0 run -j 1 --max-args 2 printf '<%s>' ::: a b c && in_order max_n_append out '<a><b>' '<c>'
+run max_n_lists 0 run -j 1 -n 2 echo '[{}]' '[{3}]' ::: a b c ::: 1 2 &&
+    in_order max_n_lists out '[a 1 a 2] [a]' '[b 1 b 2] [b]' '[c 1 c 2] [c]' &&
+    as_parallel max_n_lists -n 2 echo '[{}]' '[{3}]' ::: a b c ::: 1 2
+run max_n0 0 run -j 1 -n 0 echo x ::: a b && in_order max_n0 out x x && as_parallel max_n0 -n 0 echo x ::: a b
+run max_n_tag 0 run -j 1 -n 2 --tag echo x ::: a b c &&
+    in_order max_n_tag out "$(printf 'a b\tx a b')" "$(printf 'c\tx c')" &&
+    as_parallel max_n_tag -n 2 --tag echo x ::: a b c
+# -N N: the same, but a word holding {} is repeated for each argument.
+run max_N 0 run -j 1 -N 2 echo '[{}]' '[{1}]' '[{2}]' '[{3}]' '{#}' ::: a b c d e &&
+    in_order max_N out '[a] [b] [a] [b] [] 1' '[c] [d] [c] [d] [] 2' '[e] [e] [] [] 3' &&
+    as_parallel max_N -N 2 echo '[{}]' '[{1}]' '[{2}]' '[{3}]' '{#}' ::: a b c d e
+run max_N_words 0 run -j 1 --max-replace-args 2 printf '<%s>' '[{}]' ::: a b c &&
+    in_order max_N_words out '<[a]><[b]>' '<[c]>'
+run max_N_shell 0 run -j 1 -N 2 "printf '<%s>' [{}] [{.}] {1} [{2}]; echo" ::: a b.c 'd e' &&
+    in_order max_N_shell out '<[a]><[b.c]><[a]><[b]><a><[b.c]>' '<[d e]><[d e]><d e><[]>' &&
+    as_parallel max_N_shell -N 2 "printf '<%s>' [{}] [{.}] {1} [{2}]; echo" ::: a b.c 'd e'
+run max_dry 0 run --dry-run -N 2 'echo [{}] {#}' ::: a b c &&
+    in_order max_dry out 'echo [a] [b] 1' 'echo [c] 2' && as_parallel max_dry --dry-run -N 2 'echo [{}] {#}' ::: a b c
+run usage_n 2 run -n x echo ::: a && expect_err usage_n "^syncstream: run: -n wants an integer from 0 up, not 'x'$"
+run usage_nN 2 run -n 1 -N 2 echo ::: a && expect_err usage_nN '-n and -N'
+
 # ---- output ----
 
 # Without --tag: each stream to its own place, unchanged.
@@ -261,6 +348,48 @@ run pty 0 run --pty -c 'test -t 1 && echo tty' && in_order pty out tty
 run no_pty 0 run -c 'test -t 1 || echo notty' && in_order no_pty out notty
 # Standard input is /dev/null: a job reading it ends at once.
 run stdin_null 0 run -c 'cat; echo done' && in_order stdin_null out done
+
+# A line redrawn with "\r" (a progress bar): its last state only in a file or
+# a pipe, every state with --raw-cr, and on a terminal (run_on_pty.py).
+bar="printf '10%%\\r20%%\\r30%%\\n'"
+run cr_collapse 0 run -c "$bar" && in_order cr_collapse out '30%'
+run cr_raw 0 run --raw-cr -c "$bar" &&
+    if [ "$(od -An -c "$tmp/cr_raw.out" | tr -s ' ')" = "$(printf '10%%\r20%%\r30%%\n' | od -An -c | tr -s ' ')" ]; then
+        pass "cr_raw: every state"; else fail cr_raw "stdout: $(od -c "$tmp/cr_raw.out" | head -3)"; fi
+pty_py=$(dirname "$0")/run_on_pty.py
+got=$("$python" "$pty_py" -- "$tool" run -c "$bar" 2>&1)
+case $got in
+*'10%\r20%\r30%\r\n'*) pass "cr_tty: every state on a terminal" ;;
+*) fail cr_tty "terminal got $got" ;;
+esac
+# Another job's line while a redraw is on the terminal erases it first (ESC [K),
+# and the redraw goes on below. Each step waits for the one before (files made
+# when the output has reached the terminal), bounded.
+waitf='i=0; while [ ! -e "$0" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done'
+got=$("$python" "$pty_py" --when '1%' "$tmp/cr_go1" -- "$tool" run -j 2 \
+    -c "printf '1%%\\r2%%\\r'; sh -c '$waitf' '$tmp/cr_go2'; echo end" \
+    -c "sh -c '$waitf' '$tmp/cr_go1'; echo other; : >'$tmp/cr_go2'" 2>&1)
+case $got in
+*'1%\r\x1b[Kother\r\n2%\rend\r\n'*) pass "cr_tty_erase: a redraw erased before another line" ;;
+*) fail cr_tty_erase "terminal got $got" ;;
+esac
+
+# --bar / --eta: on a terminal a status line redrawn in place, erased before
+# each line and at the end; elsewhere one line at the end, stdout untouched.
+run bar_file 3 run --bar -j 1 -- sh -c 'echo "$0"; [ "$0" != b ]' ::: a b c &&
+    in_order bar_file out a b c &&
+    expect_err bar_file '^syncstream: \[#{20}\] 100% 3/3 done, 0 running, 1 failed, took [0-9]+:[0-9]{2}$'
+run eta_file 0 run --eta -c true && expect_err eta_file '^syncstream: 1/1 done, 0 running, 0 failed, took ' &&
+    no_err eta_file '\['
+got=$("$python" "$pty_py" -- "$tool" run --bar -j 1 -- sh -c 'echo "line $0"' ::: a b 2>&1)
+case $got in
+*'0/2 done, 1 running, 0 failed, time left unknown\x1b[K'*'\r\x1b[Kline a\r\n'*'1/2 done'*'\r\x1b[Kline b\r\n'*'2/2 done, 0 running, 0 failed, took '*"\\x1b[K\\r\\x1b[K'") ;;
+*) false ;;
+esac && pass "bar_tty: drawn, erased before each line and at the end" || fail bar_tty "terminal got $got"
+case $got in
+*'syncstream: '*) fail bar_tty "the final line was printed on a terminal too: $got" ;;
+*) pass "bar_tty: no final line on a terminal" ;;
+esac
 
 # ---- the failure summary ----
 

@@ -11,6 +11,7 @@ typedef struct bytes {
 #define B(lit) {lit, sizeof(lit) - 1}
 #define MAX_PIECES 6
 #define SPL SS_LINE_SPLITLINES
+#define RDR SS_LINE_CR_REDRAW
 
 typedef struct lineasm_case {
     const char *name;
@@ -43,6 +44,15 @@ static const lineasm_case cases[] = {
     {"cr as break, two crs", 64, SS_LINE_CR_IS_BREAK, {B("\r\r")}, {B(""), B("")}, {0}, B("")},
     {"cr as break, cr then text then lf", 64, SS_LINE_CR_IS_BREAK, {B("a\rb\n")},
      {B("a"), B("b")}, {0}, B("")},
+    {"redraw: each state a record", 64, RDR, {B("10%\r20%\r30%\n")},
+     {B("10%"), B("20%"), B("30%")}, {SS_REC_REDRAW, SS_REC_REDRAW, 0}, B("")},
+    {"redraw: a cr first, as progress bars write", 64, RDR, {B("\r1/3"), B("\r2/3"), B("\r3/3\n")},
+     {B("1/3"), B("2/3"), B("3/3")}, {SS_REC_REDRAW, SS_REC_REDRAW, 0}, B("")},
+    {"redraw: crlf is a plain break", 64, RDR, {B("a\r\nb\r\n")}, {B("a"), B("b")}, {0}, B("")},
+    {"redraw: crlf split across writes", 64, RDR, {B("a\r"), B("\nb\n")}, {B("a"), B("b")}, {0},
+     B("")},
+    {"redraw: a cr at the end waits", 64, RDR, {B("50%\r")}, {{0}}, {0}, B("50%")},
+    {"redraw: empty states are no records", 64, RDR, {B("\r\r\rx\n")}, {B("x")}, {0}, B("")},
     {"over-long line is cut", 4, 0, {B("abcdefghij\n")}, {B("abcd"), B("efgh"), B("ij")},
      {SS_REC_CONTINUED, SS_REC_CONTINUED, 0}, B("")},
     {"a line of exactly max_line is whole", 4, 0, {B("abcd\n")}, {B("abcd")}, {0}, B("")},
@@ -176,6 +186,27 @@ static void test_flush_ends_partial_once(void **state)
     ss__lineasm_done(&la);
 }
 
+/* A redraw's "\r" that ends the output is no redraw: the flush ends the line. */
+static void test_flush_ends_held_cr_as_line(void **state)
+{
+    (void)state;
+    ss__lineasm la;
+    collected got = {0};
+    assert_int_equal(ss__lineasm_init(&la, 64, SS_LINE_CR_REDRAW, NULL), 0);
+    assert_int_equal(ss__lineasm_feed(&la, "100%\r", 5, collect, &got), 0);
+    assert_int_equal(got.count, 0);
+    assert_int_equal(ss__lineasm_flush(&la, collect, &got), 0);
+    assert_int_equal(got.count, 1);
+    assert_int_equal(got.flags[0], 0);
+    assert_int_equal(got.len[0], 4);
+    assert_memory_equal(got.text[0], "100%", 4);
+    /* and the next output starts afresh: its first byte decides nothing */
+    assert_int_equal(ss__lineasm_feed(&la, "x\n", 2, collect, &got), 0);
+    assert_int_equal(got.count, 2);
+    assert_int_equal(got.flags[1], 0);
+    ss__lineasm_done(&la);
+}
+
 static void test_flush_ends_held_bytes_too(void **state)
 {
     (void)state;
@@ -238,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_table_bytewise),
         cmocka_unit_test(test_flush_ends_partial_once),
         cmocka_unit_test(test_flush_ends_held_bytes_too),
+        cmocka_unit_test(test_flush_ends_held_cr_as_line),
         cmocka_unit_test(test_emit_error_stops_feed),
         cmocka_unit_test(test_external_storage),
     };

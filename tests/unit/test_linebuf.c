@@ -170,6 +170,28 @@ static void test_grouped_records(void **state)
     ss_linebuf_free(lb);
 }
 
+/* SS_LINE_CR_REDRAW: each state of a redrawn line is a record, flagged; it
+ * goes with neither of the other "\r" rules. */
+static void test_cr_redraw(void **state)
+{
+    (void)state;
+    ss_linebuf *lb;
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_linebuf_new(&lb, &(ss_linebuf_opts){.line_flags = SS_LINE_CR_REDRAW |
+                                                                          SS_LINE_CR_IS_BREAK}),
+                     -EINVAL);
+    assert_int_equal(ss_linebuf_new(&lb, &(ss_linebuf_opts){.line_flags = SS_LINE_CR_REDRAW}), 0);
+    write_str(lb, "1/2\r2/2\ndone\n");
+    assert_int_equal(ss_linebuf_read(lb, SS_READ_ALL, &set), 3);
+    assert_item_text(&set, 0, "1/2");
+    assert_int_equal(set.items[0].flags, SS_REC_REDRAW);
+    assert_item_text(&set, 1, "2/2");
+    assert_int_equal(set.items[1].flags, 0);
+    assert_item_text(&set, 2, "done");
+    ss_records_clear(&set);
+    ss_linebuf_free(lb);
+}
+
 static void test_drop_newest_policy(void **state)
 {
     (void)state;
@@ -530,6 +552,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_protocol_example),
         cmocka_unit_test(test_read_edges),
+        cmocka_unit_test(test_cr_redraw),
         cmocka_unit_test(test_maxlen_one_with_partial),
         cmocka_unit_test(test_grouped_records),
         cmocka_unit_test(test_drop_newest_policy),

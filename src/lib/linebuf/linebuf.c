@@ -50,7 +50,10 @@ int ss_linebuf_new(ss_linebuf **ret, const ss_linebuf_opts *opts)
         opts = &defaults;
     if ((opts->full != SS_FULL_DROP_OLDEST && opts->full != SS_FULL_DROP_NEWEST) ||
         (opts->time_source != SS_TIME_PRECISE && opts->time_source != SS_TIME_COARSE) ||
-        (opts->line_flags & ~(unsigned)(SS_LINE_CR_IS_BREAK | SS_LINE_SPLITLINES)))
+        (opts->line_flags &
+         ~(unsigned)(SS_LINE_CR_IS_BREAK | SS_LINE_SPLITLINES | SS_LINE_CR_REDRAW)) ||
+        ((opts->line_flags & SS_LINE_CR_REDRAW) &&
+         (opts->line_flags & (SS_LINE_CR_IS_BREAK | SS_LINE_SPLITLINES))))
         return -EINVAL;
     rc = resolve_geometry(opts, &geo);
     if (rc < 0)

@@ -47,7 +47,7 @@ int ss__frame_parse(const char *data, size_t len, size_t max_payload, ss__frame 
         return 0;
     uint8_t type = p[1];
     if (type < SS__FRAME_RECORD || type > SS__FRAME_HELLO || p[2] > SS_KIND_ERROR ||
-        (p[3] & ~(SS_REC_CONTINUED | SS_REC_STDERR)))
+        (p[3] & ~(SS_REC_CONTINUED | SS_REC_STDERR | SS_REC_REDRAW)))
         return SS_ECORRUPT;
     uint64_t plen = get_le(p + 4, 4);
     if (plen > max_payload)

@@ -9,7 +9,7 @@
  *               its secret; the buffer's answer, max_line and line_flags as
  *               8 and 4 bytes little-endian, comes with the stop page's fd)
  *   byte 2      kind (ss_kind) of a RECORD
- *   byte 3      record flags (SS_REC_CONTINUED, SS_REC_STDERR)
+ *   byte 3      record flags (SS_REC_CONTINUED, SS_REC_STDERR, SS_REC_REDRAW)
  *   bytes 4-7   payload length, little-endian
  *   bytes 8-15  time_ns of a RECORD, little-endian
  * Each mirror has its own pipe or connection, so frames of different mirrors

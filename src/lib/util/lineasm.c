@@ -41,7 +41,7 @@ size_t ss__trim_breaks(const char *text, size_t len)
 void ss__lineasm_reset(ss__lineasm *la)
 {
     la->len = la->col = la->held = 0;
-    la->cr_pending = false;
+    la->cr_pending = la->cr_held = false;
 }
 
 /* The first "\n" or "\r" in [p, end), or end. */
@@ -164,6 +164,21 @@ static int put_plain(ss__lineasm *la, const char *p, size_t k, bool terminated,
     return rc;
 }
 
+/* SS_LINE_CR_REDRAW: a lone "\r" ends the partial line, flagged as drawn
+ * over by the next; an empty one is no record. */
+static int end_redraw(ss__lineasm *la, ss__emit_fn emit, void *ctx)
+{
+    size_t n = la->len;
+
+    if (n == 0)
+        return 0;
+    la->len = la->col = 0;
+    int rc = emit(ctx, la->part, n, SS_REC_REDRAW);
+    if (rc < 0)
+        la->len = la->col = n; /* as put_plain keeps it */
+    return rc;
+}
+
 /*
  * SS_LINE_SPLITLINES: the bytes held back by the last feed (the start of what may
  * be a multi-byte break) meet the next ones. Either they complete a break, which
@@ -195,10 +210,22 @@ int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn 
 {
     const bool splitlines = la->line_flags & SS_LINE_SPLITLINES;
     const bool cr_breaks = splitlines || (la->line_flags & SS_LINE_CR_IS_BREAK);
+    const bool redraw = la->line_flags & SS_LINE_CR_REDRAW;
     if (len == 0)
         return 0; /* data may be NULL then */
     const char *p = data, *end = data + len;
     int rc = 0;
+
+    if (la->cr_held) {
+        la->cr_held = false;
+        if (*p == '\n') {
+            rc = put_plain(la, p++, 0, true, emit, ctx);
+        } else {
+            rc = end_redraw(la, emit, ctx);
+        }
+        if (rc < 0)
+            return rc;
+    }
 
     if (la->held) {
         ssize_t used = settle_held(la, data, len, emit, ctx);
@@ -234,6 +261,17 @@ int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn 
         } else if (cr_breaks) {
             rc = put_plain(la, p, plain, true, emit, ctx);
             la->cr_pending = true;
+        } else if (redraw) {
+            if (q + 1 < end && q[1] == '\n') {
+                rc = put_plain(la, p, plain, true, emit, ctx);
+                blen = 2;
+            } else {
+                rc = put_plain(la, p, plain, false, emit, ctx);
+                if (q + 1 == end)
+                    la->cr_held = true;
+                else if (rc >= 0)
+                    rc = end_redraw(la, emit, ctx);
+            }
         } else {
             rc = put_plain(la, p, plain, false, emit, ctx);
             la->col = 0;
@@ -245,7 +283,7 @@ int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn 
 
 int ss__lineasm_flush(ss__lineasm *la, ss__emit_fn emit, void *ctx)
 {
-    la->cr_pending = false;
+    la->cr_pending = la->cr_held = false;
     if (la->held) {
         size_t held = la->held;
         la->held = 0;

@@ -10,6 +10,9 @@
  *    redraws itself leaves one line holding its latest state. As on a terminal,
  *    a shorter redraw leaves the old tail: "100%\r50%\n" gives "50%%". With
  *    SS_LINE_CR_IS_BREAK a lone "\r" ends the line instead (sync-stream's way).
+ *    With SS_LINE_CR_REDRAW it ends the line too, flagged SS_REC_REDRAW (the
+ *    next record draws over it), unless empty; a "\r" that ends a feed waits
+ *    for the next byte (or flush), so that a split "\r\n" is one plain break.
  *  - With SS_LINE_SPLITLINES every break of Python's str.splitlines ends the line,
  *    as sync-stream's host server splits: "\r" too, and "\v", "\f", "\x1c",
  *    "\x1d", "\x1e" and U+0085, U+2028, U+2029 in UTF-8. Up to two bytes that may
@@ -39,6 +42,8 @@ typedef struct ss__lineasm {
     size_t max_line;
     unsigned line_flags;
     bool cr_pending;  /* SS_LINE_CR_IS_BREAK: the last byte was a "\r" */
+    bool cr_held;     /* SS_LINE_CR_REDRAW: the last feed ended in a lone "\r",
+                         not yet known to be one: the next byte decides */
     char hold[2];     /* SS_LINE_SPLITLINES: the start of a possible multi-byte
                          break at the end of the last feed, not yet in part */
     size_t held;
