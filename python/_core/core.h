@@ -44,6 +44,16 @@ int ss__py_host_add(PyObject *module);
 int ss__py_stream_add(PyObject *module);
 
 /*
+ * fork.c: the fork generation, bumped in a fork child (a pthread_atfork
+ * handler), so that an object tells it is in a fork child without a system
+ * call (getpid() is one, and costs about a microsecond on a paravirtual VM:
+ * too much for every write). ss__py_fork_watch() installs the handler (once,
+ * whoever calls it; a type's add function): 0, or -1 with MemoryError.
+ */
+extern unsigned long ss__py_fork_gen;
+int ss__py_fork_watch(void);
+
+/*
  * errors.c: raise the Python exception for a library error code and return
  * NULL, so that `return ss__py_error(rc);` ends a method. what names the object
  * ("LineBuffer") in the message. The mapping:

@@ -2,21 +2,24 @@
  * _core.FileBuffer: the C half of syncstream.LineFileBuffer, on an ss_filebuf.
  *
  * One handle per object, written through the handle's default writer (the
- * library's mutex makes every call thread-safe). Every library call releases
- * the GIL: each may wait for the file lock another process holds.
+ * library's mutex makes every call thread-safe). Every library call that may
+ * wait releases the GIL: each may wait for the file lock another process
+ * holds. A write that completes no record (7 of print()'s 8 calls a line)
+ * waits for nothing and touches no file (ss__filebuf_write_nowait): it keeps
+ * the GIL, since releasing and taking it back would cost more than the write.
  *
  * Fork: a child that inherits a handle shares its open file description, and
  * with it the file lock, with the parent, so the two would no longer exclude
- * each other. The first call in a new process therefore opens the file again
- * and leaves the inherited handle alone (never freed: another thread of the
- * parent may have held its mutex at the fork). The child starts with an empty
- * partial line.
+ * each other. The first call in a new process (another fork generation)
+ * therefore opens the file again and leaves the inherited handle alone (never
+ * freed: another thread of the parent may have held its mutex at the fork).
+ * The child starts with an empty partial line.
  */
 #include "core.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <syncstream/common.h>
 #include <syncstream/filebuf.h>
@@ -35,7 +38,7 @@ typedef struct {
     char *path;
     char *source;
     size_t maxlen;
-    pid_t pid;        /* the process that opened fb */
+    unsigned long gen; /* the fork generation that opened fb */
 } FileBuffer;
 
 static int open_fb(FileBuffer *self)
@@ -54,7 +57,7 @@ static int open_fb(FileBuffer *self)
     if (rc < 0)
         return ss__py_error_int(rc, WHAT);
     self->fb = fb;
-    self->pid = getpid();
+    self->gen = ss__py_fork_gen;
     return 0;
 }
 
@@ -65,7 +68,7 @@ static ss_filebuf *get_fb(FileBuffer *self)
         PyErr_SetString(PyExc_ValueError, "syncstream: LineFileBuffer.__init__() was not called");
         return NULL;
     }
-    if (self->pid != getpid()) {
+    if (self->gen != ss__py_fork_gen) {
         bool was_closed = ss__filebuf_closed(self->fb);
         self->fb = NULL;
         if (open_fb(self) < 0)
@@ -112,7 +115,7 @@ static int FileBuffer_init(FileBuffer *self, PyObject *args, PyObject *kwargs)
 static void FileBuffer_dealloc(FileBuffer *self)
 {
     PyTypeObject *tp = Py_TYPE((PyObject *)self);
-    if (self->fb && self->pid == getpid()) {
+    if (self->fb && self->gen == ss__py_fork_gen) {
         Py_BEGIN_ALLOW_THREADS
         ss_filebuf_free(self->fb);
         Py_END_ALLOW_THREADS
@@ -134,10 +137,12 @@ static PyObject *FileBuffer_write(FileBuffer *self, PyObject *arg)
     PyObject *keep;
     if (ss__py_utf8(arg, "write() argument", &data, &len, &keep) < 0)
         return NULL;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_filebuf_write(fb, data, (size_t)len);
-    Py_END_ALLOW_THREADS
+    int rc = ss__filebuf_write_nowait(fb, data, (size_t)len);
+    if (rc == -EAGAIN) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = ss_filebuf_write(fb, data, (size_t)len);
+        Py_END_ALLOW_THREADS
+    }
     Py_XDECREF(keep);
     if (rc < 0)
         return ss__py_error(rc, WHAT);
@@ -428,6 +433,8 @@ static PyType_Spec FileBuffer_spec = {
 
 int ss__py_filebuf_add(PyObject *module)
 {
+    if (ss__py_fork_watch() < 0)
+        return -1;
     PyObject *type = PyType_FromSpec(&FileBuffer_spec);
     if (!type)
         return -1;
