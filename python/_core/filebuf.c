@@ -39,7 +39,10 @@ typedef struct {
     char *source;
     size_t maxlen;
     unsigned long gen; /* the fork generation that opened fb */
+    PyObject *bound;   /* the pre-bound write (bound.c); None: not bound */
 } FileBuffer;
+
+static PyObject *filebuf_type;
 
 static int open_fb(FileBuffer *self)
 {
@@ -79,6 +82,15 @@ static ss_filebuf *get_fb(FileBuffer *self)
     return self->fb;
 }
 
+#define WRITE_DOC                                                                            \
+    "write(data: str) -> int\n--\n\n"                                                       \
+    "Write text: every completed line is appended to the file as a record, the\n"           \
+    "rest stays as this handle's partial line. Returns the number of characters."
+
+/* As a PyCFunction exactly: ss__py_bound_call calls it through that type. */
+static PyObject *FileBuffer_write(PyObject *op, PyObject *arg);
+static PyMethodDef bound_write_def = {"write", ss__py_bound_call, METH_O, WRITE_DOC};
+
 static int FileBuffer_init(FileBuffer *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"path", "maxlen", "source", NULL};
@@ -109,12 +121,17 @@ static int FileBuffer_init(FileBuffer *self, PyObject *args, PyObject *kwargs)
         return -1;
     }
     self->maxlen = (size_t)maxlen;
-    return open_fb(self);
+    if (open_fb(self) < 0)
+        return -1;
+    self->bound = ss__py_bind_write((PyObject *)self, filebuf_type, &bound_write_def,
+                                    FileBuffer_write);
+    return self->bound ? 0 : -1;
 }
 
 static void FileBuffer_dealloc(FileBuffer *self)
 {
     PyTypeObject *tp = Py_TYPE((PyObject *)self);
+    ss__py_unbind(&self->bound);
     if (self->fb && self->gen == ss__py_fork_gen) {
         Py_BEGIN_ALLOW_THREADS
         ss_filebuf_free(self->fb);
@@ -127,8 +144,9 @@ static void FileBuffer_dealloc(FileBuffer *self)
     Py_DECREF(tp);
 }
 
-static PyObject *FileBuffer_write(FileBuffer *self, PyObject *arg)
+static PyObject *FileBuffer_write(PyObject *op, PyObject *arg)
 {
+    FileBuffer *self = (FileBuffer *)op;
     ss_filebuf *fb = get_fb(self);
     if (!fb)
         return NULL;
@@ -369,10 +387,7 @@ static PyObject *FileBuffer_get_path(FileBuffer *self, void *unused)
 }
 
 static PyMethodDef FileBuffer_methods[] = {
-    {"write", METH(FileBuffer_write), METH_O,
-     "write(data: str) -> int\n--\n\n"
-     "Write text: every completed line is appended to the file as a record, the\n"
-     "rest stays as this handle's partial line. Returns the number of characters."},
+    {"write", FileBuffer_write, METH_O, WRITE_DOC},
     {"_append", METH(FileBuffer_append), METH_VARARGS,
      "_append(kind: str, text: str) -> None\n--\n\n"
      "End the partial line, then append text as one record of kind \"warning\" or\n"
@@ -412,7 +427,19 @@ PyDoc_STRVAR(FileBuffer_doc,
 "A handle on a syncstream log file shared by processes (ss_filebuf); use\n"
 "syncstream.LineFileBuffer, which builds on it.");
 
+static PyObject *FileBuffer_getattro(FileBuffer *self, PyObject *name)
+{
+    return ss__py_bound_getattr((PyObject *)self, name, self->bound);
+}
+
+static int FileBuffer_setattro(FileBuffer *self, PyObject *name, PyObject *value)
+{
+    return ss__py_bound_setattr((PyObject *)self, name, value, &self->bound);
+}
+
 static PyType_Slot FileBuffer_slots[] = {
+    {Py_tp_getattro, FileBuffer_getattro},
+    {Py_tp_setattro, FileBuffer_setattro},
     {Py_tp_doc, (void *)FileBuffer_doc},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, FileBuffer_init},
@@ -435,10 +462,8 @@ int ss__py_filebuf_add(PyObject *module)
 {
     if (ss__py_fork_watch() < 0)
         return -1;
-    PyObject *type = PyType_FromSpec(&FileBuffer_spec);
-    if (!type)
+    filebuf_type = PyType_FromSpec(&FileBuffer_spec);
+    if (!filebuf_type)
         return -1;
-    int rc = PyModule_AddObjectRef(module, "FileBuffer", type);
-    Py_DECREF(type);
-    return rc;
+    return PyModule_AddObjectRef(module, "FileBuffer", filebuf_type);
 }
