@@ -33,14 +33,20 @@ from typing import Callable, Dict, List, Tuple
 DEFAULT_LINES = 200_000
 
 
+# The clock of the timed sections: wall time, or with --cpu the CPU time of
+# the measuring process (all its threads), which other programs' load on the
+# machine does not stretch.
+clock = time.perf_counter
+
+
 def _run_threads(threads: int, target: Callable[[int], None]) -> float:
     workers = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
-    start = time.perf_counter()
+    start = clock()
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def workload_print_linebuffer(syncstream, threads: int, lines: int) -> Tuple[int, float]:
@@ -133,16 +139,20 @@ def run_child(script: str, path: str, child_args: List[str], timeout: float) -> 
     return result["lines_per_s"]
 
 
-def child(workload: str, threads: int, lines: int, repeat: int) -> None:
+def child(workload: str, threads: int, lines: int, repeat: int, cpu: bool) -> None:
     import syncstream  # the one first on sys.path: ours or the peer
+
+    global clock
+    if cpu:
+        clock = time.process_time
 
     function = WORKLOADS[workload][0]
     report_best(syncstream, lambda: function(syncstream, threads, lines), repeat)
 
 
-def measure(path: str, workload: str, threads: int, lines: int, repeat: int) -> float:
+def measure(path: str, workload: str, threads: int, lines: int, repeat: int, cpu: bool) -> float:
     return run_child(__file__, path, [workload, str(threads), "--lines", str(lines),
-                                      "--repeat", str(repeat)], 3600)
+                                      "--repeat", str(repeat)] + (["--cpu"] if cpu else []), 3600)
 
 
 def main() -> None:
@@ -154,10 +164,13 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=DEFAULT_LINES)
     parser.add_argument("--repeat", type=int, default=3, help="best of N (default: 3)")
     parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), help="these workloads")
+    parser.add_argument("--cpu", action="store_true",
+                        help="lines per CPU-second of the measuring process instead of per "
+                             "second (not for proc_mirrors, whose work is in other processes)")
     parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]), args.lines, args.repeat)
+        child(args.child[0], int(args.child[1]), args.lines, args.repeat, args.cpu)
         return
 
     print("| workload | threads | sync-stream 1.2 lines/s | syncstream lines/s | ratio |")
@@ -166,8 +179,9 @@ def main() -> None:
         if args.only and name not in args.only:
             continue
         for threads in thread_counts:
-            peer = measure(args.peer, name, threads, args.lines // peer_share, args.repeat)
-            ours = measure(args.ours, name, threads, args.lines, args.repeat)
+            peer = measure(args.peer, name, threads, args.lines // peer_share, args.repeat,
+                           args.cpu)
+            ours = measure(args.ours, name, threads, args.lines, args.repeat, args.cpu)
             print("| %s | %d | %.0f | %.0f | %.1fx |" % (name, threads, peer, ours, ours / peer),
                   flush=True)
 

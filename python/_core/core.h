@@ -49,6 +49,44 @@ int ss__py_host_add(PyObject *module);
 int ss__py_stream_add(PyObject *module);
 
 /*
+ * fork.c: the fork generation, bumped in a fork child (a pthread_atfork
+ * handler), so that an object tells it is in a fork child without a system
+ * call (getpid() is one, and costs about a microsecond on a paravirtual VM:
+ * too much for every write). ss__py_fork_watch() installs the handler (once,
+ * whoever calls it; a type's add function): 0, or -1 with MemoryError.
+ */
+extern unsigned long ss__py_fork_gen;
+int ss__py_fork_watch(void);
+
+/*
+ * bound.c: a pre-bound write method. print() looks up file.write for each of
+ * its write calls (8 a line), and for a method of a C type each lookup makes
+ * a new bound-method object. A buffer type whose tp_getattro and tp_setattro
+ * are ss__py_bound_getattr and ss__py_bound_setattr returns one kept
+ * bound-method object instead, found before any dictionary is searched. Its
+ * __self__ is a small object that points back at the buffer without a
+ * reference: a reference would make a cycle (buffer -> method -> buffer) that
+ * only the cyclic GC frees, delaying the close of the buffer's writers and
+ * files.
+ *
+ * ss__py_bind_write(owner, base_type, def, fn), at the end of __init__: def
+ * is a static METH_O PyMethodDef named "write" whose ml_meth is
+ * ss__py_bound_call; calling the bound method calls fn(owner, arg). Returns a
+ * new reference to keep (the bound method), Py_None when type(owner).write is
+ * not base_type's (a subclass's own write: nothing is bound), or NULL with an
+ * exception. The owner's dealloc calls ss__py_unbind() (a bound method kept
+ * elsewhere then raises ValueError); setting or deleting the instance's own
+ * write unbinds it too, and the usual lookup takes over. Replacing the class's
+ * write later does not reach existing objects.
+ */
+PyObject *ss__py_bind_write(PyObject *owner, PyObject *base_type, PyMethodDef *def,
+                            PyCFunction fn);
+PyObject *ss__py_bound_call(PyObject *target, PyObject *arg);
+void ss__py_unbind(PyObject **bound);
+PyObject *ss__py_bound_getattr(PyObject *owner, PyObject *name, PyObject *bound);
+int ss__py_bound_setattr(PyObject *owner, PyObject *name, PyObject *value, PyObject **bound);
+
+/*
  * errors.c: raise the Python exception for a library error code and return
  * NULL, so that `return ss__py_error(rc);` ends a method. what names the object
  * ("LineBuffer") in the message. The mapping:

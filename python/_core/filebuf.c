@@ -2,21 +2,24 @@
  * _core.FileBuffer: the C half of syncstream.LineFileBuffer, on an ss_filebuf.
  *
  * One handle per object, written through the handle's default writer (the
- * library's mutex makes every call thread-safe). Every library call releases
- * the GIL: each may wait for the file lock another process holds.
+ * library's mutex makes every call thread-safe). Every library call that may
+ * wait releases the GIL: each may wait for the file lock another process
+ * holds. A write that completes no record (7 of print()'s 8 calls a line)
+ * waits for nothing and touches no file (ss__filebuf_write_nowait): it keeps
+ * the GIL, since releasing and taking it back would cost more than the write.
  *
  * Fork: a child that inherits a handle shares its open file description, and
  * with it the file lock, with the parent, so the two would no longer exclude
- * each other. The first call in a new process therefore opens the file again
- * and leaves the inherited handle alone (never freed: another thread of the
- * parent may have held its mutex at the fork). The child starts with an empty
- * partial line.
+ * each other. The first call in a new process (another fork generation)
+ * therefore opens the file again and leaves the inherited handle alone (never
+ * freed: another thread of the parent may have held its mutex at the fork).
+ * The child starts with an empty partial line.
  */
 #include "core.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <syncstream/common.h>
 #include <syncstream/filebuf.h>
@@ -33,8 +36,11 @@ typedef struct {
     char *path;
     char *source;
     size_t maxlen;
-    pid_t pid;        /* the process that opened fb */
+    unsigned long gen; /* the fork generation that opened fb */
+    PyObject *bound;   /* the pre-bound write (bound.c); None: not bound */
 } FileBuffer;
+
+static PyObject *filebuf_type;
 
 static int open_fb(FileBuffer *self)
 {
@@ -52,7 +58,7 @@ static int open_fb(FileBuffer *self)
     if (rc < 0)
         return ss__py_error_int(rc, WHAT);
     self->fb = fb;
-    self->pid = getpid();
+    self->gen = ss__py_fork_gen;
     return 0;
 }
 
@@ -63,7 +69,7 @@ static ss_filebuf *get_fb(FileBuffer *self)
         ss__py_not_initialized("LineFileBuffer");
         return NULL;
     }
-    if (self->pid != getpid()) {
+    if (self->gen != ss__py_fork_gen) {
         bool was_closed = ss__filebuf_closed(self->fb);
         self->fb = NULL;
         if (open_fb(self) < 0)
@@ -73,6 +79,15 @@ static ss_filebuf *get_fb(FileBuffer *self)
     }
     return self->fb;
 }
+
+#define WRITE_DOC                                                                            \
+    "write(data: str) -> int\n--\n\n"                                                       \
+    "Write text: every completed line is appended to the file as a record, the\n"           \
+    "rest stays as this handle's partial line. Returns the number of characters."
+
+/* As a PyCFunction exactly: ss__py_bound_call calls it through that type. */
+static PyObject *FileBuffer_write(PyObject *op, PyObject *arg);
+static PyMethodDef bound_write_def = {"write", ss__py_bound_call, METH_O, WRITE_DOC};
 
 static int FileBuffer_init(FileBuffer *self, PyObject *args, PyObject *kwargs)
 {
@@ -104,12 +119,17 @@ static int FileBuffer_init(FileBuffer *self, PyObject *args, PyObject *kwargs)
         return -1;
     }
     self->maxlen = (size_t)maxlen;
-    return open_fb(self);
+    if (open_fb(self) < 0)
+        return -1;
+    self->bound = ss__py_bind_write((PyObject *)self, filebuf_type, &bound_write_def,
+                                    FileBuffer_write);
+    return self->bound ? 0 : -1;
 }
 
 static void FileBuffer_dealloc(FileBuffer *self)
 {
-    if (self->fb && self->pid == getpid()) {
+    ss__py_unbind(&self->bound);
+    if (self->fb && self->gen == ss__py_fork_gen) {
         Py_BEGIN_ALLOW_THREADS
         ss_filebuf_free(self->fb);
         Py_END_ALLOW_THREADS
@@ -119,8 +139,9 @@ static void FileBuffer_dealloc(FileBuffer *self)
     ss__py_free((PyObject *)self);
 }
 
-static PyObject *FileBuffer_write(FileBuffer *self, PyObject *arg)
+static PyObject *FileBuffer_write(PyObject *op, PyObject *arg)
 {
+    FileBuffer *self = (FileBuffer *)op;
     ss_filebuf *fb = get_fb(self);
     if (!fb)
         return NULL;
@@ -129,10 +150,12 @@ static PyObject *FileBuffer_write(FileBuffer *self, PyObject *arg)
     PyObject *keep;
     if (ss__py_utf8(arg, "write() argument", &data, &len, &keep) < 0)
         return NULL;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_filebuf_write(fb, data, (size_t)len);
-    Py_END_ALLOW_THREADS
+    int rc = ss__filebuf_write_nowait(fb, data, (size_t)len);
+    if (rc == -EAGAIN) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = ss_filebuf_write(fb, data, (size_t)len);
+        Py_END_ALLOW_THREADS
+    }
     Py_XDECREF(keep);
     if (rc < 0)
         return ss__py_error(rc, WHAT);
@@ -324,10 +347,7 @@ static PyObject *FileBuffer_get_path(FileBuffer *self, void *unused)
 }
 
 static PyMethodDef FileBuffer_methods[] = {
-    {"write", METH(FileBuffer_write), METH_O,
-     "write(data: str) -> int\n--\n\n"
-     "Write text: every completed line is appended to the file as a record, the\n"
-     "rest stays as this handle's partial line. Returns the number of characters."},
+    {"write", FileBuffer_write, METH_O, WRITE_DOC},
     {"_append", METH(FileBuffer_append), METH_VARARGS,
      "_append(kind: str, text: str) -> None\n--\n\n"
      "End the partial line, then append text as one record of kind \"warning\" or\n"
@@ -367,7 +387,19 @@ PyDoc_STRVAR(FileBuffer_doc,
 "A handle on a syncstream log file shared by processes (ss_filebuf); use\n"
 "syncstream.LineFileBuffer, which builds on it.");
 
+static PyObject *FileBuffer_getattro(FileBuffer *self, PyObject *name)
+{
+    return ss__py_bound_getattr((PyObject *)self, name, self->bound);
+}
+
+static int FileBuffer_setattro(FileBuffer *self, PyObject *name, PyObject *value)
+{
+    return ss__py_bound_setattr((PyObject *)self, name, value, &self->bound);
+}
+
 static PyType_Slot FileBuffer_slots[] = {
+    {Py_tp_getattro, FileBuffer_getattro},
+    {Py_tp_setattro, FileBuffer_setattro},
     {Py_tp_doc, (void *)FileBuffer_doc},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, FileBuffer_init},
@@ -388,5 +420,7 @@ static PyType_Spec FileBuffer_spec = {
 
 int ss__py_filebuf_add(PyObject *module)
 {
-    return ss__py_add_type(module, &FileBuffer_spec, NULL);
+    if (ss__py_fork_watch() < 0)
+        return -1;
+    return ss__py_add_type(module, &FileBuffer_spec, &filebuf_type);
 }

@@ -41,6 +41,7 @@ typedef struct {
     ss_writer *cached;      /* the writer of cached_ident's thread, NULL if unknown */
     unsigned long cached_ident;
     bool per_thread;
+    PyObject *bound;        /* the pre-bound write (bound.c); None: not bound */
 } LineBuffer;
 
 static PyObject *slot_type;  /* class _WriterSlot(threading.local): w = None */
@@ -123,6 +124,17 @@ static int thread_writer(LineBuffer *self, bool create, ss_writer **ret)
     return 0;
 }
 
+#define WRITE_DOC                                                                            \
+    "write(data: str) -> int\n--\n\n"                                                       \
+    "Write text. Every completed line (ended as str.splitlines ends lines) becomes\n"        \
+    "a record; the rest stays as the calling thread's partial line. Returns the\n"           \
+    "number of characters written. Raises TypeError for anything but a str and\n"           \
+    "OSError once the buffer is closed."
+
+/* As a PyCFunction exactly: ss__py_bound_call calls it through that type. */
+static PyObject *LineBuffer_write(PyObject *op, PyObject *arg);
+static PyMethodDef bound_write_def = {"write", ss__py_bound_call, METH_O, WRITE_DOC};
+
 static int LineBuffer_init(LineBuffer *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"maxlen", "per_thread", NULL};
@@ -157,11 +169,14 @@ static int LineBuffer_init(LineBuffer *self, PyObject *args, PyObject *kwargs)
     }
     self->lb = lb;
     self->per_thread = per_thread;
-    return 0;
+    self->bound = ss__py_bind_write((PyObject *)self, linebuf_type, &bound_write_def,
+                                    LineBuffer_write);
+    return self->bound ? 0 : -1;
 }
 
 static void LineBuffer_dealloc(LineBuffer *self)
 {
+    ss__py_unbind(&self->bound);
     /* First the writers (clearing the slots closes them), then their buffer. */
     Py_CLEAR(self->slots);
     ss_linebuf_free(self->lb);
@@ -185,8 +200,9 @@ static int write_bytes(LineBuffer *self, const char *data, Py_ssize_t len)
     return rc < 0 ? ss__py_error_int(rc, "LineBuffer") : 0;
 }
 
-static PyObject *LineBuffer_write(LineBuffer *self, PyObject *arg)
+static PyObject *LineBuffer_write(PyObject *op, PyObject *arg)
 {
+    LineBuffer *self = (LineBuffer *)op;
     if (!get_lb(self))
         return NULL;
     const char *data;
@@ -397,12 +413,7 @@ static PyObject *LineBuffer_get_per_thread(LineBuffer *self, void *unused)
 }
 
 static PyMethodDef LineBuffer_methods[] = {
-    {"write", METH(LineBuffer_write), METH_O,
-     "write(data: str) -> int\n--\n\n"
-     "Write text. Every completed line (ended as str.splitlines ends lines) becomes\n"
-     "a record; the rest stays as the calling thread's partial line. Returns the\n"
-     "number of characters written. Raises TypeError for anything but a str and\n"
-     "OSError once the buffer is closed."},
+    {"write", LineBuffer_write, METH_O, WRITE_DOC},
     {"_append", METH(LineBuffer_append), METH_VARARGS,
      "_append(kind: str, text: str) -> None\n--\n\n"
      "End the calling thread's partial line, then store text as one record of\n"
@@ -480,7 +491,19 @@ PyDoc_STRVAR(LineBuffer_doc,
 "records(since=cursor) reads the records after a cursor and follow() waits\n"
 "for new ones.");
 
+static PyObject *LineBuffer_getattro(LineBuffer *self, PyObject *name)
+{
+    return ss__py_bound_getattr((PyObject *)self, name, self->bound);
+}
+
+static int LineBuffer_setattro(LineBuffer *self, PyObject *name, PyObject *value)
+{
+    return ss__py_bound_setattr((PyObject *)self, name, value, &self->bound);
+}
+
 static PyType_Slot LineBuffer_slots[] = {
+    {Py_tp_getattro, LineBuffer_getattro},
+    {Py_tp_setattro, LineBuffer_setattro},
     {Py_tp_doc, (void *)LineBuffer_doc},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, LineBuffer_init},

@@ -9,7 +9,7 @@
  * forkserver child's unpickled copy, a pool worker's, and this process's.
  *
  * Fork: a mirror remembers the fork generation its connection was made in
- * (fork_gen, bumped by a pthread_atfork child handler). A copy in a fork child
+ * (ss__py_fork_gen, core.h). A copy in a fork child
  * sees another generation and connects anew; its parent's connection is left
  * alone (its mutex may have been held by a thread that does not exist here)
  * except for the fd, which the child closes, so that the parent's end of file
@@ -41,13 +41,6 @@
 /* How long a mirror without a timeout waits for the buffer to answer its
  * connection: the collector answers at once unless its process is stuck. */
 #define CONNECT_MS 60000
-
-static unsigned long fork_gen;
-
-static void after_fork_child(void)
-{
-    fork_gen++;
-}
 
 /* ------------------------------------------------------------ ProcBuffer */
 
@@ -412,7 +405,7 @@ static int ProcMirror_init(ProcMirror *self, PyObject *args, PyObject *kwargs)
 static void ProcMirror_dealloc(ProcMirror *self)
 {
     Conn *c = self->conn;
-    if (c && c->gen == fork_gen) {
+    if (c && c->gen == ss__py_fork_gen) {
         /* nothing is sent: a mirror dropped without an end counts as one
          * whose process died (the buffer stores a record saying so) */
         conn_free(c);
@@ -432,7 +425,7 @@ static Conn *get_conn(ProcMirror *self)
         ss__py_not_initialized("LineProcMirror");
         return NULL;
     }
-    if (self->conn && self->conn->gen == fork_gen)
+    if (self->conn && self->conn->gen == ss__py_fork_gen)
         return self->conn;
     if (self->conn && self->conn->fd >= 0)
         close(self->conn->fd); /* the parent's, copied by fork: see the top */
@@ -444,7 +437,7 @@ static Conn *get_conn(ProcMirror *self)
     }
     pthread_mutex_init(&c->mu, NULL);
     c->fd = -1;
-    c->gen = fork_gen;
+    c->gen = ss__py_fork_gen;
     self->conn = c;
     return c;
 }
@@ -769,10 +762,8 @@ static PyType_Spec ProcMirror_spec = {
 
 int ss__py_procbuf_add(PyObject *module)
 {
-    if (pthread_atfork(NULL, NULL, after_fork_child) != 0) {
-        PyErr_NoMemory();
+    if (ss__py_fork_watch() < 0)
         return -1;
-    }
     if (ss__py_add_type(module, &ProcBuffer_spec, NULL) < 0)
         return -1;
     return ss__py_add_type(module, &ProcMirror_spec, NULL);

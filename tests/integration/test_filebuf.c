@@ -4,6 +4,8 @@
 
 #include "file_test.h"
 
+#include "file/filebuf_int.h"
+
 static void test_write_read(void **state)
 {
     (void)state;
@@ -108,6 +110,53 @@ static void test_writers_keep_partial_lines(void **state)
     assert_int_equal(set.items[2].kind, SS_KIND_WARNING);
     assert_item_text(&set, 3, "b3");
     ss_records_clear(&set);
+    ss_filebuf_free(fb);
+}
+
+/* The Python binding's write that keeps the GIL: it takes only what completes
+ * no record, and only when it need not wait; else it takes nothing. */
+static void test_write_nowait(void **state)
+{
+    (void)state;
+    char path[256];
+    file_path(path, sizeof(path), "nowait.log");
+    ss_filebuf *fb =
+        file_open(path, &(ss_filebuf_opts){.maxlen = 10, .line_flags = SS_LINE_SPLITLINES});
+    assert_int_equal(ss__filebuf_write_nowait(fb, "worker ", 7), 0);
+    assert_int_equal(ss__filebuf_write_nowait(fb, "0", 1), 0);
+    assert_int_equal(ss__filebuf_write_nowait(fb, " end\n", 5), -EAGAIN);
+    assert_int_equal(ss__filebuf_write_nowait(fb, " end\xe2\x80\xa8", 7), -EAGAIN);
+    /* another thread in the middle of an append holds the mutex */
+    pthread_mutex_lock(&fb->mu);
+    assert_int_equal(ss__filebuf_write_nowait(fb, " x", 2), -EAGAIN);
+    pthread_mutex_unlock(&fb->mu);
+    char *part;
+    size_t len;
+    assert_int_equal(ss__filebuf_partial(fb, &part, &len), 0);
+    assert_string_equal(part, "worker 0");
+    free(part);
+    size_t n;
+    assert_int_equal(ss_filebuf_len(fb, &n), 0);
+    assert_int_equal(n, 0);
+
+    /* Records held after a failed append (here: a descriptor that cannot be
+     * written) are appended by the next write, which this one is not. */
+    int fd = fb->fd;
+    fb->fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fb->fd >= 0);
+    assert_int_not_equal(ss_filebuf_write(fb, " end\n", 5), 0);
+    assert_int_equal(ss__filebuf_write_nowait(fb, "next", 4), -EAGAIN);
+    close(fb->fd);
+    fb->fd = fd;
+    assert_int_equal(ss_filebuf_write(fb, "next\n", 5), 0);
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_filebuf_read(fb, SS_READ_ALL, &set), 2);
+    assert_item_text(&set, 0, "worker 0 end");
+    assert_item_text(&set, 1, "next");
+    ss_records_clear(&set);
+
+    ss_filebuf_close(fb);
+    assert_int_equal(ss__filebuf_write_nowait(fb, "x", 1), SS_ECLOSED);
     ss_filebuf_free(fb);
 }
 
@@ -425,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_write_read),
         cmocka_unit_test(test_sync_record_and_flush),
         cmocka_unit_test(test_writers_keep_partial_lines),
+        cmocka_unit_test(test_write_nowait),
         cmocka_unit_test(test_processes_no_interleaving),
         cmocka_unit_test(test_processes_with_compaction),
         cmocka_unit_test(test_processes_sync_modes),

@@ -8,6 +8,7 @@ import errno
 import multiprocessing
 import os
 import pickle
+import subprocess
 import sys
 import threading
 
@@ -202,6 +203,53 @@ def test_bound_respected_across_processes(tmp_path):
     assert len(items) == 50 and len(buf) == 50 and buf.maxlen == 50
     # each process's newest line is among the newest records
     assert set(items) <= set(_expected(4))
+
+
+def test_write_is_bound_once_and_overrides_win(tmp_path):
+    buf = LineFileBuffer(tmp_path / "log", 10)
+    assert buf.write is buf.write
+    got = []
+    buf.write = got.append
+    print("mine", file=buf)
+    assert got == ["mine", "\n"] and buf.read() == ()
+    del buf.write
+    print("file", 2, file=buf)
+    assert buf.read() == ("file 2",)
+
+
+def test_partial_line_reaches_the_file_at_exit(tmp_path):
+    # A partial line is the handle's until it ends; a process that exits
+    # leaves it in the file as a record.
+    path = str(tmp_path / "log")
+    code = (
+        "import syncstream\n"
+        "buf = syncstream.LineFileBuffer(%r, 10)\n"
+        "print('whole', file=buf)\n"
+        "print('partial', 'at', 'exit', end='', file=buf)\n" % path
+    )
+    subprocess.run([sys.executable, "-c", code], timeout=TIMEOUT, check=True)
+    assert LineFileBuffer(path, 10).read() == ("whole", "partial at exit")
+
+
+def _child_writes(buf, queue):
+    queue.put(buf.read())  # the parent's partial line is not the child's
+    print("child", file=buf)
+
+
+def test_fork_keeps_the_partial_line_with_the_parent(tmp_path):
+    buf = LineFileBuffer(tmp_path / "log", 10)
+    print("parent", "half", end="", file=buf)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_writes, args=(buf, queue))
+    child.start()
+    assert queue.get(timeout=TIMEOUT) == ()
+    child.join(TIMEOUT)
+    assert child.exitcode == 0
+    print(" done", file=buf)
+    buf.close()
+    # once, whole, after the child's line
+    assert LineFileBuffer(tmp_path / "log", 10).read() == ("child", "parent half done")
 
 
 def test_pickle_round_trip(tmp_path):

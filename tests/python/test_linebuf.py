@@ -381,6 +381,43 @@ def test_subclass_calls_super_init():
     assert mine.read() == ("a",) and mine.extra
 
 
+def test_write_is_bound_once_and_overrides_win():
+    # print() finds one kept bound write (no new object per lookup); anything
+    # that replaces it is what print() calls.
+    buf = LineBuffer(5)
+    assert buf.write is buf.write and "write" not in vars(buf)
+    print("a", 1, file=buf)
+    assert buf.read() == ("a 1",)
+
+    got = []
+    buf.write = got.append  # an instance's own write
+    print("b", file=buf)
+    assert got == ["b", "\n"] and buf.read() == ("a 1",)
+    del buf.write
+    print("c", file=buf)
+    assert buf.read() == ("a 1", "c")
+
+    class Upper(LineBuffer):
+        def write(self, data):
+            return super().write(data.upper())
+
+    upper = Upper(5)
+    print("d", file=upper)
+    assert upper.read() == ("D",)
+
+
+def test_kept_write_does_not_keep_the_buffer():
+    import weakref
+
+    buf = LineBuffer(5)
+    write = buf.write
+    ref = weakref.ref(buf)
+    del buf
+    assert ref() is None  # freed at once: no reference cycle through write
+    with pytest.raises(ValueError):
+        write("x")
+
+
 def test_not_picklable():
     import pickle
 

@@ -262,11 +262,61 @@ static void test_external_storage(void **state)
     assert_memory_equal(storage, "kept here", 9);
 }
 
+/* ss__lineasm_plain: a feed it calls plain emits nothing, for every feed of
+ * the table, whole or byte by byte; and it calls plain what it should. */
+static void check_plain_feeds(const lineasm_case *tc, size_t step)
+{
+    ss__lineasm la;
+    collected got = {0};
+    assert_int_equal(ss__lineasm_init(&la, tc->max_line, tc->flags, NULL), 0);
+    for (size_t i = 0; i < MAX_PIECES && tc->feeds[i].p; i++) {
+        for (size_t at = 0; at < tc->feeds[i].n; at += step) {
+            const char *p = tc->feeds[i].p + at;
+            size_t n = step < tc->feeds[i].n - at ? step : tc->feeds[i].n - at;
+            bool plain = ss__lineasm_plain(&la, p, n);
+            size_t before = got.count;
+            assert_int_equal(ss__lineasm_feed(&la, p, n, collect, &got), 0);
+            if (plain && got.count != before)
+                fail_msg("%s: a feed called plain emitted a record", tc->name);
+        }
+    }
+    ss__lineasm_done(&la);
+}
+
+static void test_plain(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        check_plain_feeds(&cases[i], SIZE_MAX);
+        check_plain_feeds(&cases[i], 1);
+    }
+    ss__lineasm la;
+    collected got = {0};
+    assert_int_equal(ss__lineasm_init(&la, 8, SPL, NULL), 0);
+    assert_true(ss__lineasm_plain(&la, "worker", 6));
+    assert_true(ss__lineasm_plain(&la, "", 0));
+    assert_true(ss__lineasm_plain(&la, "caf\xc3\xa9", 5)); /* other UTF-8 is plain */
+    assert_false(ss__lineasm_plain(&la, "a\n", 2));
+    assert_false(ss__lineasm_plain(&la, "a\r", 2));
+    assert_false(ss__lineasm_plain(&la, "\f", 1));
+    assert_false(ss__lineasm_plain(&la, "\xe2\x80\xa6", 3)); /* may start a break */
+    assert_false(ss__lineasm_plain(&la, "123456789", 9));  /* would be cut */
+    assert_int_equal(ss__lineasm_feed(&la, "1234\xe2", 5, collect, &got), 0);
+    assert_false(ss__lineasm_plain(&la, "x", 1));          /* a byte is held */
+    ss__lineasm_done(&la);
+    assert_int_equal(ss__lineasm_init(&la, 64, 0, NULL), 0);
+    assert_true(ss__lineasm_plain(&la, "\f\xe2", 2));      /* only \n and \r break */
+    assert_false(ss__lineasm_plain(&la, "a\rb", 3));
+    ss__lineasm_done(&la);
+    assert_int_equal(got.count, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_table_bytewise),
+        cmocka_unit_test(test_plain),
         cmocka_unit_test(test_flush_ends_partial_once),
         cmocka_unit_test(test_flush_ends_held_bytes_too),
         cmocka_unit_test(test_flush_ends_held_cr_as_line),

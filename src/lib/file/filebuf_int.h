@@ -155,6 +155,12 @@ int ss__filebuf_read_since_locked(ss_filebuf *fb, uint64_t cursor, size_t max, s
  * (its clear()). Take fb->mu. */
 int ss__filebuf_partial(ss_filebuf *fb, char **ret, size_t *ret_len);
 void ss__filebuf_reset_partial(ss_filebuf *fb);
+/* ss_filebuf_write() of data that completes no record, without waiting: it
+ * touches no file and, if fb->mu is free, waits for nothing, so the binding
+ * calls it holding the GIL (print() makes 7 such calls a line). -EAGAIN when
+ * the data may complete a record, records are held or fb->mu is busy: nothing
+ * was taken, call ss_filebuf_write(). Else as ss_filebuf_write(). */
+int ss__filebuf_write_nowait(ss_filebuf *fb, const void *data, size_t len);
 
 static inline bool ss__filebuf_closed(const ss_filebuf *fb)
 {

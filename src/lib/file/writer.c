@@ -385,6 +385,24 @@ int ss__filebuf_partial(ss_filebuf *fb, char **ret, size_t *ret_len)
     return 0;
 }
 
+int ss__filebuf_write_nowait(ss_filebuf *fb, const void *data, size_t len)
+{
+    if (pthread_mutex_trylock(&fb->mu) != 0)
+        return -EAGAIN;
+    ss__fw *st = &fb->defw;
+    int rc;
+    if (fb->closed)
+        rc = SS_ECLOSED;
+    else if (fb->readonly)
+        rc = -EBADF;
+    else if (st->held > 0 || !ss__lineasm_plain(&st->la, data, len))
+        rc = -EAGAIN;
+    else /* emits nothing: no record, so no time either */
+        rc = ss__lineasm_feed(&st->la, data, len, emit_line, st);
+    pthread_mutex_unlock(&fb->mu);
+    return rc;
+}
+
 void ss__filebuf_reset_partial(ss_filebuf *fb)
 {
     pthread_mutex_lock(&fb->mu);

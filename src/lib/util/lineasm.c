@@ -281,6 +281,18 @@ int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn 
     return rc;
 }
 
+bool ss__lineasm_plain(const ss__lineasm *la, const char *data, size_t len)
+{
+    if (la->held || len > la->max_line - la->len)
+        return false;
+    if (!(la->line_flags & SS_LINE_SPLITLINES))
+        return !memchr(data, '\n', len) && !memchr(data, '\r', len);
+    for (size_t i = 0; i < len; i++)
+        if (splitlines_lead[(unsigned char)data[i]])
+            return false;
+    return true;
+}
+
 int ss__lineasm_flush(ss__lineasm *la, ss__emit_fn emit, void *ctx)
 {
     la->cr_pending = la->cr_held = false;

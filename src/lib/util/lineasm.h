@@ -64,6 +64,11 @@ void ss__lineasm_done(ss__lineasm *la);
  * after an emit error the rest of data is not consumed. */
 int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn emit, void *ctx);
 
+/* Whether feeding len bytes of data would surely complete no line (no byte that
+ * may start a break, no cut, nothing held back from the last feed): then a feed
+ * emits nothing, and its caller may skip what only a completed line needs. */
+bool ss__lineasm_plain(const ss__lineasm *la, const char *data, size_t len);
+
 /* End the partial line if it is not empty (sync-stream's new_line). */
 int ss__lineasm_flush(ss__lineasm *la, ss__emit_fn emit, void *ctx);
 
