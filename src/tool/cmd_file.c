@@ -17,7 +17,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,14 +27,13 @@
 
 #include <syncstream.h>
 
+#include "child.h"
 #include "print.h"
 #include "tool.h"
 
-extern char **environ;
-
 const char cmd_file_help[] =
     "Usage: " TOOL_NAME " file write PATH [OPTION]... [-- COMMAND [ARG]...]\n"
-    "       " TOOL_NAME " file read PATH [-n N] [--follow] [--json]\n"
+    "       " TOOL_NAME " file read PATH [-n N] [--follow] [--json] [--color[=WHEN]]\n"
     "       " TOOL_NAME " file clear PATH\n"
     "\n"
     "One log file shared by processes on this machine or on machines that mount\n"
@@ -44,7 +42,8 @@ const char cmd_file_help[] =
     "the newest records (it is compacted as it grows). See docs/file-mode.md.\n"
     "\n"
     "write: append standard input, or the output of COMMAND (its standard error\n"
-    "flagged 'stderr'), line by line. The file is created if missing.\n"
+    "flagged 'stderr'), line by line, then COMMAND's exit record ('exited with\n"
+    "status 2', kind error, flagged 'exit'). The file is created if missing.\n"
     "  -s, --source=NAME   the records' source (default: COMMAND's name, or the\n"
     "                      host name for standard input)\n"
     "  -m, --maxlen=N      records kept, for a file this creates (default 1000)\n"
@@ -61,6 +60,9 @@ const char cmd_file_help[] =
     "  -n, --lines=N       only the newest N (default: all the file keeps)\n"
     "  -f, --follow        then print new records as they come, until interrupted\n"
     "  -j, --json          JSON Lines instead of text (see syncstream(1))\n"
+    "      --color[=WHEN]  color stderr records (yellow) and a failed command's\n"
+    "                      exit record (red): auto (default; when standard output\n"
+    "                      is a terminal and NO_COLOR is not set), always or never\n"
     "  Damaged lines are skipped and counted on standard error.\n"
     "\n"
     "clear: remove every record, for every reader (numbering goes on).\n"
@@ -69,8 +71,9 @@ const char cmd_file_help[] =
     "  -h, --help          show this help and exit\n"
     "\n"
     "Exit status: 0 success; 1 the file cannot be read or written, or is not a\n"
-    "syncstream log file; 2 usage error; 3 write: COMMAND failed; 130 (143)\n"
-    "interrupted by SIGINT (SIGTERM).\n"
+    "syncstream log file; 2 usage error; 130 (143) interrupted by SIGINT\n"
+    "(SIGTERM). write with a COMMAND: otherwise COMMAND's own status (128 + N\n"
+    "when signal N killed it; 127 no such command, 126 it cannot run).\n"
     "\n"
     "Examples:\n"
     "  make 2>&1 | " TOOL_NAME " file write /shared/build.log --source $(hostname)\n"
@@ -294,47 +297,52 @@ static int write_stdin(write_ctx *c)
     return status;
 }
 
-/* The child's exit as an exit status of ours and a sentence. */
+/* The child's exit as our exit status (the command's own, as a shell gives
+ * it), with a sentence on stderr when it failed. */
 static int child_status(int wstatus, const char *name)
 {
-    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
-        return TOOL_EXIT_OK;
-    if (WIFEXITED(wstatus))
-        tool_fail("%s exited with status %d", name, WEXITSTATUS(wstatus));
-    else
-        tool_fail("%s was killed by signal %d", name, WTERMSIG(wstatus));
-    return TOOL_EXIT_JOB_FAILED;
+    char text[TOOL_EXIT_TEXT_MAX];
+    ss_kind kind;
+    tool_child_exit_text(wstatus, text, &kind);
+    if (kind != SS_KIND_LINE)
+        tool_fail("%s %s", name, text);
+    return tool_child_exit_status(wstatus);
+}
+
+/* Append the exit record of the command through its own writer, so that it
+ * follows every line the command wrote; as put() and drain(), a full disk
+ * holds it. Returns 0 or a negative error; a record still held is listed in
+ * *held. */
+static int write_exit_record(write_ctx *c, const char *source, int wstatus, ss_records *held)
+{
+    char text[TOOL_EXIT_TEXT_MAX];
+    ss_kind kind;
+    size_t len = tool_child_exit_text(wstatus, text, &kind);
+    ss_filewriter *w;
+    int rc = ss_filewriter_new(&w, c->fb, source, SS_REC_EXIT);
+    if (rc < 0)
+        return rc;
+    rc = ss_filewriter_append(w, kind, text, len);
+    if (rc == 0 || is_held_error(rc))
+        rc = drain(c, w);
+    if (is_held_error(rc) && ss_filewriter_unsent(w, held) < 0)
+        tool_fail("%s: out of memory listing the lines not written", c->path);
+    ss_filewriter_close(w);
+    return rc;
 }
 
 static int write_command(write_ctx *c, const char *source, char **cmd)
 {
-    int out[2], err[2];
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-        return tool_fail("pipe: %s", ss_strerror(-errno));
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-    posix_spawnattr_init(&attr);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attr, &none); /* the child gets SIGINT as usual */
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
     pid_t pid;
-    int rc = posix_spawnp(&pid, cmd[0], &fa, &attr, cmd, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    close(out[1]);
-    close(err[1]);
-    if (rc != 0) {
-        close(out[0]);
-        close(err[0]);
-        return tool_fail("%s: %s", cmd[0], ss_strerror(-rc));
+    int fds[2];
+    int rc = tool_child_spawn(cmd, &pid, fds);
+    if (rc < 0) {
+        tool_fail("%s: %s", cmd[0], ss_strerror(rc));
+        /* as a shell: 127 when there is no such command, 126 when it cannot run */
+        return rc == -ENOENT ? TOOL_EXIT_NOT_FOUND : TOOL_EXIT_CANNOT_RUN;
     }
 
     ss_filewriter *w[2] = {NULL, NULL};
-    int fds[2] = {out[0], err[0]};
     int status = TOOL_EXIT_OK;
     if ((rc = ss_filewriter_new(&w[0], c->fb, source, 0)) < 0 ||
         (rc = ss_filewriter_new(&w[1], c->fb, source, SS_REC_STDERR)) < 0) {
@@ -372,7 +380,7 @@ static int write_command(write_ctx *c, const char *source, char **cmd)
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
-    ss_records held[2] = {SS_RECORDS_INIT, SS_RECORDS_INIT};
+    ss_records held[3] = {SS_RECORDS_INIT, SS_RECORDS_INIT, SS_RECORDS_INIT};
     int held_rc = 0;
     for (int i = 0; i < 2; i++) {
         if (!w[i])
@@ -388,9 +396,16 @@ static int write_command(write_ctx *c, const char *source, char **cmd)
             tool_fail("%s: out of memory listing the lines not written", c->path);
         ss_filewriter_close(w[i]);
     }
-    int unwritten = report_unwritten(c, held, 2, held_rc);
-    ss_records_clear(&held[0]);
-    ss_records_clear(&held[1]);
+    if (w[0] && w[1]) {
+        rc = write_exit_record(c, source, wstatus, &held[2]);
+        if (rc < 0 && !is_held_error(rc) && status == TOOL_EXIT_OK)
+            status = tool_fail("%s: %s", c->path, ss_strerror(rc));
+        if (is_held_error(rc))
+            held_rc = rc;
+    }
+    int unwritten = report_unwritten(c, held, 3, held_rc);
+    for (int i = 0; i < 3; i++)
+        ss_records_clear(&held[i]);
     if (status == TOOL_EXIT_OK)
         status = unwritten;
     if (status == TOOL_EXIT_OK)
@@ -525,12 +540,15 @@ static int file_read(int argc, char **argv)
         {"lines", required_argument, NULL, 'n'},
         {"follow", no_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'},
+        {"color", optional_argument, NULL, 'C'},
+        {"colour", optional_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     size_t n = SS_READ_ALL;
     bool follow = false;
     tool_format fmt = TOOL_FORMAT_TEXT;
+    int color = -1;
     int c;
 
     optind = 0;
@@ -548,6 +566,11 @@ static int file_read(int argc, char **argv)
         case 'j':
             fmt = TOOL_FORMAT_JSON;
             break;
+        case 'C':
+            if ((color = tool_color_parse(optarg)) < -1)
+                return tool_usage("file", "file read: --color wants auto, always or never, "
+                                          "not '%s'", optarg);
+            break;
         case 'h':
             fputs(cmd_file_help, stdout);
             return tool_finish_output(TOOL_EXIT_OK);
@@ -561,6 +584,8 @@ static int file_read(int argc, char **argv)
                                argv, optind, argc, &path);
     if (bad != TOOL_EXIT_OK)
         return bad;
+    if (fmt == TOOL_FORMAT_TEXT && tool_color_on(color, STDOUT_FILENO))
+        fmt = TOOL_FORMAT_COLOR;
 
     ss_filebuf *fb = NULL;
     int rc = ss_filebuf_open(&fb, path, &(ss_filebuf_opts){.flags = SS_FILE_READONLY});

@@ -75,15 +75,56 @@ fi
 
 # ---- write a command's output ----
 
-if run c1 3 file write "$log" -- sh -c 'echo to-out; echo to-err >&2; exit 4'; then
+# the command's exit status is the tool's, and its exit record ends its lines
+if run c1 4 file write "$log" -- sh -c 'echo to-out; echo to-err >&2; exit 4'; then
     expect c1 err 'sh exited with status 4'
 fi
-if run c2 0 file read "$log" -n 2; then
+if run c2 0 file read "$log" -n 3; then
     expect c2 out '^5 [^ ]+ sh line to-out$'
     expect c2 out '^6 [^ ]+ sh line,stderr to-err$'
+    expect c2 out '^7 [^ ]+ sh error,exit exited with status 4$'
 fi
 run c3 0 file write "$log" --source named -- true && pass "c3 true"
-run c4 1 file write "$log" -- /no/such/command && expect c4 err 'no/such/command'
+if run c3r 0 file read "$log" -n 1; then
+    expect c3r out '^8 [^ ]+ named line,exit exited with status 0$'
+fi
+run c4 127 file write "$log" -- /no/such/command && expect c4 err 'no/such/command'
+run c5 137 file write "$log" -- sh -c 'echo bye; kill -KILL $$'
+if run c5r 0 file read "$log" -n 1 --json; then
+    if "$python" -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["kind"] == "error" and r["exit"] and not r["stderr"], r
+assert r["text"] == "killed by signal 9 (SIGKILL)", r
+' "$tmp/c5r.out"; then pass "c5 exit record of a signal"; else
+        fail c5r "bad exit record: $(cat "$tmp/c5r.out")"; fi
+fi
+
+# ---- colors: stderr records yellow, a failed exit record red, only when asked
+# or on a terminal (never into a file, nor with NO_COLOR) ----
+
+esc=$(printf '\033')
+if run col1 0 file read "$log" -n 6 --color=always; then
+    expect col1 out "^${esc}\\[33m6 .* sh line,stderr to-err${esc}\\[m$"
+    expect col1 out "^${esc}\\[1;31m7 .* exited with status 4${esc}\\[m$"
+    expect col1 out '^5 [^ ]+ sh line to-out$'
+    expect col1 out '^8 [^ ]+ named line,exit exited with status 0$'
+fi
+run col2 0 file read "$log" -n 6
+run col3 0 file read "$log" -n 6 --color=auto
+if grep -q "$esc" "$tmp/col2.out" "$tmp/col3.out"; then fail col2 "colors into a file"; else
+    pass "col2 no colors into a file"; fi
+if command -v script >/dev/null; then
+    # on a terminal: colored, unless NO_COLOR says otherwise
+    TERM=xterm timeout 20 script -qec "'$tool' file read '$log' -n 6" /dev/null >"$tmp/col4.out" 2>&1
+    NO_COLOR=1 TERM=xterm timeout 20 script -qec "'$tool' file read '$log' -n 6" /dev/null \
+        >"$tmp/col5.out" 2>&1
+    if grep -q "${esc}\[1;31m7 " "$tmp/col4.out"; then pass "col4 colors on a terminal"; else
+        fail col4 "no colors on a terminal: $(od -c "$tmp/col4.out" | head -5)"; fi
+    if grep -q "$esc" "$tmp/col5.out"; then fail col5 "colors despite NO_COLOR"; else
+        pass "col5 NO_COLOR"; fi
+fi
+run col6 2 file read "$log" --color=rainbow && expect col6 err 'auto, always or never'
 
 # ---- several writers at once: no line mixed, none lost ----
 
@@ -143,7 +184,7 @@ if run k1 0 file clear "$log" && run k2 0 file read "$log"; then
     if [ ! -s "$tmp/k2.out" ]; then pass "k1 cleared"; else fail k1 "$(cat "$tmp/k2.out")"; fi
 fi
 echo "after clear" >"$tmp/k3.in"
-run k3 0 file write "$log" && run k4 0 file read "$log" && expect k4 out '^7 [^ ]+ [^ ]+ line after clear$'
+run k3 0 file write "$log" && run k4 0 file read "$log" && expect k4 out '^11 [^ ]+ [^ ]+ line after clear$'
 run k5 1 file clear "$tmp/missing.log" && expect k5 err 'missing\.log: No such file'
 [ ! -e "$tmp/missing.log" ] && pass "k5 not created"
 
@@ -240,8 +281,9 @@ else
     rm -f "$disk"/*
 
     # A signal while the disk is full and lines are held: 128 + the signal,
-    # how many lines were not written (with those written: every one), and
-    # the lines themselves after the message, unnumbered (0).
+    # how many lines were not written (with those written: every one, and the
+    # command's exit record), and the lines themselves after the message,
+    # unnumbered (0).
     "$tool" file write "$disk/sig.log" -m 100000 </dev/null
     "$tool" file write "$disk/cmd.log" -m 100000 </dev/null
     head -c 2000000 /dev/zero >"$disk/filler" 2>/dev/null
@@ -261,10 +303,13 @@ else
         expect $mode err '^syncstream: .*: [0-9]+ lines? not written: interrupted by SIGTERM while the file could not be written \(No space left on device\); they follow$'
         lost=$(sed -n 's/.*: \([0-9]*\) lines\{0,1\} not written: .*/\1/p' "$tmp/$mode.err")
         kept=$("$tool" file read "$disk/$mode.log" | wc -l)
-        if [ -n "$lost" ] && [ $((lost + kept)) -eq 5000 ]; then
-            pass "$mode: $lost not written + $kept written = 5000"; else
-            fail $mode "not written '$lost' + written '$kept' is not 5000"; fi
-        shown=$(grep -Ec '^0 [0-9T:.-]+Z [a-z]+ line [0-9]+$' "$tmp/$mode.err")
+        want=5000
+        [ $mode = cmd ] && want=5001
+        if [ -n "$lost" ] && [ $((lost + kept)) -eq $want ]; then
+            pass "$mode: $lost not written + $kept written = $want"; else
+            fail $mode "not written '$lost' + written '$kept' is not $want"; fi
+        shown=$(grep -Ec '^0 [0-9T:.-]+Z [a-z]+ (line [0-9]+|error,exit killed by signal 15 \(SIGTERM\))$' \
+            "$tmp/$mode.err")
         if [ "$shown" = "$lost" ] && grep -q ' line 5000$' "$tmp/$mode.err"; then
             pass "$mode: the $shown lines not written are shown"; else
             fail $mode "$shown lines shown on stderr for $lost not written"; fi
