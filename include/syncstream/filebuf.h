@@ -129,6 +129,13 @@ typedef struct ss_filebuf_stats {
     uint64_t dropped;     /* records this handle's writers dropped: while appends
                              fail a writer holds at most maxlen records (plus
                              those of one call), the newest; see the top */
+    uint64_t replaced;    /* times the file changed under this handle other
+                             than by a compaction: the path named another file
+                             (rotated: `mv log log.1` and a new log; removed
+                             and made again), which the handle moved to, or the
+                             file was cut shorter. The view then starts again
+                             from that file's records, whose numbers may be
+                             below a cursor (a follower starts again from 0) */
 } ss_filebuf_stats;
 
 /*

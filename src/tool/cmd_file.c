@@ -33,7 +33,7 @@
 
 const char cmd_file_help[] =
     "Usage: " TOOL_NAME " file write PATH [OPTION]... [-- COMMAND [ARG]...]\n"
-    "       " TOOL_NAME " file read PATH [-n N] [--follow] [--json] [--color[=WHEN]]\n"
+    "       " TOOL_NAME " file read PATH [-n N] [-f|-F] [--json] [--color[=WHEN]]\n"
     "       " TOOL_NAME " file clear PATH\n"
     "\n"
     "One log file shared by processes on this machine or on machines that mount\n"
@@ -58,7 +58,13 @@ const char cmd_file_help[] =
     "\n"
     "read: print the newest records, oldest first.\n"
     "  -n, --lines=N       only the newest N (default: all the file keeps)\n"
-    "  -f, --follow        then print new records as they come, until interrupted\n"
+    "  -f, --follow[=descriptor]  then print new records as they come, until\n"
+    "                      interrupted, through the file's compactions (a file\n"
+    "                      rotated, removed or cut is not followed: use -F)\n"
+    "  -F, --follow=name   the same, following the name as tail -F does: when the\n"
+    "                      file is rotated (mv log log.1; a new log), removed and\n"
+    "                      made again, or cut shorter, say so on standard error\n"
+    "                      and go on from the new file's first record\n"
     "  -j, --json          JSON Lines instead of text (see syncstream(1))\n"
     "      --color[=WHEN]  color stderr records (yellow) and a failed command's\n"
     "                      exit record (red): auto (default; when standard output\n"
@@ -87,6 +93,7 @@ typedef struct sig_ctx {
     sigset_t set;
     pthread_t thread;
     int wake[2];          /* the signal thread writes a byte on arrival */
+    pthread_mutex_t mu;   /* guards close_fb, which a follower may swap */
     ss_filebuf *close_fb; /* closed on a signal (a follower), may be NULL */
     int signo;            /* the first signal, else 0 (atomic) */
 } sig_ctx;
@@ -104,8 +111,10 @@ static void *signal_main(void *arg)
         if (write(s->wake[1], "s", 1) < 0) {
             /* the pipe is full: a wake-up is pending anyway */
         }
+        pthread_mutex_lock(&s->mu);
         if (s->close_fb)
             ss_filebuf_close(s->close_fb);
+        pthread_mutex_unlock(&s->mu);
     }
     return NULL;
 }
@@ -118,6 +127,7 @@ static int signals_start(sig_ctx *s, ss_filebuf *close_fb)
     sigaddset(&s->set, SIGINT);
     sigaddset(&s->set, SIGTERM);
     sigaddset(&s->set, SIGUSR1);
+    pthread_mutex_init(&s->mu, NULL);
     s->close_fb = close_fb;
     s->signo = 0;
     if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -534,11 +544,90 @@ static void report_damage(const char *path, ss_filebuf *fb, uint64_t *reported)
     *reported = st.damaged;
 }
 
+/*
+ * --follow=name: the path is followed across a rotation (`mv log log.1` and a
+ * new log), a removal and a new file, and a file cut shorter, as `tail -F`
+ * follows it; each is said on standard error. The handle itself moves to the
+ * file the path names (the library does so for compactions anyway); what the
+ * follower adds is starting again from that file's first record, since its
+ * numbers start anew, and saying so.
+ */
+typedef struct name_follow {
+    const char *path;
+    sig_ctx *sig;
+    dev_t dev;          /* the file followed, as the path last named it */
+    ino_t ino;
+    uint64_t replaced;  /* ss_filebuf_stats.replaced when last looked */
+    bool gone;          /* the path names nothing: said once */
+    bool reopening;     /* the handle failed (the file was cut below its header):
+                           open the path anew */
+} name_follow;
+
+#define NAME_LOOK_MS 500 /* how often a name follower looks at the path */
+
+static void name_note_file(name_follow *nf)
+{
+    struct stat st;
+    if (stat(nf->path, &st) == 0) {
+        nf->dev = st.st_dev;
+        nf->ino = st.st_ino;
+    }
+}
+
+/* Swap the follower's handle for nfb (either may be NULL), the signal thread's
+ * too. */
+static void swap_handle(name_follow *nf, ss_filebuf **fb, ss_filebuf *nfb)
+{
+    pthread_mutex_lock(&nf->sig->mu);
+    ss_filebuf_free(*fb);
+    *fb = nfb;
+    nf->sig->close_fb = nfb;
+    pthread_mutex_unlock(&nf->sig->mu);
+}
+
+/*
+ * Look at the path after a wait: returns true when the records must be read
+ * again from the first (a new file, or the file cut), having said why.
+ */
+static bool name_look(name_follow *nf, ss_filebuf **fb)
+{
+    struct stat st;
+    bool exists = stat(nf->path, &st) == 0;
+    if (!exists && !nf->gone) {
+        tool_fail("%s: has become inaccessible: %s", nf->path, ss_strerror(-errno));
+        nf->gone = true;
+    }
+    if (nf->reopening) {
+        ss_filebuf *nfb;
+        if (!exists || ss_filebuf_open(&nfb, nf->path,
+                                       &(ss_filebuf_opts){.flags = SS_FILE_READONLY}) < 0)
+            return false; /* not there, or no header yet: look again later */
+        swap_handle(nf, fb, nfb);
+        nf->reopening = false;
+        nf->replaced = 0;
+    } else {
+        ss_filebuf_stats fs;
+        if (!*fb || ss_filebuf_get_stats(*fb, &fs) < 0 || fs.replaced == nf->replaced)
+            return false;
+        nf->replaced = fs.replaced;
+    }
+    bool same = exists && st.st_dev == nf->dev && st.st_ino == nf->ino;
+    if (nf->gone)
+        tool_fail("%s: has appeared; following new file", nf->path);
+    else if (same)
+        tool_fail("%s: file truncated", nf->path);
+    else
+        tool_fail("%s: has been replaced; following new file", nf->path);
+    nf->gone = false;
+    name_note_file(nf);
+    return true;
+}
+
 static int file_read(int argc, char **argv)
 {
     static const struct option long_opts[] = {
         {"lines", required_argument, NULL, 'n'},
-        {"follow", no_argument, NULL, 'f'},
+        {"follow", optional_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'},
         {"color", optional_argument, NULL, 'C'},
         {"colour", optional_argument, NULL, 'C'},
@@ -546,14 +635,14 @@ static int file_read(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     size_t n = SS_READ_ALL;
-    bool follow = false;
+    bool follow = false, by_name = false;
     tool_format fmt = TOOL_FORMAT_TEXT;
     int color = -1;
     int c;
 
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:fjh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:fFjh", long_opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             if (tool_parse_count(optarg, &n) < 0)
@@ -562,6 +651,16 @@ static int file_read(int argc, char **argv)
             break;
         case 'f':
             follow = true;
+            if (optarg && strcmp(optarg, "name") == 0)
+                by_name = true;
+            else if (optarg && strcmp(optarg, "descriptor") == 0)
+                by_name = false;
+            else if (optarg)
+                return tool_usage("file", "file read: --follow is name or descriptor, not "
+                                          "'%s'", optarg);
+            break;
+        case 'F':
+            follow = by_name = true;
             break;
         case 'j':
             fmt = TOOL_FORMAT_JSON;
@@ -596,6 +695,9 @@ static int file_read(int argc, char **argv)
         ss_filebuf_free(fb);
         return tool_fail("signals: %s", ss_strerror(rc));
     }
+    name_follow nf = {.path = path, .sig = &sig};
+    if (by_name)
+        name_note_file(&nf);
 
     ss_records set = SS_RECORDS_INIT;
     uint64_t damaged = 0;
@@ -612,26 +714,49 @@ static int file_read(int argc, char **argv)
     if (!set.count && rc >= 0) {
         /* nothing yet: follow from the newest number the file has used */
         ss_filebuf_stats st;
-        if (ss_filebuf_get_stats(fb, &st) == 0)
+        if (ss_filebuf_get_stats(fb, &st) == 0) {
             cursor = st.last_seq;
+            nf.replaced = st.replaced;
+        }
+    } else if (by_name) {
+        ss_filebuf_stats st;
+        if (ss_filebuf_get_stats(fb, &st) == 0)
+            nf.replaced = st.replaced;
     }
     while (follow && status == TOOL_EXIT_OK) {
         if (fflush(stdout) != 0)
             break;
-        rc = ss_filebuf_follow(fb, cursor, 0, -1, &set);
+        if (__atomic_load_n(&sig.signo, __ATOMIC_SEQ_CST))
+            break; /* interrupted while the handle was being swapped */
+        if (by_name && nf.reopening) {
+            struct pollfd p = {.fd = sig.wake[0], .events = POLLIN};
+            poll(&p, 1, NAME_LOOK_MS);
+            rc = -ETIMEDOUT;
+        } else {
+            rc = ss_filebuf_follow(fb, cursor, 0, by_name ? NAME_LOOK_MS : -1, &set);
+        }
         if (rc == SS_ECLOSED)
             break; /* interrupted */
-        if (rc < 0) {
+        if (rc < 0 && rc != -ETIMEDOUT && by_name && !nf.reopening) {
+            /* cut below its header, say: the file will be opened anew */
+            swap_handle(&nf, &fb, NULL);
+            nf.reopening = true;
+        } else if (rc < 0 && rc != -ETIMEDOUT) {
             status = tool_fail("%s: %s", path, ss_strerror(rc));
             break;
         }
-        if (set.missed)
-            fprintf(stderr, TOOL_NAME ": %s: %" PRIu64 " record%s missed\n", path, set.missed,
-                    set.missed == 1 ? "" : "s");
-        if (tool_print_records(stdout, fmt, &set) < 0)
-            status = TOOL_EXIT_FAILURE;
-        cursor = set.cursor;
-        report_damage(path, fb, &damaged);
+        if (rc > 0) {
+            if (set.missed)
+                fprintf(stderr, TOOL_NAME ": %s: %" PRIu64 " record%s missed\n", path,
+                        set.missed, set.missed == 1 ? "" : "s");
+            if (tool_print_records(stdout, fmt, &set) < 0)
+                status = TOOL_EXIT_FAILURE;
+            cursor = set.cursor;
+        }
+        if (by_name && name_look(&nf, &fb))
+            cursor = 0;
+        if (fb)
+            report_damage(path, fb, &damaged);
     }
     ss_records_clear(&set);
     int signo = follow ? signals_stop(&sig) : 0;

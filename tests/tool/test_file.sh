@@ -178,6 +178,53 @@ st=$?
 pids=()
 if [ "$st" = 130 ]; then pass "f1 SIGINT ends follow (130)"; else fail f1 "status $st"; fi
 
+# ---- follow by name (-F): across a rotation, a removal and a new file, and a
+# file cut to nothing, each said on stderr ----
+
+nlog="$tmp/name.log"
+echo "one" | "$tool" file write "$nlog" --source a
+"$tool" file read "$nlog" -F >"$tmp/fn.out" 2>"$tmp/fn.err" &
+fnpid=$!
+pids+=($fnpid)
+wait_for grep -q ' a line one$' "$tmp/fn.out" || fail fn "the name follower did not print one"
+# rotated: the new file's records (numbered from 1 again) are printed
+mv "$nlog" "$nlog.1"
+echo "two" | "$tool" file write "$nlog" --source b
+if wait_for grep -q '^1 [^ ]* b line two$' "$tmp/fn.out"; then pass "fn rotated: new file followed"; else
+    fail fn "rotation not followed: $(cat "$tmp/fn.out" "$tmp/fn.err")"; fi
+if grep -Eq 'name\.log: (has been replaced|has appeared); following new file$' "$tmp/fn.err"; then
+    pass "fn rotation said"; else fail fn "rotation not said: $(cat "$tmp/fn.err")"; fi
+# removed, then made again
+rm "$nlog"
+wait_for grep -q 'name\.log: has become inaccessible: No such file or directory$' "$tmp/fn.err" ||
+    fail fn "removal not said: $(cat "$tmp/fn.err")"
+echo "three" | "$tool" file write "$nlog" --source c
+if wait_for grep -q '^1 [^ ]* c line three$' "$tmp/fn.out"; then pass "fn made again: followed"; else
+    fail fn "new file not followed: $(cat "$tmp/fn.out" "$tmp/fn.err")"; fi
+wait_for grep -q 'name\.log: has appeared; following new file$' "$tmp/fn.err" &&
+    pass "fn reappearance said" || fail fn "reappearance not said: $(cat "$tmp/fn.err")"
+# cut to nothing: a new header and records in the same file
+printf '%s\n' x y z | "$tool" file write "$nlog" --source d
+wait_for grep -q ' d line z$' "$tmp/fn.out" || fail fn "z not printed"
+: >"$nlog"
+echo "four" | "$tool" file write "$nlog" --source e
+if wait_for grep -q '^1 [^ ]* e line four$' "$tmp/fn.out"; then pass "fn truncated: followed"; else
+    fail fn "truncation not followed: $(cat "$tmp/fn.out" "$tmp/fn.err")"; fi
+wait_for grep -q 'name\.log: file truncated$' "$tmp/fn.err" && pass "fn truncation said" ||
+    fail fn "truncation not said: $(cat "$tmp/fn.err")"
+# the rotated file is no longer followed
+echo "old" | "$tool" file write "$nlog.1" --source old
+echo "five" | "$tool" file write "$nlog" --source e
+wait_for grep -q ' e line five$' "$tmp/fn.out" || fail fn "five not printed"
+if grep -q ' old line old$' "$tmp/fn.out"; then fail fn "followed the old file by name"; else
+    pass "fn not on the old file"; fi
+kill -INT "$fnpid"
+wait "$fnpid"
+st=$?
+pids=()
+if [ "$st" = 130 ]; then pass "fn SIGINT ends -F (130)"; else fail fn "status $st"; fi
+run fbad 2 file read "$nlog" --follow=inode && expect fbad err 'name or descriptor'
+
 # ---- clear ----
 
 if run k1 0 file clear "$log" && run k2 0 file read "$log"; then

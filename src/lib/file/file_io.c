@@ -439,6 +439,7 @@ static int refresh(ss_filebuf *fb, bool writer)
             if (size < fb->data_off)
                 return SS_ECORRUPT;
             reset_view(fb, fb->data_off);
+            fb->replaced++;
         }
         if (size == fb->scanned_to || fb->moved)
             return 0;
@@ -490,6 +491,7 @@ int ss__file_lock_current(ss_filebuf *fb, short type)
         }
         /* Another file at the path: move over (closing the old descriptor drops
          * its lock) and lock that one. */
+        bool compacted = fb->moved;
         rc = adopt(fb, fd);
         if (rc < 0) {
             /* Keep reading the old file rather than fail a reader whose file was
@@ -500,6 +502,8 @@ int ss__file_lock_current(ss_filebuf *fb, short type)
             return rc;
         }
         fb->reopened++;
+        if (!compacted)
+            fb->replaced++;
     }
     return -ELOOP;
 }

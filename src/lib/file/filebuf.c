@@ -320,6 +320,7 @@ int ss_filebuf_get_stats(ss_filebuf *fb, ss_filebuf_stats *ret)
             .compactions = fb->compactions,
             .repaired = fb->repaired,
             .reopened = fb->reopened,
+            .replaced = fb->replaced,
             .compact_failed = fb->compact_failed,
             .compact_error = fb->compact_error,
             .dropped = fb->dropped,
