@@ -79,6 +79,12 @@ enum {
     SS_FILE_READONLY = 1u << 0,
     /* Wait by polling every poll_ms even on a local disk (as on NFS). */
     SS_FILE_POLL = 1u << 1,
+    /* A file this call creates gets format version 1 (each line ends in its
+     * check, " #9d89f006"), which readers built before format version 2 also
+     * read; by default it gets version 2 (docs/file-format.md). An
+     * existing file keeps its version whatever the flag, through compactions
+     * and clears too. */
+    SS_FILE_FORMAT_1 = 1u << 2,
 };
 
 #define SS_FILEBUF_DEFAULT_MAXLEN 1000

@@ -38,8 +38,9 @@ const char cmd_file_help[] =
     "\n"
     "One log file shared by processes on this machine or on machines that mount\n"
     "the same disk (NFS): each writer's lines go in whole, under a lock, each as\n"
-    "one readable text line with its number, time, source and kind; the file keeps\n"
-    "the newest records (it is compacted as it grows). See docs/file-mode.md.\n"
+    "one readable text line with its number, time, source and kind, then a tab and\n"
+    "the message, which ends the line (grep 'error$' works); the file keeps the\n"
+    "newest records (it is compacted as it grows). See docs/file-mode.md.\n"
     "\n"
     "write: append standard input, or the output of COMMAND (its standard error\n"
     "flagged 'stderr'), line by line, then COMMAND's exit record ('exited with\n"
@@ -85,7 +86,7 @@ const char cmd_file_help[] =
     "  make 2>&1 | " TOOL_NAME " file write /shared/build.log --source $(hostname)\n"
     "  " TOOL_NAME " file write /shared/build.log -- make -j8\n"
     "  " TOOL_NAME " file read /shared/build.log -n 20 --follow\n"
-    "  grep ' error' /shared/build.log      # the file is plain text\n";
+    "  grep 'failed$' /shared/build.log     # plain text, each message ending its line\n";
 
 /* ---- signals ---- */
 

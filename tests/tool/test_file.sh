@@ -48,11 +48,29 @@ log="$tmp/shared.log"
 printf 'first line\nsecond\r\ngrouped? no\nno newline at the end' >"$tmp/w1.in"
 if run w1 0 file write "$log" --source alpha; then
     if [ ! -s "$tmp/w1.out" ]; then pass "w1 prints nothing"; else fail w1 "$(cat "$tmp/w1.out")"; fi
-    if head -1 "$log" | grep -q '^#syncstream-file 1 maxlen=1000 '; then pass "w1 header"; else
+    if head -1 "$log" | grep -q '^#syncstream-file 2 maxlen=1000 '; then pass "w1 header"; else
         fail w1 "header: $(head -1 "$log")"; fi
-    # the file itself is readable text: grep finds records
-    if grep -q '^4 [0-9T:.Z-]* alpha line no newline at the end #[0-9a-f]\{8\}$' "$log"; then
-        pass "w1 grep the file"; else fail w1 "no line 4 in: $(cat "$log")"; fi
+    # the file itself is readable text: grep finds records, and the text ends
+    # the line (format version 2), so '$' anchors it and a tab starts it
+    if grep -q '^4 [0-9T:.Z-]* alpha line [0-9a-f]\{8\}'"$(printf '\t')"'no newline at the end$' "$log"
+    then pass "w1 grep the file"; else fail w1 "no line 4 in: $(cat "$log")"; fi
+    if [ "$(grep -c 'end$' "$log")" = 1 ] && [ "$(grep -c "$(printf '\t')second\$" "$log")" = 1 ]
+    then pass "w1 grep with anchors"; else fail w1 "anchors: $(cat "$log")"; fi
+fi
+
+# a file of format version 1 (format1.log, as the earlier code wrote it): read,
+# and appended to in its own version
+cp "$(dirname "$0")/format1.log" "$tmp/v1.log"
+if run v1r 0 file read "$tmp/v1.log"; then
+    expect v1r out '^1 [^ ]+ worker-1 line hello world$'
+    expect v1r out '^4 [^ ]+ - line caf'
+fi
+echo "appended" >"$tmp/v1w.in"
+if run v1w 0 file write "$tmp/v1.log" --source new; then
+    if head -1 "$tmp/v1.log" | grep -q '^#syncstream-file 1 ' &&
+        grep -q '^5 [^ ]* new line appended #[0-9a-f]\{8\}$' "$tmp/v1.log"; then
+        pass "v1w appended in version 1"; else fail v1w "$(cat "$tmp/v1.log")"; fi
+    run v1r2 0 file read "$tmp/v1.log" -n 1 && expect v1r2 out '^5 [^ ]+ new line appended$'
 fi
 
 if run r1 0 file read "$log"; then
@@ -250,7 +268,7 @@ run b5 1 file read "$tmp/nothing.log" && expect b5 err 'nothing\.log'
 # a damaged line: the rest is read, the damage reported
 dlog="$tmp/damaged.log"
 printf 'a\nb\nc\n' | "$tool" file write "$dlog" --source d
-sed -i 's/ d line b / d line B /' "$dlog"
+sed -i 's/\tb$/\tB/' "$dlog"
 if run d1 0 file read "$dlog"; then
     if [ "$(cut -d' ' -f1,3- "$tmp/d1.out" | tr '\n' '|')" = "1 d line a|3 d line c|" ]; then
         pass "d1 whole records"; else fail d1 "$(cat "$tmp/d1.out")"; fi

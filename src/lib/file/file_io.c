@@ -99,7 +99,8 @@ static int take_line(ss_filebuf *fb, const char *line, size_t len, uint64_t off)
         fb->moved_off = off;
         return 0;
     }
-    if (ss__file_rec_parse(line, len, &r, NULL, NULL) < 0 || r.seq <= fb->last_seq) {
+    if (ss__file_rec_parse(fb->hdr.version, line, len, &r, NULL, NULL) < 0 ||
+        r.seq <= fb->last_seq) {
         note_damaged(fb);
         return 0;
     }
