@@ -79,6 +79,12 @@ enum {
     SS_FILE_READONLY = 1u << 0,
     /* Wait by polling every poll_ms even on a local disk (as on NFS). */
     SS_FILE_POLL = 1u << 1,
+    /* A file this call creates gets format version 1 (each line ends in its
+     * check, " #9d89f006"), which readers built before format version 2 also
+     * read; by default it gets version 2 (docs/file-format.md). An
+     * existing file keeps its version whatever the flag, through compactions
+     * and clears too. */
+    SS_FILE_FORMAT_1 = 1u << 2,
 };
 
 #define SS_FILEBUF_DEFAULT_MAXLEN 1000
@@ -129,6 +135,13 @@ typedef struct ss_filebuf_stats {
     uint64_t dropped;     /* records this handle's writers dropped: while appends
                              fail a writer holds at most maxlen records (plus
                              those of one call), the newest; see the top */
+    uint64_t replaced;    /* times the file changed under this handle other
+                             than by a compaction: the path named another file
+                             (rotated: `mv log log.1` and a new log; removed
+                             and made again), which the handle moved to, or the
+                             file was cut shorter. The view then starts again
+                             from that file's records, whose numbers may be
+                             below a cursor (a follower starts again from 0) */
 } ss_filebuf_stats;
 
 /*

@@ -147,8 +147,17 @@ int ss_host_mirror_new(ss_host_mirror **ret, const char *url, const ss_host_mirr
  */
 int ss_host_mirror_write(ss_host_mirror *m, const void *data, size_t len);
 
-/* ss_host_mirror_new_line - end the partial line if it is not empty. Returns as
- * ss_host_mirror_write(). */
+/*
+ * ss_host_mirror_write_stderr - as ss_host_mirror_write(), for a command's
+ * standard error: its lines are assembled apart from write()'s (a partial line
+ * of each never mixes with the other's) and flagged SS_REC_STDERR. The flag
+ * reaches a syncstream server (HOST-EXT); the base protocol and servers that
+ * do not know it store plain lines.
+ */
+int ss_host_mirror_write_stderr(ss_host_mirror *m, const void *data, size_t len);
+
+/* ss_host_mirror_new_line - end the partial lines (write's and write_stderr's)
+ * that are not empty. Returns as ss_host_mirror_write(). */
 int ss_host_mirror_new_line(ss_host_mirror *m);
 
 /*
@@ -158,6 +167,16 @@ int ss_host_mirror_new_line(ss_host_mirror *m);
  * SS_ETOOBIG above SS_HOST_MAX_RECORD bytes.
  */
 int ss_host_mirror_append(ss_host_mirror *m, ss_kind kind, const void *text, size_t len);
+
+/*
+ * ss_host_mirror_append_flags - as ss_host_mirror_append(), the record flagged
+ * with flags: SS_REC_STDERR and SS_REC_EXIT (the report that a command ended,
+ * as `syncstream send` sends it), -EINVAL for others. With flags, the
+ * write_stderr partial line ends first too. The flags travel as
+ * ss_host_mirror_write_stderr()'s do.
+ */
+int ss_host_mirror_append_flags(ss_host_mirror *m, ss_kind kind, uint32_t flags,
+                                const void *text, size_t len);
 
 /*
  * ss_host_mirror_flush - wait until every record queued so far is delivered,

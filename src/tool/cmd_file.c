@@ -17,7 +17,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,23 +27,24 @@
 
 #include <syncstream.h>
 
+#include "child.h"
 #include "print.h"
 #include "tool.h"
 
-extern char **environ;
-
 const char cmd_file_help[] =
     "Usage: " TOOL_NAME " file write PATH [OPTION]... [-- COMMAND [ARG]...]\n"
-    "       " TOOL_NAME " file read PATH [-n N] [--follow] [--json]\n"
+    "       " TOOL_NAME " file read PATH [-n N] [-f|-F] [--json] [--color[=WHEN]]\n"
     "       " TOOL_NAME " file clear PATH\n"
     "\n"
     "One log file shared by processes on this machine or on machines that mount\n"
     "the same disk (NFS): each writer's lines go in whole, under a lock, each as\n"
-    "one readable text line with its number, time, source and kind; the file keeps\n"
-    "the newest records (it is compacted as it grows). See docs/file-mode.md.\n"
+    "one readable text line with its number, time, source and kind, then a tab and\n"
+    "the message, which ends the line (grep 'error$' works); the file keeps the\n"
+    "newest records (it is compacted as it grows). See docs/file-mode.md.\n"
     "\n"
     "write: append standard input, or the output of COMMAND (its standard error\n"
-    "flagged 'stderr'), line by line. The file is created if missing.\n"
+    "flagged 'stderr'), line by line, then COMMAND's exit record ('exited with\n"
+    "status 2', kind error, flagged 'exit'). The file is created if missing.\n"
     "  -s, --source=NAME   the records' source (default: COMMAND's name, or the\n"
     "                      host name for standard input)\n"
     "  -m, --maxlen=N      records kept, for a file this creates (default 1000)\n"
@@ -59,8 +59,17 @@ const char cmd_file_help[] =
     "\n"
     "read: print the newest records, oldest first.\n"
     "  -n, --lines=N       only the newest N (default: all the file keeps)\n"
-    "  -f, --follow        then print new records as they come, until interrupted\n"
+    "  -f, --follow[=descriptor]  then print new records as they come, until\n"
+    "                      interrupted, through the file's compactions (a file\n"
+    "                      rotated, removed or cut is not followed: use -F)\n"
+    "  -F, --follow=name   the same, following the name as tail -F does: when the\n"
+    "                      file is rotated (mv log log.1; a new log), removed and\n"
+    "                      made again, or cut shorter, say so on standard error\n"
+    "                      and go on from the new file's first record\n"
     "  -j, --json          JSON Lines instead of text (see syncstream(1))\n"
+    "      --color[=WHEN]  color stderr records (yellow) and a failed command's\n"
+    "                      exit record (red): auto (default; when standard output\n"
+    "                      is a terminal and NO_COLOR is not set), always or never\n"
     "  Damaged lines are skipped and counted on standard error.\n"
     "\n"
     "clear: remove every record, for every reader (numbering goes on).\n"
@@ -69,14 +78,15 @@ const char cmd_file_help[] =
     "  -h, --help          show this help and exit\n"
     "\n"
     "Exit status: 0 success; 1 the file cannot be read or written, or is not a\n"
-    "syncstream log file; 2 usage error; 3 write: COMMAND failed; 130 (143)\n"
-    "interrupted by SIGINT (SIGTERM).\n"
+    "syncstream log file; 2 usage error; 130 (143) interrupted by SIGINT\n"
+    "(SIGTERM). write with a COMMAND: otherwise COMMAND's own status (128 + N\n"
+    "when signal N killed it; 127 no such command, 126 it cannot run).\n"
     "\n"
     "Examples:\n"
     "  make 2>&1 | " TOOL_NAME " file write /shared/build.log --source $(hostname)\n"
     "  " TOOL_NAME " file write /shared/build.log -- make -j8\n"
     "  " TOOL_NAME " file read /shared/build.log -n 20 --follow\n"
-    "  grep ' error' /shared/build.log      # the file is plain text\n";
+    "  grep 'failed$' /shared/build.log     # plain text, each message ending its line\n";
 
 /* ---- signals ---- */
 
@@ -84,6 +94,7 @@ typedef struct sig_ctx {
     sigset_t set;
     pthread_t thread;
     int wake[2];          /* the signal thread writes a byte on arrival */
+    pthread_mutex_t mu;   /* guards close_fb, which a follower may swap */
     ss_filebuf *close_fb; /* closed on a signal (a follower), may be NULL */
     int signo;            /* the first signal, else 0 (atomic) */
 } sig_ctx;
@@ -101,8 +112,10 @@ static void *signal_main(void *arg)
         if (write(s->wake[1], "s", 1) < 0) {
             /* the pipe is full: a wake-up is pending anyway */
         }
+        pthread_mutex_lock(&s->mu);
         if (s->close_fb)
             ss_filebuf_close(s->close_fb);
+        pthread_mutex_unlock(&s->mu);
     }
     return NULL;
 }
@@ -115,6 +128,7 @@ static int signals_start(sig_ctx *s, ss_filebuf *close_fb)
     sigaddset(&s->set, SIGINT);
     sigaddset(&s->set, SIGTERM);
     sigaddset(&s->set, SIGUSR1);
+    pthread_mutex_init(&s->mu, NULL);
     s->close_fb = close_fb;
     s->signo = 0;
     if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -294,47 +308,52 @@ static int write_stdin(write_ctx *c)
     return status;
 }
 
-/* The child's exit as an exit status of ours and a sentence. */
+/* The child's exit as our exit status (the command's own, as a shell gives
+ * it), with a sentence on stderr when it failed. */
 static int child_status(int wstatus, const char *name)
 {
-    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
-        return TOOL_EXIT_OK;
-    if (WIFEXITED(wstatus))
-        tool_fail("%s exited with status %d", name, WEXITSTATUS(wstatus));
-    else
-        tool_fail("%s was killed by signal %d", name, WTERMSIG(wstatus));
-    return TOOL_EXIT_JOB_FAILED;
+    char text[TOOL_EXIT_TEXT_MAX];
+    ss_kind kind;
+    tool_child_exit_text(wstatus, text, &kind);
+    if (kind != SS_KIND_LINE)
+        tool_fail("%s %s", name, text);
+    return tool_child_exit_status(wstatus);
+}
+
+/* Append the exit record of the command through its own writer, so that it
+ * follows every line the command wrote; as put() and drain(), a full disk
+ * holds it. Returns 0 or a negative error; a record still held is listed in
+ * *held. */
+static int write_exit_record(write_ctx *c, const char *source, int wstatus, ss_records *held)
+{
+    char text[TOOL_EXIT_TEXT_MAX];
+    ss_kind kind;
+    size_t len = tool_child_exit_text(wstatus, text, &kind);
+    ss_filewriter *w;
+    int rc = ss_filewriter_new(&w, c->fb, source, SS_REC_EXIT);
+    if (rc < 0)
+        return rc;
+    rc = ss_filewriter_append(w, kind, text, len);
+    if (rc == 0 || is_held_error(rc))
+        rc = drain(c, w);
+    if (is_held_error(rc) && ss_filewriter_unsent(w, held) < 0)
+        tool_fail("%s: out of memory listing the lines not written", c->path);
+    ss_filewriter_close(w);
+    return rc;
 }
 
 static int write_command(write_ctx *c, const char *source, char **cmd)
 {
-    int out[2], err[2];
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-        return tool_fail("pipe: %s", ss_strerror(-errno));
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-    posix_spawnattr_init(&attr);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attr, &none); /* the child gets SIGINT as usual */
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
     pid_t pid;
-    int rc = posix_spawnp(&pid, cmd[0], &fa, &attr, cmd, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    close(out[1]);
-    close(err[1]);
-    if (rc != 0) {
-        close(out[0]);
-        close(err[0]);
-        return tool_fail("%s: %s", cmd[0], ss_strerror(-rc));
+    int fds[2];
+    int rc = tool_child_spawn(cmd, &pid, fds);
+    if (rc < 0) {
+        tool_fail("%s: %s", cmd[0], ss_strerror(rc));
+        /* as a shell: 127 when there is no such command, 126 when it cannot run */
+        return rc == -ENOENT ? TOOL_EXIT_NOT_FOUND : TOOL_EXIT_CANNOT_RUN;
     }
 
     ss_filewriter *w[2] = {NULL, NULL};
-    int fds[2] = {out[0], err[0]};
     int status = TOOL_EXIT_OK;
     if ((rc = ss_filewriter_new(&w[0], c->fb, source, 0)) < 0 ||
         (rc = ss_filewriter_new(&w[1], c->fb, source, SS_REC_STDERR)) < 0) {
@@ -372,7 +391,7 @@ static int write_command(write_ctx *c, const char *source, char **cmd)
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
-    ss_records held[2] = {SS_RECORDS_INIT, SS_RECORDS_INIT};
+    ss_records held[3] = {SS_RECORDS_INIT, SS_RECORDS_INIT, SS_RECORDS_INIT};
     int held_rc = 0;
     for (int i = 0; i < 2; i++) {
         if (!w[i])
@@ -388,9 +407,16 @@ static int write_command(write_ctx *c, const char *source, char **cmd)
             tool_fail("%s: out of memory listing the lines not written", c->path);
         ss_filewriter_close(w[i]);
     }
-    int unwritten = report_unwritten(c, held, 2, held_rc);
-    ss_records_clear(&held[0]);
-    ss_records_clear(&held[1]);
+    if (w[0] && w[1]) {
+        rc = write_exit_record(c, source, wstatus, &held[2]);
+        if (rc < 0 && !is_held_error(rc) && status == TOOL_EXIT_OK)
+            status = tool_fail("%s: %s", c->path, ss_strerror(rc));
+        if (is_held_error(rc))
+            held_rc = rc;
+    }
+    int unwritten = report_unwritten(c, held, 3, held_rc);
+    for (int i = 0; i < 3; i++)
+        ss_records_clear(&held[i]);
     if (status == TOOL_EXIT_OK)
         status = unwritten;
     if (status == TOOL_EXIT_OK)
@@ -519,23 +545,105 @@ static void report_damage(const char *path, ss_filebuf *fb, uint64_t *reported)
     *reported = st.damaged;
 }
 
+/*
+ * --follow=name: the path is followed across a rotation (`mv log log.1` and a
+ * new log), a removal and a new file, and a file cut shorter, as `tail -F`
+ * follows it; each is said on standard error. The handle itself moves to the
+ * file the path names (the library does so for compactions anyway); what the
+ * follower adds is starting again from that file's first record, since its
+ * numbers start anew, and saying so.
+ */
+typedef struct name_follow {
+    const char *path;
+    sig_ctx *sig;
+    dev_t dev;          /* the file followed, as the path last named it */
+    ino_t ino;
+    uint64_t replaced;  /* ss_filebuf_stats.replaced when last looked */
+    bool gone;          /* the path names nothing: said once */
+    bool reopening;     /* the handle failed (the file was cut below its header):
+                           open the path anew */
+} name_follow;
+
+#define NAME_LOOK_MS 500 /* how often a name follower looks at the path */
+
+static void name_note_file(name_follow *nf)
+{
+    struct stat st;
+    if (stat(nf->path, &st) == 0) {
+        nf->dev = st.st_dev;
+        nf->ino = st.st_ino;
+    }
+}
+
+/* Swap the follower's handle for nfb (either may be NULL), the signal thread's
+ * too. */
+static void swap_handle(name_follow *nf, ss_filebuf **fb, ss_filebuf *nfb)
+{
+    pthread_mutex_lock(&nf->sig->mu);
+    ss_filebuf_free(*fb);
+    *fb = nfb;
+    nf->sig->close_fb = nfb;
+    pthread_mutex_unlock(&nf->sig->mu);
+}
+
+/*
+ * Look at the path after a wait: returns true when the records must be read
+ * again from the first (a new file, or the file cut), having said why.
+ */
+static bool name_look(name_follow *nf, ss_filebuf **fb)
+{
+    struct stat st;
+    bool exists = stat(nf->path, &st) == 0;
+    if (!exists && !nf->gone) {
+        tool_fail("%s: has become inaccessible: %s", nf->path, ss_strerror(-errno));
+        nf->gone = true;
+    }
+    if (nf->reopening) {
+        ss_filebuf *nfb;
+        if (!exists || ss_filebuf_open(&nfb, nf->path,
+                                       &(ss_filebuf_opts){.flags = SS_FILE_READONLY}) < 0)
+            return false; /* not there, or no header yet: look again later */
+        swap_handle(nf, fb, nfb);
+        nf->reopening = false;
+        nf->replaced = 0;
+    } else {
+        ss_filebuf_stats fs;
+        if (!*fb || ss_filebuf_get_stats(*fb, &fs) < 0 || fs.replaced == nf->replaced)
+            return false;
+        nf->replaced = fs.replaced;
+    }
+    bool same = exists && st.st_dev == nf->dev && st.st_ino == nf->ino;
+    if (nf->gone)
+        tool_fail("%s: has appeared; following new file", nf->path);
+    else if (same)
+        tool_fail("%s: file truncated", nf->path);
+    else
+        tool_fail("%s: has been replaced; following new file", nf->path);
+    nf->gone = false;
+    name_note_file(nf);
+    return true;
+}
+
 static int file_read(int argc, char **argv)
 {
     static const struct option long_opts[] = {
         {"lines", required_argument, NULL, 'n'},
-        {"follow", no_argument, NULL, 'f'},
+        {"follow", optional_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'},
+        {"color", optional_argument, NULL, 'C'},
+        {"colour", optional_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     size_t n = SS_READ_ALL;
-    bool follow = false;
+    bool follow = false, by_name = false;
     tool_format fmt = TOOL_FORMAT_TEXT;
+    int color = -1;
     int c;
 
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:fjh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:fFjh", long_opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             if (tool_parse_count(optarg, &n) < 0)
@@ -544,9 +652,24 @@ static int file_read(int argc, char **argv)
             break;
         case 'f':
             follow = true;
+            if (optarg && strcmp(optarg, "name") == 0)
+                by_name = true;
+            else if (optarg && strcmp(optarg, "descriptor") == 0)
+                by_name = false;
+            else if (optarg)
+                return tool_usage("file", "file read: --follow is name or descriptor, not "
+                                          "'%s'", optarg);
+            break;
+        case 'F':
+            follow = by_name = true;
             break;
         case 'j':
             fmt = TOOL_FORMAT_JSON;
+            break;
+        case 'C':
+            if ((color = tool_color_parse(optarg)) < -1)
+                return tool_usage("file", "file read: --color wants auto, always or never, "
+                                          "not '%s'", optarg);
             break;
         case 'h':
             fputs(cmd_file_help, stdout);
@@ -561,6 +684,8 @@ static int file_read(int argc, char **argv)
                                argv, optind, argc, &path);
     if (bad != TOOL_EXIT_OK)
         return bad;
+    if (fmt == TOOL_FORMAT_TEXT && tool_color_on(color, STDOUT_FILENO))
+        fmt = TOOL_FORMAT_COLOR;
 
     ss_filebuf *fb = NULL;
     int rc = ss_filebuf_open(&fb, path, &(ss_filebuf_opts){.flags = SS_FILE_READONLY});
@@ -571,6 +696,9 @@ static int file_read(int argc, char **argv)
         ss_filebuf_free(fb);
         return tool_fail("signals: %s", ss_strerror(rc));
     }
+    name_follow nf = {.path = path, .sig = &sig};
+    if (by_name)
+        name_note_file(&nf);
 
     ss_records set = SS_RECORDS_INIT;
     uint64_t damaged = 0;
@@ -587,26 +715,49 @@ static int file_read(int argc, char **argv)
     if (!set.count && rc >= 0) {
         /* nothing yet: follow from the newest number the file has used */
         ss_filebuf_stats st;
-        if (ss_filebuf_get_stats(fb, &st) == 0)
+        if (ss_filebuf_get_stats(fb, &st) == 0) {
             cursor = st.last_seq;
+            nf.replaced = st.replaced;
+        }
+    } else if (by_name) {
+        ss_filebuf_stats st;
+        if (ss_filebuf_get_stats(fb, &st) == 0)
+            nf.replaced = st.replaced;
     }
     while (follow && status == TOOL_EXIT_OK) {
         if (fflush(stdout) != 0)
             break;
-        rc = ss_filebuf_follow(fb, cursor, 0, -1, &set);
+        if (__atomic_load_n(&sig.signo, __ATOMIC_SEQ_CST))
+            break; /* interrupted while the handle was being swapped */
+        if (by_name && nf.reopening) {
+            struct pollfd p = {.fd = sig.wake[0], .events = POLLIN};
+            poll(&p, 1, NAME_LOOK_MS);
+            rc = -ETIMEDOUT;
+        } else {
+            rc = ss_filebuf_follow(fb, cursor, 0, by_name ? NAME_LOOK_MS : -1, &set);
+        }
         if (rc == SS_ECLOSED)
             break; /* interrupted */
-        if (rc < 0) {
+        if (rc < 0 && rc != -ETIMEDOUT && by_name && !nf.reopening) {
+            /* cut below its header, say: the file will be opened anew */
+            swap_handle(&nf, &fb, NULL);
+            nf.reopening = true;
+        } else if (rc < 0 && rc != -ETIMEDOUT) {
             status = tool_fail("%s: %s", path, ss_strerror(rc));
             break;
         }
-        if (set.missed)
-            fprintf(stderr, TOOL_NAME ": %s: %" PRIu64 " record%s missed\n", path, set.missed,
-                    set.missed == 1 ? "" : "s");
-        if (tool_print_records(stdout, fmt, &set) < 0)
-            status = TOOL_EXIT_FAILURE;
-        cursor = set.cursor;
-        report_damage(path, fb, &damaged);
+        if (rc > 0) {
+            if (set.missed)
+                fprintf(stderr, TOOL_NAME ": %s: %" PRIu64 " record%s missed\n", path,
+                        set.missed, set.missed == 1 ? "" : "s");
+            if (tool_print_records(stdout, fmt, &set) < 0)
+                status = TOOL_EXIT_FAILURE;
+            cursor = set.cursor;
+        }
+        if (by_name && name_look(&nf, &fb))
+            cursor = 0;
+        if (fb)
+            report_damage(path, fb, &damaged);
     }
     ss_records_clear(&set);
     int signo = follow ? signals_stop(&sig) : 0;

@@ -33,6 +33,10 @@ const char cmd_read_help[] =
     "                         interrupted (syncstream servers only); a dropped\n"
     "                         connection is resumed without a gap or a repeat\n"
     "  -j, --json             print JSON Lines instead of text\n"
+    "      --color[=WHEN]     color stderr records (yellow) and a failed command's\n"
+    "                         exit record (red): auto (default; when standard\n"
+    "                         output is a terminal and NO_COLOR is not set),\n"
+    "                         always or never\n"
     "  -t, --token-file=FILE  send the bearer token in FILE's first line\n"
     "      --cacert=FILE      https: trust the certificate authorities in FILE (a\n"
     "                         self-signed server's own certificate)\n"
@@ -53,6 +57,8 @@ static const struct option long_opts[] = {
     {"lines", required_argument, NULL, 'n'},
     {"follow", no_argument, NULL, 'f'},
     {"json", no_argument, NULL, 'j'},
+    {"color", optional_argument, NULL, 256},
+    {"colour", optional_argument, NULL, 256},
     TOOL_HOST_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -121,6 +127,7 @@ int cmd_read(int argc, char **argv)
     bool follow = false;
     tool_format fmt = TOOL_FORMAT_TEXT;
     tool_host_args host = {0};
+    int color = -1;
     int c, st;
 
     optind = 0;
@@ -138,6 +145,11 @@ int cmd_read(int argc, char **argv)
         case 'j':
             fmt = TOOL_FORMAT_JSON;
             break;
+        case 256:
+            if ((color = tool_color_parse(optarg)) < -1)
+                return tool_usage("read", "read: --color wants auto, always or never, not '%s'",
+                                  optarg);
+            break;
         default:
             if ((st = tool_host_option("read", cmd_read_help, c, argv, &host)) >= 0)
                 return st;
@@ -148,6 +160,8 @@ int cmd_read(int argc, char **argv)
                           optind, argc, &url);
     if (st != TOOL_EXIT_OK)
         return st;
+    if (fmt == TOOL_FORMAT_TEXT && tool_color_on(color, STDOUT_FILENO))
+        fmt = TOOL_FORMAT_COLOR;
 
     ss_host_reader *r;
     int rc = tool_host_reader("read", url, host.token_file, host.ca_file, &r);

@@ -3,10 +3,9 @@
  * host-mode server, line by line, through an ss_host_mirror.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,21 +14,22 @@
 
 #include <syncstream.h>
 
+#include "child.h"
 #include "print.h"
 #include "tool.h"
-
-extern char **environ;
 
 const char cmd_send_help[] =
     "Usage: " TOOL_NAME " send [OPTION]... URL [-- COMMAND [ARG]...]\n"
     "\n"
-    "Send standard input, or the output of COMMAND (its standard output and\n"
-    "standard error, merged as by 2>&1), to the host-mode server whose buffer is at\n"
-    "URL (for example http://127.0.0.1:5000/sync-stream), line by line. Lines are\n"
+    "Send standard input, or the output of COMMAND (its standard error flagged\n"
+    "'stderr') and then its exit record ('exited with status 2', kind error,\n"
+    "flagged 'exit'), to the host-mode server whose buffer is at URL (for example\n"
+    "http://127.0.0.1:5000/sync-stream), line by line. Lines are\n"
     "sent in batches by a background thread; while the server is down or\n"
     "restarting they wait in a bounded queue and are delivered in order, each once,\n"
     "when it is back. Against a sync-stream 1.2 (Python) server the base protocol\n"
-    "is used. When a reader requests a stop (" TOOL_NAME " stop URL), sending ends\n"
+    "is used (stderr and exit records then arrive as plain records). When a reader\n"
+    "requests a stop (" TOOL_NAME " stop URL), sending ends\n"
     "and COMMAND gets SIGTERM.\n"
     "\n"
     "Options:\n"
@@ -50,8 +50,9 @@ const char cmd_send_help[] =
     "format of syncstream(1), so nothing is lost silently.\n"
     "\n"
     "Exit status: 0 everything delivered (and COMMAND succeeded), 1 some lines\n"
-    "were not delivered, 2 usage error, 3 COMMAND failed, 6 a stop was requested,\n"
-    "130 interrupted by SIGINT (143 by SIGTERM).\n"
+    "were not delivered, 2 usage error, 6 a stop was requested, 130 interrupted by\n"
+    "SIGINT (143 by SIGTERM); otherwise COMMAND's own status (128 + N when signal\n"
+    "N killed it; 127 no such command, 126 it cannot run).\n"
     "\n"
     "Examples:\n"
     "  make 2>&1 | " TOOL_NAME " send --source build http://10.0.0.5:5000/sync-stream\n"
@@ -84,37 +85,6 @@ static void catch_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-}
-
-/* Start argv with its stdout and stderr on a pipe; returns the read end. */
-static int spawn_command(char **argv, pid_t *ret_pid)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -errno;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-    /* The command gets the default dispositions back, SIGPIPE included. */
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t def;
-    sigemptyset(&def);
-    sigaddset(&def, SIGPIPE);
-    sigaddset(&def, SIGINT);
-    sigaddset(&def, SIGTERM);
-    posix_spawnattr_setsigdefault(&attr, &def);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawnp(ret_pid, argv[0], &fa, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    close(p[1]);
-    if (rc != 0) {
-        close(p[0]);
-        return -rc;
-    }
-    return p[0];
 }
 
 /* Say why lines were not delivered, then show them. */
@@ -198,41 +168,67 @@ int cmd_send(int argc, char **argv)
 
     catch_signals();
     pid_t child = -1;
-    int fd = 0;
-    if (command) {
-        fd = spawn_command(command, &child);
-        if (fd < 0) {
-            ss_host_mirror_free(m);
-            return tool_fail("send: cannot run %s: %s", command[0], ss_strerror(fd));
-        }
+    /* standard input, or the command's stdout and stderr */
+    int fds[2] = {STDIN_FILENO, -1};
+    if (command && (rc = tool_child_spawn(command, &child, fds)) < 0) {
+        ss_host_mirror_free(m);
+        tool_fail("send: cannot run %s: %s", command[0], ss_strerror(rc));
+        return rc == -ENOENT ? TOOL_EXIT_NOT_FOUND : TOOL_EXIT_CANNOT_RUN;
     }
 
     char buf[65536];
     int werr = 0;
     bool stopped = false;
-    while (!got_signal) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
+    while (!got_signal && werr == 0 && (fds[0] >= 0 || fds[1] >= 0)) {
+        struct pollfd p[2] = {{.fd = fds[0], .events = POLLIN}, {.fd = fds[1], .events = POLLIN}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
             break;
-        werr = ss_host_mirror_write(m, buf, (size_t)n);
-        if (werr == SS_ESTOPPED)
-            stopped = true;
-        if (werr < 0)
-            break;
+        }
+        for (int i = 0; i < 2 && werr == 0; i++) {
+            if (!p[i].revents)
+                continue;
+            ssize_t n = read(fds[i], buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                if (fds[i] != STDIN_FILENO)
+                    close(fds[i]);
+                fds[i] = -1;
+                continue;
+            }
+            werr = i == 0 ? ss_host_mirror_write(m, buf, (size_t)n)
+                          : ss_host_mirror_write_stderr(m, buf, (size_t)n);
+            if (werr == SS_ESTOPPED)
+                stopped = true;
+        }
     }
 
     int status = TOOL_EXIT_OK;
     if (child > 0) {
         if (stopped || got_signal || werr < 0)
             kill(child, SIGTERM);
-        close(fd);
+        for (int i = 0; i < 2; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
         int ws;
         while (waitpid(child, &ws, 0) < 0 && errno == EINTR)
             ;
-        if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-            status = TOOL_EXIT_JOB_FAILED;
+        /* how it ended, after its last lines, as run and file write say it */
+        char text[TOOL_EXIT_TEXT_MAX];
+        ss_kind kind;
+        size_t len = tool_child_exit_text(ws, text, &kind);
+        if (werr == 0) {
+            werr = ss_host_mirror_new_line(m);
+            if (werr == 0)
+                werr = ss_host_mirror_append_flags(m, kind, SS_REC_EXIT, text, len);
+            if (werr == SS_ESTOPPED)
+                stopped = true;
+        }
+        if (kind != SS_KIND_LINE)
+            tool_fail("send: %s %s", command[0], text);
+        status = tool_child_exit_status(ws);
     }
     rc = ss_host_mirror_close(m);
     if (rc < 0) {

@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <syncstream/proc.h>
 #include <syncstream/record.h>
@@ -154,10 +156,44 @@ static void text_bytes(FILE *out, const char *s, size_t len, bool in_text)
     }
 }
 
-static void print_text(FILE *out, const ss_record *rec)
+int tool_color_parse(const char *when)
+{
+    if (!when || strcmp(when, "always") == 0)
+        return 1;
+    if (strcmp(when, "never") == 0)
+        return 0;
+    if (strcmp(when, "auto") == 0)
+        return -1;
+    return -2;
+}
+
+bool tool_color_on(int mode, int fd)
+{
+    if (mode >= 0)
+        return mode == 1;
+    const char *term = getenv("TERM");
+    const char *no_color = getenv("NO_COLOR");
+    return isatty(fd) && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
+}
+
+/* The SGR parameters a record is shown in on a terminal, or NULL. */
+static const char *record_sgr(const ss_record *rec)
+{
+    if ((rec->flags & SS_REC_EXIT) && rec->kind == SS_KIND_ERROR)
+        return "1;31"; /* bold red: the command failed */
+    if (rec->flags & SS_REC_STDERR)
+        return "33"; /* yellow */
+    return NULL;
+}
+
+static void print_text(FILE *out, const ss_record *rec, bool color)
 {
     char tbuf[TOOL_TIME_MAX];
     bool partial = rec->flags & SS_REC_PARTIAL;
+    const char *sgr = color ? record_sgr(rec) : NULL;
+
+    if (sgr)
+        fprintf(out, "\033[%sm", sgr);
 
     /* A record read from a base-protocol server has neither (seq and time 0). */
     bool unknown = rec->seq == 0 && rec->time_ns == 0;
@@ -185,6 +221,8 @@ static void print_text(FILE *out, const ss_record *rec)
         fputs(",exit", out);
     fputc(' ', out);
     text_bytes(out, rec->text, rec->len, true);
+    if (sgr)
+        fputs("\033[m", out);
     fputc('\n', out);
 }
 
@@ -246,9 +284,10 @@ int tool_print_record(FILE *out, tool_format fmt, const ss_record *rec)
 {
     if (fmt == TOOL_FORMAT_JSON) {
         tool_json_fields(out, rec);
-        fputs("}\n", out);
+        fputs("}
+", out);
     } else {
-        print_text(out, rec);
+        print_text(out, rec, fmt == TOOL_FORMAT_COLOR);
     }
     return ferror(out) ? -1 : 0;
 }

@@ -41,6 +41,7 @@
 #ifndef SS_TOOL_PRINT_H
 #define SS_TOOL_PRINT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <syncstream/record.h>
@@ -51,6 +52,10 @@
 typedef enum tool_format {
     TOOL_FORMAT_TEXT = 0,
     TOOL_FORMAT_JSON = 1,
+    /* Text for a terminal: the same bytes, with the records that ask for a
+     * reader's eye colored (SGR escapes around the line): stderr records
+     * yellow, an exit record that reports a failure (kind error) bold red. */
+    TOOL_FORMAT_COLOR = 2,
 } tool_format;
 
 /*
@@ -80,5 +85,18 @@ int tool_print_records(FILE *out, tool_format fmt, const ss_records *set);
  * The time is truncated (not rounded) to the microsecond. Returns buf.
  */
 char *tool_format_time(char buf[TOOL_TIME_MAX], int64_t time_ns);
+
+/*
+ * tool_color_parse - the WHEN of --color[=WHEN]: "always" (or NULL, the option
+ * alone) 1, "never" 0, "auto" -1; anything else -2.
+ */
+int tool_color_parse(const char *when);
+
+/*
+ * tool_color_on - whether output on fd is colored in mode (as tool_color_parse
+ * returns): auto colors when fd is a terminal, NO_COLOR is unset or empty and
+ * TERM is not "dumb".
+ */
+bool tool_color_on(int mode, int fd);
 
 #endif

@@ -1,12 +1,14 @@
 /*
- * Fuzz target for the file-mode format: the record line and header parsers,
- * and the reader of a whole file.
+ * Fuzz target for the file-mode format, both versions: the record line and
+ * header parsers, and the reader of a whole file.
  *
  * Checked on every input:
- *  - every line the parser accepts is canonical: formatting the parsed record
- *    gives back exactly the same bytes (so no two spellings of one record, and
- *    nothing invented or lost by the escapes);
- *    (each line is also tried with its CRC made right, to reach the fields);
+ *  - every line the parser of either version accepts is canonical: formatting
+ *    the parsed record in that version gives back exactly the same bytes (so no
+ *    two spellings of one record, and nothing invented or lost by the
+ *    escapes), and no line is accepted by both versions;
+ *    (each line is also tried with its CRC made right for each version, to
+ *    reach the fields);
  *  - the input as a whole file, opened read-only through ss_filebuf, never
  *    crashes the reader; every record it returns is one of the lines the
  *    parser accepts, in increasing seq order, and accepted records plus damaged
@@ -26,27 +28,34 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Parse one line; when accepted, check that formatting it again is identity. */
-static bool check_line(const char *line, size_t len)
+static const unsigned versions[] = {SS__FILE_VERSION_1, SS__FILE_VERSION};
+
+/* Parse one line as version v; when accepted, check that formatting it again
+ * is identity. */
+static bool check_line(unsigned v, const char *line, size_t len)
 {
     ss__file_rec r;
     char *text = malloc(len + 1);
     size_t tlen = 0;
     if (!text)
         abort();
-    bool ok = ss__file_rec_parse(line, len, &r, text, &tlen) == 0;
+    bool ok = ss__file_rec_parse(v, line, len, &r, text, &tlen) == 0;
     if (ok) {
         ss__buf b;
         ss__time_cache tc = SS__TIME_CACHE_INIT;
         ss__buf_init(&b, SIZE_MAX);
-        if (ss__file_rec_format(&b, &tc, r.seq, r.time_ns, r.kind, r.flags, r.source, text,
+        if (ss__file_rec_format(&b, &tc, v, r.seq, r.time_ns, r.kind, r.flags, r.source, text,
                                 tlen) < 0)
             abort();
         if (b.len != len + 1 || memcmp(b.data, line, len) != 0 || b.data[len] != '\n')
             abort();
         ss__buf_free(&b);
         /* validation alone agrees with the full parse */
-        if (ss__file_rec_parse(line, len, &r, NULL, NULL) != 0)
+        if (ss__file_rec_parse(v, line, len, &r, NULL, NULL) != 0)
+            abort();
+        /* one version's line is never the other's */
+        unsigned other = v == SS__FILE_VERSION ? SS__FILE_VERSION_1 : SS__FILE_VERSION;
+        if (ss__file_rec_parse(other, line, len, &r, NULL, NULL) == 0)
             abort();
     }
     free(text);
@@ -84,8 +93,9 @@ static void check_file(const uint8_t *data, size_t size, size_t accepted)
     close(fd);
 }
 
-/* The same line with its CRC made right, so that the fuzzer reaches the field
- * parsers behind the CRC check. */
+/* The same line with its CRC made right for each version, so that the fuzzer
+ * reaches the field parsers behind the CRC check: version 1's " #CRC" at the
+ * end, version 2's " CRC" before the first tab. */
 static void check_line_fixed_crc(const char *line, size_t len)
 {
     if (len < 10)
@@ -93,13 +103,24 @@ static void check_line_fixed_crc(const char *line, size_t len)
     char *copy = malloc(len);
     if (!copy)
         abort();
+    char hex[9];
     memcpy(copy, line, len);
     copy[len - 10] = ' ';
     copy[len - 9] = '#';
-    char hex[9];
     snprintf(hex, sizeof(hex), "%08x", ss__crc32c(copy, len - 9));
     memcpy(copy + len - 8, hex, 8);
-    check_line(copy, len);
+    check_line(SS__FILE_VERSION_1, copy, len);
+
+    memcpy(copy, line, len);
+    char *tab = memchr(copy, '\t', len);
+    if (tab && tab - copy >= 9) {
+        tab[-9] = ' ';
+        uint32_t crc = ss__crc32c(copy, (size_t)(tab - 9 - copy));
+        crc = ss__crc32c_extend(crc, tab, (size_t)(copy + len - tab));
+        snprintf(hex, sizeof(hex), "%08x", crc);
+        memcpy(tab - 8, hex, 8);
+        check_line(SS__FILE_VERSION, copy, len);
+    }
     free(copy);
 }
 
@@ -108,16 +129,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *p = (const char *)data, *end = p + size;
     size_t accepted = 0;
     bool first = true;
+    unsigned file_version = SS__FILE_VERSION;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (first) {
             ss__file_hdr h;
-            (void)ss__file_hdr_parse(p, len, &h);
+            if (ss__file_hdr_parse(p, len, &h) == 0)
+                file_version = h.version;
         }
-        /* only whole lines count as records for the reader */
-        if (check_line(p, len) && nl && !first)
-            accepted++;
+        /* only whole lines of the file's version count as records for the
+         * reader */
+        for (size_t i = 0; i < 2; i++)
+            if (check_line(versions[i], p, len) && nl && !first &&
+                versions[i] == file_version)
+                accepted++;
         check_line_fixed_crc(p, len);
         first = false;
         p += len + 1;

@@ -113,7 +113,7 @@ static void test_not_ours_refused(void **state)
         {"config.txt", "important data\nline 2\n", 22},
         {"script.sh", "#!/bin/sh\necho hi\n", 18},
         {"binary.bin", "\x7f" "ELF\x02\x01\x01\0\0\0\0\0", 12},
-        {"newer.log", "#syncstream-file 2 maxlen=5\n1 whatever\n", 39},
+        {"newer.log", "#syncstream-file 3 maxlen=5\n1 whatever\n", 39},
         {"no-newline.txt", "just one line, no break", 23},
         {"comment.log", "# syncstream-file 1 maxlen=5\n", 29},
     };
@@ -152,7 +152,7 @@ static void test_not_ours_refused(void **state)
     assert_int_equal(ss_filebuf_write(fb, "first\n", 6), 0);
     ss_filebuf_free(fb);
     now = file_slurp(path, NULL);
-    assert_true(strncmp(now, "#syncstream-file 1 ", 19) == 0);
+    assert_true(strncmp(now, "#syncstream-file 2 ", 19) == 0);
     free(now);
 }
 

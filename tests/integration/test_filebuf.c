@@ -41,10 +41,11 @@ static void test_write_read(void **state)
 
     /* The file is text a person can read: a header, one line per record. */
     char *text = file_slurp(path, NULL);
-    assert_non_null(strstr(text, "#syncstream-file 1 maxlen=100 limit=200 "));
-    assert_non_null(strstr(text, " me line hello world #"));
+    assert_non_null(strstr(text, "#syncstream-file 2 maxlen=100 limit=200 "));
+    assert_non_null(strstr(text, " me line "));
+    assert_non_null(strstr(text, "\thello world\n")); /* the text ends the line */
     assert_non_null(strstr(text, "\n4 "));
-    assert_non_null(strstr(text, " me error Traceback:\\n  boom #"));
+    assert_non_null(strstr(text, "\tTraceback:\\n  boom\n"));
     free(text);
 
     /* Reopened, the file continues: its records and its numbering. */
@@ -56,6 +57,75 @@ static void test_write_read(void **state)
     assert_string_equal(set.items[0].source, "");
     ss_records_clear(&set);
     ss_filebuf_free(fb);
+}
+
+/* Whether every record line of the file at path is of version v: version 1
+ * lines end in " #CRC" and hold no tab, version 2 lines hold one tab. */
+static void assert_file_version(const char *path, unsigned v)
+{
+    char *text = file_slurp(path, NULL);
+    char want[32];
+    snprintf(want, sizeof(want), "#syncstream-file %u ", v);
+    assert_true(strncmp(text, want, strlen(want)) == 0);
+    size_t records = 0;
+    for (char *line = strchr(text, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        char *end = strchr(line, '\n');
+        char *tab = memchr(line, '\t', (size_t)(end - line));
+        if (v == 1)
+            assert_true(!tab && end - line > 10 && end[-9] == '#' && end[-10] == ' ');
+        else
+            assert_non_null(tab);
+        records++;
+    }
+    assert_true(records > 0);
+    free(text);
+}
+
+/* A file of format version 1 (made as the old code made it) is read and
+ * written in version 1, through compactions and a clear too; a new file gets
+ * version 2. */
+static void test_version_1_kept(void **state)
+{
+    (void)state;
+    char path[256];
+    file_path(path, sizeof(path), "old.log");
+    ss_filebuf *fb = file_open(path, &(ss_filebuf_opts){.maxlen = 3, .source = "old",
+                                                        .flags = SS_FILE_FORMAT_1});
+    assert_int_equal(ss_filebuf_write(fb, "one\ntwo\n", 8), 0);
+    ss_filebuf_free(fb);
+    assert_file_version(path, 1);
+
+    /* opened by default (as version 2 makers do): appends stay version 1 */
+    fb = file_open(path, &(ss_filebuf_opts){.source = "new"});
+    assert_int_equal(ss_filebuf_write(fb, "three\n", 6), 0);
+    assert_file_version(path, 1);
+    ss_records set = SS_RECORDS_INIT;
+    assert_int_equal(ss_filebuf_read(fb, SS_READ_ALL, &set), 3);
+    assert_item_text(&set, 0, "one");
+    assert_item_text(&set, 2, "three");
+    assert_string_equal(set.items[2].source, "new");
+    /* past the limit (6): compacted, still version 1 */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ss_filebuf_write(fb, "more\n", 5), 0);
+    ss_filebuf_stats st;
+    assert_int_equal(ss_filebuf_get_stats(fb, &st), 0);
+    assert_true(st.compactions >= 1);
+    assert_file_version(path, 1);
+    assert_int_equal(ss_filebuf_clear(fb), 0);
+    assert_int_equal(ss_filebuf_write(fb, "after clear\n", 12), 0);
+    assert_file_version(path, 1);
+    assert_int_equal(ss_filebuf_read(fb, SS_READ_ALL, &set), 1);
+    assert_item_text(&set, 0, "after clear");
+    assert_int_equal(set.items[0].seq, 9);
+    ss_records_clear(&set);
+    ss_filebuf_free(fb);
+
+    /* a new file: version 2 */
+    file_path(path, sizeof(path), "new.log");
+    fb = file_open(path, NULL);
+    assert_int_equal(ss_filebuf_write(fb, "x\n", 2), 0);
+    ss_filebuf_free(fb);
+    assert_file_version(path, 2);
 }
 
 /* Durability modes change when data is synced, not what is written. */
@@ -472,6 +542,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_read),
+        cmocka_unit_test(test_version_1_kept),
         cmocka_unit_test(test_sync_record_and_flush),
         cmocka_unit_test(test_writers_keep_partial_lines),
         cmocka_unit_test(test_write_nowait),

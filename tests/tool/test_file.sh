@@ -48,11 +48,29 @@ log="$tmp/shared.log"
 printf 'first line\nsecond\r\ngrouped? no\nno newline at the end' >"$tmp/w1.in"
 if run w1 0 file write "$log" --source alpha; then
     if [ ! -s "$tmp/w1.out" ]; then pass "w1 prints nothing"; else fail w1 "$(cat "$tmp/w1.out")"; fi
-    if head -1 "$log" | grep -q '^#syncstream-file 1 maxlen=1000 '; then pass "w1 header"; else
+    if head -1 "$log" | grep -q '^#syncstream-file 2 maxlen=1000 '; then pass "w1 header"; else
         fail w1 "header: $(head -1 "$log")"; fi
-    # the file itself is readable text: grep finds records
-    if grep -q '^4 [0-9T:.Z-]* alpha line no newline at the end #[0-9a-f]\{8\}$' "$log"; then
-        pass "w1 grep the file"; else fail w1 "no line 4 in: $(cat "$log")"; fi
+    # the file itself is readable text: grep finds records, and the text ends
+    # the line (format version 2), so '$' anchors it and a tab starts it
+    if grep -q '^4 [0-9T:.Z-]* alpha line [0-9a-f]\{8\}'"$(printf '\t')"'no newline at the end$' "$log"
+    then pass "w1 grep the file"; else fail w1 "no line 4 in: $(cat "$log")"; fi
+    if [ "$(grep -c 'end$' "$log")" = 1 ] && [ "$(grep -c "$(printf '\t')second\$" "$log")" = 1 ]
+    then pass "w1 grep with anchors"; else fail w1 "anchors: $(cat "$log")"; fi
+fi
+
+# a file of format version 1 (format1.log, as the earlier code wrote it): read,
+# and appended to in its own version
+cp "$(dirname "$0")/format1.log" "$tmp/v1.log"
+if run v1r 0 file read "$tmp/v1.log"; then
+    expect v1r out '^1 [^ ]+ worker-1 line hello world$'
+    expect v1r out '^4 [^ ]+ - line caf'
+fi
+echo "appended" >"$tmp/v1w.in"
+if run v1w 0 file write "$tmp/v1.log" --source new; then
+    if head -1 "$tmp/v1.log" | grep -q '^#syncstream-file 1 ' &&
+        grep -q '^5 [^ ]* new line appended #[0-9a-f]\{8\}$' "$tmp/v1.log"; then
+        pass "v1w appended in version 1"; else fail v1w "$(cat "$tmp/v1.log")"; fi
+    run v1r2 0 file read "$tmp/v1.log" -n 1 && expect v1r2 out '^5 [^ ]+ new line appended$'
 fi
 
 if run r1 0 file read "$log"; then
@@ -75,15 +93,56 @@ fi
 
 # ---- write a command's output ----
 
-if run c1 3 file write "$log" -- sh -c 'echo to-out; echo to-err >&2; exit 4'; then
+# the command's exit status is the tool's, and its exit record ends its lines
+if run c1 4 file write "$log" -- sh -c 'echo to-out; echo to-err >&2; exit 4'; then
     expect c1 err 'sh exited with status 4'
 fi
-if run c2 0 file read "$log" -n 2; then
+if run c2 0 file read "$log" -n 3; then
     expect c2 out '^5 [^ ]+ sh line to-out$'
     expect c2 out '^6 [^ ]+ sh line,stderr to-err$'
+    expect c2 out '^7 [^ ]+ sh error,exit exited with status 4$'
 fi
 run c3 0 file write "$log" --source named -- true && pass "c3 true"
-run c4 1 file write "$log" -- /no/such/command && expect c4 err 'no/such/command'
+if run c3r 0 file read "$log" -n 1; then
+    expect c3r out '^8 [^ ]+ named line,exit exited with status 0$'
+fi
+run c4 127 file write "$log" -- /no/such/command && expect c4 err 'no/such/command'
+run c5 137 file write "$log" -- sh -c 'echo bye; kill -KILL $$'
+if run c5r 0 file read "$log" -n 1 --json; then
+    if "$python" -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["kind"] == "error" and r["exit"] and not r["stderr"], r
+assert r["text"] == "killed by signal 9 (SIGKILL)", r
+' "$tmp/c5r.out"; then pass "c5 exit record of a signal"; else
+        fail c5r "bad exit record: $(cat "$tmp/c5r.out")"; fi
+fi
+
+# ---- colors: stderr records yellow, a failed exit record red, only when asked
+# or on a terminal (never into a file, nor with NO_COLOR) ----
+
+esc=$(printf '\033')
+if run col1 0 file read "$log" -n 6 --color=always; then
+    expect col1 out "^${esc}\\[33m6 .* sh line,stderr to-err${esc}\\[m$"
+    expect col1 out "^${esc}\\[1;31m7 .* exited with status 4${esc}\\[m$"
+    expect col1 out '^5 [^ ]+ sh line to-out$'
+    expect col1 out '^8 [^ ]+ named line,exit exited with status 0$'
+fi
+run col2 0 file read "$log" -n 6
+run col3 0 file read "$log" -n 6 --color=auto
+if grep -q "$esc" "$tmp/col2.out" "$tmp/col3.out"; then fail col2 "colors into a file"; else
+    pass "col2 no colors into a file"; fi
+if command -v script >/dev/null; then
+    # on a terminal: colored, unless NO_COLOR says otherwise
+    TERM=xterm timeout 20 script -qec "'$tool' file read '$log' -n 6" /dev/null >"$tmp/col4.out" 2>&1
+    NO_COLOR=1 TERM=xterm timeout 20 script -qec "'$tool' file read '$log' -n 6" /dev/null \
+        >"$tmp/col5.out" 2>&1
+    if grep -q "${esc}\[1;31m7 " "$tmp/col4.out"; then pass "col4 colors on a terminal"; else
+        fail col4 "no colors on a terminal: $(od -c "$tmp/col4.out" | head -5)"; fi
+    if grep -q "$esc" "$tmp/col5.out"; then fail col5 "colors despite NO_COLOR"; else
+        pass "col5 NO_COLOR"; fi
+fi
+run col6 2 file read "$log" --color=rainbow && expect col6 err 'auto, always or never'
 
 # ---- several writers at once: no line mixed, none lost ----
 
@@ -137,13 +196,60 @@ st=$?
 pids=()
 if [ "$st" = 130 ]; then pass "f1 SIGINT ends follow (130)"; else fail f1 "status $st"; fi
 
+# ---- follow by name (-F): across a rotation, a removal and a new file, and a
+# file cut to nothing, each said on stderr ----
+
+nlog="$tmp/name.log"
+echo "one" | "$tool" file write "$nlog" --source a
+"$tool" file read "$nlog" -F >"$tmp/fn.out" 2>"$tmp/fn.err" &
+fnpid=$!
+pids+=($fnpid)
+wait_for grep -q ' a line one$' "$tmp/fn.out" || fail fn "the name follower did not print one"
+# rotated: the new file's records (numbered from 1 again) are printed
+mv "$nlog" "$nlog.1"
+echo "two" | "$tool" file write "$nlog" --source b
+if wait_for grep -q '^1 [^ ]* b line two$' "$tmp/fn.out"; then pass "fn rotated: new file followed"; else
+    fail fn "rotation not followed: $(cat "$tmp/fn.out" "$tmp/fn.err")"; fi
+if grep -Eq 'name\.log: (has been replaced|has appeared); following new file$' "$tmp/fn.err"; then
+    pass "fn rotation said"; else fail fn "rotation not said: $(cat "$tmp/fn.err")"; fi
+# removed, then made again
+rm "$nlog"
+wait_for grep -q 'name\.log: has become inaccessible: No such file or directory$' "$tmp/fn.err" ||
+    fail fn "removal not said: $(cat "$tmp/fn.err")"
+echo "three" | "$tool" file write "$nlog" --source c
+if wait_for grep -q '^1 [^ ]* c line three$' "$tmp/fn.out"; then pass "fn made again: followed"; else
+    fail fn "new file not followed: $(cat "$tmp/fn.out" "$tmp/fn.err")"; fi
+wait_for grep -q 'name\.log: has appeared; following new file$' "$tmp/fn.err" &&
+    pass "fn reappearance said" || fail fn "reappearance not said: $(cat "$tmp/fn.err")"
+# cut to nothing: a new header and records in the same file
+printf '%s\n' x y z | "$tool" file write "$nlog" --source d
+wait_for grep -q ' d line z$' "$tmp/fn.out" || fail fn "z not printed"
+: >"$nlog"
+echo "four" | "$tool" file write "$nlog" --source e
+if wait_for grep -q '^1 [^ ]* e line four$' "$tmp/fn.out"; then pass "fn truncated: followed"; else
+    fail fn "truncation not followed: $(cat "$tmp/fn.out" "$tmp/fn.err")"; fi
+wait_for grep -q 'name\.log: file truncated$' "$tmp/fn.err" && pass "fn truncation said" ||
+    fail fn "truncation not said: $(cat "$tmp/fn.err")"
+# the rotated file is no longer followed
+echo "old" | "$tool" file write "$nlog.1" --source old
+echo "five" | "$tool" file write "$nlog" --source e
+wait_for grep -q ' e line five$' "$tmp/fn.out" || fail fn "five not printed"
+if grep -q ' old line old$' "$tmp/fn.out"; then fail fn "followed the old file by name"; else
+    pass "fn not on the old file"; fi
+kill -INT "$fnpid"
+wait "$fnpid"
+st=$?
+pids=()
+if [ "$st" = 130 ]; then pass "fn SIGINT ends -F (130)"; else fail fn "status $st"; fi
+run fbad 2 file read "$nlog" --follow=inode && expect fbad err 'name or descriptor'
+
 # ---- clear ----
 
 if run k1 0 file clear "$log" && run k2 0 file read "$log"; then
     if [ ! -s "$tmp/k2.out" ]; then pass "k1 cleared"; else fail k1 "$(cat "$tmp/k2.out")"; fi
 fi
 echo "after clear" >"$tmp/k3.in"
-run k3 0 file write "$log" && run k4 0 file read "$log" && expect k4 out '^7 [^ ]+ [^ ]+ line after clear$'
+run k3 0 file write "$log" && run k4 0 file read "$log" && expect k4 out '^11 [^ ]+ [^ ]+ line after clear$'
 run k5 1 file clear "$tmp/missing.log" && expect k5 err 'missing\.log: No such file'
 [ ! -e "$tmp/missing.log" ] && pass "k5 not created"
 
@@ -162,7 +268,7 @@ run b5 1 file read "$tmp/nothing.log" && expect b5 err 'nothing\.log'
 # a damaged line: the rest is read, the damage reported
 dlog="$tmp/damaged.log"
 printf 'a\nb\nc\n' | "$tool" file write "$dlog" --source d
-sed -i 's/ d line b / d line B /' "$dlog"
+sed -i 's/\tb$/\tB/' "$dlog"
 if run d1 0 file read "$dlog"; then
     if [ "$(cut -d' ' -f1,3- "$tmp/d1.out" | tr '\n' '|')" = "1 d line a|3 d line c|" ]; then
         pass "d1 whole records"; else fail d1 "$(cat "$tmp/d1.out")"; fi
@@ -240,8 +346,9 @@ else
     rm -f "$disk"/*
 
     # A signal while the disk is full and lines are held: 128 + the signal,
-    # how many lines were not written (with those written: every one), and
-    # the lines themselves after the message, unnumbered (0).
+    # how many lines were not written (with those written: every one, and the
+    # command's exit record), and the lines themselves after the message,
+    # unnumbered (0).
     "$tool" file write "$disk/sig.log" -m 100000 </dev/null
     "$tool" file write "$disk/cmd.log" -m 100000 </dev/null
     head -c 2000000 /dev/zero >"$disk/filler" 2>/dev/null
@@ -261,10 +368,13 @@ else
         expect $mode err '^syncstream: .*: [0-9]+ lines? not written: interrupted by SIGTERM while the file could not be written \(No space left on device\); they follow$'
         lost=$(sed -n 's/.*: \([0-9]*\) lines\{0,1\} not written: .*/\1/p' "$tmp/$mode.err")
         kept=$("$tool" file read "$disk/$mode.log" | wc -l)
-        if [ -n "$lost" ] && [ $((lost + kept)) -eq 5000 ]; then
-            pass "$mode: $lost not written + $kept written = 5000"; else
-            fail $mode "not written '$lost' + written '$kept' is not 5000"; fi
-        shown=$(grep -Ec '^0 [0-9T:.-]+Z [a-z]+ line [0-9]+$' "$tmp/$mode.err")
+        want=5000
+        [ $mode = cmd ] && want=5001
+        if [ -n "$lost" ] && [ $((lost + kept)) -eq $want ]; then
+            pass "$mode: $lost not written + $kept written = $want"; else
+            fail $mode "not written '$lost' + written '$kept' is not $want"; fi
+        shown=$(grep -Ec '^0 [0-9T:.-]+Z [a-z]+ (line [0-9]+|error,exit killed by signal 15 \(SIGTERM\))$' \
+            "$tmp/$mode.err")
         if [ "$shown" = "$lost" ] && grep -q ' line 5000$' "$tmp/$mode.err"; then
             pass "$mode: the $shown lines not written are shown"; else
             fail $mode "$shown lines shown on stderr for $lost not written"; fi

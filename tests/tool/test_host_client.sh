@@ -77,11 +77,14 @@ run read_n 0 read -n 1 --json "$url"
 printf '{"seq":0,"time":"1970-01-01T00:00:00.000000Z","time_ns":0,"source":"","kind":"line","text":"three","continued":false,"partial":false,"stderr":false,"exit":false}\n' >"$tmp/want"
 same_out read_n "$tmp/want"
 
-# A command's output, stdout and stderr; its failure is the exit status.
-run command 3 send "$url" -- sh -c 'echo out; echo err >&2; exit 5'
-run read_cmd 0 read -n 2 "$url"
-printf -- '- - - line out\n- - - line err\n' >"$tmp/want"
-same_out read_cmd "$tmp/want"
+# A command's output, stdout and stderr (two pipes: in either order), then how
+# it ended; its status is send's. The base protocol carries no flags.
+run command 5 send "$url" -- sh -c 'echo out; echo err >&2; exit 5'
+expect_err command 'sh exited with status 5'
+run read_cmd 0 read -n 3 "$url"
+if [ "$(head -2 "$tmp/read_cmd.out" | sort | tr '\n' '|')" = "- - - line err|- - - line out|" ] &&
+    [ "$(tail -1 "$tmp/read_cmd.out")" = "- - - error exited with status 5" ]; then
+    pass "read_cmd output"; else fail read_cmd "unexpected: $(cat "$tmp/read_cmd.out")"; fi
 
 # A stop request: send ends with status 6 and stops its command.
 run stop 0 stop "$url"
@@ -107,8 +110,9 @@ printf 'kept 1\nkept 2\n' >"$tmp/dead.in"
 run dead 1 send --timeout=1 "$dead"
 expect_err dead "2 lines not delivered"
 expect_err dead "^- - $host line kept 2$"
+# the line and the exit record of echo
 run wrong_route 1 send "http://127.0.0.1:$port/elsewhere" -- echo lost
-expect_err wrong_route "1 line not delivered.*404"
+expect_err wrong_route "2 lines not delivered.*404"
 run read_dead 1 read "$dead"
 expect_err read_dead "Connection refused"
 
@@ -195,8 +199,32 @@ if [ "$status" -eq 130 ] && grep -q ' bin line x\\x00y$' "$tmp/nul_follow.out"; 
 run ext_stop 0 stop -t "$tmp/token" "$surl"
 run ext_stopped 6 send -t "$tmp/token" "$surl" -- sh -c 'while :; do echo tick; sleep 0.05; done'
 run ext_reset 0 stop --reset -t "$tmp/token" "$surl"
-# SIGINT while a command runs: send stops it, delivers what it printed and exits
-# 130 (not 3 for the command it stopped); the records' source is its name.
+# A command's stderr and its exit record reach a syncstream server flagged,
+# and read shows them (colored when asked).
+run ext_cmd 5 send -t "$tmp/token" "$surl" -- sh -c 'echo out; echo err >&2; exit 5'
+run ext_cmd_json 0 read -n 3 --json -t "$tmp/token" "$surl"
+if "$python" -c '
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(recs) == 3, recs
+by_text = {r["text"]: r for r in recs}
+assert not by_text["out"]["stderr"] and not by_text["out"]["exit"], recs
+assert by_text["err"]["stderr"] and by_text["err"]["kind"] == "line", recs
+last = recs[-1]
+assert last["text"] == "exited with status 5" and last["exit"] and last["kind"] == "error", recs
+assert all(r["source"] == "sh" for r in recs), recs
+' "$tmp/ext_cmd_json.out"; then pass "ext_cmd flags"; else
+    fail ext_cmd_json "unexpected: $(cat "$tmp/ext_cmd_json.out")"; fi
+run ext_cmd_text 0 read -n 3 --color=always -t "$tmp/token" "$surl"
+esc=$(printf '\033')
+expect_out ext_cmd_text "^${esc}\\[33m[0-9]+ .* sh line,stderr err${esc}\\[m$"
+expect_out ext_cmd_text "^${esc}\\[1;31m[0-9]+ .* sh error,exit exited with status 5${esc}\\[m$"
+run ext_cmd_ok 0 send -t "$tmp/token" "$surl" -- true
+run ext_cmd_ok_read 0 read -n 1 -t "$tmp/token" "$surl"
+expect_out ext_cmd_ok_read '^[0-9]+ .* true line,exit exited with status 0$'
+# SIGINT while a command runs: send stops it, delivers what it printed and how
+# it ended, and exits 130 (not the status of the command it stopped); the
+# records' source is its name.
 "$tool" send -t "$tmp/token" "$surl" -- sh -c 'echo before; exec sleep 60' \
     >"$tmp/sigint.out" 2>"$tmp/sigint.err" &
 send_pid=$!
@@ -210,8 +238,9 @@ kill -KILL "$send_pid" 2>/dev/null
 wait "$send_pid"
 status=$?
 send_pid=
-run sigint_read 0 read -n 1 -t "$tmp/token" "$surl"
-if [ "$status" -eq 130 ] && grep -q '^[0-9]* .* sh line before$' "$tmp/sigint_read.out"; then
+run sigint_read 0 read -n 2 -t "$tmp/token" "$surl"
+if [ "$status" -eq 130 ] && grep -q '^[0-9]* .* sh line before$' "$tmp/sigint_read.out" &&
+    grep -q '^[0-9]* .* sh error,exit killed by signal 15 (SIGTERM)$' "$tmp/sigint_read.out"; then
     pass "send interrupted (status 130)"; else
     fail send_sigint "status $status: $(cat "$tmp/sigint.err" "$tmp/sigint_read.out")"; fi
 

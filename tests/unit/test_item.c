@@ -202,8 +202,8 @@ static void test_record_object(void **state)
     r.flags = SS_REC_CONTINUED;
     json_t *j = ss__record_obj_encode(&r);
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    assert_string_equal(s, "{\"continued\":true,\"kind\":\"warning\",\"seq\":7,"
-                           "\"source\":\"worker-1\",\"text\":\"w\\nx\","
+    assert_string_equal(s, "{\"continued\":true,\"exit\":false,\"kind\":\"warning\",\"seq\":7,"
+                           "\"source\":\"worker-1\",\"stderr\":false,\"text\":\"w\\nx\","
                            "\"time_ns\":1234567890123456789}");
     free(s);
     ss_record back;
@@ -213,6 +213,25 @@ static void test_record_object(void **state)
     assert_int_equal(back.time_ns, r.time_ns);
     assert_int_equal(back.kind, SS_KIND_WARNING);
     assert_int_equal(back.flags, SS_REC_CONTINUED);
+    /* the stderr and exit flags, both ways */
+    ss_record fl = make_record(SS_KIND_ERROR, "exited with status 2", 20);
+    fl.flags = SS_REC_STDERR | SS_REC_EXIT;
+    json_t *jf = ss__record_obj_encode(&fl);
+    assert_true(json_is_true(json_object_get(jf, "stderr")));
+    assert_true(json_is_true(json_object_get(jf, "exit")));
+    ss_record back2;
+    assert_int_equal(ss__record_obj_decode(jf, &back2, &why), 0);
+    assert_int_equal(back2.flags, SS_REC_STDERR | SS_REC_EXIT);
+    json_decref(jf);
+    /* as a POST item's members */
+    json_t *item = ss__post_text_encode("e\n", 2);
+    assert_int_equal(ss__post_flags_add(item, SS_REC_STDERR), 0);
+    uint32_t flags = 0;
+    assert_int_equal(ss__post_flags_decode(item, &flags, &why), 0);
+    assert_int_equal(flags, SS_REC_STDERR);
+    json_object_set_new(item, "exit", json_string("yes"));
+    assert_int_equal(ss__post_flags_decode(item, &flags, &why), -EINVAL);
+    json_decref(item);
     assert_string_equal(back.source, "worker-1");
     assert_int_equal(back.len, 3);
     assert_memory_equal(back.text, "w\nx", 3);

@@ -99,7 +99,8 @@ static int take_line(ss_filebuf *fb, const char *line, size_t len, uint64_t off)
         fb->moved_off = off;
         return 0;
     }
-    if (ss__file_rec_parse(line, len, &r, NULL, NULL) < 0 || r.seq <= fb->last_seq) {
+    if (ss__file_rec_parse(fb->hdr.version, line, len, &r, NULL, NULL) < 0 ||
+        r.seq <= fb->last_seq) {
         note_damaged(fb);
         return 0;
     }
@@ -439,6 +440,7 @@ static int refresh(ss_filebuf *fb, bool writer)
             if (size < fb->data_off)
                 return SS_ECORRUPT;
             reset_view(fb, fb->data_off);
+            fb->replaced++;
         }
         if (size == fb->scanned_to || fb->moved)
             return 0;
@@ -490,6 +492,7 @@ int ss__file_lock_current(ss_filebuf *fb, short type)
         }
         /* Another file at the path: move over (closing the old descriptor drops
          * its lock) and lock that one. */
+        bool compacted = fb->moved;
         rc = adopt(fb, fd);
         if (rc < 0) {
             /* Keep reading the old file rather than fail a reader whose file was
@@ -500,6 +503,8 @@ int ss__file_lock_current(ss_filebuf *fb, short type)
             return rc;
         }
         fb->reopened++;
+        if (!compacted)
+            fb->replaced++;
     }
     return -ELOOP;
 }

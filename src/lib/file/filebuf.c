@@ -22,7 +22,7 @@ static int check_opts(const ss_filebuf_opts *o)
          o->sync != SS_FILE_SYNC_RECORD) ||
         (o->time_source != SS_TIME_PRECISE && o->time_source != SS_TIME_COARSE) ||
         (o->line_flags & ~(unsigned)(SS_LINE_CR_IS_BREAK | SS_LINE_SPLITLINES)) ||
-        (o->flags & ~(unsigned)(SS_FILE_READONLY | SS_FILE_POLL)) ||
+        (o->flags & ~(unsigned)(SS_FILE_READONLY | SS_FILE_POLL | SS_FILE_FORMAT_1)) ||
         o->maxlen > SS__FILE_MAXLEN_LIMIT || o->max_line > SS__FILE_MAX_LINE_LIMIT ||
         o->poll_ms < 0)
         return -EINVAL;
@@ -66,6 +66,8 @@ int ss_filebuf_open(ss_filebuf **ret, const char *path, const ss_filebuf_opts *o
     fb->max_pending = opts->max_pending ? opts->max_pending : SS_FILEBUF_DEFAULT_MAX_PENDING;
     fb->line_flags = opts->line_flags;
     fb->poll_ms = opts->poll_ms ? opts->poll_ms : SS_FILEBUF_DEFAULT_POLL_MS;
+    fb->create_hdr.version =
+        (opts->flags & SS_FILE_FORMAT_1) ? SS__FILE_VERSION_1 : SS__FILE_VERSION;
     fb->create_hdr.maxlen = opts->maxlen ? opts->maxlen : SS_FILEBUF_DEFAULT_MAXLEN;
     fb->create_hdr.limit = opts->limit ? opts->limit : 2 * fb->create_hdr.maxlen;
     fb->create_hdr.max_bytes = opts->max_bytes;
@@ -166,7 +168,8 @@ static int copy_out(ss_filebuf *fb, size_t first, size_t count, ss_records *ret)
         char *line = fb->io.data + (e->off - a->off);
         /* Checked when read into the view; a failure now means the file was
          * edited in place: leave the record out. */
-        if (ss__file_rec_parse(line, (size_t)e->len, &recs[kept], line, &lens[kept]) < 0)
+        if (ss__file_rec_parse(fb->hdr.version, line, (size_t)e->len, &recs[kept], line,
+                               &lens[kept]) < 0)
             continue;
         recs[kept].seq = e->seq;
         text_bytes += lens[kept];
@@ -320,6 +323,7 @@ int ss_filebuf_get_stats(ss_filebuf *fb, ss_filebuf_stats *ret)
             .compactions = fb->compactions,
             .repaired = fb->repaired,
             .reopened = fb->reopened,
+            .replaced = fb->replaced,
             .compact_failed = fb->compact_failed,
             .compact_error = fb->compact_error,
             .dropped = fb->dropped,

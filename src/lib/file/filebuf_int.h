@@ -85,6 +85,7 @@ struct ss_filebuf {
     ss__file_hdr create_hdr; /* what a file this handle creates gets */
 
     uint64_t written, compactions, repaired, reopened, compact_failed, dropped;
+    uint64_t replaced; /* ss_filebuf_stats.replaced */
     int compact_error;
     unsigned tmp_counter;
 

@@ -17,7 +17,7 @@ int ss__file_hdr_format(ss__buf *out, const ss__file_hdr *hdr)
     int n = snprintf(line, sizeof(line),
                      SS__FILE_MAGIC "%u maxlen=%" PRIu64 " limit=%" PRIu64 " max-bytes=%" PRIu64
                                     " base=%" PRIu64 "\n",
-                     SS__FILE_VERSION, hdr->maxlen, hdr->limit, hdr->max_bytes, hdr->base);
+                     hdr->version, hdr->maxlen, hdr->limit, hdr->max_bytes, hdr->base);
     return ss__buf_append(out, line, (size_t)n);
 }
 
@@ -67,8 +67,9 @@ int ss__file_hdr_parse(const char *line, size_t len, ss__file_hdr *ret)
         return SS_EFORMAT;
     if (parse_u64(&p, end, &version) < 0)
         return SS_ECORRUPT;
-    if (version != SS__FILE_VERSION)
+    if (version != SS__FILE_VERSION && version != SS__FILE_VERSION_1)
         return SS_EFORMAT; /* a newer format: not ours to read or write */
+    h.version = (unsigned)version;
     if (expect(&p, end, " maxlen=") < 0 || parse_u64(&p, end, &h.maxlen) < 0 ||
         expect(&p, end, " limit=") < 0 || parse_u64(&p, end, &h.limit) < 0 ||
         expect(&p, end, " max-bytes=") < 0 || parse_u64(&p, end, &h.max_bytes) < 0 ||
@@ -335,7 +336,7 @@ static int parse_kind(const char *p, const char *end, ss_kind *kind, uint32_t *f
 
 /* ---- record lines ---- */
 
-#define CRC_LEN 9 /* "#" and 8 hex digits; a space before, a '\n' after */
+#define CRC_LEN 9 /* the check: "#" (version 1) or " " (version 2) and 8 hex digits */
 
 int ss__file_rec_format_rest(ss__buf *out, ss__time_cache *tc, int64_t time_ns, ss_kind kind,
                              uint32_t flags, const char *source, const char *text, size_t len)
@@ -362,17 +363,24 @@ int ss__file_rec_format_rest(ss__buf *out, ss__time_cache *tc, int64_t time_ns, 
     }
     *o++ = ' ';
     o += format_kind(o, kind, flags & SS__FILE_FLAGS);
-    *o++ = ' ';
+    *o++ = '\t';
     o += escape(o, text, len, false);
-    *o++ = ' ';
     out->len += (size_t)(o - start);
     return 0;
 }
 
-int ss__file_rec_finish(ss__buf *out, uint64_t seq, const char *rest, size_t rest_len)
+static char *put_crc(char *o, uint32_t crc)
+{
+    for (int i = 7; i >= 0; i--)
+        *o++ = hex_digits[(crc >> (4 * i)) & 15];
+    return o;
+}
+
+int ss__file_rec_finish(ss__buf *out, unsigned version, uint64_t seq, const char *rest,
+                        size_t rest_len)
 {
     char *start;
-    int rc = ss__buf_reserve(out, 20 + rest_len + CRC_LEN + 1, &start);
+    int rc = ss__buf_reserve(out, 20 + rest_len + CRC_LEN + 2, &start);
     if (rc < 0)
         return rc;
     char *o = start;
@@ -384,58 +392,119 @@ int ss__file_rec_finish(ss__buf *out, uint64_t seq, const char *rest, size_t res
     } while (seq);
     while (nd)
         *o++ = digits[--nd];
-    memcpy(o, rest, rest_len);
-    o += rest_len;
-    uint32_t crc = ss__crc32c(start, (size_t)(o - start));
-    *o++ = '#';
-    for (int i = 7; i >= 0; i--)
-        *o++ = hex_digits[(crc >> (4 * i)) & 15];
+    /* The rest's first tab ends KIND: no field before TEXT holds a raw one. */
+    const char *tab = memchr(rest, '\t', rest_len);
+    size_t head = tab ? (size_t)(tab - rest) : rest_len;
+    if (version == SS__FILE_VERSION_1) {
+        /* SEQ TIME SOURCE KIND TEXT #CRC, the CRC of all before the '#' */
+        memcpy(o, rest, rest_len);
+        if (tab)
+            o[head] = ' ';
+        o += rest_len;
+        *o++ = ' ';
+        uint32_t crc = ss__crc32c(start, (size_t)(o - start));
+        *o++ = '#';
+        o = put_crc(o, crc);
+    } else {
+        /* SEQ TIME SOURCE KIND CRC<TAB>TEXT, the CRC of the line without " CRC" */
+        memcpy(o, rest, head);
+        o += head;
+        uint32_t crc = ss__crc32c(start, (size_t)(o - start));
+        crc = ss__crc32c_extend(crc, rest + head, rest_len - head);
+        *o++ = ' ';
+        o = put_crc(o, crc);
+        memcpy(o, rest + head, rest_len - head);
+        o += rest_len - head;
+    }
     *o++ = '\n';
     out->len += (size_t)(o - start);
     return 0;
 }
 
-int ss__file_rec_format(ss__buf *out, ss__time_cache *tc, uint64_t seq, int64_t time_ns,
-                        ss_kind kind, uint32_t flags, const char *source, const char *text,
-                        size_t len)
+int ss__file_rec_format(ss__buf *out, ss__time_cache *tc, unsigned version, uint64_t seq,
+                        int64_t time_ns, ss_kind kind, uint32_t flags, const char *source,
+                        const char *text, size_t len)
 {
     ss__buf rest;
     ss__buf_init(&rest, SIZE_MAX);
     int rc = ss__file_rec_format_rest(&rest, tc, time_ns, kind, flags, source, text, len);
     if (rc == 0)
-        rc = ss__file_rec_finish(out, seq, rest.data, rest.len);
+        rc = ss__file_rec_finish(out, version, seq, rest.data, rest.len);
     ss__buf_free(&rest);
     return rc;
 }
 
-int ss__file_rec_parse(const char *line, size_t len, ss__file_rec *ret, char *text,
-                       size_t *ret_text_len)
+/* The 8 hex digits at p as a number, or -1. */
+static int64_t parse_crc(const char *p)
 {
-    const char *p = line, *end = line + len;
+    uint32_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        int d = hex_value(p[i]);
+        if (d < 0)
+            return -1;
+        v = v << 4 | (uint32_t)d;
+    }
+    return v;
+}
+
+/*
+ * Check a line's CRC and find its fields: [line, *ret_meta_end) is
+ * "SEQ TIME SOURCE KIND", [*ret_text, *ret_text_end) the escaped TEXT. A torn
+ * or damaged line is refused before any field is read.
+ */
+static int check_line(unsigned version, const char *line, size_t len, const char **ret_meta_end,
+                      const char **ret_text, const char **ret_text_end)
+{
+    const char *end = line + len;
+    if (version == SS__FILE_VERSION_1) {
+        /* "... TEXT #CRC": TEXT ends at the space before the '#'; KIND ends at
+         * the fourth space, found by the caller. */
+        if (len < CRC_LEN + 1 || end[-CRC_LEN] != '#' || end[-CRC_LEN - 1] != ' ')
+            return SS_ECORRUPT;
+        int64_t want = parse_crc(end - 8);
+        const char *body_end = end - CRC_LEN; /* at the '#' */
+        if (want < 0 || ss__crc32c(line, (size_t)(body_end - line)) != (uint32_t)want)
+            return SS_ECORRUPT;
+        *ret_meta_end = NULL;
+        *ret_text = NULL;
+        *ret_text_end = body_end - 1;
+        return 0;
+    }
+    /* "SEQ TIME SOURCE KIND CRC<TAB>TEXT" */
+    const char *tab = memchr(line, '\t', len);
+    if (!tab || tab - line < CRC_LEN + 1 || tab[-CRC_LEN] != ' ')
+        return SS_ECORRUPT;
+    int64_t want = parse_crc(tab - 8);
+    const char *meta_end = tab - CRC_LEN;
+    if (want < 0)
+        return SS_ECORRUPT;
+    uint32_t crc = ss__crc32c(line, (size_t)(meta_end - line));
+    if (ss__crc32c_extend(crc, tab, (size_t)(end - tab)) != (uint32_t)want)
+        return SS_ECORRUPT;
+    *ret_meta_end = meta_end;
+    *ret_text = tab + 1;
+    *ret_text_end = end;
+    return 0;
+}
+
+int ss__file_rec_parse(unsigned version, const char *line, size_t len, ss__file_rec *ret,
+                       char *text, size_t *ret_text_len)
+{
+    const char *p = line, *meta_end, *text_start, *text_end;
     ss__file_rec r;
 
-    /* The CRC first: it rejects a torn or damaged line before any field is read. */
-    if (len < CRC_LEN + 1 || end[-CRC_LEN] != '#' || end[-CRC_LEN - 1] != ' ')
+    if (check_line(version, line, len, &meta_end, &text_start, &text_end) < 0)
         return SS_ECORRUPT;
-    uint32_t want = 0;
-    for (const char *h = end - 8; h < end; h++) {
-        int v = hex_value(*h);
-        if (v < 0)
-            return SS_ECORRUPT;
-        want = want << 4 | (uint32_t)v;
-    }
-    const char *body_end = end - CRC_LEN; /* at the '#' */
-    if (ss__crc32c(line, (size_t)(body_end - line)) != want)
-        return SS_ECORRUPT;
-    body_end--; /* drop that space: TEXT ends here */
+    /* Version 1 finds KIND's end at a space, version 2 has it before the CRC. */
+    const char *fields_end = meta_end ? meta_end : text_end;
 
-    if (parse_u64(&p, body_end, &r.seq) < 0 || r.seq == 0 || expect(&p, body_end, " ") < 0)
+    if (parse_u64(&p, fields_end, &r.seq) < 0 || r.seq == 0 || expect(&p, fields_end, " ") < 0)
         return SS_ECORRUPT;
-    if (body_end - p < TIME_LEN + 1 || parse_time(p, &r.time_ns) < 0 || p[TIME_LEN] != ' ')
+    if (fields_end - p < TIME_LEN + 1 || parse_time(p, &r.time_ns) < 0 || p[TIME_LEN] != ' ')
         return SS_ECORRUPT;
     p += TIME_LEN + 1;
 
-    const char *src_end = memchr(p, ' ', (size_t)(body_end - p));
+    const char *src_end = memchr(p, ' ', (size_t)(fields_end - p));
     if (!src_end)
         return SS_ECORRUPT;
     char src[4 * SS_SOURCE_MAX];
@@ -455,12 +524,13 @@ int ss__file_rec_parse(const char *line, size_t len, ss__file_rec *ret, char *te
     }
     p = src_end + 1;
 
-    const char *kind_end = memchr(p, ' ', (size_t)(body_end - p));
+    const char *kind_end = meta_end ? meta_end : memchr(p, ' ', (size_t)(fields_end - p));
     if (!kind_end || parse_kind(p, kind_end, &r.kind, &r.flags) < 0)
         return SS_ECORRUPT;
-    p = kind_end + 1;
+    if (!text_start)
+        text_start = kind_end + 1;
 
-    ssize_t n = unescape(text, p, body_end, false);
+    ssize_t n = unescape(text, text_start, text_end, false);
     if (n < 0)
         return SS_ECORRUPT;
     if (text)

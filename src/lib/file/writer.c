@@ -72,7 +72,7 @@ static int format_held(ss__fw *st, size_t from, size_t max, size_t *ret_next)
     while (at < st->pending.len && n < max) {
         ss__pend len;
         memcpy(&len, st->pending.data + at, sizeof(len));
-        int rc = ss__file_rec_finish(&fb->out, fb->last_seq + 1 + n,
+        int rc = ss__file_rec_finish(&fb->out, fb->hdr.version, fb->last_seq + 1 + n,
                                      st->pending.data + at + sizeof(len), len);
         if (rc < 0)
             return rc;
@@ -494,7 +494,8 @@ static int held_records(ss__fw *st, ss_records *ret)
         memcpy(&len, st->pending.data + at, sizeof(len));
         offs[i] = lines.len;
         /* numbered 1 for the parser, which refuses 0; reported as 0 */
-        rc = ss__file_rec_finish(&lines, 1, st->pending.data + at + sizeof(len), len);
+        rc = ss__file_rec_finish(&lines, SS__FILE_VERSION, 1, st->pending.data + at + sizeof(len),
+                                 len);
         at += sizeof(len) + len;
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -502,7 +503,8 @@ static int held_records(ss__fw *st, ss_records *ret)
         char *line = lines.data + offs[i];
         /* formatted by this library: a parse failure would be a bug of ours,
          * and the record is left out rather than shown garbled */
-        if (ss__file_rec_parse(line, end - offs[i] - 1, &recs[kept], line, &lens[kept]) < 0)
+        if (ss__file_rec_parse(SS__FILE_VERSION, line, end - offs[i] - 1, &recs[kept], line,
+                               &lens[kept]) < 0)
             continue;
         offs[kept] = offs[i];
         text_bytes += lens[kept++];

@@ -211,6 +211,35 @@ json_t *ss__post_text_encode(const char *text, size_t len)
     return json_pack("{s:s, s:{s:o}}", "type", "str", "data", "value", ss__json_text(text, len));
 }
 
+static const struct {
+    const char *name;
+    uint32_t flag;
+} post_flags[] = {{"stderr", SS_REC_STDERR}, {"exit", SS_REC_EXIT}};
+
+int ss__post_flags_decode(const json_t *body, uint32_t *ret, const char **ret_why)
+{
+    *ret = 0;
+    for (size_t i = 0; i < sizeof(post_flags) / sizeof(post_flags[0]); i++) {
+        const json_t *v = json_object_get(body, post_flags[i].name);
+        if (v && !json_is_boolean(v)) {
+            *ret_why = "\"stderr\" and \"exit\" must be true or false";
+            return -EINVAL;
+        }
+        if (json_is_true(v))
+            *ret |= post_flags[i].flag;
+    }
+    return 0;
+}
+
+int ss__post_flags_add(json_t *item, uint32_t flags)
+{
+    for (size_t i = 0; i < sizeof(post_flags) / sizeof(post_flags[0]); i++)
+        if ((flags & post_flags[i].flag) &&
+            json_object_set_new(item, post_flags[i].name, json_true()) != 0)
+            return -ENOMEM;
+    return 0;
+}
+
 json_t *ss__post_message_encode(ss_kind kind, const char *text, size_t len)
 {
     if (kind != SS_KIND_WARNING && kind != SS_KIND_ERROR)
@@ -227,11 +256,12 @@ json_t *ss__post_close_encode(void)
 json_t *ss__record_obj_encode(const ss_record *rec)
 {
     /* json_int_t is long long: a seq above 2^63 is out of reach in practice. */
-    return json_pack("{s:I, s:I, s:o, s:s, s:o, s:b}", "seq", (json_int_t)rec->seq, "time_ns",
-                     (json_int_t)rec->time_ns, "source",
+    return json_pack("{s:I, s:I, s:o, s:s, s:o, s:b, s:b, s:b}", "seq", (json_int_t)rec->seq,
+                     "time_ns", (json_int_t)rec->time_ns, "source",
                      ss__json_text(rec->source, strnlen(rec->source, SS_SOURCE_MAX)), "kind",
                      ss_kind_name(rec->kind), "text", ss__json_text(rec->text, rec->len),
-                     "continued", (rec->flags & SS_REC_CONTINUED) != 0);
+                     "continued", (rec->flags & SS_REC_CONTINUED) != 0, "stderr",
+                     (rec->flags & SS_REC_STDERR) != 0, "exit", (rec->flags & SS_REC_EXIT) != 0);
 }
 
 int ss__record_obj_decode(const json_t *obj, ss_record *ret, const char **ret_why)
@@ -258,6 +288,9 @@ int ss__record_obj_decode(const json_t *obj, ss_record *ret, const char **ret_wh
         *ret_why = "a record's \"continued\" must be true or false";
         return -EINVAL;
     }
+    uint32_t flags;
+    if (ss__post_flags_decode(obj, &flags, ret_why) < 0)
+        return -EINVAL;
     ss_kind k;
     if (kind_from_name(kind, "line", &k) != 0) {
         *ret_why = "a record's \"kind\" must be \"line\", \"warning\" or \"error\"";
@@ -267,7 +300,7 @@ int ss__record_obj_decode(const json_t *obj, ss_record *ret, const char **ret_wh
     ret->seq = (uint64_t)json_integer_value(seq);
     ret->time_ns = (int64_t)json_integer_value(time_ns);
     ret->kind = k;
-    ret->flags = json_is_true(continued) ? SS_REC_CONTINUED : 0;
+    ret->flags = flags | (json_is_true(continued) ? SS_REC_CONTINUED : 0);
     ss__source_copy(ret->source, json_string_value(source));
     ret->text = json_string_value(text);
     ret->len = json_string_length(text);

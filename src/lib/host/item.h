@@ -33,6 +33,7 @@
 
 #include <jansson.h>
 
+#include <syncstream/proc.h>
 #include <syncstream/record.h>
 
 #include "util/buf.h"
@@ -93,21 +94,35 @@ int ss__post_decode(const json_t *body, ss__post_op *ret_op, ss_kind *ret_kind, 
  * a message, a kind that is not SS_KIND_WARNING or SS_KIND_ERROR).
  */
 json_t *ss__post_text_encode(const char *text, size_t len);
+
+/*
+ * The record flags a POST item may carry (HOST-EXT, in batches): "stderr": true
+ * (SS_REC_STDERR) and "exit": true (SS_REC_EXIT) on a "str", "warning" or
+ * "error" item. A server that does not know them ignores them.
+ * ss__post_flags_decode reads them (absent: false); returns 0 or -EINVAL
+ * (*ret_why set) when one is not a boolean. ss__post_flags_add sets them on
+ * item; returns 0 or -ENOMEM.
+ */
+#define SS__POST_FLAGS (SS_REC_STDERR | SS_REC_EXIT)
+int ss__post_flags_decode(const json_t *body, uint32_t *ret, const char **ret_why);
+int ss__post_flags_add(json_t *item, uint32_t flags);
 json_t *ss__post_message_encode(ss_kind kind, const char *text, size_t len);
 json_t *ss__post_close_encode(void);
 
 /*
- * ss__record_obj_encode - the record object of a record (HOST-EXT). Returns a new
+ * ss__record_obj_encode - the record object of a record (HOST-EXT), with its
+ * "continued", "stderr" and "exit" flags. Returns a new
  * reference, or NULL when out of memory.
  */
 json_t *ss__record_obj_encode(const ss_record *rec);
 
 /*
  * ss__record_obj_decode - read a record object into *ret: seq, time_ns, kind,
- * flags (SS_REC_CONTINUED when "continued" is true) and source are copied (a
- * source longer than SS_SOURCE_MAX - 1 bytes is cut); ret->text and ret->len
- * point into obj's "text" string (valid while obj lives, NUL-terminated).
- * "continued" may be absent (false). Returns 0 or -EINVAL (*ret_why set).
+ * flags (SS_REC_CONTINUED, SS_REC_STDERR, SS_REC_EXIT when "continued",
+ * "stderr", "exit" are true) and source are copied (a source longer than
+ * SS_SOURCE_MAX - 1 bytes is cut); ret->text and ret->len point into obj's
+ * "text" string (valid while obj lives, NUL-terminated). The flags may be
+ * absent (false). Returns 0 or -EINVAL (*ret_why set).
  */
 int ss__record_obj_decode(const json_t *obj, ss_record *ret, const char **ret_why);
 

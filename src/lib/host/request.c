@@ -57,6 +57,8 @@ static int add_item(ss__host_batch *b, const json_t *body, const char *prefix, c
     const char *reason = NULL;
     it->off = b->text.len;
     int err = ss__post_decode(body, &it->op, &it->kind, &b->text, &reason);
+    if (err == 0 && (err = ss__post_flags_decode(body, &it->flags, &reason)) != 0)
+        b->text.len = it->off;
     if (err == -EINVAL)
         snprintf(why, why_size, "%s%s", prefix, reason);
     if (err != 0)

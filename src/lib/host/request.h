@@ -25,6 +25,7 @@
 typedef struct ss__host_item {
     ss__post_op op;
     ss_kind kind;   /* for SS__POST_MESSAGE */
+    uint32_t flags; /* SS__POST_FLAGS bits the item carries */
     size_t off;     /* the text: batch->text.data + off, len bytes */
     size_t len;
 } ss__host_item;

@@ -185,6 +185,7 @@ static int scan_item(scanner *s, ss__host_batch *b)
     ss__host_item *it = &b->items[b->count];
     it->off = b->text.len;
     it->kind = SS_KIND_LINE;
+    it->flags = 0; /* a flagged item has members this scanner leaves to jansson */
     bool has_type = false, has_data = false, is_str = false;
     if (!eat(s, '{'))
         return 0;

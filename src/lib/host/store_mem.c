@@ -15,6 +15,8 @@
 
 #include "host/store.h"
 #include "linebuf/linebuf_int.h"
+#include "util/clock.h"
+#include "util/lineasm.h"
 
 typedef struct mirror_entry {
     char id[SS__HOST_MIRROR_MAX + 1];
@@ -36,6 +38,7 @@ typedef struct mem_store {
     mirror_entry *lru_head, *lru_tail;
     bool stop;
     uint64_t epoch; /* the buffer lives as long as the store */
+    size_t max_line;
 } mem_store;
 
 static uint64_t hash_id(const char *id)
@@ -128,19 +131,63 @@ static void batch_source(const ss__host_batch *b, char *dst)
     memcpy(dst, src, n);
 }
 
+typedef struct flagged_ctx {
+    mem_store *s;
+    const char *source;
+    uint32_t flags;
+} flagged_ctx;
+
+static int store_flagged_line(void *ctx, const char *text, size_t len, uint32_t flags)
+{
+    flagged_ctx *f = ctx;
+    return ss__linebuf_store(f->s->lb, SS_KIND_LINE, flags | f->flags, f->source,
+                             ss__now_ns(false), text, len);
+}
+
+/*
+ * A flagged item (stderr or exit): it ends the writer's partial line, then its
+ * records are stored with the flags, a text's lines assembled on their own (a
+ * mirror sends them whole; an unterminated end is a record of its own).
+ */
+static int apply_flagged(mem_store *s, ss_writer *w, const ss__host_item *it, const char *text,
+                         const char *source)
+{
+    int rc = w ? ss_writer_new_line(w) : ss_linebuf_new_line(s->lb);
+    if (rc < 0)
+        return rc;
+    if (it->op == SS__POST_MESSAGE)
+        return ss__linebuf_store(s->lb, it->kind, it->flags, source, ss__now_ns(false), text,
+                                 ss__trim_breaks(text, it->len));
+    ss__lineasm la;
+    if ((rc = ss__lineasm_init(&la, s->max_line, SS__HOST_LINE_FLAGS, NULL)) < 0)
+        return rc;
+    flagged_ctx f = {s, source, it->flags};
+    rc = ss__lineasm_feed(&la, text, it->len, store_flagged_line, &f);
+    if (rc == 0)
+        rc = ss__lineasm_flush(&la, store_flagged_line, &f);
+    ss__lineasm_done(&la);
+    return rc;
+}
+
 /* Apply the items through writer w, or through the default writer when w is
- * NULL. Consecutive text items are one write (their text is contiguous), so
- * a batch of lines takes the buffer's lock once. */
-static int apply_items(mem_store *s, ss_writer *w, const ss__host_batch *b)
+ * NULL; source names the records of flagged items. Consecutive text items are
+ * one write (their text is contiguous), so a batch of lines takes the buffer's
+ * lock once. */
+static int apply_items(mem_store *s, ss_writer *w, const ss__host_batch *b, const char *source)
 {
     int rc = 0;
     for (size_t i = 0; i < b->count && rc == 0; i++) {
         const ss__host_item *it = &b->items[i];
         const char *text = b->text.data ? b->text.data + it->off : "";
+        if (it->flags && it->op != SS__POST_CLOSE) {
+            rc = apply_flagged(s, w, it, text, source);
+            continue;
+        }
         switch (it->op) {
         case SS__POST_TEXT: {
             size_t len = it->len;
-            while (i + 1 < b->count && b->items[i + 1].op == SS__POST_TEXT)
+            while (i + 1 < b->count && b->items[i + 1].op == SS__POST_TEXT &&
+                   !b->items[i + 1].flags)
                 len += b->items[++i].len;
             rc = w ? ss_writer_write(w, text, len) : ss_linebuf_write(s->lb, text, len);
             break;
@@ -167,7 +214,7 @@ static int mem_apply(ss__host_store *st, const ss__host_batch *b, bool *ret_dupl
             return SS_ETOOBIG;
     *ret_duplicate = false;
     if (b->mirror[0] == '\0')
-        return apply_items(s, NULL, b);
+        return apply_items(s, NULL, b, "");
 
     char source[SS_SOURCE_MAX];
     batch_source(b, source);
@@ -194,7 +241,7 @@ static int mem_apply(ss__host_store *st, const ss__host_batch *b, bool *ret_dupl
         rc = add_mirror(s, b->mirror, source, &e);
     }
     if (rc == 0)
-        rc = apply_items(s, e->w, b);
+        rc = apply_items(s, e->w, b, source);
     if (rc == 0)
         e->last_batch = b->number;
 out_unlock:
@@ -298,6 +345,7 @@ int ss__host_mem_store_new(ss__host_store **ret, const ss__host_mem_opts *opts)
     s->base.ops = &mem_ops;
     s->epoch = ss__host_new_epoch();
     s->max_mirrors = opts->mirrors ? opts->mirrors : 4096;
+    s->max_line = opts->max_line ? opts->max_line : SS_LINEBUF_DEFAULT_MAX_LINE;
     s->n_buckets = 1;
     while (s->n_buckets < s->max_mirrors)
         s->n_buckets *= 2;

@@ -79,6 +79,7 @@ typedef struct assembly {
     size_t count, alloc;
     ss__buf text;
     const char *source; /* of the lines being emitted */
+    uint32_t flags;     /* added to the lines being emitted (a flagged item's) */
 } assembly;
 
 /* A partial line as read from Redis. */
@@ -137,7 +138,7 @@ static bool entry_parse(const redisReply *e, uint64_t *seq, ss_record *rec)
         } else if (strcmp(k->str, "time") == 0) {
             rec->time_ns = (int64_t)reply_u64(v);
         } else if (strcmp(k->str, "flags") == 0) {
-            rec->flags = (uint32_t)reply_u64(v) & (SS_REC_CONTINUED | SS_REC_STDERR);
+            rec->flags = (uint32_t)reply_u64(v) & (SS_REC_CONTINUED | SS_REC_STDERR | SS_REC_EXIT);
         } else if (strcmp(k->str, "kind") == 0) {
             for (int kd = 0; kd < 3; kd++)
                 if (strcmp(v->str, kind_names[kd]) == 0)
@@ -263,7 +264,7 @@ static int add_rec(assembly *a, ss_kind kind, uint32_t flags, const char *source
 static int emit_line(void *ctx, const char *text, size_t len, uint32_t flags)
 {
     assembly *a = ctx;
-    return add_rec(a, SS_KIND_LINE, flags, a->source, text, len);
+    return add_rec(a, SS_KIND_LINE, flags | a->flags, a->source, text, len);
 }
 
 /* The source a mirror's records carry: the batch's, else the mirror id. */
@@ -352,12 +353,29 @@ static int assemble(redis_store *s, const ss__host_batch *b, const partial_state
         const char *text = b->text.data ? b->text.data + it->off : "";
         switch (it->op) {
         case SS__POST_TEXT:
-            rc = ss__lineasm_feed(la, text, it->len, emit_line, a);
+            if (!it->flags) {
+                rc = ss__lineasm_feed(la, text, it->len, emit_line, a);
+                break;
+            }
+            /* flagged (stderr, exit): it ends the partial line, its lines are
+             * assembled on their own (a mirror sends them whole) */
+            rc = ss__lineasm_flush(la, emit_line, a);
+            ss__lineasm own;
+            if (rc == 0 && (rc = ss__lineasm_init(&own, s->max_line, SS__HOST_LINE_FLAGS,
+                                                  NULL)) == 0) {
+                a->flags = it->flags;
+                rc = ss__lineasm_feed(&own, text, it->len, emit_line, a);
+                if (rc == 0)
+                    rc = ss__lineasm_flush(&own, emit_line, a);
+                a->flags = 0;
+                ss__lineasm_done(&own);
+            }
             break;
         case SS__POST_MESSAGE:
             rc = ss__lineasm_flush(la, emit_line, a);
             if (rc == 0)
-                rc = add_rec(a, it->kind, 0, source, text, ss__trim_breaks(text, it->len));
+                rc = add_rec(a, it->kind, it->flags, source, text,
+                             ss__trim_breaks(text, it->len));
             break;
         case SS__POST_CLOSE:
             rc = ss__lineasm_flush(la, emit_line, a);
@@ -374,7 +392,8 @@ static int send_apply(redis_store *s, const ss__host_batch *b, const partial_sta
                       const char *source, const ss__lineasm *la, const assembly *a,
                       redisReply **ret)
 {
-    static const char *const flag_names[] = {"0", "1", "2", "3", "4", "5", "6", "7"};
+    static const char *const flag_names[] = {"0", "1", "2",  "3",  "4",  "5",  "6",  "7",
+                                             "8", "9", "10", "11", "12", "13", "14", "15"};
     char num[7][24];
     int64_t now = ss__now_ns(false);
     snprintf(num[0], sizeof(num[0]), "%zu", s->maxlen);
@@ -406,11 +425,11 @@ static int send_apply(redis_store *s, const ss__host_batch *b, const partial_sta
         const char **av = argv + APPLY_FIXED + 4 * i;
         size_t *al = lens + APPLY_FIXED + 4 * i;
         av[0] = kind_names[r->kind];
-        av[1] = flag_names[r->flags & 7];
+        av[1] = flag_names[r->flags & 15];
         av[2] = r->source;
         av[3] = a->text.data ? a->text.data + r->off : "";
         al[0] = strlen(av[0]);
-        al[1] = 1;
+        al[1] = strlen(av[1]);
         al[2] = strlen(av[2]);
         al[3] = r->len;
     }

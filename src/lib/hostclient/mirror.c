@@ -10,6 +10,7 @@
 
 #include <syncstream/common.h>
 #include <syncstream/hostclient.h>
+#include <syncstream/proc.h>
 #include <syncstream/linebuf.h>
 
 #include "hostclient/mirror_int.h"
@@ -63,6 +64,7 @@ static int check_opts(const ss_host_mirror_opts *o)
 static void mirror_release(ss_host_mirror *m)
 {
     ss__lineasm_done(&m->la);
+    ss__lineasm_done(&m->la_err);
     ss__hqueue_done(&m->q);
     ss__http_done(&m->http);
     ss__buf_free(&m->inflight);
@@ -122,7 +124,8 @@ int ss_host_mirror_new(ss_host_mirror **ret, const char *url, const ss_host_mirr
     if (!m->url || !m->state_url || !m->health_url)
         goto out_release;
     unsigned lflags = (o->flags & SS_HOST_CR_IS_BREAK) ? SS_LINE_CR_IS_BREAK : 0;
-    if ((rc = ss__lineasm_init(&m->la, m->opts.max_line, lflags, NULL)) < 0)
+    if ((rc = ss__lineasm_init(&m->la, m->opts.max_line, lflags, NULL)) < 0 ||
+        (rc = ss__lineasm_init(&m->la_err, m->opts.max_line, lflags, NULL)) < 0)
         goto out_release;
     if ((rc = ss__hqueue_init(&m->q, m->opts.queue_bytes, o->spool_path, m->opts.spool_bytes)) < 0)
         goto out_release;
@@ -185,6 +188,32 @@ static int queue_line(void *ctx, const char *text, size_t len, uint32_t flags)
     return push(ctx, SS__HQ_RECORD, SS_KIND_LINE, flags, text, len);
 }
 
+static int queue_err_line(void *ctx, const char *text, size_t len, uint32_t flags)
+{
+    return push(ctx, SS__HQ_RECORD, SS_KIND_LINE, flags | SS_REC_STDERR, text, len);
+}
+
+/* End both partial lines (mu held). */
+static int flush_lines(ss_host_mirror *m)
+{
+    int rc = ss__lineasm_flush(&m->la, queue_line, m);
+    if (rc == 0)
+        rc = ss__lineasm_flush(&m->la_err, queue_err_line, m);
+    return rc;
+}
+
+int ss_host_mirror_write_stderr(ss_host_mirror *m, const void *data, size_t len)
+{
+    if (!m || (!data && len))
+        return -EINVAL;
+    pthread_mutex_lock(&m->mu);
+    int rc = refusal(m);
+    if (rc == 0)
+        rc = ss__lineasm_feed(&m->la_err, data, len, queue_err_line, m);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
 int ss_host_mirror_write(ss_host_mirror *m, const void *data, size_t len)
 {
     if (!m || (!data && len))
@@ -232,31 +261,41 @@ int ss_host_mirror_new_line(ss_host_mirror *m)
     pthread_mutex_lock(&m->mu);
     int rc = refusal(m);
     if (rc == 0)
-        rc = ss__lineasm_flush(&m->la, queue_line, m);
+        rc = flush_lines(m);
     pthread_mutex_unlock(&m->mu);
     return rc;
 }
 
 /* End the partial line and queue a grouped record (mu held). */
-static int queue_group(ss_host_mirror *m, ss_kind kind, const char *text, size_t len)
+static int queue_group(ss_host_mirror *m, ss_kind kind, uint32_t flags, const char *text,
+                       size_t len)
 {
     len = ss__trim_breaks(text, len);
     if (len > SS_HOST_MAX_RECORD)
         return SS_ETOOBIG;
     int rc = ss__lineasm_flush(&m->la, queue_line, m);
+    if (rc == 0 && flags)
+        rc = ss__lineasm_flush(&m->la_err, queue_err_line, m);
     if (rc == 0)
-        rc = push(m, SS__HQ_RECORD, kind, 0, text, len);
+        rc = push(m, SS__HQ_RECORD, kind, flags, text, len);
     return rc;
 }
 
 int ss_host_mirror_append(ss_host_mirror *m, ss_kind kind, const void *text, size_t len)
 {
-    if (!m || (!text && len) || (unsigned)kind > SS_KIND_ERROR)
+    return ss_host_mirror_append_flags(m, kind, 0, text, len);
+}
+
+int ss_host_mirror_append_flags(ss_host_mirror *m, ss_kind kind, uint32_t flags,
+                                const void *text, size_t len)
+{
+    if (!m || (!text && len) || (unsigned)kind > SS_KIND_ERROR ||
+        (flags & ~(uint32_t)(SS_REC_STDERR | SS_REC_EXIT)))
         return -EINVAL;
     pthread_mutex_lock(&m->mu);
     int rc = refusal(m);
     if (rc == 0)
-        rc = queue_group(m, kind, text, len);
+        rc = queue_group(m, kind, flags, text, len);
     pthread_mutex_unlock(&m->mu);
     return rc;
 }
@@ -303,9 +342,9 @@ static int close_mirror(ss_host_mirror *m, const char *err_text, size_t err_len)
     /* A stop request does not keep a mirror from saying it is done. */
     int rc = m->st.error;
     if (rc == 0)
-        rc = ss__lineasm_flush(&m->la, queue_line, m);
+        rc = flush_lines(m);
     if (rc == 0 && err_text)
-        rc = queue_group(m, SS_KIND_ERROR, err_text, err_len);
+        rc = queue_group(m, SS_KIND_ERROR, 0, err_text, err_len);
     if (rc == 0)
         rc = push(m, SS__HQ_CLOSE, SS_KIND_LINE, 0, NULL, 0);
     m->closed = true;

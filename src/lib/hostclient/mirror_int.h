@@ -34,6 +34,7 @@ struct ss_host_mirror {
 
     /* writer side */
     ss__lineasm la;
+    ss__lineasm la_err; /* ss_host_mirror_write_stderr's lines */
     bool closed;       /* close called */
 
     /* shared, under mu */

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <syncstream/proc.h>
+
 #include "hostclient/queue.h"
 
 int ss__hqueue_init(ss__hqueue *q, size_t mem_cap, const char *spool_path, size_t spool_cap)
@@ -98,7 +100,7 @@ int ss__hqueue_push(ss__hqueue *q, uint8_t what, ss_kind kind, uint32_t flags, c
                     size_t len)
 {
     ss__hq_hdr h = {.len = (uint32_t)len, .what = what, .kind = (uint8_t)kind,
-                    .flags = (uint8_t)(flags & SS_REC_CONTINUED)};
+                    .flags = (uint8_t)(flags & (SS_REC_CONTINUED | SS_REC_STDERR | SS_REC_EXIT))};
     size_t need = SS__HQ_HDR + len;
 
     if (q->spool_count == 0) {

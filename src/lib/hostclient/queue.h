@@ -28,7 +28,7 @@ typedef struct ss__hq_hdr {
     uint32_t len;   /* text bytes after the header */
     uint8_t what;   /* SS__HQ_* */
     uint8_t kind;   /* ss_kind */
-    uint8_t flags;  /* SS_REC_CONTINUED or 0 */
+    uint8_t flags;  /* SS_REC_CONTINUED, SS_REC_STDERR, SS_REC_EXIT */
     uint8_t pad;
 } ss__hq_hdr;
 

@@ -156,18 +156,51 @@ static int dump(json_t *j, ss__buf *body)
  * into the same records, at a fraction of the cost of an item per line. A
  * warning or error is a grouped message; the close entry is a close.
  */
-static int encode_items(ss_host_mirror *m, size_t k, ss__buf *body)
+/* item with the record flags set (HOST-EXT) when flagged; NULL stays NULL. */
+static json_t *with_flags(json_t *item, uint32_t flags, bool flagged)
+{
+    if (item && flagged && (flags & SS__POST_FLAGS) &&
+        ss__post_flags_add(item, flags & SS__POST_FLAGS) < 0) {
+        json_decref(item);
+        return NULL;
+    }
+    return item;
+}
+
+/* Whether entry h is a line record that goes in a run of flags run_flags: a
+ * run holds lines of the same stderr and exit flags. */
+static bool in_run(ss__hq_hdr h, uint32_t run_flags)
+{
+    return h.what == SS__HQ_RECORD && h.kind == SS_KIND_LINE &&
+           (h.flags & SS__POST_FLAGS) == run_flags;
+}
+
+static int encode_items(ss_host_mirror *m, size_t k, ss__buf *body, bool flagged)
 {
     ss__buf *run = &m->scratch;
     size_t off = 0, items = 0;
+    uint32_t run_flags = 0;
     int rc = 0;
     ss__buf_reset(run);
     for (size_t i = 0; i < k && rc == 0; i++) {
         const char *text;
         ss__hq_hdr h = ss__hq_next(&m->inflight, &off, &text);
         bool line = h.what == SS__HQ_RECORD && h.kind == SS_KIND_LINE;
+        /* A line of other flags ends the run and starts one of its own (in a
+         * batch: the base protocol has no flags, and one request per run). */
+        if (line && run->len > 0 && flagged && !in_run(h, run_flags)) {
+            if (items++ > 0)
+                rc = ss__buf_append(body, ",", 1);
+            if (rc == 0)
+                rc = dump(with_flags(ss__post_text_encode(run->data, run->len), run_flags,
+                                     flagged),
+                          body);
+            ss__buf_reset(run);
+        }
         if (line) {
-            rc = ss__buf_append(run, text, h.len);
+            run_flags = h.flags & SS__POST_FLAGS;
+            if (rc == 0)
+                rc = ss__buf_append(run, text, h.len);
             if (rc == 0 && !(h.flags & SS_REC_CONTINUED))
                 rc = ss__buf_append(run, "\n", 1);
             if (rc < 0 || i + 1 < k)
@@ -178,7 +211,9 @@ static int encode_items(ss_host_mirror *m, size_t k, ss__buf *body)
             if (items++ > 0)
                 rc = ss__buf_append(body, ",", 1);
             if (rc == 0)
-                rc = dump(ss__post_text_encode(run->data, run->len), body);
+                rc = dump(with_flags(ss__post_text_encode(run->data, run->len), run_flags,
+                                     flagged),
+                          body);
             ss__buf_reset(run);
         }
         if (rc < 0 || line)
@@ -186,8 +221,10 @@ static int encode_items(ss_host_mirror *m, size_t k, ss__buf *body)
         if (items++ > 0)
             rc = ss__buf_append(body, ",", 1);
         if (rc == 0)
-            rc = dump(h.what == SS__HQ_CLOSE ? ss__post_close_encode()
-                                             : ss__post_message_encode((ss_kind)h.kind, text, h.len),
+            rc = dump(h.what == SS__HQ_CLOSE
+                          ? ss__post_close_encode()
+                          : with_flags(ss__post_message_encode((ss_kind)h.kind, text, h.len),
+                                       h.flags, flagged),
                       body);
     }
     return rc < 0 ? -ENOMEM : 0;
@@ -213,7 +250,7 @@ static int encode_batch(ss_host_mirror *m, size_t k)
     if (rc == 0)
         rc = ss__buf_append(&m->body, "\"items\":[", 9);
     if (rc == 0)
-        rc = encode_items(m, k, &m->body);
+        rc = encode_items(m, k, &m->body, true);
     if (rc == 0)
         rc = ss__buf_append(&m->body, "]}", 2);
     return rc < 0 ? -ENOMEM : 0;
@@ -225,7 +262,7 @@ static int encode_batch(ss_host_mirror *m, size_t k)
 static int encode_base(ss_host_mirror *m, size_t k)
 {
     ss__buf_reset(&m->body);
-    return encode_items(m, k, &m->body);
+    return encode_items(m, k, &m->body, false);
 }
 
 /* How many leading entries the next request may carry: all of them in a batch;

@@ -54,12 +54,17 @@ uint32_t ss__crc32c_portable(const void *data, size_t len)
     return ~crc_table(0xffffffffu, data, len);
 }
 
-uint32_t ss__crc32c(const void *data, size_t len)
+uint32_t ss__crc32c_extend(uint32_t crc, const void *data, size_t len)
 {
     const unsigned char *p = data;
 #if defined(__x86_64__)
     if (use_hw)
-        return ~crc_hw(0xffffffffu, p, len);
+        return ~crc_hw(~crc, p, len);
 #endif
-    return ~crc_table(0xffffffffu, p, len);
+    return ~crc_table(~crc, p, len);
+}
+
+uint32_t ss__crc32c(const void *data, size_t len)
+{
+    return ss__crc32c_extend(0, data, len);
 }

@@ -14,6 +14,11 @@
  * "123456789" gives 0xe3069283). */
 uint32_t ss__crc32c(const void *data, size_t len);
 
+/* The CRC-32C of bytes A followed by data, given crc, the CRC-32C of A: a CRC
+ * of pieces that are not contiguous. ss__crc32c_extend(0, d, n) is
+ * ss__crc32c(d, n). */
+uint32_t ss__crc32c_extend(uint32_t crc, const void *data, size_t len);
+
 /* The same from the table only, for tests that compare the two paths. */
 uint32_t ss__crc32c_portable(const void *data, size_t len);
 
