@@ -134,18 +134,24 @@ static int teardown(void **unused)
     return 0;
 }
 
+/* A fresh state and a pipe whose read end rd watches. */
+static void watch_pipe(int p[2])
+{
+    state_reset();
+    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+    rd_fd = p[0];
+    ss__evio_init(&rd, on_io, NULL);
+    assert_int_equal(ss__evio_set(loop, &rd, p[0], SS__EV_READ), 0);
+}
+
 /* A byte written to a watched pipe reaches the callback; writable is
  * reported only once asked for. */
 static void test_fd_callbacks(void **unused)
 {
     (void)unused;
-    state_reset();
     int p[2];
-    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-    rd_fd = p[0];
-    ss__evio_init(&rd, on_io, NULL);
+    watch_pipe(p);
     ss__evio_init(&wr, on_io, NULL);
-    assert_int_equal(ss__evio_set(loop, &rd, p[0], SS__EV_READ), 0);
     assert_int_equal(write(p[1], "x", 1), 1);
     assert_int_equal(wait_for(&st.reads, 1), 1);
     pthread_mutex_lock(&st.mu);
@@ -168,12 +174,8 @@ static void test_fd_callbacks(void **unused)
 static void test_mask_zero_leaves_epoll(void **unused)
 {
     (void)unused;
-    state_reset();
     int p[2];
-    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-    rd_fd = p[0];
-    ss__evio_init(&rd, on_io, NULL);
-    assert_int_equal(ss__evio_set(loop, &rd, p[0], SS__EV_READ), 0);
+    watch_pipe(p);
     assert_int_equal(ss__evio_set(loop, &rd, p[0], 0), 0);
     close(p[1]);
     for (int i = 1; i <= 3; i++) {
