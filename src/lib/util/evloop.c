@@ -112,9 +112,12 @@ void ss__evtimer_cancel(ss__evloop *loop, ss__evtimer *t)
 static int run_timers(ss__evloop *loop)
 {
     for (;;) {
-        int64_t now = ss__mono_ms(), next = -1;
+        int64_t now = 0, next = -1;
         ss__evtimer *due = NULL;
         pthread_mutex_lock(&loop->mu);
+        /* most loops have no timer: no clock read on their turns */
+        if (loop->timers)
+            now = ss__mono_ms();
         for (ss__evtimer *t = loop->timers; t; t = t->next) {
             if (t->when_ms <= now) {
                 due = t;
