@@ -38,6 +38,8 @@ if [[ "${1:-build}" == test ]]; then
     packages+=(python3-urllib3 python3-typing-extensions python3-packaging)
     # syncstream.stream's serial tests: a socat pty pair is the device.
     packages+=(socat)
+    # rfc2217:// and telnet:// streams are tested against a real ser2net.
+    packages+=(ser2net)
     # The Redis store's tests start a real redis-server; its benchmark compares
     # with redis-benchmark (redis-tools).
     packages+=(redis-server redis-tools)

@@ -8,10 +8,11 @@
  * partial line as on a terminal (or ends the line with SS_LINE_CR_IS_BREAK); a
  * line longer than max_line is cut into records flagged SS_REC_CONTINUED.
  *
- * Line breaks differ from Python's str.splitlines, which sync-stream uses: only
- * "\n", "\r\n" and (optionally) "\r" break a line here, not "\v", "\f",
- * "\x1c"-"\x1e", "\x85", U+2028 or U+2029; and a "\r\n" split across two
- * writes is one break here, two in sync-stream.
+ * By default line breaks differ from Python's str.splitlines, which
+ * sync-stream uses: only "\n", "\r\n" and (with SS_LINE_CR_IS_BREAK) "\r"
+ * break a line, not "\v", "\f", "\x1c"-"\x1e", "\x85", U+2028 or U+2029;
+ * SS_LINE_SPLITLINES (record.h) adds those. A "\r\n" split across two writes
+ * is one break here, two in sync-stream.
  *
  * Reading follows sync-stream's LineBuffer exactly: the partial line, if not
  * empty, is the newest item of the view; a view holds at most maxlen items, so
@@ -55,25 +56,10 @@ extern "C" {
 typedef struct ss_linebuf ss_linebuf;
 typedef struct ss_writer ss_writer;
 
-/* What a full buffer does with a new record. Both are counted in stats.shed. */
-typedef enum ss_full_policy {
-    SS_FULL_DROP_OLDEST = 0, /* rotate: the oldest record leaves (sync-stream's way) */
-    SS_FULL_DROP_NEWEST = 1, /* refuse: the new record is dropped, the ring stays */
-} ss_full_policy;
-
 typedef enum ss_time_source {
     SS_TIME_PRECISE = 0,
     SS_TIME_COARSE = 1,
 } ss_time_source;
-
-/* Line assembly options (ss_linebuf_opts.line_flags). */
-enum {
-    SS_LINE_CR_IS_BREAK = 1u << 0, /* a lone "\r" ends the line, as sync-stream does */
-    /* every break of Python's str.splitlines ends the line, as sync-stream's
-     * server splits: "\r", "\v", "\f", "\x1c"-"\x1e", and U+0085, U+2028,
-     * U+2029 in UTF-8 (implies SS_LINE_CR_IS_BREAK) */
-    SS_LINE_SPLITLINES = 1u << 1,
-};
 
 #define SS_LINEBUF_DEFAULT_MAXLEN 1000
 #define SS_LINEBUF_DEFAULT_MAX_LINE (64u * 1024u)
@@ -91,7 +77,7 @@ typedef struct ss_linebuf_opts {
                               (allocated in full), 2 * max_line + 256 * maxlen;
                               raised to 2 * max_line if smaller */
     ss_full_policy full;   /* default SS_FULL_DROP_OLDEST */
-    unsigned line_flags;   /* SS_LINE_* */
+    unsigned line_flags;   /* SS_LINE_CR_IS_BREAK, SS_LINE_SPLITLINES (record.h) */
     const char *source;    /* the default writer's source name; NULL means "" */
     /* How records are timestamped. SS_TIME_PRECISE (the default) reads
      * CLOCK_REALTIME once per write call (an ss_writer's call only when it

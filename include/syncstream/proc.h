@@ -63,9 +63,6 @@ extern "C" {
 typedef struct ss_procbuf ss_procbuf;
 typedef struct ss_mirror ss_mirror;
 
-/* Record flag: this record reports the end of a child (see the top of the file). */
-#define SS_REC_EXIT (1u << 3)
-
 /* The environment variable through which an exec'ed child finds its mirror
  * channel: "PIPE_FD,STOP_FD,MAX_LINE". */
 #define SS_MIRROR_ENV "SS_MIRROR_CHANNEL"

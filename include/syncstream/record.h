@@ -35,7 +35,27 @@ enum {
     SS_REC_PARTIAL = 1u << 1,
     /* The producer's stream was stderr (or an equivalent error channel). */
     SS_REC_STDERR = 1u << 2,
+    /* The record reports the end of a producer (a child process, a job): its
+     * exit status or signal (see proc.h). */
+    SS_REC_EXIT = 1u << 3,
 };
+
+/* Line assembly options (the line_flags of ss_linebuf_opts, ss_filebuf_opts and
+ * the other modes' options). */
+enum {
+    SS_LINE_CR_IS_BREAK = 1u << 0, /* a lone "\r" ends the line, as sync-stream does */
+    /* every break of Python's str.splitlines ends the line, as sync-stream's
+     * server splits: "\r", "\v", "\f", "\x1c"-"\x1e", and U+0085, U+2028,
+     * U+2029 in UTF-8 (implies SS_LINE_CR_IS_BREAK) */
+    SS_LINE_SPLITLINES = 1u << 1,
+};
+
+/* What a full record store does with a new record. Both are counted in the
+ * store's stats (shed). */
+typedef enum ss_full_policy {
+    SS_FULL_DROP_OLDEST = 0, /* rotate: the oldest record leaves (sync-stream's way) */
+    SS_FULL_DROP_NEWEST = 1, /* refuse: the new record is dropped, the ring stays */
+} ss_full_policy;
 
 /* A source name holds at most this many bytes, terminator included; longer names
  * are cut. */

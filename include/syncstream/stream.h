@@ -200,8 +200,11 @@ size_t ss_stream_waiting(ss_stream *s);
  * resets many boards). Bytes still queued are not waited for: call
  * ss_stream_flush() first to send them before.
  *
+ * On an rfc2217:// stream the command goes to the server, which sets the
+ * remote port's line; its answer is not waited for.
+ *
  * Thread-safe; does not block. Returns 0; -ENOTSUP (a transport without such
- * lines: TCP, a program); -ENOTCONN (the serial device is away); SS_ECLOSED;
+ * lines: TCP, telnet://, a program); -ENOTCONN (the serial device is away); SS_ECLOSED;
  * a negative errno of the port (-ENOTTY: a pseudo-terminal has no DTR or
  * RTS); -EINVAL for another line.
  */

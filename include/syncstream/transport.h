@@ -268,17 +268,28 @@ int ss_transport_exec(ss_transport *ret, char *const argv[], unsigned flags);
  * does:
  *     tcp://HOST:PORT          (an IPv6 address in brackets: tcp://[::1]:7)
  *     serial:PATH?baud=115200&data=8&parity=none|even|odd&stop=1&rtscts=1&xonxoff=1
+ *     telnet://HOST:PORT       (a telnet server: IAC IAC for a byte 255 both ways,
+ *                              BINARY asked for, other options refused)
+ *     rfc2217://HOST:PORT?baud=9600&data=8&parity=none&stop=1&rtscts=0
+ *                              (a remote serial port, RFC 2217, as ser2net serves
+ *                              one: the settings given, and only those, are asked
+ *                              for and each answer checked before this returns;
+ *                              ss_stream_set_line() sends BREAK, DTR and RTS)
  *     exec:COMMAND             (run by /bin/sh -c on a pseudo-terminal)
  *     exec-pipe:COMMAND        (the same on pipes, stderr kept apart)
  *     ssh://[USER@]HOST[:PORT][/COMMAND]  (syncstream/ssh.h: ssh-agent and the
  *                              default keys, known_hosts checked strictly;
  *                              ss_transport_ssh() takes every other setting)
- * timeout_ms bounds a TCP or SSH connect (negative: none).
+ * timeout_ms bounds a TCP or SSH connect, and rfc2217://'s wait for the
+ * server's answers (negative: none).
  *
  * Thread-safe. Errors: -EINVAL for a URI that does not parse (unknown scheme,
  * bad or missing port, an unknown, repeated or out-of-range serial setting:
  * ss_transport_uri_check() says which), then as the constructor above it
- * calls (SS_ENOHOST or SS_ERESOLVE for a host name that does not resolve).
+ * calls (SS_ENOHOST or SS_ERESOLVE for a host name that does not resolve);
+ * for rfc2217:// also -EPROTONOSUPPORT (the server refuses RFC 2217),
+ * SS_EREJECTED (it answered a setting with another value: a rate it cannot
+ * make), -ETIMEDOUT (no answer in time), SS_ECONNLOST (it closed).
  */
 int ss_transport_open_uri(ss_transport *ret, const char *uri, int timeout_ms);
 
@@ -288,8 +299,9 @@ int ss_transport_open_uri(ss_transport *ret, const char *uri, int timeout_ms);
  * in a message (a name that does not resolve).
  *
  * Thread-safe; no I/O. Returns 0 when ss_transport_open_uri() accepts the
- * URI, with the host of a tcp:// or ssh:// URI in host ("" for the other
- * kinds; host may be NULL, a longer name is cut to host_size - 1 bytes).
+ * URI, with the host of a tcp://, telnet://, rfc2217:// or ssh:// URI in host
+ * ("" for the other kinds; host may be NULL, a longer name is cut to
+ * host_size - 1 bytes).
  * Returns -EINVAL with a sentence in why (may be NULL; cut to why_len - 1
  * bytes) naming the part that is wrong, the value given and what is allowed
  * ("serial setting baud=0: not a rate from 1 to 100000000");

@@ -457,7 +457,8 @@ class ExecStream(IoStream):
 def open(uri, *, separator="\n", encoding=None, errors="strict", connect_timeout=10.0,
          **ssh):
     """A stream from a URI, as `syncstream connect` takes it: tcp://HOST:PORT,
-    serial:PATH?baud=..., exec:COMMAND, exec-pipe:COMMAND,
+    serial:PATH?baud=..., telnet://HOST:PORT, rfc2217://HOST:PORT?baud=...
+    (a remote serial port), exec:COMMAND, exec-pipe:COMMAND,
     ssh://[USER@]HOST[:PORT][/COMMAND]. ValueError for a URI that does not
     parse (the message says which part). An ssh:// URI also takes
     SshStream's password, key_filename, known_hosts, accept_new_hostkey and

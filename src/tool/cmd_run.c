@@ -12,6 +12,13 @@
  * Each job also keeps its last --keep lines in a small ss_linebuf of its own, so
  * that the summary at the end can show what a failed job printed last.
  *
+ * GNU parallel's job control lives beside this file: run_order (-k holds the
+ * lines of jobs whose turn has not come), run_halt (--halt), run_timeout
+ * (--timeout: the printer's wait ends when a limit is due, and the job's
+ * process group is signalled) and run_joblog (--joblog, --resume). A job of
+ * the list may run more than once (--retries): started[] holds every try,
+ * latest[] finds a job's current one by the number in its records' source.
+ *
  * Signals. SIGINT and SIGTERM are blocked in every thread (the collector thread
  * inherits the mask from this one) and a small thread waits for them with
  * sigwait(): it records the signal and calls ss_procbuf_stop(), which sends the
@@ -38,6 +45,10 @@
 
 #include "jobs.h"
 #include "print.h"
+#include "run_halt.h"
+#include "run_joblog.h"
+#include "run_order.h"
+#include "run_timeout.h"
 #include "tool.h"
 
 const char cmd_run_help[] =
@@ -83,7 +94,11 @@ const char cmd_run_help[] =
     "                   and TERM is not dumb), always, never\n"
     "      --ts         start every line with its time, ISO-8601 UTC\n"
     "      --json       print JSON Lines, one object per record, exit records\n"
-    "                   included (\"exit\":true); tags, --ts, --color are ignored\n"
+    "                   included (\"exit\":true); tags, --ts, --color are ignored.\n"
+    "                   Every record has \"job\" (its number) and \"args\" (its\n"
+    "                   arguments); an exit record \"exit_code\" (a number) or\n"
+    "                   \"signal\" (\"TERM\"), \"runtime\" (seconds), \"timed_out\"\n"
+    "                   and \"try\"\n"
     "      --pty        run each job on a pseudo-terminal (its stdout and stderr\n"
     "                   merge; programs line-buffer and may color their output)\n"
     "      --keep=N     keep the last N lines of each job for the summary (default\n"
@@ -96,6 +111,30 @@ const char cmd_run_help[] =
     "      --dry-run    print each job's command line, as a shell would take it,\n"
     "                   and run nothing (as parallel --dry-run; {%} is then\n"
     "                   the job's number modulo -j, plus 1)\n"
+    "\n"
+    "GNU parallel's job control:\n"
+    "  -k, --keep-order print each job's output after all the output of the jobs\n"
+    "                   before it (they still run at once; the job whose turn it\n"
+    "                   is prints live). Held output beyond 16 MiB in all spills\n"
+    "                   into deleted files in $TMPDIR: nothing is lost\n"
+    "      --halt=WHEN,WHY=N  stop when N jobs (or N% of them) failed\n"
+    "                   (fail=N), succeeded (success=N) or ended (done=N): WHEN\n"
+    "                   soon starts no more jobs, now also stops the running ones\n"
+    "                   (SIGTERM, SIGKILL 2 s later). Also parallel's 0, 1, 2,\n"
+    "                   -1, -2. The exit status is then parallel's (see below)\n"
+    "      --timeout=SECS  kill a job running longer (SIGTERM, SIGKILL 2 s later),\n"
+    "                   a failure said as 'timed out'; SECS may end in s, m, h or\n"
+    "                   d; P% is P percent of the median run time of the jobs\n"
+    "                   that succeeded so far\n"
+    "      --retries=N  run a failed job again, N tries in all; with -k only the\n"
+    "                   last try's output is printed (as parallel), without it\n"
+    "                   each try's is, and a new try is said on standard error\n"
+    "      --joblog=FILE  log each finished job in parallel's tab-separated\n"
+    "                   columns: Seq Host Starttime JobRuntime Send Receive\n"
+    "                   Exitval Signal Command\n"
+    "      --resume     with --joblog: skip the jobs FILE lists (by Seq); new\n"
+    "                   lines are appended\n"
+    "      --resume-failed  the same, but run again those that failed there\n"
     "  -h, --help       show this help and exit\n"
     "\n"
     "Output: without --jobtag, stdout lines go to standard output and stderr lines to\n"
@@ -116,6 +155,10 @@ const char cmd_run_help[] =
     "3 at least one job failed, 130 interrupted by SIGINT (143 by SIGTERM),\n"
     "141 standard output was closed by its reader (as with '| head'): the jobs\n"
     "are stopped quietly, without the summary, as GNU parallel does.\n"
+    "With --halt, GNU parallel's instead for the jobs: 0 none failed (or a\n"
+    "success condition halted), the failing job's status with fail=1, the\n"
+    "percentage of the jobs that failed with fail=P%, else the number of failed\n"
+    "jobs (101 for more than 100).\n"
     "\n"
     "Examples:\n"
     "  " TOOL_NAME " run -j 4 --tag -- gzip -k {} ::: *.log\n"
@@ -134,6 +177,12 @@ enum {
     OPT_PTY,
     OPT_KEEP,
     OPT_LINGER,
+    OPT_HALT,
+    OPT_TIMEOUT,
+    OPT_RETRIES,
+    OPT_JOBLOG,
+    OPT_RESUME,
+    OPT_RESUME_FAILED,
 };
 
 static const struct option long_opts[] = {
@@ -151,6 +200,14 @@ static const struct option long_opts[] = {
     {"pty", no_argument, NULL, OPT_PTY},
     {"keep", required_argument, NULL, OPT_KEEP},
     {"linger", required_argument, NULL, OPT_LINGER},
+    {"keep-order", no_argument, NULL, 'k'},
+    {"halt", required_argument, NULL, OPT_HALT},
+    {"halt-on-error", required_argument, NULL, OPT_HALT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"joblog", required_argument, NULL, OPT_JOBLOG},
+    {"resume", no_argument, NULL, OPT_RESUME},
+    {"resume-failed", no_argument, NULL, OPT_RESUME_FAILED},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -171,6 +228,11 @@ static const struct option long_opts[] = {
 #define BUFFER_RECORDS (1u << 16)
 /* Records taken per follow call. */
 #define FOLLOW_BATCH 16384u
+/* -k: the bytes of held output kept in memory, all jobs together; beyond, a
+ * job's held output spills into a file (run_order.h). */
+#define ORDER_MEM_MAX (16u << 20)
+/* The most tries --retries may ask for. */
+#define RETRIES_MAX 1000u
 
 /* Tag colors, one per job in turn (SGR parameters). */
 static const char *const palette[] = {"36", "32", "33", "34", "35", "96", "92", "93", "94", "95"};
@@ -180,6 +242,17 @@ static const char *const palette[] = {"36", "32", "33", "34", "35", "96", "92", 
 typedef struct job {
     char *display;           /* the command line, for the summary */
     char tag[SS_SOURCE_MAX]; /* "3:make": the source of its records */
+    size_t seq;              /* its index in the job list ({#} - 1) */
+    size_t tries;            /* this is its tries-th run (--retries), from 1 */
+    bool retried;            /* it failed and runs again: not in the summary */
+    int64_t start_real_ns, start_mono_ns;
+    int64_t runtime_ns;      /* once finished */
+    int exitval, signo;      /* once finished: as in parallel's joblog */
+    bool timed_out;          /* --timeout killed it */
+    bool halt_killed;        /* --halt now stopped it: not in the job log */
+    int64_t kill_at_ns;      /* after the timeout's SIGTERM: when to SIGKILL */
+    uint64_t received;       /* bytes of output, for the joblog */
+    char *json_more;         /* --json: ',"job":N,"args":[...]' */
     int child_id;            /* its procbuf id; -1 when it could not start */
     size_t slot;             /* its job slot ({%}), from 1; held while running */
     char *label;             /* --tag / --tagstring: parallel's tag; else NULL */
@@ -200,9 +273,27 @@ typedef struct run_ctx {
     const char *tagstring;   /* --tagstring STR, else NULL ("{}") */
     bool dry_run;            /* --dry-run: print the commands, run none */
     bool quote; /* -q: a one-string template is not a shell command line */
+    bool keep_order;         /* -k */
+    run_halt halt;           /* --halt */
+    run_timeout timeout;     /* --timeout */
+    size_t retries;          /* --retries: tries in all, from 1 */
+    const char *joblog_path; /* --joblog */
+    run_resume resume;       /* --resume, --resume-failed */
 
     run_jobs jobs;
-    job *started; /* jobs started so far, in order: started[k] is job k + 1 */
+    run_joblog joblog;
+    run_order order;  /* -k */
+    bool *skip;       /* --resume: jobs.total flags, the job is done already */
+    size_t next_seq;  /* the next job of the list to start */
+    size_t *retry_q;  /* jobs to run again (--retries), first in first out */
+    size_t retry_head, n_retry, cap_retry;
+    size_t *latest;   /* jobs.total: 1 + the index in started of its latest try */
+    size_t *slot_job; /* max_jobs: the index in started of the job in each slot */
+    size_t succeeded;
+    size_t skipped;   /* --resume skipped them */
+    bool halted;      /* --halt's condition was met: no new job starts */
+    int halt_status;  /* the exit status of the job that met it */
+    job *started; /* every try started so far, in order */
     size_t n_started;
     size_t cap_started;
     size_t running;
@@ -335,9 +426,10 @@ static job *job_of(run_ctx *c, const char *source)
         num = num * 10 + (size_t)(source[i] - '0');
         i++;
     }
-    if (i == 0 || source[i] != ':' || num == 0 || num > c->n_started)
+    /* a job's tries run one after the other: its records are its latest's */
+    if (i == 0 || source[i] != ':' || num == 0 || num > c->jobs.total || c->latest[num - 1] == 0)
         return NULL;
-    job *jb = &c->started[num - 1];
+    job *jb = &c->started[c->latest[num - 1] - 1];
     return strncmp(jb->tag, source, SS_SOURCE_MAX) == 0 ? jb : NULL;
 }
 
@@ -391,24 +483,69 @@ static void put_lines(run_ctx *c, FILE *out, const ss_record *rec, const job *jb
     }
 }
 
+/* Whether this try of jb is its last (--retries): its output is then final. */
+static bool last_try(const run_ctx *c, const job *jb)
+{
+    return jb->tries >= c->retries;
+}
+
+/* -k: NULL when jb's lines go out live, else the stream to format them into
+ * before run_order_keep() holds them. */
+static FILE *held(run_ctx *c, const job *jb)
+{
+    if (!c->keep_order || !jb || (last_try(c, jb) && run_order_live(&c->order, jb->seq)))
+        return NULL;
+    return run_order_scratch(&c->order);
+}
+
+/* --json: a record of jb with the job's number and arguments, and for its exit
+ * record how it ended and its run time. */
+static void print_json(FILE *out, const job *jb, const ss_record *rec)
+{
+    if (!jb) {
+        tool_print_record(out, TOOL_FORMAT_JSON, rec);
+        return;
+    }
+    tool_json_fields(out, rec);
+    if (jb->json_more)
+        fputs(jb->json_more, out);
+    if ((rec->flags & SS_REC_EXIT) && !jb->running) {
+        if (jb->signo) {
+            const char *abbrev = sigabbrev_np(jb->signo);
+            fputs(",\"signal\":", out);
+            tool_json_string(out, abbrev ? abbrev : "?", strlen(abbrev ? abbrev : "?"));
+        } else {
+            fprintf(out, ",\"exit_code\":%d", jb->exitval);
+        }
+        fprintf(out, ",\"runtime\":%.3f,\"timed_out\":%s,\"try\":%zu",
+                (double)jb->runtime_ns / 1e9, jb->timed_out ? "true" : "false", jb->tries);
+    }
+    fputs("}\n", out);
+}
+
 /* A line of a job's output, as the options ask. */
 static void print_record(run_ctx *c, const job *jb, const ss_record *rec)
 {
     if (c->out_error)
         return;
-    if (c->json) {
-        tool_print_record(stdout, TOOL_FORMAT_JSON, rec);
-        return;
-    }
+    FILE *hold = held(c, jb);
     bool err = rec->flags & SS_REC_STDERR;
-    FILE *out = stdout;
-    if (err && !c->tag) {
-        /* Flushed first, so that where both streams go to one file the lines stay
-         * in the order they were written. */
-        fflush(stdout);
-        out = stderr;
+    bool to_stderr = err && !c->tag && !c->json;
+    if (c->json) {
+        print_json(hold ? hold : stdout, jb, rec);
+    } else {
+        FILE *out = stdout;
+        if (to_stderr) {
+            /* Flushed first, so that where both streams go to one file the lines
+             * stay in the order they were written. */
+            if (!hold)
+                fflush(stdout);
+            out = stderr;
+        }
+        put_lines(c, hold ? hold : out, rec, jb, err ? '!' : '|', rec->text, rec->len);
     }
-    put_lines(c, out, rec, jb, err ? '!' : '|', rec->text, rec->len);
+    if (hold)
+        run_order_keep(&c->order, jb->seq, to_stderr);
 }
 
 /* Say, live, that a job failed. */
@@ -416,9 +553,13 @@ static void print_failure(run_ctx *c, const job *jb, const ss_record *rec)
 {
     if (c->out_closed)
         return; /* stopped by us: not worth a word */
+    FILE *hold = held(c, jb);
     if (c->json) {
-        if (rec && !c->out_error)
-            tool_print_record(stdout, TOOL_FORMAT_JSON, rec);
+        if (rec && !c->out_error) {
+            print_json(hold ? hold : stdout, jb, rec);
+            if (hold)
+                run_order_keep(&c->order, jb->seq, false);
+        }
         return;
     }
     if (c->tag && !c->out_error) {
@@ -428,7 +569,14 @@ static void print_failure(run_ctx *c, const job *jb, const ss_record *rec)
             clock_gettime(CLOCK_REALTIME, &ts);
             r.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
         }
-        put_lines(c, stdout, &r, jb, '#', jb->status, strlen(jb->status));
+        put_lines(c, hold ? hold : stdout, &r, jb, '#', jb->status, strlen(jb->status));
+        if (hold)
+            run_order_keep(&c->order, jb->seq, false);
+        return;
+    }
+    if (hold) {
+        fprintf(hold, TOOL_NAME ": %s: %s\n", jb->tag, jb->status);
+        run_order_keep(&c->order, jb->seq, true);
         return;
     }
     fflush(stdout);
@@ -474,16 +622,123 @@ static void job_set_status(job *jb, const ss_child_status *st)
 {
     if (st->exited) {
         jb->failed = st->exit_code != 0;
+        jb->exitval = st->exit_code;
         snprintf(jb->status, sizeof(jb->status), "exited with status %d", st->exit_code);
     } else if (st->term_signal) {
         const char *abbrev = sigabbrev_np(st->term_signal);
         jb->failed = true;
+        jb->exitval = -1; /* parallel's joblog: killed */
+        jb->signo = st->term_signal;
         snprintf(jb->status, sizeof(jb->status), "killed by signal %d (SIG%s)", st->term_signal,
                  abbrev ? abbrev : "?");
     } else {
         jb->failed = true;
         snprintf(jb->status, sizeof(jb->status), "ended in an unknown way");
     }
+    if (jb->timed_out) {
+        /* as parallel: a job killed for its time failed, whatever it returned */
+        jb->failed = true;
+        jb->exitval = -1;
+        if (!jb->signo)
+            jb->signo = SIGTERM;
+        char was[sizeof(jb->status)];
+        memcpy(was, jb->status, sizeof(was));
+        if (snprintf(jb->status, sizeof(jb->status), "timed out, %s", was) < 0)
+            jb->status[0] = '\0';
+    }
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* -k: the job whose turn it now is prints live if its try is the last. */
+static void order_advance(run_ctx *c, size_t seq)
+{
+    if (!c->keep_order)
+        return;
+    run_order_done(&c->order, seq);
+    size_t next = c->order.next;
+    if (next < c->jobs.total && c->latest[next] > 0) {
+        const job *head = &c->started[c->latest[next] - 1];
+        if (head->running && last_try(c, head))
+            run_order_release(&c->order, next);
+    }
+}
+
+/* Job jb has ended for good (it will not run again): the counts, the job log,
+ * its place in -k's order, and --halt. */
+static void job_done(run_ctx *c, job *jb)
+{
+    if (jb->failed)
+        c->failed++;
+    else
+        c->succeeded++;
+    if (!jb->failed && jb->child_id >= 0)
+        run_timeout_note(&c->timeout, jb->runtime_ns);
+    /* as parallel, a job --halt now killed is not logged: --resume runs it */
+    if (!jb->halt_killed)
+        run_joblog_write(&c->joblog, jb->seq + 1, jb->start_real_ns, jb->runtime_ns, jb->received,
+                     jb->exitval, jb->signo, jb->display);
+    order_advance(c, jb->seq);
+    if (c->halted || !run_halt_reached(&c->halt, c->failed, c->succeeded, c->jobs.total))
+        return;
+    c->halted = true;
+    c->halt_status = jb->signo ? TOOL_EXIT_SIGNAL_BASE + jb->signo
+                               : jb->exitval > 0 ? jb->exitval : jb->failed;
+    if (!c->out_closed) {
+        fflush(stdout);
+        if (c->halt.when == RUN_HALT_NOW && c->running > 0)
+            fprintf(stderr, TOOL_NAME ": --halt: %s; stopping the %zu running job%s\n", jb->tag,
+                    c->running, c->running == 1 ? "" : "s");
+        else if (c->running > 0)
+            fprintf(stderr, TOOL_NAME ": --halt: %s; starting no more jobs, waiting for %zu\n",
+                    jb->tag, c->running);
+    }
+    if (c->halt.when == RUN_HALT_NOW) {
+        for (size_t k = 0; k < c->max_jobs; k++)
+            if (c->slot_busy[k])
+                c->started[c->slot_job[k]].halt_killed = true;
+        ss_procbuf_stop(c->pb);
+    }
+}
+
+/* --retries: jb failed and has tries left: queue it to run again. Its output
+ * of this try stays out of -k's order (parallel prints only the last try's). */
+static void run_again(run_ctx *c, job *jb, const ss_record *rec)
+{
+    jb->retried = true;
+    if (c->keep_order)
+        run_order_discard(&c->order, jb->seq);
+    if (c->json) {
+        if (rec && !c->out_error)
+            print_json(stdout, jb, rec);
+    } else if (!c->out_closed) {
+        fflush(stdout);
+        fprintf(stderr, TOOL_NAME ": %s: %s; running it again (try %zu of %zu)\n", jb->tag,
+                jb->status, jb->tries + 1, c->retries);
+    }
+    if (c->n_retry + c->retry_head == c->cap_retry) {
+        /* room first taken back from the front, else doubled */
+        if (c->retry_head > 0) {
+            memmove(c->retry_q, c->retry_q + c->retry_head, c->n_retry * sizeof(*c->retry_q));
+            c->retry_head = 0;
+        } else {
+            size_t ncap = c->cap_retry ? c->cap_retry * 2 : 16;
+            size_t *n = realloc(c->retry_q, ncap * sizeof(*n));
+            if (!n) {
+                jb->retried = false; /* it stays failed */
+                job_done(c, jb);
+                return;
+            }
+            c->retry_q = n;
+            c->cap_retry = ncap;
+        }
+    }
+    c->retry_q[c->retry_head + c->n_retry++] = jb->seq;
 }
 
 /*
@@ -509,6 +764,7 @@ static void job_finished(run_ctx *c, job *jb, const ss_record *rec)
     } else if (rec) {
         /* The record is authoritative: it is written when the child has ended. */
         jb->failed = rec->kind != SS_KIND_LINE;
+        jb->exitval = jb->failed ? -1 : 0;
         size_t l = rec->len < sizeof(jb->status) - 1 ? rec->len : sizeof(jb->status) - 1;
         memcpy(jb->status, rec->text, l);
         jb->status[l] = '\0';
@@ -516,18 +772,27 @@ static void job_finished(run_ctx *c, job *jb, const ss_record *rec)
         return; /* still running */
     }
     jb->running = false;
+    jb->runtime_ns = mono_ns() - jb->start_mono_ns;
     c->running--;
     c->slot_busy[jb->slot - 1] = false;
+    if (jb->failed && !last_try(c, jb) && !c->halted && !interrupted(c) && !c->out_error) {
+        run_again(c, jb, rec);
+        return;
+    }
     if (jb->failed) {
-        c->failed++;
         print_failure(c, jb, rec);
     } else {
-        if (rec && c->json && !c->out_error)
-            tool_print_record(stdout, TOOL_FORMAT_JSON, rec);
+        if (rec && c->json && !c->out_error) {
+            FILE *hold = held(c, jb);
+            print_json(hold ? hold : stdout, jb, rec);
+            if (hold)
+                run_order_keep(&c->order, jb->seq, false);
+        }
         /* A job that succeeded is not in the summary: its lines can go. */
         ss_linebuf_free(jb->tail);
         jb->tail = NULL;
     }
+    job_done(c, jb);
 }
 
 /* Some records were missed, perhaps exit records: ask the buffer which of the
@@ -540,6 +805,62 @@ static void recheck_jobs(run_ctx *c)
 }
 
 enum { START_OK, START_DEFER, START_REFUSED };
+
+/* Whether a job is left to start: one to run again first, else the next of
+ * the list that --resume does not skip (skipped ones count as done for -k). */
+static bool next_job(run_ctx *c, size_t *ret_seq)
+{
+    if (c->n_retry > 0) {
+        *ret_seq = c->retry_q[c->retry_head];
+        return true;
+    }
+    while (c->next_seq < c->jobs.total && c->skip && c->skip[c->next_seq]) {
+        if (c->keep_order)
+            order_advance(c, c->next_seq);
+        c->next_seq++;
+        c->skipped++;
+    }
+    *ret_seq = c->next_seq;
+    return c->next_seq < c->jobs.total;
+}
+
+/* The job next_job() gave is started (or failed to): take it off. */
+static void take_job(run_ctx *c)
+{
+    if (c->n_retry > 0) {
+        c->retry_head++;
+        c->n_retry--;
+    } else {
+        c->next_seq++;
+    }
+}
+
+/* --json: the fields every record of job seq gets, or NULL (out of memory:
+ * its records go without them). */
+static char *json_more(const run_ctx *c, size_t seq)
+{
+    char *mem = NULL;
+    size_t len = 0, n;
+    char **args = run_jobs_args(&c->jobs, seq, &n);
+    FILE *f = args ? open_memstream(&mem, &len) : NULL;
+    if (!f) {
+        free(args);
+        return NULL;
+    }
+    fprintf(f, ",\"job\":%zu,\"args\":[", seq + 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            fputc(',', f);
+        tool_json_string(f, args[i], strlen(args[i]));
+    }
+    fputc(']', f);
+    free(args);
+    if (fclose(f) != 0) {
+        free(mem);
+        return NULL;
+    }
+    return mem;
+}
 
 /*
  * Start job number c->n_started + 1. START_OK when it started or failed to start
@@ -557,20 +878,28 @@ static int start_next(run_ctx *c)
         c->started = n;
         c->cap_started = ncap;
     }
-    size_t idx = c->n_started;
+    size_t idx = c->n_started, seq;
+    if (!next_job(c, &seq))
+        return START_REFUSED;
     job *jb = &c->started[idx];
     run_job_cmd cmd;
     memset(jb, 0, sizeof(*jb));
     jb->child_id = -1;
+    jb->seq = seq;
+    jb->tries = c->latest[seq] ? c->started[c->latest[seq] - 1].tries + 1 : 1;
     /* The lowest free slot, as parallel gives {%}: one exists, as fewer than
      * max_jobs jobs run. */
     size_t slot = 0;
     while (c->slot_busy[slot])
         slot++;
-    int r = run_jobs_cmd(&c->jobs, idx, slot + 1, &cmd);
+    int r = run_jobs_cmd(&c->jobs, seq, slot + 1, &cmd);
     if (r < 0)
         return r;
-    make_tag(jb->tag, idx + 1, cmd.name);
+    make_tag(jb->tag, seq + 1, cmd.name);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    jb->start_real_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    jb->start_mono_ns = mono_ns();
 
     ss_spawn_opts so = {
         .argv = cmd.argv,
@@ -591,14 +920,19 @@ static int start_next(run_ctx *c)
     jb->display = cmd.display;
     cmd.display = NULL;
     c->n_started++;
+    take_job(c);
+    c->latest[seq] = idx + 1;
+    if (c->json)
+        jb->json_more = json_more(c, seq);
     if (r == 0) {
         jb->child_id = id;
         jb->running = true;
         if (c->ptag)
-            jb->label = run_jobs_label(&c->jobs, idx, slot + 1, c->tagstring);
+            jb->label = run_jobs_label(&c->jobs, seq, slot + 1, c->tagstring);
         /* without its label (out of memory) a line goes untagged */
         jb->slot = slot + 1;
         c->slot_busy[slot] = true;
+        c->slot_job[slot] = idx;
         c->running++;
         if (c->keep > 0) {
             /* coarse time: the tail's timestamps are never shown */
@@ -612,17 +946,22 @@ static int start_next(run_ctx *c)
         return START_OK;
     }
 
-    /* It could not start: a failed job, reported at once and in the summary. */
+    /* It could not start: a failed job, reported at once and in the summary.
+     * Its joblog status is a shell's for the same failure. */
     jb->failed = true;
-    c->failed++;
-    if (r == -ENOENT)
+    if (r == -ENOENT) {
         snprintf(jb->status, sizeof(jb->status), "command not found");
-    else if (r == -EACCES)
+        jb->exitval = 127;
+    } else if (r == -EACCES) {
         snprintf(jb->status, sizeof(jb->status), "permission denied");
-    else
+        jb->exitval = 126;
+    } else {
         snprintf(jb->status, sizeof(jb->status), "cannot start: %s", ss_strerror(r));
+        jb->exitval = -1;
+    }
     tool_fail("%s: %s", cmd.argv[0], jb->status);
     run_job_cmd_free(&cmd);
+    job_done(c, jb);
     return START_OK;
 }
 
@@ -639,9 +978,55 @@ static void handle_record(run_ctx *c, const ss_record *rec)
     print_record(c, jb, rec);
     if (jb) {
         jb->lines++;
+        jb->received += rec->len + 1;
         if (jb->tail)
             ss_linebuf_append(jb->tail, SS_KIND_LINE, rec->text, rec->len);
     }
+}
+
+/* Signal the process group of the running job jb. Its group is asked while
+ * it has not finished: the group's number cannot be another's while any
+ * process of it (the job, or one it left) is alive. */
+static void signal_job(run_ctx *c, const job *jb, int sig)
+{
+    ss_child_status st;
+    if (ss_procbuf_child(c->pb, jb->child_id, &st) == 0 && !st.finished && st.pid > 0)
+        kill(-st.pid, sig);
+}
+
+/*
+ * --timeout: SIGTERM to each job past the limit, SIGKILL to each that the
+ * SIGTERM has not ended after the grace period. Returns how long the printer
+ * may wait for output before the next of these is due, in milliseconds (-1:
+ * none is).
+ */
+static int check_timeouts(run_ctx *c)
+{
+    int64_t limit = run_timeout_limit(&c->timeout);
+    if (limit <= 0 || c->running == 0)
+        return -1;
+    int64_t now = mono_ns(), next = INT64_MAX;
+    for (size_t k = 0; k < c->max_jobs; k++) {
+        if (!c->slot_busy[k])
+            continue;
+        job *jb = &c->started[c->slot_job[k]];
+        if (!jb->timed_out && now - jb->start_mono_ns >= limit) {
+            jb->timed_out = true;
+            jb->kill_at_ns = now + (int64_t)GRACE_MS * 1000000;
+            signal_job(c, jb, SIGTERM);
+        } else if (jb->timed_out && jb->kill_at_ns > 0 && now >= jb->kill_at_ns) {
+            jb->kill_at_ns = 0;
+            signal_job(c, jb, SIGKILL);
+        }
+        int64_t due = !jb->timed_out ? jb->start_mono_ns + limit : jb->kill_at_ns;
+        if (due > 0 && due < next)
+            next = due;
+    }
+    if (next == INT64_MAX)
+        return -1;
+    /* rounded up, so that the wait does not end just before it is due */
+    int64_t ms = (next - now + 999999) / 1000000;
+    return ms < 1 ? 1 : ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
 /* Start jobs and print their output until every started job has finished. */
@@ -650,10 +1035,11 @@ static void run_loop(run_ctx *c)
     ss_records set = SS_RECORDS_INIT;
     uint64_t cursor = 0;
     bool deferred = false;
+    size_t seq;
 
     for (;;) {
-        while (!deferred && !interrupted(c) && !c->out_error && !c->broken &&
-               c->running < c->max_jobs && c->n_started < c->jobs.total) {
+        while (!deferred && !interrupted(c) && !c->out_error && !c->broken && !c->halted &&
+               c->running < c->max_jobs && next_job(c, &seq)) {
             int r = start_next(c);
             if (r < 0) {
                 tool_fail("run: %s", ss_strerror(r));
@@ -671,9 +1057,12 @@ static void run_loop(run_ctx *c)
          * them without blocking, nothing new can come. */
         bool drain = c->running == 0;
 
-        int n = ss_linebuf_follow(c->lb, cursor, FOLLOW_BATCH, drain ? 0 : -1, &set);
+        int wait_ms = check_timeouts(c);
+        int n = ss_linebuf_follow(c->lb, cursor, FOLLOW_BATCH, drain ? 0 : wait_ms, &set);
         if (drain && (n == -ETIMEDOUT || n == 0))
             break;
+        if (n == -ETIMEDOUT)
+            continue; /* a timeout is due */
         if (n < 0) {
             tool_fail("run: reading the jobs' output: %s", ss_strerror(n));
             c->broken = true;
@@ -735,22 +1124,28 @@ static void print_summary(run_ctx *c)
     fflush(stdout);
     for (size_t i = 0; i < c->n_started; i++) {
         const job *jb = &c->started[i];
-        if (!jb->failed)
+        if (!jb->failed || jb->retried)
             continue;
         fprintf(stderr, TOOL_NAME ": %s failed (%s): %s\n", jb->tag, jb->status,
                 jb->display ? jb->display : "?");
         print_tail(jb);
     }
     const char *noun = total == 1 ? "command" : "commands";
+    /* jobs still running were counted as failed when the run stopped reading */
+    size_t ended = c->failed + c->succeeded + c->skipped + c->running;
+    size_t not_run = ended < total ? total - ended : 0;
     int sig = atomic_load(&c->signo);
     if (sig) {
         const char *abbrev = sigabbrev_np(sig);
         fprintf(stderr, TOOL_NAME ": interrupted by SIG%s: %zu of %zu %s failed, %zu not started\n",
-                abbrev ? abbrev : "?", c->failed, total, noun, total - c->n_started);
+                abbrev ? abbrev : "?", c->failed, total, noun, not_run);
     } else if (c->failed > 0) {
         fprintf(stderr, TOOL_NAME ": %zu of %zu %s failed\n", c->failed, total, noun);
-    } else if (c->n_started < total) {
-        fprintf(stderr, TOOL_NAME ": %zu of %zu %s not started\n", total - c->n_started, total,
+        if (c->halted && not_run > 0)
+            fprintf(stderr, TOOL_NAME ": --halt: %zu of %zu %s not started\n", not_run, total,
+                    noun);
+    } else if (not_run > 0) {
+        fprintf(stderr, TOOL_NAME ": %zu of %zu %s not started\n", not_run, total,
                 noun);
     }
 }
@@ -768,7 +1163,7 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
      * business ("run -- ls -l" and "run ls -l" both work). */
     optind = 0;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+:c:j:qh", long_opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+:c:j:qkh", long_opts, NULL)) != -1) {
         switch (ch) {
         case 'c': {
             char **n = realloc(shell, (n_shell + 1) * sizeof(*n));
@@ -801,6 +1196,43 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
             break;
         case 'q':
             c->quote = true;
+            break;
+        case 'k':
+            c->keep_order = true;
+            break;
+        case OPT_HALT:
+            if (run_halt_parse(optarg, &c->halt) < 0) {
+                free(shell);
+                return tool_usage("run", "run: --halt wants now or soon, then fail=, success= or "
+                                         "done= and a count or a percentage (now,fail=1), "
+                                         "not '%s'",
+                                  optarg);
+            }
+            break;
+        case OPT_TIMEOUT:
+            run_timeout_free(&c->timeout);
+            if (run_timeout_parse(optarg, &c->timeout) < 0) {
+                free(shell);
+                return tool_usage("run", "run: --timeout wants seconds (a suffix s, m, h or d "
+                                         "allowed) or a percentage, not '%s'",
+                                  optarg);
+            }
+            break;
+        case OPT_RETRIES:
+            if (tool_parse_count(optarg, &c->retries) < 0 || c->retries > RETRIES_MAX) {
+                free(shell);
+                return tool_usage("run", "run: --retries wants an integer from 0 to %u, not '%s'",
+                                  RETRIES_MAX, optarg);
+            }
+            break;
+        case OPT_JOBLOG:
+            c->joblog_path = optarg;
+            break;
+        case OPT_RESUME:
+            c->resume = RUN_RESUME;
+            break;
+        case OPT_RESUME_FAILED:
+            c->resume = RUN_RESUME_FAILED;
             break;
         case OPT_COLOR:
             if (!optarg || strcmp(optarg, "always") == 0) {
@@ -851,6 +1283,13 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
         free(shell);
         return tool_usage("run", "run: --jobtag goes with neither --tag nor --tagstring");
     }
+    if (c->resume != RUN_RESUME_NONE && !c->joblog_path) {
+        free(shell);
+        return tool_usage("run", "run: --resume and --resume-failed need --joblog FILE");
+    }
+    /* parallel's --retries 0 is one try, as 1 is */
+    if (c->retries == 0)
+        c->retries = 1;
     if (color_mode < 0) {
         const char *term = getenv("TERM");
         const char *no_color = getenv("NO_COLOR");
@@ -927,9 +1366,18 @@ int cmd_run(int argc, char **argv)
     if (c.max_jobs > c.jobs.total)
         c.max_jobs = c.jobs.total;
     c.slot_busy = calloc(c.max_jobs, sizeof(*c.slot_busy));
-    if (!c.slot_busy) {
+    c.slot_job = calloc(c.max_jobs, sizeof(*c.slot_job));
+    c.latest = calloc(c.jobs.total, sizeof(*c.latest));
+    c.skip = c.resume != RUN_RESUME_NONE ? calloc(c.jobs.total, sizeof(*c.skip)) : NULL;
+    if (!c.slot_busy || !c.slot_job || !c.latest || (c.resume != RUN_RESUME_NONE && !c.skip) ||
+        (c.keep_order && run_order_init(&c.order, c.jobs.total, ORDER_MEM_MAX) < 0)) {
         status = tool_fail("run: out of memory");
         goto out_jobs;
+    }
+    if (c.joblog_path) {
+        status = run_joblog_open(&c.joblog, c.joblog_path, c.resume, c.skip, c.jobs.total);
+        if (status != 0)
+            goto out_jobs;
     }
     ss_procbuf_opts po = {
         .buf = {.maxlen = BUFFER_RECORDS},
@@ -952,6 +1400,8 @@ int cmd_run(int argc, char **argv)
     c.sig_thread_started = true;
 
     run_loop(&c);
+    if (c.keep_order && !c.out_error)
+        run_order_finish(&c.order);
 
     signal_thread_end(&c);
     if (!c.out_closed)
@@ -964,6 +1414,8 @@ int cmd_run(int argc, char **argv)
         status = TOOL_EXIT_SIGNAL_BASE + SIGPIPE;
     else if (c.broken || c.lost)
         status = TOOL_EXIT_FAILURE;
+    else if (c.halt.when != RUN_HALT_NEVER)
+        status = run_halt_status(&c.halt, c.halted, c.halt_status, c.failed, c.jobs.total);
     else if (c.failed > 0)
         status = TOOL_EXIT_JOB_FAILED;
     else
@@ -975,10 +1427,20 @@ out_procbuf:
     for (size_t i = 0; i < c.n_started; i++) {
         free(c.started[i].display);
         free(c.started[i].label);
+        free(c.started[i].json_more);
         ss_linebuf_free(c.started[i].tail);
     }
     free(c.started);
 out_jobs:
+    if (run_joblog_close(&c.joblog, c.joblog_path) != 0 && status == TOOL_EXIT_OK)
+        status = TOOL_EXIT_FAILURE;
+    if (c.keep_order)
+        run_order_free(&c.order);
+    run_timeout_free(&c.timeout);
+    free(c.retry_q);
+    free(c.latest);
+    free(c.skip);
+    free(c.slot_job);
     free(c.slot_busy);
     run_jobs_free(&c.jobs);
     free(shell);

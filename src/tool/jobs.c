@@ -332,13 +332,16 @@ out_nomem:
     return -ENOMEM;
 }
 
-char *run_jobs_label(const run_jobs *jobs, size_t i, size_t slot, const char *tagstring)
+char **run_jobs_args(const run_jobs *jobs, size_t i, size_t *ret_n)
 {
-    run_repl repl = {.seq = i + 1, .slot = slot};
-
-    if (jobs->n_shell > 0)
-        return tagstring ? run_repl_expand(tagstring, &repl) : strdup(jobs->shell[i]);
-    char **args = calloc(jobs->n_lists, sizeof(*args));
+    if (jobs->n_shell > 0) {
+        char **one = malloc(sizeof(*one));
+        if (one)
+            one[0] = jobs->shell[i];
+        *ret_n = 1;
+        return one;
+    }
+    char **args = calloc(jobs->n_lists ? jobs->n_lists : 1, sizeof(*args));
     if (!args)
         return NULL;
     size_t rest = i;
@@ -346,8 +349,20 @@ char *run_jobs_label(const run_jobs *jobs, size_t i, size_t slot, const char *ta
         args[l] = jobs->lists[l].args[rest % jobs->lists[l].n];
         rest /= jobs->lists[l].n;
     }
+    *ret_n = jobs->n_lists;
+    return args;
+}
+
+char *run_jobs_label(const run_jobs *jobs, size_t i, size_t slot, const char *tagstring)
+{
+    run_repl repl = {.seq = i + 1, .slot = slot};
+
+    if (jobs->n_shell > 0)
+        return tagstring ? run_repl_expand(tagstring, &repl) : strdup(jobs->shell[i]);
+    char **args = run_jobs_args(jobs, i, &repl.nargs);
+    if (!args)
+        return NULL;
     repl.args = args;
-    repl.nargs = jobs->n_lists;
     char *label = run_repl_expand(tagstring ? tagstring : "{}", &repl);
     free(args);
     return label;

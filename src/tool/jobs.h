@@ -83,6 +83,13 @@ int run_jobs_cmd(const run_jobs *jobs, size_t i, size_t slot, run_job_cmd *ret);
 void run_job_cmd_free(run_job_cmd *cmd);
 
 /*
+ * run_jobs_args - the arguments of job i, one per list (the -c string for a -c
+ * job), into *ret_n. The array is malloc'd (free it alone: the strings are the
+ * list's); NULL: ENOMEM.
+ */
+char **run_jobs_args(const run_jobs *jobs, size_t i, size_t *ret_n);
+
+/*
  * run_jobs_label - the tag of job i as GNU parallel's --tag shows it: its
  * arguments joined by a space (the -c string for a -c job), or tagstring with
  * its replacement strings expanded when not NULL. Malloc'd; NULL: ENOMEM.

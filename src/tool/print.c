@@ -190,8 +190,7 @@ static void print_text(FILE *out, const ss_record *rec)
 
 /* ---- JSON ---- */
 
-/* Write s as a JSON string, quotes included (see print.h for the rules). */
-static void json_string(FILE *out, const char *s, size_t len)
+void tool_json_string(FILE *out, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -227,28 +226,30 @@ static const char *json_bool(bool b)
     return b ? "true" : "false";
 }
 
-static void print_json(FILE *out, const ss_record *rec)
+void tool_json_fields(FILE *out, const ss_record *rec)
 {
     char tbuf[TOOL_TIME_MAX];
 
     fprintf(out, "{\"seq\":%" PRIu64 ",\"time\":", rec->seq);
     tool_format_time(tbuf, rec->time_ns);
-    json_string(out, tbuf, strlen(tbuf));
+    tool_json_string(out, tbuf, strlen(tbuf));
     fprintf(out, ",\"time_ns\":%" PRId64 ",\"source\":", rec->time_ns);
-    json_string(out, rec->source, strnlen(rec->source, SS_SOURCE_MAX));
+    tool_json_string(out, rec->source, strnlen(rec->source, SS_SOURCE_MAX));
     fprintf(out, ",\"kind\":\"%s\",\"text\":", ss_kind_name(rec->kind));
-    json_string(out, rec->text, rec->len);
-    fprintf(out, ",\"continued\":%s,\"partial\":%s,\"stderr\":%s,\"exit\":%s}\n",
+    tool_json_string(out, rec->text, rec->len);
+    fprintf(out, ",\"continued\":%s,\"partial\":%s,\"stderr\":%s,\"exit\":%s",
             json_bool(rec->flags & SS_REC_CONTINUED), json_bool(rec->flags & SS_REC_PARTIAL),
             json_bool(rec->flags & SS_REC_STDERR), json_bool(rec->flags & SS_REC_EXIT));
 }
 
 int tool_print_record(FILE *out, tool_format fmt, const ss_record *rec)
 {
-    if (fmt == TOOL_FORMAT_JSON)
-        print_json(out, rec);
-    else
+    if (fmt == TOOL_FORMAT_JSON) {
+        tool_json_fields(out, rec);
+        fputs("}\n", out);
+    } else {
         print_text(out, rec);
+    }
     return ferror(out) ? -1 : 0;
 }
 

@@ -60,6 +60,15 @@ typedef enum tool_format {
 int tool_print_record(FILE *out, tool_format fmt, const ss_record *rec);
 
 /*
+ * tool_json_fields - a record's JSON object without its closing "}" and
+ * newline, for a caller that adds fields of its own (`run --json`).
+ */
+void tool_json_fields(FILE *out, const ss_record *rec);
+
+/* Write s (len bytes) as a JSON string, quotes included, by the rules above. */
+void tool_json_string(FILE *out, const char *s, size_t len);
+
+/*
  * tool_print_records - print every record of a set, oldest first.
  * Returns 0, or -1 when the stream is in error.
  */

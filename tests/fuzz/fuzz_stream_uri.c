@@ -29,7 +29,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (rc == 0) {
         switch (u.kind) {
-        case SS__URI_TCP: {
+        case SS__URI_RFC2217:
+            /* one flow control, then a host and a port, as tcp:// */
+            if (u.serial.rtscts && u.serial.xonxoff)
+                abort();
+            /* fall through */
+        case SS__URI_TCP:
+        case SS__URI_TELNET: {
             long port = atol(u.port);
             if (!u.host[0] || port < 1 || port > 65535 ||
                 strspn(u.port, "0123456789") != strlen(u.port))

@@ -153,6 +153,20 @@ static inline size_t drain(int fd)
     return total;
 }
 
+/* Read exactly n bytes from fd, a device's end (bounded: 10 s). */
+static inline void read_exact(int fd, void *buf, size_t n)
+{
+    size_t have = 0;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    while (have < n && poll(&pfd, 1, 10000) > 0) {
+        ssize_t r = read(fd, (char *)buf + have, n - have);
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+    }
+    assert_int_equal(have, n);
+}
+
 /* A stream connected to p. */
 static inline ss_stream *connect_stream(peer *p, const ss_stream_opts *opts, ss_stream_loop *loop)
 {

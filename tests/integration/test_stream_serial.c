@@ -65,20 +65,6 @@ static void pull_adapter(int master)
     unlink(link_path);
 }
 
-/* Read exactly n bytes from fd (bounded: 10 s). */
-static void read_exact(int fd, char *buf, size_t n)
-{
-    size_t have = 0;
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    while (have < n && poll(&pfd, 1, 10000) > 0) {
-        ssize_t r = read(fd, buf + have, n - have);
-        if (r <= 0)
-            break;
-        have += (size_t)r;
-    }
-    assert_int_equal(have, n);
-}
-
 /* Wait for the next event (bounded: 10 s). */
 static void next_event(ss_stream *s, ss_stream_event *ev)
 {

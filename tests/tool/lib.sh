@@ -36,3 +36,12 @@ expect_out() {
     if grep -Eq -- "$2" "$tmp/$1.out"; then pass "$1 stdout /$2/"; else
         fail "$1" "stdout does not match /$2/: $(head -c 600 "$tmp/$1.out")"; fi
 }
+
+# in_order NAME STREAM LINE...: the stream is exactly these lines, in this order.
+in_order() {
+    local name=$1 stream=$2
+    shift 2
+    if [ "$(cat "$tmp/$name.$stream")" = "$(printf '%s\n' "$@")" ]; then
+        pass "$name std$stream in order"; else
+        fail "$name" "std$stream is [$(echo $(cat "$tmp/$name.$stream"))], expected [$*]"; fi
+}

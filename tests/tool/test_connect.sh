@@ -365,6 +365,99 @@ if timeout 60 "$python" "$tmp/notice.py" "$tool" "$tmp/usb-Test-if00" >"$tmp/not
 else
     fail notice "$(head -c 1500 "$tmp/notice.out")"
 fi
+# rfc2217:// against a real ser2net serving a socat pty pair: the settings
+# reach the device (its termios), bytes pass both ways (255 included), a
+# script's steps work, and the escape menu's BREAK and DTR pulse go through
+cat >"$tmp/rfc2217.py" <<'PY'
+import os, select, socket, subprocess, sys, termios, time
+tool, d = sys.argv[1], sys.argv[2]
+dev, peer = d + "/dev", d + "/peer"
+procs = []
+def spawn(*args):
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    procs.append(p)
+    return p
+def wait(cond, secs=10):
+    end = time.time() + secs
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+def answers(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+ok = False
+try:
+    spawn("socat", "pty,raw,echo=0,link=" + dev, "pty,raw,echo=0,link=" + peer)
+    assert wait(lambda: os.path.exists(dev) and os.path.exists(peer)), "no pty pair"
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    with open(d + "/ser2net.yaml", "w") as f:
+        f.write("connection: &t\n  accepter: telnet(rfc2217),tcp,127.0.0.1,%d\n"
+                "  connector: serialdev,%s,115200n81,local\n"
+                "  options:\n    kickolduser: true\n" % (port, dev))
+    spawn("/usr/sbin/ser2net", "-n", "-d", "-c", d + "/ser2net.yaml")
+    assert wait(lambda: answers(port)), "ser2net does not answer"
+    fd = os.open(peer, os.O_RDWR | os.O_NOCTTY)
+    uri = "rfc2217://127.0.0.1:%d?baud=9600&stop=2" % port
+    t = subprocess.Popen([tool, "connect", uri, "-s", "ping\\xff\\n", "-e", "pong", "-t", "20"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    got = b""
+    end = time.time() + 20
+    while b"ping\xff\n" not in got and time.time() < end:
+        if select.select([fd], [], [], 1)[0]:
+            got += os.read(fd, 100)
+    assert got == b"ping\xff\n", "the device got %r" % got
+    tio = termios.tcgetattr(os.open(dev, os.O_RDWR | os.O_NOCTTY))
+    assert tio[5] == termios.B9600 and tio[2] & termios.CSTOPB, "termios %r" % tio
+    os.write(fd, b"po\xffng pong")
+    out, err = t.communicate(timeout=20)
+    assert t.returncode == 0 and out.endswith(b"pong"), (t.returncode, out, err)
+    # a session: the escape menu's BREAK and DTR pulse sent through ser2net
+    m, sl = os.openpty()
+    t = subprocess.Popen([tool, "connect", "rfc2217://127.0.0.1:%d" % port],
+                         stdin=sl, stdout=sl, stderr=sl)
+    os.close(sl)
+    seen = b""
+    def read_until(want):
+        global seen
+        end = time.time() + 20
+        while want not in seen and time.time() < end:
+            if select.select([m], [], [], 1)[0]:
+                seen += os.read(m, 1000)
+        return want in seen
+    assert read_until(b"q quits"), seen
+    os.write(m, b"\x1db")
+    assert read_until(b"a BREAK sent"), seen
+    os.write(m, b"\x1dd")
+    assert read_until(b"a DTR pulse sent"), seen
+    os.write(m, b"\x1dq")
+    t.wait(timeout=20)
+    ok = t.returncode == 0
+finally:
+    for p in procs:
+        p.terminate()
+        p.wait(timeout=10)
+sys.exit(0 if ok else 1)
+PY
+mkdir "$tmp/ser2net"
+if timeout 120 "$python" "$tmp/rfc2217.py" "$tool" "$tmp/ser2net" >"$tmp/rfc2217.out" 2>&1; then
+    pass "rfc2217: settings on the device, bytes both ways, BREAK and DTR from the menu"
+else
+    fail rfc2217 "$(head -c 1500 "$tmp/rfc2217.out")"
+fi
+run rfc2217_refused 1 connect 'rfc2217://127.0.0.1:1?baud=9600' &&
+    expect_err rfc2217_refused 'Connection refused'
+run rfc2217_reopen 2 connect 'rfc2217://127.0.0.1:1?reopen=5' &&
+    expect_err rfc2217_reopen 'reopen is for serial: ports only'
+run help_rfc2217 0 connect --help && expect_out help_rfc2217 'rfc2217://HOST:PORT'
 run escape_bad 2 connect --escape 1 exec:true && expect_err escape_bad "--escape '1': give X or \^X"
 
 exit $failed

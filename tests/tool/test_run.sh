@@ -46,15 +46,6 @@ same_lines() {
         fail "$name" "std$stream lines are [$(echo $got)], expected [$(echo $want)]"; fi
 }
 
-# in_order NAME STREAM LINE...: the stream is exactly these lines, in this order.
-in_order() {
-    local name=$1 stream=$2
-    shift 2
-    if [ "$(cat "$tmp/$name.$stream")" = "$(printf '%s\n' "$@")" ]; then
-        pass "$name std$stream in order"; else
-        fail "$name" "std$stream is [$(echo $(cat "$tmp/$name.$stream"))], expected [$*]"; fi
-}
-
 # ---- exit statuses ----
 
 run all_ok 0 run -c true -c 'echo fine' -c 'exit 0' && same_lines all_ok out fine && empty all_ok err
@@ -206,26 +197,41 @@ run ts 0 run --ts -c 'echo hi' &&
     expect_out ts '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z hi$'
 run ts_tag 0 run --ts --jobtag -c 'echo hi' && expect_out ts_tag '^[0-9-]+T[0-9:.]+Z 1:echo\| hi$'
 
-# --json: valid JSON Lines with every field, the exit records included.
-if run json 3 run --json -c 'echo out; echo err >&2' -c 'exit 2'; then
+# --json: valid JSON Lines with every field, the exit records included; every
+# record has the job's number and arguments, an exit record how it ended (a
+# number, or the signal's name) and its run time.
+if run json 3 run --json -c 'echo out; echo err >&2' -c 'exit 2' -c 'kill -TERM $$'; then
     cat >"$tmp/check_json.py" <<'EOF'
 import json, sys
-keys = {"seq", "time", "time_ns", "source", "kind", "text", "continued", "partial", "stderr", "exit"}
+keys = {"seq", "time", "time_ns", "source", "kind", "text", "continued", "partial", "stderr",
+        "exit", "job", "args"}
+exit_keys = keys | {"runtime", "timed_out", "try"}
 objs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 bad = []
 for o in objs:
-    if set(o) != keys:
+    want = exit_keys | ({"signal"} if "signal" in o else {"exit_code"}) if o["exit"] else keys
+    if set(o) != want:
         bad.append("keys %r" % sorted(o))
-lines = {(o["source"], o["text"], o["stderr"]) for o in objs if not o["exit"]}
-if lines != {("1:echo", "out", False), ("1:echo", "err", True)}:
+lines = {(o["source"], o["text"], o["stderr"], o["job"], tuple(o["args"]))
+         for o in objs if not o["exit"]}
+if lines != {("1:echo", "out", False, 1, ("echo out; echo err >&2",)),
+             ("1:echo", "err", True, 1, ("echo out; echo err >&2",))}:
     bad.append("lines %r" % lines)
-exits = {o["source"]: (o["kind"], o["text"]) for o in objs if o["exit"]}
-if exits.get("1:echo", ("", ""))[0] != "line" or "status 0" not in exits["1:echo"][1]:
-    bad.append("exit of 1:echo %r" % exits.get("1:echo"))
-if exits.get("2:exit", ("", ""))[0] != "error" or "status 2" not in exits["2:exit"][1]:
-    bad.append("exit of 2:exit %r" % exits.get("2:exit"))
-if len(objs) != 4:
-    bad.append("%d objects, expected 4" % len(objs))
+exits = {o["source"]: o for o in objs if o["exit"]}
+e = exits.get("1:echo", {})
+if e.get("kind") != "line" or "status 0" not in e.get("text", "") or e.get("exit_code") != 0:
+    bad.append("exit of 1:echo %r" % e)
+e = exits.get("2:exit", {})
+if e.get("kind") != "error" or "status 2" not in e.get("text", "") or e.get("exit_code") != 2 \
+        or e.get("job") != 2 or e.get("args") != ["exit 2"]:
+    bad.append("exit of 2:exit %r" % e)
+e = exits.get("3:kill", {})
+if e.get("signal") != "TERM" or e.get("exit") is not True:
+    bad.append("exit of 3:kill %r" % e)
+if not all(isinstance(o["runtime"], float) and o["runtime"] >= 0 for o in exits.values()):
+    bad.append("run times %r" % [o["runtime"] for o in exits.values()])
+if len(objs) != 5:
+    bad.append("%d objects, expected 5" % len(objs))
 print("; ".join(bad))
 sys.exit(1 if bad else 0)
 EOF

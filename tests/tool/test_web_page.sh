@@ -2,14 +2,15 @@
 # The web page of `syncstream serve` in headless chromium (web_page_test.js,
 # driven by playwright-core), without and with a token.
 #
-#     test_web_page.sh SYNCSTREAM NODE SRCDIR NODE_MODULES
+#     test_web_page.sh SYNCSTREAM NODE SRCDIR NODE_MODULES SHOT_DIR
 #
 # NODE_MODULES holds playwright-core (scripts/deps.sh test installs it there).
+# The page's screenshots are kept in SHOT_DIR (their paths are printed).
 # Servers listen on 127.0.0.1 with a port the kernel picks. Exits 1 if a check
 # failed. Waits are bounded.
 set -u
 
-tool=$1 node=$2 srcdir=$3 modules=$4
+tool=$1 node=$2 srcdir=$3 modules=$4 shots=$5
 
 if [ ! -d "$modules/playwright-core" ]; then
     echo "FAIL playwright-core is not in $modules: run 'bash scripts/deps.sh test'"
@@ -42,7 +43,8 @@ run_page_test() {
         return
     fi
     echo "== $name"
-    NODE_PATH=$modules timeout 180 "$node" "$srcdir/web_page_test.js" "http://127.0.0.1:$port" $token ||
+    NODE_PATH=$modules timeout 180 "$node" "$srcdir/web_page_test.js" "http://127.0.0.1:$port" "$tool" \
+        "$shots" $token ||
         failed=1
     kill -TERM "$server_pid"
     wait "$server_pid"

@@ -397,6 +397,20 @@ void ss__linebuf_room(ss_linebuf *lb, uint64_t cursor, uint64_t *ret_records,
     pthread_mutex_unlock(&lb->mu);
 }
 
+static ss_linebuf_stats stats_of(const ss__ring_hdr *hdr, size_t count)
+{
+    return (ss_linebuf_stats){
+        .written = hdr->written,
+        .stored = hdr->stored,
+        .shed = hdr->shed,
+        .cleared = hdr->cleared,
+        .cut = hdr->cut,
+        .last_seq = hdr->next_seq - 1,
+        .count = count,
+        .maxlen = (size_t)hdr->maxlen,
+    };
+}
+
 int ss_linebuf_get_stats(ss_linebuf *lb, ss_linebuf_stats *ret)
 {
     if (!lb || !ret)
@@ -404,19 +418,19 @@ int ss_linebuf_get_stats(ss_linebuf *lb, ss_linebuf_stats *ret)
     pthread_mutex_lock(&lb->mu);
     int rc = SS_ECLOSED;
     if (!lb->closed) {
-        const ss__ring_hdr *hdr = lb->ring.hdr;
-        *ret = (ss_linebuf_stats){
-            .written = hdr->written,
-            .stored = hdr->stored,
-            .shed = hdr->shed,
-            .cleared = hdr->cleared,
-            .cut = hdr->cut,
-            .last_seq = hdr->next_seq - 1,
-            .count = ss__ring_count(&lb->ring),
-            .maxlen = (size_t)hdr->maxlen,
-        };
+        *ret = stats_of(lb->ring.hdr, ss__ring_count(&lb->ring));
         rc = 0;
     }
     pthread_mutex_unlock(&lb->mu);
+    return rc;
+}
+
+int ss_linebuf_inspect_file(const char *path, size_t n, ss_records *ret,
+                            ss_linebuf_stats *ret_stats)
+{
+    ss__ring_hdr hdr;
+    int rc = ss__ring_inspect_file(path, n, ret, &hdr);
+    if (rc >= 0 && ret_stats)
+        *ret_stats = stats_of(&hdr, (size_t)(hdr.next_seq - hdr.first_seq));
     return rc;
 }

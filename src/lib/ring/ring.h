@@ -23,7 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <syncstream/linebuf.h>
 #include <syncstream/record.h>
 
 #define SS__RING_MAGIC "SSRING\x01"
@@ -165,5 +164,12 @@ int ss__ring_check_records(const ss__ring *ring);
 /* File-backed rings (ring_file.c). */
 int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry *geo,
                        ss_full_policy full);
+
+/* Read the newest n records of a ring file another process may be writing,
+ * and a copy of its header (counters as of the read) into *ret_hdr if not
+ * NULL. Returns the number of records, or a negative errno, SS_EFORMAT or
+ * SS_ECORRUPT. */
+int ss__ring_inspect_file(const char *path, size_t n, ss_records *ret,
+                          ss__ring_hdr *ret_hdr);
 
 #endif

@@ -226,8 +226,8 @@ out_free_copy:
     return rc;
 }
 
-int ss_linebuf_inspect_file(const char *path, size_t n, ss_records *ret,
-                            ss_linebuf_stats *ret_stats)
+int ss__ring_inspect_file(const char *path, size_t n, ss_records *ret,
+                          ss__ring_hdr *ret_hdr)
 {
     struct stat st;
     ss__ring_hdr hdr;
@@ -256,19 +256,8 @@ int ss_linebuf_inspect_file(const char *path, size_t n, ss_records *ret,
         goto out_close;
     }
     rc = snapshot_records(map, map, n, ret);
-    if (rc >= 0 && ret_stats) {
-        const ss__ring_hdr *live = map;
-        *ret_stats = (ss_linebuf_stats){
-            .written = live->written,
-            .stored = live->stored,
-            .shed = live->shed,
-            .cleared = live->cleared,
-            .cut = live->cut,
-            .last_seq = live->next_seq - 1,
-            .count = (size_t)(live->next_seq - live->first_seq),
-            .maxlen = live->maxlen,
-        };
-    }
+    if (rc >= 0 && ret_hdr)
+        memcpy(ret_hdr, map, sizeof(*ret_hdr));
     munmap(map, hdr.region_size);
 out_close:
     close(fd);

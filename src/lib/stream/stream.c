@@ -417,6 +417,9 @@ int ss_stream_set_line(ss_stream *s, int line, bool on)
     int rc = s->closed ? SS_ECLOSED
              : s->t.ops->set_line ? s->t.ops->set_line(s->t.impl, line, on)
                                   : -ENOTSUP;
+    /* a command a transport queued of its own (rfc2217://) waits for the loop */
+    if (rc == 0 && s->t.ops->flush)
+        ss__loop_touch(s);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

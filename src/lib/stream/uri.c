@@ -1,6 +1,8 @@
 /*
  * URIs for transports:
  *     tcp://HOST:PORT   tcp://[IPV6]:PORT
+ *     telnet://HOST:PORT
+ *     rfc2217://HOST:PORT[?baud=N&data=5-8&parity=...&stop=1|2&rtscts=0|1&xonxoff=0|1]
  *     serial:PATH[?baud=N&data=5-8&parity=none|even|odd&stop=1|2&rtscts=0|1&xonxoff=0|1&reopen=MS]
  *     exec:COMMAND      exec-pipe:COMMAND
  */
@@ -15,6 +17,7 @@
 
 #include "ssh/ssh_int.h"
 #include "stream/serial.h"
+#include "stream/telnet_transport.h"
 #include "stream/uri.h"
 
 /* Copy [p, p + n) into dst (size bytes) as a string; false if it does not fit. */
@@ -61,28 +64,31 @@ __attribute__((format(printf, 3, 4))) static int bad(char *why, size_t len, cons
 /* How much of a user's text a message quotes. */
 #define QUOTE 64
 
-static int parse_tcp(const char *p, ss__uri *u, char *why, size_t wl)
+/* HOST:PORT after scheme (for the messages: "tcp://"...). */
+static int parse_tcp(const char *scheme, const char *p, ss__uri *u, char *why, size_t wl)
 {
     const char *colon;
     if (*p == '[') {
         const char *close = strchr(p, ']');
         if (!close || close[1] != ':')
-            return bad(why, wl, "tcp:// wants [IPV6]:PORT after the brackets (tcp://[::1]:23)");
+            return bad(why, wl, "%s wants [IPV6]:PORT after the brackets (%s[::1]:23)", scheme,
+                       scheme);
         if (!copy_part(u->host, sizeof(u->host), p + 1, (size_t)(close - p - 1)))
             return bad(why, wl, "the host name is longer than %zu bytes", sizeof(u->host) - 1);
         colon = close + 1;
     } else {
         colon = strrchr(p, ':');
         if (!colon)
-            return bad(why, wl, "tcp:// wants HOST:PORT, and '%.*s' has no ':PORT'", QUOTE, p);
+            return bad(why, wl, "%s wants HOST:PORT, and '%.*s' has no ':PORT'", scheme, QUOTE,
+                       p);
         /* a bare IPv6 address would be ambiguous: it needs its brackets */
         if (memchr(p, ':', (size_t)(colon - p)))
-            return bad(why, wl, "an IPv6 address goes in brackets: tcp://[ADDRESS]:PORT");
+            return bad(why, wl, "an IPv6 address goes in brackets: %s[ADDRESS]:PORT", scheme);
         if (!copy_part(u->host, sizeof(u->host), p, (size_t)(colon - p)))
             return bad(why, wl, "the host name is longer than %zu bytes", sizeof(u->host) - 1);
     }
     if (!u->host[0])
-        return bad(why, wl, "tcp:// has an empty host");
+        return bad(why, wl, "%s has an empty host", scheme);
     if (strpbrk(u->host, "/?#@ "))
         return bad(why, wl, "the host '%.*s' holds one of / ? # @ or a space", QUOTE, u->host);
     long port;
@@ -93,8 +99,13 @@ static int parse_tcp(const char *p, ss__uri *u, char *why, size_t wl)
     return 0;
 }
 
-/* The serial settings; each one's number is its bit in the "seen" mask. */
+/* The serial settings; each one's number is its bit in ss__uri.given. */
 enum { KEY_BAUD, KEY_DATA, KEY_PARITY, KEY_STOP, KEY_RTSCTS, KEY_XONXOFF, KEY_REOPEN, NKEYS };
+_Static_assert(1u << KEY_BAUD == SS__URI_SET_BAUD && 1u << KEY_DATA == SS__URI_SET_DATA &&
+                   1u << KEY_PARITY == SS__URI_SET_PARITY && 1u << KEY_STOP == SS__URI_SET_STOP &&
+                   1u << KEY_RTSCTS == SS__URI_SET_RTSCTS &&
+                   1u << KEY_XONXOFF == SS__URI_SET_XONXOFF,
+               "ss__uri.given's bits are the keys' numbers");
 static const char *const serial_keys[NKEYS] = {
     [KEY_BAUD] = "baud",     [KEY_DATA] = "data",     [KEY_PARITY] = "parity",
     [KEY_STOP] = "stop",     [KEY_RTSCTS] = "rtscts", [KEY_XONXOFF] = "xonxoff",
@@ -158,15 +169,10 @@ static int serial_option(unsigned key, const char *v, size_t vlen, ss_serial_opt
                (int)(vlen < QUOTE ? vlen : QUOTE), v, allowed);
 }
 
-static int parse_serial(const char *p, ss__uri *u, char *why, size_t wl)
+/* The settings after a '?' (q points at it; NULL: none), into u->serial and
+ * u->given. An rfc2217:// port is not reopened: reopen is for serial: only. */
+static int parse_query(const char *q, ss__uri *u, char *why, size_t wl)
 {
-    const char *q = strchr(p, '?');
-    size_t plen = q ? (size_t)(q - p) : strlen(p);
-    if (plen == 0)
-        return bad(why, wl, "serial: wants a device path (serial:/dev/ttyUSB0)");
-    if (!copy_part(u->path, sizeof(u->path), p, plen))
-        return bad(why, wl, "the device path is longer than %zu bytes", sizeof(u->path) - 1);
-    unsigned seen = 0;
     while (q) {
         const char *k = q + 1;
         const char *amp = strchr(k, '&');
@@ -186,16 +192,45 @@ static int parse_serial(const char *p, ss__uri *u, char *why, size_t wl)
                        "unknown serial setting '%.*s' (known: baud, data, parity, stop, rtscts, "
                        "xonxoff, reopen)",
                        (int)(klen < QUOTE ? klen : QUOTE), k);
+        if (key == KEY_REOPEN && u->kind == SS__URI_RFC2217)
+            return bad(why, wl, "serial setting reopen is for serial: ports only (rfc2217:// "
+                                "ends with its connection)");
         /* Which of two values would win is a guess the user should not have to make. */
-        if (seen & (1u << key))
+        if (u->given & (1u << key))
             return bad(why, wl, "serial setting %s is given more than once", serial_keys[key]);
-        seen |= 1u << key;
+        u->given |= 1u << key;
         int rc = serial_option(key, eq + 1, len - klen - 1, &u->serial, why, wl);
         if (rc < 0)
             return rc;
         q = amp;
     }
+    /* RFC 2217 has one flow control setting */
+    if (u->kind == SS__URI_RFC2217 && u->serial.rtscts && u->serial.xonxoff)
+        return bad(why, wl, "rfc2217:// sets one flow control: rtscts=1 or xonxoff=1, not both");
     return 0;
+}
+
+static int parse_serial(const char *p, ss__uri *u, char *why, size_t wl)
+{
+    const char *q = strchr(p, '?');
+    size_t plen = q ? (size_t)(q - p) : strlen(p);
+    if (plen == 0)
+        return bad(why, wl, "serial: wants a device path (serial:/dev/ttyUSB0)");
+    if (!copy_part(u->path, sizeof(u->path), p, plen))
+        return bad(why, wl, "the device path is longer than %zu bytes", sizeof(u->path) - 1);
+    return parse_query(q, u, why, wl);
+}
+
+/* rfc2217://HOST:PORT[?SETTINGS] after its scheme. */
+static int parse_rfc2217(const char *p, ss__uri *u, char *why, size_t wl)
+{
+    const char *q = strchr(p, '?');
+    /* the host part alone, for parse_tcp: room for the longest host and port */
+    char hostport[sizeof(u->host) + sizeof(u->port) + 3];
+    if (!copy_part(hostport, sizeof(hostport), p, q ? (size_t)(q - p) : strlen(p)))
+        return bad(why, wl, "the host name is longer than %zu bytes", sizeof(u->host) - 1);
+    int rc = parse_tcp("rfc2217://", hostport, u, why, wl);
+    return rc < 0 ? rc : parse_query(q, u, why, wl);
 }
 
 int ss__uri_parse(const char *uri, ss__uri *ret, char *why, size_t why_len)
@@ -207,7 +242,15 @@ int ss__uri_parse(const char *uri, ss__uri *ret, char *why, size_t why_len)
     memset(ret, 0, sizeof(*ret));
     if (strncmp(uri, "tcp://", 6) == 0) {
         ret->kind = SS__URI_TCP;
-        return parse_tcp(uri + 6, ret, why, why_len);
+        return parse_tcp("tcp://", uri + 6, ret, why, why_len);
+    }
+    if (strncmp(uri, "telnet://", 9) == 0) {
+        ret->kind = SS__URI_TELNET;
+        return parse_tcp("telnet://", uri + 9, ret, why, why_len);
+    }
+    if (strncmp(uri, "rfc2217://", 10) == 0) {
+        ret->kind = SS__URI_RFC2217;
+        return parse_rfc2217(uri + 10, ret, why, why_len);
     }
     if (strncmp(uri, "serial:", 7) == 0) {
         ret->kind = SS__URI_SERIAL;
@@ -222,8 +265,8 @@ int ss__uri_parse(const char *uri, ss__uri *ret, char *why, size_t why_len)
         cmd = uri + 10;
     } else {
         return bad(why, why_len,
-                   "unknown scheme: a URI starts with tcp://, serial:, exec:, exec-pipe: or "
-                   "ssh://");
+                   "unknown scheme: a URI starts with tcp://, telnet://, rfc2217://, serial:, "
+                   "exec:, exec-pipe: or ssh://");
     }
     if (!cmd[0])
         return bad(why, why_len, "%s wants a COMMAND after the ':'",
@@ -253,7 +296,8 @@ int ss_transport_uri_check(const char *uri, char *host, size_t host_size, char *
     }
     ss__uri u;
     int rc = ss__uri_parse(uri, &u, why, why_len);
-    if (rc == 0 && u.kind == SS__URI_TCP && host && host_size)
+    if (rc == 0 && host && host_size &&
+        (u.kind == SS__URI_TCP || u.kind == SS__URI_TELNET || u.kind == SS__URI_RFC2217))
         snprintf(host, host_size, "%s", u.host);
     return rc;
 }
@@ -272,6 +316,10 @@ int ss_transport_open_uri(ss_transport *ret, const char *uri, int timeout_ms)
         ss_tcp_opts o = {.connect_timeout_ms = timeout_ms < 0 ? -1 : timeout_ms};
         return ss_transport_tcp_connect(ret, u.host, u.port, &o);
     }
+    case SS__URI_TELNET:
+        return ss__transport_telnet(ret, u.host, u.port, timeout_ms, NULL, 0);
+    case SS__URI_RFC2217:
+        return ss__transport_telnet(ret, u.host, u.port, timeout_ms, &u.serial, u.given);
     case SS__URI_SERIAL:
         return ss_transport_serial_open(ret, u.path, &u.serial);
     case SS__URI_EXEC:

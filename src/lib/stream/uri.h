@@ -9,17 +9,31 @@
 
 typedef enum ss__uri_kind {
     SS__URI_TCP,
+    SS__URI_TELNET,  /* telnet://: TCP with telnet's options (telnet.h) */
+    SS__URI_RFC2217, /* rfc2217://: the same, plus a remote serial port's settings */
     SS__URI_SERIAL,
     SS__URI_EXEC,      /* a shell command on a pty */
     SS__URI_EXEC_PIPE, /* the same on pipes */
 } ss__uri_kind;
 
+/* The settings a query gave (ss__uri.given): an rfc2217:// port is asked
+ * for these only, and keeps the server's own for the rest. */
+enum {
+    SS__URI_SET_BAUD = 1u << 0,
+    SS__URI_SET_DATA = 1u << 1,
+    SS__URI_SET_PARITY = 1u << 2,
+    SS__URI_SET_STOP = 1u << 3,
+    SS__URI_SET_RTSCTS = 1u << 4,
+    SS__URI_SET_XONXOFF = 1u << 5,
+};
+
 typedef struct ss__uri {
     ss__uri_kind kind;
-    char host[256];        /* tcp: a name or an address, without IPv6 brackets */
-    char port[8];          /* tcp: 1 to 65535, digits only */
+    char host[256];        /* tcp, telnet, rfc2217: a name or an address, without IPv6 brackets */
+    char port[8];          /* tcp, telnet, rfc2217: 1 to 65535, digits only */
     char path[1024];       /* serial */
-    ss_serial_opts serial; /* serial: from the query; zero fields are defaults */
+    ss_serial_opts serial; /* serial, rfc2217: from the query; zero fields are defaults */
+    unsigned given;        /* serial, rfc2217: the SS__URI_SET_* the query gave */
     const char *command;   /* exec: points into the parsed string */
 } ss__uri;
 

@@ -3,7 +3,6 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include <syncstream/linebuf.h>
 #include <syncstream/record.h>
 
 #include "util/lineasm.h"
