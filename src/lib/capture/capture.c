@@ -1,26 +1,27 @@
 /*
  * capture.c: redirect a file descriptor into an ss_linebuf (see syncstream/capture.h).
  *
- * begin() puts the write end of a pipe on the fd; one reader thread moves the
- * pipe's bytes into an ss_writer (and, with tee, on to the saved original fd).
- * end() puts the original back, then tells the thread to drain what is left in
- * the pipe and exit. The thread sleeps in poll() on the pipe and on an eventfd
- * that carries the stop signal; it never polls on a timer.
+ * begin() puts the write end of a pipe on the fd; a reader on the library's
+ * event loop (util/evloop.h, a thread of its own) moves the pipe's bytes into
+ * an ss_writer (and, with tee, on to the saved original fd). end() puts the
+ * original back, then stops the loop, whose last turn drains what is left in
+ * the pipe (the hook below). The loop sleeps in epoll_wait; it never polls on
+ * a timer.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <syncstream/capture.h>
 #include <syncstream/common.h>
+
+#include "util/evloop.h"
 
 #define CAPTURE_CHUNK (64u * 1024u)
 
@@ -29,11 +30,13 @@ struct ss_capture {
     int fd_flags;    /* its FD_* flags before begin(), restored by end() */
     int saved;       /* a copy of the original open file behind fd */
     int rd, wr;      /* the pipe; wr is also dup'ed onto fd */
-    int stop;        /* eventfd: end() writes to it once */
+    ss__evloop *ev;  /* the reader's loop */
+    ss__evio io;     /* rd on it */
+    ss__evhook hook; /* the last drain, once ending is set */
+    atomic_bool ending;
     bool tee;        /* reader thread only, after start */
     int err;         /* first storing error; reader thread only until joined */
-    ss_writer *w;    /* reader thread only, after start */
-    pthread_t thread;
+    ss_writer *w;    /* reader thread only, after start; NULL once drained */
     char buf[CAPTURE_CHUNK];
 };
 
@@ -109,45 +112,39 @@ static ssize_t pump(ss_capture *cap, size_t max)
     return n;
 }
 
-static void *reader_main(void *arg)
+/* The pipe is readable (loop thread): at most SS__EV_BUDGET reads, the loop's
+ * fairness rule. */
+static void pipe_ready(ss__evio *io, unsigned events)
 {
-    ss_capture *cap = arg;
-    struct pollfd pfd[2] = {
-        {.fd = cap->rd, .events = POLLIN},
-        {.fd = cap->stop, .events = POLLIN},
-    };
-
-    for (;;) {
-        if (poll(pfd, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            /* Only ENOMEM is left for poll() on two valid fds. Retrying would spin;
-             * stop reading instead and report it from end() (writers to the fd
-             * then block once the pipe is full, until end() closes it). */
-            if (cap->err == 0)
-                cap->err = -errno;
-            break;
+    (void)events;
+    ss_capture *cap = io->arg;
+    for (int i = 0; i < SS__EV_BUDGET; i++) {
+        ssize_t n = pump(cap, SIZE_MAX);
+        /* At EOF (every write end closed, e.g. the fd was closed by the user) or
+         * on a read error, stop watching the pipe: a hang-up would fire forever. */
+        if (n == 0 || (n < 0 && n != -EAGAIN)) {
+            if (n < 0 && cap->err == 0)
+                cap->err = (int)n;
+            ss__evio_set(cap->ev, io, -1, 0);
+            return;
         }
-        if (pfd[0].revents) {
-            ssize_t n = pump(cap, SIZE_MAX);
-            /* At EOF (every write end closed, e.g. the fd was closed by the user) or
-             * on a read error, stop watching the pipe: POLLHUP would fire forever. */
-            if (n == 0 || (n < 0 && n != -EAGAIN)) {
-                if (n < 0 && cap->err == 0)
-                    cap->err = (int)n;
-                pfd[0].fd = -1;
-            }
-        }
-        if (pfd[1].revents)
-            break;
+        if (n < (ssize_t)sizeof(cap->buf))
+            return;
     }
+}
 
-    /* end() restored the fd and flushed stdio before signalling, so every byte
-     * written before end() is in the pipe now. Read exactly what is there: a child
-     * that still holds the old fd and writes without pause cannot keep end() from
-     * returning. */
+/* Each turn: once end() has asked, the last drain, then the writer closes. */
+static int drain_hook(ss__evhook *h)
+{
+    ss_capture *cap = h->arg;
+    if (!cap->w || !atomic_load(&cap->ending))
+        return -1;
+    /* end() restored the fd and flushed stdio before asking, so every byte
+     * written before end() is in the pipe now. Read exactly what is there: a
+     * child that still holds the old fd and writes without pause cannot keep
+     * end() from returning. */
     int avail = 0;
-    if (pfd[0].fd >= 0 && ioctl(cap->rd, FIONREAD, &avail) == 0) {
+    if (cap->io.mask && ioctl(cap->rd, FIONREAD, &avail) == 0) {
         size_t left = (size_t)avail;
         while (left > 0) {
             ssize_t n = pump(cap, left);
@@ -156,22 +153,19 @@ static void *reader_main(void *arg)
             left -= (size_t)n;
         }
     }
-
+    ss__evio_set(cap->ev, &cap->io, -1, 0);
     int r = ss_writer_close(cap->w);
     cap->w = NULL;
     if (r < 0 && cap->err == 0)
         cap->err = r;
-    return NULL;
+    return -1;
 }
 
-/* Wake the reader for its last drain. An eventfd write of 1 cannot fail but with EINTR. */
-static void signal_stop(ss_capture *cap)
+/* Ask for the last drain and wait for it: the loop's last turn runs the hook. */
+static void stop_reader(ss_capture *cap)
 {
-    ssize_t n;
-
-    do {
-        n = write(cap->stop, &(uint64_t){1}, sizeof(uint64_t));
-    } while (n < 0 && errno == EINTR);
+    atomic_store(&cap->ending, true);
+    ss__evloop_stop(cap->ev);
 }
 
 static void capture_free(ss_capture *cap)
@@ -179,7 +173,7 @@ static void capture_free(ss_capture *cap)
     close_fd(cap->saved);
     close_fd(cap->rd);
     close_fd(cap->wr);
-    close_fd(cap->stop);
+    ss__evloop_free(cap->ev);
     ss_writer_close(cap->w);
     free(cap);
 }
@@ -207,7 +201,7 @@ int ss_capture_begin(ss_capture **ret, ss_linebuf *lb, int fd, const ss_capture_
     cap->fd = fd;
     cap->fd_flags = fd_flags;
     cap->tee = opts->tee;
-    cap->saved = cap->rd = cap->wr = cap->stop = -1;
+    cap->saved = cap->rd = cap->wr = -1;
 
     if (opts->source) {
         r = ss_writer_new(&cap->w, lb, opts->source, opts->rec_flags);
@@ -235,24 +229,23 @@ int ss_capture_begin(ss_capture **ret, ss_linebuf *lb, int fd, const ss_capture_
         r = -errno;
         goto out_free;
     }
-    cap->stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (cap->stop < 0) {
-        r = -errno;
+    r = ss__evloop_new(&cap->ev);
+    if (r < 0)
         goto out_free;
-    }
+    ss__evio_init(&cap->io, pipe_ready, cap);
+    r = ss__evio_set(cap->ev, &cap->io, cap->rd, SS__EV_READ);
+    if (r < 0)
+        goto out_free;
+    cap->hook = (ss__evhook){.fn = drain_hook, .arg = cap};
+    ss__evloop_add_hook(cap->ev, &cap->hook);
 
     /* Text already in a stdio buffer was written before begin(): it goes to the
      * original destination, not into the capture. */
     fflush(NULL);
 
-    /* The reader thread is the library's, not the application's: it starts with
-     * every signal blocked, so the application's handlers never run on it, and a
-     * tee to a closed pipe fails with EPIPE instead of killing the process. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    r = -pthread_create(&cap->thread, NULL, reader_main, cap);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* The loop's thread starts with every signal blocked, so a tee to a closed
+     * pipe fails with EPIPE instead of killing the process. */
+    r = ss__evloop_start(cap->ev);
     if (r < 0)
         goto out_free;
 
@@ -266,8 +259,7 @@ int ss_capture_begin(ss_capture **ret, ss_linebuf *lb, int fd, const ss_capture_
 out_stop_thread:
     /* Nothing reached the pipe yet; the thread finds it empty and closes its writer
      * (an empty partial line stores nothing). */
-    signal_stop(cap);
-    pthread_join(cap->thread, NULL);
+    stop_reader(cap);
 out_free:
     capture_free(cap);
     return r;
@@ -284,8 +276,7 @@ int ss_capture_end(ss_capture *cap)
      * it lets the pipe reach EOF unless a child still holds a copy. */
     close(cap->wr);
     cap->wr = -1;
-    signal_stop(cap);
-    pthread_join(cap->thread, NULL);
+    stop_reader(cap);
 
     int r = cap->err ? cap->err : r_dup;
     capture_free(cap);

@@ -86,7 +86,7 @@ int ss_procbuf_listen(ss_procbuf *pb, char *ret_address, size_t size)
         if (rc == 0)
             rc = new_secret(pb, name);
         if (rc == 0)
-            rc = ss__procbuf_watch(pb, fd, &pb->listenfd);
+            rc = ss__procbuf_watch(pb, &pb->listen_io, fd);
         if (rc == 0)
             pb->listenfd = fd;
         else if (fd >= 0)
@@ -121,7 +121,7 @@ static int add_conn(ss_procbuf *pb, int fd, pid_t pid)
     ss__procbuf_open_chan(pb, c, &c->pidfd, SS__CHAN_PIDFD, -1, 0);
     int rc = ss__procbuf_open_chan(pb, c, &c->mirror, SS__CHAN_MIRROR, fd, 0);
     if (rc == 0)
-        rc = ss__procbuf_watch(pb, fd, &c->mirror);
+        rc = ss__procbuf_watch(pb, &c->mirror.io, fd);
     if (rc < 0) {
         ss__procbuf_free_child(pb, c);
         return rc;

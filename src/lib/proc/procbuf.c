@@ -1,8 +1,9 @@
 /*
- * ss_procbuf: the parent's side of process mode. One collector thread sleeps in
- * epoll_wait on every child's channels and pidfd; it turns raw output into
- * records through one ss_writer per channel, stores mirror frames as they are,
- * reaps children as they exit and stores an exit record for each.
+ * ss_procbuf: the parent's side of process mode. A collector on the library's
+ * event loop (util/evloop.h, a thread of its own) watches every child's
+ * channels and pidfd; it turns raw output into records through one ss_writer
+ * per channel, stores mirror frames as they are, reaps children as they exit
+ * and stores an exit record for each. Its callbacks run under pb->mu.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,12 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +25,7 @@
 #include "proc/frame.h"
 #include "proc/procbuf_int.h"
 #include "util/clock.h"
+#include "util/evloop.h"
 #include "util/records.h"
 
 #define DEFAULT_GRACE_MS 2000
@@ -87,7 +86,7 @@ static void close_chan(ss_procbuf *pb, ss__chan *ch)
         ch->paused = false;
         pb->npaused--;
     }
-    epoll_ctl(pb->epfd, EPOLL_CTL_DEL, ch->fd, NULL);
+    ss__evio_set(pb->ev, &ch->io, -1, 0);
     close(ch->fd);
     ch->fd = -1;
     if (ch->w) {
@@ -109,9 +108,10 @@ static void arm_linger(ss_procbuf *pb)
         if (t && (!first || t < first))
             first = t;
     }
-    struct itimerspec its = {.it_value = {.tv_sec = first / 1000,
-                                          .tv_nsec = (long)(first % 1000) * 1000000}};
-    timerfd_settime(pb->lingerfd, TFD_TIMER_ABSTIME, &its, NULL);
+    if (first)
+        ss__evtimer_set(pb->ev, &pb->linger, first);
+    else
+        ss__evtimer_cancel(pb->ev, &pb->linger);
 }
 
 /*
@@ -282,61 +282,58 @@ static size_t flow_room(ss_procbuf *pb, const ss__chan *ch)
     return room < sizeof(pb->rbuf) ? (size_t)room : sizeof(pb->rbuf);
 }
 
-/* Pausing takes the fd out of epoll altogether: with no events asked for,
- * epoll would still report a hang-up, again and again. */
+/* A paused channel is out of the loop's epoll (mask 0): see ss__evio_set. */
 static void set_watched(ss_procbuf *pb, ss__chan *ch, bool watched)
 {
     if (ch->paused != watched)
         return;
-    if (watched) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ch};
-        epoll_ctl(pb->epfd, EPOLL_CTL_ADD, ch->fd, &ev);
+    ss__evio_set(pb->ev, &ch->io, ch->fd, watched ? SS__EV_READ : 0);
+    if (watched)
         pb->npaused--;
-    } else {
-        epoll_ctl(pb->epfd, EPOLL_CTL_DEL, ch->fd, NULL);
+    else
         pb->npaused++;
-    }
     ch->paused = !watched;
 }
 
-/* One read per readiness event: level-triggered epoll comes back for the rest,
- * which keeps one chatty child from starving the others. */
-static void handle_chan(ss_procbuf *pb, ss__chan *ch)
+/* The child exited (its pidfd is readable): reap it. */
+static void reap_child(ss_procbuf *pb, ss__chan *ch)
 {
     ss__child *c = ch->child;
-    if (ch->fd < 0)
-        return;
-    size_t want = sizeof(pb->rbuf);
-    if (ch->kind == SS__CHAN_PIDFD) {
-        pid_t r = waitpid(c->pid, &c->wstatus, WNOHANG);
-        /* ECHILD: someone else reaped it (SIGCHLD set to SIG_IGN, or a
-         * waitpid(-1) elsewhere); its status is lost but its end is not. */
-        if (r == c->pid || (r < 0 && errno == ECHILD)) {
-            c->status_lost = r < 0;
-            c->exited = true;
-            close_chan(pb, ch);
-            if (c->open_chans > 0 && (pb->kill_due || pb->linger_ms < 0)) {
-                cut_output(pb, c);
-            } else if (c->open_chans > 0 && pb->linger_ms > 0) {
-                c->linger_at = ss__mono_ms() + pb->linger_ms;
-                /* deadlines come in the order children exit: an armed
-                 * timer is due no later than this one */
-                if (pb->nlinger++ == 0)
-                    arm_linger(pb);
-            }
-            maybe_finish(pb, c);
+    pid_t r = waitpid(c->pid, &c->wstatus, WNOHANG);
+    /* ECHILD: someone else reaped it (SIGCHLD set to SIG_IGN, or a
+     * waitpid(-1) elsewhere); its status is lost but its end is not. */
+    if (r == c->pid || (r < 0 && errno == ECHILD)) {
+        c->status_lost = r < 0;
+        c->exited = true;
+        close_chan(pb, ch);
+        if (c->open_chans > 0 && (pb->kill_due || pb->linger_ms < 0)) {
+            cut_output(pb, c);
+        } else if (c->open_chans > 0 && pb->linger_ms > 0) {
+            c->linger_at = ss__mono_ms() + pb->linger_ms;
+            /* deadlines come in the order children exit: an armed
+             * timer is due no later than this one */
+            if (pb->nlinger++ == 0)
+                arm_linger(pb);
         }
-        return;
+        maybe_finish(pb, c);
     }
+}
+
+/* One read from an output or mirror channel. Returns whether the read filled
+ * what was asked, so that another may find more. */
+static bool read_chan(ss_procbuf *pb, ss__chan *ch)
+{
+    ss__child *c = ch->child;
+    size_t want = sizeof(pb->rbuf);
     if (pb->flow_control && (want = flow_room(pb, ch)) == 0) {
         set_watched(pb, ch, false);
-        return;
+        return false;
     }
     if (ch->cut && want > ch->drain_left)
         want = ch->drain_left;
     ssize_t n = read(ch->fd, pb->rbuf, want);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
+        return false;
     if (n <= 0) {
         /* end of file; EIO is how a pty master says the same */
         if (ch->kind == SS__CHAN_MIRROR && ch->in.len > 0 && !c->detached &&
@@ -348,13 +345,13 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
             close_chan(pb, ch);
             maybe_finish(pb, c);
         }
-        return;
+        return false;
     }
     if (ch->kind == SS__CHAN_MIRROR && c->connected) {
         /* a connected mirror is nobody's child, never cut; and read_mirror
          * may free it with its channel */
         read_mirror(pb, ch, pb->rbuf, (size_t)n);
-        return;
+        return false;
     }
     if (ch->kind == SS__CHAN_MIRROR)
         read_mirror(pb, ch, pb->rbuf, (size_t)n);
@@ -364,6 +361,24 @@ static void handle_chan(ss_procbuf *pb, ss__chan *ch)
         close_chan(pb, ch);
         maybe_finish(pb, c);
     }
+    return ch->fd >= 0 && (size_t)n == want;
+}
+
+/* A channel is ready (loop thread). At most SS__EV_BUDGET reads, the loop's
+ * fairness rule: level-triggered epoll comes back for the rest, so a chatty
+ * child cannot starve the others. */
+static void chan_ready(ss__evio *io, unsigned events)
+{
+    (void)events;
+    ss_procbuf *pb = io->arg;
+    ss__chan *ch = (ss__chan *)((char *)io - offsetof(ss__chan, io));
+    pthread_mutex_lock(&pb->mu);
+    if (ch->fd >= 0 && ch->kind == SS__CHAN_PIDFD)
+        reap_child(pb, ch);
+    else
+        for (int i = 0; i < SS__EV_BUDGET && ch->fd >= 0 && read_chan(pb, ch); i++) {
+        }
+    pthread_mutex_unlock(&pb->mu);
 }
 
 /* Kill a child that will never be watched, and reap it at once. */
@@ -415,49 +430,43 @@ static void cut_exited(ss_procbuf *pb)
     }
 }
 
-static void *collector_main(void *arg)
+static void listen_ready(ss__evio *io, unsigned events)
 {
-    ss_procbuf *pb = arg;
-    struct epoll_event evs[32];
-    for (;;) {
-        int n = epoll_wait(pb->epfd, evs, 32, -1);
-        if (n < 0 && errno != EINTR)
-            break;
-        pthread_mutex_lock(&pb->mu);
-        for (int i = 0; i < n; i++) {
-            void *ptr = evs[i].data.ptr;
-            uint64_t count;
-            if (ptr == &pb->wakefd) {
-                if (read(pb->wakefd, &count, sizeof(count)) < 0) {
-                    /* nothing to do: the flag it announces is read below */
-                }
-            } else if (ptr == &pb->listenfd) {
-                ss__procbuf_accept(pb);
-            } else if (ptr == &pb->timerfd) {
-                if (read(pb->timerfd, &count, sizeof(count)) == (ssize_t)sizeof(count)) {
-                    pb->kill_due = true;
-                    signal_running(pb, SIGKILL, true);
-                    cut_exited(pb);
-                }
-            } else if (ptr == &pb->lingerfd) {
-                if (read(pb->lingerfd, &count, sizeof(count)) == (ssize_t)sizeof(count))
-                    linger_expired(pb);
-            } else {
-                handle_chan(pb, ptr);
-            }
-        }
-        bool quit = pb->quit;
-        pthread_mutex_unlock(&pb->mu);
-        if (quit)
-            break;
-    }
-    return NULL;
+    (void)events;
+    ss_procbuf *pb = io->arg;
+    pthread_mutex_lock(&pb->mu);
+    ss__procbuf_accept(pb);
+    pthread_mutex_unlock(&pb->mu);
 }
 
-int ss__procbuf_watch(ss_procbuf *pb, int fd, void *ptr)
+/* The stop's grace period may be over: SIGKILL. A reset, or a new stop with
+ * a later end, may have come between the timer firing and this call. */
+static void grace_over(ss__evtimer *t)
 {
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ptr};
-    return epoll_ctl(pb->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+    ss_procbuf *pb = t->arg;
+    pthread_mutex_lock(&pb->mu);
+    if (pb->grace_at && pb->grace_at <= ss__mono_ms()) {
+        pb->grace_at = 0;
+        pb->kill_due = true;
+        signal_running(pb, SIGKILL, true);
+        cut_exited(pb);
+    }
+    pthread_mutex_unlock(&pb->mu);
+}
+
+static void linger_over(ss__evtimer *t)
+{
+    ss_procbuf *pb = t->arg;
+    pthread_mutex_lock(&pb->mu);
+    linger_expired(pb);
+    pthread_mutex_unlock(&pb->mu);
+}
+
+int ss__procbuf_watch(ss_procbuf *pb, ss__evio *io, int fd)
+{
+    if (io == &pb->listen_io)
+        ss__evio_init(io, listen_ready, pb);
+    return ss__evio_set(pb->ev, io, fd, SS__EV_READ);
 }
 
 /* Move fd to a number >= 5, so that a spawned child's actions that put fds on
@@ -485,7 +494,7 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
     ss_procbuf *pb = calloc(1, sizeof(*pb));
     if (!pb)
         return -ENOMEM;
-    pb->epfd = pb->wakefd = pb->timerfd = pb->lingerfd = pb->stopfd = pb->listenfd = -1;
+    pb->stopfd = pb->listenfd = -1;
     pb->line_flags = opts->buf.line_flags;
     pb->grace_ms = opts->term_grace_ms ? opts->term_grace_ms : DEFAULT_GRACE_MS;
     pb->linger_ms = opts->linger_ms;
@@ -496,14 +505,13 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
     pb->max_line = pb->lb->defw.max_line;
     pb->max_payload = (size_t)pb->lb->ring.hdr->max_bytes;
 
-    pb->epfd = epoll_create1(EPOLL_CLOEXEC);
-    pb->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    pb->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    pb->lingerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    rc = ss__evloop_new(&pb->ev);
+    if (rc < 0)
+        goto out_free;
+    ss__evtimer_init(&pb->grace, grace_over, pb);
+    ss__evtimer_init(&pb->linger, linger_over, pb);
     pb->stopfd = fd_above_4(memfd_create("syncstream-stop", MFD_CLOEXEC));
-    if (pb->epfd < 0 || pb->wakefd < 0 || pb->timerfd < 0 || pb->lingerfd < 0 ||
-        pb->stopfd < 0 ||
-        ftruncate(pb->stopfd, sizeof(uint32_t)) < 0) {
+    if (pb->stopfd < 0 || ftruncate(pb->stopfd, sizeof(uint32_t)) < 0) {
         rc = -errno;
         goto out_free;
     }
@@ -514,10 +522,6 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
         rc = -errno;
         goto out_free;
     }
-    if ((rc = ss__procbuf_watch(pb, pb->wakefd, &pb->wakefd)) < 0 ||
-        (rc = ss__procbuf_watch(pb, pb->timerfd, &pb->timerfd)) < 0 ||
-        (rc = ss__procbuf_watch(pb, pb->lingerfd, &pb->lingerfd)) < 0)
-        goto out_free;
 
     pthread_mutex_init(&pb->mu, NULL);
     pthread_condattr_t attr;
@@ -525,7 +529,7 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&pb->changed, &attr);
     pthread_condattr_destroy(&attr);
-    rc = -pthread_create(&pb->thread, NULL, collector_main, pb);
+    rc = ss__evloop_start(pb->ev);
     if (rc < 0) {
         pthread_cond_destroy(&pb->changed);
         pthread_mutex_destroy(&pb->mu);
@@ -537,9 +541,9 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
 out_free:
     if (pb->stop_flag)
         munmap(pb->stop_flag, sizeof(uint32_t));
-    for (int *fd = &pb->epfd; fd <= &pb->stopfd; fd++)
-        if (*fd >= 0)
-            close(*fd);
+    if (pb->stopfd >= 0)
+        close(pb->stopfd);
+    ss__evloop_free(pb->ev);
     ss_linebuf_free(pb->lb);
     free(pb);
     return rc;
@@ -560,11 +564,7 @@ void ss_procbuf_free(ss_procbuf *pb)
     pthread_mutex_lock(&pb->mu);
     pb->quit = true;
     pthread_mutex_unlock(&pb->mu);
-    uint64_t one = 1;
-    if (write(pb->wakefd, &one, sizeof(one)) < 0) {
-        /* an eventfd write only fails on overflow, and then it is readable anyway */
-    }
-    pthread_join(pb->thread, NULL);
+    ss__evloop_stop(pb->ev);
 
     for (size_t i = 0; i < pb->nchildren; i++) {
         ss__child *c = pb->children[i];
@@ -583,10 +583,7 @@ void ss_procbuf_free(ss_procbuf *pb)
     if (pb->listenfd >= 0)
         close(pb->listenfd);
     munmap(pb->stop_flag, sizeof(uint32_t));
-    close(pb->epfd);
-    close(pb->wakefd);
-    close(pb->timerfd);
-    close(pb->lingerfd);
+    ss__evloop_free(pb->ev);
     close(pb->stopfd);
     ss_linebuf_free(pb->lb);
     pthread_cond_destroy(&pb->changed);
@@ -605,6 +602,7 @@ int ss__procbuf_open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_k
     ch->child = c;
     ch->kind = kind;
     ch->fd = -1;
+    ss__evio_init(&ch->io, chan_ready, pb);
     /* one whole frame, and the rest of the read that completed it */
     ss__buf_init(&ch->in, SS__FRAME_HDR + pb->max_payload + sizeof(pb->rbuf));
     if (fd < 0)
@@ -668,7 +666,7 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
     pb->running++;
     ss__chan *chans[] = {&c->out, &c->err, &c->mirror, &c->pidfd};
     for (size_t i = 0; i < 4; i++) {
-        if (chans[i]->fd >= 0 && ss__procbuf_watch(pb, chans[i]->fd, chans[i]) < 0)
+        if (chans[i]->fd >= 0 && ss__procbuf_watch(pb, &chans[i]->io, chans[i]->fd) < 0)
             close_chan(pb, chans[i]);
     }
     /* a child added while a stop is in force is stopped like the others */
@@ -727,9 +725,8 @@ static void stop_locked(ss_procbuf *pb)
         return;
     }
     signal_running(pb, SIGTERM, false);
-    struct itimerspec its = {.it_value = {.tv_sec = pb->grace_ms / 1000,
-                                          .tv_nsec = (long)(pb->grace_ms % 1000) * 1000000}};
-    timerfd_settime(pb->timerfd, 0, &its, NULL);
+    pb->grace_at = ss__mono_ms() + pb->grace_ms;
+    ss__evtimer_set(pb->ev, &pb->grace, pb->grace_at);
 }
 
 int ss_procbuf_stop(ss_procbuf *pb)
@@ -775,8 +772,8 @@ int ss_procbuf_reset_flags(ss_procbuf *pb, unsigned flags)
     ss__procbuf_detach_conns(pb);
     pb->stopping = pb->forced = pb->kill_due = false;
     set_stop_flag(pb, 0);
-    struct itimerspec off = {0};
-    timerfd_settime(pb->timerfd, 0, &off, NULL);
+    pb->grace_at = 0;
+    ss__evtimer_cancel(pb->ev, &pb->grace);
     /* Cleared under pb->mu, so that no new child's record is cleared with
      * them; and the cleared records no longer wait for the reader. */
     int rc = flags & SS_PROC_RESET_KEEP_RECORDS ? 0 : ss_linebuf_clear(pb->lb);

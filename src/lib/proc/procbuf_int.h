@@ -12,6 +12,7 @@
 #include "proc/frame.h"
 #include "proc/mirror_int.h"
 #include "util/buf.h"
+#include "util/evloop.h"
 
 typedef enum ss__chan_kind {
     SS__CHAN_OUT,    /* raw bytes of stdout (or a pty) */
@@ -26,6 +27,7 @@ typedef struct ss__chan {
     ss__child *child;
     ss__chan_kind kind;
     int fd;            /* -1 when closed */
+    ss__evio io;       /* its watcher on the collector's loop */
     ss_writer *w;      /* OUT and ERR: assembles the raw bytes */
     ss__buf in;        /* MIRROR: bytes of an incomplete frame */
     bool paused;       /* flow control: not watched until the reader catches up */
@@ -67,10 +69,11 @@ struct ss_procbuf {
     ss_linebuf *lb;
     size_t max_line;
     size_t max_payload;
-    int epfd;
-    int wakefd;              /* eventfd: tells the collector to quit */
-    int timerfd;             /* the stop's grace period */
-    int lingerfd;            /* timerfd: the earliest linger_at of a child */
+    ss__evloop *ev;          /* the collector's loop */
+    ss__evtimer grace;       /* the stop's grace period, over at grace_at */
+    int64_t grace_at;        /* CLOCK_MONOTONIC ms; 0: no grace period runs */
+    ss__evtimer linger;      /* the earliest linger_at of a child */
+    ss__evio listen_io;      /* the listening socket's watcher */
     int stopfd;              /* memfd of the stop page mirrors watch */
     uint32_t *stop_flag;     /* that page, mapped read-write */
     ss__child **children;
@@ -92,7 +95,6 @@ struct ss_procbuf {
     char address[SS_MIRROR_ADDRESS_MAX];
     ss__child **conns;       /* connected mirrors, in no order */
     size_t nconns, conns_cap;
-    pthread_t thread;
     char rbuf[64 * 1024];    /* the collector's read buffer */
 };
 
@@ -109,7 +111,7 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
                           int mirror_fd, unsigned flags, int *ret_id);
 
 /* procbuf.c's pieces that listen.c uses too (pb->mu held). */
-int ss__procbuf_watch(ss_procbuf *pb, int fd, void *ptr);
+int ss__procbuf_watch(ss_procbuf *pb, ss__evio *io, int fd);
 int ss__procbuf_open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_kind kind,
                           int fd, uint32_t rec_flags);
 void ss__procbuf_free_child(ss_procbuf *pb, ss__child *c);

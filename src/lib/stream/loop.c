@@ -1,34 +1,31 @@
 /*
- * ss_stream_loop: one I/O thread sleeping in epoll_wait for every stream it
- * serves. Descriptors are level-triggered and watched only for what a stream
- * can use now: for reading while its read buffer has room, for writing while
- * bytes wait. A stream with nothing to watch leaves epoll altogether, so a
- * hang-up on a paused stream cannot spin the loop. Callers that change what a
- * stream can use queue it with ss__loop_touch(); an eventfd wakes the loop.
- * Transports with timed work (ops->timeout_ms) bound the epoll_wait timeout.
+ * ss_stream_loop: the stream service on the library's event loop
+ * (util/evloop.h), one loop thread for every stream it serves. A stream's
+ * descriptors are watched only for what it can use now: for reading while
+ * its read buffer has room, for writing while bytes wait. A stream with
+ * nothing to watch leaves epoll altogether, so a hang-up on a paused stream
+ * cannot spin the loop. Callers that change what a stream can use queue it
+ * with ss__loop_touch(), which wakes the loop; the loop's hook looks at the
+ * queued streams on its next turn. Transports with timed work
+ * (ops->timeout_ms) are asked on every turn, and bound the loop's sleep.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <syncstream/common.h>
 #include <syncstream/stream.h>
 
 #include "stream/stream_int.h"
 #include "util/clock.h"
+#include "util/evloop.h"
 
-#define MAX_EVENTS 256
 #define SCRATCH_LEN (64 * 1024)
 /* Bulk reads go straight into the read buffer, up to READ_CHUNK at a time,
  * once it has grown to DIRECT_MIN. */
 #define READ_CHUNK (256 * 1024)
 #define DIRECT_MIN (64 * 1024)
-/* Reads per stream per wake-up: fairness between streams on one loop. */
-#define READ_BUDGET 4
 /* A full read buffer is read again once this much of it is free (or half of
  * it, if smaller): a reader taking small pieces of a full buffer must not make
  * the loop stop and start watching again for each piece. A caller that waits
@@ -36,39 +33,28 @@
 #define RESUME_ROOM (1024 * 1024)
 
 struct ss_stream_loop {
-    pthread_mutex_t mu;      /* guards the dirty queue, quit and streams' loop flags */
+    ss__evloop *ev;
+    ss__evhook hook;         /* each turn: the touched streams, the timed work */
+    pthread_mutex_t mu;      /* guards the dirty queue and streams' loop flags */
     pthread_cond_t detached; /* a stream was let go */
-    int epfd;
-    int wakefd;
-    bool quit;
-    bool wake_pending; /* the eventfd was written and not yet read */
     ss_stream *dirty_head;
     ss_stream *timers; /* streams with timed work; loop thread only */
-    pthread_t thread;
     char scratch[SCRATCH_LEN];
 };
-
-static void wake(ss_stream_loop *loop)
-{
-    if (loop->wake_pending)
-        return;
-    loop->wake_pending = true;
-    uint64_t one = 1;
-    /* cannot fail short of a counter overflow, which wake_pending prevents */
-    (void)!write(loop->wakefd, &one, sizeof(one));
-}
 
 void ss__loop_touch(ss_stream *s)
 {
     ss_stream_loop *loop = s->loop;
     pthread_mutex_lock(&loop->mu);
-    if (!s->dirty && !s->detached) {
+    bool wake = !s->dirty && !s->detached;
+    if (wake) {
         s->dirty = true;
         s->dirty_next = loop->dirty_head;
         loop->dirty_head = s;
-        wake(loop);
     }
     pthread_mutex_unlock(&loop->mu);
+    if (wake)
+        ss__evloop_wake(loop->ev);
 }
 
 void ss__loop_wait_detached(ss_stream *s)
@@ -227,7 +213,7 @@ static char *read_target(ss_stream *s, char *scratch, size_t scratch_len, size_t
 static bool do_reads(ss_stream *s, char *scratch, size_t scratch_len)
 {
     bool changed = false;
-    for (int i = 0; i < READ_BUDGET && !s->eof && !s->rerr; i++) {
+    for (int i = 0; i < SS__EV_BUDGET && !s->eof && !s->rerr; i++) {
         size_t len = ss__read_room(s);
         if (len == 0)
             break;
@@ -319,33 +305,12 @@ static void wake_waiters(ss_stream *s, unsigned wake)
 
 /* ---- registration (loop thread, s->mu held) ---- */
 
-static int reg_find(const ss_stream *s, int fd)
-{
-    for (int i = 0; i < s->nregs; i++)
-        if (s->regs[i].fd == fd)
-            return i;
-    return -1;
-}
-
-static int epoll_set(ss_stream_loop *loop, ss_stream *s, int op, int fd, uint32_t mask)
-{
-    struct epoll_event ev = {.events = mask, .data.ptr = s};
-    if (epoll_ctl(loop->epfd, op, fd, &ev) == 0)
-        return 0;
-    /* A transport that closed an fd and opened another under the same number
-     * has silently left epoll (or never left it): retry the other way. */
-    if (op == EPOLL_CTL_MOD && errno == ENOENT)
-        return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
-    if (op == EPOLL_CTL_ADD && errno == EEXIST)
-        return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -errno;
-    return -errno;
-}
+static void stream_io(ss__evio *io, unsigned events);
 
 static void unregister_all(ss_stream_loop *loop, ss_stream *s)
 {
-    for (int i = 0; i < s->nregs; i++)
-        epoll_ctl(loop->epfd, EPOLL_CTL_DEL, s->regs[i].fd, NULL);
-    s->nregs = 0;
+    for (int i = 0; i < SS_TRANSPORT_MAX_FDS; i++)
+        ss__evio_set(loop->ev, &s->regs[i], -1, 0);
 }
 
 /* Watch what the stream can use now, and nothing else. */
@@ -373,38 +338,46 @@ static void update_interest(ss_stream_loop *loop, ss_stream *s)
         if (n > SS_TRANSPORT_MAX_FDS)
             n = SS_TRANSPORT_MAX_FDS;
     }
-    ss__reg next[SS_TRANSPORT_MAX_FDS];
+    struct {
+        int fd;
+        unsigned mask;
+    } next[SS_TRANSPORT_MAX_FDS];
     int nnext = 0;
     for (int i = 0; i < n; i++) {
-        uint32_t mask = 0;
+        unsigned mask = 0;
         if (want_read && (fds[i].events & SS_TRANSPORT_READ))
-            mask |= EPOLLIN;
+            mask |= SS__EV_READ;
         if (want_write && (fds[i].events & SS_TRANSPORT_WRITE))
-            mask |= EPOLLOUT;
+            mask |= SS__EV_WRITE;
         if (want_flush && (fds[i].events & SS_TRANSPORT_FLUSH))
-            mask |= EPOLLOUT;
-        if (mask && fds[i].fd >= 0)
-            next[nnext++] = (ss__reg){fds[i].fd, mask};
+            mask |= SS__EV_WRITE;
+        if (mask && fds[i].fd >= 0) {
+            next[nnext].fd = fds[i].fd;
+            next[nnext++].mask = mask;
+        }
     }
-    for (int i = 0; i < s->nregs; i++) {
+    /* A watcher keeps its slot while its fd is watched: epoll points at it. */
+    for (int i = 0; i < SS_TRANSPORT_MAX_FDS; i++) {
         bool kept = false;
         for (int j = 0; j < nnext; j++)
             kept |= next[j].fd == s->regs[i].fd;
-        if (!kept)
-            epoll_ctl(loop->epfd, EPOLL_CTL_DEL, s->regs[i].fd, NULL);
+        if (s->regs[i].mask && !kept)
+            ss__evio_set(loop->ev, &s->regs[i], -1, 0);
     }
     for (int j = 0; j < nnext; j++) {
-        int i = reg_find(s, next[j].fd);
-        int rc = 0;
-        if (i < 0)
-            rc = epoll_set(loop, s, EPOLL_CTL_ADD, next[j].fd, next[j].mask);
-        else if (s->regs[i].mask != next[j].mask)
-            rc = epoll_set(loop, s, EPOLL_CTL_MOD, next[j].fd, next[j].mask);
+        ss__evio *io = NULL;
+        for (int i = 0; i < SS_TRANSPORT_MAX_FDS && !io; i++)
+            if (s->regs[i].mask && s->regs[i].fd == next[j].fd)
+                io = &s->regs[i];
+        for (int i = 0; i < SS_TRANSPORT_MAX_FDS && !io; i++)
+            if (!s->regs[i].mask) {
+                io = &s->regs[i];
+                ss__evio_init(io, stream_io, s);
+            }
+        int rc = ss__evio_set(loop->ev, io, next[j].fd, next[j].mask);
         if (rc < 0)
             set_error(s, &s->rerr, rc);
     }
-    memcpy(s->regs, next, sizeof(next[0]) * (size_t)nnext);
-    s->nregs = nnext;
     if (s->rerr) {
         /* an error found here must wake the callers too */
         pthread_cond_broadcast(&s->readable);
@@ -494,55 +467,45 @@ static int run_timers(ss_stream_loop *loop)
     return next;
 }
 
-static void *loop_main(void *arg)
+/* An fd of s is ready: serve the stream (its fds share one service). */
+static void stream_io(ss__evio *io, unsigned events)
 {
-    ss_stream_loop *loop = arg;
-    struct epoll_event evs[MAX_EVENTS];
-    int timeout = -1;
-    for (;;) {
-        int n = epoll_wait(loop->epfd, evs, MAX_EVENTS, timeout);
-        for (int i = 0; i < n; i++) {
-            ss_stream *s = evs[i].data.ptr;
-            if (!s) {
-                uint64_t v;
-                (void)!read(loop->wakefd, &v, sizeof(v));
-                continue;
-            }
-            unsigned wake = 0;
-            pthread_mutex_lock(&s->mu);
-            /* a closed stream leaves epoll when its touch is handled below */
-            if (!s->closed) {
-                wake = service(s, loop->scratch, sizeof(loop->scratch));
-                update_interest(loop, s);
-            }
-            pthread_mutex_unlock(&s->mu);
-            wake_waiters(s, wake);
-        }
-
-        pthread_mutex_lock(&loop->mu);
-        loop->wake_pending = false;
-        ss_stream *touched = loop->dirty_head;
-        loop->dirty_head = NULL;
-        /* The touched streams are walked without the lock, through a link of
-         * the loop's own: a caller may queue a stream again meanwhile. */
-        for (ss_stream *s = touched; s; s = s->dirty_next) {
-            s->dirty = false;
-            s->work_next = s->dirty_next;
-        }
-        bool quit = loop->quit;
-        pthread_mutex_unlock(&loop->mu);
-
-        /* A stream is detached (and may then be freed) inside handle_touched,
-         * so the next pointer is read first. */
-        for (ss_stream *s = touched, *next; s; s = next) {
-            next = s->work_next;
-            handle_touched(loop, s);
-        }
-        if (quit)
-            break;
-        timeout = run_timers(loop);
+    (void)events;
+    ss_stream *s = io->arg;
+    ss_stream_loop *loop = s->loop;
+    unsigned wake = 0;
+    pthread_mutex_lock(&s->mu);
+    /* a closed stream leaves epoll when its touch is handled */
+    if (!s->closed) {
+        wake = service(s, loop->scratch, sizeof(loop->scratch));
+        update_interest(loop, s);
     }
-    return NULL;
+    pthread_mutex_unlock(&s->mu);
+    wake_waiters(s, wake);
+}
+
+/* Each turn, after the fds: the streams callers touched, then timed work. */
+static int loop_turn(ss__evhook *h)
+{
+    ss_stream_loop *loop = h->arg;
+    pthread_mutex_lock(&loop->mu);
+    ss_stream *touched = loop->dirty_head;
+    loop->dirty_head = NULL;
+    /* The touched streams are walked without the lock, through a link of
+     * the loop's own: a caller may queue a stream again meanwhile. */
+    for (ss_stream *s = touched; s; s = s->dirty_next) {
+        s->dirty = false;
+        s->work_next = s->dirty_next;
+    }
+    pthread_mutex_unlock(&loop->mu);
+
+    /* A stream is detached (and may then be freed) inside handle_touched,
+     * so the next pointer is read first. */
+    for (ss_stream *s = touched, *next; s; s = next) {
+        next = s->work_next;
+        handle_touched(loop, s);
+    }
+    return run_timers(loop);
 }
 
 int ss_stream_loop_new(ss_stream_loop **ret)
@@ -552,25 +515,18 @@ int ss_stream_loop_new(ss_stream_loop **ret)
     ss_stream_loop *loop = calloc(1, sizeof(*loop));
     if (!loop)
         return -ENOMEM;
-    int rc = 0;
-    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
-    loop->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (loop->epfd < 0 || loop->wakefd < 0) {
-        rc = -errno;
-        goto out_close;
-    }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->wakefd, &ev) < 0) {
-        rc = -errno;
-        goto out_close;
-    }
+    int rc = ss__evloop_new(&loop->ev);
+    if (rc < 0)
+        goto out_free;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&loop->mu, NULL);
     pthread_cond_init(&loop->detached, &ca);
     pthread_condattr_destroy(&ca);
-    rc = -pthread_create(&loop->thread, NULL, loop_main, loop);
+    loop->hook = (ss__evhook){.fn = loop_turn, .arg = loop};
+    ss__evloop_add_hook(loop->ev, &loop->hook);
+    rc = ss__evloop_start(loop->ev);
     if (rc < 0)
         goto out_sync;
     *ret = loop;
@@ -579,11 +535,8 @@ int ss_stream_loop_new(ss_stream_loop **ret)
 out_sync:
     pthread_cond_destroy(&loop->detached);
     pthread_mutex_destroy(&loop->mu);
-out_close:
-    if (loop->epfd >= 0)
-        close(loop->epfd);
-    if (loop->wakefd >= 0)
-        close(loop->wakefd);
+    ss__evloop_free(loop->ev);
+out_free:
     free(loop);
     return rc;
 }
@@ -592,13 +545,8 @@ void ss_stream_loop_free(ss_stream_loop *loop)
 {
     if (!loop)
         return;
-    pthread_mutex_lock(&loop->mu);
-    loop->quit = true;
-    wake(loop);
-    pthread_mutex_unlock(&loop->mu);
-    pthread_join(loop->thread, NULL);
-    close(loop->epfd);
-    close(loop->wakefd);
+    ss__evloop_stop(loop->ev);
+    ss__evloop_free(loop->ev);
     pthread_cond_destroy(&loop->detached);
     pthread_mutex_destroy(&loop->mu);
     free(loop);

@@ -11,14 +11,9 @@
 #include <syncstream/stream.h>
 
 #include "util/buf.h"
+#include "util/evloop.h"
 
 typedef struct ss__bridge ss__bridge;
-
-/* A descriptor as registered with the loop's epoll. */
-typedef struct ss__reg {
-    int fd;
-    uint32_t mask; /* EPOLLIN / EPOLLOUT */
-} ss__reg;
 
 struct ss_stream {
     pthread_mutex_t mu;      /* guards everything below but the loop's fields */
@@ -69,8 +64,9 @@ struct ss_stream {
     /* Loop's side. */
     ss_stream_loop *loop;
     bool own_loop;
-    ss__reg regs[SS_TRANSPORT_MAX_FDS]; /* only the loop thread touches these */
-    int nregs;
+    /* The transport's fds on the loop, in slots that stay put while an fd is
+     * watched (mask != 0); only the loop thread touches these. */
+    ss__evio regs[SS_TRANSPORT_MAX_FDS];
     bool has_timer;                     /* ops->timeout_ms exists */
     ss_stream *timer_next, *timer_prev; /* the loop's list of timed streams */
     /* guarded by the loop's mutex */
