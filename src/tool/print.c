@@ -284,8 +284,7 @@ int tool_print_record(FILE *out, tool_format fmt, const ss_record *rec)
 {
     if (fmt == TOOL_FORMAT_JSON) {
         tool_json_fields(out, rec);
-        fputs("}
-", out);
+        fputs("}\n", out);
     } else {
         print_text(out, rec, fmt == TOOL_FORMAT_COLOR);
     }
