@@ -148,7 +148,7 @@ def usage_errors():
          "--share-backlog wants lines"),
         ("bad_addr", ["--share", "tcp://nowhere"], "--share wants tcp://ADDR:PORT"),
         ("write_alone", ["--share-write", "all"], "go with --share"),
-        ("share_steps", ["--share", "tcp://127.0.0.1:0", "-e", "x"], "not for --send/--expect"),
+        ("share_steps", ["--share", "tcp://127.0.0.1:0", "-e", "x"], "not for a script (--script, --send, --expect)"),
         ("token_alone", ["--token-file", "/dev/null"], "--token-file goes with --share"),
     ]:
         p = subprocess.run([TOOL, "connect", "exec:true", *args], stdin=subprocess.DEVNULL,

@@ -67,7 +67,7 @@ check_file_run() {
 }
 run_example file_1 "$file" "$log" && check_file_run file_1 1 18
 run_example file_2 "$file" "$log" && check_file_run file_2 19 36
-same file "plain text" "$(grep -c ' writer-1 line writer-1, line 4 #' "$log")" 2
+same file "plain text" "$(grep -cE $' writer-1 line [0-9a-f]{8}\twriter-1, line 4$' "$log")" 2
 
 # stream: the README example of threadedstream, a local shell as the server.
 run_example stream "$stream"

@@ -283,7 +283,8 @@ int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn 
 
 bool ss__lineasm_plain(const ss__lineasm *la, const char *data, size_t len)
 {
-    if (la->held || len > la->max_line - la->len)
+    /* A "\r" waiting for the next byte ends or redraws the line on any byte. */
+    if (la->held || la->cr_pending || la->cr_held || len > la->max_line - la->len)
         return false;
     if (!(la->line_flags & SS_LINE_SPLITLINES))
         return !memchr(data, '\n', len) && !memchr(data, '\r', len);
