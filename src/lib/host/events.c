@@ -15,7 +15,7 @@
 
 #include <syncstream/common.h>
 
-#include "host/item.h"
+#include "codec/record_json.h"
 #include "host/server_int.h"
 #include "util/buf.h"
 #include "util/clock.h"

@@ -14,7 +14,7 @@
 
 #include <syncstream/common.h>
 
-#include "host/item.h"
+#include "codec/record_json.h"
 #include "hostclient/mirror_int.h"
 #include "util/clock.h"
 
