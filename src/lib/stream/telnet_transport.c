@@ -20,7 +20,7 @@
 #include <syncstream/transport.h>
 
 #include "stream/rfc2217.h"
-#include "stream/tcp.h"
+#include "util/tcp_connect.h"
 #include "stream/telnet.h"
 #include "stream/telnet_transport.h"
 
