@@ -255,7 +255,7 @@ static void delivered(ss_host_mirror *m, size_t k, bool duplicate)
         if (ss__hq_next(&m->inflight, &off, &t).what == SS__HQ_RECORD)
             records++;
     }
-    ss__buf_consume(&m->inflight, off);
+    ss__buf_take(&m->inflight, off);
     m->inflight_count -= k;
     m->send_k = 0;
     pthread_mutex_lock(&m->mu);

@@ -82,7 +82,7 @@ static int drain(tn *t)
             int rc = sock_error();
             return rc == -EAGAIN ? 0 : rc;
         }
-        ss__buf_consume(o, (size_t)w);
+        ss__buf_take(o, (size_t)w);
     }
     if (t->shut_pending) {
         t->shut_pending = false;
