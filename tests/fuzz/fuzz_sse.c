@@ -1,6 +1,6 @@
 /*
  * Fuzz target for the reader's Server-Sent Events parser (hostclient/sse.h)
- * and the record objects its events carry (host/item.h).
+ * and the record objects its events carry (codec/record_json.h).
  *
  * The first byte chooses the size of the pieces the rest is fed in (a network
  * splits a stream anywhere). Checked on every input: the events seen are the
@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "host/item.h"
+#include "codec/record_json.h"
 #include "hostclient/sse.h"
 #include "util/buf.h"
 

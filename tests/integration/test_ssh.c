@@ -41,7 +41,7 @@ static void take(ss__ssh *s, ss__buf *out, ss__buf *err, size_t *nout, size_t *n
             assert_int_equal(ss__buf_append(dst[i], src[i]->data, src[i]->len), 0);
         if (count[i])
             *count[i] += src[i]->len;
-        ss__buf_consume(src[i], src[i]->len);
+        ss__buf_take(src[i], src[i]->len);
     }
 }
 
@@ -192,7 +192,7 @@ static void test_100mib(void **state)
         for (size_t i = 0; i < b->len; i++)
             bad += b->data[i] != line[(got + i) % period];
         got += b->len;
-        ss__buf_consume(b, b->len);
+        ss__buf_take(b, b->len);
         if (ss__ssh_ended(s) && ss__ssh_exit(s, &ex) == 0 && ss__ssh_stdout(s)->len == 0)
             break;
         assert_true(ss__mono_ms() < deadline);

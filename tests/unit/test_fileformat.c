@@ -269,6 +269,23 @@ static void test_crc32c(void **state)
         }
 }
 
+/* A text too long for its escaped size to fit in a size_t: the size no longer
+ * wraps around to a small reservation that escaping then overruns. */
+static void test_rest_size_never_wraps(void **state)
+{
+    (void)state;
+    ss__buf b;
+    ss__time_cache tc = SS__TIME_CACHE_INIT;
+    ss__buf_init(&b, SIZE_MAX);
+    assert_int_equal(ss__file_rest_max(5, SIZE_MAX / 4), SIZE_MAX);
+    assert_int_equal(ss__file_rec_format_rest(&b, &tc, 0, SS_KIND_LINE, 0, "s", "x", SIZE_MAX / 4),
+                     -ENOMEM);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(ss__file_rec_finish(&b, 1, "x", SIZE_MAX - 8), -ENOMEM);
+    assert_int_equal(b.len, 0);
+    ss__buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_crc32c),
+        cmocka_unit_test(test_rest_size_never_wraps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

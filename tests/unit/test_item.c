@@ -1,7 +1,7 @@
-/* Host mode's JSON shapes (src/lib/host/item.h): encode, decode, bad input. */
+/* Host mode's JSON shapes (src/lib/codec/record_json.h): encode, decode, bad input. */
 #include "test.h"
 
-#include "host/item.h"
+#include "codec/record_json.h"
 
 static ss_record make_record(ss_kind kind, const char *text, size_t len)
 {

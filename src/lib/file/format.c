@@ -338,14 +338,20 @@ static int parse_kind(const char *p, const char *end, ss_kind *kind, uint32_t *f
 
 #define CRC_LEN 9 /* the check: "#" (version 1) or " " (version 2) and 8 hex digits */
 
+size_t ss__file_rest_max(size_t src_len, size_t len)
+{
+    /* time, escaped source and text (4 bytes a byte at worst), kind with
+     * flags, separators; src_len is below SS_SOURCE_MAX */
+    size_t fixed = 1 + TIME_LEN + 1 + 4 * src_len + 4 + 1 + 32 + 1 + 1;
+    return len > (SIZE_MAX - fixed) / 4 ? SIZE_MAX : fixed + 4 * len;
+}
+
 int ss__file_rec_format_rest(ss__buf *out, ss__time_cache *tc, int64_t time_ns, ss_kind kind,
                              uint32_t flags, const char *source, const char *text, size_t len)
 {
     size_t src_len = strnlen(source, SS_SOURCE_MAX - 1);
-    /* time, escaped source and text, kind with flags, separators */
     char *start;
-    int rc = ss__buf_reserve(out, 1 + TIME_LEN + 1 + 4 * src_len + 4 + 1 + 32 + 1 + 4 * len + 1,
-                             &start);
+    int rc = ss__buf_reserve(out, ss__file_rest_max(src_len, len), &start);
     if (rc < 0)
         return rc;
     char *o = start;
@@ -380,7 +386,11 @@ int ss__file_rec_finish(ss__buf *out, unsigned version, uint64_t seq, const char
                         size_t rest_len)
 {
     char *start;
-    int rc = ss__buf_reserve(out, 20 + rest_len + CRC_LEN + 2, &start);
+    _Static_assert(20 + CRC_LEN + 2 == SS__FILE_FINISH_MAX,
+                   "SEQ digits, CRC, a tab or space and '\\n'");
+    if (rest_len > SIZE_MAX - SS__FILE_FINISH_MAX)
+        return -ENOMEM;
+    int rc = ss__buf_reserve(out, SS__FILE_FINISH_MAX + rest_len, &start);
     if (rc < 0)
         return rc;
     char *o = start;
@@ -426,7 +436,7 @@ int ss__file_rec_format(ss__buf *out, ss__time_cache *tc, unsigned version, uint
                         const char *text, size_t len)
 {
     ss__buf rest;
-    ss__buf_init(&rest, SIZE_MAX);
+    ss__buf_init(&rest, ss__file_rest_max(strnlen(source, SS_SOURCE_MAX - 1), len));
     int rc = ss__file_rec_format_rest(&rest, tc, time_ns, kind, flags, source, text, len);
     if (rc == 0)
         rc = ss__file_rec_finish(out, version, seq, rest.data, rest.len);

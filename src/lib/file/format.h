@@ -99,6 +99,12 @@ int ss__file_rec_format_rest(ss__buf *out, ss__time_cache *tc, int64_t time_ns, 
 int ss__file_rec_finish(ss__buf *out, unsigned version, uint64_t seq, const char *rest,
                         size_t rest_len);
 
+/* The most bytes format_rest appends for a source of src_len bytes and len of
+ * text (SIZE_MAX when that does not fit in a size_t: the append then fails
+ * with -ENOMEM), and the most finish adds to a rest (SEQ, CRC, a tab or space, '\n'). */
+size_t ss__file_rest_max(size_t src_len, size_t len);
+#define SS__FILE_FINISH_MAX 31u
+
 /* Both steps at once: append one whole record line of that version. */
 int ss__file_rec_format(ss__buf *out, ss__time_cache *tc, unsigned version, uint64_t seq,
                         int64_t time_ns, ss_kind kind, uint32_t flags, const char *source,

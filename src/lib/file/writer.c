@@ -161,7 +161,7 @@ static int append_held(ss__fw *st, size_t max)
             break;
         }
     }
-    ss__buf_consume(&st->pending, at);
+    ss__buf_take(&st->pending, at);
     return rc;
 }
 
@@ -224,7 +224,7 @@ static void drop_oldest_held(ss__fw *st)
         memcpy(&len, st->pending.data + at, sizeof(len));
         at += sizeof(len) + len;
     }
-    ss__buf_consume(&st->pending, at);
+    ss__buf_take(&st->pending, at);
     st->held -= n;
     fb->dropped += n;
 }
@@ -484,8 +484,10 @@ int ss_filewriter_close(ss_filewriter *w)
 static int held_records(ss__fw *st, ss_records *ret)
 {
     ss__buf lines;
-    ss__buf_init(&lines, SIZE_MAX);
     size_t n = st->held, at = 0, text_bytes = 0, kept = 0;
+    /* each held rest numbered and checked: pending's bytes, and at most
+     * SS__FILE_FINISH_MAX a record for its 4-byte length */
+    ss__buf_init(&lines, st->pending.len + n * SS__FILE_FINISH_MAX);
     ss__file_rec *recs = calloc(n ? n : 1, sizeof(*recs));
     size_t *offs = calloc(n ? n : 1, sizeof(*offs)), *lens = calloc(n ? n : 1, sizeof(*lens));
     int rc = recs && offs && lens ? 0 : -ENOMEM;

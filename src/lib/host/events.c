@@ -15,7 +15,7 @@
 
 #include <syncstream/common.h>
 
-#include "host/item.h"
+#include "codec/record_json.h"
 #include "host/server_int.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -41,7 +41,7 @@ typedef struct event_stream {
     uint64_t cursor; /* the seq of the last record formatted */
     bool fresh;      /* the client gave no cursor: what rotated out before is not missed */
     ss__buf out;     /* the queue: formatted, not yet handed to libmicrohttpd */
-    size_t handed;   /* bytes of out already handed */
+    int tail_nl;     /* '\n's ending what was handed, up to 2 (2: an event's end) */
     int64_t filled_ms; /* CLOCK_MONOTONIC: when the queue was last filled */
     bool dropping;   /* the last event is queued: the stream ends after it */
 } event_stream;
@@ -137,11 +137,11 @@ static int64_t lag_ms(const event_stream *es)
 static void drop(event_stream *es)
 {
     /* Events end with a blank line and hold none inside: the next event
-     * starts after the first "\n\n" ending at or after handed. */
-    size_t end = es->handed;
-    while (end > 0 && end < es->out.len &&
-           !(end >= 2 && es->out.data[end - 1] == '\n' && es->out.data[end - 2] == '\n'))
-        end++;
+     * starts after the first "\n\n" ending in the queue, counting the '\n's
+     * that ended what was handed (the rest of an event half handed is kept). */
+    size_t end = 0;
+    for (int nl = es->tail_nl; nl < 2 && end < es->out.len; end++)
+        nl = es->out.data[end] == '\n' ? nl + 1 : 0;
     es->out.len = end;
     char last[256];
     snprintf(last, sizeof(last),
@@ -157,26 +157,30 @@ static void drop(event_stream *es)
 static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max)
 {
     event_stream *es = cls;
-    if (es->handed < es->out.len && !es->dropping &&
+    if (es->out.len > 0 && !es->dropping &&
         ss__mono_ms() - es->filled_ms > lag_ms(es))
         drop(es);
-    while (es->handed == es->out.len) {
+    while (es->out.len == 0) {
         if (es->dropping)
             return MHD_CONTENT_READER_END_OF_STREAM;
         /* A queue grown past its bound by one long record gives that back. */
         if (es->out.alloc > 2 * QUEUE_BOUND)
             ss__buf_free(&es->out);
-        ss__buf_reset(&es->out);
-        es->handed = 0;
         if (fill(es) < 0)
             return MHD_CONTENT_READER_END_OF_STREAM;
         es->filled_ms = ss__mono_ms();
     }
-    size_t n = es->out.len - es->handed;
+    size_t n = es->out.len;
     if (n > max)
         n = max;
-    memcpy(buf, es->out.data + es->handed, n);
-    es->handed += n;
+    memcpy(buf, es->out.data, n);
+    ss__buf_take(&es->out, n);
+    int k = 0; /* the '\n's ending these bytes; all of them: add the earlier ones */
+    while (k < 2 && (size_t)k < n && buf[n - 1 - k] == '\n')
+        k++;
+    if ((size_t)k == n)
+        k += es->tail_nl;
+    es->tail_nl = k > 2 ? 2 : k;
     return (ssize_t)n;
 }
 
@@ -244,6 +248,7 @@ enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c
      * server: start from the oldest record kept. */
     es->cursor = (uint64_t)since > stats.last_seq ? 0 : (uint64_t)since;
     ss__buf_init(&es->out, OUT_CAP);
+    es->tail_nl = 2; /* nothing handed yet: at an event's start */
     /* The first bytes go out at once: the client learns the stream is open
      * and how soon to reconnect. */
     if (append_str(&es->out, "retry: 1000\n\n") < 0) {

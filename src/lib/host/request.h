@@ -1,7 +1,7 @@
 /*
  * host/request.h: the server's decoder of POST ROUTE bodies into a batch.
  *
- * A base-protocol body (one POST item, see item.h) and an extension batch
+ * A base-protocol body (one POST item, see codec/record_json.h) and an extension batch
  * ({"type": "batch", "mirror", "batch", "source", "items"}) both become an
  * ss__host_batch: the items' operations in order, their text one after another in
  * one buffer. Decoding does no I/O and checks everything before the store sees
@@ -16,7 +16,7 @@
 
 #include <syncstream/record.h>
 
-#include "host/item.h"
+#include "codec/record_json.h"
 #include "util/buf.h"
 
 #define SS__HOST_MIRROR_MAX 64      /* bytes in a mirror id */

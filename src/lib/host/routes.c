@@ -15,7 +15,7 @@
 #include <syncstream/common.h>
 #include <syncstream/linebuf.h>
 
-#include "host/item.h"
+#include "codec/record_json.h"
 #include "host/json_prepare.h"
 #include "host/request.h"
 #include "host/server_int.h"

@@ -11,7 +11,7 @@
 #include <syncstream/common.h>
 
 #include "hostclient/http.h"
-#include "stream/tcp.h"
+#include "util/tcp_connect.h"
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;

@@ -18,6 +18,9 @@
 #include "util/records.h"
 
 #define DEFAULT_SPOOL_BYTES (1ull << 30)
+/* A batch's JSON before its items: id, number and source (encode_batch in
+ * sender.c: a head of at most 160 bytes, a source of 31 bytes escaped). */
+#define BODY_HEAD_MAX 1024
 
 static int pick(int v, int def)
 {
@@ -30,6 +33,18 @@ static size_t pick_size(size_t v, size_t def)
 }
 
 /* A random id, unique per mirror instance (HOST-EXT: [A-Za-z0-9._-], <= 64). */
+/* a + b, or SIZE_MAX when that does not fit (caps derived from options). */
+static size_t add_sat(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/* What the memory queue and the spool can hold together. */
+static size_t queued_max(const ss_host_mirror *m)
+{
+    return add_sat(m->opts.queue_bytes, m->opts.spool_bytes);
+}
+
 static void make_id(char id[SS__MIRROR_ID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
@@ -111,10 +126,21 @@ int ss_host_mirror_new(ss_host_mirror **ret, const char *url, const ss_host_mirr
     pthread_cond_init(&m->work, &ca);
     pthread_cond_init(&m->progress, &ca);
     pthread_condattr_destroy(&ca);
-    /* The queue's bound counts whole entries; a batch in flight is on top. */
-    ss__buf_init(&m->inflight, SIZE_MAX);
-    ss__buf_init(&m->body, SIZE_MAX);
-    ss__buf_init(&m->scratch, SIZE_MAX);
+    /* The queue's bound counts whole entries; a batch in flight is on top.
+     * The caps follow from the options, so that none is ever hit:
+     *  - inflight holds a batch taken from the queue and, in
+     *    ss_host_mirror_unsent(), all that was queued after it: at most twice
+     *    what the memory queue and the spool hold;
+     *  - scratch holds a run of inflight's line records, each with at most one
+     *    '\n' for its 8-byte entry header: no more than inflight;
+     *  - body is a batch as JSON: at most 6 bytes per text byte ("\u001b",
+     *    "\ufffd" for a byte of invalid UTF-8) and 128 per item's frame for an
+     *    entry's 8-byte header, so 16 per byte of inflight, and the head. */
+    size_t inflight_cap = add_sat(queued_max(m), queued_max(m));
+    ss__buf_init(&m->inflight, inflight_cap);
+    ss__buf_init(&m->scratch, inflight_cap);
+    ss__buf_init(&m->body, add_sat(inflight_cap > SIZE_MAX / 16 ? SIZE_MAX : 16 * inflight_cap,
+                                   BODY_HEAD_MAX));
     m->q.fd = -1;
 
     int rc = -ENOMEM;
@@ -410,7 +436,7 @@ int ss_host_mirror_unsent(ss_host_mirror *m, ss_records *ret)
         return -EBUSY;
     /* The thread is gone: what it had in flight comes first, then the queue. */
     ss__buf rest;
-    ss__buf_init(&rest, SIZE_MAX);
+    ss__buf_init(&rest, queued_max(m));
     int rc = 0;
     while (ss__hqueue_count(&m->q) > 0) {
         rc = ss__hqueue_take(&m->q, SIZE_MAX, SIZE_MAX, &rest);

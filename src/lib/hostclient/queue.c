@@ -72,25 +72,13 @@ static int pread_all(int fd, void *p, size_t n, uint64_t off)
     return 0;
 }
 
-/* Make room in mem by dropping the bytes already taken. */
-static void compact(ss__hqueue *q)
-{
-    if (q->head == 0)
-        return;
-    ss__buf_consume(&q->mem, q->head);
-    q->head = 0;
-}
-
 size_t ss__hqueue_room(ss__hqueue *q)
 {
     /* Entries go to the spool once one did, until it is read back empty. */
     size_t spool = q->fd >= 0 && q->spool_wr < q->spool_cap ? (size_t)(q->spool_cap - q->spool_wr) : 0;
     if (q->spool_count > 0)
         return spool;
-    /* push compacts on the same condition, so what is taken counts as room
-     * once compacting is due. */
-    if (q->head >= q->mem.len / 2)
-        compact(q);
+    /* The cap bounds the bytes held; what was taken is reclaimed by push. */
     size_t mem = q->mem.cap - q->mem.len;
     /* Entries fill memory first, then the spool: either one holds them all. */
     return mem > spool ? mem : spool;
@@ -104,10 +92,6 @@ int ss__hqueue_push(ss__hqueue *q, uint8_t what, ss_kind kind, uint32_t flags, c
     size_t need = SS__HQ_HDR + len;
 
     if (q->spool_count == 0) {
-        /* Compacting moves what is left: only worth it once half was taken,
-         * so each byte moves at most once on average. */
-        if (q->mem.len + need > q->mem.cap && q->head >= q->mem.len / 2)
-            compact(q);
         if (q->mem.len + need <= q->mem.cap) {
             size_t before = q->mem.len;
             int rc = ss__buf_append(&q->mem, &h, SS__HQ_HDR);
@@ -139,22 +123,16 @@ int ss__hqueue_take(ss__hqueue *q, size_t max_entries, size_t max_text, ss__buf 
 
     while (moved < max_entries && q->mem_count > 0) {
         ss__hq_hdr h;
-        memcpy(&h, q->mem.data + q->head, SS__HQ_HDR);
+        memcpy(&h, q->mem.data, SS__HQ_HDR);
         if (moved > 0 && text + h.len > max_text)
             return (int)moved;
-        int rc = ss__buf_append(out, q->mem.data + q->head, SS__HQ_HDR + h.len);
+        int rc = ss__buf_append(out, q->mem.data, SS__HQ_HDR + h.len);
         if (rc < 0)
             return moved ? (int)moved : rc;
-        q->head += SS__HQ_HDR + h.len;
+        ss__buf_take(&q->mem, SS__HQ_HDR + h.len);
         q->mem_count--;
         moved++;
         text += h.len;
-    }
-    if (q->mem_count == 0) {
-        ss__buf_reset(&q->mem);
-        q->head = 0;
-    } else if (q->head > q->mem.len / 2) {
-        compact(q);
     }
     /* The spool holds only entries newer than every one in memory. */
     while (moved < max_entries && q->mem_count == 0 && q->spool_count > 0) {

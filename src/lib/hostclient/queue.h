@@ -35,9 +35,8 @@ typedef struct ss__hq_hdr {
 #define SS__HQ_HDR sizeof(ss__hq_hdr)
 
 typedef struct ss__hqueue {
-    ss__buf mem;          /* entries, the oldest at head */
-    size_t head;          /* bytes of mem already taken */
-    size_t mem_count;     /* entries in mem after head */
+    ss__buf mem;          /* entries, the oldest first; mem_cap bounds their bytes */
+    size_t mem_count;     /* entries in mem */
     int fd;               /* spool file, -1 without one */
     char *path;
     uint64_t spool_rd;    /* offset of the oldest spooled entry */

@@ -15,7 +15,7 @@
 #include <syncstream/hostclient.h>
 #include <syncstream/linebuf.h>
 
-#include "host/item.h"
+#include "codec/record_json.h"
 #include "hostclient/http.h"
 #include "hostclient/sse.h"
 #include "util/records.h"

@@ -14,7 +14,7 @@
 
 #include <syncstream/common.h>
 
-#include "host/item.h"
+#include "codec/record_json.h"
 #include "hostclient/mirror_int.h"
 #include "util/clock.h"
 
@@ -292,7 +292,7 @@ static void delivered(ss_host_mirror *m, size_t k, bool duplicate)
         if (ss__hq_next(&m->inflight, &off, &t).what == SS__HQ_RECORD)
             records++;
     }
-    ss__buf_consume(&m->inflight, off);
+    ss__buf_take(&m->inflight, off);
     m->inflight_count -= k;
     m->send_k = 0;
     pthread_mutex_lock(&m->mu);

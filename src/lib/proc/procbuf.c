@@ -244,7 +244,7 @@ static void read_mirror(ss_procbuf *pb, ss__chan *ch, const char *data, size_t l
         rc = ss__buf_append(&ch->in, data, len);
         used = rc < 0 ? 0 : store_frames(pb, c, ch->in.data, ch->in.len);
         if (used > 0)
-            ss__buf_consume(&ch->in, (size_t)used);
+            ss__buf_take(&ch->in, (size_t)used);
     }
     if (used < 0 || rc < 0) {
         if (!c->connected || c->authed)

@@ -10,7 +10,7 @@
 #include <syncstream/common.h>
 
 #include "ssh/ssh_int.h"
-#include "stream/tcp.h"
+#include "util/tcp_connect.h"
 #include "util/clock.h"
 
 __attribute__((format(printf, 3, 4))) static void say(char *why, size_t len, const char *fmt,

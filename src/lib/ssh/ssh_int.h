@@ -86,7 +86,7 @@ short ss__ssh_events(const ss__ssh *s);
 int ss__ssh_pump(ss__ssh *s);
 
 /* The staged bytes of stdout and stderr. The caller takes bytes from the
- * front with ss__buf_consume() and calls ss__ssh_pump() again: bytes libssh
+ * front with ss__buf_take() and calls ss__ssh_pump() again: bytes libssh
  * kept while the buffer was full then move in. */
 static inline ss__buf *ss__ssh_stdout(ss__ssh *s)
 {

@@ -43,7 +43,7 @@ static ssize_t take_staged(ssh_transport *t, void *buf, size_t n, int *ret_chan)
             continue;
         size_t k = b->len < n ? b->len : n;
         memcpy(buf, b->data, k);
-        ss__buf_consume(b, k);
+        ss__buf_take(b, k);
         *ret_chan = chan;
         t->next_chan = !chan;
         return (ssize_t)k;

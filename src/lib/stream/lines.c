@@ -57,7 +57,7 @@ static void keep_taken(ss__buf *taken, const char *data, size_t len)
         len = taken->cap;
     }
     if (len > taken->cap - taken->len)
-        ss__buf_consume(taken, len - (taken->cap - taken->len));
+        ss__buf_take(taken, len - (taken->cap - taken->len));
     /* an allocation failure only shortens the payload; the line is delivered */
     (void)ss__buf_append(taken, data, len);
 }

@@ -308,7 +308,7 @@ static size_t queue_bytes(ss_stream *s, const char *data, size_t n)
         return n;
     }
     if (s->wstart > 0) {
-        ss__buf_consume(&s->wbuf, s->wstart);
+        ss__buf_take(&s->wbuf, s->wstart);
         s->wstart = 0;
     }
     /* fits (the caller checked the room), but the memory may not be there */

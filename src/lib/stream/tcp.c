@@ -17,7 +17,7 @@
 #include <syncstream/transport.h>
 
 #include "util/clock.h"
-#include "stream/tcp.h"
+#include "util/tcp_connect.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 
@@ -110,99 +110,6 @@ static int wrap(ss_transport *ret, int fd, const ss_tcp_opts *o)
     return 0;
 }
 
-/* Milliseconds left until deadline_ns (CLOCK_MONOTONIC), or -1 for none. */
-static int left_ms(int64_t deadline_ns)
-{
-    if (deadline_ns < 0)
-        return -1;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t left = deadline_ns - ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
-    return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
-}
-
-static int64_t deadline_ns(int timeout_ms)
-{
-    if (timeout_ms < 0)
-        return -1;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + (int64_t)timeout_ms * 1000000;
-}
-
-/* Connect one address within the deadline. Returns the socket or -errno. */
-static int connect_one(const struct addrinfo *ai, int64_t deadline)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-    if (fd < 0)
-        return -errno;
-    int rc = 0;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-        rc = -errno;
-        if (rc == -EINPROGRESS) {
-            struct pollfd p = {.fd = fd, .events = POLLOUT};
-            int n;
-            do
-                n = poll(&p, 1, left_ms(deadline));
-            while (n < 0 && errno == EINTR);
-            int err = 0;
-            socklen_t elen = sizeof(err);
-            if (n < 0)
-                rc = -errno;
-            else if (n == 0)
-                rc = -ETIMEDOUT;
-            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-                rc = -errno;
-            else
-                rc = -err;
-        }
-    }
-    if (rc < 0) {
-        close(fd);
-        return rc;
-    }
-    return fd;
-}
-
-int ss__gai_error(int gai)
-{
-    switch (gai) {
-    case EAI_MEMORY:
-        return -ENOMEM;
-    case EAI_SERVICE:
-    case EAI_BADFLAGS:
-    case EAI_FAMILY:
-    case EAI_SOCKTYPE:
-        return -EINVAL;
-    case EAI_NONAME:
-    case EAI_NODATA:
-    case EAI_ADDRFAMILY:
-        return SS_ENOHOST;
-    case EAI_SYSTEM:
-        return errno ? -errno : SS_ERESOLVE;
-    default: /* EAI_AGAIN, EAI_FAIL: the name service itself failed */
-        return SS_ERESOLVE;
-    }
-}
-
-int ss__tcp_connect(const char *host, const char *port, int timeout_ms)
-{
-    int64_t deadline = deadline_ns(timeout_ms);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *res;
-    int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai != 0)
-        return ss__gai_error(gai);
-    int fd = SS_ENOHOST; /* getaddrinfo() returned no address at all */
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = connect_one(ai, deadline);
-        if (fd >= 0 || left_ms(deadline) == 0)
-            break;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
 int ss_transport_tcp_connect(ss_transport *ret, const char *host, const char *port,
                              const ss_tcp_opts *opts)
 {
@@ -277,11 +184,11 @@ int ss_tcp_listener_accept(ss_tcp_listener *l, int timeout_ms, const ss_tcp_opts
 {
     if (!l || !ret)
         return -EINVAL;
-    int64_t deadline = deadline_ns(timeout_ms);
+    int64_t deadline = ss__poll_deadline_ns(timeout_ms);
     struct pollfd p = {.fd = l->fd, .events = POLLIN};
     int n;
     do
-        n = poll(&p, 1, left_ms(deadline));
+        n = poll(&p, 1, ss__poll_left_ms(deadline));
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return -errno;

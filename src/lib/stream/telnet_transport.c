@@ -20,7 +20,7 @@
 #include <syncstream/transport.h>
 
 #include "stream/rfc2217.h"
-#include "stream/tcp.h"
+#include "util/tcp_connect.h"
 #include "stream/telnet.h"
 #include "stream/telnet_transport.h"
 
@@ -82,7 +82,7 @@ static int drain(tn *t)
             int rc = sock_error();
             return rc == -EAGAIN ? 0 : rc;
         }
-        ss__buf_consume(o, (size_t)w);
+        ss__buf_take(o, (size_t)w);
     }
     if (t->shut_pending) {
         t->shut_pending = false;

@@ -1,10 +1,10 @@
-/* The JSON shapes of host mode (see item.h). */
+/* The JSON shapes of host mode (see record_json.h). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "host/item.h"
+#include "codec/record_json.h"
 #include "util/records.h"
 #include "util/utf8.h"
 

@@ -1,5 +1,6 @@
 /*
- * host/item.h: the JSON shapes of host mode, shared by the server and the client.
+ * codec/record_json.h: the JSON shapes of host mode, shared by the server
+ * (host/) and the client (hostclient/), so neither includes the other.
  *
  * Codecs only: no I/O, no locks, no global state; every function is thread-safe.
  * The shapes are those of /work/shared/PROTOCOL.md (docs/host-protocol.md):
@@ -25,8 +26,8 @@
  * what is wrong (for a 400 response's "message"); they never change their
  * outputs then.
  */
-#ifndef SS_HOST_ITEM_H
-#define SS_HOST_ITEM_H
+#ifndef SS_CODEC_RECORD_JSON_H
+#define SS_CODEC_RECORD_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>

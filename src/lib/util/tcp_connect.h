@@ -1,6 +1,7 @@
-/* Connecting a TCP socket: shared by the tcp transport and the ssh module. */
-#ifndef SS_STREAM_TCP_H
-#define SS_STREAM_TCP_H
+/* Connecting a TCP socket (util/tcp_connect.c): shared by the tcp and telnet
+ * transports, the ssh module and host mode's client. */
+#ifndef SS_UTIL_TCP_CONNECT_H
+#define SS_UTIL_TCP_CONNECT_H
 
 /* Connect to host:port, trying every address the name resolves to in turn,
  * all within timeout_ms (negative: no limit). Returns a connected socket,
