@@ -281,7 +281,7 @@ static void test_rest_size_never_wraps(void **state)
     assert_int_equal(ss__file_rec_format_rest(&b, &tc, 0, SS_KIND_LINE, 0, "s", "x", SIZE_MAX / 4),
                      -ENOMEM);
     assert_int_equal(b.len, 0);
-    assert_int_equal(ss__file_rec_finish(&b, 1, "x", SIZE_MAX - 8), -ENOMEM);
+    assert_int_equal(ss__file_rec_finish(&b, SS__FILE_VERSION, 1, "x", SIZE_MAX - 8), -ENOMEM);
     assert_int_equal(b.len, 0);
     ss__buf_free(&b);
 }
