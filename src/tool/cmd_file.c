@@ -60,7 +60,7 @@ const char cmd_file_help[] =
     "read: print the newest records, oldest first.\n"
     "  -n, --lines=N       only the newest N (default: all the file keeps)\n"
     "  -f, --follow        then print new records as they come, until interrupted\n"
-    "  -j, --json          JSON Lines instead of text (see syncstream(1))\n"
+    "      --json          JSON Lines instead of text (see syncstream(1))\n"
     "  Damaged lines are skipped and counted on standard error.\n"
     "\n"
     "clear: remove every record, for every reader (numbering goes on).\n"
@@ -535,7 +535,7 @@ static int file_read(int argc, char **argv)
 
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:fjh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:fh", long_opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             if (tool_parse_count(optarg, &n) < 0)

@@ -79,7 +79,7 @@ const char cmd_run_help[] =
     "\n"
     "Options:\n"
     "  -j, --jobs=N     run N jobs at once (default: the number of online CPUs)\n"
-    "  -q, --quote      never run CMD by a shell, even given as one string (as\n"
+    "      --quote      never run CMD by a shell, even given as one string (as\n"
     "                   parallel's -q: the string is the program's name)\n"
     "      --tag        start every line with the job's arguments and a tab, as\n"
     "                   parallel --tag (the command, for -c); lines stay on\n"
@@ -272,7 +272,7 @@ typedef struct run_ctx {
     bool ptag;               /* --tag / --tagstring: parallel's "LABEL\tline" */
     const char *tagstring;   /* --tagstring STR, else NULL ("{}") */
     bool dry_run;            /* --dry-run: print the commands, run none */
-    bool quote; /* -q: a one-string template is not a shell command line */
+    bool quote; /* --quote: a one-string template is not a shell command line */
     bool keep_order;         /* -k */
     run_halt halt;           /* --halt */
     run_timeout timeout;     /* --timeout */
@@ -1163,7 +1163,7 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
      * business ("run -- ls -l" and "run ls -l" both work). */
     optind = 0;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+:c:j:qkh", long_opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+:c:j:kh", long_opts, NULL)) != -1) {
         switch (ch) {
         case 'c': {
             char **n = realloc(shell, (n_shell + 1) * sizeof(*n));
