@@ -33,6 +33,32 @@ int tool_parse_count(const char *s, size_t *ret)
     return 0;
 }
 
+/* Short options subcommands gave up when every letter got one meaning across
+ * the tool (syncstream(1), SHORT OPTIONS): an old command line using one is
+ * told the long option to write instead, not only "unknown option". */
+static const struct retired_option {
+    const char *cmd;
+    char letter;
+    const char *instead; /* the long option the letter used to stand for here */
+    const char *now;     /* what the letter means now, and where */
+} retired_options[] = {
+    {"read", 'j', "--json", "run's --jobs"},
+    {"inspect", 'j', "--json", "run's --jobs"},
+    {"run", 'q', "--quote", "--quiet in connect and inspect"},
+    {"connect", 's', "--send", "--source in send and file write"},
+    {"connect", 't', "--timeout", "--token-file in read, send, stop and serve"},
+    {"serve", 's', "--store", "--source in send and file write"},
+    {"stop", 'r', "--reset", "serve's --route"},
+};
+
+static const struct retired_option *retired_option(const char *cmd, int letter)
+{
+    for (size_t i = 0; cmd && i < sizeof(retired_options) / sizeof(retired_options[0]); i++)
+        if (retired_options[i].letter == letter && strcmp(retired_options[i].cmd, cmd) == 0)
+            return &retired_options[i];
+    return NULL;
+}
+
 int tool_option_error(const char *cmd, char **argv, int c)
 {
     char word[64];
@@ -63,6 +89,10 @@ int tool_option_error(const char *cmd, char **argv, int c)
     if (long_word && optopt != 0)
         return tool_usage(cmd, "%s%soption '%s' takes no argument", cmd ? cmd : "",
                           cmd ? ": " : "", word);
+    const struct retired_option *r = long_word ? NULL : retired_option(cmd, optopt);
+    if (r)
+        return tool_usage(cmd, "%s: unknown option '%s': write %s (-%c is %s)", cmd, word,
+                          r->instead, r->letter, r->now);
     return tool_usage(cmd, "%s%sunknown option '%s'", cmd ? cmd : "", cmd ? ": " : "", word);
 }
 

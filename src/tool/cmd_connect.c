@@ -61,7 +61,7 @@ const char cmd_connect_help[] =
     "standard error as it happens.\n"
     "\n"
     "Options:\n"
-    "  -s, --send=TEXT       send TEXT; \\n \\r \\t \\e \\\\ and \\xHH are escapes\n"
+    "      --send=TEXT       send TEXT; \\n \\r \\t \\e \\\\ and \\xHH are escapes\n"
     "  -e, --expect=TEXT     wait for TEXT (exact bytes, same escapes)\n"
     "  -E, --expect-re=RE    wait for a match of RE (PCRE2); '$' matches only at\n"
     "                        the end of the stream; a match is at most 4 KiB\n"
@@ -73,7 +73,7 @@ const char cmd_connect_help[] =
     "                        examples/router-login.connect. A bad script is a\n"
     "                        usage error naming FILE:LINE; the script ends with\n"
     "                        its exit status (0, or the one wait took)\n"
-    "  -t, --timeout=S       seconds each step may take, and the connection\n"
+    "      --timeout=S       seconds each step may take, and the connection\n"
     "                        (default 10; a fraction is fine; without steps: how\n"
     "                        long to wait for the stream to end after input ends,\n"
     "                        default no limit)\n"
@@ -149,9 +149,9 @@ const char cmd_connect_help[] =
     "\n"
     "Examples:\n"
     "  " TOOL_NAME " connect 'serial:/dev/ttyUSB0?baud=115200'\n"
-    "  " TOOL_NAME " connect tcp://router:23 -e 'login: ' -s 'admin\\n' -e '# ' \\\n"
-    "      -s 'show version\\n' -E 'Version [0-9.]+' -t 5\n"
-    "  " TOOL_NAME " connect 'exec:python3 -i' -e '>>> ' -s '6*7\\n' -e 42\n"
+    "  " TOOL_NAME " connect tcp://router:23 -e 'login: ' --send 'admin\\n' -e '# ' \\\n"
+    "      --send 'show version\\n' -E 'Version [0-9.]+' --timeout 5\n"
+    "  " TOOL_NAME " connect 'exec:python3 -i' -e '>>> ' --send '6*7\\n' -e 42\n"
     "  " TOOL_NAME " connect --script router-login.connect 'serial:/dev/ttyUSB0'\n"
     "  " TOOL_NAME " connect -i ~/.ssh/id_ed25519 'ssh://pi@rack-3/tail -F /var/log/syslog'\n";
 
@@ -249,7 +249,7 @@ int cmd_connect(int argc, char **argv)
 
     opterr = 0;
     optind = 0;
-    while ((c = getopt_long(argc, argv, ":s:e:E:t:qi:h", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":e:E:qi:h", long_opts, NULL)) != -1) {
         switch (c) {
         case 's':
         case 'e':

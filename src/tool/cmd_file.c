@@ -66,7 +66,7 @@ const char cmd_file_help[] =
     "                      file is rotated (mv log log.1; a new log), removed and\n"
     "                      made again, or cut shorter, say so on standard error\n"
     "                      and go on from the new file's first record\n"
-    "  -j, --json          JSON Lines instead of text (see syncstream(1))\n"
+    "      --json          JSON Lines instead of text (see syncstream(1))\n"
     "      --color[=WHEN]  color stderr records (yellow) and a failed command's\n"
     "                      exit record (red): auto (default; when standard output\n"
     "                      is a terminal and NO_COLOR is not set), always or never\n"
@@ -643,7 +643,7 @@ static int file_read(int argc, char **argv)
 
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:fFjh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:fFh", long_opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             if (tool_parse_count(optarg, &n) < 0)

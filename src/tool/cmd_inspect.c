@@ -27,7 +27,7 @@ const char cmd_inspect_help[] =
     "Options:\n"
     "  -n, --lines=N   show only the newest N records (default: all); the partial\n"
     "                  line, if any, is shown last\n"
-    "  -j, --json      print JSON Lines, one object per record, instead of text\n"
+    "      --json      print JSON Lines, one object per record, instead of text\n"
     "  -q, --quiet     do not print the summary line on standard error\n"
     "  -h, --help      show this help and exit\n"
     "\n"
@@ -81,7 +81,7 @@ int cmd_inspect(int argc, char **argv)
     /* Reset getopt for this argument vector; messages are ours, not getopt's. */
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:jqh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:qh", long_opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             if (tool_parse_count(optarg, &n) < 0)

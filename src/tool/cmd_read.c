@@ -32,7 +32,7 @@ const char cmd_read_help[] =
     "  -f, --follow           then print new records as they arrive, until\n"
     "                         interrupted (syncstream servers only); a dropped\n"
     "                         connection is resumed without a gap or a repeat\n"
-    "  -j, --json             print JSON Lines instead of text\n"
+    "      --json             print JSON Lines instead of text\n"
     "      --color[=WHEN]     color stderr records (yellow) and a failed command's\n"
     "                         exit record (red): auto (default; when standard\n"
     "                         output is a terminal and NO_COLOR is not set),\n"
@@ -132,7 +132,7 @@ int cmd_read(int argc, char **argv)
 
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:fjt:h", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:ft:h", long_opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             if (tool_parse_count(optarg, &n) < 0)

@@ -94,7 +94,7 @@ const char cmd_run_help[] =
     "                   {1}... each; a {N} beyond them is empty (-n 0: none)\n"
     "  -N, --max-replace-args=N  the same, but a word holding {} is repeated\n"
     "                   for each argument, as parallel's -N: '[{}]' gives [a] [b]\n"
-    "  -q, --quote      never run CMD by a shell, even given as one string (as\n"
+    "      --quote      never run CMD by a shell, even given as one string (as\n"
     "                   parallel's -q: the string is the program's name)\n"
     "      --tag        start every line with the job's arguments and a tab, as\n"
     "                   parallel --tag (the command, for -c); lines stay on\n"
@@ -308,7 +308,7 @@ typedef struct run_ctx {
     bool ptag;               /* --tag / --tagstring: parallel's "LABEL\tline" */
     const char *tagstring;   /* --tagstring STR, else NULL ("{}") */
     bool dry_run;            /* --dry-run: print the commands, run none */
-    bool quote; /* -q: a one-string template is not a shell command line */
+    bool quote; /* --quote: a one-string template is not a shell command line */
     bool raw_cr; /* --raw-cr: a line redrawn by "\r" is printed in each state */
     bool redraw; /* each state of a redrawn line is printed, ended by "\r" */
     size_t redraw_num; /* the number of the job whose redraw was printed last */
@@ -1255,7 +1255,7 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
      * business ("run -- ls -l" and "run ls -l" both work). */
     optind = 0;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+:a:c:j:n:N:qkh", long_opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+:a:c:j:n:N:kh", long_opts, NULL)) != -1) {
         switch (ch) {
         case 'c': {
             char **n = realloc(shell, (n_shell + 1) * sizeof(*n));

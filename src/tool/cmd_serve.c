@@ -45,7 +45,7 @@ const char cmd_serve_help[] =
     "                          503 with Retry-After and its body is dropped\n"
     "      --max-connections=N at most N connections at once (default 256); half\n"
     "                          of them at most for long-polls and event streams\n"
-    "  -s, --store=STORE       where the records live: memory (the default, in this\n"
+    "      --store=STORE       where the records live: memory (the default, in this\n"
     "                          process) or redis://HOST[:PORT]/KEY, a Redis stream\n"
     "                          that every server started on the same KEY shares:\n"
     "                          one buffer behind several servers, kept across\n"
@@ -122,7 +122,7 @@ int cmd_serve(int argc, char **argv)
 
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":l:r:m:t:s:h", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":l:r:m:t:h", long_opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             o.listen = optarg;

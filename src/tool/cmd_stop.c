@@ -20,7 +20,7 @@ const char cmd_stop_help[] =
     "The request stays until withdrawn with --reset.\n"
     "\n"
     "Options:\n"
-    "  -r, --reset            withdraw the stop request instead\n"
+    "      --reset            withdraw the stop request instead\n"
     "  -t, --token-file=FILE  send the bearer token in FILE's first line\n"
     "      --cacert=FILE      https: trust the certificate authorities in FILE (a\n"
     "                         self-signed server's own certificate)\n"
@@ -46,7 +46,7 @@ int cmd_stop(int argc, char **argv)
 
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":rt:h", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":t:h", long_opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             reset = true;

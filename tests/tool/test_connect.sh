@@ -45,11 +45,11 @@ run twice_baud 2 connect 'serial:/dev/null?baud=115200&baud=9600' &&
     expect_err twice_baud "serial setting baud is given more than once"
 # a name that does not resolve: the name and the resolver's answer (not "No
 # route to host"; where no name server answers, that it failed for now)
-run unresolved 1 connect tcp://no-such-host.invalid:80 -e x -t 20 &&
+run unresolved 1 connect tcp://no-such-host.invalid:80 -e x --timeout 20 &&
     expect_err unresolved "cannot resolve the host name 'no-such-host.invalid': the host name" &&
     if grep -q 'No route' "$tmp/unresolved.err"; then fail unresolved "says No route"; fi
-run bad_escape 2 connect exec:true -s 'a\q' && expect_err bad_escape 'bad escape'
-run bad_timeout 2 connect exec:true -t soon && expect_err bad_timeout "seconds"
+run bad_escape 2 connect exec:true --send 'a\q' && expect_err bad_escape 'bad escape'
+run bad_timeout 2 connect exec:true --timeout soon && expect_err bad_timeout "seconds"
 run bad_regex 2 connect 'exec:echo x; sleep 5' -E '(' && expect_err bad_regex 'not a valid regular expression'
 run empty_expect 2 connect exec:true -e '' && expect_err empty_expect 'non-empty'
 run bad_option 2 connect --bogus exec:true && expect_err bad_option "unknown option '--bogus'"
@@ -57,14 +57,14 @@ run bad_option 2 connect --bogus exec:true && expect_err bad_option "unknown opt
 # ---- scripts against a local program ----
 
 prompt='printf "login: "; read u; echo "hi $u"; printf "$ "; read c; echo "ran $c"'
-run script_ok 0 connect "exec:$prompt" -e 'login: ' -s 'bob\n' -E 'hi [a-z]+' -e '$ ' \
-    -s 'ls\n' -e 'ran ls' &&
+run script_ok 0 connect "exec:$prompt" -e 'login: ' --send 'bob\n' -E 'hi [a-z]+' -e '$ ' \
+    --send 'ls\n' -e 'ran ls' &&
     expect_out script_ok 'login: ' && expect_out script_ok 'hi bob' && expect_out script_ok 'ran ls'
-run script_quiet 0 connect -q "exec:$prompt" -e 'login: ' -s 'x\n' -e 'hi x' &&
+run script_quiet 0 connect -q "exec:$prompt" -e 'login: ' --send 'x\n' -e 'hi x' &&
     [ ! -s "$tmp/script_quiet.out" ] && pass "script_quiet prints nothing"
 
 # timeout: exit 4, then the payload (what arrived) on stderr
-run timeout 4 connect 'exec:echo partial output; sleep 5' -e never -t 0.3 &&
+run timeout 4 connect 'exec:echo partial output; sleep 5' -e never --timeout 0.3 &&
     expect_err timeout "step 1 \(--expect 'never'\): not done within 0.3 s" &&
     expect_err timeout '^--- received, not matched \([0-9]+ bytes\) ---$' &&
     expect_err timeout 'partial output' && expect_err timeout '^--- not sent \(0 bytes\) ---$'
@@ -73,9 +73,9 @@ run eof 5 connect 'exec:printf "Compl"' -e 'Completed.' &&
     expect_err eof "the stream ended first" && expect_err eof '^Compl$'
 # a flood that fills the read buffer (16 MiB) without a match: the step fails
 # at once (no byte can come), says so and at what size, and shows a bounded
-# excerpt: head, tail, how many bytes between (not 16 MiB on stderr); -t 50
+# excerpt: head, tail, how many bytes between (not 16 MiB on stderr); --timeout 50
 # is only a bound, the run's own limit is 60 s
-run flood 4 connect 'exec-pipe:yes flood' -e never -t 50 &&
+run flood 4 connect 'exec-pipe:yes flood' -e never --timeout 50 &&
     expect_err flood "step 1 \(--expect 'never'\): the read buffer filled \(16777216 bytes, 16 MiB\)" &&
     expect_err flood '^--- received, not matched \(16777216 bytes; the first and last 2048 shown\) ---$' &&
     expect_err flood '^--- 16773120 bytes not shown' &&
@@ -83,11 +83,11 @@ run flood 4 connect 'exec-pipe:yes flood' -e never -t 50 &&
     { size=$(wc -c <"$tmp/flood.err"); [ "$size" -lt 8192 ] && pass "flood stderr is $size bytes" ||
         fail flood "stderr is $size bytes"; }
 # asked to keep the whole payload: it goes to the file, byte for byte
-run flood_saved 4 connect 'exec-pipe:yes flood' -e never -t 50 --save-payload "$tmp/flood.payload" &&
+run flood_saved 4 connect 'exec-pipe:yes flood' -e never --timeout 50 --save-payload "$tmp/flood.payload" &&
     expect_err flood_saved "^--- received, not matched \(16777216 bytes\): saved to $tmp/flood.payload ---\$" &&
     { size=$(wc -c <"$tmp/flood.payload"); [ "$size" -eq 16777216 ] &&
         [ "$(head -c 6 "$tmp/flood.payload")" = flood ] && pass "flood_saved payload is $size bytes" || fail flood_saved "payload is $size bytes"; }
-run flood_unsaved 1 connect 'exec-pipe:yes flood' -e never -t 50 --save-payload "$tmp/no/such/dir" &&
+run flood_unsaved 1 connect 'exec-pipe:yes flood' -e never --timeout 50 --save-payload "$tmp/no/such/dir" &&
     expect_err flood_unsaved "cannot save the payload to '$tmp/no/such/dir'"
 # a program on pipes: its stderr comes out on ours
 run pipes 0 connect 'exec-pipe:echo to-out; echo to-err >&2; sleep 0.1' -e 'to-out' &&
@@ -122,7 +122,7 @@ PY
 server_pid=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 port=$(cat "$tmp/port" 2>/dev/null)
-run tcp 0 connect "tcp://127.0.0.1:$port" -e 'ready' -s 'hello\n' -E 'ECHO h[a-z]+' &&
+run tcp 0 connect "tcp://127.0.0.1:$port" -e 'ready' --send 'hello\n' -E 'ECHO h[a-z]+' &&
     expect_out tcp '220 ready' && expect_out tcp 'ECHO hello'
 # a pipe session: standard input goes out, what arrives comes out, until the end
 printf 'piped\n' | timeout 60 "$tool" connect "tcp://127.0.0.1:$port" >"$tmp/pipe.out" 2>"$tmp/pipe.err"
@@ -149,7 +149,7 @@ run exit_signal 137 connect 'exec-pipe:kill -KILL $$'
 run exit_signal_pty 143 connect 'exec:kill -TERM $$'
 
 # a pipe session whose stream does not end within --timeout after the input
-printf '' | timeout 60 "$tool" connect 'exec-pipe:sleep 5' -t 0.3 >"$tmp/pipe_to.out" 2>"$tmp/pipe_to.err"
+printf '' | timeout 60 "$tool" connect 'exec-pipe:sleep 5' --timeout 0.3 >"$tmp/pipe_to.out" 2>"$tmp/pipe_to.err"
 check_status pipe_to 4 $? && expect_err pipe_to 'did not end within 0.3 s'
 
 # ---- line-ending maps (tio's --map names) ----
@@ -407,7 +407,7 @@ try:
     assert wait(lambda: answers(port)), "ser2net does not answer"
     fd = os.open(peer, os.O_RDWR | os.O_NOCTTY)
     uri = "rfc2217://127.0.0.1:%d?baud=9600&stop=2" % port
-    t = subprocess.Popen([tool, "connect", uri, "-s", "ping\\xff\\n", "-e", "pong", "-t", "20"],
+    t = subprocess.Popen([tool, "connect", uri, "--send", "ping\\xff\\n", "-e", "pong", "--timeout", "20"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     got = b""
     end = time.time() + 20

@@ -240,7 +240,7 @@ def token(tmp):
         cr.close()
         # `syncstream connect` as a client, sending the token itself
         p = subprocess.run([TOOL, "connect", "tcp://127.0.0.1:%d" % sh.port,
-                            "--token-file", tok, "-e", "old 5", "-t", str(WAIT)],
+                            "--token-file", tok, "-e", "old 5", "--timeout", str(WAIT)],
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=WAIT + 10)
         check("token: syncstream connect --token-file attaches", p.returncode == 0,
               "status %d, %r" % (p.returncode, p.stderr[:300]))

@@ -39,14 +39,14 @@ out=$(printf 'one\ntwo\n' | "$tool" connect "${key[@]}" "$base/head -n 2 | tr a-
 [[ $out == $'ONE\nTWO' ]] || fail "stdin: '$out'"
 
 # A script: the login shell, driven with --send / --expect.
-out=$("$tool" connect "${key[@]}" -t 10 -s 'echo ready-$((6*7))\n' -e 'ready-42' \
-    -s 'exit\n' "$base" </dev/null)
+out=$("$tool" connect "${key[@]}" --timeout 10 --send 'echo ready-$((6*7))\n' -e 'ready-42' \
+    --send 'exit\n' "$base" </dev/null)
 rc=$?
 [[ $rc -eq 0 ]] || fail "script: exit $rc"
 [[ $out == *ready-42* ]] || fail "script: '$out'"
 
 # An expectation not met: exit 5 at the end of the stream, the payload on stderr.
-"$tool" connect "${key[@]}" -t 10 -e 'never' "$base/echo partial" </dev/null \
+"$tool" connect "${key[@]}" --timeout 10 -e 'never' "$base/echo partial" </dev/null \
     >/dev/null 2>"$SSHD_DIR/err"
 rc=$?
 [[ $rc -eq 5 ]] || fail "unmet expectation: exit $rc"

@@ -106,7 +106,7 @@ run shell_quote 0 run -j 1 -- 'echo [{}] [{.}] "{#}"' ::: "${shell_args[@]}" &&
     in_order shell_quote out '[a b.c] [a b] 1' "[it's] [it's] 2" '[$HOME] [$HOME] 3' \
         '[`id`;x] [`id`;x] 4' '[*] [*] 5'
 run shell_append 0 run -j 1 -- 'echo x' ::: 'a  b' '$x' && in_order shell_append out 'x a  b' 'x $x'
-run shell_q 3 run -q -- 'echo {} | tr a-z A-Z' ::: ab && expect_err shell_q 'command not found'
+run shell_q 3 run --quote -- 'echo {} | tr a-z A-Z' ::: ab && expect_err shell_q 'command not found'
 if command -v parallel >/dev/null; then
     parallel -k -j 1 "${repl_tmpl[@]}" ::: "${repl_args[@]}" </dev/null >"$tmp/repl.par" 2>&1
     if cmp -s "$tmp/repl.out" "$tmp/repl.par"; then pass "repl: as parallel"; else

@@ -61,10 +61,10 @@ if run inspect_json 0 inspect --json "$ring"; then
     fi
 fi
 
-# The same records by -j, and with --quiet no summary at all.
-if run inspect_json_quiet 0 inspect -j --quiet "$ring"; then
+# The same records with -q, and no summary at all.
+if run inspect_json_quiet 0 inspect --json -q "$ring"; then
     if cmp -s "$tmp/inspect_json.out" "$tmp/inspect_json_quiet.out"; then pass inspect_json_short; else
-        fail inspect_json_short "-j --quiet printed other records than --json"; fi
+        fail inspect_json_short "--json -q printed other records than --json"; fi
     if [ ! -s "$tmp/inspect_json_quiet.err" ]; then pass inspect_quiet; else
         fail inspect_quiet "stderr not empty: $(cat "$tmp/inspect_json_quiet.err")"; fi
 fi
