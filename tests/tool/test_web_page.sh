@@ -26,7 +26,7 @@ trap cleanup EXIT
 failed=0
 
 run_page_test() {
-    local name=$1 token=$2
+    local name=$1 token_file=$2
     shift 2
     : >"$tmp/$name.err" # exists before the background shell opens it
     "$tool" serve --listen 127.0.0.1:0 "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
@@ -44,7 +44,7 @@ run_page_test() {
     fi
     echo "== $name"
     NODE_PATH=$modules timeout 180 "$node" "$srcdir/web_page_test.js" "http://127.0.0.1:$port" "$tool" \
-        "$shots" $token ||
+        "$shots" ${token_file:+"$token_file"} ||
         failed=1
     kill -TERM "$server_pid"
     wait "$server_pid"
@@ -53,5 +53,5 @@ run_page_test() {
 
 run_page_test page ""
 printf 'web-%s\n' "$RANDOM$RANDOM" >"$tmp/token"
-run_page_test page-token "$(head -1 "$tmp/token")" --token-file "$tmp/token"
+run_page_test page-token "$tmp/token" --token-file "$tmp/token"
 exit $failed

@@ -2,18 +2,20 @@
 // playwright-core (from npm; no browser download: executablePath is the
 // system's chromium).
 //
-//     node web_page_test.js BASE_URL SYNCSTREAM SHOT_DIR [TOKEN]
+//     node web_page_test.js BASE_URL SYNCSTREAM SHOT_DIR [TOKEN_FILE]
 //
 // BASE_URL is http://127.0.0.1:PORT of a server started empty with the default
-// route; SYNCSTREAM the tool (its `run --json` makes stderr and exit records);
-// SHOT_DIR where the screenshots go (their paths are printed). The test posts
-// lines (a line, a warning, an error, from two sources and none) and checks
-// that the page shows them with their time, live; the source, kind and text
-// filters, the search's highlighting, the view kept in the URL, pause/resume,
-// the keyboard keys, "jump to newest", download, and that record text never
-// becomes markup. The browser runs in a time zone of UTC+05:30 so that local
-// and UTC times differ. Prints one line per check; exits 1 on the first
-// failure. Every wait is bounded.
+// route (and TOKEN_FILE's first line as its token, if given); SYNCSTREAM the
+// tool (its `send URL -- CMD` posts stderr and exit records); SHOT_DIR where
+// the screenshots go (their paths are printed). The test posts lines (a line,
+// a warning, an error, from two sources and none) and checks that the page
+// shows them with their time, live; the source, kind and text filters, the
+// search's highlighting, the view kept in the URL, pause/resume, the keyboard
+// keys, "jump to newest", download, and that record text never becomes
+// markup. Then it clears the buffer, sends a failing and a succeeding command
+// and checks their stderr line and exit records on a new page. The browser
+// runs in a time zone of UTC+05:30 so that local and UTC times differ. Prints
+// one line per check; exits 1 on the first failure. Every wait is bounded.
 "use strict";
 const fs = require("fs");
 const pathMod = require("path");
@@ -21,7 +23,8 @@ const { spawnSync } = require("child_process");
 const { chromium } = require("playwright-core");
 
 const [base, tool, shotDir] = process.argv.slice(2, 5);
-const token = process.argv[5] || "";
+const tokenFile = process.argv[5] || "";
+const token = tokenFile ? fs.readFileSync(tokenFile, "utf8").split("\n")[0] : "";
 const route = base + "/sync-stream";
 const pageUrl = base + "/" + (token ? "?token=" + encodeURIComponent(token) : "");
 const headers = { "Content-Type": "application/json" };
@@ -351,49 +354,56 @@ async function mainPage(browser, shots) {
   await finish(page, errors, "web_page", shots);
 }
 
-// stderr lines and exit records, as `syncstream run --json` makes them. The
-// host protocol does not carry stderr and exit flags yet, so the page's
-// event stream is served here with run's records (the page itself comes from
-// the server).
-async function runRecordsPage(browser, shots) {
-  const run = spawnSync(tool, ["run", "--json", "-j", "1", "-c", "echo out; echo 'oops <i>' >&2; exit 3", "-c", "echo fine"],
-                        { encoding: "utf8", timeout: WAIT_MS });
-  check(run.status === 3, "run exited with " + run.status + ": " + run.stderr);
-  const recs = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  const stream = "retry: 3600000\n\n" + recs.map((r) => "event: record\ndata: " + JSON.stringify(r) + "\n\n").join("");
+// stderr lines and exit records as the server stores them: two commands sent
+// with `syncstream send URL -- CMD` (its stderr flagged, then an exit record),
+// one failing, one succeeding, shown by a page opened after clearing the
+// buffer so that the counts are theirs only.
+async function sendRecordsPage(browser, shots) {
+  const r = await fetch(route, { method: "DELETE", headers });
+  check(r.status === 200, "DELETE answered " + r.status + ": " + (await r.text()));
+  const auth = tokenFile ? ["--token-file", tokenFile] : [];
+  const send = (cmd) =>
+    spawnSync(tool, ["send", "--source", "job", ...auth, route, "--", "sh", "-c", cmd],
+              { encoding: "utf8", timeout: WAIT_MS });
+  // "out" is written before "oops <i>", so send reads it first: the order is fixed.
+  const bad = send("echo out; echo 'oops <i>' >&2; exit 3");
+  check(bad.status === 3, "send of the failing command exited with " + bad.status + ": " + bad.stderr);
+  const good = send("echo fine");
+  check(good.status === 0, "send of the succeeding command exited with " + good.status + ": " + good.stderr);
   const context = await browser.newContext({ timezoneId: "Asia/Kolkata" });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  await page.route(/\/sync-stream-events/, (r) =>
-    r.fulfill({ status: 200, headers: { "Content-Type": "text/event-stream" }, body: stream }));
   await page.goto(pageUrl);
-  const want = recs.map((r) => [r.source, r.kind, r.text]);
-  await expectRows(page, "run's records are shown", want);
+  const want = [["job", "line", "out"], ["job", "line", "oops <i>"], ["job", "error", "exited with status 3"],
+                ["job", "line", "fine"], ["job", "line", "exited with status 0"]];
+  await expectRows(page, "the records send posted are shown", want);
   const look = await page.$$eval(".rec", (rows) => rows.map((d) => ({
-    cls: d.className, chan: d.querySelector(".chan").textContent,
+    cls: d.className, chan: d.querySelector(".chan").textContent, markup: d.querySelector(".text").children.length,
     bg: getComputedStyle(d).backgroundColor, colour: getComputedStyle(d.querySelector(".text")).color,
   })));
-  const by = (text) => look[recs.findIndex((r) => r.text === text)];
-  const out = by("out"), err = by("oops <i>"), failed = by("exited with status 3"), fine = by("exited with status 0");
-  check(/\bstderr\b/.test(err.cls) && err.chan === "err" && err.colour !== out.colour && !/stderr/.test(out.cls),
-        "a stderr line is not marked: " + JSON.stringify([out, err]));
+  const [out, err, failed, fine, exited] = look;
+  check(/\bstderr\b/.test(err.cls) && err.chan === "err" && err.colour !== out.colour && !/stderr/.test(out.cls) &&
+        out.chan === "" && !/stderr/.test(fine.cls),
+        "the stderr line is not marked apart: " + JSON.stringify([out, err, fine]));
   ok("a stderr line is marked (" + err.chan + ", " + err.colour + " beside " + out.colour + ")");
+  check(err.markup === 0, "the stderr line's <i> became markup: " + JSON.stringify(err));
+  ok("its text is shown as text");
   check(/\bfailed\b/.test(failed.cls) && failed.bg === "rgb(198, 40, 40)" && failed.chan === "exit",
         "the failed exit record is not red: " + JSON.stringify(failed));
   ok("an exit record with a non-zero status is red (" + failed.bg + ")");
-  check(!/failed/.test(fine.cls) && fine.bg === out.bg && fine.chan === "exit",
-        "the exit record with status 0: " + JSON.stringify(fine));
+  check(!/failed/.test(exited.cls) && exited.bg === fine.bg && exited.chan === "exit",
+        "the exit record with status 0: " + JSON.stringify(exited));
   ok("an exit record with status 0 is not");
   const counts = await page.textContent("#counts");
-  check(/1 errors/.test(counts) && /1 stderr/.test(counts), "counts: " + counts);
+  check(/^5 records.*1 errors.*1 stderr$/.test(counts), "counts: " + counts);
   ok("counts: " + counts);
   await page.selectOption("#kind", "stderr");
-  await expectRows(page, "the kind filter shows stderr lines", [["1:echo", "line", "oops <i>"]]);
+  await expectRows(page, "the kind filter shows stderr lines", [want[1]]);
   await page.selectOption("#kind", "error");
-  await expectRows(page, "the kind filter's errors include a failed exit", [["1:echo", "error", "exited with status 3"]]);
+  await expectRows(page, "the kind filter's errors include a failed exit", [want[2]]);
   await page.selectOption("#kind", "");
-  await finish(page, errors, "web_page-run", shots);
+  await finish(page, errors, "web_page-send", shots);
 }
 
 async function main() {
@@ -406,7 +416,7 @@ async function main() {
   const shots = [];
   try {
     await mainPage(browser, shots);
-    await runRecordsPage(browser, shots);
+    await sendRecordsPage(browser, shots);
   } finally {
     await browser.close();
     for (const s of shots) console.log("screenshot: " + s);
