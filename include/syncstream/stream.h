@@ -438,12 +438,14 @@ typedef struct ss_bridge_opts {
      * in its own (ss_stream_take_stderr() gets nothing): the bridge is the
      * only reader (a console being recorded), and it takes the bytes both
      * buffers held when it was attached. Otherwise both get every byte
+     * (the bridge also those both buffers held, unread, when it was attached)
      * and the buffers must be consumed, or backpressure stops the stream. */
     bool only;
 } ss_bridge_opts;
 
 /*
- * ss_stream_bridge - from now on, every byte received also becomes lines
+ * ss_stream_bridge - from now on, every byte received (and every byte
+ * received before and not read yet) also becomes lines
  * (the library's one line assembler) fed to opts' line buffer or callback,
  * tagged with the stream's name; events become warning records. The last
  * unterminated line is flushed at the end of the stream, on a transport

@@ -82,6 +82,15 @@ const char cmd_connect_help[] =
     "                        not matched to FILE (what was not sent to\n"
     "                        FILE.unsent) instead of showing its first and last\n"
     "                        2 KiB on standard error\n"
+    "      --send-to=URL     mirror every line the device sends (its stderr's\n"
+    "                        flagged) as records to the syncstream server whose\n"
+    "                        buffer is at URL, as `" TOOL_NAME " send` does, in a\n"
+    "                        script or a session (shared or not); the last\n"
+    "                        partial line too, at the end. Lines the server did\n"
+    "                        not take within 30 s of the end are printed on\n"
+    "                        standard error and the exit status is 1\n"
+    "      --source=NAME     the records' source (at most 31 bytes; default: URI,\n"
+    "                        cut to 31 bytes)\n"
     "      --list            list the serial ports: device, driver and the\n"
     "                        stable /dev/serial/by-id/ names ('-': none)\n"
     "  -h, --help            show this help and exit\n"
@@ -153,6 +162,8 @@ const char cmd_connect_help[] =
     "      --send 'show version\\n' -E 'Version [0-9.]+' --timeout 5\n"
     "  " TOOL_NAME " connect 'exec:python3 -i' -e '>>> ' --send '6*7\\n' -e 42\n"
     "  " TOOL_NAME " connect --script router-login.connect 'serial:/dev/ttyUSB0'\n"
+    "  " TOOL_NAME " connect 'serial:/dev/ttyUSB0' --share tcp://127.0.0.1:7000 \\\n"
+    "      --send-to http://logs:5000/sync-stream --source board-7 </dev/null\n"
     "  " TOOL_NAME " connect -i ~/.ssh/id_ed25519 'ssh://pi@rack-3/tail -F /var/log/syslog'\n";
 
 /* Long options without a short form. */
@@ -173,6 +184,8 @@ enum {
     OPT_SHARE_BACKLOG,
     OPT_TOKEN_FILE,
     OPT_SCRIPT,
+    OPT_SEND_TO,
+    OPT_SOURCE,
 };
 
 static const struct option long_opts[] = {
@@ -198,6 +211,8 @@ static const struct option long_opts[] = {
     {"share-backlog", required_argument, NULL, OPT_SHARE_BACKLOG},
     {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
     {"script", required_argument, NULL, OPT_SCRIPT},
+    {"send-to", required_argument, NULL, OPT_SEND_TO},
+    {"source", required_argument, NULL, OPT_SOURCE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -366,6 +381,17 @@ int cmd_connect(int argc, char **argv)
         case OPT_SCRIPT:
             script = optarg;
             break;
+        case OPT_SEND_TO:
+            o.send_to = optarg;
+            break;
+        case OPT_SOURCE:
+            if (strlen(optarg) >= SS_SOURCE_MAX) {
+                rc = tool_usage("connect", "connect: --source holds at most %d bytes",
+                                SS_SOURCE_MAX - 1);
+                goto out;
+            }
+            o.source = optarg;
+            break;
         case OPT_MAP:
             if (connect_map_parse(optarg, &o.maps) < 0) {
                 rc = tool_usage("connect",
@@ -414,6 +440,10 @@ int cmd_connect(int argc, char **argv)
         rc = tool_usage("connect", "connect: --log-strip goes with --log");
         goto out;
     }
+    if (o.source && !o.send_to) {
+        rc = tool_usage("connect", "connect: --source goes with --send-to");
+        goto out;
+    }
     rc = connect_share_check(&o);
     if (rc != TOOL_EXIT_OK)
         goto out;
@@ -440,11 +470,19 @@ int cmd_connect(int argc, char **argv)
         rc = tool_fail("connect: %s: %s", o.uri, ss_strerror(err));
         goto out;
     }
-    if (o.token_file && !o.share)
+    rc = connect_sink_open(&o.sink, &o);
+    /* a session bridges its own events (connect_pump.c) and the lines with them */
+    if (rc == TOOL_EXIT_OK && o.sink && scripted &&
+        (err = ss_stream_bridge(s, &(ss_bridge_opts){.on_line = connect_sink_line,
+                                                     .ctx = o.sink})) < 0)
+        rc = tool_fail("connect: %s", ss_strerror(err));
+    if (rc == TOOL_EXIT_OK && o.token_file && !o.share)
         rc = connect_share_send_token(s, &o);
     if (rc == TOOL_EXIT_OK)
         rc = scripted ? connect_script(s, &o) : connect_pump(s, &o, interactive);
+    /* the stream's end bridges its last partial line; then the mirror closes */
     ss_stream_free(s);
+    rc = connect_sink_close(o.sink, rc);
 
 out:
     free_steps(o.steps, o.nsteps);

@@ -87,26 +87,6 @@ static void catch_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* Say why lines were not delivered, then show them. */
-static void report_unsent(ss_host_mirror *m, const char *url, int err)
-{
-    ss_host_mirror_stats st;
-    ss_host_mirror_get_stats(m, &st);
-    ss_records set = SS_RECORDS_INIT;
-    int n = ss_host_mirror_unsent(m, &set);
-    if (n < 0)
-        n = 0;
-    if (err == -ETIMEDOUT)
-        tool_fail("send: %d line%s not delivered to %s before the timeout; the last error: %s", n,
-                  n == 1 ? "" : "s", url, st.message[0] ? st.message : "none");
-    else
-        tool_fail("send: %d line%s not delivered to %s: %s%s%s", n, n == 1 ? "" : "s", url,
-                  ss_strerror(err), st.message[0] ? ": " : "", st.message);
-    if (n > 0)
-        tool_print_records(stderr, TOOL_FORMAT_TEXT, &set);
-    ss_records_clear(&set);
-}
-
 int cmd_send(int argc, char **argv)
 {
     ss_host_mirror_opts opts = {0};
@@ -152,19 +132,12 @@ int cmd_send(int argc, char **argv)
     if (!opts.source)
         opts.source = tool_default_source(command, host_name, sizeof(host_name));
 
-    char token[TOOL_TOKEN_MAX];
-    st = tool_host_token("send", host.token_file, token, sizeof(token), &opts.token);
-    if (st != TOOL_EXIT_OK)
-        return st;
-    opts.ca_file = host.ca_file;
     opts.close_timeout_ms = timeout_s == 0 ? -1 : (int)timeout_s * 1000;
 
     ss_host_mirror *m;
-    int rc = ss_host_mirror_new(&m, url, &opts);
-    if (rc == -EINVAL)
-        return tool_usage("send", "send: '%s' is not an http:// or https:// URL", url);
-    if (rc < 0)
-        return tool_fail("send: %s", ss_strerror(rc));
+    if ((st = tool_host_mirror("send", url, &host, &opts, &m)) != TOOL_EXIT_OK)
+        return st;
+    int rc;
 
     catch_signals();
     pid_t child = -1;
@@ -232,7 +205,7 @@ int cmd_send(int argc, char **argv)
     }
     rc = ss_host_mirror_close(m);
     if (rc < 0) {
-        report_unsent(m, url, rc);
+        tool_host_mirror_unsent("send", m, url, rc);
         status = TOOL_EXIT_FAILURE;
     } else if (werr < 0 && !stopped) {
         tool_fail("send: %s", ss_strerror(werr));

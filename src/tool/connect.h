@@ -57,6 +57,9 @@ typedef struct connect_opts {
     /* --token-file: with --share, the token clients must send; with a
      * tcp:// URI, the token to send as the first line */
     const char *token_file;
+    const char *send_to; /* --send-to: mirror the lines to this server URL */
+    const char *source;  /* --source: their source; NULL: the URI */
+    struct connect_sink *sink; /* opened from send_to, or NULL */
 } connect_opts;
 
 /* --share-write: who of the clients writes to the device */
@@ -84,6 +87,23 @@ void connect_share_stop(connect_share *sh);
 /* With --token-file and no --share: send the token's line to s first.
  * Returns TOOL_EXIT_OK or the exit status. */
 int connect_share_send_token(ss_stream *s, const connect_opts *o);
+
+/* Where the device's lines are mirrored as records (connect_sink.c). */
+typedef struct connect_sink connect_sink;
+
+/* Without o->send_to, *ret = NULL; else open the mirror, saying on stderr
+ * why it cannot. Returns TOOL_EXIT_OK or the exit status. */
+int connect_sink_open(connect_sink **ret, const connect_opts *o);
+
+/* An ss_bridge_line_fn: one line of the device, queued for the server. ctx
+ * is the sink (NULL: nothing). Called by one thread at a time. */
+int connect_sink_line(void *ctx, const char *source, ss_kind kind, uint32_t flags,
+                      const char *text, size_t len);
+
+/* After the stream is freed (its last partial line bridged): deliver what
+ * is queued, say on stderr what could not be, free k (NULL accepted).
+ * Returns status, or 1 instead of 0 when lines were not delivered. */
+int connect_sink_close(connect_sink *k, int status);
 
 /* --timestamps */
 enum { CONNECT_TS_NONE, CONNECT_TS_ISO, CONNECT_TS_DELTA };

@@ -251,12 +251,10 @@ static void received(input *in, connect_view *show, connect_view *logv, const ch
 static int notice(void *ctx, const char *source, ss_kind kind, uint32_t flags, const char *text,
                   size_t len)
 {
-    (void)ctx;
-    (void)source;
-    (void)flags;
     if (kind == SS_KIND_WARNING)
         fprintf(stderr, "\n" TOOL_NAME ": %.*s\n", (int)len, text);
-    return 0;
+    /* --send-to: the lines, and the events too, to the server */
+    return connect_sink_line(ctx, source, kind, flags, text, len);
 }
 
 int connect_program_status(ss_stream *s)
@@ -305,7 +303,7 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
                 o->uri, o->escape + '@', o->escape + '@');
     }
     /* without notices the session still works: nothing to stop for */
-    (void)ss_stream_bridge(s, &(ss_bridge_opts){.on_line = notice});
+    (void)ss_stream_bridge(s, &(ss_bridge_opts){.on_line = notice, .ctx = o->sink});
     int rc = o->share ? connect_share_start(&in.share, s, o) : TOOL_EXIT_OK;
     pthread_t thread;
     int err = rc == TOOL_EXIT_OK ? pthread_create(&thread, NULL, input_main, &in) : 0;

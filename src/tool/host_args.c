@@ -1,7 +1,7 @@
 /*
- * host_args.c: what the host-mode client commands (send, read, stop) share:
- * their common options, the token file and the reader they open, and how they
- * report a failure.
+ * host_args.c: what the host-mode client commands (send, read, stop, and
+ * connect --send-to) share: their common options, the token file, the reader
+ * and mirror they open, and how they report a failure.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +11,7 @@
 
 #include <syncstream.h>
 
+#include "print.h"
 #include "tool.h"
 
 static int read_token(const char *cmd, const char *path, char *buf, size_t size)
@@ -64,6 +65,42 @@ int tool_host_reader(const char *cmd, const char *url, const char *token_file,
     if (rc < 0)
         return tool_fail("%s: %s", cmd, ss_strerror(rc));
     return TOOL_EXIT_OK;
+}
+
+int tool_host_mirror(const char *cmd, const char *url, const tool_host_args *host,
+                     const ss_host_mirror_opts *opts, ss_host_mirror **ret)
+{
+    char token[TOOL_TOKEN_MAX];
+    ss_host_mirror_opts o = *opts;
+    int st = tool_host_token(cmd, host->token_file, token, sizeof(token), &o.token);
+    if (st != TOOL_EXIT_OK)
+        return st;
+    o.ca_file = host->ca_file;
+    int rc = ss_host_mirror_new(ret, url, &o);
+    if (rc == -EINVAL)
+        return tool_usage(cmd, "%s: '%s' is not an http:// or https:// URL", cmd, url);
+    if (rc < 0)
+        return tool_fail("%s: %s", cmd, ss_strerror(rc));
+    return TOOL_EXIT_OK;
+}
+
+void tool_host_mirror_unsent(const char *cmd, ss_host_mirror *m, const char *url, int err)
+{
+    ss_host_mirror_stats st;
+    ss_host_mirror_get_stats(m, &st);
+    ss_records set = SS_RECORDS_INIT;
+    int n = ss_host_mirror_unsent(m, &set);
+    if (n < 0)
+        n = 0;
+    if (err == -ETIMEDOUT)
+        tool_fail("%s: %d line%s not delivered to %s before the timeout; the last error: %s", cmd,
+                  n, n == 1 ? "" : "s", url, st.message[0] ? st.message : "none");
+    else
+        tool_fail("%s: %d line%s not delivered to %s: %s%s%s", cmd, n, n == 1 ? "" : "s", url,
+                  ss_strerror(err), st.message[0] ? ": " : "", st.message);
+    if (n > 0)
+        tool_print_records(stderr, TOOL_FORMAT_TEXT, &set);
+    ss_records_clear(&set);
 }
 
 int tool_host_fail(const char *cmd, const char *url, int err, const char *said)

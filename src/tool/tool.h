@@ -160,6 +160,24 @@ typedef struct tool_host_args {
  */
 int tool_host_option(const char *cmd, const char *help, int c, char **argv, tool_host_args *a);
 
+/*
+ * tool_host_mirror - open a mirror of url with opts and the token and
+ * certificate authorities of host (send, connect --send-to). Returns
+ * TOOL_EXIT_OK and *ret, or prints why as "CMD: ..." and returns
+ * TOOL_EXIT_USAGE (not an http(s) URL) or TOOL_EXIT_FAILURE.
+ */
+typedef struct ss_host_mirror ss_host_mirror;
+typedef struct ss_host_mirror_opts ss_host_mirror_opts;
+int tool_host_mirror(const char *cmd, const char *url, const tool_host_args *host,
+                     const ss_host_mirror_opts *opts, ss_host_mirror **ret);
+
+/*
+ * tool_host_mirror_unsent - after ss_host_mirror_close() of m failed with err,
+ * say why on stderr ("CMD: N lines not delivered to URL: ...") and print the
+ * lines that were not delivered, so none is lost silently.
+ */
+void tool_host_mirror_unsent(const char *cmd, ss_host_mirror *m, const char *url, int err);
+
 /* Subcommands (cmd_*.c). */
 int cmd_inspect(int argc, char **argv);
 extern const char cmd_inspect_help[];

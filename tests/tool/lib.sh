@@ -45,3 +45,16 @@ in_order() {
         pass "$name std$stream in order"; else
         fail "$name" "std$stream is [$(echo $(cat "$tmp/$name.$stream"))], expected [$*]"; fi
 }
+
+# free_port: a free TCP port of 127.0.0.1; wait_port PORT: until something
+# listens there (a bounded wait). Both need python set, to a python3.
+free_port() {
+    "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {
+    for _ in $(seq 500); do
+        "$python" -c "import socket; socket.create_connection(('127.0.0.1',$1)).close()" 2>/dev/null && return 0
+        sleep 0.02
+    done
+    return 1
+}

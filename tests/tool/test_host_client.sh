@@ -30,17 +30,6 @@ same_out() {
         fail "$1" "unexpected output: $(head -c 800 "$tmp/$1.diff")"; fi
 }
 
-free_port() {
-    "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-    for _ in $(seq 500); do
-        "$python" -c "import socket; socket.create_connection(('127.0.0.1',$1)).close()" 2>/dev/null && return 0
-        sleep 0.02
-    done
-    return 1
-}
-
 # wait_for FILE PATTERN: until a line of FILE matches (a bounded wait).
 wait_for() {
     for _ in $(seq 500); do

@@ -132,13 +132,17 @@ int ss_stream_bridge(ss_stream *s, const ss_bridge_opts *o)
         rc = -EBUSY;
     else
         rc = bridge_new(&s->bridge, o, s->name);
-    /* The only reader also takes what arrived before it was attached. */
-    if (rc == 0 && o->only) {
+    /* What arrived before the bridge and is not read yet is bridged too: a
+     * program that prints as it starts would otherwise lose its first lines
+     * to the race with attaching. The only reader also takes the bytes. */
+    if (rc == 0) {
         if (s->rbuf.len > s->rstart)
             ss__bridge_feed(s->bridge, SS_CHAN_OUT, s->rbuf.data + s->rstart,
                             s->rbuf.len - s->rstart);
         if (s->ebuf.len > 0)
             ss__bridge_feed(s->bridge, SS_CHAN_ERR, s->ebuf.data, s->ebuf.len);
+    }
+    if (rc == 0 && o->only) {
         ss__buf_reset(&s->rbuf);
         ss__buf_reset(&s->ebuf);
         s->rstart = 0;
