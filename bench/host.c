@@ -74,8 +74,7 @@ static int run_per_line(const char *url, int id, long lines)
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)n);
         long status = 0;
         bad = curl_easy_perform(c) != CURLE_OK ||
-              curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
-              status != 201;
+              curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 201;
     }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
@@ -90,7 +89,8 @@ static int run_per_line(const char *url, int id, long lines)
 static int run_per_line_raw(int port, int id, long lines)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int one = 1;
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
@@ -167,8 +167,8 @@ static enum MHD_Result trivial(void *cls, struct MHD_Connection *conn, const cha
         return MHD_YES;
     }
     static const char answer[] = "{\"message\": \"success\"}";
-    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(answer) - 1, (void *)answer,
-                                                             MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(sizeof(answer) - 1, (void *)answer, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(r, "Content-Type", "application/json");
     enum MHD_Result ret = MHD_queue_response(conn, 201, r);
     MHD_destroy_response(r);
@@ -179,9 +179,8 @@ static enum MHD_Result trivial(void *cls, struct MHD_Connection *conn, const cha
 static double run_wrk(int port, int conns, int seconds, const char *lua)
 {
     char cmd[512];
-    snprintf(cmd, sizeof(cmd),
-             "wrk -t%d -c%d -d%ds -s %s http://127.0.0.1:%d/sync-stream 2>&1", conns < 2 ? 1 : 2,
-             conns, seconds, lua, port);
+    snprintf(cmd, sizeof(cmd), "wrk -t%d -c%d -d%ds -s %s http://127.0.0.1:%d/sync-stream 2>&1",
+             conns < 2 ? 1 : 2, conns, seconds, lua, port);
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;
@@ -212,12 +211,14 @@ int main(int argc, char **argv)
     char line[BENCH_LINE_LEN];
     bench_make_line(line, 0, 0);
     line[BENCH_LINE_LEN - 1] = '\0';
-    dprintf(fd, "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
-                "wrk.body = '{\"type\":\"str\",\"data\":{\"value\":\"%s\\\\n\"}}'\n", line);
+    dprintf(fd,
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
+            "wrk.body = '{\"type\":\"str\",\"data\":{\"value\":\"%s\\\\n\"}}'\n",
+            line);
     close(fd);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, trivial,
-        NULL, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL,
+                         NULL, trivial, NULL, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "bench_host: cannot start the trivial handler\n");
         return 1;
@@ -244,10 +245,10 @@ int main(int argc, char **argv)
             long n = mode == 0 ? lines : lines / 20;
             /* wrk's run is timed: the server keeps its maxlen of records. */
             int port;
-            pid_t srv = bench_start_server(
-                &(ss_host_server_opts){.listen = "127.0.0.1:0",
-                                       .maxlen = (size_t)(procs[i] * n) + 16},
-                &port);
+            pid_t srv =
+                bench_start_server(&(ss_host_server_opts){.listen = "127.0.0.1:0",
+                                                          .maxlen = (size_t)(procs[i] * n) + 16},
+                                   &port);
             if (srv < 0) {
                 fprintf(stderr, "bench_host: cannot start the server\n");
                 return 1;
@@ -267,7 +268,8 @@ int main(int argc, char **argv)
     unlink(lua);
 
     printf("host mode: %ld 64-byte lines per batching mirror (%ld per per-line mirror), "
-           "wrk %d s\n\n", lines, lines / 20, seconds);
+           "wrk %d s\n\n",
+           lines, lines / 20, seconds);
     printf("| mirrors | batch lines/s | batch->trivial lines/s | per-line (curl) lines/s | "
            "per-line (raw) lines/s | wrk->srv req/s | wrk req/s (limit) | batch / wrk | "
            "per-line curl / wrk | per-line raw / wrk | wrk->srv / wrk |\n");

@@ -61,8 +61,8 @@ int bench_run_mirror(const char *url, int id, long lines)
     snprintf(src, sizeof(src), "m%d", id);
     ss_host_mirror *m;
     /* The run counts until the last line is acknowledged, however long. */
-    if (ss_host_mirror_new(&m, url, &(ss_host_mirror_opts){.source = src,
-                                                           .close_timeout_ms = -1}) < 0)
+    if (ss_host_mirror_new(&m, url, &(ss_host_mirror_opts){.source = src, .close_timeout_ms = -1}) <
+        0)
         return 1;
     char line[BENCH_LINE_LEN];
     for (long i = 0; i < lines; i++) {

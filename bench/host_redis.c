@@ -100,10 +100,9 @@ static void stop_redis(void)
 static int start_servers(int n, const char *store, pid_t *pids, int *ports)
 {
     for (int i = 0; i < n; i++) {
-        pids[i] = bench_start_server(&(ss_host_server_opts){.listen = "127.0.0.1:0",
-                                                             .maxlen = MAXLEN,
-                                                             .store = store},
-                                     &ports[i]);
+        pids[i] = bench_start_server(
+            &(ss_host_server_opts){.listen = "127.0.0.1:0", .maxlen = MAXLEN, .store = store},
+            &ports[i]);
         if (pids[i] < 0) {
             while (i-- > 0)
                 bench_stop_server(pids[i]);

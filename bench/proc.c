@@ -93,8 +93,7 @@ static void verify_procbuf(ss_procbuf *pb, int first_id, const char *what)
     uint64_t want = (uint64_t)PRODUCERS * g_n + PRODUCERS;
     if (s.written != want || s.cut != 0) {
         fprintf(stderr, "bench_proc: %s: %llu records written (%llu cut), expected %llu\n", what,
-                (unsigned long long)s.written, (unsigned long long)s.cut,
-                (unsigned long long)want);
+                (unsigned long long)s.written, (unsigned long long)s.cut, (unsigned long long)want);
         exit(1);
     }
 }
@@ -442,16 +441,26 @@ static double run_one(int t, uint64_t *lost)
 {
     *lost = 0;
     switch (t) {
-    case T_MIRRORS: return run_mirrors(false);
-    case T_MIRRORS_BLOCK: return run_mirrors(true);
-    case T_SPAWN_BLOCK: return run_spawn(false);
-    case T_SPAWN_LINE: return run_spawn(true);
-    case T_RUN_BLOCK: return run_command(false, false, lost);
-    case T_RUN_LINE: return run_command(false, true, lost);
-    case T_PARALLEL_BLOCK: return run_command(true, false, lost);
-    case T_PARALLEL_LINE: return run_command(true, true, lost);
-    case T_RAW_SOCK: return run_raw(true);
-    default: return run_raw(false);
+    case T_MIRRORS:
+        return run_mirrors(false);
+    case T_MIRRORS_BLOCK:
+        return run_mirrors(true);
+    case T_SPAWN_BLOCK:
+        return run_spawn(false);
+    case T_SPAWN_LINE:
+        return run_spawn(true);
+    case T_RUN_BLOCK:
+        return run_command(false, false, lost);
+    case T_RUN_LINE:
+        return run_command(false, true, lost);
+    case T_PARALLEL_BLOCK:
+        return run_command(true, false, lost);
+    case T_PARALLEL_LINE:
+        return run_command(true, true, lost);
+    case T_RAW_SOCK:
+        return run_raw(true);
+    default:
+        return run_raw(false);
     }
 }
 
@@ -525,13 +534,26 @@ int main(int argc, char **argv)
     const char *tool = NULL, *producer = NULL, *parallel = NULL;
     while ((opt = getopt(argc, argv, "n:r:t:p:P:T:")) != -1) {
         switch (opt) {
-        case 'n': g_n = strtoull(optarg, NULL, 10); break;
-        case 'r': runs = atoi(optarg); break;
-        case 't': tool = optarg; break;
-        case 'p': producer = optarg; break;
-        case 'P': parallel = optarg; break;
-        case 'T': g_only = optarg; break;
-        default: usage(argv[0]);
+        case 'n':
+            g_n = strtoull(optarg, NULL, 10);
+            break;
+        case 'r':
+            runs = atoi(optarg);
+            break;
+        case 't':
+            tool = optarg;
+            break;
+        case 'p':
+            producer = optarg;
+            break;
+        case 'P':
+            parallel = optarg;
+            break;
+        case 'T':
+            g_only = optarg;
+            break;
+        default:
+            usage(argv[0]);
         }
     }
     if (optind != argc)
@@ -565,8 +587,9 @@ int main(int argc, char **argv)
     g_have_run = (selected(T_RUN_BLOCK) || selected(T_RUN_LINE)) && access(g_tool, X_OK) == 0 &&
                  verify_command(false, false, 1000, &p_small, &l_small) &&
                  verify_command(false, true, 1000, &p_small, &l_small);
-    if (g_have_parallel && want_parallel && !(verify_command(true, false, 1000, &p_small, &l_small) &&
-                             verify_command(true, true, 1000, &p_small, &l_small)))
+    if (g_have_parallel && want_parallel &&
+        !(verify_command(true, false, 1000, &p_small, &l_small) &&
+          verify_command(true, true, 1000, &p_small, &l_small)))
         die(g_parallel, "failed on a short run");
     for (int k = 0; k < 4; k++) {
         bool par = k >= 2;
@@ -592,8 +615,8 @@ int main(int argc, char **argv)
                (unsigned long long)(PRODUCERS * g_n));
     for (int k = 0; k < 4; k++)
         if (k >= 2 ? g_have_parallel && want_parallel : g_have_run)
-            printf("  %-26s %10llu / %llu\n", check_names[k],
-                   (unsigned long long)full_printed[k], (unsigned long long)full_lost[k]);
+            printf("  %-26s %10llu / %llu\n", check_names[k], (unsigned long long)full_printed[k],
+                   (unsigned long long)full_lost[k]);
     printf("\n");
     fflush(stdout);
 
@@ -619,7 +642,8 @@ int main(int argc, char **argv)
         free(lv[t]);
     }
 
-    printf("| transport | producers write | lines/s | MB/s | vs raw | lines lost (median, max) |\n");
+    printf(
+        "| transport | producers write | lines/s | MB/s | vs raw | lines lost (median, max) |\n");
     printf("| --- | --- | ---: | ---: | ---: | ---: |\n");
     for (int t = 0; t < T_COUNT; t++) {
         if (!selected(t))
@@ -645,7 +669,9 @@ int main(int argc, char **argv)
         double blk = m[T_RUN_BLOCK] / m[T_PARALLEL_BLOCK];
         bool lossy = maxl[T_RUN_BLOCK] > 0 || full_printed[0] != PRODUCERS * g_n;
         printf("| run / parallel, block writes | %.2fx | >= 2x: %s |\n", blk,
-               lossy ? "missed (run lost lines)" : blk >= 2 ? "met" : "missed");
+               lossy      ? "missed (run lost lines)"
+               : blk >= 2 ? "met"
+                          : "missed");
     } else {
         printf("| run / parallel, block writes | n/a | >= 2x: n/a |\n");
     }

@@ -190,8 +190,8 @@ int main(int argc, char **argv)
            mib, g_cipher, runs, sysconf(_SC_NPROCESSORS_ONLN));
     printf("| reader | seconds | MB/s | vs OpenSSH client |\n| --- | ---: | ---: | ---: |\n");
     for (int r = 0; r < ROWS; r++)
-        printf("| %s | %.3f | %.0f | %.2fx |\n", row_names[r], med[r], (double)g_bytes / med[r] / 1e6,
-               med[R_OPENSSH] / med[r]);
+        printf("| %s | %.3f | %.0f | %.2fx |\n", row_names[r], med[r],
+               (double)g_bytes / med[r] / 1e6, med[R_OPENSSH] / med[r]);
     for (int r = 0; r < ROWS; r++)
         free(t[r]);
     ss_test_sshd_stop(&g_sshd);

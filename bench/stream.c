@@ -512,8 +512,7 @@ int main(int argc, char **argv)
     fmt_rate(a, sizeof(a), m_cs);
     fmt_ratio(x, sizeof(x), m_cs, m_rd[RAW]);
     fmt_ratio(y, sizeof(y), m_cs, m_rd[PEX]);
-    printf("| consume, check + consume (no copy out) | %s | %s | %s | %s | %s |\n", a, b, p, x,
-           y);
+    printf("| consume, check + consume (no copy out) | %s | %s | %s | %s | %s |\n", a, b, p, x, y);
     fmt_rate(a, sizeof(a), m_ut[OURS]);
     fmt_rate(b, sizeof(b), m_ut[RAW]);
     fmt_rate(p, sizeof(p), m_ut[PEX]);

@@ -70,16 +70,16 @@ int main(int argc, char **argv)
     int expected = writers * (LINES + 1), seen = 0;
     while (seen < expected && ss_filebuf_follow(fb, cursor, 0, 5000, &set) > 0) {
         for (size_t i = 0; i < set.count; i++)
-            printf("%llu %s %s: %s\n", (unsigned long long)set.items[i].seq,
-                   set.items[i].source, ss_kind_name(set.items[i].kind), set.items[i].text);
+            printf("%llu %s %s: %s\n", (unsigned long long)set.items[i].seq, set.items[i].source,
+                   ss_kind_name(set.items[i].kind), set.items[i].text);
         seen += (int)set.count;
         cursor = set.cursor;
     }
     while (wait(NULL) > 0) {
     }
     ss_filebuf_get_stats(fb, &st);
-    printf("%d records seen; the file keeps %zu of at most %zu, newest seq %llu\n", seen,
-           st.count, st.maxlen, (unsigned long long)st.last_seq);
+    printf("%d records seen; the file keeps %zu of at most %zu, newest seq %llu\n", seen, st.count,
+           st.maxlen, (unsigned long long)st.last_seq);
     ss_records_clear(&set);
     ss_filebuf_free(fb);
     return seen == expected ? 0 : 1;

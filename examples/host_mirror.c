@@ -18,8 +18,8 @@ int main(int argc, char **argv)
 {
     const char *url = argc > 1 ? argv[1] : "http://127.0.0.1:5000/sync-stream";
     ss_host_mirror *m;
-    int rc = ss_host_mirror_new(&m, url, &(ss_host_mirror_opts){.source = "example",
-                                                                 .close_timeout_ms = 5000});
+    int rc = ss_host_mirror_new(
+        &m, url, &(ss_host_mirror_opts){.source = "example", .close_timeout_ms = 5000});
     if (rc < 0) {
         fprintf(stderr, "mirror: %s\n", ss_strerror(rc));
         return 1;

@@ -7,7 +7,8 @@
  * Any sync-stream mirror can then post to http://ADDR:PORT/sync-stream, for
  * example from the shell:
  *
- *     curl -H 'Content-Type: application/json' -d '{"type":"str","data":{"value":"hello\n"}}' http://127.0.0.1:5000/sync-stream
+ *     curl -H 'Content-Type: application/json' -d '{"type":"str","data":{"value":"hello\n"}}'
+ * http://127.0.0.1:5000/sync-stream
  *
  * and a browser shows the buffer live at http://ADDR:PORT/. Ctrl-C stops the
  * server; the records it holds are printed, oldest first.

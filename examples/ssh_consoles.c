@@ -53,8 +53,8 @@ int main(int argc, char **argv)
     ss_stream *streams[MAX_HOSTS] = {0};
     int rc = 0;
     for (int i = 0; i < hosts; i++) {
-        ss_ssh_opts o = {.identity = identity, .known_hosts = known_hosts,
-                         .accept_unknown_hostkey = accept_new};
+        ss_ssh_opts o = {
+            .identity = identity, .known_hosts = known_hosts, .accept_unknown_hostkey = accept_new};
         char *storage, why[256] = "";
         ss_transport t;
         if ((rc = ss_ssh_parse_uri(argv[optind + i], &o, &storage)) < 0) {

@@ -99,8 +99,8 @@ int main(int argc, char **argv)
     ss_linebuf_read(lb, SS_READ_ALL, &set);
     printf("\nthe buffer now (maxlen %zu): the newest %zu records\n", st.maxlen, set.count);
     for (size_t i = 0; i < set.count; i++) {
-        printf("  #%-3llu %-9s %-7s ", (unsigned long long)set.items[i].seq,
-               set.items[i].source, ss_kind_name(set.items[i].kind));
+        printf("  #%-3llu %-9s %-7s ", (unsigned long long)set.items[i].seq, set.items[i].source,
+               ss_kind_name(set.items[i].kind));
         print_text(&set.items[i]);
     }
     printf("\n%llu records written, %llu stored, %llu rotated out\n",

@@ -5,16 +5,16 @@
 #ifndef SYNCSTREAM_H
 #define SYNCSTREAM_H
 
-#include <syncstream/common.h>
-#include <syncstream/record.h>
-#include <syncstream/linebuf.h>
 #include <syncstream/capture.h>
-#include <syncstream/proc.h>
-#include <syncstream/ssh.h>
-#include <syncstream/host.h>
-#include <syncstream/transport.h>
-#include <syncstream/stream.h>
-#include <syncstream/hostclient.h>
+#include <syncstream/common.h>
 #include <syncstream/filebuf.h>
+#include <syncstream/host.h>
+#include <syncstream/hostclient.h>
+#include <syncstream/linebuf.h>
+#include <syncstream/proc.h>
+#include <syncstream/record.h>
+#include <syncstream/ssh.h>
+#include <syncstream/stream.h>
+#include <syncstream/transport.h>
 
 #endif

@@ -45,11 +45,11 @@ typedef struct ss_capture ss_capture;
 
 /* Options; all-zero (or NULL) means: source "fd<N>", no tee, no record flags. */
 typedef struct ss_capture_opts {
-    const char *source;  /* source name of the records (copied) */
-    bool tee;            /* also pass every byte on to the original destination; if
-                            that destination fails (closed pipe, full disk) the tee
-                            stops and the bytes still reach the buffer */
-    uint32_t rec_flags;  /* set on every record, e.g. SS_REC_STDERR */
+    const char *source; /* source name of the records (copied) */
+    bool tee;           /* also pass every byte on to the original destination; if
+                           that destination fails (closed pipe, full disk) the tee
+                           stops and the bytes still reach the buffer */
+    uint32_t rec_flags; /* set on every record, e.g. SS_REC_STDERR */
 } ss_capture_opts;
 
 /*

@@ -96,52 +96,52 @@ enum {
 typedef struct ss_filebuf_opts {
     /* Used when this call creates the file; an existing file keeps the maxlen,
      * limit and max_bytes it was made with (ss_filebuf_maxlen() tells). */
-    size_t maxlen;        /* records kept; 0 means 1000 */
-    size_t limit;         /* records in the file that start a compaction; 0 means
-                             2 * maxlen; must be > maxlen */
-    size_t max_bytes;     /* a file larger than this is compacted too (it keeps
-                             maxlen records even when they are larger); 0: none */
+    size_t maxlen;    /* records kept; 0 means 1000 */
+    size_t limit;     /* records in the file that start a compaction; 0 means
+                         2 * maxlen; must be > maxlen */
+    size_t max_bytes; /* a file larger than this is compacted too (it keeps
+                         maxlen records even when they are larger); 0: none */
     /* Per handle. */
-    size_t max_line;      /* longest record before it is cut; 0 means 64 KiB,
-                             at most 1 MiB */
-    size_t max_pending;   /* bytes of records a writer holds while appends fail;
-                             0 means 4 MiB */
-    unsigned line_flags;  /* SS_LINE_* (linebuf.h) */
-    const char *source;   /* the default writer's source name; NULL means "" */
-    ss_file_sync sync;    /* default SS_FILE_SYNC_NEVER */
+    size_t max_line;     /* longest record before it is cut; 0 means 64 KiB,
+                            at most 1 MiB */
+    size_t max_pending;  /* bytes of records a writer holds while appends fail;
+                            0 means 4 MiB */
+    unsigned line_flags; /* SS_LINE_* (linebuf.h) */
+    const char *source;  /* the default writer's source name; NULL means "" */
+    ss_file_sync sync;   /* default SS_FILE_SYNC_NEVER */
     ss_time_source time_source;
-    int poll_ms;          /* wait's polling interval on NFS; 0 means 100 */
-    unsigned flags;       /* SS_FILE_* */
+    int poll_ms;    /* wait's polling interval on NFS; 0 means 100 */
+    unsigned flags; /* SS_FILE_* */
 } ss_filebuf_opts;
 
 typedef struct ss_filebuf_stats {
-    uint64_t written;     /* records this handle's writers appended */
-    uint64_t pending;     /* records held by the default writer (appends failed) */
-    uint64_t compactions; /* compactions (and clears) this handle made */
-    uint64_t repaired;    /* torn last lines this handle cut away */
-    uint64_t reopened;    /* times this handle followed the path to a new file */
-    uint64_t compact_failed; /* compactions this handle could not make: for want
-                                of room (-ENOSPC, -EDQUOT) the records that
-                                would pass the limit stay with their writer;
-                                otherwise (no right to create a file in the
-                                directory) the file grows past its limit, and
-                                nothing is lost */
-    int compact_error;    /* the last such failure's error (negative errno), or 0 */
-    uint64_t damaged;     /* damaged lines in the file, as far as it was read */
+    uint64_t written;            /* records this handle's writers appended */
+    uint64_t pending;            /* records held by the default writer (appends failed) */
+    uint64_t compactions;        /* compactions (and clears) this handle made */
+    uint64_t repaired;           /* torn last lines this handle cut away */
+    uint64_t reopened;           /* times this handle followed the path to a new file */
+    uint64_t compact_failed;     /* compactions this handle could not make: for want
+                                    of room (-ENOSPC, -EDQUOT) the records that
+                                    would pass the limit stay with their writer;
+                                    otherwise (no right to create a file in the
+                                    directory) the file grows past its limit, and
+                                    nothing is lost */
+    int compact_error;           /* the last such failure's error (negative errno), or 0 */
+    uint64_t damaged;            /* damaged lines in the file, as far as it was read */
     uint64_t first_damaged_line; /* line number (1: the header) of the first, or 0 */
-    uint64_t last_seq;    /* seq of the newest record in the file, 0 if none ever */
-    size_t count;         /* records in the view */
+    uint64_t last_seq;           /* seq of the newest record in the file, 0 if none ever */
+    size_t count;                /* records in the view */
     size_t maxlen;
-    uint64_t dropped;     /* records this handle's writers dropped: while appends
-                             fail a writer holds at most maxlen records (plus
-                             those of one call), the newest; see the top */
-    uint64_t replaced;    /* times the file changed under this handle other
-                             than by a compaction: the path named another file
-                             (rotated: `mv log log.1` and a new log; removed
-                             and made again), which the handle moved to, or the
-                             file was cut shorter. The view then starts again
-                             from that file's records, whose numbers may be
-                             below a cursor (a follower starts again from 0) */
+    uint64_t dropped;  /* records this handle's writers dropped: while appends
+                          fail a writer holds at most maxlen records (plus
+                          those of one call), the newest; see the top */
+    uint64_t replaced; /* times the file changed under this handle other
+                          than by a compaction: the path named another file
+                          (rotated: `mv log log.1` and a new log; removed
+                          and made again), which the handle moved to, or the
+                          file was cut shorter. The view then starts again
+                          from that file's records, whose numbers may be
+                          below a cursor (a follower starts again from 0) */
 } ss_filebuf_stats;
 
 /*
@@ -234,8 +234,7 @@ int ss_filebuf_wait(ss_filebuf *fb, uint64_t cursor, int timeout_ms);
  * tail. Returns the number of records (> 0), -ETIMEDOUT with *ret empty, or the
  * errors of both.
  */
-int ss_filebuf_follow(ss_filebuf *fb, uint64_t cursor, size_t max, int timeout_ms,
-                      ss_records *ret);
+int ss_filebuf_follow(ss_filebuf *fb, uint64_t cursor, size_t max, int timeout_ms, ss_records *ret);
 
 /* ss_filebuf_len - the number of records in the view. Returns 0 with *ret set,
  * SS_ECLOSED or a negative errno from reading the file. */
@@ -261,8 +260,7 @@ int ss_filebuf_get_stats(ss_filebuf *fb, ss_filebuf_stats *ret);
  * held records. source and rec_flags as for ss_writer_new(). Returns 0, -ENOMEM,
  * -EINVAL, -EBADF (read-only buffer) or SS_ECLOSED.
  */
-int ss_filewriter_new(ss_filewriter **ret, ss_filebuf *fb, const char *source,
-                      uint32_t rec_flags);
+int ss_filewriter_new(ss_filewriter **ret, ss_filebuf *fb, const char *source, uint32_t rec_flags);
 
 /* As ss_filebuf_write / _new_line / _append / _flush, for the writer's own
  * partial line and held records. */

@@ -67,9 +67,9 @@ typedef struct ss_host_server_opts {
      * [A-Za-z0-9/._~-], not "/" itself. ROUTE-state, ROUTE-events and
      * ROUTE-health follow from it. NULL means SS_HOST_DEFAULT_ROUTE. */
     const char *route;
-    size_t maxlen;            /* records kept; 0 means SS_LINEBUF_DEFAULT_MAXLEN */
-    size_t max_line;          /* longest record before it is cut; 0: the default */
-    size_t max_body;          /* request body cap; 0 means 8 MiB */
+    size_t maxlen;   /* records kept; 0 means SS_LINEBUF_DEFAULT_MAXLEN */
+    size_t max_line; /* longest record before it is cut; 0: the default */
+    size_t max_body; /* request body cap; 0 means 8 MiB */
     /* The request bodies held in memory at once, in bytes: a body takes its
      * Content-Length (sent in chunks: max_body) while it is read and handled;
      * a request finding too little left gets 503 with Retry-After: 1 and its

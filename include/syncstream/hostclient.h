@@ -84,44 +84,44 @@ enum {
 
 /* Options; all-zero (or a NULL pointer) means every default. */
 typedef struct ss_host_mirror_opts {
-    const char *source;       /* the records' source name (<= 31 bytes); NULL: none */
-    const char *token;        /* bearer token (Authorization header); NULL: none */
+    const char *source; /* the records' source name (<= 31 bytes); NULL: none */
+    const char *token;  /* bearer token (Authorization header); NULL: none */
     /* https: a PEM file of the certificate authorities to trust (for a
      * self-signed server, its own certificate); NULL: the system's. */
     const char *ca_file;
-    size_t max_line;          /* longest record before it is cut; 0: 64 KiB, max 1 MiB */
-    size_t queue_bytes;       /* bound on records queued in memory; 0: 16 MiB */
+    size_t max_line;    /* longest record before it is cut; 0: 64 KiB, max 1 MiB */
+    size_t queue_bytes; /* bound on records queued in memory; 0: 16 MiB */
     /* Non-NULL: when the memory queue is full, records go on to this file (made
      * or truncated, mode 0600, removed when the mirror is freed) up to
      * spool_bytes, then the writer blocks. Records stay in order. */
     const char *spool_path;
-    size_t spool_bytes;       /* 0: 1 GiB */
-    size_t batch_bytes;       /* most record text per batch; 0: 1 MiB */
-    size_t batch_records;     /* most records per batch; 0: 5000, max 10000 */
-    int backoff_min_ms;       /* first retry delay; 0: 50 */
-    int backoff_max_ms;       /* the delay doubles up to this; 0: 5000 */
-    int connect_timeout_ms;   /* 0: 3000 */
-    int request_timeout_ms;   /* one request, connection included; 0: 30000 */
-    int stop_poll_ms;         /* an idle mirror asks for the stop request; 0: 1000,
-                                 negative: never */
+    size_t spool_bytes;     /* 0: 1 GiB */
+    size_t batch_bytes;     /* most record text per batch; 0: 1 MiB */
+    size_t batch_records;   /* most records per batch; 0: 5000, max 10000 */
+    int backoff_min_ms;     /* first retry delay; 0: 50 */
+    int backoff_max_ms;     /* the delay doubles up to this; 0: 5000 */
+    int connect_timeout_ms; /* 0: 3000 */
+    int request_timeout_ms; /* one request, connection included; 0: 30000 */
+    int stop_poll_ms;       /* an idle mirror asks for the stop request; 0: 1000,
+                               negative: never */
     /* How long ss_host_mirror_close() waits for the queue to be delivered;
      * 0: 30000, negative: forever. */
     int close_timeout_ms;
-    unsigned flags;           /* SS_HOST_* */
+    unsigned flags; /* SS_HOST_* */
 } ss_host_mirror_opts;
 
 typedef struct ss_host_mirror_stats {
-    uint64_t records_queued;  /* records accepted from the writer (close included) */
-    uint64_t records_sent;    /* records the server acknowledged */
-    uint64_t batches_sent;    /* requests acknowledged (base protocol: POSTs) */
-    uint64_t duplicates;      /* batches the server had already stored */
-    uint64_t retries;         /* failed attempts that were retried */
-    uint64_t spooled;         /* records that went through the spool file */
-    size_t pending;           /* records not yet acknowledged */
+    uint64_t records_queued; /* records accepted from the writer (close included) */
+    uint64_t records_sent;   /* records the server acknowledged */
+    uint64_t batches_sent;   /* requests acknowledged (base protocol: POSTs) */
+    uint64_t duplicates;     /* batches the server had already stored */
+    uint64_t retries;        /* failed attempts that were retried */
+    uint64_t spooled;        /* records that went through the spool file */
+    size_t pending;          /* records not yet acknowledged */
     ss_host_protocol protocol;
-    bool stopped;             /* the last answer said a stop was requested */
-    int error;                /* the failure that ended sending (0: none) */
-    int last_status;          /* the last HTTP status (0: no answer yet) */
+    bool stopped;    /* the last answer said a stop was requested */
+    int error;       /* the failure that ended sending (0: none) */
+    int last_status; /* the last HTTP status (0: no answer yet) */
     /* The last error: the server's JSON message or the transport's error. */
     char message[256];
 } ss_host_mirror_stats;
@@ -175,8 +175,8 @@ int ss_host_mirror_append(ss_host_mirror *m, ss_kind kind, const void *text, siz
  * write_stderr partial line ends first too. The flags travel as
  * ss_host_mirror_write_stderr()'s do.
  */
-int ss_host_mirror_append_flags(ss_host_mirror *m, ss_kind kind, uint32_t flags,
-                                const void *text, size_t len);
+int ss_host_mirror_append_flags(ss_host_mirror *m, ss_kind kind, uint32_t flags, const void *text,
+                                size_t len);
 
 /*
  * ss_host_mirror_flush - wait until every record queued so far is delivered,
@@ -215,11 +215,11 @@ void ss_host_mirror_free(ss_host_mirror *m);
 
 /* Options of a reader; all-zero (or NULL) means every default. */
 typedef struct ss_host_reader_opts {
-    const char *token;        /* bearer token; NULL: none */
-    const char *ca_file;      /* https: certificate authorities to trust; NULL: the system's */
-    int connect_timeout_ms;   /* 0: 3000 */
-    int request_timeout_ms;   /* one request, without a long-poll's wait; 0: 30000 */
-    size_t max_response;      /* largest response body accepted; 0: 256 MiB */
+    const char *token;      /* bearer token; NULL: none */
+    const char *ca_file;    /* https: certificate authorities to trust; NULL: the system's */
+    int connect_timeout_ms; /* 0: 3000 */
+    int request_timeout_ms; /* one request, without a long-poll's wait; 0: 30000 */
+    size_t max_response;    /* largest response body accepted; 0: 256 MiB */
 } ss_host_reader_opts;
 
 /*
@@ -272,12 +272,12 @@ int ss_host_reader_protocol(ss_host_reader *r);
 
 /* What an extension server's ROUTE-health says. */
 typedef struct ss_host_health {
-    size_t records;       /* records held */
+    size_t records; /* records held */
     size_t maxlen;
-    bool closed;          /* a stop is requested */
-    uint64_t next_seq;    /* the seq the next record will get */
-    char version[32];     /* the server's version */
-    uint64_t epoch;       /* this life of the server (0: an older server sends none) */
+    bool closed;       /* a stop is requested */
+    uint64_t next_seq; /* the seq the next record will get */
+    char version[32];  /* the server's version */
+    uint64_t epoch;    /* this life of the server (0: an older server sends none) */
 } ss_host_health;
 
 /* ss_host_reader_health - GET ROUTE-health. -EOPNOTSUPP against a base

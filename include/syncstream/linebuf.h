@@ -70,15 +70,15 @@ typedef enum ss_time_source {
 
 /* Options; all-zero (or a NULL pointer) means every default. */
 typedef struct ss_linebuf_opts {
-    size_t maxlen;         /* records kept; 0 means SS_LINEBUF_DEFAULT_MAXLEN */
-    size_t max_line;       /* longest record before it is cut; 0 means 64 KiB */
-    size_t max_bytes;      /* bound on stored text, at most 1 GiB; 0 means 64 MiB
-                              on the heap (grown on demand) and, for a file ring
-                              (allocated in full), 2 * max_line + 256 * maxlen;
-                              raised to 2 * max_line if smaller */
-    ss_full_policy full;   /* default SS_FULL_DROP_OLDEST */
-    unsigned line_flags;   /* SS_LINE_CR_IS_BREAK, SS_LINE_SPLITLINES (record.h) */
-    const char *source;    /* the default writer's source name; NULL means "" */
+    size_t maxlen;       /* records kept; 0 means SS_LINEBUF_DEFAULT_MAXLEN */
+    size_t max_line;     /* longest record before it is cut; 0 means 64 KiB */
+    size_t max_bytes;    /* bound on stored text, at most 1 GiB; 0 means 64 MiB
+                            on the heap (grown on demand) and, for a file ring
+                            (allocated in full), 2 * max_line + 256 * maxlen;
+                            raised to 2 * max_line if smaller */
+    ss_full_policy full; /* default SS_FULL_DROP_OLDEST */
+    unsigned line_flags; /* SS_LINE_CR_IS_BREAK, SS_LINE_SPLITLINES (record.h) */
+    const char *source;  /* the default writer's source name; NULL means "" */
     /* How records are timestamped. SS_TIME_PRECISE (the default) reads
      * CLOCK_REALTIME once per write call (an ss_writer's call only when it
      * completes a record): nanoseconds, at the cost of a clock read (20-30 ns
@@ -94,13 +94,13 @@ typedef struct ss_linebuf_opts {
 } ss_linebuf_opts;
 
 typedef struct ss_linebuf_stats {
-    uint64_t written;   /* records completed by producers */
-    uint64_t stored;    /* records that entered the ring */
-    uint64_t shed;      /* records lost to the full policy (rotated out or refused) */
-    uint64_t cleared;   /* records removed by ss_linebuf_clear() */
-    uint64_t cut;       /* over-long lines cut into SS_REC_CONTINUED pieces */
-    uint64_t last_seq;  /* seq of the newest stored record, 0 if none ever */
-    size_t count;       /* records held now, the partial line not included */
+    uint64_t written;  /* records completed by producers */
+    uint64_t stored;   /* records that entered the ring */
+    uint64_t shed;     /* records lost to the full policy (rotated out or refused) */
+    uint64_t cleared;  /* records removed by ss_linebuf_clear() */
+    uint64_t cut;      /* over-long lines cut into SS_REC_CONTINUED pieces */
+    uint64_t last_seq; /* seq of the newest stored record, 0 if none ever */
+    size_t count;      /* records held now, the partial line not included */
     size_t maxlen;
 } ss_linebuf_stats;
 
@@ -109,8 +109,8 @@ typedef struct ss_linebuf_stats {
  *
  * opts may be NULL. On success *ret owns a buffer freed with ss_linebuf_free().
  * Errors: -ENOMEM; -EINVAL for an option out of range (max_line > 256 MiB,
- * maxlen > 2^28, max_bytes > 1 GiB, an unknown policy or flag); with opts.path: a negative errno from open/mmap (-ENOENT for
- * a missing directory, -EACCES...), SS_EFORMAT, -EBUSY.
+ * maxlen > 2^28, max_bytes > 1 GiB, an unknown policy or flag); with opts.path: a negative errno
+ * from open/mmap (-ENOENT for a missing directory, -EACCES...), SS_EFORMAT, -EBUSY.
  */
 int ss_linebuf_new(ss_linebuf **ret, const ss_linebuf_opts *opts);
 
@@ -191,8 +191,7 @@ int ss_linebuf_wait(ss_linebuf *lb, uint64_t cursor, int timeout_ms);
  * the live tail. Returns the number of records (> 0), -ETIMEDOUT with *ret empty,
  * SS_ECLOSED or -ENOMEM.
  */
-int ss_linebuf_follow(ss_linebuf *lb, uint64_t cursor, size_t max, int timeout_ms,
-                      ss_records *ret);
+int ss_linebuf_follow(ss_linebuf *lb, uint64_t cursor, size_t max, int timeout_ms, ss_records *ret);
 
 /*
  * ss_linebuf_len - the number of items in the view: stored records plus the

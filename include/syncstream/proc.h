@@ -71,10 +71,10 @@ typedef struct ss_mirror ss_mirror;
 #define SS_MIRROR_ADDRESS_MAX 128
 
 typedef struct ss_procbuf_opts {
-    ss_linebuf_opts buf;  /* the buffer's options (maxlen, max_line, policy...);
-                             buf.path is not supported here and must be NULL */
-    int term_grace_ms;    /* ss_procbuf_stop(): SIGTERM, then SIGKILL after this
-                             long; 0 means 2000, negative means SIGKILL at once */
+    ss_linebuf_opts buf; /* the buffer's options (maxlen, max_line, policy...);
+                            buf.path is not supported here and must be NULL */
+    int term_grace_ms;   /* ss_procbuf_stop(): SIGTERM, then SIGKILL after this
+                            long; 0 means 2000, negative means SIGKILL at once */
     /* Flow control for one reader that must see every record (a printer, a
      * shipper): the collector never stores more records than the buffer can
      * hold beyond the cursor reported with ss_procbuf_consumed(); while it is
@@ -113,27 +113,27 @@ enum {
 };
 
 typedef struct ss_spawn_opts {
-    char *const *argv;    /* argv[0] is looked up in PATH; NULL-terminated */
-    char *const *envp;    /* NULL: the parent's environment */
-    const char *cwd;      /* NULL: the parent's working directory */
-    const char *name;     /* source name of its records; NULL: argv[0]'s base name */
-    unsigned flags;       /* SS_PROC_PTY, SS_PROC_MIRROR, SS_PROC_NULL_STDIN */
+    char *const *argv; /* argv[0] is looked up in PATH; NULL-terminated */
+    char *const *envp; /* NULL: the parent's environment */
+    const char *cwd;   /* NULL: the parent's working directory */
+    const char *name;  /* source name of its records; NULL: argv[0]'s base name */
+    unsigned flags;    /* SS_PROC_PTY, SS_PROC_MIRROR, SS_PROC_NULL_STDIN */
 } ss_spawn_opts;
 
 /* What is known about one child. */
 typedef struct ss_child_status {
-    int id;                     /* 0, 1, 2... in the order children were added */
+    int id; /* 0, 1, 2... in the order children were added */
     pid_t pid;
     char name[SS_SOURCE_MAX];
-    bool finished;              /* exited and its channels drained; reported */
-    bool exited;                /* ended with exit(); code in exit_code */
+    bool finished; /* exited and its channels drained; reported */
+    bool exited;   /* ended with exit(); code in exit_code */
     int exit_code;
-    int term_signal;            /* killed by this signal, else 0 */
-    bool mirror_closed;         /* a mirror child closed its mirror (ss_mirror_close
-                                   or ss_mirror_close_error) */
-    bool output_cut;            /* its output was still held open by another
-                                   process after it exited and was cut (see
-                                   linger_ms); its exit record says so too */
+    int term_signal;    /* killed by this signal, else 0 */
+    bool mirror_closed; /* a mirror child closed its mirror (ss_mirror_close
+                           or ss_mirror_close_error) */
+    bool output_cut;    /* its output was still held open by another
+                           process after it exited and was cut (see
+                           linger_ms); its exit record says so too */
 } ss_child_status;
 
 /*
@@ -169,14 +169,13 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *opts, int *ret_id);
  * In the child: returns 0 and sets *ret_mirror to an open mirror whose records
  * carry name as source; with SS_PROC_CAPTURE_STDOUT / _STDERR the child's fds 1
  * and 2 are already redirected to the parent. The child ignores SIGPIPE, so
- * that a write to a vanished parent returns -EPIPE rather than killing it. The child must only use the
- * mirror (not pb) and should end with ss_mirror_close() and exit() or _exit().
- * The mirror is made before the fork, so the child allocates nothing until it
- * writes; in a multi-threaded parent its writes then rely on malloc being usable
- * after fork(), as glibc's is (GCC 12's AddressSanitizer runtime is not).
- * Thread-safe: two threads may fork from one pb at once; neither child inherits
- * the other's channel.
- * Errors (in the parent, no child made): as ss_procbuf_spawn(), and -ENOMEM.
+ * that a write to a vanished parent returns -EPIPE rather than killing it. The child must only use
+ * the mirror (not pb) and should end with ss_mirror_close() and exit() or _exit(). The mirror is
+ * made before the fork, so the child allocates nothing until it writes; in a multi-threaded parent
+ * its writes then rely on malloc being usable after fork(), as glibc's is (GCC 12's
+ * AddressSanitizer runtime is not). Thread-safe: two threads may fork from one pb at once; neither
+ * child inherits the other's channel. Errors (in the parent, no child made): as ss_procbuf_spawn(),
+ * and -ENOMEM.
  */
 pid_t ss_procbuf_fork(ss_procbuf *pb, const char *name, unsigned flags, ss_mirror **ret_mirror,
                       int *ret_id);

@@ -70,8 +70,8 @@ typedef enum ss_full_policy {
 #define SS_SOURCE_MAX 32
 
 typedef struct ss_record {
-    uint64_t seq;               /* 1, 2, 3... per buffer; 0 for a partial line */
-    int64_t time_ns;            /* CLOCK_REALTIME when the record was completed */
+    uint64_t seq;    /* 1, 2, 3... per buffer; 0 for a partial line */
+    int64_t time_ns; /* CLOCK_REALTIME when the record was completed */
     ss_kind kind;
     uint32_t flags;             /* SS_REC_* bits */
     char source[SS_SOURCE_MAX]; /* NUL-terminated producer name, may be empty */
@@ -85,7 +85,7 @@ typedef struct ss_record {
  * first use; a set may be reused for several reads, each read clears it first.
  */
 typedef struct ss_records {
-    ss_record *items;     /* oldest first */
+    ss_record *items; /* oldest first */
     size_t count;
     /* Cursor reads: how many records newer than the cursor had already been
      * rotated out (or cleared) before this read; they are lost to this reader. */
@@ -93,7 +93,7 @@ typedef struct ss_records {
     /* Cursor reads: the cursor to pass to the next read (the seq of the newest
      * record returned, or the cursor given when none was returned). */
     uint64_t cursor;
-    void *mem_;           /* private */
+    void *mem_; /* private */
 } ss_records;
 
 #define SS_RECORDS_INIT {0}

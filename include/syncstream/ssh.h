@@ -38,16 +38,16 @@ extern "C" {
 #endif
 
 typedef struct ss_ssh_opts {
-    const char *host;       /* name or address; required */
-    int port;               /* 0 means 22 */
-    const char *user;       /* NULL means the current user's name */
-    const char *command;    /* run on an exec channel; NULL or "" starts the
-                               login shell instead */
-    const char *identity;   /* private key file (OpenSSH or PEM format), or NULL */
-    const char *passphrase; /* the identity's passphrase, or NULL */
-    const char *password;   /* password authentication, or NULL */
-    bool use_agent;         /* also try ssh-agent and the default keys when an
-                               identity or password is given */
+    const char *host;            /* name or address; required */
+    int port;                    /* 0 means 22 */
+    const char *user;            /* NULL means the current user's name */
+    const char *command;         /* run on an exec channel; NULL or "" starts the
+                                    login shell instead */
+    const char *identity;        /* private key file (OpenSSH or PEM format), or NULL */
+    const char *passphrase;      /* the identity's passphrase, or NULL */
+    const char *password;        /* password authentication, or NULL */
+    bool use_agent;              /* also try ssh-agent and the default keys when an
+                                    identity or password is given */
     const char *known_hosts;     /* NULL means ~/.ssh/known_hosts */
     bool accept_unknown_hostkey; /* accept and record the key of an unknown
                                     host; a changed key is still refused */

@@ -166,11 +166,10 @@ const char *ss_stream_name(const ss_stream *s);
  *
  * Returns 0; or, each with the payload: -ENOBUFS / -ETIMEDOUT / -ENOMEM (the
  * write buffer could not grow) (the stream is alive: the bytes written had
- * taken are still sent, data + written onwards are the caller's to retry), -ENOTCONN (transport down and
- * fail_writes_while_down), SS_ECLOSED or a transport error (the stream will
- * send nothing more: the payload's unsent holds the write buffer followed by
- * the rest of data, data + written onwards, so nothing is lost or doubled).
- * -EINVAL for NULL data with len > 0.
+ * taken are still sent, data + written onwards are the caller's to retry), -ENOTCONN (transport
+ * down and fail_writes_while_down), SS_ECLOSED or a transport error (the stream will send nothing
+ * more: the payload's unsent holds the write buffer followed by the rest of data, data + written
+ * onwards, so nothing is lost or doubled). -EINVAL for NULL data with len > 0.
  */
 int ss_stream_write(ss_stream *s, const void *data, size_t len, int timeout_ms,
                     ss_stream_payload *ret_payload);
@@ -405,7 +404,7 @@ typedef enum ss_stream_event_kind {
 
 typedef struct ss_stream_event {
     ss_stream_event_kind kind;
-    int64_t time_ns; /* CLOCK_REALTIME when the I/O thread saw it */
+    int64_t time_ns;  /* CLOCK_REALTIME when the I/O thread saw it */
     uint64_t offset;  /* bytes the stream had received before it */
     uint64_t dropped; /* events dropped, unread, since the one taken before */
     char text[160];   /* what happened, NUL-terminated */

@@ -2,9 +2,8 @@
 #include "core.h"
 
 typedef struct {
-    PyObject_HEAD
-    PyObject *owner; /* borrowed (see core.h); NULL once the owner is freed */
-    PyCFunction fn;  /* the owner type's write */
+    PyObject_HEAD PyObject *owner; /* borrowed (see core.h); NULL once the owner is freed */
+    PyCFunction fn;                /* the owner type's write */
 } Target;
 
 static PyType_Slot Target_slots[] = {
@@ -37,8 +36,7 @@ PyObject *ss__py_bound_call(PyObject *target, PyObject *arg)
     return res;
 }
 
-PyObject *ss__py_bind_write(PyObject *owner, PyObject *base_type, PyMethodDef *def,
-                            PyCFunction fn)
+PyObject *ss__py_bind_write(PyObject *owner, PyObject *base_type, PyMethodDef *def, PyCFunction fn)
 {
     if (!str_write && !(str_write = PyUnicode_InternFromString("write")))
         return NULL;

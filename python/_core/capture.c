@@ -12,11 +12,9 @@
 #include <syncstream/capture.h>
 #include <syncstream/record.h>
 
-
 typedef struct {
-    PyObject_HEAD
-    PyObject *owner;  /* the LineBuffer */
-    ss_capture *cap;  /* NULL once ended (or before __init__) */
+    PyObject_HEAD PyObject *owner; /* the LineBuffer */
+    ss_capture *cap;               /* NULL once ended (or before __init__) */
 } FdCapture;
 
 /* End the capture with the GIL released: the library joins its reader thread,
@@ -28,10 +26,8 @@ static int end_capture(FdCapture *self)
     if (!cap)
         return 0;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_capture_end(cap);
-    Py_END_ALLOW_THREADS
-    return rc;
+    Py_BEGIN_ALLOW_THREADS rc = ss_capture_end(cap);
+    Py_END_ALLOW_THREADS return rc;
 }
 
 static int FdCapture_init(FdCapture *self, PyObject *args, PyObject *kwargs)
@@ -58,11 +54,8 @@ static int FdCapture_init(FdCapture *self, PyObject *args, PyObject *kwargs)
     };
     ss_capture *cap = NULL;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_capture_begin(&cap, lb, fd, &opts);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return ss__py_error_int(rc, "capture");
+    Py_BEGIN_ALLOW_THREADS rc = ss_capture_begin(&cap, lb, fd, &opts);
+    Py_END_ALLOW_THREADS if (rc < 0) return ss__py_error_int(rc, "capture");
     self->owner = Py_NewRef(buffer);
     self->cap = cap;
     return 0;
@@ -104,15 +97,15 @@ static PyGetSetDef FdCapture_getset[] = {
 };
 
 PyDoc_STRVAR(FdCapture_doc,
-"FdCapture(buffer: LineBuffer, fd: int, *, source: str | None = None,\n"
-"          tee: bool = False, stderr: bool = False)\n"
-"--\n\n"
-"Capture the file descriptor fd into buffer until end(): every byte written to\n"
-"it, by Python, C code or child processes that inherit it, becomes lines of\n"
-"the buffer, as records named source (\"fd<N>\" by default), flagged stderr if\n"
-"stderr is true. tee=True also passes every byte on to the original\n"
-"destination. Use syncstream.capture(), which also flushes sys.stdout and\n"
-"sys.stderr around it.");
+             "FdCapture(buffer: LineBuffer, fd: int, *, source: str | None = None,\n"
+             "          tee: bool = False, stderr: bool = False)\n"
+             "--\n\n"
+             "Capture the file descriptor fd into buffer until end(): every byte written to\n"
+             "it, by Python, C code or child processes that inherit it, becomes lines of\n"
+             "the buffer, as records named source (\"fd<N>\" by default), flagged stderr if\n"
+             "stderr is true. tee=True also passes every byte on to the original\n"
+             "destination. Use syncstream.capture(), which also flushes sys.stdout and\n"
+             "sys.stderr around it.");
 
 static PyType_Slot FdCapture_slots[] = {
     {Py_tp_doc, (void *)FdCapture_doc},

@@ -79,8 +79,7 @@ int ss__py_fork_watch(void);
  * write unbinds it too, and the usual lookup takes over. Replacing the class's
  * write later does not reach existing objects.
  */
-PyObject *ss__py_bind_write(PyObject *owner, PyObject *base_type, PyMethodDef *def,
-                            PyCFunction fn);
+PyObject *ss__py_bind_write(PyObject *owner, PyObject *base_type, PyMethodDef *def, PyCFunction fn);
 PyObject *ss__py_bound_call(PyObject *target, PyObject *arg);
 void ss__py_unbind(PyObject **bound);
 PyObject *ss__py_bound_getattr(PyObject *owner, PyObject *name, PyObject *bound);
@@ -156,11 +155,11 @@ PyObject *ss__py_false(PyObject *self, PyObject *unused);
 PyObject *ss__py_unsupported(PyObject *self, PyObject *args);
 #define SS_PY_NOT_A_FILE_METHODS                                                                   \
     {"seekable", ss__py_false, METH_NOARGS, "seekable() -> bool\n--\n\nFalse: no random access."}, \
-    {"isatty", ss__py_false, METH_NOARGS, "isatty() -> bool\n--\n\nFalse: not a terminal."},       \
-    {"fileno", ss__py_unsupported, METH_NOARGS,                                                      \
-     "fileno() -> NoReturn\n--\n\nRaise OSError: no file descriptor."},                             \
-    {"seek", ss__py_unsupported, METH_VARARGS,                                                       \
-     "seek(*args) -> NoReturn\n--\n\nRaise OSError: no random access."}
+        {"isatty", ss__py_false, METH_NOARGS, "isatty() -> bool\n--\n\nFalse: not a terminal."},   \
+        {"fileno", ss__py_unsupported, METH_NOARGS,                                                \
+         "fileno() -> NoReturn\n--\n\nRaise OSError: no file descriptor."},                        \
+        {"seek", ss__py_unsupported, METH_VARARGS,                                                 \
+         "seek(*args) -> NoReturn\n--\n\nRaise OSError: no random access."}
 /* nb_bool of a buffer: true even when empty, as a file is (and as
  * sync-stream's buffers are). */
 int ss__py_true(PyObject *self);

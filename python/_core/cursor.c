@@ -192,15 +192,14 @@ PyObject *ss__py_linebuf_iter(PyObject *self)
  * ss_linebuf outlives every wait on it.
  */
 typedef struct {
-    PyObject_HEAD
-    PyObject *owner;        /* the LineBuffer */
+    PyObject_HEAD PyObject *owner; /* the LineBuffer */
     ss_linebuf *lb;
-    ss_records set;         /* the batch being handed out */
-    size_t next;            /* index in set of the next record to hand out */
-    uint64_t cursor;        /* seq of the newest record handed out (or the start) */
-    uint64_t missed;        /* records lost to this follower so far */
-    double timeout;         /* seconds without a record before the end; < 0: none */
-    bool busy;              /* a thread is inside __next__ (GIL released) */
+    ss_records set;  /* the batch being handed out */
+    size_t next;     /* index in set of the next record to hand out */
+    uint64_t cursor; /* seq of the newest record handed out (or the start) */
+    uint64_t missed; /* records lost to this follower so far */
+    double timeout;  /* seconds without a record before the end; < 0: none */
+    bool busy;       /* a thread is inside __next__ (GIL released) */
     bool done;
 } Follower;
 
@@ -270,11 +269,9 @@ static PyObject *Follower_next(Follower *self)
                 last = true;
             }
         }
-        Py_BEGIN_ALLOW_THREADS
-        rc = ss_linebuf_follow(self->lb, self->cursor, FOLLOW_BATCH, slice, &self->set);
-        Py_END_ALLOW_THREADS
-        if (rc != -ETIMEDOUT || last)
-            break;
+        Py_BEGIN_ALLOW_THREADS rc =
+            ss_linebuf_follow(self->lb, self->cursor, FOLLOW_BATCH, slice, &self->set);
+        Py_END_ALLOW_THREADS if (rc != -ETIMEDOUT || last) break;
         if (PyErr_CheckSignals() < 0) {
             self->busy = false;
             return NULL;
@@ -308,10 +305,12 @@ static PyObject *Follower_get_missed(Follower *self, void *unused)
 static PyGetSetDef Follower_getset[] = {
     {"cursor", GETTER(Follower_get_cursor), NULL,
      "The seq of the last record handed out (the start cursor before the first):\n"
-     "follow(cursor=it.cursor) or records(since=it.cursor) goes on from there.", NULL},
+     "follow(cursor=it.cursor) or records(since=it.cursor) goes on from there.",
+     NULL},
     {"missed", GETTER(Follower_get_missed), NULL,
      "How many records this follower lost: they left the buffer (rotated out or\n"
-     "cleared) before it read them.", NULL},
+     "cleared) before it read them.",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -338,8 +337,7 @@ PyObject *ss__py_linebuf_follow(PyObject *self, PyObject *args, PyObject *kwargs
 {
     static char *kwlist[] = {"cursor", "timeout", NULL};
     PyObject *cursor_obj = NULL, *timeout_obj = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OO:follow", kwlist, &cursor_obj,
-                                     &timeout_obj))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OO:follow", kwlist, &cursor_obj, &timeout_obj))
         return NULL;
     unsigned long long cursor;
     if (parse_count(cursor_obj, "follow() cursor", &cursor) < 0)
@@ -356,7 +354,8 @@ PyObject *ss__py_linebuf_follow(PyObject *self, PyObject *args, PyObject *kwargs
         if (!(timeout >= 0) || timeout > 1e9) {
             PyErr_Format(PyExc_ValueError,
                          "syncstream: follow() timeout must be from 0 to 1e9 seconds or None, "
-                         "not %R", timeout_obj);
+                         "not %R",
+                         timeout_obj);
             return NULL;
         }
     }

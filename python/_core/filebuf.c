@@ -31,8 +31,7 @@
 #define PY_MAX_LINE (1u << 20)
 
 typedef struct {
-    PyObject_HEAD
-    ss_filebuf *fb;   /* NULL until __init__ */
+    PyObject_HEAD ss_filebuf *fb; /* NULL until __init__ */
     char *path;
     char *source;
     size_t maxlen;
@@ -52,11 +51,8 @@ static int open_fb(FileBuffer *self)
     };
     ss_filebuf *fb = NULL;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_filebuf_open(&fb, self->path, &opts);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return ss__py_error_int(rc, WHAT);
+    Py_BEGIN_ALLOW_THREADS rc = ss_filebuf_open(&fb, self->path, &opts);
+    Py_END_ALLOW_THREADS if (rc < 0) return ss__py_error_int(rc, WHAT);
     self->fb = fb;
     self->gen = ss__py_fork_gen;
     return 0;
@@ -80,9 +76,9 @@ static ss_filebuf *get_fb(FileBuffer *self)
     return self->fb;
 }
 
-#define WRITE_DOC                                                                            \
-    "write(data: str) -> int\n--\n\n"                                                       \
-    "Write text: every completed line is appended to the file as a record, the\n"           \
+#define WRITE_DOC                                                                                  \
+    "write(data: str) -> int\n--\n\n"                                                              \
+    "Write text: every completed line is appended to the file as a record, the\n"                  \
     "rest stays as this handle's partial line. Returns the number of characters."
 
 /* As a PyCFunction exactly: ss__py_bound_call calls it through that type. */
@@ -95,8 +91,8 @@ static int FileBuffer_init(FileBuffer *self, PyObject *args, PyObject *kwargs)
     PyObject *path_obj;
     Py_ssize_t maxlen;
     const char *source;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&ns:FileBuffer", kwlist,
-                                     PyUnicode_FSConverter, &path_obj, &maxlen, &source))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&ns:FileBuffer", kwlist, PyUnicode_FSConverter,
+                                     &path_obj, &maxlen, &source))
         return -1;
     if (self->fb) {
         Py_DECREF(path_obj);
@@ -121,8 +117,8 @@ static int FileBuffer_init(FileBuffer *self, PyObject *args, PyObject *kwargs)
     self->maxlen = (size_t)maxlen;
     if (open_fb(self) < 0)
         return -1;
-    self->bound = ss__py_bind_write((PyObject *)self, filebuf_type, &bound_write_def,
-                                    FileBuffer_write);
+    self->bound =
+        ss__py_bind_write((PyObject *)self, filebuf_type, &bound_write_def, FileBuffer_write);
     return self->bound ? 0 : -1;
 }
 
@@ -130,8 +126,7 @@ static void FileBuffer_dealloc(FileBuffer *self)
 {
     ss__py_unbind(&self->bound);
     if (self->fb && self->gen == ss__py_fork_gen) {
-        Py_BEGIN_ALLOW_THREADS
-        ss_filebuf_free(self->fb);
+        Py_BEGIN_ALLOW_THREADS ss_filebuf_free(self->fb);
         Py_END_ALLOW_THREADS
     }
     free(self->path);
@@ -152,8 +147,7 @@ static PyObject *FileBuffer_write(PyObject *op, PyObject *arg)
         return NULL;
     int rc = ss__filebuf_write_nowait(fb, data, (size_t)len);
     if (rc == -EAGAIN) {
-        Py_BEGIN_ALLOW_THREADS
-        rc = ss_filebuf_write(fb, data, (size_t)len);
+        Py_BEGIN_ALLOW_THREADS rc = ss_filebuf_write(fb, data, (size_t)len);
         Py_END_ALLOW_THREADS
     }
     Py_XDECREF(keep);
@@ -180,10 +174,8 @@ static PyObject *FileBuffer_append(FileBuffer *self, PyObject *args)
     if (ss__py_utf8(text, "_append() text", &data, &len, &keep) < 0)
         return NULL;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_filebuf_append(fb, kind, data, (size_t)len);
-    Py_END_ALLOW_THREADS
-    Py_XDECREF(keep);
+    Py_BEGIN_ALLOW_THREADS rc = ss_filebuf_append(fb, kind, data, (size_t)len);
+    Py_END_ALLOW_THREADS Py_XDECREF(keep);
     if (rc < 0)
         return ss__py_error(rc, WHAT);
     Py_RETURN_NONE;
@@ -196,11 +188,8 @@ static PyObject *call_fb(FileBuffer *self, int (*fn)(ss_filebuf *))
     if (!fb)
         return NULL;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = fn(fb);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return ss__py_error(rc, WHAT);
+    Py_BEGIN_ALLOW_THREADS rc = fn(fb);
+    Py_END_ALLOW_THREADS if (rc < 0) return ss__py_error(rc, WHAT);
     Py_RETURN_NONE;
 }
 
@@ -228,10 +217,8 @@ static PyObject *FileBuffer_close(FileBuffer *self, PyObject *unused)
     ss_filebuf *fb = get_fb(self);
     if (!fb)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    ss_filebuf_close(fb);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS ss_filebuf_close(fb);
+    Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
 /* The partial line as a str in *ret (NULL when empty). Returns 0 or -1. */
@@ -276,8 +263,7 @@ static PyObject *FileBuffer_read(FileBuffer *self, PyObject *args, PyObject *kwa
     ss_records set = SS_RECORDS_INIT;
     int rc = 0;
     if (n > 0) {
-        Py_BEGIN_ALLOW_THREADS
-        rc = ss_filebuf_read(fb, n, &set);
+        Py_BEGIN_ALLOW_THREADS rc = ss_filebuf_read(fb, n, &set);
         Py_END_ALLOW_THREADS
     } else if (ss__filebuf_closed(fb)) {
         rc = SS_ECLOSED;
@@ -310,11 +296,8 @@ static Py_ssize_t FileBuffer_len(FileBuffer *self)
         return -1;
     size_t n;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_filebuf_len(fb, &n);
-    Py_END_ALLOW_THREADS
-    if (rc == SS_ECLOSED)
-        return 0;
+    Py_BEGIN_ALLOW_THREADS rc = ss_filebuf_len(fb, &n);
+    Py_END_ALLOW_THREADS if (rc == SS_ECLOSED) return 0;
     if (rc < 0)
         return ss__py_error_int(rc, WHAT);
     PyObject *part;
@@ -325,7 +308,6 @@ static Py_ssize_t FileBuffer_len(FileBuffer *self)
     Py_XDECREF(part);
     return (Py_ssize_t)n;
 }
-
 
 static PyObject *FileBuffer_get_closed(FileBuffer *self, void *unused)
 {
@@ -382,10 +364,10 @@ static PyGetSetDef FileBuffer_getset[] = {
 };
 
 PyDoc_STRVAR(FileBuffer_doc,
-"FileBuffer(path: str | bytes | os.PathLike, maxlen: int, source: str)\n"
-"--\n\n"
-"A handle on a syncstream log file shared by processes (ss_filebuf); use\n"
-"syncstream.LineFileBuffer, which builds on it.");
+             "FileBuffer(path: str | bytes | os.PathLike, maxlen: int, source: str)\n"
+             "--\n\n"
+             "A handle on a syncstream log file shared by processes (ss_filebuf); use\n"
+             "syncstream.LineFileBuffer, which builds on it.");
 
 static PyObject *FileBuffer_getattro(FileBuffer *self, PyObject *name)
 {

@@ -41,7 +41,8 @@ static PyObject *host_error(int rc, const char *what, const char *message)
     /* An HTTP error status: ConnectionError, as sync-stream raises for any
      * status >= 400, keeping the errno (ENOENT for a 404...). */
     if (rc == -ENOENT || rc == -EACCES || rc == -EMSGSIZE) {
-        PyObject *exc = PyObject_CallFunction(PyExc_ConnectionError, "(iN)", -rc,
+        PyObject *exc = PyObject_CallFunction(
+            PyExc_ConnectionError, "(iN)", -rc,
             PyUnicode_FromFormat("syncstream: %s: %s", what,
                                  message && *message ? message : ss_strerror(rc)));
         if (exc) {
@@ -62,8 +63,7 @@ static PyObject *host_error(int rc, const char *what, const char *message)
 static void take(PyThread_type_lock lock)
 {
     if (!PyThread_acquire_lock(lock, NOWAIT_LOCK)) {
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(lock, WAIT_LOCK);
+        Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(lock, WAIT_LOCK);
         Py_END_ALLOW_THREADS
     }
 }
@@ -71,8 +71,7 @@ static void take(PyThread_type_lock lock)
 /* ---- HostServer ---- */
 
 typedef struct {
-    PyObject_HEAD
-    ss_host_server *srv;
+    PyObject_HEAD ss_host_server *srv;
     pid_t pid;
 } HostServer;
 
@@ -100,15 +99,15 @@ static int HostServer_init(HostServer *self, PyObject *args, PyObject *kwargs)
         return -1;
     }
     ss_host_server_opts opts = {
-        .listen = listen, .route = route, .maxlen = (size_t)maxlen, .token = token,
+        .listen = listen,
+        .route = route,
+        .maxlen = (size_t)maxlen,
+        .token = token,
     };
     ss_host_server *srv = NULL;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_host_server_new(&srv, &opts);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return ss__py_error_int(rc, "serve()");
+    Py_BEGIN_ALLOW_THREADS rc = ss_host_server_new(&srv, &opts);
+    Py_END_ALLOW_THREADS if (rc < 0) return ss__py_error_int(rc, "serve()");
     self->srv = srv;
     self->pid = getpid();
     return 0;
@@ -120,8 +119,7 @@ static void server_free(HostServer *self)
     self->srv = NULL;
     /* A fork child has none of the server's threads to join: leave it. */
     if (srv && self->pid == getpid()) {
-        Py_BEGIN_ALLOW_THREADS
-        ss_host_server_free(srv);
+        Py_BEGIN_ALLOW_THREADS ss_host_server_free(srv);
         Py_END_ALLOW_THREADS
     }
 }
@@ -175,11 +173,8 @@ static PyObject *HostServer_read(HostServer *self, PyObject *args, PyObject *kwa
         return PyTuple_New(0);
     ss_records set = SS_RECORDS_INIT;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_host_server_read(srv, size, &set);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return ss__py_error(rc, "serve()");
+    Py_BEGIN_ALLOW_THREADS rc = ss_host_server_read(srv, size, &set);
+    Py_END_ALLOW_THREADS if (rc < 0) return ss__py_error(rc, "serve()");
     PyObject *items = ss__py_items(&set, NULL);
     ss_records_clear(&set);
     return items;
@@ -203,8 +198,9 @@ static PyGetSetDef HostServer_getset[] = {
 };
 
 static PyType_Slot HostServer_slots[] = {
-    {Py_tp_doc, (void *)"HostServer(listen: str, route: str, maxlen: int, token: str | None = None)\n"
-                        "--\n\nThe C host server (ss_host_server); use syncstream.host.serve()."},
+    {Py_tp_doc,
+     (void *)"HostServer(listen: str, route: str, maxlen: int, token: str | None = None)\n"
+             "--\n\nThe C host server (ss_host_server); use syncstream.host.serve()."},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, HostServer_init},
     {Py_tp_dealloc, HostServer_dealloc},
@@ -223,8 +219,7 @@ static PyType_Spec HostServer_spec = {
 /* ---- HostMirror ---- */
 
 typedef struct {
-    PyObject_HEAD
-    ss_host_mirror *m;
+    PyObject_HEAD ss_host_mirror *m;
     PyThread_type_lock lock;
     bool closed;
     pid_t pid;
@@ -288,8 +283,7 @@ static void HostMirror_dealloc(HostMirror *self)
      * mirror is left alone there (LineHostMirror makes a new one). */
     if (self->m && self->pid == getpid()) {
         ss_host_mirror *m = self->m;
-        Py_BEGIN_ALLOW_THREADS
-        ss_host_mirror_free(m);
+        Py_BEGIN_ALLOW_THREADS ss_host_mirror_free(m);
         Py_END_ALLOW_THREADS
     }
     if (self->lock)
@@ -315,13 +309,11 @@ static int mirror_write(ss_host_mirror *m, const char *data, size_t len)
         while (rc == -ETIMEDOUT) {
             if (PyErr_CheckSignals() < 0)
                 return -1;
-            Py_BEGIN_ALLOW_THREADS
-            rc = ss__host_mirror_wait_room(m, n, SLICE_MS);
+            Py_BEGIN_ALLOW_THREADS rc = ss__host_mirror_wait_room(m, n, SLICE_MS);
             Py_END_ALLOW_THREADS
         }
         if (rc == 0) {
-            Py_BEGIN_ALLOW_THREADS
-            rc = ss_host_mirror_write(m, data, n);
+            Py_BEGIN_ALLOW_THREADS rc = ss_host_mirror_write(m, data, n);
             Py_END_ALLOW_THREADS
         }
         data += n;
@@ -358,10 +350,8 @@ static PyObject *HostMirror_new_line(HostMirror *self, PyObject *unused)
         return NULL;
     int rc;
     take(self->lock);
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_host_mirror_new_line(m);
-    Py_END_ALLOW_THREADS
-    PyThread_release_lock(self->lock);
+    Py_BEGIN_ALLOW_THREADS rc = ss_host_mirror_new_line(m);
+    Py_END_ALLOW_THREADS PyThread_release_lock(self->lock);
     if (rc < 0)
         return mirror_error(self, rc);
     Py_RETURN_NONE;
@@ -372,7 +362,8 @@ static PyObject *HostMirror_append(HostMirror *self, PyObject *args)
     const char *kind_name;
     PyObject *text;
     ss_kind kind;
-    if (!PyArg_ParseTuple(args, "sO:_append", &kind_name, &text) || ss__py_kind(kind_name, &kind) < 0)
+    if (!PyArg_ParseTuple(args, "sO:_append", &kind_name, &text) ||
+        ss__py_kind(kind_name, &kind) < 0)
         return NULL;
     ss_host_mirror *m = get_mirror(self);
     if (!m)
@@ -384,10 +375,8 @@ static PyObject *HostMirror_append(HostMirror *self, PyObject *args)
         return NULL;
     int rc;
     take(self->lock);
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_host_mirror_append(m, kind, data, (size_t)len);
-    Py_END_ALLOW_THREADS
-    PyThread_release_lock(self->lock);
+    Py_BEGIN_ALLOW_THREADS rc = ss_host_mirror_append(m, kind, data, (size_t)len);
+    Py_END_ALLOW_THREADS PyThread_release_lock(self->lock);
     Py_XDECREF(keep);
     if (rc < 0)
         return mirror_error(self, rc);
@@ -404,11 +393,8 @@ static int mirror_flush(HostMirror *self, ss_host_mirror *m, double timeout)
     for (long waited = 0; timeout_ms < 0 || waited < timeout_ms; waited += SLICE_MS) {
         int slice = timeout_ms < 0 || timeout_ms - waited > SLICE_MS ? SLICE_MS
                                                                      : (int)(timeout_ms - waited);
-        Py_BEGIN_ALLOW_THREADS
-        rc = ss_host_mirror_flush(m, slice);
-        Py_END_ALLOW_THREADS
-        if (rc != -ETIMEDOUT || PyErr_CheckSignals() < 0)
-            break;
+        Py_BEGIN_ALLOW_THREADS rc = ss_host_mirror_flush(m, slice);
+        Py_END_ALLOW_THREADS if (rc != -ETIMEDOUT || PyErr_CheckSignals() < 0) break;
     }
     return rc;
 }
@@ -458,8 +444,8 @@ static PyObject *HostMirror_close(HostMirror *self, PyObject *args)
     int rc = mirror_flush(self, m, timeout);
     if (!PyErr_Occurred()) {
         self->closed = true;
-        Py_BEGIN_ALLOW_THREADS
-        rc = text ? ss_host_mirror_close_error(m, data, (size_t)len) : ss_host_mirror_close(m);
+        Py_BEGIN_ALLOW_THREADS rc =
+            text ? ss_host_mirror_close_error(m, data, (size_t)len) : ss_host_mirror_close(m);
         Py_END_ALLOW_THREADS
     }
     PyThread_release_lock(self->lock);
@@ -479,15 +465,13 @@ static PyObject *HostMirror_stats(HostMirror *self, PyObject *unused)
     ss_host_mirror_stats st;
     ss_host_mirror_get_stats(m, &st);
     static const char *protos[] = {"unknown", "ext", "base"};
-    return Py_BuildValue("{sKsKsKsKsKsnsssOsisiss}", "records_queued",
-                         (unsigned long long)st.records_queued, "records_sent",
-                         (unsigned long long)st.records_sent, "batches_sent",
-                         (unsigned long long)st.batches_sent, "duplicates",
-                         (unsigned long long)st.duplicates, "retries",
-                         (unsigned long long)st.retries, "pending", (Py_ssize_t)st.pending,
-                         "protocol", protos[st.protocol <= 2 ? st.protocol : 0], "stopped",
-                         st.stopped ? Py_True : Py_False, "error", st.error, "last_status",
-                         st.last_status, "message", st.message);
+    return Py_BuildValue(
+        "{sKsKsKsKsKsnsssOsisiss}", "records_queued", (unsigned long long)st.records_queued,
+        "records_sent", (unsigned long long)st.records_sent, "batches_sent",
+        (unsigned long long)st.batches_sent, "duplicates", (unsigned long long)st.duplicates,
+        "retries", (unsigned long long)st.retries, "pending", (Py_ssize_t)st.pending, "protocol",
+        protos[st.protocol <= 2 ? st.protocol : 0], "stopped", st.stopped ? Py_True : Py_False,
+        "error", st.error, "last_status", st.last_status, "message", st.message);
 }
 
 static PyObject *HostMirror_unsent(HostMirror *self, PyObject *unused)
@@ -560,8 +544,7 @@ static PyType_Spec HostMirror_spec = {
 /* ---- HostReader ---- */
 
 typedef struct {
-    PyObject_HEAD
-    ss_host_reader *r;
+    PyObject_HEAD ss_host_reader *r;
     PyThread_type_lock lock;
 } HostReader;
 
@@ -623,10 +606,8 @@ static PyObject *reader_call(HostReader *self, int (*fn)(ss_host_reader *))
         return NULL;
     int rc;
     take(self->lock);
-    Py_BEGIN_ALLOW_THREADS
-    rc = fn(r);
-    Py_END_ALLOW_THREADS
-    PyObject *res = rc < 0 ? reader_error(self, rc) : Py_NewRef(Py_True);
+    Py_BEGIN_ALLOW_THREADS rc = fn(r);
+    Py_END_ALLOW_THREADS PyObject *res = rc < 0 ? reader_error(self, rc) : Py_NewRef(Py_True);
     PyThread_release_lock(self->lock);
     return res;
 }
@@ -664,12 +645,12 @@ static PyObject *HostReader_state(HostReader *self, PyObject *arg)
         return NULL;
     }
     take(self->lock);
-    Py_BEGIN_ALLOW_THREADS
-    rc = is_closed ? ss_host_reader_closed(r, &closed)
-                   : is_max ? ss_host_reader_maxlen(r, &n) : ss_host_reader_len(r, &n);
-    Py_END_ALLOW_THREADS
-    PyObject *res = rc < 0 ? reader_error(self, rc)
-                           : is_closed ? PyBool_FromLong(closed) : PyLong_FromSize_t(n);
+    Py_BEGIN_ALLOW_THREADS rc = is_closed ? ss_host_reader_closed(r, &closed)
+                                : is_max  ? ss_host_reader_maxlen(r, &n)
+                                          : ss_host_reader_len(r, &n);
+    Py_END_ALLOW_THREADS PyObject *res = rc < 0      ? reader_error(self, rc)
+                                         : is_closed ? PyBool_FromLong(closed)
+                                                     : PyLong_FromSize_t(n);
     PyThread_release_lock(self->lock);
     return res;
 }
@@ -687,10 +668,8 @@ static PyObject *HostReader_read(HostReader *self, PyObject *args, PyObject *kwa
     ss_records set = SS_RECORDS_INIT;
     int rc;
     take(self->lock);
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_host_reader_read(r, size, &set);
-    Py_END_ALLOW_THREADS
-    PyObject *res = rc < 0 ? reader_error(self, rc) : ss__py_items(&set, NULL);
+    Py_BEGIN_ALLOW_THREADS rc = ss_host_reader_read(r, size, &set);
+    Py_END_ALLOW_THREADS PyObject *res = rc < 0 ? reader_error(self, rc) : ss__py_items(&set, NULL);
     PyThread_release_lock(self->lock);
     ss_records_clear(&set);
     return res;
@@ -721,12 +700,10 @@ static PyObject *HostReader_follow(HostReader *self, PyObject *args)
         int slice = wait_ms < 0 || wait_ms - waited > SLICE_MS ? SLICE_MS : (int)(wait_ms - waited);
         if (slice < 0)
             slice = 0;
-        Py_BEGIN_ALLOW_THREADS
-        rc = ss_host_reader_follow(r, cursor, (size_t)limit, slice, &set);
-        Py_END_ALLOW_THREADS
-        if (rc != 0 || set.missed || (wait_ms >= 0 && waited + slice >= wait_ms) ||
-            PyErr_CheckSignals() < 0)
-            break;
+        Py_BEGIN_ALLOW_THREADS rc = ss_host_reader_follow(r, cursor, (size_t)limit, slice, &set);
+        Py_END_ALLOW_THREADS if (rc != 0 || set.missed ||
+                                 (wait_ms >= 0 && waited + slice >= wait_ms) ||
+                                 PyErr_CheckSignals() < 0) break;
         cursor = set.cursor;
     }
     PyObject *res = NULL;

@@ -35,18 +35,17 @@
 #define WRITER_CAPSULE "syncstream._core.writer"
 
 typedef struct {
-    PyObject_HEAD
-    ss_linebuf *lb;         /* NULL until __init__ */
-    PyObject *slots;        /* per_thread: a _WriterSlot; its "w" is this thread's capsule */
-    ss_writer *cached;      /* the writer of cached_ident's thread, NULL if unknown */
+    PyObject_HEAD ss_linebuf *lb; /* NULL until __init__ */
+    PyObject *slots;              /* per_thread: a _WriterSlot; its "w" is this thread's capsule */
+    ss_writer *cached;            /* the writer of cached_ident's thread, NULL if unknown */
     unsigned long cached_ident;
     bool per_thread;
-    PyObject *bound;        /* the pre-bound write (bound.c); None: not bound */
+    PyObject *bound; /* the pre-bound write (bound.c); None: not bound */
 } LineBuffer;
 
-static PyObject *slot_type;  /* class _WriterSlot(threading.local): w = None */
+static PyObject *slot_type; /* class _WriterSlot(threading.local): w = None */
 static PyObject *linebuf_type;
-static PyObject *str_w;      /* "w" */
+static PyObject *str_w; /* "w" */
 
 /* The writer of a thread that ended (or of a buffer being freed): its partial
  * line becomes a record, as if the thread had ended it. */
@@ -124,11 +123,11 @@ static int thread_writer(LineBuffer *self, bool create, ss_writer **ret)
     return 0;
 }
 
-#define WRITE_DOC                                                                            \
-    "write(data: str) -> int\n--\n\n"                                                       \
-    "Write text. Every completed line (ended as str.splitlines ends lines) becomes\n"        \
-    "a record; the rest stays as the calling thread's partial line. Returns the\n"           \
-    "number of characters written. Raises TypeError for anything but a str and\n"           \
+#define WRITE_DOC                                                                                  \
+    "write(data: str) -> int\n--\n\n"                                                              \
+    "Write text. Every completed line (ended as str.splitlines ends lines) becomes\n"              \
+    "a record; the rest stays as the calling thread's partial line. Returns the\n"                 \
+    "number of characters written. Raises TypeError for anything but a str and\n"                  \
     "OSError once the buffer is closed."
 
 /* As a PyCFunction exactly: ss__py_bound_call calls it through that type. */
@@ -169,8 +168,8 @@ static int LineBuffer_init(LineBuffer *self, PyObject *args, PyObject *kwargs)
     }
     self->lb = lb;
     self->per_thread = per_thread;
-    self->bound = ss__py_bind_write((PyObject *)self, linebuf_type, &bound_write_def,
-                                    LineBuffer_write);
+    self->bound =
+        ss__py_bind_write((PyObject *)self, linebuf_type, &bound_write_def, LineBuffer_write);
     return self->bound ? 0 : -1;
 }
 
@@ -191,10 +190,11 @@ static int write_bytes(LineBuffer *self, const char *data, Py_ssize_t len)
         return -1;
     int rc;
     if (len < BIG_WRITE) {
-        rc = w ? ss_writer_write(w, data, (size_t)len) : ss_linebuf_write(self->lb, data, (size_t)len);
+        rc = w ? ss_writer_write(w, data, (size_t)len)
+               : ss_linebuf_write(self->lb, data, (size_t)len);
     } else {
-        Py_BEGIN_ALLOW_THREADS
-        rc = w ? ss_writer_write(w, data, (size_t)len) : ss_linebuf_write(self->lb, data, (size_t)len);
+        Py_BEGIN_ALLOW_THREADS rc = w ? ss_writer_write(w, data, (size_t)len)
+                                      : ss_linebuf_write(self->lb, data, (size_t)len);
         Py_END_ALLOW_THREADS
     }
     return rc < 0 ? ss__py_error_int(rc, "LineBuffer") : 0;
@@ -476,20 +476,20 @@ static PyGetSetDef LineBuffer_getset[] = {
 };
 
 PyDoc_STRVAR(LineBuffer_doc,
-"LineBuffer(maxlen: int = 20, *, per_thread: bool = True)\n"
-"--\n\n"
-"A thread-safe, bounded buffer of text lines, sync-stream's LineBuffer on the\n"
-"C library's ss_linebuf.\n\n"
-"Text written (write(), print(file=...), a redirected sys.stdout) is split into\n"
-"lines; the newest maxlen items are kept. read() returns them as a tuple of str,\n"
-"the calling thread's unfinished (partial) line last.\n\n"
-"per_thread=True (the default): each thread has its own partial line, so two\n"
-"threads' unterminated writes never mix into one line. per_thread=False: one\n"
-"partial line shared by every thread, as in sync-stream.\n\n"
-"Beyond sync-stream: iterating a buffer gives its stored records\n"
-"(syncstream.Record: seq, time, source, kind, text), oldest first;\n"
-"records(since=cursor) reads the records after a cursor and follow() waits\n"
-"for new ones.");
+             "LineBuffer(maxlen: int = 20, *, per_thread: bool = True)\n"
+             "--\n\n"
+             "A thread-safe, bounded buffer of text lines, sync-stream's LineBuffer on the\n"
+             "C library's ss_linebuf.\n\n"
+             "Text written (write(), print(file=...), a redirected sys.stdout) is split into\n"
+             "lines; the newest maxlen items are kept. read() returns them as a tuple of str,\n"
+             "the calling thread's unfinished (partial) line last.\n\n"
+             "per_thread=True (the default): each thread has its own partial line, so two\n"
+             "threads' unterminated writes never mix into one line. per_thread=False: one\n"
+             "partial line shared by every thread, as in sync-stream.\n\n"
+             "Beyond sync-stream: iterating a buffer gives its stored records\n"
+             "(syncstream.Record: seq, time, source, kind, text), oldest first;\n"
+             "records(since=cursor) reads the records after a cursor and follow() waits\n"
+             "for new ones.");
 
 static PyObject *LineBuffer_getattro(LineBuffer *self, PyObject *name)
 {

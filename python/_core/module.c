@@ -8,13 +8,8 @@
 
 /* Each type's file adds its type to the module; a new type is one line here. */
 static int (*const add_types[])(PyObject *module) = {
-    ss__py_linebuf_add,
-    ss__py_cursor_add,
-    ss__py_capture_add,
-    ss__py_procbuf_add,
-    ss__py_filebuf_add,
-    ss__py_host_add,
-    ss__py_stream_add,
+    ss__py_linebuf_add, ss__py_cursor_add, ss__py_capture_add, ss__py_procbuf_add,
+    ss__py_filebuf_add, ss__py_host_add,   ss__py_stream_add,
 };
 
 static PyMethodDef module_methods[] = {

@@ -45,8 +45,7 @@
 /* ------------------------------------------------------------ ProcBuffer */
 
 typedef struct {
-    PyObject_HEAD
-    ss_procbuf *pb;
+    PyObject_HEAD ss_procbuf *pb;
     pid_t owner;
 } ProcBuffer;
 
@@ -60,7 +59,8 @@ static ss_procbuf *get_pb(ProcBuffer *self)
     if (self->owner != getpid()) {
         PyErr_Format(PyExc_RuntimeError,
                      "syncstream: this LineProcBuffer belongs to process %d: "
-                     "give child processes its mirror, not the buffer", (int)self->owner);
+                     "give child processes its mirror, not the buffer",
+                     (int)self->owner);
         return NULL;
     }
     return self->pb;
@@ -80,8 +80,7 @@ static int ProcBuffer_init(ProcBuffer *self, PyObject *args, PyObject *kwargs)
     if (ss__py_maxlen(maxlen_obj, "LineProcBuffer", &maxlen) < 0)
         return -1;
     ss_procbuf_opts opts = {
-        .buf = {.maxlen = maxlen, .max_line = PY_MAX_LINE,
-                .line_flags = SS_LINE_SPLITLINES},
+        .buf = {.maxlen = maxlen, .max_line = PY_MAX_LINE, .line_flags = SS_LINE_SPLITLINES},
     };
     ss_procbuf *pb;
     int rc = ss_procbuf_new(&pb, &opts);
@@ -99,8 +98,7 @@ static void ProcBuffer_dealloc(ProcBuffer *self)
 {
     /* In a fork child the collector thread is not there to join: leave it. */
     if (self->pb && self->owner == getpid()) {
-        Py_BEGIN_ALLOW_THREADS
-        ss_procbuf_free(self->pb);
+        Py_BEGIN_ALLOW_THREADS ss_procbuf_free(self->pb);
         Py_END_ALLOW_THREADS
     }
     ss__py_free((PyObject *)self);
@@ -143,7 +141,6 @@ static Py_ssize_t ProcBuffer_len(ProcBuffer *self)
     size_t n;
     return ss_linebuf_len(ss_procbuf_linebuf(pb), &n) < 0 ? 0 : (Py_ssize_t)n;
 }
-
 
 static bool buffer_open(ProcBuffer *self)
 {
@@ -198,8 +195,10 @@ static int parse_timeout(PyObject *obj, long long *ret_ms)
     if (s == -1.0 && PyErr_Occurred())
         return -1;
     if (!(s >= 0) || s > 1e9) {
-        PyErr_Format(PyExc_ValueError, "syncstream: timeout must be None or between 0 and 1e9 "
-                     "seconds, not %R", obj);
+        PyErr_Format(PyExc_ValueError,
+                     "syncstream: timeout must be None or between 0 and 1e9 "
+                     "seconds, not %R",
+                     obj);
         return -1;
     }
     *ret_ms = (long long)(s * 1000.0);
@@ -246,12 +245,9 @@ static PyObject *ProcBuffer_wait(ProcBuffer *self, PyObject *args)
         int slice = WAIT_SLICE_MS;
         if (timeout_ms >= 0 && timeout_ms - waited < slice)
             slice = (int)(timeout_ms - waited);
-        Py_BEGIN_ALLOW_THREADS
-        if (records)
-            rc = ss_linebuf_wait(lb, seq_seen, slice / 2);
+        Py_BEGIN_ALLOW_THREADS if (records) rc = ss_linebuf_wait(lb, seq_seen, slice / 2);
         rc = ss_procbuf_wait_ends(pb, ends_seen, records ? slice - slice / 2 : slice, &ends);
-        Py_END_ALLOW_THREADS
-        waited += slice;
+        Py_END_ALLOW_THREADS waited += slice;
         if (PyErr_CheckSignals() < 0)
             return NULL;
     }
@@ -293,7 +289,7 @@ static PyObject *ProcBuffer_reset(ProcBuffer *self, PyObject *unused)
 static PyObject *cannot_pickle(PyObject *self, PyObject *unused)
 {
     PyErr_SetString(PyExc_TypeError, "syncstream: cannot pickle a LineProcBuffer: give child "
-                    "processes its mirror");
+                                     "processes its mirror");
     return NULL;
 }
 
@@ -308,7 +304,8 @@ static PyMethodDef ProcBuffer_methods[] = {
      "close() -> None\n--\n\nEmpty and close the buffer: later calls raise OSError."},
     {"_wait", METH(ProcBuffer_wait), METH_VARARGS,
      "_wait($self, ends_seen, seq_seen=None, timeout=None)\n--\n\n"
-     "Internal, returns (ends, last_seq, forced): block until more mirror ends than ends_seen, a force stop, or\n"
+     "Internal, returns (ends, last_seq, forced): block until more mirror ends than ends_seen, a "
+     "force stop, or\n"
      "(seq_seen not None) a record newer than seq_seen; Ctrl-C interrupts it."},
     {"_stop", METH(ProcBuffer_stop), METH_NOARGS,
      "_stop() -> None\n--\n\nInternal: ask every mirror to stop (ss_procbuf_stop)."},
@@ -354,18 +351,17 @@ static PyType_Spec ProcBuffer_spec = {
 /* One process's connection of a mirror. Freed with the mirror in the process
  * that made it; a fork child leaves its copy alone (see the top). */
 typedef struct {
-    pthread_mutex_t mu;  /* one sender at a time; held with the GIL released */
-    ss_mirror *m;        /* NULL until the first use, and after close */
-    int fd;              /* m's fd, for a fork child to close */
+    pthread_mutex_t mu; /* one sender at a time; held with the GIL released */
+    ss_mirror *m;       /* NULL until the first use, and after close */
+    int fd;             /* m's fd, for a fork child to close */
     unsigned long gen;
 } Conn;
 
 typedef struct {
-    PyObject_HEAD
-    PyObject *address;   /* str; NULL before __init__ */
+    PyObject_HEAD PyObject *address; /* str; NULL before __init__ */
     Conn *conn;
     long long timeout_ms; /* -1: none */
-    PyObject *timeout;   /* as given: None or a float */
+    PyObject *timeout;    /* as given: None or a float */
     bool closed;
 } ProcMirror;
 
@@ -448,8 +444,9 @@ static int ensure_connected(Conn *c, const char *address, long long timeout_ms)
     if (c->m)
         return 0;
     int rc = ss_mirror_connect(&c->m, address,
-                               timeout_ms < 0 ? CONNECT_MS : timeout_ms > INT32_MAX ? INT32_MAX
-                                                                                  : (int)timeout_ms);
+                               timeout_ms < 0           ? CONNECT_MS
+                               : timeout_ms > INT32_MAX ? INT32_MAX
+                                                        : (int)timeout_ms);
     if (rc == 0)
         c->fd = ss__mirror_fd(c->m);
     return rc;
@@ -469,8 +466,7 @@ static int run_op(ProcMirror *self, enum op op, ss_kind kind, const char *data, 
         return -1;
     long long timeout_ms = self->timeout_ms;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    pthread_mutex_lock(&c->mu);
+    Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&c->mu);
     rc = ensure_connected(c, address, timeout_ms);
     if (rc == 0) {
         switch (op) {
@@ -495,8 +491,8 @@ static int run_op(ProcMirror *self, enum op op, ss_kind kind, const char *data, 
         c->fd = -1;
     }
     pthread_mutex_unlock(&c->mu);
-    Py_END_ALLOW_THREADS
-    if (rc == SS_ESTOPPED) {
+    Py_END_ALLOW_THREADS if (rc == SS_ESTOPPED)
+    {
         /* sync-stream's exception for a write after stop_all_mirrors() */
         PyErr_SetString(PyExc_StopIteration, "syncstream: The sub-process is terminated by users.");
         return -1;
@@ -617,10 +613,8 @@ static PyObject *ProcMirror_read(ProcMirror *self, PyObject *args, PyObject *kwa
     if (!c)
         return NULL;
     PyObject *text = NULL;
-    Py_BEGIN_ALLOW_THREADS
-    pthread_mutex_lock(&c->mu);
-    Py_END_ALLOW_THREADS
-    const char *part = "";
+    Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&c->mu);
+    Py_END_ALLOW_THREADS const char *part = "";
     size_t len = 0;
     if (c->m)
         ss__mirror_partial(c->m, &part, &len);
@@ -639,13 +633,11 @@ static PyObject *ProcMirror_clear(ProcMirror *self, PyObject *unused)
     Conn *c = get_conn(self);
     if (!c)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    pthread_mutex_lock(&c->mu);
+    Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&c->mu);
     if (c->m)
         ss__mirror_clear(c->m);
     pthread_mutex_unlock(&c->mu);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
+    Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
 static PyObject *ProcMirror_flush(ProcMirror *self, PyObject *unused)
@@ -686,7 +678,8 @@ static int ProcMirror_set_timeout(ProcMirror *self, PyObject *value, void *unuse
     }
     if (parse_timeout(value, &ms) < 0)
         return -1;
-    PyObject *t = value == Py_None ? Py_NewRef(Py_None) : PyFloat_FromDouble(PyFloat_AsDouble(value));
+    PyObject *t =
+        value == Py_None ? Py_NewRef(Py_None) : PyFloat_FromDouble(PyFloat_AsDouble(value));
     if (!t)
         return -1;
     PyObject *old = self->timeout;
@@ -743,7 +736,8 @@ static PyGetSetDef ProcMirror_getset[] = {
 };
 
 static PyType_Slot ProcMirror_slots[] = {
-    {Py_tp_doc, (void *)"ProcMirror(address: str, timeout: float | None = None, *, closed: bool = False)\n--\n\n"
+    {Py_tp_doc, (void *)"ProcMirror(address: str, timeout: float | None = None, *, closed: bool = "
+                        "False)\n--\n\n"
                         "The C core of syncstream.LineProcMirror (use LineProcBuffer.mirror)."},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, ProcMirror_init},

@@ -32,8 +32,7 @@
 #define READ_ROOM (64 * 1024)
 
 typedef struct {
-    PyObject_HEAD
-    ss_stream *s; /* NULL until opened */
+    PyObject_HEAD ss_stream *s; /* NULL until opened */
 } Stream;
 
 static PyObject *failure_type; /* _core.StreamFailure */
@@ -51,8 +50,8 @@ static PyObject *raise_failure(int rc, const ss_stream_payload *p, const char *e
             memcpy(u, p->unsent, p->unsent_len);
         if (extra_len)
             memcpy(u + p->unsent_len, extra, extra_len);
-        PyObject *exc = PyObject_CallFunction(failure_type, "(isOO)", rc, ss_strerror(rc), read,
-                                              unsent);
+        PyObject *exc =
+            PyObject_CallFunction(failure_type, "(isOO)", rc, ss_strerror(rc), read, unsent);
         if (exc) {
             PyErr_SetObject(failure_type, exc);
             Py_DECREF(exc);
@@ -109,8 +108,7 @@ static ss_stream *get(Stream *self)
 
 /* ---- Opening ---------------------------------------------------------- */
 
-static PyObject *make(PyTypeObject *type, ss_transport *t, const char *line_sep,
-                      Py_ssize_t sep_len)
+static PyObject *make(PyTypeObject *type, ss_transport *t, const char *line_sep, Py_ssize_t sep_len)
 {
     if (sep_len == 0) {
         t->ops->close(t->impl);
@@ -165,11 +163,8 @@ static PyObject *Stream_open_uri(PyObject *cls, PyObject *args)
     }
     ss_transport t;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_transport_open_uri(&t, uri, timeout_ms);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return open_error(rc, NULL);
+    Py_BEGIN_ALLOW_THREADS rc = ss_transport_open_uri(&t, uri, timeout_ms);
+    Py_END_ALLOW_THREADS if (rc < 0) return open_error(rc, NULL);
     return make((PyTypeObject *)cls, &t, sep, sep_len);
 }
 
@@ -183,11 +178,8 @@ static PyObject *Stream_tcp(PyObject *cls, PyObject *args)
     ss_tcp_opts o = {.connect_timeout_ms = timeout_ms};
     ss_transport t;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_transport_tcp_connect(&t, host, port, &o);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return open_error(rc, NULL);
+    Py_BEGIN_ALLOW_THREADS rc = ss_transport_tcp_connect(&t, host, port, &o);
+    Py_END_ALLOW_THREADS if (rc < 0) return open_error(rc, NULL);
     return make((PyTypeObject *)cls, &t, sep, sep_len);
 }
 
@@ -197,8 +189,8 @@ static PyObject *Stream_serial(PyObject *cls, PyObject *args)
     Py_ssize_t sep_len;
     unsigned baud, data_bits, stop_bits;
     int parity, rtscts, xonxoff, reopen_ms;
-    if (!PyArg_ParseTuple(args, "sIIiIppiy#:serial", &path, &baud, &data_bits, &parity,
-                          &stop_bits, &rtscts, &xonxoff, &reopen_ms, &sep, &sep_len))
+    if (!PyArg_ParseTuple(args, "sIIiIppiy#:serial", &path, &baud, &data_bits, &parity, &stop_bits,
+                          &rtscts, &xonxoff, &reopen_ms, &sep, &sep_len))
         return NULL;
     ss_serial_opts o = {.baud = baud,
                         .data_bits = data_bits,
@@ -209,11 +201,8 @@ static PyObject *Stream_serial(PyObject *cls, PyObject *args)
                         .reopen_ms = reopen_ms};
     ss_transport t;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_transport_serial_open(&t, path, &o);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return open_error(rc, NULL);
+    Py_BEGIN_ALLOW_THREADS rc = ss_transport_serial_open(&t, path, &o);
+    Py_END_ALLOW_THREADS if (rc < 0) return open_error(rc, NULL);
     return make((PyTypeObject *)cls, &t, sep, sep_len);
 }
 
@@ -245,10 +234,8 @@ static PyObject *Stream_exec(PyObject *cls, PyObject *args)
     unsigned flags = (pty ? SS_EXEC_PTY : 0) | (pty && !echo ? SS_EXEC_NOECHO : 0);
     ss_transport t;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_transport_exec(&t, argv, flags);
-    Py_END_ALLOW_THREADS
-    free(argv);
+    Py_BEGIN_ALLOW_THREADS rc = ss_transport_exec(&t, argv, flags);
+    Py_END_ALLOW_THREADS free(argv);
     if (rc < 0)
         return open_error(rc, NULL);
     return make((PyTypeObject *)cls, &t, sep, sep_len);
@@ -271,8 +258,8 @@ static PyObject *Stream_ssh(PyObject *cls, PyObject *args)
     const char *sep;
     Py_ssize_t sep_len;
     int port, accept_new, pty, timeout_ms;
-    if (!PyArg_ParseTuple(args, "OOOOiOOppiy#:ssh", &host, &user, &password, &key, &port,
-                          &command, &known_hosts, &accept_new, &pty, &timeout_ms, &sep, &sep_len))
+    if (!PyArg_ParseTuple(args, "OOOOiOOppiy#:ssh", &host, &user, &password, &key, &port, &command,
+                          &known_hosts, &accept_new, &pty, &timeout_ms, &sep, &sep_len))
         return NULL;
     ss_ssh_opts o = {.port = port,
                      .accept_unknown_hostkey = accept_new,
@@ -285,11 +272,8 @@ static PyObject *Stream_ssh(PyObject *cls, PyObject *args)
     ss_transport t;
     char why[256] = "";
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_transport_ssh(&t, &o, why, sizeof(why));
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return open_error(rc, why);
+    Py_BEGIN_ALLOW_THREADS rc = ss_transport_ssh(&t, &o, why, sizeof(why));
+    Py_END_ALLOW_THREADS if (rc < 0) return open_error(rc, why);
     return make((PyTypeObject *)cls, &t, sep, sep_len);
 }
 
@@ -337,11 +321,8 @@ static PyObject *Stream_read(Stream *self, PyObject *args)
     for (;;) {
         int ms = slice(deadline);
         char *buf = PyBytes_AsString(out);
-        Py_BEGIN_ALLOW_THREADS
-        n = ss_stream_read(s, buf, (size_t)count, ms, &p);
-        Py_END_ALLOW_THREADS
-        if (n != -ETIMEDOUT || ms == 0)
-            break;
+        Py_BEGIN_ALLOW_THREADS n = ss_stream_read(s, buf, (size_t)count, ms, &p);
+        Py_END_ALLOW_THREADS if (n != -ETIMEDOUT || ms == 0) break;
         ss_stream_payload_clear(&p);
         if (PyErr_CheckSignals() < 0) {
             Py_DECREF(out);
@@ -363,8 +344,7 @@ static PyObject *Stream_read(Stream *self, PyObject *args)
 }
 
 /* read_until(pattern) or, with pattern None, read_line(). */
-static PyObject *until_or_line(Stream *self, const char *pat, Py_ssize_t plen,
-                               PyObject *timeout)
+static PyObject *until_or_line(Stream *self, const char *pat, Py_ssize_t plen, PyObject *timeout)
 {
     ss_stream *s = get(self);
     int64_t deadline;
@@ -376,12 +356,10 @@ static PyObject *until_or_line(Stream *self, const char *pat, Py_ssize_t plen,
     int rc = -ETIMEDOUT;
     for (;;) {
         int ms = slice(deadline);
-        Py_BEGIN_ALLOW_THREADS
-        rc = pat ? ss_stream_read_until(s, pat, (size_t)plen, ms, &data, &len, &p)
-                 : ss_stream_read_line(s, ms, &data, &len, &p);
-        Py_END_ALLOW_THREADS
-        if (rc != -ETIMEDOUT || ms == 0)
-            break;
+        Py_BEGIN_ALLOW_THREADS rc =
+            pat ? ss_stream_read_until(s, pat, (size_t)plen, ms, &data, &len, &p)
+                : ss_stream_read_line(s, ms, &data, &len, &p);
+        Py_END_ALLOW_THREADS if (rc != -ETIMEDOUT || ms == 0) break;
         ss_stream_payload_clear(&p);
         if (PyErr_CheckSignals() < 0)
             return NULL;
@@ -452,7 +430,8 @@ static PyObject *Stream_expect(Stream *self, PyObject *args)
             return NULL;
         }
         /* len 0 means strlen: an empty regex is "" (matches at once) */
-        pats[i] = (ss_pattern){.text = len ? text : "()", .len = len ? (size_t)len : 2,
+        pats[i] = (ss_pattern){.text = len ? text : "()",
+                               .len = len ? (size_t)len : 2,
                                .kind = regex ? SS_PATTERN_REGEX : SS_PATTERN_EXACT};
     }
     ss_stream_match m = {0};
@@ -460,11 +439,8 @@ static PyObject *Stream_expect(Stream *self, PyObject *args)
     int rc = -ETIMEDOUT;
     for (;;) {
         int ms = slice(deadline);
-        Py_BEGIN_ALLOW_THREADS
-        rc = ss_stream_expect(s, pats, (size_t)n, ms, &m, &p);
-        Py_END_ALLOW_THREADS
-        if (rc != -ETIMEDOUT || ms == 0)
-            break;
+        Py_BEGIN_ALLOW_THREADS rc = ss_stream_expect(s, pats, (size_t)n, ms, &m, &p);
+        Py_END_ALLOW_THREADS if (rc != -ETIMEDOUT || ms == 0) break;
         ss_stream_payload_clear(&p);
         if (PyErr_CheckSignals() < 0) {
             free(pats);
@@ -481,8 +457,8 @@ static PyObject *Stream_expect(Stream *self, PyObject *args)
         ss_stream_payload_clear(&p);
         return NULL;
     }
-    PyObject *out = Py_BuildValue("(iy#n)", m.index, m.data, (Py_ssize_t)m.len,
-                                  (Py_ssize_t)m.match_start);
+    PyObject *out =
+        Py_BuildValue("(iy#n)", m.index, m.data, (Py_ssize_t)m.len, (Py_ssize_t)m.match_start);
     ss_stream_match_clear(&m);
     return out;
 }
@@ -587,11 +563,8 @@ static PyObject *Stream_write(Stream *self, PyObject *args)
     int rc = 0;
     for (;;) {
         int ms = slice(deadline);
-        Py_BEGIN_ALLOW_THREADS
-        rc = ss_stream_write(s, data, left, ms, &p);
-        Py_END_ALLOW_THREADS
-        if (rc != -ETIMEDOUT && rc != -ENOBUFS)
-            break;
+        Py_BEGIN_ALLOW_THREADS rc = ss_stream_write(s, data, left, ms, &p);
+        Py_END_ALLOW_THREADS if (rc != -ETIMEDOUT && rc != -ENOBUFS) break;
         data += p.written;
         left -= p.written;
         p.written = 0;
@@ -631,11 +604,8 @@ static PyObject *Stream_flush(Stream *self, PyObject *args)
     int rc = -ETIMEDOUT;
     for (;;) {
         int ms = slice(deadline);
-        Py_BEGIN_ALLOW_THREADS
-        rc = ss_stream_flush(s, ms, &p);
-        Py_END_ALLOW_THREADS
-        if (rc != -ETIMEDOUT || ms == 0)
-            break;
+        Py_BEGIN_ALLOW_THREADS rc = ss_stream_flush(s, ms, &p);
+        Py_END_ALLOW_THREADS if (rc != -ETIMEDOUT || ms == 0) break;
         ss_stream_payload_clear(&p);
         if (PyErr_CheckSignals() < 0)
             return NULL;
@@ -662,10 +632,9 @@ static PyObject *Stream_shutdown_write(Stream *self, PyObject *args)
         ms = 0;
     ss_stream_payload p = {0};
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = ss_stream_shutdown_write(s, ms, &p);
-    Py_END_ALLOW_THREADS
-    if (rc < 0) {
+    Py_BEGIN_ALLOW_THREADS rc = ss_stream_shutdown_write(s, ms, &p);
+    Py_END_ALLOW_THREADS if (rc < 0)
+    {
         raise_failure(rc, &p, NULL, 0);
         ss_stream_payload_clear(&p);
         return NULL;
@@ -694,8 +663,7 @@ static PyObject *Stream_returncode(Stream *self, PyObject *unused)
 static PyObject *Stream_close(Stream *self, PyObject *unused)
 {
     if (self->s) {
-        Py_BEGIN_ALLOW_THREADS
-        ss_stream_close(self->s);
+        Py_BEGIN_ALLOW_THREADS ss_stream_close(self->s);
         Py_END_ALLOW_THREADS
     }
     Py_RETURN_NONE;
@@ -710,8 +678,7 @@ static PyObject *Stream_name(Stream *self, PyObject *unused)
 static void Stream_dealloc(Stream *self)
 {
     if (self->s) {
-        Py_BEGIN_ALLOW_THREADS
-        ss_stream_free(self->s);
+        Py_BEGIN_ALLOW_THREADS ss_stream_free(self->s);
         Py_END_ALLOW_THREADS
     }
     ss__py_free((PyObject *)self);

@@ -69,8 +69,8 @@ int tool_option_error(const char *cmd, char **argv, int c)
      * long option that lacks its argument (':') or was given one it does not take
      * ("--json=x") also sets optopt, to the option's value, so the word is
      * recognised by its "--". */
-    bool long_word = optopt == 0 ||
-                     (strncmp(last, "--", 2) == 0 && (c == ':' || strchr(last, '=')));
+    bool long_word =
+        optopt == 0 || (strncmp(last, "--", 2) == 0 && (c == ':' || strchr(last, '=')));
     if (long_word) {
         /* "--name" of "--name=value", without the value. */
         size_t i = 0;
@@ -84,11 +84,11 @@ int tool_option_error(const char *cmd, char **argv, int c)
     }
 
     if (c == ':')
-        return tool_usage(cmd, "%s%soption '%s' needs an argument", cmd ? cmd : "",
-                          cmd ? ": " : "", word);
+        return tool_usage(cmd, "%s%soption '%s' needs an argument", cmd ? cmd : "", cmd ? ": " : "",
+                          word);
     if (long_word && optopt != 0)
-        return tool_usage(cmd, "%s%soption '%s' takes no argument", cmd ? cmd : "",
-                          cmd ? ": " : "", word);
+        return tool_usage(cmd, "%s%soption '%s' takes no argument", cmd ? cmd : "", cmd ? ": " : "",
+                          word);
     const struct retired_option *r = long_word ? NULL : retired_option(cmd, optopt);
     if (r)
         return tool_usage(cmd, "%s: unknown option '%s': write %s (-%c is %s)", cmd, word,

@@ -411,8 +411,8 @@ int cmd_connect(int argc, char **argv)
         }
     }
     if (list) {
-        rc = optind == argc ? connect_list()
-                            : tool_usage("connect", "connect: --list takes no URI");
+        rc =
+            optind == argc ? connect_list() : tool_usage("connect", "connect: --list takes no URI");
         goto out;
     }
     if (optind != argc - 1) {
@@ -449,8 +449,7 @@ int cmd_connect(int argc, char **argv)
         goto out;
     bool interactive = isatty(STDIN_FILENO) && !scripted;
     bool ssh = strncmp(o.uri, "ssh://", 6) == 0;
-    if (!ssh && (o.identity || o.password_file || o.known_hosts || o.accept_new_hostkey ||
-                 o.pty)) {
+    if (!ssh && (o.identity || o.password_file || o.known_hosts || o.accept_new_hostkey || o.pty)) {
         rc = tool_usage("connect", "connect: the SSH options go with an ssh:// URI only");
         goto out;
     }
@@ -473,8 +472,8 @@ int cmd_connect(int argc, char **argv)
     rc = connect_sink_open(&o.sink, &o);
     /* a session bridges its own events (connect_pump.c) and the lines with them */
     if (rc == TOOL_EXIT_OK && o.sink && scripted &&
-        (err = ss_stream_bridge(s, &(ss_bridge_opts){.on_line = connect_sink_line,
-                                                     .ctx = o.sink})) < 0)
+        (err = ss_stream_bridge(
+             s, &(ss_bridge_opts){.on_line = connect_sink_line, .ctx = o.sink})) < 0)
         rc = tool_fail("connect: %s", ss_strerror(err));
     if (rc == TOOL_EXIT_OK && o.token_file && !o.share)
         rc = connect_share_send_token(s, &o);

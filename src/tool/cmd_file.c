@@ -177,8 +177,7 @@ static void warn_held(write_ctx *c, int rc)
     if (c->warned)
         return;
     c->warned = true;
-    tool_fail("%s: cannot append (%s); holding the lines and retrying", c->path,
-              ss_strerror(rc));
+    tool_fail("%s: cannot append (%s); holding the lines and retrying", c->path, ss_strerror(rc));
 }
 
 /* Sleep up to ms, or until a signal arrives. */
@@ -266,7 +265,9 @@ static int report_unwritten(write_ctx *c, const ss_records *held, size_t nheld, 
               sig ? ": interrupted by SIG" : "", sig ? (abbrev ? abbrev : "?") : "",
               sig ? " while the file could not be written" : "",
               why ? ss_strerror(why) : "unknown error",
-              shown == 0 ? "" : c->not_taken ? "; those it held follow" : "; they follow");
+              shown == 0     ? ""
+              : c->not_taken ? "; those it held follow"
+                             : "; they follow");
     for (size_t i = 0; i < nheld; i++)
         tool_print_records(stderr, TOOL_FORMAT_TEXT, &held[i]);
     c->not_taken = 0;
@@ -475,13 +476,17 @@ static int file_write(int argc, char **argv)
             break;
         case 'm':
             if (tool_parse_count(optarg, &opts.maxlen) < 0 || opts.maxlen == 0)
-                return tool_usage("file", "file write: --maxlen wants a positive integer, "
-                                          "not '%s'", optarg);
+                return tool_usage("file",
+                                  "file write: --maxlen wants a positive integer, "
+                                  "not '%s'",
+                                  optarg);
             break;
         case 'S':
             if (parse_sync(optarg, &opts.sync) < 0)
-                return tool_usage("file", "file write: --sync is never, batch or record, "
-                                          "not '%s'", optarg);
+                return tool_usage("file",
+                                  "file write: --sync is never, batch or record, "
+                                  "not '%s'",
+                                  optarg);
             break;
         case 'h':
             fputs(cmd_file_help, stdout);
@@ -516,8 +521,7 @@ static int file_write(int argc, char **argv)
         if (st.compact_failed)
             tool_fail("%s: could not be compacted %" PRIu64 " time%s (%s)%s", path,
                       st.compact_failed, st.compact_failed == 1 ? "" : "s",
-                      ss_strerror(st.compact_error),
-                      no_room ? "" : "; it grows past its limit");
+                      ss_strerror(st.compact_error), no_room ? "" : "; it grows past its limit");
         if (st.dropped)
             tool_fail("%s: %" PRIu64 " line%s dropped while the file could not be written "
                       "(the oldest of those held; the file keeps %zu)",
@@ -539,8 +543,7 @@ static void report_damage(const char *path, ss_filebuf *fb, uint64_t *reported)
     if (ss_filebuf_get_stats(fb, &st) < 0 || st.damaged <= *reported)
         return;
     fprintf(stderr,
-            TOOL_NAME ": %s: %" PRIu64 " damaged line%s skipped (the first at line %" PRIu64
-            ")\n",
+            TOOL_NAME ": %s: %" PRIu64 " damaged line%s skipped (the first at line %" PRIu64 ")\n",
             path, st.damaged, st.damaged == 1 ? "" : "s", st.first_damaged_line);
     *reported = st.damaged;
 }
@@ -556,12 +559,12 @@ static void report_damage(const char *path, ss_filebuf *fb, uint64_t *reported)
 typedef struct name_follow {
     const char *path;
     sig_ctx *sig;
-    dev_t dev;          /* the file followed, as the path last named it */
+    dev_t dev; /* the file followed, as the path last named it */
     ino_t ino;
-    uint64_t replaced;  /* ss_filebuf_stats.replaced when last looked */
-    bool gone;          /* the path names nothing: said once */
-    bool reopening;     /* the handle failed (the file was cut below its header):
-                           open the path anew */
+    uint64_t replaced; /* ss_filebuf_stats.replaced when last looked */
+    bool gone;         /* the path names nothing: said once */
+    bool reopening;    /* the handle failed (the file was cut below its header):
+                          open the path anew */
 } name_follow;
 
 #define NAME_LOOK_MS 500 /* how often a name follower looks at the path */
@@ -600,8 +603,8 @@ static bool name_look(name_follow *nf, ss_filebuf **fb)
     }
     if (nf->reopening) {
         ss_filebuf *nfb;
-        if (!exists || ss_filebuf_open(&nfb, nf->path,
-                                       &(ss_filebuf_opts){.flags = SS_FILE_READONLY}) < 0)
+        if (!exists ||
+            ss_filebuf_open(&nfb, nf->path, &(ss_filebuf_opts){.flags = SS_FILE_READONLY}) < 0)
             return false; /* not there, or no header yet: look again later */
         swap_handle(nf, fb, nfb);
         nf->reopening = false;
@@ -647,8 +650,10 @@ static int file_read(int argc, char **argv)
         switch (c) {
         case 'n':
             if (tool_parse_count(optarg, &n) < 0)
-                return tool_usage("file", "file read: -n wants a non-negative integer, not "
-                                          "'%s'", optarg);
+                return tool_usage("file",
+                                  "file read: -n wants a non-negative integer, not "
+                                  "'%s'",
+                                  optarg);
             break;
         case 'f':
             follow = true;
@@ -657,8 +662,10 @@ static int file_read(int argc, char **argv)
             else if (optarg && strcmp(optarg, "descriptor") == 0)
                 by_name = false;
             else if (optarg)
-                return tool_usage("file", "file read: --follow is name or descriptor, not "
-                                          "'%s'", optarg);
+                return tool_usage("file",
+                                  "file read: --follow is name or descriptor, not "
+                                  "'%s'",
+                                  optarg);
             break;
         case 'F':
             follow = by_name = true;
@@ -668,8 +675,10 @@ static int file_read(int argc, char **argv)
             break;
         case 'C':
             if ((color = tool_color_parse(optarg)) < -1)
-                return tool_usage("file", "file read: --color wants auto, always or never, "
-                                          "not '%s'", optarg);
+                return tool_usage("file",
+                                  "file read: --color wants auto, always or never, "
+                                  "not '%s'",
+                                  optarg);
             break;
         case 'h':
             fputs(cmd_file_help, stdout);
@@ -679,9 +688,9 @@ static int file_read(int argc, char **argv)
         }
     }
     const char *path = NULL;
-    int bad = tool_one_operand(&(tool_operand){"file", "file read", "PATH", "which log file?",
-                                               NULL},
-                               argv, optind, argc, &path);
+    int bad =
+        tool_one_operand(&(tool_operand){"file", "file read", "PATH", "which log file?", NULL},
+                         argv, optind, argc, &path);
     if (bad != TOOL_EXIT_OK)
         return bad;
     if (fmt == TOOL_FORMAT_TEXT && tool_color_on(color, STDOUT_FILENO))
@@ -748,8 +757,8 @@ static int file_read(int argc, char **argv)
         }
         if (rc > 0) {
             if (set.missed)
-                fprintf(stderr, TOOL_NAME ": %s: %" PRIu64 " record%s missed\n", path,
-                        set.missed, set.missed == 1 ? "" : "s");
+                fprintf(stderr, TOOL_NAME ": %s: %" PRIu64 " record%s missed\n", path, set.missed,
+                        set.missed == 1 ? "" : "s");
             if (tool_print_records(stdout, fmt, &set) < 0)
                 status = TOOL_EXIT_FAILURE;
             cursor = set.cursor;
@@ -777,9 +786,9 @@ static int file_clear(int argc, char **argv)
         return tool_finish_output(TOOL_EXIT_OK);
     }
     const char *path = NULL;
-    int bad = tool_one_operand(&(tool_operand){"file", "file clear", "PATH", "which log file?",
-                                               NULL},
-                               argv, 1, argc, &path);
+    int bad =
+        tool_one_operand(&(tool_operand){"file", "file clear", "PATH", "which log file?", NULL},
+                         argv, 1, argc, &path);
     if (bad != TOOL_EXIT_OK)
         return bad;
     struct stat st;

@@ -62,10 +62,12 @@ static int inspect_error(const char *path, int err)
     switch (err) {
     case SS_EFORMAT:
         return tool_fail("%s: not a syncstream ring file (expected a file written by a line "
-                         "buffer with a ring file path)", path);
+                         "buffer with a ring file path)",
+                         path);
     case SS_ECORRUPT:
         return tool_fail("%s: the ring file is damaged (corrupt header); nothing can be read "
-                         "from it", path);
+                         "from it",
+                         path);
     default:
         return tool_fail("%s: %s", path, ss_strerror(err));
     }
@@ -124,8 +126,8 @@ int cmd_inspect(int argc, char **argv)
         if (partial)
             shown--;
         fprintf(stderr,
-                "%s: %zu record%s shown%s, %zu held (maxlen %zu), last seq %" PRIu64
-                ", %" PRIu64 " shed, %" PRIu64 " missed\n",
+                "%s: %zu record%s shown%s, %zu held (maxlen %zu), last seq %" PRIu64 ", %" PRIu64
+                " shed, %" PRIu64 " missed\n",
                 path, shown, shown == 1 ? "" : "s", partial ? " + partial line" : "", st.count,
                 st.maxlen, st.last_seq, st.shed, set.missed);
     }

@@ -87,8 +87,10 @@ static int print_one(void *ctx, const ss_record *rec, uint64_t missed)
                             "read are lost; reading on from the oldest of its new life\n",
                   stderr);
         else
-            fprintf(stderr, TOOL_NAME ": read: %" PRIu64 " records rotated out before they "
-                            "could be read\n", missed);
+            fprintf(stderr,
+                    TOOL_NAME ": read: %" PRIu64 " records rotated out before they "
+                              "could be read\n",
+                    missed);
         return 0;
     }
     if (tool_print_record(stdout, p->fmt, rec) < 0 || fflush(stdout) != 0) {
@@ -156,8 +158,8 @@ int cmd_read(int argc, char **argv)
         }
     }
     const char *url = NULL;
-    st = tool_one_operand(&(tool_operand){"read", NULL, "URL", "from where?", NULL}, argv,
-                          optind, argc, &url);
+    st = tool_one_operand(&(tool_operand){"read", NULL, "URL", "from where?", NULL}, argv, optind,
+                          argc, &url);
     if (st != TOOL_EXIT_OK)
         return st;
     if (fmt == TOOL_FORMAT_TEXT && tool_color_on(color, STDOUT_FILENO))
@@ -176,7 +178,8 @@ int cmd_read(int argc, char **argv)
         if (follow) {
             ss_host_reader_free(r);
             return tool_fail("read: %s speaks only the base protocol (sync-stream 1.2): it has "
-                             "no live tail to follow", url);
+                             "no live tail to follow",
+                             url);
         }
         ss_records set = SS_RECORDS_INIT;
         rc = ss_host_reader_read(r, n, &set);

@@ -45,10 +45,10 @@
 
 #include "jobs.h"
 #include "print.h"
-#include "run_progress.h"
 #include "run_halt.h"
 #include "run_joblog.h"
 #include "run_order.h"
+#include "run_progress.h"
 #include "run_timeout.h"
 #include "tool.h"
 
@@ -282,16 +282,16 @@ typedef struct job {
     size_t tries;            /* this is its tries-th run (--retries), from 1 */
     bool retried;            /* it failed and runs again: not in the summary */
     int64_t start_real_ns, start_mono_ns;
-    int64_t runtime_ns;      /* once finished */
-    int exitval, signo;      /* once finished: as in parallel's joblog */
-    bool timed_out;          /* --timeout killed it */
-    bool halt_killed;        /* --halt now stopped it: not in the job log */
-    int64_t kill_at_ns;      /* after the timeout's SIGTERM: when to SIGKILL */
-    uint64_t received;       /* bytes of output, for the joblog */
-    char *json_more;         /* --json: ',"job":N,"args":[...]' */
-    int child_id;            /* its procbuf id; -1 when it could not start */
-    size_t slot;             /* its job slot ({%}), from 1; held while running */
-    char *label;             /* --tag / --tagstring: parallel's tag; else NULL */
+    int64_t runtime_ns; /* once finished */
+    int exitval, signo; /* once finished: as in parallel's joblog */
+    bool timed_out;     /* --timeout killed it */
+    bool halt_killed;   /* --halt now stopped it: not in the job log */
+    int64_t kill_at_ns; /* after the timeout's SIGTERM: when to SIGKILL */
+    uint64_t received;  /* bytes of output, for the joblog */
+    char *json_more;    /* --json: ',"job":N,"args":[...]' */
+    int child_id;       /* its procbuf id; -1 when it could not start */
+    size_t slot;        /* its job slot ({%}), from 1; held while running */
+    char *label;        /* --tag / --tagstring: parallel's tag; else NULL */
     bool running;
     bool failed;
     char status[96];  /* how it ended: "exited with status 2" */
@@ -308,14 +308,14 @@ typedef struct run_ctx {
     bool ptag;               /* --tag / --tagstring: parallel's "LABEL\tline" */
     const char *tagstring;   /* --tagstring STR, else NULL ("{}") */
     bool dry_run;            /* --dry-run: print the commands, run none */
-    bool quote; /* --quote: a one-string template is not a shell command line */
-    bool raw_cr; /* --raw-cr: a line redrawn by "\r" is printed in each state */
-    bool redraw; /* each state of a redrawn line is printed, ended by "\r" */
-    size_t redraw_num; /* the number of the job whose redraw was printed last */
-    FILE *redraw_out;      /* ... and where */
-    bool bar, eta;         /* --bar, --eta */
-    run_progress progress; /* their status line */
-    run_input_opts in_opts; /* -a, --colsep, -n, -N */
+    bool quote;              /* --quote: a one-string template is not a shell command line */
+    bool raw_cr;             /* --raw-cr: a line redrawn by "\r" is printed in each state */
+    bool redraw;             /* each state of a redrawn line is printed, ended by "\r" */
+    size_t redraw_num;       /* the number of the job whose redraw was printed last */
+    FILE *redraw_out;        /* ... and where */
+    bool bar, eta;           /* --bar, --eta */
+    run_progress progress;   /* their status line */
+    run_input_opts in_opts;  /* -a, --colsep, -n, -N */
     bool keep_order;         /* -k */
     run_halt halt;           /* --halt */
     run_timeout timeout;     /* --timeout */
@@ -325,18 +325,18 @@ typedef struct run_ctx {
 
     run_jobs jobs;
     run_joblog joblog;
-    run_order order;  /* -k */
-    bool *skip;       /* --resume: jobs.total flags, the job is done already */
-    size_t next_seq;  /* the next job of the list to start */
-    size_t *retry_q;  /* jobs to run again (--retries), first in first out */
+    run_order order; /* -k */
+    bool *skip;      /* --resume: jobs.total flags, the job is done already */
+    size_t next_seq; /* the next job of the list to start */
+    size_t *retry_q; /* jobs to run again (--retries), first in first out */
     size_t retry_head, n_retry, cap_retry;
     size_t *latest;   /* jobs.total: 1 + the index in started of its latest try */
     size_t *slot_job; /* max_jobs: the index in started of the job in each slot */
     size_t succeeded;
-    size_t skipped;   /* --resume skipped them */
-    bool halted;      /* --halt's condition was met: no new job starts */
-    int halt_status;  /* the exit status of the job that met it */
-    job *started; /* every try started so far, in order */
+    size_t skipped;  /* --resume skipped them */
+    bool halted;     /* --halt's condition was met: no new job starts */
+    int halt_status; /* the exit status of the job that met it */
+    job *started;    /* every try started so far, in order */
     size_t n_started;
     size_t cap_started;
     size_t running;
@@ -345,10 +345,10 @@ typedef struct run_ctx {
 
     ss_procbuf *pb;
     ss_linebuf *lb;
-    bool out_error; /* standard output failed: print nothing more there */
+    bool out_error;  /* standard output failed: print nothing more there */
     bool out_closed; /* ...because its reader left (| head): quiet, status 141 */
-    bool broken;    /* a runtime failure of ours: exit status 1 */
-    bool lost;      /* output was lost: exit status 1 too */
+    bool broken;     /* a runtime failure of ours: exit status 1 */
+    bool lost;       /* output was lost: exit status 1 too */
 
     /* The signal thread. */
     sigset_t sigs;
@@ -396,8 +396,8 @@ static void *signal_main(void *arg)
             if (r < 0 && errno == EAGAIN)
                 exit_blocked(sig);
             clock_gettime(CLOCK_MONOTONIC, &t1);
-            int64_t spent = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 +
-                            (t1.tv_nsec - t0.tv_nsec);
+            int64_t spent =
+                (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
             int64_t rest = (int64_t)left.tv_sec * 1000000000 + left.tv_nsec - spent;
             if (rest <= 0)
                 exit_blocked(sig);
@@ -531,8 +531,8 @@ static void put_lines(run_ctx *c, FILE *out, const ss_record *rec, const job *jb
  * over it and keep its tail. The job's next state is then drawn below. */
 static void end_redraw(run_ctx *c, const job *jb, FILE *out)
 {
-    if (!c->redraw_out || (jb && c->redraw_num == (size_t)(jb - c->started) + 1 &&
-                           c->redraw_out == out))
+    if (!c->redraw_out ||
+        (jb && c->redraw_num == (size_t)(jb - c->started) + 1 && c->redraw_out == out))
         return;
     if (isatty(fileno(c->redraw_out)))
         fputs("\033[K", c->redraw_out);
@@ -573,8 +573,8 @@ static void print_json(FILE *out, const job *jb, const ss_record *rec)
         } else {
             fprintf(out, ",\"exit_code\":%d", jb->exitval);
         }
-        fprintf(out, ",\"runtime\":%.3f,\"timed_out\":%s,\"try\":%zu",
-                (double)jb->runtime_ns / 1e9, jb->timed_out ? "true" : "false", jb->tries);
+        fprintf(out, ",\"runtime\":%.3f,\"timed_out\":%s,\"try\":%zu", (double)jb->runtime_ns / 1e9,
+                jb->timed_out ? "true" : "false", jb->tries);
     }
     fputs("}\n", out);
 }
@@ -749,13 +749,14 @@ static void job_done(run_ctx *c, job *jb)
     /* as parallel, a job --halt now killed is not logged: --resume runs it */
     if (!jb->halt_killed)
         run_joblog_write(&c->joblog, jb->seq + 1, jb->start_real_ns, jb->runtime_ns, jb->received,
-                     jb->exitval, jb->signo, jb->display);
+                         jb->exitval, jb->signo, jb->display);
     order_advance(c, jb->seq);
     if (c->halted || !run_halt_reached(&c->halt, c->failed, c->succeeded, c->jobs.total))
         return;
     c->halted = true;
-    c->halt_status = jb->signo ? TOOL_EXIT_SIGNAL_BASE + jb->signo
-                               : jb->exitval > 0 ? jb->exitval : jb->failed;
+    c->halt_status = jb->signo         ? TOOL_EXIT_SIGNAL_BASE + jb->signo
+                     : jb->exitval > 0 ? jb->exitval
+                                       : jb->failed;
     if (!c->out_closed) {
         fflush(stdout);
         if (c->halt.when == RUN_HALT_NOW && c->running > 0)
@@ -825,7 +826,7 @@ static void job_finished(run_ctx *c, job *jb, const ss_record *rec)
             fflush(stdout);
             fprintf(stderr,
                     TOOL_NAME ": %s: its output was still held open after it exited (by a "
-                    "process it left running); no longer read\n",
+                              "process it left running); no longer read\n",
                     jb->tag);
         }
     } else if (rec) {
@@ -1005,9 +1006,8 @@ static int start_next(run_ctx *c)
         c->running++;
         if (c->keep > 0) {
             /* coarse time: the tail's timestamps are never shown */
-            int lr = ss_linebuf_new(&jb->tail, &(ss_linebuf_opts){
-                                                   .maxlen = c->keep,
-                                                   .time_source = SS_TIME_COARSE});
+            int lr = ss_linebuf_new(
+                &jb->tail, &(ss_linebuf_opts){.maxlen = c->keep, .time_source = SS_TIME_COARSE});
             if (lr < 0)
                 jb->tail = NULL; /* the summary goes without its lines */
         }
@@ -1058,7 +1058,8 @@ static run_counts counts(const run_ctx *c)
 {
     return (run_counts){.total = c->jobs.total,
                         .done = c->succeeded + c->failed + c->skipped,
-                        .running = c->running, .failed = c->failed};
+                        .running = c->running,
+                        .failed = c->failed};
 }
 
 /* The status line, unless a redrawn line of a job's is where it would go. */
@@ -1237,8 +1238,7 @@ static void print_summary(run_ctx *c)
             fprintf(stderr, TOOL_NAME ": --halt: %zu of %zu %s not started\n", not_run, total,
                     noun);
     } else if (not_run > 0) {
-        fprintf(stderr, TOOL_NAME ": %zu of %zu %s not started\n", not_run, total,
-                noun);
+        fprintf(stderr, TOOL_NAME ": %zu of %zu %s not started\n", not_run, total, noun);
     }
 }
 
@@ -1306,9 +1306,10 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
         case OPT_HALT:
             if (run_halt_parse(optarg, &c->halt) < 0) {
                 free(shell);
-                return tool_usage("run", "run: --halt wants now or soon, then fail=, success= or "
-                                         "done= and a count or a percentage (now,fail=1), "
-                                         "not '%s'",
+                return tool_usage("run",
+                                  "run: --halt wants now or soon, then fail=, success= or "
+                                  "done= and a count or a percentage (now,fail=1), "
+                                  "not '%s'",
                                   optarg);
             }
             break;
@@ -1316,8 +1317,9 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
             run_timeout_free(&c->timeout);
             if (run_timeout_parse(optarg, &c->timeout) < 0) {
                 free(shell);
-                return tool_usage("run", "run: --timeout wants seconds (a suffix s, m, h or d "
-                                         "allowed) or a percentage, not '%s'",
+                return tool_usage("run",
+                                  "run: --timeout wants seconds (a suffix s, m, h or d "
+                                  "allowed) or a percentage, not '%s'",
                                   optarg);
             }
             break;
@@ -1413,8 +1415,9 @@ static int parse_options(run_ctx *c, int argc, char **argv, char ***ret_shell, s
      * as the job's own terminal would; files and pipes get its last state
      * only, unless --raw-cr. Standard error counts where the jobs' stderr
      * lines go: its lines are redrawn there too. */
-    c->redraw = !c->json && (c->raw_cr || (isatty(STDOUT_FILENO) &&
-                                           (isatty(STDERR_FILENO) || c->tag || c->pty)));
+    c->redraw =
+        !c->json &&
+        (c->raw_cr || (isatty(STDOUT_FILENO) && (isatty(STDERR_FILENO) || c->tag || c->pty)));
     *ret_shell = shell;
     *ret_n_shell = n_shell;
     return 0;
@@ -1463,8 +1466,8 @@ int cmd_run(int argc, char **argv)
         run_input_opts_free(&c.in_opts);
         return r < 0 ? TOOL_EXIT_OK : r; /* < 0: --help */
     }
-    status = run_jobs_init(&c.jobs, shell, n_shell, c.quote, &c.in_opts, argc - optind,
-                           argv + optind);
+    status =
+        run_jobs_init(&c.jobs, shell, n_shell, c.quote, &c.in_opts, argc - optind, argv + optind);
     if (status != 0)
         goto out_jobs;
     if (c.jobs.total == 0)

@@ -58,7 +58,8 @@ const char cmd_serve_help[] =
     "  -h, --help              show this help and exit\n"
     "\n"
     "On start it prints, on standard error, the URL mirrors and readers use:\n"
-    "  " TOOL_NAME ": serving http://127.0.0.1:5000/sync-stream (web page: http://127.0.0.1:5000/)\n"
+    "  " TOOL_NAME
+    ": serving http://127.0.0.1:5000/sync-stream (web page: http://127.0.0.1:5000/)\n"
     "\n"
     "Exit status: 0 stopped by SIGINT or SIGTERM, 1 the server cannot start (the\n"
     "port is taken, a file cannot be read), 2 usage error.\n"
@@ -69,7 +70,14 @@ const char cmd_serve_help[] =
     "  " TOOL_NAME " serve --listen 0.0.0.0:5000 --store redis://10.0.0.5:6379/jobs\n"
     "  python3 -c 'from syncstream import LineHostMirror; ...'   # any sync-stream mirror\n";
 
-enum { OPT_CERT = 256, OPT_KEY, OPT_MAX_BODY, OPT_MAX_CONNECTIONS, OPT_MAX_PER_IP, OPT_BODY_BUDGET };
+enum {
+    OPT_CERT = 256,
+    OPT_KEY,
+    OPT_MAX_BODY,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_PER_IP,
+    OPT_BODY_BUDGET
+};
 
 static const struct option long_opts[] = {
     {"listen", required_argument, NULL, 'l'},
@@ -129,16 +137,20 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'r':
             if (optarg[0] != '/' || strcmp(optarg, "/") == 0)
-                return tool_usage("serve", "serve: --route wants a path like /sync-stream, not "
-                                           "'%s'", optarg);
+                return tool_usage("serve",
+                                  "serve: --route wants a path like /sync-stream, not "
+                                  "'%s'",
+                                  optarg);
             o.route = optarg;
             break;
         case 'm':
             /* The line buffer's own bound (2^28 records). */
             if (tool_parse_count(optarg, &o.maxlen) < 0 || o.maxlen == 0 ||
                 o.maxlen > ((size_t)1 << 28))
-                return tool_usage("serve", "serve: --maxlen wants an integer from 1 to "
-                                           "268435456, not '%s'", optarg);
+                return tool_usage("serve",
+                                  "serve: --maxlen wants an integer from 1 to "
+                                  "268435456, not '%s'",
+                                  optarg);
             break;
         case 't':
             o.token_file = optarg;
@@ -151,18 +163,24 @@ int cmd_serve(int argc, char **argv)
             break;
         case OPT_MAX_BODY:
             if (tool_parse_count(optarg, &o.max_body) < 0 || o.max_body == 0)
-                return tool_usage("serve", "serve: --max-body wants a positive integer, not "
-                                           "'%s'", optarg);
+                return tool_usage("serve",
+                                  "serve: --max-body wants a positive integer, not "
+                                  "'%s'",
+                                  optarg);
             break;
         case OPT_BODY_BUDGET:
             if (tool_parse_count(optarg, &o.body_budget) < 0 || o.body_budget == 0)
-                return tool_usage("serve", "serve: --body-budget wants a positive integer, not "
-                                           "'%s'", optarg);
+                return tool_usage("serve",
+                                  "serve: --body-budget wants a positive integer, not "
+                                  "'%s'",
+                                  optarg);
             break;
         case OPT_MAX_CONNECTIONS:
             if (tool_parse_count(optarg, &count) < 0 || count == 0 || count > 100000)
-                return tool_usage("serve", "serve: --max-connections wants an integer from 1 "
-                                           "to 100000, not '%s'", optarg);
+                return tool_usage("serve",
+                                  "serve: --max-connections wants an integer from 1 "
+                                  "to 100000, not '%s'",
+                                  optarg);
             o.max_connections = (unsigned)count;
             break;
         case 's':
@@ -170,8 +188,10 @@ int cmd_serve(int argc, char **argv)
             break;
         case OPT_MAX_PER_IP:
             if (tool_parse_count(optarg, &count) < 0 || count == 0 || count > 100000)
-                return tool_usage("serve", "serve: --max-per-ip wants an integer from 1 to "
-                                           "100000, not '%s'", optarg);
+                return tool_usage("serve",
+                                  "serve: --max-per-ip wants an integer from 1 to "
+                                  "100000, not '%s'",
+                                  optarg);
             o.max_per_ip = (unsigned)count;
             break;
         case 'h':
@@ -188,17 +208,24 @@ int cmd_serve(int argc, char **argv)
     const char *what = NULL;
     if (ss_host_server_check_opts(&o, &what) < 0) {
         if (strcmp(what, "listen") == 0)
-            return tool_usage("serve", "serve: --listen wants ADDR:PORT or [ADDR]:PORT with a "
-                                       "numeric address, not '%s'", o.listen);
+            return tool_usage("serve",
+                              "serve: --listen wants ADDR:PORT or [ADDR]:PORT with a "
+                              "numeric address, not '%s'",
+                              o.listen);
         if (strcmp(what, "body_budget") == 0)
-            return tool_usage("serve", "serve: --body-budget (%zu) must be at least --max-body "
-                                       "(%zu): a body that large could never be taken",
+            return tool_usage("serve",
+                              "serve: --body-budget (%zu) must be at least --max-body "
+                              "(%zu): a body that large could never be taken",
                               o.body_budget, o.max_body ? o.max_body : SS_HOST_DEFAULT_MAX_BODY);
         if (strcmp(what, "store") == 0)
-            return tool_usage("serve", "serve: --store wants memory or "
-                                       "redis://HOST[:PORT]/KEY, not '%s'", o.store);
-        return tool_usage("serve", "serve: --route wants a path of [A-Za-z0-9/._~-] of at most "
-                                   "200 bytes, not '%s'", o.route);
+            return tool_usage("serve",
+                              "serve: --store wants memory or "
+                              "redis://HOST[:PORT]/KEY, not '%s'",
+                              o.store);
+        return tool_usage("serve",
+                          "serve: --route wants a path of [A-Za-z0-9/._~-] of at most "
+                          "200 bytes, not '%s'",
+                          o.route);
     }
 
     sigset_t stop_signals;

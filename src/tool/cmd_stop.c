@@ -57,8 +57,8 @@ int cmd_stop(int argc, char **argv)
         }
     }
     const char *url = NULL;
-    st = tool_one_operand(&(tool_operand){"stop", NULL, "URL", "which server?", NULL}, argv,
-                          optind, argc, &url);
+    st = tool_one_operand(&(tool_operand){"stop", NULL, "URL", "which server?", NULL}, argv, optind,
+                          argc, &url);
     if (st != TOOL_EXIT_OK)
         return st;
 

@@ -57,8 +57,8 @@ typedef struct connect_opts {
     /* --token-file: with --share, the token clients must send; with a
      * tcp:// URI, the token to send as the first line */
     const char *token_file;
-    const char *send_to; /* --send-to: mirror the lines to this server URL */
-    const char *source;  /* --source: their source; NULL: the URI */
+    const char *send_to;       /* --send-to: mirror the lines to this server URL */
+    const char *source;        /* --source: their source; NULL: the URI */
     struct connect_sink *sink; /* opened from send_to, or NULL */
 } connect_opts;
 
@@ -97,8 +97,8 @@ int connect_sink_open(connect_sink **ret, const connect_opts *o);
 
 /* An ss_bridge_line_fn: one line of the device, queued for the server. ctx
  * is the sink (NULL: nothing). Called by one thread at a time. */
-int connect_sink_line(void *ctx, const char *source, ss_kind kind, uint32_t flags,
-                      const char *text, size_t len);
+int connect_sink_line(void *ctx, const char *source, ss_kind kind, uint32_t flags, const char *text,
+                      size_t len);
 
 /* After the stream is freed (its last partial line bridged): deliver what
  * is queued, say on stderr what could not be, free k (NULL accepted).

@@ -30,13 +30,13 @@ typedef struct input {
     int escape;    /* the escape key (a control character) */
     bool escaped;  /* the escape key was typed: the next key is a command */
     /* toggled by the input thread's menu, read by both threads */
-    _Atomic bool echo; /* show typed keys */
-    _Atomic bool hex;  /* show received bytes as hex */
+    _Atomic bool echo;  /* show typed keys */
+    _Atomic bool hex;   /* show received bytes as hex */
     _Atomic int stamps; /* CONNECT_TS_* of the lines shown */
     int stamps_given;   /* --timestamps, or ISO: what the menu turns on */
     int timeout_ms;
     connect_share *share; /* --share: the clients of the console, or NULL */
-    int wake[2]; /* the main thread writes here when the session is over */
+    int wake[2];          /* the main thread writes here when the session is over */
     /* written by the input thread before it closes the stream, read by the
      * main thread after it sees the close */
     bool quit;
@@ -345,8 +345,7 @@ int connect_pump(ss_stream *s, const connect_opts *o, bool interactive)
 
     if (n == SS_EEOF || (n == SS_ECLOSED && in.quit)) {
         if (interactive)
-            fprintf(stderr, "\n" TOOL_NAME ": %s\n",
-                    in.quit ? "disconnected" : "the stream ended");
+            fprintf(stderr, "\n" TOOL_NAME ": %s\n", in.quit ? "disconnected" : "the stream ended");
         return n == SS_EEOF ? connect_program_status(s) : TOOL_EXIT_OK;
     }
     if (n == SS_ECLOSED && in.timed_out) {

@@ -209,7 +209,7 @@ typedef struct parser {
         size_t len;
         size_t index;
         unsigned line;
-    } * labels;
+    } *labels;
     size_t nlabels;
 } parser;
 

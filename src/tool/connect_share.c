@@ -137,8 +137,7 @@ int connect_share_check(connect_opts *o)
     char host[256];
     const char *port;
     if (strncmp(o->share, "tcp://", 6) != 0 || split_addr(o->share, host, sizeof(host), &port) < 0)
-        return tool_usage("connect", "connect: --share wants tcp://ADDR:PORT, not '%s'",
-                          o->share);
+        return tool_usage("connect", "connect: --share wants tcp://ADDR:PORT, not '%s'", o->share);
     o->share_write = CONNECT_SHARE_ONE;
     if (o->share_write_arg) {
         const char *names[] = {"one", "all", "none"};
@@ -235,12 +234,12 @@ static client *oldest_live(connect_share *sh, const client *c)
 static int attach(client *c)
 {
     connect_share *sh = c->sh;
-    static const char *modes[] = {"read-write", "read-only: another client writes",
-                                  "read-only"};
+    static const char *modes[] = {"read-write", "read-only: another client writes", "read-only"};
     pthread_mutex_lock(&sh->mu);
-    int mode = sh->write_policy == CONNECT_SHARE_ALL ? 0
+    int mode = sh->write_policy == CONNECT_SHARE_ALL    ? 0
                : sh->write_policy == CONNECT_SHARE_NONE ? 2
-               : sh->holder ? 1 : 0;
+               : sh->holder                             ? 1
+                                                        : 0;
     if (sh->write_policy == CONNECT_SHARE_ONE && !sh->holder)
         sh->holder = c;
     char head[300];
@@ -311,8 +310,7 @@ static void forward_input(client *c)
         int rc = ss_stream_write(sh->dev, buf, (size_t)n, 0, NULL);
         if (rc < 0) {
             char why[200];
-            snprintf(why, sizeof(why), "the device did not take %zd bytes: %s", n,
-                     ss_strerror(rc));
+            snprintf(why, sizeof(why), "the device did not take %zd bytes: %s", n, ss_strerror(rc));
             tell(c, why);
         }
     }
@@ -430,8 +428,8 @@ int connect_share_start(connect_share **ret, ss_stream *dev, const connect_opts 
     sh->write_policy = o->share_write;
     sh->backlog = o->share_backlog;
     pthread_mutex_init(&sh->mu, NULL);
-    int rc = tool_host_token("connect", o->token_file, sh->token_buf, sizeof(sh->token_buf),
-                             &sh->token);
+    int rc =
+        tool_host_token("connect", o->token_file, sh->token_buf, sizeof(sh->token_buf), &sh->token);
     if (rc != TOOL_EXIT_OK)
         goto out_free;
     ss_linebuf_opts lo = {.maxlen = sh->backlog ? sh->backlog : 1,

@@ -43,8 +43,8 @@ int connect_sink_open(connect_sink **ret, const connect_opts *o)
     return TOOL_EXIT_OK;
 }
 
-int connect_sink_line(void *ctx, const char *source, ss_kind kind, uint32_t flags,
-                      const char *text, size_t len)
+int connect_sink_line(void *ctx, const char *source, ss_kind kind, uint32_t flags, const char *text,
+                      size_t len)
 {
     (void)source;
     connect_sink *k = ctx;

@@ -45,8 +45,7 @@ static void stamp(connect_view *v)
                      (long long)(d % 1000000000 / 1000));
     } else {
         char iso[TOOL_TIME_MAX];
-        n = snprintf(text, sizeof(text), "[%s] ",
-                     tool_format_time(iso, now_ns(CLOCK_REALTIME)));
+        n = snprintf(text, sizeof(text), "[%s] ", tool_format_time(iso, now_ns(CLOCK_REALTIME)));
     }
     if (n > 0)
         put(v->fd, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);

@@ -18,8 +18,7 @@ static int read_token(const char *cmd, const char *path, char *buf, size_t size)
 {
     FILE *f = fopen(path, "re");
     if (!f)
-        return tool_fail("%s: cannot read the token file %s: %s", cmd, path,
-                         ss_strerror(-errno));
+        return tool_fail("%s: cannot read the token file %s: %s", cmd, path, ss_strerror(-errno));
     size_t n = fread(buf, 1, size - 1, f);
     bool more = fgetc(f) != EOF;
     fclose(f);
@@ -51,8 +50,8 @@ int tool_host_token(const char *cmd, const char *token_file, char *buf, size_t s
     return st;
 }
 
-int tool_host_reader(const char *cmd, const char *url, const char *token_file,
-                     const char *ca_file, ss_host_reader **ret)
+int tool_host_reader(const char *cmd, const char *url, const char *token_file, const char *ca_file,
+                     ss_host_reader **ret)
 {
     char token[TOOL_TOKEN_MAX];
     ss_host_reader_opts opts = {.ca_file = ca_file};

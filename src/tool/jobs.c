@@ -160,8 +160,7 @@ static char *shell_line(const run_jobs *jobs, const run_repl *repl)
 
 /* The words template word t gives: one, or with -N one per argument when it
  * holds {} {.} ... (parallel's context replace). Stored at argv[*k] on. */
-static int tmpl_words(const run_jobs *jobs, size_t t, const run_repl *repl, char **argv,
-                      size_t *k)
+static int tmpl_words(const run_jobs *jobs, size_t t, const run_repl *repl, char **argv, size_t *k)
 {
     const char *w = jobs->tmpl[t];
 
@@ -195,8 +194,8 @@ int run_jobs_cmd(const run_jobs *jobs, size_t i, size_t slot, run_job_cmd *ret)
     run_argv args;
     if (run_input_args(&jobs->in, i, &args) < 0)
         return -ENOMEM;
-    run_repl repl = {.args = args.v, .nargs = args.n, .seq = i + 1, .slot = slot,
-                     .limit = jobs->limit};
+    run_repl repl = {
+        .args = args.v, .nargs = args.n, .seq = i + 1, .slot = slot, .limit = jobs->limit};
     if (jobs->use_shell) {
         repl.quote = true;
         repl.words = jobs->in.each_word;

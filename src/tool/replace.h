@@ -29,9 +29,9 @@
 typedef struct run_repl {
     char *const *args; /* one per list */
     size_t nargs;
-    size_t seq;  /* {#} */
-    size_t slot; /* {%} */
-    bool quote;  /* each argument put in quoted for a POSIX shell */
+    size_t seq;   /* {#} */
+    size_t slot;  /* {%} */
+    bool quote;   /* each argument put in quoted for a POSIX shell */
     size_t limit; /* {N} up to limit is a replacement string; 0: nargs */
     size_t one;   /* from 1: {} {.} ... stand for argument `one` alone; 0: all */
     /* parallel's -N in a shell line: a word (between blanks) holding {} {.}

@@ -190,8 +190,8 @@ static int add_args(run_input *in, int argc, char **argv)
         while (i < n && !run_input_is_sep(argv[i]))
             i++;
         if (i == first)
-            return tool_usage("run", "run: argument list %zu after '%s' is empty",
-                              in->n_src + 1, sep);
+            return tool_usage("run", "run: argument list %zu after '%s' is empty", in->n_src + 1,
+                              sep);
         if (!files) {
             run_source *s = add_source(in);
             if (!s)
@@ -233,8 +233,8 @@ int run_input_init(run_input *in, const run_input_opts *opts, int argc, char **a
     if (opts->colsep) {
         int err;
         PCRE2_SIZE off;
-        in->colsep = pcre2_compile((PCRE2_SPTR)opts->colsep, PCRE2_ZERO_TERMINATED, 0, &err,
-                                   &off, NULL);
+        in->colsep =
+            pcre2_compile((PCRE2_SPTR)opts->colsep, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
         if (!in->colsep) {
             PCRE2_UCHAR msg[120];
             pcre2_get_error_message(err, msg, sizeof(msg));

@@ -46,7 +46,7 @@ typedef struct run_input_opts {
 typedef struct run_source {
     char **items; /* borrowed from argv, or pointing into a file's memory */
     size_t n;
-    bool linked; /* :::+ / ::::+: element k goes with element k of the source before */
+    bool linked;     /* :::+ / ::::+: element k goes with element k of the source before */
     bool owns_items; /* items is an array of ours (a file's lines) */
 } run_source;
 

@@ -68,7 +68,7 @@ bool run_halt_reached(const run_halt *h, size_t failed, size_t succeeded, size_t
 {
     if (h->when == RUN_HALT_NEVER)
         return false;
-    size_t n = h->why == RUN_HALT_FAIL ? failed
+    size_t n = h->why == RUN_HALT_FAIL      ? failed
                : h->why == RUN_HALT_SUCCESS ? succeeded
                                             : failed + succeeded;
     if (h->percent)
@@ -76,8 +76,7 @@ bool run_halt_reached(const run_halt *h, size_t failed, size_t succeeded, size_t
     return (double)n >= h->value;
 }
 
-int run_halt_status(const run_halt *h, bool halted, int trigger_status, size_t failed,
-                    size_t total)
+int run_halt_status(const run_halt *h, bool halted, int trigger_status, size_t failed, size_t total)
 {
     if (failed == 0 || (halted && h->why == RUN_HALT_SUCCESS))
         return 0;

@@ -21,7 +21,7 @@ typedef enum run_halt_why { RUN_HALT_FAIL, RUN_HALT_SUCCESS, RUN_HALT_DONE } run
 typedef struct run_halt {
     run_halt_when when;
     run_halt_why why;
-    double value;  /* the count, or the percentage when percent */
+    double value; /* the count, or the percentage when percent */
     bool percent;
 } run_halt;
 

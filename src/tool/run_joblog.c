@@ -49,8 +49,7 @@ static void read_done(FILE *f, run_resume resume, bool *skip, size_t total)
     free(line);
 }
 
-int run_joblog_open(run_joblog *jl, const char *path, run_resume resume, bool *skip,
-                    size_t total)
+int run_joblog_open(run_joblog *jl, const char *path, run_resume resume, bool *skip, size_t total)
 {
     jl->f = NULL;
     if (resume != RUN_RESUME_NONE) {
@@ -59,8 +58,7 @@ int run_joblog_open(run_joblog *jl, const char *path, run_resume resume, bool *s
             read_done(old, resume, skip, total);
             fclose(old);
         } else if (errno != ENOENT) {
-            return tool_fail("run: cannot read the job log '%s': %s", path,
-                             ss_strerror(-errno));
+            return tool_fail("run: cannot read the job log '%s': %s", path, ss_strerror(-errno));
         }
     }
     jl->f = fopen(path, resume != RUN_RESUME_NONE ? "ae" : "we");

@@ -37,8 +37,7 @@ typedef struct run_joblog {
  * lines are appended. Errors are reported (tool_fail) and TOOL_EXIT_FAILURE
  * returned; 0 on success.
  */
-int run_joblog_open(run_joblog *jl, const char *path, run_resume resume, bool *skip,
-                    size_t total);
+int run_joblog_open(run_joblog *jl, const char *path, run_resume resume, bool *skip, size_t total);
 
 /* One finished job's line; exitval -1 and signo > 0 when it was killed. */
 void run_joblog_write(run_joblog *jl, size_t seq, int64_t start_ns, int64_t runtime_ns,

@@ -27,12 +27,12 @@
 typedef struct run_hold run_hold;
 
 typedef struct run_order {
-    size_t total;     /* jobs, numbered 0 to total - 1 */
-    size_t next;      /* the job whose turn it is; every earlier one is printed */
-    run_hold **holds; /* total of them: a job's held output, NULL when none */
+    size_t total;        /* jobs, numbered 0 to total - 1 */
+    size_t next;         /* the job whose turn it is; every earlier one is printed */
+    run_hold **holds;    /* total of them: a job's held output, NULL when none */
     unsigned char *done; /* total flags: the job has finished for good */
     size_t mem, mem_max; /* bytes held in memory, and the bound */
-    FILE *scratch;    /* a memory stream lines are formatted into */
+    FILE *scratch;       /* a memory stream lines are formatted into */
     char *scratch_mem;
     size_t scratch_len;
     bool spill_failed; /* said once */

@@ -64,8 +64,8 @@ static void put_line(const run_progress *p, FILE *out, const run_counts *n, int6
         fputs("time left unknown", out); /* known when a job has finished */
     } else {
         /* parallel's estimate: the finished jobs' average, for the rest */
-        double left = (double)(t - p->start_ns) / 1e9 / (double)n->done *
-                      (double)(n->total - n->done);
+        double left =
+            (double)(t - p->start_ns) / 1e9 / (double)n->done * (double)(n->total - n->done);
         put_duration(out, (int64_t)(left + 0.5));
         fputs(" left", out);
     }

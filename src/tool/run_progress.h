@@ -23,10 +23,10 @@
 #define RUN_PROGRESS_DRAW_MS 200
 
 typedef struct run_progress {
-    bool on;       /* --bar or --eta */
-    bool bar;      /* --bar: draw the bar and the percentage */
-    bool live;     /* standard error is a terminal: draw in place */
-    bool shown;    /* the line is on the terminal now */
+    bool on;    /* --bar or --eta */
+    bool bar;   /* --bar: draw the bar and the percentage */
+    bool live;  /* standard error is a terminal: draw in place */
+    bool shown; /* the line is on the terminal now */
     int64_t start_ns, last_ns;
 } run_progress;
 

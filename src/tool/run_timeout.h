@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 typedef struct run_timeout {
-    int64_t limit_ns;  /* a fixed limit; 0: none */
-    double percent;    /* > 0: P% of the median */
+    int64_t limit_ns; /* a fixed limit; 0: none */
+    double percent;   /* > 0: P% of the median */
     /* The successful jobs' run times (for P%), in two heaps whose tops are the
      * middle: lo a max-heap of the lower half, hi a min-heap of the upper half,
      * lo holding as many or one more. */

@@ -21,19 +21,19 @@
  * new status adds it here and in both documents.
  */
 enum {
-    TOOL_EXIT_OK = 0,      /* success */
-    TOOL_EXIT_FAILURE = 1, /* runtime failure: unreadable file, bad file, write error */
-    TOOL_EXIT_USAGE = 2,   /* usage error: unknown command or option, bad argument */
+    TOOL_EXIT_OK = 0,         /* success */
+    TOOL_EXIT_FAILURE = 1,    /* runtime failure: unreadable file, bad file, write error */
+    TOOL_EXIT_USAGE = 2,      /* usage error: unknown command or option, bad argument */
     TOOL_EXIT_JOB_FAILED = 3, /* run: at least one of the commands failed */
-    TOOL_EXIT_TIMEOUT = 4, /* connect: an expectation was not met in time */
-    TOOL_EXIT_EOF = 5,     /* connect: the stream ended before an expectation was met */
+    TOOL_EXIT_TIMEOUT = 4,    /* connect: an expectation was not met in time */
+    TOOL_EXIT_EOF = 5,        /* connect: the stream ended before an expectation was met */
     TOOL_EXIT_STOPPED = 6,    /* send: a stop was requested by the server's reader */
     /* send, file write: COMMAND's own status is the tool's (a shell's 126 and
      * 127 when it cannot be started) */
     TOOL_EXIT_CANNOT_RUN = 126, /* send, file write: COMMAND exists but cannot run */
     TOOL_EXIT_NOT_FOUND = 127,  /* send, file write: no such COMMAND */
-    /* run, send, read, file: interrupted by a signal, which is added: 130 for SIGINT, 143 for SIGTERM
-     * (what a shell reports for a program killed by that signal). */
+    /* run, send, read, file: interrupted by a signal, which is added: 130 for SIGINT, 143 for
+     * SIGTERM (what a shell reports for a program killed by that signal). */
     TOOL_EXIT_SIGNAL_BASE = 128,
     TOOL_EXIT_INTERRUPTED = 130,
 };
@@ -130,11 +130,11 @@ int tool_host_token(const char *cmd, const char *token_file, char *buf, size_t s
 
 /*
  * tool_host_reader - open a reader of url with the token of token_file and
- * the certificate authorities of ca_file (either may be NULL). Returns TOOL_EXIT_OK and *ret, or prints why and returns
- * TOOL_EXIT_USAGE (not an http(s) URL) or TOOL_EXIT_FAILURE.
+ * the certificate authorities of ca_file (either may be NULL). Returns TOOL_EXIT_OK and *ret, or
+ * prints why and returns TOOL_EXIT_USAGE (not an http(s) URL) or TOOL_EXIT_FAILURE.
  */
-int tool_host_reader(const char *cmd, const char *url, const char *token_file,
-                     const char *ca_file, ss_host_reader **ret);
+int tool_host_reader(const char *cmd, const char *url, const char *token_file, const char *ca_file,
+                     ss_host_reader **ret);
 
 /*
  * tool_host_fail - report a failed request: "CMD: URL: ERROR: what the server

@@ -11,8 +11,8 @@
 #include <malloc.h>
 #include <stdatomic.h>
 
-#include "test.h"
 #include "http_test.h"
+#include "test.h"
 
 static atomic_int trims;
 

@@ -105,8 +105,8 @@ bool fault_stop_(long rc, const char *what, const char *file, int line)
         return false;
     if (rc == -ENOMEM && fault_fired())
         return true;
-    fail_msg("%s:%d: %s returned %ld (%s) with allocation %llu failing%s%s", file, line, what,
-             rc, ss_strerror((int)rc), (unsigned long long)__atomic_load_n(&target, __ATOMIC_ACQUIRE),
+    fail_msg("%s:%d: %s returned %ld (%s) with allocation %llu failing%s%s", file, line, what, rc,
+             ss_strerror((int)rc), (unsigned long long)__atomic_load_n(&target, __ATOMIC_ACQUIRE),
              persistent ? " and every later one" : "", fault_fired() ? "" : " (not reached yet)");
     return true;
 }

@@ -22,7 +22,7 @@ typedef struct request_case {
 
 /* printf at p + *len, within cap bytes in all, and move *len on. */
 __attribute__((format(printf, 4, 5))) static void add(char *p, size_t cap, size_t *len,
-                                                     const char *fmt, ...)
+                                                      const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -39,8 +39,8 @@ static char *fast_batch(void)
     assert_non_null(p);
     add(p, cap, &len, "{\"type\":\"batch\",\"mirror\":\"m1\",\"batch\":3,\"items\":[");
     for (int i = 0; i < 70; i++)
-        add(p, cap, &len, "%s{\"type\":\"str\",\"data\":{\"value\":\"line %d\\n\"}}",
-            i ? "," : "", i);
+        add(p, cap, &len, "%s{\"type\":\"str\",\"data\":{\"value\":\"line %d\\n\"}}", i ? "," : "",
+            i);
     add(p, cap, &len, ",{\"type\":\"close\"}]}");
     return p;
 }
@@ -53,13 +53,14 @@ static char *json_batch(void)
     size_t cap = 128 + 8 * 64, len = 0;
     char *p = malloc(cap);
     assert_non_null(p);
-    add(p, cap, &len, "{\"type\":\"batch\",\"mirror\":\"m2\",\"batch\":9,"
-                      "\"source\":\"s\",\"items\":[");
+    add(p, cap, &len,
+        "{\"type\":\"batch\",\"mirror\":\"m2\",\"batch\":9,"
+        "\"source\":\"s\",\"items\":[");
     for (int i = 0; i < 8; i++)
         add(p, cap, &len,
-                               i % 2 ? "%s{\"type\":\"warning\",\"data\":\"w %d\"}"
-                                     : "%s{\"type\":\"str\",\"data\":{\"value\":\"\\u00e9 %d\\n\"}}",
-                               i ? "," : "", i);
+            i % 2 ? "%s{\"type\":\"warning\",\"data\":\"w %d\"}"
+                  : "%s{\"type\":\"str\",\"data\":{\"value\":\"\\u00e9 %d\\n\"}}",
+            i ? "," : "", i);
     add(p, cap, &len, "]}");
     return p;
 }
@@ -115,11 +116,11 @@ static void test_request(void **state)
 {
     (void)state;
     request_case rc = {.body = {
-        strdup("{\"type\":\"str\",\"data\":{\"value\":\"hello\\n\"}}"),
-        fast_batch(),
-        json_batch(),
-        strdup("{\"type\":\"error\",\"data\":\"trace\\nback\"}"),
-    }};
+                           strdup("{\"type\":\"str\",\"data\":{\"value\":\"hello\\n\"}}"),
+                           fast_batch(),
+                           json_batch(),
+                           strdup("{\"type\":\"error\",\"data\":\"trace\\nback\"}"),
+                       }};
     for (int i = 0; i < BODIES; i++) {
         assert_non_null(rc.body[i]);
         ss__host_batch_init(&rc.want[i], 1 << 20);

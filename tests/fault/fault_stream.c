@@ -2,12 +2,12 @@
  * The stream's buffers under allocation failures, over a socketpair
  * transport: a write queued whole in the write buffer (the transport refuses
  * the first try), lines arriving through the read buffer as it grows, line
- * reads, an expect of an exact pattern and a regular expression. A call that succeeds must have done all its work: a write's bytes all
- * reach the peer, an expect finds its pattern. A failed call says -ENOMEM; what it leaves must still come
- * out in order (a failed write: exactly the bytes its payload counts as
- * written; reads: the next lines, or -ENOMEM again when the I/O thread lost
- * bytes it could not store). The counter is shared with the I/O thread, whose
- * allocations are numbered as they come.
+ * reads, an expect of an exact pattern and a regular expression. A call that succeeds must have
+ * done all its work: a write's bytes all reach the peer, an expect finds its pattern. A failed call
+ * says -ENOMEM; what it leaves must still come out in order (a failed write: exactly the bytes its
+ * payload counts as written; reads: the next lines, or -ENOMEM again when the I/O thread lost bytes
+ * it could not store). The counter is shared with the I/O thread, whose allocations are numbered as
+ * they come.
  */
 #include <poll.h>
 #include <stdio.h>

@@ -141,8 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* only whole lines of the file's version count as records for the
          * reader */
         for (size_t i = 0; i < 2; i++)
-            if (check_line(versions[i], p, len) && nl && !first &&
-                versions[i] == file_version)
+            if (check_line(versions[i], p, len) && nl && !first && versions[i] == file_version)
                 accepted++;
         check_line_fixed_crc(p, len);
         first = false;

@@ -66,8 +66,9 @@ static char *assemble(const uint8_t *data, size_t size, size_t max_line, unsigne
 /* The length of the str.splitlines break at data[i], or 0. */
 static size_t splitlines_break_at(const uint8_t *data, size_t size, size_t i)
 {
-    static const char *const breaks[] = {"\r\n", "\n", "\r", "\v", "\f", "\x1c", "\x1d",
-                                         "\x1e", "\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\xa9"};
+    static const char *const breaks[] = {"\r\n",     "\n",           "\r",          "\v",
+                                         "\f",       "\x1c",         "\x1d",        "\x1e",
+                                         "\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\xa9"};
     for (size_t k = 0; k < sizeof(breaks) / sizeof(breaks[0]); k++) {
         size_t n = strlen(breaks[k]);
         if (size - i >= n && memcmp(data + i, breaks[k], n) == 0)
@@ -95,8 +96,8 @@ static char *splitlines_reference(const uint8_t *data, size_t size, size_t *ret_
 static void check_linebuf(const uint8_t *data, size_t size, size_t max_line, unsigned flags)
 {
     ss_linebuf *lb = NULL;
-    ss_linebuf_opts opts = {.maxlen = 7, .max_line = max_line, .max_bytes = 256,
-                            .line_flags = flags};
+    ss_linebuf_opts opts = {
+        .maxlen = 7, .max_line = max_line, .max_bytes = 256, .line_flags = flags};
     if (ss_linebuf_new(&lb, &opts) < 0)
         abort();
     if (ss_linebuf_write(lb, data, size) < 0)
@@ -118,8 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     size_t max_line = (size_t)(data[0] & 63) + 1;
-    unsigned flags = ((data[0] & 64) ? SS_LINE_CR_IS_BREAK : 0) |
-                     ((data[0] & 128) ? SS_LINE_SPLITLINES : 0);
+    unsigned flags =
+        ((data[0] & 64) ? SS_LINE_CR_IS_BREAK : 0) | ((data[0] & 128) ? SS_LINE_SPLITLINES : 0);
     size_t stride = data[1] % 9;
     data += 2;
     size -= 2;

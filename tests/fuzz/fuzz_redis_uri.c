@@ -39,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         char again[SS__REDIS_HOST_MAX + SS__REDIS_KEY_MAX + 32];
         bool v6 = strchr(u.host, ':') != NULL;
-        snprintf(again, sizeof(again), "redis://%s%s%s:%u/%s", v6 ? "[" : "", u.host,
-                 v6 ? "]" : "", u.port, u.key);
+        snprintf(again, sizeof(again), "redis://%s%s%s:%u/%s", v6 ? "[" : "", u.host, v6 ? "]" : "",
+                 u.port, u.key);
         ss__redis_uri v;
         if (ss__redis_uri_parse(again, &v) != 0 || strcmp(u.host, v.host) != 0 ||
             u.port != v.port || strcmp(u.key, v.key) != 0)

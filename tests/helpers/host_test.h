@@ -25,8 +25,8 @@ extern char **environ;
 typedef struct test_server {
     pid_t pid;
     int port;
-    char url[128];  /* http://127.0.0.1:PORT/sync-stream */
-    char base[96];  /* http://127.0.0.1:PORT */
+    char url[128]; /* http://127.0.0.1:PORT/sync-stream */
+    char base[96]; /* http://127.0.0.1:PORT */
 } test_server;
 
 /* A port nobody listens on now (the kernel's pick for an ephemeral bind). */
@@ -56,7 +56,8 @@ static inline void test_sleep_ms(int ms)
 static inline bool test_port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
     if (fd >= 0)

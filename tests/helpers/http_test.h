@@ -22,8 +22,8 @@
 #include <jansson.h>
 
 typedef struct http_reply {
-    long status;  /* 0 when no HTTP answer came */
-    char *body;   /* NUL-terminated */
+    long status; /* 0 when no HTTP answer came */
+    char *body;  /* NUL-terminated */
     size_t len;
     json_t *json; /* NULL when the body is not JSON */
     char *head;   /* the response's header lines, NUL-terminated (NULL: none) */
@@ -31,10 +31,10 @@ typedef struct http_reply {
 } http_reply;
 
 typedef struct http_opts {
-    const char *headers[4]; /* extra request headers, NULL-terminated */
-    const char *cainfo;     /* a CA (the test's certificate) for https */
-    long timeout_ms;        /* 0: 30 s */
-    bool chunked;           /* send the body with chunked transfer encoding */
+    const char *headers[4];   /* extra request headers, NULL-terminated */
+    const char *cainfo;       /* a CA (the test's certificate) for https */
+    long timeout_ms;          /* 0: 30 s */
+    bool chunked;             /* send the body with chunked transfer encoding */
     const char *content_type; /* NULL: application/json with a body; "": none */
 } http_opts;
 
@@ -106,8 +106,8 @@ static inline void http_reply_clear(http_reply *r)
 }
 
 /* Send method url with body (NULL: none). Returns the curl result code (0 ok). */
-static inline int http_request(const char *method, const char *url, const char *body,
-                               size_t len, const http_opts *o, http_reply *ret)
+static inline int http_request(const char *method, const char *url, const char *body, size_t len,
+                               const http_opts *o, http_reply *ret)
 {
     static const http_opts none;
     if (!o)
@@ -119,7 +119,8 @@ static inline int http_request(const char *method, const char *url, const char *
     struct curl_slist *hdrs = NULL;
     hdrs = curl_slist_append(hdrs, "Accept: application/json");
     char ct[128];
-    snprintf(ct, sizeof(ct), "Content-Type: %s", o->content_type ? o->content_type : "application/json");
+    snprintf(ct, sizeof(ct), "Content-Type: %s",
+             o->content_type ? o->content_type : "application/json");
     if (o->content_type && !o->content_type[0])
         hdrs = curl_slist_append(hdrs, "Content-Type:"); /* removes curl's own */
     else if (body)

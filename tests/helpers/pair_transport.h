@@ -13,10 +13,11 @@
 #include "test.h"
 
 typedef struct pair_knobs {
-    size_t write_then_fail; /* > 0: the first write takes at most this many bytes, later ones -EPIPE */
-    int eagain_writes;      /* the first this many write() calls are -EAGAIN */
-    bool never_write;       /* write() is always -EAGAIN and the fd is not watched for it */
-    bool slow_fds;          /* fds() takes 2 ms: widens the loop's walk of touched streams */
+    size_t
+        write_then_fail; /* > 0: the first write takes at most this many bytes, later ones -EPIPE */
+    int eagain_writes;   /* the first this many write() calls are -EAGAIN */
+    bool never_write;    /* write() is always -EAGAIN and the fd is not watched for it */
+    bool slow_fds;       /* fds() takes 2 ms: widens the loop's walk of touched streams */
 } pair_knobs;
 
 typedef struct pair_end {

@@ -12,9 +12,9 @@
 #include <sys/types.h>
 
 typedef struct ss_test_redis {
-    char dir[64];  /* the temporary directory */
-    int port;      /* on 127.0.0.1, kept across restarts */
-    pid_t pid;     /* 0 while stopped */
+    char dir[64]; /* the temporary directory */
+    int port;     /* on 127.0.0.1, kept across restarts */
+    pid_t pid;    /* 0 while stopped */
 } ss_test_redis;
 
 /* Start a new server in a new directory. Returns 0, or -1 after printing why. */

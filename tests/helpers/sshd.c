@@ -119,7 +119,8 @@ static bool answers(void *ctx, pid_t pid)
 {
     const ss_test_sshd *d = ctx;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)d->port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = false;
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
@@ -221,7 +222,8 @@ int ss_test_sshd_start(ss_test_sshd *d)
 {
     memset(d, 0, sizeof(*d));
     if (geteuid() != 0) {
-        fprintf(stderr, "sshd harness: the SSH tests run sshd as root (CI does); run them as root\n");
+        fprintf(stderr,
+                "sshd harness: the SSH tests run sshd as root (CI does); run them as root\n");
         return -1;
     }
     snprintf(d->dir, sizeof(d->dir), "/tmp/ss-sshd-XXXXXX");

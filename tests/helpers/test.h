@@ -5,11 +5,11 @@
 #define SS_TEST_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +19,11 @@
 #include <syncstream.h>
 
 /* Assert that item i of set holds exactly the C string text. */
-#define assert_item_text(set, i, str)                                                  \
-    do {                                                                               \
-        assert_true((i) < (set)->count);                                               \
-        assert_int_equal((set)->items[(i)].len, strlen(str));                          \
-        assert_memory_equal((set)->items[(i)].text, (str), strlen(str));               \
+#define assert_item_text(set, i, str)                                                              \
+    do {                                                                                           \
+        assert_true((i) < (set)->count);                                                           \
+        assert_int_equal((set)->items[(i)].len, strlen(str));                                      \
+        assert_memory_equal((set)->items[(i)].text, (str), strlen(str));                           \
     } while (0)
 
 /* Count the entries of /proc/self/fd (the directory's own fd is in every count). */

@@ -278,8 +278,8 @@ static void test_server_errors(void **state)
     const char *const extra[] = {"--fail-first", "3", NULL};
     assert_int_equal(test_python_server_start(&faulty, "SS_TEST_FAULTY_SERVER", 0, extra), 0);
     ss_host_mirror *m;
-    assert_int_equal(ss_host_mirror_new(&m, faulty.url, &(ss_host_mirror_opts){.backoff_max_ms = 20}),
-                     0);
+    assert_int_equal(
+        ss_host_mirror_new(&m, faulty.url, &(ss_host_mirror_opts){.backoff_max_ms = 20}), 0);
     assert_int_equal(ss_host_mirror_write(m, "a\nb\n", 4), 0);
     assert_int_equal(ss_host_mirror_flush(m, 10000), 0);
     ss_host_mirror_stats st;
@@ -312,7 +312,7 @@ static void test_server_errors(void **state)
 typedef struct seen {
     const char *until; /* the text of the last record wanted */
     int restarts;
-    char texts[64];    /* "r3 r4 ..." */
+    char texts[64]; /* "r3 r4 ..." */
 } seen;
 
 static int on_seen(void *ctx, const ss_record *rec, uint64_t missed)
@@ -398,16 +398,11 @@ static void test_bad_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_protocol_example),
-        cmocka_unit_test(test_grouped_records),
-        cmocka_unit_test(test_stop_and_reset),
-        cmocka_unit_test(test_no_follow_on_base),
-        cmocka_unit_test(test_no_tail_on_base),
-        cmocka_unit_test(test_rejected_keeps_records),
-        cmocka_unit_test(test_server_down_then_up),
-        cmocka_unit_test(test_close_timeout_hands_back),
-        cmocka_unit_test(test_server_errors),
-        cmocka_unit_test(test_older_ext_server),
+        cmocka_unit_test(test_protocol_example),    cmocka_unit_test(test_grouped_records),
+        cmocka_unit_test(test_stop_and_reset),      cmocka_unit_test(test_no_follow_on_base),
+        cmocka_unit_test(test_no_tail_on_base),     cmocka_unit_test(test_rejected_keeps_records),
+        cmocka_unit_test(test_server_down_then_up), cmocka_unit_test(test_close_timeout_hands_back),
+        cmocka_unit_test(test_server_errors),       cmocka_unit_test(test_older_ext_server),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, start, stop);

@@ -178,10 +178,10 @@ static void test_server_restart(void **state)
 {
     const int total = 60000;
     ss_host_mirror *m;
-    assert_int_equal(ss_host_mirror_new(&m, srv.url, &(ss_host_mirror_opts){
-                                                         .backoff_max_ms = 100,
-                                                         .batch_records = 500}),
-                     0);
+    assert_int_equal(
+        ss_host_mirror_new(&m, srv.url,
+                           &(ss_host_mirror_opts){.backoff_max_ms = 100, .batch_records = 500}),
+        0);
     char line[80];
     int i = 0;
     for (; i < total / 2; i++) {
@@ -235,10 +235,10 @@ static void test_stall_no_duplicate(void **state)
 {
     const int total = 20000;
     ss_host_mirror *m;
-    assert_int_equal(ss_host_mirror_new(&m, srv.url, &(ss_host_mirror_opts){
-                                                         .request_timeout_ms = 150,
-                                                         .backoff_max_ms = 50,
-                                                         .batch_records = 200}),
+    assert_int_equal(ss_host_mirror_new(&m, srv.url,
+                                        &(ss_host_mirror_opts){.request_timeout_ms = 150,
+                                                               .backoff_max_ms = 50,
+                                                               .batch_records = 200}),
                      0);
     char line[80];
     for (int i = 0; i < total; i++) {
@@ -462,10 +462,10 @@ static void test_tail(void **state)
 }
 
 /* One record's bytes, compared with their length (they may hold NUL). */
-#define assert_rec_bytes(rec, lit)                                                     \
-    do {                                                                               \
-        assert_int_equal((rec)->len, sizeof(lit) - 1);                                 \
-        assert_memory_equal((rec)->text, (lit), sizeof(lit) - 1);                      \
+#define assert_rec_bytes(rec, lit)                                                                 \
+    do {                                                                                           \
+        assert_int_equal((rec)->len, sizeof(lit) - 1);                                             \
+        assert_memory_equal((rec)->text, (lit), sizeof(lit) - 1);                                  \
     } while (0)
 
 typedef struct nul_tail {
@@ -543,7 +543,7 @@ typedef struct life_tail {
     int restarts;
     uint64_t missed; /* other than restarts */
     int seen;
-    bool in_order;   /* seq 1, 2, 3... since the restart notice */
+    bool in_order; /* seq 1, 2, 3... since the restart notice */
     char first[32];
     uint64_t cursor;
     int rc;
@@ -682,8 +682,7 @@ static void test_token(void **state)
     assert_int_equal(test_ext_server_start(&srv, srv.port, opts), 0);
 
     ss_host_mirror *m;
-    assert_int_equal(ss_host_mirror_new(&m, srv.url, &(ss_host_mirror_opts){.token = "wrong"}),
-                     0);
+    assert_int_equal(ss_host_mirror_new(&m, srv.url, &(ss_host_mirror_opts){.token = "wrong"}), 0);
     assert_int_equal(ss_host_mirror_write(m, "secret line\n", 12), 0);
     assert_int_equal(ss_host_mirror_flush(m, 10000), -EACCES);
     ss_host_mirror_stats st;
@@ -700,8 +699,7 @@ static void test_token(void **state)
     assert_int_equal(ss_host_reader_read(r, SS_READ_ALL, &set), -EACCES);
     ss_host_reader_free(r);
 
-    assert_int_equal(ss_host_mirror_new(&m, srv.url, &(ss_host_mirror_opts){.token = "s3cret"}),
-                     0);
+    assert_int_equal(ss_host_mirror_new(&m, srv.url, &(ss_host_mirror_opts){.token = "s3cret"}), 0);
     assert_int_equal(ss_host_mirror_write(m, "allowed\n", 8), 0);
     assert_int_equal(ss_host_mirror_close(m), 0);
     ss_host_mirror_free(m);

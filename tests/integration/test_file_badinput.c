@@ -112,7 +112,10 @@ static void test_not_ours_refused(void **state)
     } cases[] = {
         {"config.txt", "important data\nline 2\n", 22},
         {"script.sh", "#!/bin/sh\necho hi\n", 18},
-        {"binary.bin", "\x7f" "ELF\x02\x01\x01\0\0\0\0\0", 12},
+        {"binary.bin",
+         "\x7f"
+         "ELF\x02\x01\x01\0\0\0\0\0",
+         12},
         {"newer.log", "#syncstream-file 3 maxlen=5\n1 whatever\n", 39},
         {"no-newline.txt", "just one line, no break", 23},
         {"comment.log", "# syncstream-file 1 maxlen=5\n", 29},
@@ -537,8 +540,7 @@ static void test_bad_options(void **state)
     ss_filebuf *fb = NULL;
     assert_int_equal(ss_filebuf_open(&fb, path, &(ss_filebuf_opts){.maxlen = 10, .limit = 10}),
                      -EINVAL);
-    assert_int_equal(ss_filebuf_open(&fb, path, &(ss_filebuf_opts){.max_line = 2u << 20}),
-                     -EINVAL);
+    assert_int_equal(ss_filebuf_open(&fb, path, &(ss_filebuf_opts){.max_line = 2u << 20}), -EINVAL);
     assert_int_equal(ss_filebuf_open(&fb, path, &(ss_filebuf_opts){.sync = 7}), -EINVAL);
     assert_int_equal(ss_filebuf_open(&fb, path, &(ss_filebuf_opts){.flags = 1u << 9}), -EINVAL);
     assert_int_equal(ss_filebuf_open(&fb, "", NULL), -EINVAL);

@@ -9,8 +9,8 @@
 
 #include "file_test.h"
 
-#define LIVE 3          /* writers alive at any time */
-#define MAX_WRITERS 80  /* writers started in one run, killed ones included */
+#define LIVE 3         /* writers alive at any time */
+#define MAX_WRITERS 80 /* writers started in one run, killed ones included */
 #define RUN_MS 2500
 
 /* Shared with the children: how many records each had completed. */
@@ -55,8 +55,8 @@ static void run_kills(const char *name, size_t maxlen, bool all_kept)
 {
     char path[256];
     file_path(path, sizeof(path), name);
-    progress *pg = mmap(NULL, sizeof(*pg), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                        -1, 0);
+    progress *pg =
+        mmap(NULL, sizeof(*pg), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     assert_true(pg != MAP_FAILED);
     memset(pg, 0, sizeof(*pg));
     /* the file exists before anyone is killed */

@@ -89,8 +89,8 @@ static void test_version_1_kept(void **state)
     (void)state;
     char path[256];
     file_path(path, sizeof(path), "old.log");
-    ss_filebuf *fb = file_open(path, &(ss_filebuf_opts){.maxlen = 3, .source = "old",
-                                                        .flags = SS_FILE_FORMAT_1});
+    ss_filebuf *fb = file_open(
+        path, &(ss_filebuf_opts){.maxlen = 3, .source = "old", .flags = SS_FILE_FORMAT_1});
     assert_int_equal(ss_filebuf_write(fb, "one\ntwo\n", 8), 0);
     ss_filebuf_free(fb);
     assert_file_version(path, 1);
@@ -243,8 +243,8 @@ static void child_write_lines(const char *path, int id, size_t maxlen, ss_file_s
     char source[16];
     snprintf(source, sizeof(source), "proc-%d", id);
     ss_filebuf *fb = NULL;
-    if (ss_filebuf_open(&fb, path, &(ss_filebuf_opts){.maxlen = maxlen, .source = source,
-                                                      .sync = sync}) < 0)
+    if (ss_filebuf_open(&fb, path,
+                        &(ss_filebuf_opts){.maxlen = maxlen, .source = source, .sync = sync}) < 0)
         _exit(3);
     static char line[8192];
     for (int i = 0; i < LINES_PER_PROC; i++) {

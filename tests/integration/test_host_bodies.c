@@ -15,8 +15,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "test.h"
 #include "http_test.h"
+#include "test.h"
 
 /* A raw connection to port from 127.0.0.SRC, reads timing out after 20 s. */
 static int connect_from(uint16_t port, int src)
@@ -168,8 +168,8 @@ static ss_host_server *start(const ss_host_server_opts *o)
 static void test_body_budget(void **state)
 {
     (void)state;
-    ss_host_server *srv = start(&(ss_host_server_opts){.listen = "127.0.0.1:0",
-                                                        .body_budget = TEST_BUDGET});
+    ss_host_server *srv =
+        start(&(ss_host_server_opts){.listen = "127.0.0.1:0", .body_budget = TEST_BUDGET});
     uint16_t port = ss_host_server_port(srv);
     static const char json[] = "{\"type\":\"str\",\"data\":{\"value\":\"held\\n\"}}";
     char *body = malloc(HELD_BODY);
@@ -208,8 +208,8 @@ static void test_body_budget(void **state)
         steady = now < peak + 1024 ? steady + 1 : 0;
         peak = now > peak ? now : peak;
     }
-    print_message("the RSS grew by %zu KiB with %d bodies of %u bytes sent\n", peak - base,
-                  CLIENTS, HELD_BODY);
+    print_message("the RSS grew by %zu KiB with %d bodies of %u bytes sent\n", peak - base, CLIENTS,
+                  HELD_BODY);
     if (peak > base + RSS_GROWTH_MAX_KIB)
         fail_msg("the RSS grew by %zu KiB with %d bodies of %u bytes held (at most %u KiB)",
                  peak - base, CLIENTS, HELD_BODY, RSS_GROWTH_MAX_KIB);
@@ -348,7 +348,8 @@ static void test_framing(void **state)
         {"Transfer-Encoding: Chunked\r\n", chunked_body},
     };
     for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++) {
-        int len = snprintf(request, sizeof(request), "%s%s\r\n%sGET /sync-stream-health "
+        int len = snprintf(request, sizeof(request),
+                           "%s%s\r\n%sGET /sync-stream-health "
                            "HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
                            head, served[i].headers, served[i].body);
         exchange(port, request, (size_t)len, buf, sizeof(buf));
@@ -370,8 +371,8 @@ static void test_error_answers(void **state)
 {
     (void)state;
     ss_host_server *srv = start(&(ss_host_server_opts){.listen = "127.0.0.1:0", .max_body = 1000});
-    ss_host_server *locked = start(&(ss_host_server_opts){.listen = "127.0.0.1:0",
-                                                           .token = "s3cret"});
+    ss_host_server *locked =
+        start(&(ss_host_server_opts){.listen = "127.0.0.1:0", .token = "s3cret"});
     uint16_t port = ss_host_server_port(srv);
     char big[2100];
     memset(big, 'a', sizeof(big) - 1);
@@ -394,12 +395,15 @@ static void test_error_answers(void **state)
         {"POST /sync-stream HTTP/1.1\r\n" H "Content-Type: application/json\r\n",
          "{\"type\":\"nonsense\"}", 400},
         {"POST /sync-stream HTTP/1.1\r\n" H "Content-Type: application/json\r\n"
-         "Origin: http://elsewhere.example\r\n", "{}", 403},
+         "Origin: http://elsewhere.example\r\n",
+         "{}", 403},
         {"POST /sync-stream HTTP/1.1\r\n" H "Content-Type: application/json\r\n", big, 413},
         {"POST /sync-stream HTTP/1.1\r\n" H "Content-Type: application/json\r\n"
-         "Content-Length: 5000000\r\n\r\n", NULL, 413},
+         "Content-Length: 5000000\r\n\r\n",
+         NULL, 413},
         {"POST /sync-stream HTTP/1.1\r\n" H "Content-Type: application/json\r\n"
-         "Content-Length: 2\r\nContent-Length: 3\r\n\r\n", NULL, 400},
+         "Content-Length: 2\r\nContent-Length: 3\r\n\r\n",
+         NULL, 400},
     };
     for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
         int len;
@@ -443,19 +447,21 @@ static void test_error_answers(void **state)
     assert_non_null(filler);
     memset(filler, 'a', 100000);
     filler[100000] = '\0';
-    assert_true(asprintf(&library[0].request, "GET /sync-stream HTTP/1.1\r\n" H "No colon\r\n\r\n") > 0);
-    assert_true(asprintf(&library[1].request, "POST /sync-stream HTTP/1.1\r\n" H
-                         "Content-Length: abc\r\n\r\n") > 0);
+    assert_true(
+        asprintf(&library[0].request, "GET /sync-stream HTTP/1.1\r\n" H "No colon\r\n\r\n") > 0);
+    assert_true(asprintf(&library[1].request,
+                         "POST /sync-stream HTTP/1.1\r\n" H "Content-Length: abc\r\n\r\n") > 0);
     assert_true(asprintf(&library[2].request, "%szz\r\n", chunked_head) > 0);
-    assert_true(asprintf(&library[3].request, "POST /sync-stream HTTP/1.1\r\n" H
+    assert_true(asprintf(&library[3].request,
+                         "POST /sync-stream HTTP/1.1\r\n" H
                          "Content-Length: 99999999999999999999999\r\n\r\n") > 0);
     assert_true(asprintf(&library[4].request, "%sffffffffffffffffff\r\n", chunked_head) > 0);
-    assert_true(asprintf(&library[5].request, "GET /sync-stream?%s HTTP/1.1\r\n" H "\r\n",
-                         filler) > 0);
+    assert_true(asprintf(&library[5].request, "GET /sync-stream?%s HTTP/1.1\r\n" H "\r\n", filler) >
+                0);
     assert_true(asprintf(&library[6].request, "GET /sync-stream HTTP/1.1\r\n" H "X-A: %s\r\n\r\n",
                          filler) > 0);
-    assert_true(asprintf(&library[7].request, "%s5;%s\r\nhello\r\n0\r\n\r\n", chunked_head,
-                         filler) > 0);
+    assert_true(
+        asprintf(&library[7].request, "%s5;%s\r\nhello\r\n0\r\n\r\n", chunked_head, filler) > 0);
     assert_true(asprintf(&library[8].request, "GET /sync-stream HTTP/2.0\r\n" H "\r\n") > 0);
     assert_true(asprintf(&library[9].request, "GET /sync-stream HTTP/0.9\r\n" H "\r\n") > 0);
     for (size_t i = 0; i < sizeof(library) / sizeof(library[0]); i++) {

@@ -14,8 +14,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "test.h"
 #include "http_test.h"
+#include "test.h"
 
 #define ATTACKERS 8 /* addresses */
 #define PER_ATTACKER 8
@@ -100,7 +100,8 @@ static void expect_served(const fixture *f, const char *suffix)
  * Returns how many are held, in fds. */
 static int attack(fixture *f, const char *even, const char *odd, int *fds)
 {
-    ss_host_server_opts o = {.listen = "127.0.0.1:0", .max_connections = ATTACKERS * PER_ATTACKER,
+    ss_host_server_opts o = {.listen = "127.0.0.1:0",
+                             .max_connections = ATTACKERS * PER_ATTACKER,
                              .max_per_ip = PER_ATTACKER};
     start(f, &o);
     int held = 0;
@@ -306,8 +307,8 @@ static void test_events_never_read(void **state_)
         assert_true(avail >= 2048);
     }
     size_t during = heap_bytes();
-    print_message("heap: %zu KiB with the data, %zu KiB more with %d stalled streams\n",
-                  base >> 10, during > base ? (during - base) >> 10 : 0, CLIENTS);
+    print_message("heap: %zu KiB with the data, %zu KiB more with %d stalled streams\n", base >> 10,
+                  during > base ? (during - base) >> 10 : 0, CLIENTS);
     /* 256 KiB a client is a generous bound (the queue is 64 KiB) */
     assert_true(during < base + CLIENTS * (256u << 10));
     for (int i = 0; i < CLIENTS; i++)

@@ -13,9 +13,9 @@
 
 #include <hiredis/hiredis.h>
 
-#include "test.h"
 #include "http_test.h"
 #include "redis_server.h"
+#include "test.h"
 
 static ss_test_redis redis;
 
@@ -71,8 +71,8 @@ static void post_text(const server *s, const char *text)
  * "duplicate". */
 static bool post_batch(const server *s, const char *id, int n, const char *text)
 {
-    json_t *j = json_pack("{s:s,s:s,s:i,s:[{s:s,s:{s:s}}]}", "type", "batch", "mirror", id,
-                          "batch", n, "items", "type", "str", "data", "value", text);
+    json_t *j = json_pack("{s:s,s:s,s:i,s:[{s:s,s:{s:s}}]}", "type", "batch", "mirror", id, "batch",
+                          n, "items", "type", "str", "data", "value", text);
     char *body = json_dumps(j, JSON_COMPACT);
     http_reply r;
     req(s, "POST", "", body, &r);
@@ -291,8 +291,7 @@ static void test_long_poll_across_servers(void **state_)
     assert_int_equal(r.status, 200);
     json_t *recs = json_object_get(r.json, "records");
     assert_int_equal(json_array_size(recs), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "text")),
-                        "two");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "text")), "two");
     assert_int_equal(json_integer_value(json_object_get(r.json, "next")), 2);
     http_reply_clear(&r);
     /* nothing newer: the wait ends empty */
@@ -498,9 +497,9 @@ enum { OUTAGE_BATCHES = 60, OUTAGE_LINES = 50 };
 
 typedef struct mirror_run {
     const server *servers[2];
-    int sent;            /* batches acknowledged */
-    int unavailable;     /* 503 answers seen */
-    bool outage;         /* Redis was stopped: the mirror may go on */
+    int sent;        /* batches acknowledged */
+    int unavailable; /* 503 answers seen */
+    bool outage;     /* Redis was stopped: the mirror may go on */
     pthread_mutex_t mu;
     pthread_cond_t changed;
 } mirror_run;
@@ -515,11 +514,11 @@ static void *run_mirror(void *arg)
         for (int i = 0; i < OUTAGE_LINES; i++) {
             char line[64];
             snprintf(line, sizeof(line), "b%d-l%d\n", n, i);
-            json_array_append_new(items, json_pack("{s:s,s:{s:s}}", "type", "str", "data",
-                                                   "value", line));
+            json_array_append_new(items,
+                                  json_pack("{s:s,s:{s:s}}", "type", "str", "data", "value", line));
         }
-        json_t *j = json_pack("{s:s,s:s,s:i,s:o}", "type", "batch", "mirror", "outage",
-                              "batch", n, "items", items);
+        json_t *j = json_pack("{s:s,s:s,s:i,s:o}", "type", "batch", "mirror", "outage", "batch", n,
+                              "items", items);
         char *body = json_dumps(j, JSON_COMPACT);
         json_decref(j);
         for (int attempt = 0;; attempt++) {
@@ -691,9 +690,9 @@ static void test_bad_store(void **state_)
 {
     (void)state_;
     static const char *const bad[] = {
-        "redis://",       "redis://host",          "redis://host/",  "redis://:6379/k",
-        "redis://h:0/k",  "redis://h:65536/k",     "redis://h:x/k",  "redis://h/k k",
-        "redis://[::1/k", "redis://h/a{}b",        "mysql://h/k",    "memoryx",
+        "redis://",       "redis://host",      "redis://host/", "redis://:6379/k",
+        "redis://h:0/k",  "redis://h:65536/k", "redis://h:x/k", "redis://h/k k",
+        "redis://[::1/k", "redis://h/a{}b",    "mysql://h/k",   "memoryx",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ss_host_server *srv = NULL;
@@ -703,8 +702,8 @@ static void test_bad_store(void **state_)
         assert_string_equal(what, "store");
         assert_int_equal(ss_host_server_new(&srv, &o), -EINVAL);
     }
-    static const char *const good[] = {"redis://[::1]:7000/a:b{c}", "redis://localhost/k",
-                                       "memory", NULL};
+    static const char *const good[] = {"redis://[::1]:7000/a:b{c}", "redis://localhost/k", "memory",
+                                       NULL};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         ss_host_server_opts o = {.store = good[i]};
         assert_int_equal(ss_host_server_check_opts(&o, NULL), 0);

@@ -12,14 +12,14 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test.h"
 #include "http_test.h"
+#include "test.h"
 
 static char tmpdir[] = "/tmp/ss-host-XXXXXX";
 
@@ -59,8 +59,7 @@ static void start_plain(fixture *f, size_t maxlen)
 }
 
 /* A request to f->url + suffix; asserts an HTTP answer came. */
-static void req(fixture *f, const char *method, const char *suffix, const char *body,
-                http_reply *r)
+static void req(fixture *f, const char *method, const char *suffix, const char *body, http_reply *r)
 {
     char url[512];
     snprintf(url, sizeof(url), "%s%s", f->url, suffix);
@@ -172,8 +171,9 @@ static void test_messages_and_close(void **state_)
     start_plain(&f, 10);
     post_text(&f, "half");
     /* a warning ends the partial line first, and is one record */
-    post(&f, "{\"type\":\"warning\",\"data\":{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
-             "\"type\":\"warning\",\"data\":[\"w1\",\"w2\"]}}",
+    post(&f,
+         "{\"type\":\"warning\",\"data\":{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
+         "\"type\":\"warning\",\"data\":[\"w1\",\"w2\"]}}",
          201);
     post(&f, "{\"type\":\"error\",\"data\":\"boom\"}", 201);
     post_text(&f, "last");
@@ -200,8 +200,9 @@ static void test_python_line_breaks(void **state_)
     post_text(&f, "def\n");
     post_text(&f, "v\vfs\x1cgs\x1drs\x1e");
     post_text(&f, "nel\xc2\x85ls\xe2\x80\xa8ps\xe2\x80\xa9tail");
-    expect_view(&f, -1, "[\"abc\",\"def\",\"v\",\"fs\",\"gs\",\"rs\",\"nel\",\"ls\",\"ps\","
-                        "\"tail\"]");
+    expect_view(&f, -1,
+                "[\"abc\",\"def\",\"v\",\"fs\",\"gs\",\"rs\",\"nel\",\"ls\",\"ps\","
+                "\"tail\"]");
     ss_host_server_free(f.srv);
 }
 
@@ -341,17 +342,27 @@ static void test_bad_requests(void **state_)
         http_reply_clear(&r);
     }
     http_reply r;
-    req(&f, "POST", "", "{\"type\":\"batch\",\"mirror\":\"m\",\"batch\":1,\"items\":[{\"type\":"
-                        "\"close\"},{\"type\":\"str\"}]}",
+    req(&f, "POST", "",
+        "{\"type\":\"batch\",\"mirror\":\"m\",\"batch\":1,\"items\":[{\"type\":"
+        "\"close\"},{\"type\":\"str\"}]}",
         &r);
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(http_message(&r), "items[1]"));
     http_reply_clear(&r);
 
-    const char *queries[] = {"?n=x", "?n=1.5", "?n=", "?n=99999999999999999999", "?since=-1",
-                             "?since=a", "?since=0&limit=0", "?since=0&limit=10001",
-                             "?since=0&wait=60001", "?since=0&wait=x", "?since=1&n=1",
-                             "?limit=5", "?wait=5"};
+    const char *queries[] = {"?n=x",
+                             "?n=1.5",
+                             "?n=",
+                             "?n=99999999999999999999",
+                             "?since=-1",
+                             "?since=a",
+                             "?since=0&limit=0",
+                             "?since=0&limit=10001",
+                             "?since=0&wait=60001",
+                             "?since=0&wait=x",
+                             "?since=1&n=1",
+                             "?limit=5",
+                             "?wait=5"};
     for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
         req(&f, "GET", queries[i], NULL, &r);
         if (r.status != 400 || strlen(http_message(&r)) == 0)
@@ -362,8 +373,9 @@ static void test_bad_requests(void **state_)
     expect_view(&f, -1, "[\"kept\",\"partial\"]");
     assert_int_equal(health_int(&f, "next_seq"), 2);
     /* the good batch id was not taken by the refused one */
-    post(&f, "{\"type\":\"batch\",\"mirror\":\"m\",\"batch\":1,\"items\":[{\"type\":\"str\","
-             "\"data\":{\"value\":\"ok\\n\"}}]}",
+    post(&f,
+         "{\"type\":\"batch\",\"mirror\":\"m\",\"batch\":1,\"items\":[{\"type\":\"str\","
+         "\"data\":{\"value\":\"ok\\n\"}}]}",
          201);
     assert_int_equal(health_int(&f, "next_seq"), 3);
     ss_host_server_free(f.srv);
@@ -427,8 +439,8 @@ static void test_bad_options(void **state_)
 {
     (void)state_;
     ss_host_server *srv = NULL;
-    const char *listens[] = {"127.0.0.1", "127.0.0.1:", "127.0.0.1:99999", "nohost:1",
-                             "[::1:5", "127.0.0.1:-1", ":5000"};
+    const char *listens[] = {"127.0.0.1",    "127.0.0.1:", "127.0.0.1:99999", "nohost:1", "[::1:5",
+                             "127.0.0.1:-1", ":5000"};
     for (size_t i = 0; i < sizeof(listens) / sizeof(listens[0]); i++) {
         ss_host_server_opts o = {.listen = listens[i]};
         assert_int_equal(ss_host_server_new(&srv, &o), -EINVAL);
@@ -470,8 +482,7 @@ static void test_bad_options(void **state_)
     int rc = ss_host_server_new(&srv, &v6);
     if (rc == 0) {
         char url[128];
-        snprintf(url, sizeof(url), "http://[::1]:%u/sync-stream-health",
-                 ss_host_server_port(srv));
+        snprintf(url, sizeof(url), "http://[::1]:%u/sync-stream-health", ss_host_server_port(srv));
         http_reply r;
         assert_int_equal(http_request("GET", url, NULL, 0, NULL, &r), 0);
         assert_int_equal(r.status, 200);
@@ -541,35 +552,42 @@ static void test_batches_exactly_once(void **state_)
     assert_true(json_is_false(json_object_get(r.json, "closed")));
     http_reply_clear(&r);
     /* numbers may skip (a restarted mirror), and older ones are then duplicates */
-    post(&f, "{\"type\":\"batch\",\"mirror\":\"host-a.1\",\"batch\":3,\"source\":\"a\",\"items\":"
-             "[{\"type\":\"str\",\"data\":{\"value\":\"three\\n\"}}]}",
+    post(&f,
+         "{\"type\":\"batch\",\"mirror\":\"host-a.1\",\"batch\":3,\"source\":\"a\",\"items\":"
+         "[{\"type\":\"str\",\"data\":{\"value\":\"three\\n\"}}]}",
          201);
-    req(&f, "POST", "", "{\"type\":\"batch\",\"mirror\":\"host-a.1\",\"batch\":2,\"items\":"
-                        "[{\"type\":\"str\",\"data\":{\"value\":\"late\\n\"}}]}",
+    req(&f, "POST", "",
+        "{\"type\":\"batch\",\"mirror\":\"host-a.1\",\"batch\":2,\"items\":"
+        "[{\"type\":\"str\",\"data\":{\"value\":\"late\\n\"}}]}",
         &r);
     assert_true(json_is_true(json_object_get(r.json, "duplicate")));
     http_reply_clear(&r);
     expect_view(&f, -1, "[\"one\",\"two\",\"three\"]");
 
     /* partial lines per mirror: two mirrors' halves never mix, nor with base posts */
-    post(&f, "{\"type\":\"batch\",\"mirror\":\"A\",\"batch\":1,\"items\":[{\"type\":\"str\","
-             "\"data\":{\"value\":\"hel\"}}]}",
+    post(&f,
+         "{\"type\":\"batch\",\"mirror\":\"A\",\"batch\":1,\"items\":[{\"type\":\"str\","
+         "\"data\":{\"value\":\"hel\"}}]}",
          201);
-    post(&f, "{\"type\":\"batch\",\"mirror\":\"B\",\"batch\":1,\"items\":[{\"type\":\"str\","
-             "\"data\":{\"value\":\"wor\"}}]}",
+    post(&f,
+         "{\"type\":\"batch\",\"mirror\":\"B\",\"batch\":1,\"items\":[{\"type\":\"str\","
+         "\"data\":{\"value\":\"wor\"}}]}",
          201);
     post_text(&f, "base ");
-    post(&f, "{\"type\":\"batch\",\"mirror\":\"A\",\"batch\":2,\"items\":[{\"type\":\"str\","
-             "\"data\":{\"value\":\"lo\\n\"}}]}",
+    post(&f,
+         "{\"type\":\"batch\",\"mirror\":\"A\",\"batch\":2,\"items\":[{\"type\":\"str\","
+         "\"data\":{\"value\":\"lo\\n\"}}]}",
          201);
-    post(&f, "{\"type\":\"batch\",\"mirror\":\"B\",\"batch\":2,\"items\":[{\"type\":\"str\","
-             "\"data\":{\"value\":\"ld\"}},{\"type\":\"error\",\"data\":\"bad\"},"
-             "{\"type\":\"str\",\"data\":{\"value\":\"unfinished\"}},{\"type\":\"close\"}]}",
+    post(&f,
+         "{\"type\":\"batch\",\"mirror\":\"B\",\"batch\":2,\"items\":[{\"type\":\"str\","
+         "\"data\":{\"value\":\"ld\"}},{\"type\":\"error\",\"data\":\"bad\"},"
+         "{\"type\":\"str\",\"data\":{\"value\":\"unfinished\"}},{\"type\":\"close\"}]}",
          201);
     post_text(&f, "post\n");
-    expect_view(&f, 5, "[\"hello\",\"world\",{\"/is_syncsdata\":true,\"/type\":"
-                       "\"GroupedMessage\",\"type\":\"error\",\"data\":[\"bad\"]},\"unfinished\","
-                       "\"base post\"]");
+    expect_view(&f, 5,
+                "[\"hello\",\"world\",{\"/is_syncsdata\":true,\"/type\":"
+                "\"GroupedMessage\",\"type\":\"error\",\"data\":[\"bad\"]},\"unfinished\","
+                "\"base post\"]");
     /* sources: the batch's, else the mirror id; base posts have none */
     req(&f, "GET", "?since=3", NULL, &r);
     json_t *recs = json_object_get(r.json, "records");
@@ -720,8 +738,7 @@ static size_t sse_collect(char *p, size_t size, size_t n, void *cls)
     return s->n_ids >= s->want ? 0 : add; /* 0 ends the transfer */
 }
 
-static void sse_read(fixture *f, const char *query, const char *last_id, size_t want,
-                     sse_reader *s)
+static void sse_read(fixture *f, const char *query, const char *last_id, size_t want, sse_reader *s)
 {
     memset(s, 0, sizeof(*s));
     s->want = want;
@@ -921,7 +938,8 @@ static void test_token(void **state_)
     assert_int_equal(r.status, 401);
     http_reply_clear(&r);
 
-    const char *wrong[] = {"Authorization: Bearer s3cret-toke", "Authorization: Bearer s3cret-tokenX",
+    const char *wrong[] = {"Authorization: Bearer s3cret-toke",
+                           "Authorization: Bearer s3cret-tokenX",
                            "Authorization: Basic s3cret-token", "Authorization: Bearer "};
     const char *body = "{\"type\":\"str\",\"data\":{\"value\":\"x\\n\"}}";
     for (size_t i = 0; i < 4; i++) {
@@ -1026,13 +1044,12 @@ static void *run_mirror(void *arg)
             int pad = (line * 7 + m->id) % 60;
             snprintf(payload, sizeof(payload), "m%d line %d %.*s", m->id, line, pad,
                      "............................................................");
-            snprintf(text, sizeof(text), "%s %08x\n", payload,
-                     checksum(payload, strlen(payload)));
+            snprintf(text, sizeof(text), "%s %08x\n", payload, checksum(payload, strlen(payload)));
             size_t half = strlen(text) / 2;
-            json_array_append_new(items, json_pack("{s:s, s:{s:s%}}", "type", "str", "data",
-                                                   "value", text, half));
-            json_array_append_new(items, json_pack("{s:s, s:{s:s}}", "type", "str", "data",
-                                                   "value", text + half));
+            json_array_append_new(
+                items, json_pack("{s:s, s:{s:s%}}", "type", "str", "data", "value", text, half));
+            json_array_append_new(
+                items, json_pack("{s:s, s:{s:s}}", "type", "str", "data", "value", text + half));
         }
         json_t *b = json_pack("{s:s, s:s, s:i, s:s, s:o}", "type", "batch", "mirror", mirror_id,
                               "batch", batch, "source", source, "items", items);
@@ -1226,8 +1243,8 @@ static void test_connection_limits(void **state_)
         a = raw_connect(&f);
         b = raw_connect_from(&f, 2);
         served = send(a, get, strlen(get), MSG_NOSIGNAL) > 0 &&
-                 send(b, get, strlen(get), MSG_NOSIGNAL) > 0 &&
-                 read(a, buf, sizeof(buf)) > 0 && read(b, buf, sizeof(buf)) > 0;
+                 send(b, get, strlen(get), MSG_NOSIGNAL) > 0 && read(a, buf, sizeof(buf)) > 0 &&
+                 read(b, buf, sizeof(buf)) > 0;
     }
     assert_true(served);
     int c = raw_connect_from(&f, 3);
@@ -1370,8 +1387,8 @@ static void test_slow_clients(void **state_)
 {
     (void)state_;
     fixture f;
-    ss_host_server_opts o = {.listen = "127.0.0.1:0", .max_connections = 10, .max_per_ip = 2,
-                             .timeout_s = 1};
+    ss_host_server_opts o = {
+        .listen = "127.0.0.1:0", .max_connections = 10, .max_per_ip = 2, .timeout_s = 1};
     start(&f, &o, "http");
     int a = raw_connect(&f), b = raw_connect(&f);
     const char *head = "GET /sync-stream-health HTTP/1.1\r\nHost: x\r\n";
@@ -1415,12 +1432,14 @@ static void test_lone_surrogates(void **state_)
     fixture f;
     start_plain(&f, 10);
     post(&f, "{\"type\":\"str\",\"data\":{\"value\":\"file-\\udcff.txt\\n\"}}", 201);
-    post(&f, "{\"type\":\"error\",\"data\":{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
-             "\"type\":\"error\",\"data\":[\"x\\ud800\",\"\\ud83d\\ude00\"]}}",
+    post(&f,
+         "{\"type\":\"error\",\"data\":{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
+         "\"type\":\"error\",\"data\":[\"x\\ud800\",\"\\ud83d\\ude00\"]}}",
          201);
-    expect_view(&f, -1, "[\"file-\xef\xbf\xbd.txt\",{\"/is_syncsdata\":true,\"/type\":"
-                        "\"GroupedMessage\",\"type\":\"error\",\"data\":[\"x\xef\xbf\xbd\","
-                        "\"\xf0\x9f\x98\x80\"]}]");
+    expect_view(&f, -1,
+                "[\"file-\xef\xbf\xbd.txt\",{\"/is_syncsdata\":true,\"/type\":"
+                "\"GroupedMessage\",\"type\":\"error\",\"data\":[\"x\xef\xbf\xbd\","
+                "\"\xf0\x9f\x98\x80\"]}]");
     ss_host_server_free(f.srv);
 }
 

@@ -519,7 +519,8 @@ static void test_flow_control_loses_nothing(void **state)
     char *argv[] = {"/bin/sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line$i; i=$((i+1)); done",
                     NULL};
     for (int k = 0; k < 3; k++)
-        assert_int_equal(ss_procbuf_spawn(pb, &(ss_spawn_opts){.argv = argv, .name = "p"}, NULL), 0);
+        assert_int_equal(ss_procbuf_spawn(pb, &(ss_spawn_opts){.argv = argv, .name = "p"}, NULL),
+                         0);
 
     ss_linebuf *lb = ss_procbuf_linebuf(pb);
     ss_records set = SS_RECORDS_INIT;
@@ -701,9 +702,10 @@ static void test_pty_controlling_terminal(void **state)
     (void)state;
     ss_procbuf *pb = proc_new(100, 0, 0);
     char *argv[] = {"/bin/sh", "-c", ": </dev/tty && echo ctty", NULL};
-    assert_int_equal(ss_procbuf_spawn(pb, &(ss_spawn_opts){.argv = argv, .name = "tty",
-                                                              .flags = SS_PROC_PTY |
-                                                                       SS_PROC_NULL_STDIN},
+    assert_int_equal(ss_procbuf_spawn(pb,
+                                      &(ss_spawn_opts){.argv = argv,
+                                                       .name = "tty",
+                                                       .flags = SS_PROC_PTY | SS_PROC_NULL_STDIN},
                                       NULL),
                      0);
     assert_wait_all(pb);

@@ -709,16 +709,11 @@ static void test_concurrent_forks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_long_lines_concurrent),
-        cmocka_unit_test(test_close_variants),
-        cmocka_unit_test(test_mirror_exit_code),
-        cmocka_unit_test(test_capture_stdio),
-        cmocka_unit_test(test_capture_stdout_only),
-        cmocka_unit_test(test_killed_mid_line),
-        cmocka_unit_test(test_killed_mid_record),
-        cmocka_unit_test(test_crashed_child),
-        cmocka_unit_test(test_forked_fds_cloexec),
-        cmocka_unit_test(test_concurrent_forks),
+        cmocka_unit_test(test_long_lines_concurrent), cmocka_unit_test(test_close_variants),
+        cmocka_unit_test(test_mirror_exit_code),      cmocka_unit_test(test_capture_stdio),
+        cmocka_unit_test(test_capture_stdout_only),   cmocka_unit_test(test_killed_mid_line),
+        cmocka_unit_test(test_killed_mid_record),     cmocka_unit_test(test_crashed_child),
+        cmocka_unit_test(test_forked_fds_cloexec),    cmocka_unit_test(test_concurrent_forks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

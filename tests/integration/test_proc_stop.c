@@ -344,11 +344,10 @@ static void test_stop_negative_grace(void **state)
 
 /* The child exits at once; what it started leaves its process group (setsid),
  * says "ready <pid>" once the child has been reaped, and holds the output. */
-static char *escaped_cmd[] = {
-    "sh", "-c",
-    "setsid sh -c 'while kill -0 $0 2>/dev/null; do sleep 0.05; done; "
-    "echo ready $$; exec sleep 1000' $$ & exit 0",
-    NULL};
+static char *escaped_cmd[] = {"sh", "-c",
+                              "setsid sh -c 'while kill -0 $0 2>/dev/null; do sleep 0.05; done; "
+                              "echo ready $$; exec sleep 1000' $$ & exit 0",
+                              NULL};
 
 /* Wait for the "ready <pid>" line; returns the pid of the escaped process. */
 static pid_t wait_escaped(ss_procbuf *pb)
@@ -590,7 +589,7 @@ static void test_many_children(void **state)
                 break;
             default:
                 ids[i] = proc_spawn(pb, i % 2 ? "pty" : "echo",
-                               SS_PROC_NULL_STDIN | (i % 2 ? SS_PROC_PTY : 0u), echo_argv);
+                                    SS_PROC_NULL_STDIN | (i % 2 ? SS_PROC_PTY : 0u), echo_argv);
                 break;
             }
             assert_true(ids[i] >= next_id);
@@ -677,16 +676,11 @@ static void test_free_at_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stop_next_write),
-        cmocka_unit_test(test_stop_looping_mirrors),
-        cmocka_unit_test(test_stop_signals),
-        cmocka_unit_test(test_stop_negative_grace),
-        cmocka_unit_test(test_stop_escaped_output),
-        cmocka_unit_test(test_linger),
-        cmocka_unit_test(test_force_stop),
-        cmocka_unit_test(test_reset_busy),
-        cmocka_unit_test(test_many_children),
-        cmocka_unit_test(test_free_running),
+        cmocka_unit_test(test_stop_next_write),     cmocka_unit_test(test_stop_looping_mirrors),
+        cmocka_unit_test(test_stop_signals),        cmocka_unit_test(test_stop_negative_grace),
+        cmocka_unit_test(test_stop_escaped_output), cmocka_unit_test(test_linger),
+        cmocka_unit_test(test_force_stop),          cmocka_unit_test(test_reset_busy),
+        cmocka_unit_test(test_many_children),       cmocka_unit_test(test_free_running),
         cmocka_unit_test(test_free_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,17 +3,17 @@
  * 127.0.0.1, started by the group setup (tests/helpers/ss_test_server.h).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <dirent.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "test.h"
 #include "sshd.h"
+#include "test.h"
 
 #include "ssh/ssh_int.h"
 #include "util/clock.h"
@@ -73,8 +73,7 @@ static void assert_buf_text(const ss__buf *b, const char *text)
 }
 
 /* Run command; its stdout, stderr and exit status are exactly these. */
-static void run_expect(const char *command, const char *out_text, const char *err_text,
-                       int status)
+static void run_expect(const char *command, const char *out_text, const char *err_text, int status)
 {
     ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, command);
     ss__ssh *s = open_ok(&o);
@@ -100,8 +99,8 @@ static void test_exec(void **state)
 
 static void test_stderr_apart(void **state)
 {
-    run_expect("echo out1; echo err1 >&2; echo out2; echo err2 >&2", "out1\nout2\n",
-               "err1\nerr2\n", 0);
+    run_expect("echo out1; echo err1 >&2; echo out2; echo err2 >&2", "out1\nout2\n", "err1\nerr2\n",
+               0);
 }
 
 static void test_exit_status(void **state)
@@ -182,7 +181,8 @@ static void test_100mib(void **state)
 {
     static const char line[] = "0123456789abcdefghijklmnopqrstuvwxyz\n"; /* 37 bytes */
     const size_t total = 100u << 20, period = sizeof(line) - 1;
-    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 104857600");
+    ss_ssh_opts o = ss_test_sshd_opts(
+        &ss_test_server, "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 104857600");
     ss__ssh *s = open_ok(&o);
     size_t got = 0, bad = 0;
     int64_t deadline = ss__mono_ms() + 240000;
@@ -421,7 +421,8 @@ static void test_not_ssh(void **state)
  * staged before it is still there, whole and in order. */
 static void test_killed_mid_stream(void **state)
 {
-    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "i=0; while :; do echo \"line $i\"; i=$((i+1)); done");
+    ss_ssh_opts o =
+        ss_test_sshd_opts(&ss_test_server, "i=0; while :; do echo \"line $i\"; i=$((i+1)); done");
     ss__ssh *s = open_ok(&o);
     ss__buf out;
     ss__buf_init(&out, 64u << 20);

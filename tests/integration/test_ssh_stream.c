@@ -7,8 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test.h"
 #include "sshd.h"
+#include "test.h"
 
 static ss_stream *open_stream(const ss_ssh_opts *o)
 {
@@ -42,7 +42,8 @@ static char *read_all(ss_stream *s, size_t *ret_len)
 
 static void test_read_until_and_exit(void **state)
 {
-    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "echo step 1; echo Completed.; echo rest; exit 4");
+    ss_ssh_opts o =
+        ss_test_sshd_opts(&ss_test_server, "echo step 1; echo Completed.; echo rest; exit 4");
     ss_stream *s = open_stream(&o);
     char *got;
     size_t len;
@@ -121,7 +122,8 @@ static void test_stdin_round_trip(void **state)
 /* stderr goes to the stream's error channel, never into the read buffer. */
 static void test_stderr_apart(void **state)
 {
-    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "echo out; echo err >&2; head -c 3000000 /dev/zero >&2; echo end");
+    ss_ssh_opts o = ss_test_sshd_opts(
+        &ss_test_server, "echo out; echo err >&2; head -c 3000000 /dev/zero >&2; echo end");
     ss_stream *s = open_stream(&o);
     size_t len;
     char *out = read_all(s, &len);
@@ -167,7 +169,8 @@ static int has_line_80(void *ctx, const char *data, size_t len, size_t *ret_cons
 static void test_open_uri(void **state)
 {
     char uri[128];
-    snprintf(uri, sizeof(uri), "ssh://%s@127.0.0.1:%d/echo hi", ss_test_server.user, ss_test_server.port);
+    snprintf(uri, sizeof(uri), "ssh://%s@127.0.0.1:%d/echo hi", ss_test_server.user,
+             ss_test_server.port);
     ss_transport t;
     assert_int_equal(ss_transport_open_uri(&t, uri, 10000), SS_EHOSTUNKNOWN);
     assert_int_equal(ss_transport_open_uri(&t, "ssh://u:pw@127.0.0.1/x", 10000), -EINVAL);
@@ -177,8 +180,9 @@ static void test_open_uri(void **state)
  * holds what had arrived; the stream still has every byte. */
 static void test_killed_mid_stream(void **state)
 {
-    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "echo ready; i=0; while :; do echo \"line $i\"; i=$((i+1)); "
-                             "sleep 0.001; done");
+    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server,
+                                      "echo ready; i=0; while :; do echo \"line $i\"; i=$((i+1)); "
+                                      "sleep 0.001; done");
     ss_stream *s = open_stream(&o);
     char *got;
     size_t len;
@@ -271,7 +275,8 @@ static void test_100mib(void **state)
 {
     static const char line[] = "0123456789abcdefghijklmnopqrstuvwxyz\n";
     const size_t total = 100u << 20, period = sizeof(line) - 1;
-    ss_ssh_opts o = ss_test_sshd_opts(&ss_test_server, "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 104857600");
+    ss_ssh_opts o = ss_test_sshd_opts(
+        &ss_test_server, "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 104857600");
     ss_stream *s = open_stream(&o);
     static char buf[1 << 18];
     size_t got = 0, bad = 0;

@@ -31,8 +31,8 @@ static void *late_send_main(void *arg)
 
 /* expect re while the device sends len bytes of data, starting after
  * delay_ms; the match is in *m once the device has sent everything. */
-static void expect_while_sending(ss_stream *s, int dev, const char *data, size_t len,
-                                 int delay_ms, const ss_pattern *re, ss_stream_match *m)
+static void expect_while_sending(ss_stream *s, int dev, const char *data, size_t len, int delay_ms,
+                                 const ss_pattern *re, ss_stream_match *m)
 {
     late_send l = {dev, data, len, delay_ms};
     pthread_t th;
@@ -268,8 +268,8 @@ static void test_utf_regex_over_noise(void **state)
     for (size_t i = 5; i + 1 < n - 2; i += 2)
         memcpy(big + i, "\xc3\xbc", 2);
     memcpy(big + n - 2, "yZ", 2);
-    ss_pattern re2 = {.text = "\xc3\xa9.*X|yZ", .kind = SS_PATTERN_REGEX,
-                      .pcre2_options = PCRE2_UTF};
+    ss_pattern re2 = {
+        .text = "\xc3\xa9.*X|yZ", .kind = SS_PATTERN_REGEX, .pcre2_options = PCRE2_UTF};
     send_all(dev, big, 5);
     assert_int_equal(ss_stream_expect(s, &re2, 1, 100, &m, NULL), -ETIMEDOUT);
     expect_while_sending(s, dev, big + 5, n - 5, 50, &re2, &m);
@@ -342,8 +342,8 @@ static void test_full_buffer_without_match_fails_at_once(void **state)
     assert_int_equal(ss_stream_expect(s, pats, 2, 10000, &m, &pl), -ENOBUFS);
     assert_int_equal(pl.read_len, 4096);
     int lines = 0;
-    ss_read_lines_opts lo = {.on_line = count_line, .ctx = &lines, .timeout_ms = 10000,
-                             .line_timeout_ms = 10000};
+    ss_read_lines_opts lo = {
+        .on_line = count_line, .ctx = &lines, .timeout_ms = 10000, .line_timeout_ms = 10000};
     assert_int_equal(ss_stream_read_lines(s, &lo, NULL), -ENOBUFS);
     assert_int_equal(lines, 0);
     assert_int_equal(ss_stream_check(s, never_satisfied, NULL, 10000, NULL), -ENOBUFS);

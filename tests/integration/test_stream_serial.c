@@ -158,17 +158,17 @@ static void test_any_baud(void **state)
         int slave;
         int master = plug_adapter(&slave);
         ss_transport t;
-        assert_int_equal(ss_transport_serial_open(&t, link_path, &(ss_serial_opts){.baud = rates[i]}),
-                         0);
+        assert_int_equal(
+            ss_transport_serial_open(&t, link_path, &(ss_serial_opts){.baud = rates[i]}), 0);
         unsigned got = 0;
         assert_int_equal(ss__serial_get_baud(slave, &got), 0);
         assert_int_equal(got, rates[i]);
         bool other = false;
         struct termios tio = {0};
-        assert_int_equal(ss__serial_termios(&tio, &(ss_serial_opts){.baud = rates[i], .data_bits = 8,
-                                                                    .stop_bits = 1},
-                                            &other),
-                         0);
+        assert_int_equal(
+            ss__serial_termios(
+                &tio, &(ss_serial_opts){.baud = rates[i], .data_bits = 8, .stop_bits = 1}, &other),
+            0);
         assert_int_equal(other, rates[i] != 9600);
         /* the bytes flow at that rate too */
         ss_stream *s = NULL;
@@ -230,8 +230,8 @@ static void test_hangup_and_reopen(void **state)
 {
     (void)state;
     ss_stream *s;
-    int master = adapter_stream(&(ss_serial_opts){.reopen_ms = 20},
-                                &(ss_stream_opts){.name = "board"}, &s);
+    int master =
+        adapter_stream(&(ss_serial_opts){.reopen_ms = 20}, &(ss_stream_opts){.name = "board"}, &s);
     /* the console is recorded too: its lines and its events */
     ss_linebuf *lb = NULL;
     assert_int_equal(ss_linebuf_new(&lb, NULL), 0);
@@ -355,10 +355,21 @@ static void test_uris(void **state)
     free(line);
     ss_stream_free(s);
 
-    const char *bad[] = {"tcp://host", "tcp://:80", "tcp://h:0", "tcp://h:65536", "tcp://::1:80",
-                         "tcp://[::1]80", "serial:", "serial:/dev/x?baud=fast",
-                         "serial:/dev/x?parity=mark", "serial:/dev/x?data=9", "exec:",
-                         "ssh://u:pw@h", "ssh://", "bogus", ""};
+    const char *bad[] = {"tcp://host",
+                         "tcp://:80",
+                         "tcp://h:0",
+                         "tcp://h:65536",
+                         "tcp://::1:80",
+                         "tcp://[::1]80",
+                         "serial:",
+                         "serial:/dev/x?baud=fast",
+                         "serial:/dev/x?parity=mark",
+                         "serial:/dev/x?data=9",
+                         "exec:",
+                         "ssh://u:pw@h",
+                         "ssh://",
+                         "bogus",
+                         ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(ss_transport_open_uri(&t, bad[i], 0), -EINVAL);
 }
@@ -422,8 +433,8 @@ static void test_event_text_whole_with_little_room(void **state)
 {
     (void)state;
     ss_stream *s;
-    int master = adapter_stream(&(ss_serial_opts){.reopen_ms = 20},
-                                &(ss_stream_opts){.read_cap = 8}, &s);
+    int master =
+        adapter_stream(&(ss_serial_opts){.reopen_ms = 20}, &(ss_stream_opts){.read_cap = 8}, &s);
     ss_stream_event ev;
     say_then_pull(s, master, "bootin", &ev);
     assert_non_null(strstr(ev.text, "went away"));
@@ -437,8 +448,8 @@ static void test_events_while_read_buffer_full(void **state)
 {
     (void)state;
     ss_stream *s;
-    int master = adapter_stream(&(ss_serial_opts){.reopen_ms = 20},
-                                &(ss_stream_opts){.read_cap = 4}, &s);
+    int master =
+        adapter_stream(&(ss_serial_opts){.reopen_ms = 20}, &(ss_stream_opts){.read_cap = 4}, &s);
     assert_int_equal(write(master, "boot", 4), 4);
     wait_ready(s, 4);
     pull_adapter(master);

@@ -25,7 +25,8 @@ static uint32_t checksum(const char *s, size_t n)
 /* "w3 i0001234 ......... x89abcdef": the padding varies in length per line. */
 static size_t format_line(int id, int idx, char *out)
 {
-    int n = sprintf(out, "w%d i%07d %.*s", id, idx, idx % 40, "........................................");
+    int n = sprintf(out, "w%d i%07d %.*s", id, idx, idx % 40,
+                    "........................................");
     n += sprintf(out + n, " x%08x\n", checksum(out, (size_t)n));
     return (size_t)n;
 }

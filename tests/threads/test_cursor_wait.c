@@ -10,10 +10,10 @@
 
 typedef struct follower {
     ss_linebuf *lb;
-    uint64_t seen;     /* records received */
+    uint64_t seen; /* records received */
     uint64_t missed;
-    int bad_order;     /* records whose index was not the one expected */
-    int rc;            /* how the follow loop ended */
+    int bad_order; /* records whose index was not the one expected */
+    int rc;        /* how the follow loop ended */
 } follower;
 
 static void *follow_main(void *arg)
@@ -31,8 +31,7 @@ static void *follow_main(void *arg)
         f->missed += set.missed;
         for (size_t i = 0; i < set.count; i++) {
             unsigned idx;
-            if (sscanf(set.items[i].text, "line %u", &idx) != 1 ||
-                idx != f->seen + f->missed)
+            if (sscanf(set.items[i].text, "line %u", &idx) != 1 || idx != f->seen + f->missed)
                 f->bad_order++;
             f->seen++;
         }

@@ -10,8 +10,8 @@ static const unsigned versions[] = {SS__FILE_VERSION_1, SS__FILE_VERSION};
 
 /* Format one record of version v into a fresh buffer (without its '\n' in
  * *ret_len). */
-static char *format_one(unsigned v, uint64_t seq, int64_t t, ss_kind kind, uint32_t flags, const char *src,
-                        const char *text, size_t len, size_t *ret_len)
+static char *format_one(unsigned v, uint64_t seq, int64_t t, ss_kind kind, uint32_t flags,
+                        const char *src, const char *text, size_t len, size_t *ret_len)
 {
     ss__buf b;
     ss__time_cache tc = SS__TIME_CACHE_INIT;
@@ -50,8 +50,8 @@ static void test_readable_line(void **state)
     const char *head = "42 2026-11-22T00:43:19.123456789Z worker-1 line ";
 
     /* version 1: the check ends the line */
-    char *line = format_one(SS__FILE_VERSION_1, 42, t, SS_KIND_LINE, 0, "worker-1",
-                            "hello world", 11, &n);
+    char *line =
+        format_one(SS__FILE_VERSION_1, 42, t, SS_KIND_LINE, 0, "worker-1", "hello world", 11, &n);
     const char *want = "42 2026-11-22T00:43:19.123456789Z worker-1 line hello world #";
     assert_true(n == strlen(want) + 8);
     assert_memory_equal(line, want, strlen(want));
@@ -60,8 +60,7 @@ static void test_readable_line(void **state)
 
     /* version 2: the check before a tab, the text at the end of the line (what
      * grep 'world$' needs), and its CRC that of the line without " CRC" */
-    line = format_one(SS__FILE_VERSION, 42, t, SS_KIND_LINE, 0, "worker-1", "hello world", 11,
-                      &n);
+    line = format_one(SS__FILE_VERSION, 42, t, SS_KIND_LINE, 0, "worker-1", "hello world", 11, &n);
     assert_true(n == strlen(head) + 8 + 1 + 11);
     assert_memory_equal(line, head, strlen(head));
     assert_memory_equal(line + strlen(head) + 8, "\thello world", 12);
@@ -143,23 +142,23 @@ static void test_damage_detected(void **state)
 {
     (void)state;
     for (size_t k = 0; k < 2; k++) {
-    unsigned v = versions[k];
-    size_t n;
-    char *line = format_one(v, 123, 1700000000000000000LL, SS_KIND_LINE, 0, "src", "some text", 9,
-                            &n);
-    ss__file_rec r;
-    for (size_t i = 0; i < n; i++) {
-        char saved = line[i];
-        for (int d = 1; d < 256; d += 37) {
-            line[i] = (char)(saved + d);
-            assert_int_equal(ss__file_rec_parse(v, line, n, &r, NULL, NULL), SS_ECORRUPT);
+        unsigned v = versions[k];
+        size_t n;
+        char *line =
+            format_one(v, 123, 1700000000000000000LL, SS_KIND_LINE, 0, "src", "some text", 9, &n);
+        ss__file_rec r;
+        for (size_t i = 0; i < n; i++) {
+            char saved = line[i];
+            for (int d = 1; d < 256; d += 37) {
+                line[i] = (char)(saved + d);
+                assert_int_equal(ss__file_rec_parse(v, line, n, &r, NULL, NULL), SS_ECORRUPT);
+            }
+            line[i] = saved;
         }
-        line[i] = saved;
-    }
-    for (size_t cut = 0; cut < n; cut++)
-        assert_int_equal(ss__file_rec_parse(v, line, cut, &r, NULL, NULL), SS_ECORRUPT);
-    assert_int_equal(ss__file_rec_parse(v, line, n, &r, NULL, NULL), 0);
-    free(line);
+        for (size_t cut = 0; cut < n; cut++)
+            assert_int_equal(ss__file_rec_parse(v, line, cut, &r, NULL, NULL), SS_ECORRUPT);
+        assert_int_equal(ss__file_rec_parse(v, line, n, &r, NULL, NULL), 0);
+        free(line);
     }
 }
 
@@ -168,8 +167,12 @@ static void test_header(void **state)
     (void)state;
     ss__buf b;
     ss__buf_init(&b, SIZE_MAX);
-    ss__file_hdr h = {.version = SS__FILE_VERSION, .maxlen = 1000, .limit = 2000,
-                      .max_bytes = 0, .base = 17}, got;
+    ss__file_hdr h = {.version = SS__FILE_VERSION,
+                      .maxlen = 1000,
+                      .limit = 2000,
+                      .max_bytes = 0,
+                      .base = 17},
+                 got;
     assert_int_equal(ss__file_hdr_format(&b, &h), 0);
     const char *want = "#syncstream-file 2 maxlen=1000 limit=2000 max-bytes=0 base=17\n";
     assert_int_equal(b.len, strlen(want));
@@ -211,8 +214,11 @@ static void test_times(void **state)
 {
     (void)state;
     /* leap days, the end of a year, far dates */
-    const int64_t secs[] = {0, 951782400 /* 2000-02-29 */, 1709164800 /* 2024-02-29 */,
-                            1735689599 /* 2024-12-31T23:59:59 */, 4102444800 /* 2100-01-01 */,
+    const int64_t secs[] = {0,
+                            951782400 /* 2000-02-29 */,
+                            1709164800 /* 2024-02-29 */,
+                            1735689599 /* 2024-12-31T23:59:59 */,
+                            4102444800 /* 2100-01-01 */,
                             9223372035 /* 2262-04-11T23:47:15, near the end of int64 ns */};
     ss__buf b;
     ss__buf_init(&b, SIZE_MAX);
@@ -228,8 +234,8 @@ static void test_times(void **state)
     }
     /* the last instant int64 nanoseconds can hold */
     ss__buf_reset(&b);
-    assert_int_equal(ss__file_rec_format(&b, &tc, SS__FILE_VERSION_1, 1, INT64_MAX, SS_KIND_LINE,
-                                         0, "s", "x", 1),
+    assert_int_equal(ss__file_rec_format(&b, &tc, SS__FILE_VERSION_1, 1, INT64_MAX, SS_KIND_LINE, 0,
+                                         "s", "x", 1),
                      0);
     ss__file_rec r;
     assert_int_equal(ss__file_rec_parse(SS__FILE_VERSION_1, b.data, b.len - 1, &r, NULL, NULL), 0);

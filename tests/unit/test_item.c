@@ -40,8 +40,9 @@ static void test_item_grouped(void **state)
     (void)state;
     ss_record r = make_record(SS_KIND_ERROR, "Traceback\n  line 2\nValueError", 29);
     char *s = dump(ss__item_encode(&r));
-    assert_string_equal(s, "{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
-                           "\"data\":[\"Traceback\",\"  line 2\",\"ValueError\"],\"type\":\"error\"}");
+    assert_string_equal(s,
+                        "{\"/is_syncsdata\":true,\"/type\":\"GroupedMessage\","
+                        "\"data\":[\"Traceback\",\"  line 2\",\"ValueError\"],\"type\":\"error\"}");
     free(s);
     /* a line record holding '\n' (from ss_linebuf_append) is a grouped "str" */
     r = make_record(SS_KIND_LINE, "a\nb", 3);
@@ -78,11 +79,18 @@ static void test_invalid_utf8_and_nul(void **state)
     (void)state;
     /* a lone continuation byte, a truncated sequence, an overlong '/', a
      * surrogate: each invalid byte becomes U+FFFD; NUL is kept */
-    const char raw[] = "a\x80" "b\xE2\x82" "c\xC0\xAF" "d\xED\xA0\x80" "e\0f";
+    const char raw[] = "a\x80"
+                       "b\xE2\x82"
+                       "c\xC0\xAF"
+                       "d\xED\xA0\x80"
+                       "e\0f";
     json_t *j = ss__json_text(raw, sizeof(raw) - 1);
     assert_non_null(j);
-    const char want[] = "a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD"
-                        "d\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "e\0f";
+    const char want[] = "a\xEF\xBF\xBD"
+                        "b\xEF\xBF\xBD\xEF\xBF\xBD"
+                        "c\xEF\xBF\xBD\xEF\xBF\xBD"
+                        "d\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+                        "e\0f";
     assert_int_equal(json_string_length(j), sizeof(want) - 1);
     assert_memory_equal(json_string_value(j), want, sizeof(want) - 1);
     char *s = json_dumps(j, JSON_ENCODE_ANY);
@@ -134,9 +142,8 @@ static void test_post_decode(void **state)
     assert_memory_equal(out.data, "w1\nw2", 5);
     ss__buf_reset(&out);
 
-    assert_int_equal(decode_post_text("{\"type\":\"error\",\"data\":\"boom\"}", &op, &kind, &out,
-                                      &why),
-                     0);
+    assert_int_equal(
+        decode_post_text("{\"type\":\"error\",\"data\":\"boom\"}", &op, &kind, &out, &why), 0);
     assert_int_equal(kind, SS_KIND_ERROR);
     ss__buf_reset(&out);
     assert_int_equal(decode_post_text("{\"type\":\"close\"}", &op, &kind, &out, &why), 0);
@@ -170,9 +177,10 @@ static void test_post_decode(void **state)
     /* over the buffer's cap: -ENOBUFS, out as it was */
     assert_int_equal(ss__buf_append(&out, "keep", 4), 0);
     char big[200];
-    snprintf(big, sizeof(big), "{\"type\":\"error\",\"data\":{\"/is_syncsdata\":true,"
-                               "\"/type\":\"GroupedMessage\",\"type\":\"error\","
-                               "\"data\":[\"%040d\",\"%040d\"]}}",
+    snprintf(big, sizeof(big),
+             "{\"type\":\"error\",\"data\":{\"/is_syncsdata\":true,"
+             "\"/type\":\"GroupedMessage\",\"type\":\"error\","
+             "\"data\":[\"%040d\",\"%040d\"]}}",
              1, 2);
     assert_int_equal(decode_post_text(big, &op, &kind, &out, &why), -ENOBUFS);
     assert_int_equal(out.len, 4);

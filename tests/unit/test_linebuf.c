@@ -535,8 +535,8 @@ static void test_file_ring_damaged_slot(void **state)
     assert_true(fd >= 0);
     assert_int_equal(pread(fd, &hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
     uint64_t bogus = UINT64_MAX - 2;
-    off_t at = (off_t)(hdr.slots_off + (1 & hdr.slot_mask) * sizeof(ss__slot) +
-                       offsetof(ss__slot, off));
+    off_t at =
+        (off_t)(hdr.slots_off + (1 & hdr.slot_mask) * sizeof(ss__slot) + offsetof(ss__slot, off));
     assert_int_equal(pwrite(fd, &bogus, sizeof(bogus), at), (ssize_t)sizeof(bogus));
     close(fd);
     ss_records set = SS_RECORDS_INIT;

@@ -26,13 +26,28 @@ static void test_invalid(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "http://h/k", "redis://h", "redis://h/", "redis:///k", "redis://h:0/k",
-        "redis://h:65536/k", "redis://h:/k", "redis://h:12x/k", "redis://h k/k",
-        "redis://h/k k", "redis://h/{}", "redis://h/a}b{", "redis://[::1/k",
-        "redis://[::1]x/k", "redis://[]/k",
+        "http://h/k",
+        "redis://h",
+        "redis://h/",
+        "redis:///k",
+        "redis://h:0/k",
+        "redis://h:65536/k",
+        "redis://h:/k",
+        "redis://h:12x/k",
+        "redis://h k/k",
+        "redis://h/k k",
+        "redis://h/{}",
+        "redis://h/a}b{",
+        "redis://[::1/k",
+        "redis://[::1]x/k",
+        "redis://[]/k",
         /* a bracket holds an IPv6 address, nothing else (the fuzzer's find) */
-        "redis://[%]/k", "redis://[1.2.3.4]/k", "redis://[host]/k", "redis://[::1%]/k",
-        "redis://[::1%e/th]/k", "redis://[:::]/k",
+        "redis://[%]/k",
+        "redis://[1.2.3.4]/k",
+        "redis://[host]/k",
+        "redis://[::1%]/k",
+        "redis://[::1%e/th]/k",
+        "redis://[:::]/k",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ss__redis_uri u;

@@ -18,17 +18,18 @@ static void test_fast_path_takes_plain_batches(void **state)
     const char *bodies[] = {
         "{\"type\":\"batch\",\"mirror\":\"m-1\",\"batch\":7,\"source\":\"w\",\"items\":["
         "{\"type\":\"str\",\"data\":{\"value\":\"one\\n\"}},{\"type\":\"close\"}]}",
-        " {\n \"items\" : [ { \"data\" : { \"value\" : \"tab\\there \\\"q\\\" \\\\ \\/ caf\xc3\xa9\" } ,"
-        " \"type\" : \"str\" } ] ,\n \"batch\" : 12 , \"mirror\" : \"a.b_c\" , \"type\" : \"batch\" }\n",
+        " {\n \"items\" : [ { \"data\" : { \"value\" : \"tab\\there \\\"q\\\" \\\\ \\/ "
+        "caf\xc3\xa9\" } ,"
+        " \"type\" : \"str\" } ] ,\n \"batch\" : 12 , \"mirror\" : \"a.b_c\" , \"type\" : "
+        "\"batch\" }\n",
     };
     for (size_t i = 0; i < 2; i++) {
         ss__host_batch b, ref;
         assert_int_equal(fast(bodies[i], &b), 1);
         char why[300];
         ss__host_batch_init(&ref, 1 << 20);
-        assert_int_equal(ss__host_batch_decode_json(&ref, bodies[i], strlen(bodies[i]), why,
-                                                    sizeof(why)),
-                         0);
+        assert_int_equal(
+            ss__host_batch_decode_json(&ref, bodies[i], strlen(bodies[i]), why, sizeof(why)), 0);
         assert_string_equal(b.mirror, ref.mirror);
         assert_int_equal(b.number, ref.number);
         assert_int_equal(b.count, ref.count);
@@ -125,7 +126,8 @@ static void test_prepare(void **state)
     }
     assert_int_equal(ss__host_json_prepare(many, 2 * n + 1, why, sizeof(why)), -EINVAL);
     assert_non_null(strstr(why, "values"));
-    assert_int_equal(ss__host_json_prepare(many, 2 * n - 5, why, sizeof(why)), 0); /* at the limit */
+    assert_int_equal(ss__host_json_prepare(many, 2 * n - 5, why, sizeof(why)),
+                     0); /* at the limit */
     free(many);
 }
 

@@ -35,9 +35,9 @@ static void test_valid(void **state)
 static void test_invalid(void **state)
 {
     static const char *bad[] = {
-        "tcp://box:22", "ssh:/box", "ssh://", "ssh:///cmd", "ssh://@box", "ssh://u:pw@box",
-        "ssh://box:", "ssh://box:0", "ssh://box:65536", "ssh://box:22x", "ssh://[::1",
-        "ssh://[]:22", "ssh://[::1]x", "ssh://b]ox", "ssh://u@:22/x",
+        "tcp://box:22",   "ssh:/box",    "ssh://",       "ssh:///cmd",      "ssh://@box",
+        "ssh://u:pw@box", "ssh://box:",  "ssh://box:0",  "ssh://box:65536", "ssh://box:22x",
+        "ssh://[::1",     "ssh://[]:22", "ssh://[::1]x", "ssh://b]ox",      "ssh://u@:22/x",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ss_ssh_opts o = {.host = "untouched"};

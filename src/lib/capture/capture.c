@@ -34,9 +34,9 @@ struct ss_capture {
     ss__evio io;     /* rd on it */
     ss__evhook hook; /* the last drain, once ending is set */
     atomic_bool ending;
-    bool tee;        /* reader thread only, after start */
-    int err;         /* first storing error; reader thread only until joined */
-    ss_writer *w;    /* reader thread only, after start; NULL once drained */
+    bool tee;     /* reader thread only, after start */
+    int err;      /* first storing error; reader thread only until joined */
+    ss_writer *w; /* reader thread only, after start; NULL once drained */
     char buf[CAPTURE_CHUNK];
 };
 

@@ -72,8 +72,8 @@ static json_t *grouped_encode(ss_kind kind, const char *text, size_t len)
     json_t *data = lines_array(text, len);
     if (!data)
         return NULL;
-    return json_pack("{s:b, s:s, s:s, s:o}", "/is_syncsdata", 1, "/type", "GroupedMessage",
-                     "type", grouped_type_name(kind), "data", data);
+    return json_pack("{s:b, s:s, s:s, s:o}", "/is_syncsdata", 1, "/type", "GroupedMessage", "type",
+                     grouped_type_name(kind), "data", data);
 }
 
 json_t *ss__item_encode(const ss_record *rec)
@@ -174,8 +174,8 @@ int ss__post_decode(const json_t *body, ss__post_op *ret_op, ss_kind *ret_kind, 
             *ret_why = "a \"str\" item needs \"data\": {\"value\": STRING}";
             return -EINVAL;
         }
-        int err = out ? ss__buf_append(out, json_string_value(value), json_string_length(value))
-                      : 0;
+        int err =
+            out ? ss__buf_append(out, json_string_value(value), json_string_length(value)) : 0;
         if (err != 0)
             return err;
         *ret_op = SS__POST_TEXT;

@@ -39,7 +39,7 @@ typedef struct ss__fw {
     size_t held;     /* records in pending */
     char source[SS_SOURCE_MAX];
     uint32_t rec_flags;
-    int64_t now_ns;  /* timestamp of the current write call */
+    int64_t now_ns; /* timestamp of the current write call */
     ss__time_cache tc;
 } ss__fw;
 
@@ -50,12 +50,12 @@ struct ss_filewriter {
 struct ss_filebuf {
     pthread_mutex_t mu; /* guards everything below except closed and wake_fd */
     char *path;
-    char *dir;          /* the directory, for the inotify watch */
+    char *dir; /* the directory, for the inotify watch */
     int fd;
     ino_t ino;
     dev_t dev;
     bool readonly;
-    bool remote;        /* NFS or another network file system: wait polls */
+    bool remote; /* NFS or another network file system: wait polls */
 
     /* The current file, as far as it was read. */
     ss__file_hdr hdr;
@@ -71,8 +71,8 @@ struct ss_filebuf {
     ss__file_ent *ents;
     size_t ent_start, ent_count, ent_mask;
 
-    ss__buf io;          /* bytes read from the file */
-    ss__buf out;         /* lines formatted for appending */
+    ss__buf io;  /* bytes read from the file */
+    ss__buf out; /* lines formatted for appending */
 
     ss__fw defw;
     ss_file_sync sync;
@@ -89,8 +89,8 @@ struct ss_filebuf {
     int compact_error;
     unsigned tmp_counter;
 
-    int wake_fd;        /* eventfd, readable once closed: wakes waiters */
-    int closed;         /* atomic: writers look at it without fb->mu */
+    int wake_fd; /* eventfd, readable once closed: wakes waiters */
+    int closed;  /* atomic: writers look at it without fb->mu */
 };
 
 /* Take the file lock (F_RDLCK or F_WRLCK), blocking, on fb's current file, and

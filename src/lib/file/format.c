@@ -33,7 +33,8 @@ static int parse_u64(const char **p, const char *end, uint64_t *ret)
 {
     const char *s = *p;
     uint64_t v = 0;
-    if (s == end || *s < '0' || *s > '9' || (*s == '0' && s + 1 < end && s[1] >= '0' && s[1] <= '9'))
+    if (s == end || *s < '0' || *s > '9' ||
+        (*s == '0' && s + 1 < end && s[1] >= '0' && s[1] <= '9'))
         return -1;
     while (s < end && *s >= '0' && *s <= '9') {
         unsigned d = (unsigned)(*s - '0');
@@ -171,11 +172,11 @@ static int parse_fixed(const char *p, int width, unsigned *ret)
 static int parse_time(const char *p, int64_t *ret)
 {
     unsigned y, mo, d, h, mi, s, ns;
-    if (parse_fixed(p, 4, &y) < 0 || p[4] != '-' || parse_fixed(p + 5, 2, &mo) < 0 ||
-        p[7] != '-' || parse_fixed(p + 8, 2, &d) < 0 || p[10] != 'T' ||
-        parse_fixed(p + 11, 2, &h) < 0 || p[13] != ':' || parse_fixed(p + 14, 2, &mi) < 0 ||
-        p[16] != ':' || parse_fixed(p + 17, 2, &s) < 0 || p[19] != '.' ||
-        parse_fixed(p + 20, 9, &ns) < 0 || p[29] != 'Z')
+    if (parse_fixed(p, 4, &y) < 0 || p[4] != '-' || parse_fixed(p + 5, 2, &mo) < 0 || p[7] != '-' ||
+        parse_fixed(p + 8, 2, &d) < 0 || p[10] != 'T' || parse_fixed(p + 11, 2, &h) < 0 ||
+        p[13] != ':' || parse_fixed(p + 14, 2, &mi) < 0 || p[16] != ':' ||
+        parse_fixed(p + 17, 2, &s) < 0 || p[19] != '.' || parse_fixed(p + 20, 9, &ns) < 0 ||
+        p[29] != 'Z')
         return -1;
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59)
         return -1;
@@ -220,10 +221,18 @@ static size_t escape(char *out, const char *src, size_t len, bool is_source)
         unsigned char c = (unsigned char)*p++;
         *o++ = '\\';
         switch (c) {
-        case '\\': *o++ = '\\'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
+        case '\\':
+            *o++ = '\\';
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
         default:
             *o++ = 'x';
             *o++ = hex_digits[c >> 4];
@@ -255,10 +264,18 @@ static ssize_t unescape(char *out, const char *p, const char *end, bool is_sourc
             if (p == end)
                 return -1;
             switch (*p++) {
-            case '\\': c = '\\'; break;
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
+            case '\\':
+                c = '\\';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
             case 'x': {
                 if (end - p < 2)
                     return -1;

@@ -79,8 +79,8 @@ bool ss__file_magic_prefix(const char *data, size_t len);
  * same second skip the calendar arithmetic.
  */
 typedef struct ss__time_cache {
-    int64_t sec;      /* the second cached; INT64_MIN when none */
-    char text[20];    /* "YYYY-MM-DDTHH:MM:SS" */
+    int64_t sec;   /* the second cached; INT64_MIN when none */
+    char text[20]; /* "YYYY-MM-DDTHH:MM:SS" */
 } ss__time_cache;
 
 #define SS__TIME_CACHE_INIT {INT64_MIN, {0}}

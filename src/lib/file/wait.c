@@ -61,8 +61,7 @@ static int look(ss_filebuf *fb, uint64_t cursor, size_t max, ss_records *ret)
     return rc;
 }
 
-static int wait_for(ss_filebuf *fb, uint64_t cursor, size_t max, int timeout_ms,
-                    ss_records *ret)
+static int wait_for(ss_filebuf *fb, uint64_t cursor, size_t max, int timeout_ms, ss_records *ret)
 {
     int ifd = make_watch(fb);
     int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
@@ -113,8 +112,7 @@ int ss_filebuf_wait(ss_filebuf *fb, uint64_t cursor, int timeout_ms)
     return wait_for(fb, cursor, 0, timeout_ms, NULL);
 }
 
-int ss_filebuf_follow(ss_filebuf *fb, uint64_t cursor, size_t max, int timeout_ms,
-                      ss_records *ret)
+int ss_filebuf_follow(ss_filebuf *fb, uint64_t cursor, size_t max, int timeout_ms, ss_records *ret)
 {
     if (!fb || !ret)
         return -EINVAL;

@@ -44,8 +44,8 @@ static int hold(ss__fw *st, ss_kind kind, uint32_t flags, const char *text, size
     ss__pend h = 0;
     int rc = ss__buf_append(&st->pending, &h, sizeof(h));
     if (rc == 0)
-        rc = ss__file_rec_format_rest(&st->pending, &st->tc, st->now_ns, kind, flags,
-                                      st->source, text, len);
+        rc = ss__file_rec_format_rest(&st->pending, &st->tc, st->now_ns, kind, flags, st->source,
+                                      text, len);
     if (rc < 0) {
         st->pending.len = at;
         return rc;
@@ -182,7 +182,8 @@ static int append_bounded(ss__fw *st)
         size_t max = SIZE_MAX;
         int crc = 0;
         if (ss__file_wants_compaction(fb, st->held, st->pending.len)) {
-            uint64_t keep = fb->hdr.maxlen - (st->held < fb->hdr.maxlen ? st->held : fb->hdr.maxlen);
+            uint64_t keep =
+                fb->hdr.maxlen - (st->held < fb->hdr.maxlen ? st->held : fb->hdr.maxlen);
             crc = ss__file_compact(fb, fb->last_seq > keep ? fb->last_seq - keep : 0);
             if (crc < 0) {
                 fb->compact_failed++;
@@ -332,12 +333,12 @@ static int fw_flush(ss__fw *st)
 /* ---- the default writer ---- */
 
 /* Run op on the default writer under fb->mu. */
-#define WITH_DEFAULT_WRITER(fb, call)                                                  \
-    do {                                                                               \
-        pthread_mutex_lock(&(fb)->mu);                                                 \
-        int rc_ = (fb)->closed ? SS_ECLOSED : (fb)->readonly ? -EBADF : (call); \
-        pthread_mutex_unlock(&(fb)->mu);                                               \
-        return rc_;                                                                    \
+#define WITH_DEFAULT_WRITER(fb, call)                                                              \
+    do {                                                                                           \
+        pthread_mutex_lock(&(fb)->mu);                                                             \
+        int rc_ = (fb)->closed ? SS_ECLOSED : (fb)->readonly ? -EBADF : (call);                    \
+        pthread_mutex_unlock(&(fb)->mu);                                                           \
+        return rc_;                                                                                \
     } while (0)
 
 int ss_filebuf_write(ss_filebuf *fb, const void *data, size_t len)

@@ -10,7 +10,7 @@
 struct ss__host_peer {
     unsigned char key[16]; /* an IPv4 address, or an IPv6 /64 (the rest zero) */
     unsigned conns, waits;
-    ss__host_peer *next;   /* in its bucket, or in the free list */
+    ss__host_peer *next; /* in its bucket, or in the free list */
 };
 
 int ss__host_admit_init(ss__host_admit *a, unsigned max_conns, unsigned max_waits,

@@ -30,7 +30,7 @@ typedef struct ss__host_admit {
     unsigned conns, waits; /* held now, over every address */
     ss__host_peer *peers;  /* max_conns of them */
     ss__host_peer **buckets;
-    unsigned n_buckets;    /* a power of two */
+    unsigned n_buckets; /* a power of two */
     ss__host_peer *free_list;
 } ss__host_admit;
 

@@ -28,8 +28,8 @@ typedef struct ss__host_body_budget {
 } ss__host_body_budget;
 
 typedef struct ss__host_body {
-    ss__buf buf;   /* the bytes so far (data NULL until the first) */
-    size_t held;   /* taken from the budget; 0: none */
+    ss__buf buf; /* the bytes so far (data NULL until the first) */
+    size_t held; /* taken from the budget; 0: none */
     ss__host_body_budget *budget;
 } ss__host_body;
 

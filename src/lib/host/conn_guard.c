@@ -10,9 +10,9 @@ struct ss__host_conn {
     ss__host_conn *next, *prev;
     int fd;
     ss__host_peer *peer; /* its address's share (admit.h) */
-    int64_t since_ms; /* CLOCK_MONOTONIC: when the headers began to be awaited */
-    bool in_request;  /* the headers are in: the body and reply have their own limits */
-    bool cut;         /* shut down already */
+    int64_t since_ms;    /* CLOCK_MONOTONIC: when the headers began to be awaited */
+    bool in_request;     /* the headers are in: the body and reply have their own limits */
+    bool cut;            /* shut down already */
 };
 
 /* How often the reaper looks. */
@@ -91,8 +91,7 @@ static ss__host_conn *admit(ss__host_conn_guard *g, struct MHD_Connection *c)
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!fd_info)
         return NULL;
-    ss__host_peer *peer =
-        addr_info ? ss__host_admit_conn(&g->admit, addr_info->client_addr) : NULL;
+    ss__host_peer *peer = addr_info ? ss__host_admit_conn(&g->admit, addr_info->client_addr) : NULL;
     /* Out of memory: refused too (it could not be counted out again). */
     ss__host_conn *k = peer ? calloc(1, sizeof(*k)) : NULL;
     if (!k) {

@@ -3,8 +3,8 @@
  * event whose id is the server's epoch and its seq (EPOCH-SEQ), so a
  * browser's EventSource (or our reader) that reconnects with Last-Event-ID
  * continues exactly after the last record it saw, or from the oldest record
- * when the server restarted meanwhile. The stream is produced by libmicrohttpd's content callback, which runs
- * in the connection's own thread and may sleep in the store's wait.
+ * when the server restarted meanwhile. The stream is produced by libmicrohttpd's content callback,
+ * which runs in the connection's own thread and may sleep in the store's wait.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,13 +37,13 @@
 typedef struct event_stream {
     ss_host_server *srv;
     ss__host_peer *peer; /* its place in the waiting pool */
-    uint64_t epoch;  /* the buffer's when the stream began */
-    uint64_t cursor; /* the seq of the last record formatted */
-    bool fresh;      /* the client gave no cursor: what rotated out before is not missed */
-    ss__buf out;     /* the queue: formatted, not yet handed to libmicrohttpd */
-    int tail_nl;     /* '\n's ending what was handed, up to 2 (2: an event's end) */
-    int64_t filled_ms; /* CLOCK_MONOTONIC: when the queue was last filled */
-    bool dropping;   /* the last event is queued: the stream ends after it */
+    uint64_t epoch;      /* the buffer's when the stream began */
+    uint64_t cursor;     /* the seq of the last record formatted */
+    bool fresh;          /* the client gave no cursor: what rotated out before is not missed */
+    ss__buf out;         /* the queue: formatted, not yet handed to libmicrohttpd */
+    int tail_nl;         /* '\n's ending what was handed, up to 2 (2: an event's end) */
+    int64_t filled_ms;   /* CLOCK_MONOTONIC: when the queue was last filled */
+    bool dropping;       /* the last event is queued: the stream ends after it */
 } event_stream;
 
 static int append_str(ss__buf *b, const char *s)
@@ -157,8 +157,7 @@ static void drop(event_stream *es)
 static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max)
 {
     event_stream *es = cls;
-    if (es->out.len > 0 && !es->dropping &&
-        ss__mono_ms() - es->filled_ms > lag_ms(es))
+    if (es->out.len > 0 && !es->dropping && ss__mono_ms() - es->filled_ms > lag_ms(es))
         drop(es);
     while (es->out.len == 0) {
         if (es->dropping)
@@ -256,12 +255,13 @@ enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c
         return MHD_NO;
     }
     es->filled_ms = ss__mono_ms();
-    const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     int sndbuf = QUEUE_BOUND;
     if (fd)
         setsockopt(fd->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, read_events, es, free_events);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+                                                               read_events, es, free_events);
     if (!r) {
         free_events(es);
         return MHD_NO;

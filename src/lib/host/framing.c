@@ -6,11 +6,11 @@
 #include "host/framing.h"
 
 typedef struct framing {
-    const char *length;    /* the first Content-Length */
+    const char *length; /* the first Content-Length */
     bool lengths_differ;
-    bool encoding;         /* a Transfer-Encoding header came */
-    unsigned codings;      /* transfer codings listed, over every header */
-    unsigned chunked;      /* how many of them are chunked */
+    bool encoding;    /* a Transfer-Encoding header came */
+    unsigned codings; /* transfer codings listed, over every header */
+    unsigned chunked; /* how many of them are chunked */
     bool last_is_chunked;
 } framing;
 

@@ -43,8 +43,8 @@ bool ss__redis_broken(int err)
 
 int ss__redis_connect(const ss__redis_uri *uri, int command_ms, redisContext **ret)
 {
-    redisContext *ctx = redisConnectWithTimeout(uri->host, uri->port,
-                                                ms_to_tv(SS__REDIS_CONNECT_MS));
+    redisContext *ctx =
+        redisConnectWithTimeout(uri->host, uri->port, ms_to_tv(SS__REDIS_CONNECT_MS));
     if (!ctx)
         return -ENOMEM;
     if (ctx->err) {
@@ -67,8 +67,7 @@ int ss__redis_connect(const ss__redis_uri *uri, int command_ms, redisContext **r
  * it: the library blocks it in this thread meanwhile and takes back the one
  * it caused (the thread-safe way; SIG_IGN would change the whole process).
  */
-static redisReply *command_argv(redisContext *ctx, int argc, const char **argv,
-                                const size_t *lens)
+static redisReply *command_argv(redisContext *ctx, int argc, const char **argv, const size_t *lens)
 {
     sigset_t pipe_set, old, pending;
     sigemptyset(&pipe_set);
@@ -214,8 +213,8 @@ void ss__redis_pool_done(ss__redis_pool *p)
 }
 
 int ss__redis_eval(ss__redis_pool *p, ss__redis_conn *c, ss__redis_script_id id,
-                   const char *const keys[4], int argc, const char *const *argv,
-                   const size_t *lens, redisReply **ret)
+                   const char *const keys[4], int argc, const char *const *argv, const size_t *lens,
+                   redisReply **ret)
 {
     enum { HEAD = 7 }; /* EVALSHA SHA 4 KEY KEY KEY KEY */
     const char **av = malloc((size_t)(argc + HEAD) * sizeof(*av));

@@ -74,8 +74,8 @@ bool ss__redis_broken(int err);
  * freeReplyObject), or an error above.
  */
 int ss__redis_eval(ss__redis_pool *p, ss__redis_conn *c, ss__redis_script_id id,
-                   const char *const keys[4], int argc, const char *const *argv,
-                   const size_t *lens, redisReply **ret);
+                   const char *const keys[4], int argc, const char *const *argv, const size_t *lens,
+                   redisReply **ret);
 
 /* Run one command (argv NUL-terminated strings). Returns 0 with *ret, or an
  * error above (an error reply is -EIO). */

@@ -19,9 +19,9 @@
 #define KEYS "local stream, meta, mirrors, lru = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
 
 /* The first visible seq: after the last clear and within the last maxlen. */
-#define WINDOW                                                                 \
-    "local m = redis.call('HMGET', meta, 'seq', 'cleared', 'part', 'ptime', 'stop')\n" \
-    "local seq = tonumber(m[1] or '0')\n"                                      \
+#define WINDOW                                                                                     \
+    "local m = redis.call('HMGET', meta, 'seq', 'cleared', 'part', 'ptime', 'stop')\n"             \
+    "local seq = tonumber(m[1] or '0')\n"                                                          \
     "local first = math.max(tonumber(m[2] or '0'), seq - tonumber(ARGV[1])) + 1\n"
 
 /*
@@ -33,8 +33,7 @@
  * (another server applied first), nothing is stored and the server starts
  * again (CONFLICT). Answers {status, seq, stop}.
  */
-static const char apply[] =
-    KEYS
+static const char apply[] = KEYS
     "local id = ARGV[2]\n"
     "local stop = redis.call('HGET', meta, 'stop') or '0'\n"
     "if id ~= '' then\n"
@@ -72,7 +71,8 @@ static const char apply[] =
     "               'cr:' .. old, 'src:' .. old)\n"
     "  end\n"
     "else\n"
-    "  redis.call('HSET', meta, 'part', ARGV[5], 'pcol', ARGV[6], 'pcr', ARGV[7], 'ptime', ARGV[9])\n"
+    "  redis.call('HSET', meta, 'part', ARGV[5], 'pcol', ARGV[6], 'pcr', ARGV[7], 'ptime', "
+    "ARGV[9])\n"
     "  redis.call('HINCRBY', meta, 'aver', 1)\n"
     "end\n"
     "redis.call('HSET', meta, 'seq', string.format('%d', seq))\n"
@@ -84,14 +84,13 @@ static const char apply[] =
  * first}.
  */
 static const char read_view[] =
-    KEYS WINDOW
-    "local count = math.max(0, math.min(seq - first + 1, redis.call('XLEN', stream)))\n"
-    "local entries = {}\n"
-    "if tonumber(ARGV[2]) > 0 and count > 0 then\n"
-    "  entries = redis.call('XREVRANGE', stream, '+', string.format('%d-0', first),\n"
-    "                       'COUNT', ARGV[2])\n"
-    "end\n"
-    "return {count, m[3] or '', m[4] or '0', entries}\n";
+    KEYS WINDOW "local count = math.max(0, math.min(seq - first + 1, redis.call('XLEN', stream)))\n"
+                "local entries = {}\n"
+                "if tonumber(ARGV[2]) > 0 and count > 0 then\n"
+                "  entries = redis.call('XREVRANGE', stream, '+', string.format('%d-0', first),\n"
+                "                       'COUNT', ARGV[2])\n"
+                "end\n"
+                "return {count, m[3] or '', m[4] or '0', entries}\n";
 
 /*
  * READ_SINCE: records with seq > cursor. ARGV: maxlen, cursor, at most how
@@ -99,19 +98,18 @@ static const char read_view[] =
  * entries oldest first}.
  */
 static const char read_since[] =
-    KEYS WINDOW
-    "local start = math.max(tonumber(ARGV[2]) + 1, first)\n"
-    "local entries = {}\n"
-    "if start <= seq then\n"
-    "  entries = redis.call('XRANGE', stream, string.format('%d-0', start), '+', 'COUNT', ARGV[3])\n"
-    "end\n"
-    "return {start, seq, entries}\n";
+    KEYS WINDOW "local start = math.max(tonumber(ARGV[2]) + 1, first)\n"
+                "local entries = {}\n"
+                "if start <= seq then\n"
+                "  entries = redis.call('XRANGE', stream, string.format('%d-0', start), '+', "
+                "'COUNT', ARGV[3])\n"
+                "end\n"
+                "return {start, seq, entries}\n";
 
 /* STATE. ARGV: maxlen, an epoch to take when the buffer has none yet (it is
  * new, or Redis lost it: its numbers start again). Answers {seq, records in
  * the window, partial line length, stop, cleared, epoch}. */
-static const char state[] =
-    KEYS WINDOW
+static const char state[] = KEYS WINDOW
     "local count = math.max(0, math.min(seq - first + 1, redis.call('XLEN', stream)))\n"
     "local epoch = redis.call('HGET', meta, 'epoch')\n"
     "if not epoch then\n"
@@ -123,17 +121,13 @@ static const char state[] =
 /* CLEAR: every record and the anonymous partial line go; numbers go on.
  * Answers the seq at the clear. */
 static const char clear[] =
-    KEYS
-    "redis.call('XTRIM', stream, 'MAXLEN', 0)\n"
-    "local seq = redis.call('HGET', meta, 'seq') or '0'\n"
-    "redis.call('HSET', meta, 'cleared', seq, 'part', '', 'pcol', '0', 'pcr', '0')\n"
-    "redis.call('HINCRBY', meta, 'aver', 1)\n"
-    "return tonumber(seq)\n";
+    KEYS "redis.call('XTRIM', stream, 'MAXLEN', 0)\n"
+         "local seq = redis.call('HGET', meta, 'seq') or '0'\n"
+         "redis.call('HSET', meta, 'cleared', seq, 'part', '', 'pcol', '0', 'pcr', '0')\n"
+         "redis.call('HINCRBY', meta, 'aver', 1)\n"
+         "return tonumber(seq)\n";
 
 const char *const ss__redis_scripts[SS__RS_COUNT] = {
-    [SS__RS_APPLY] = apply,
-    [SS__RS_READ] = read_view,
-    [SS__RS_READ_SINCE] = read_since,
-    [SS__RS_STATE] = state,
-    [SS__RS_CLEAR] = clear,
+    [SS__RS_APPLY] = apply, [SS__RS_READ] = read_view, [SS__RS_READ_SINCE] = read_since,
+    [SS__RS_STATE] = state, [SS__RS_CLEAR] = clear,
 };

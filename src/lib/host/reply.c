@@ -68,8 +68,8 @@ reply_message_v(struct MHD_Connection *c, unsigned status, const char *name, con
     return reply_json_header(c, status, body, name, value);
 }
 
-enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status,
-                                       const char *fmt, ...)
+enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status, const char *fmt,
+                                       ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -79,8 +79,8 @@ enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status
 }
 
 enum MHD_Result ss__host_reply_message_header(struct MHD_Connection *c, unsigned status,
-                                              const char *name, const char *value,
-                                              const char *fmt, ...)
+                                              const char *name, const char *value, const char *fmt,
+                                              ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -93,8 +93,9 @@ enum MHD_Result ss__host_reply_busy(struct MHD_Connection *c, const char *fmt, .
 {
     va_list ap;
     va_start(ap, fmt);
-    enum MHD_Result ok = reply_message_v(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                         MHD_HTTP_HEADER_RETRY_AFTER, SS__HOST_RETRY_AFTER, fmt, ap);
+    enum MHD_Result ok =
+        reply_message_v(c, MHD_HTTP_SERVICE_UNAVAILABLE, MHD_HTTP_HEADER_RETRY_AFTER,
+                        SS__HOST_RETRY_AFTER, fmt, ap);
     va_end(ap);
     return ok;
 }

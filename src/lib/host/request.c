@@ -96,8 +96,9 @@ static int decode_batch(ss__host_batch *b, const json_t *body, char *why, size_t
         return why_set(why, why_size, "a batch's \"batch\" must be an integer >= 1");
     if (source && (!json_is_string(source) || json_string_length(source) >= SS_SOURCE_MAX ||
                    memchr(json_string_value(source), '\0', json_string_length(source))))
-        return why_set(why, why_size, "a batch's \"source\" must be a string of at most 31 "
-                                      "bytes without NUL");
+        return why_set(why, why_size,
+                       "a batch's \"source\" must be a string of at most 31 "
+                       "bytes without NUL");
     if (!json_is_array(items) || json_array_size(items) < 1 ||
         json_array_size(items) > SS__HOST_BATCH_MAX)
         return why_set(why, why_size, "a batch's \"items\" must be an array of 1 to 10000 items");

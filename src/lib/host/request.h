@@ -19,8 +19,8 @@
 #include "codec/record_json.h"
 #include "util/buf.h"
 
-#define SS__HOST_MIRROR_MAX 64      /* bytes in a mirror id */
-#define SS__HOST_BATCH_MAX 10000    /* items in one batch */
+#define SS__HOST_MIRROR_MAX 64   /* bytes in a mirror id */
+#define SS__HOST_BATCH_MAX 10000 /* items in one batch */
 
 typedef struct ss__host_item {
     ss__post_op op;
@@ -34,11 +34,11 @@ typedef struct ss__host_batch {
     char mirror[SS__HOST_MIRROR_MAX + 1]; /* "" for a base-protocol POST */
     uint64_t number;                      /* the batch number; 0 for a base POST */
     bool has_source;
-    char source[SS_SOURCE_MAX];           /* when has_source */
+    char source[SS_SOURCE_MAX]; /* when has_source */
     ss__host_item *items;
     size_t count;
     size_t alloc;
-    ss__buf text;                         /* every item's text, in order */
+    ss__buf text; /* every item's text, in order */
 } ss__host_batch;
 
 /* An empty batch whose text may hold at most max_text bytes. */

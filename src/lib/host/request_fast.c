@@ -71,15 +71,32 @@ static int scan_string(scanner *s, ss__buf *out)
                 return 0;
             char e;
             switch (s->p[1]) {
-            case '"': e = '"'; break;
-            case '\\': e = '\\'; break;
-            case '/': e = '/'; break;
-            case 'b': e = '\b'; break;
-            case 'f': e = '\f'; break;
-            case 'n': e = '\n'; break;
-            case 'r': e = '\r'; break;
-            case 't': e = '\t'; break;
-            default: return 0; /* \u: jansson's job */
+            case '"':
+                e = '"';
+                break;
+            case '\\':
+                e = '\\';
+                break;
+            case '/':
+                e = '/';
+                break;
+            case 'b':
+                e = '\b';
+                break;
+            case 'f':
+                e = '\f';
+                break;
+            case 'n':
+                e = '\n';
+                break;
+            case 'r':
+                e = '\r';
+                break;
+            case 't':
+                e = '\t';
+                break;
+            default:
+                return 0; /* \u: jansson's job */
             }
             rc = ss__buf_append(out, &e, 1);
             if (rc < 0)

@@ -9,8 +9,7 @@
 
 bool ss__host_is_json_request(struct MHD_Connection *c)
 {
-    const char *ct =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     static const char json[] = "application/json";
     if (!ct)
         return false;

@@ -91,8 +91,7 @@ static int encode_set(const ss_records *set, json_t **ret_items, json_t **ret_ob
     int rc = items && (objects || !ret_objects) ? 0 : -ENOMEM;
     for (size_t i = 0; i < set->count && rc == 0; i++) {
         if (json_array_append_new(items, ss__item_encode(&set->items[i])) != 0 ||
-            (objects &&
-             json_array_append_new(objects, ss__record_obj_encode(&set->items[i])) != 0))
+            (objects && json_array_append_new(objects, ss__record_obj_encode(&set->items[i])) != 0))
             rc = -ENOMEM;
     }
     if (rc < 0) {
@@ -270,12 +269,13 @@ static enum MHD_Result state_post(ss_host_server *srv, struct MHD_Connection *c,
     const char *why = NULL;
     if (!json_is_object(root))
         why = "the body must be a JSON object";
-    else if (!json_is_string(state) || stripped_is(json_string_value(state),
-                                                   json_string_length(state), ""))
+    else if (!json_is_string(state) ||
+             stripped_is(json_string_value(state), json_string_length(state), ""))
         why = "\"state\" must be a non-empty string";
     int rc = 0;
     if (!why && stripped_is(json_string_value(state), json_string_length(state), "closed"))
-        rc = srv->store->ops->set_stop(srv->store, value_reads_true(json_object_get(root, "value")));
+        rc =
+            srv->store->ops->set_stop(srv->store, value_reads_true(json_object_get(root, "value")));
     json_decref(root);
     if (why)
         return bad_request(c, why);
@@ -317,8 +317,8 @@ static enum MHD_Result state_get(ss_host_server *srv, struct MHD_Connection *c)
                                json_pack("{s:s, s:o}", "message", "success", "data", data));
 }
 
-enum MHD_Result ss__host_on_state(ss_host_server *srv, struct MHD_Connection *c,
-                                  const char *method, char *body, size_t len)
+enum MHD_Result ss__host_on_state(ss_host_server *srv, struct MHD_Connection *c, const char *method,
+                                  char *body, size_t len)
 {
     if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
         return state_get(srv, c);
@@ -345,8 +345,8 @@ enum MHD_Result ss__host_on_health(ss_host_server *srv, struct MHD_Connection *c
         return ss__host_reply_store_error(c, rc);
     return ss__host_reply_json(
         c, MHD_HTTP_OK,
-        json_pack("{s:s, s:s, s:I, s:I, s:b, s:s, s:I, s:I}", "message", "success", "status",
-                  "ok", "records", (json_int_t)stats.count, "maxlen", (json_int_t)stats.maxlen,
-                  "closed", stop, "version", ss_version(), "next_seq",
-                  (json_int_t)(stats.last_seq + 1), "epoch", (json_int_t)stats.epoch));
+        json_pack("{s:s, s:s, s:I, s:I, s:b, s:s, s:I, s:I}", "message", "success", "status", "ok",
+                  "records", (json_int_t)stats.count, "maxlen", (json_int_t)stats.maxlen, "closed",
+                  stop, "version", ss_version(), "next_seq", (json_int_t)(stats.last_seq + 1),
+                  "epoch", (json_int_t)stats.epoch));
 }

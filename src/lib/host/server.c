@@ -35,11 +35,11 @@
 /* One request's state, from its first call to its completion. */
 typedef struct request {
     ss__host_body body;
-    size_t cap;       /* the body's cap on this route */
+    size_t cap;          /* the body's cap on this route */
     int64_t deadline_ms; /* CLOCK_MONOTONIC: the body must be in by then */
-    size_t drained;   /* bytes dropped from a body that will be refused */
-    unsigned refusal; /* 0, or the status the request gets once its body is drained */
-    const char *why;  /* the refusal's message (but for 413's) */
+    size_t drained;      /* bytes dropped from a body that will be refused */
+    unsigned refusal;    /* 0, or the status the request gets once its body is drained */
+    const char *why;     /* the refusal's message (but for 413's) */
 } request;
 
 /* Whether given (len bytes) is the token. The time taken depends only on the
@@ -56,7 +56,8 @@ static bool authorized(const ss_host_server *srv, struct MHD_Connection *c, cons
 {
     if (!srv->token)
         return true;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     static const char bearer[] = "Bearer ";
     if (auth && strncasecmp(auth, bearer, sizeof(bearer) - 1) == 0) {
         const char *t = auth + sizeof(bearer) - 1;
@@ -65,9 +66,8 @@ static bool authorized(const ss_host_server *srv, struct MHD_Connection *c, cons
     /* A browser's EventSource cannot set headers: the token may ride in the URL
      * of the page and of the event stream, and nowhere else (URLs end up in
      * logs and histories). */
-    bool page = strcmp(url, "/") == 0 ||
-                (strncmp(url, srv->route, srv->route_len) == 0 &&
-                 strcmp(url + srv->route_len, "-events") == 0);
+    bool page = strcmp(url, "/") == 0 || (strncmp(url, srv->route, srv->route_len) == 0 &&
+                                          strcmp(url + srv->route_len, "-events") == 0);
     const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
     return page && q && token_matches(srv, q, strlen(q));
 }
@@ -99,7 +99,8 @@ static enum MHD_Result dispatch(ss_host_server *srv, struct MHD_Connection *c, c
     /* libmicrohttpd answers HEAD with the headers of the GET answer. */
     bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (strcmp(url, "/") == 0)
-        return get || head ? reply_page(srv, c) : ss__host_reply_not_allowed(c, method, "GET, HEAD");
+        return get || head ? reply_page(srv, c)
+                           : ss__host_reply_not_allowed(c, method, "GET, HEAD");
     if (strncmp(url, srv->route, srv->route_len) == 0) {
         const char *rest = url + srv->route_len;
         if (*rest == '\0')
@@ -120,7 +121,8 @@ static enum MHD_Result refuse(const ss_host_server *srv, struct MHD_Connection *
 {
     if (rq->refusal == MHD_HTTP_SERVICE_UNAVAILABLE)
         return ss__host_reply_busy(
-            c, "too many request bodies at once (the server holds at most %zu bytes of them); "
+            c,
+            "too many request bodies at once (the server holds at most %zu bytes of them); "
             "try again later",
             srv->bodies.limit);
     if (rq->refusal != MHD_HTTP_CONTENT_TOO_LARGE)
@@ -142,8 +144,8 @@ static unsigned gate(const ss_host_server *srv, struct MHD_Connection *c, const 
                      const char *method, const char **why)
 {
     bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-    bool reads = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-                 strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    bool reads =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (!authorized(srv, c, url)) {
         *why = "missing or wrong bearer token";
         return MHD_HTTP_UNAUTHORIZED;
@@ -187,9 +189,8 @@ static size_t body_cap(const ss_host_server *srv, const char *url)
  * resets it, and the client would see the reset instead of the answer.
  */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     ss_host_server *srv = cls;
     request *rq = *con_cls;
@@ -217,8 +218,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         size_t size = (size_t)declared;
         /* A body sent in chunks (framing checked: chunked alone) may be as
          * large as the cap. */
-        if (!cl && MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                               MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        if (!cl &&
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
             size = rq->cap;
         if (!rq->refusal && size && ss__host_body_begin(&rq->body, &srv->bodies, size) < 0)
             rq->refusal = MHD_HTTP_SERVICE_UNAVAILABLE;
@@ -289,9 +290,8 @@ static int start_daemon(ss_host_server *srv, const ss_host_server_opts *o, int f
     };
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_CONNECTION_LIMIT, max_conn,
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_NOTIFY_CONNECTION,
-        ss__host_conn_guard_notify, &srv->guard,
+        MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+        MHD_OPTION_NOTIFY_CONNECTION, ss__host_conn_guard_notify, &srv->guard,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, quiet_logger,
         srv, MHD_OPTION_ARRAY, srv->cert_pem ? tls : tls + 2, MHD_OPTION_END);
     return srv->daemon ? 0 : -EPROTO;
@@ -322,8 +322,8 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
     if (rc == 0)
         rc = ss__host_open_store(o, &srv->store);
     if (rc == 0)
-        rc = ss__host_open_listener(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &fd,
-                                    &srv->port, &v6, &srv->loopback);
+        rc = ss__host_open_listener(o->listen ? o->listen : SS_HOST_DEFAULT_LISTEN, &fd, &srv->port,
+                                    &v6, &srv->loopback);
     if (rc == 0) {
         unsigned max_conn =
             o->max_connections ? o->max_connections : SS_HOST_DEFAULT_MAX_CONNECTIONS;

@@ -32,15 +32,15 @@ struct ss_host_server {
     size_t route_len;
     size_t max_body;
     ss__host_body_budget bodies; /* request bodies held at once (body.h) */
-    sem_t big_decodes; /* SS__HOST_BIG_DECODES slots (see above) */
+    sem_t big_decodes;           /* SS__HOST_BIG_DECODES slots (see above) */
     bool big_decodes_init;
-    bool trim_memory; /* ss_host_server_opts.trim_memory */
+    bool trim_memory;   /* ss_host_server_opts.trim_memory */
     unsigned timeout_s; /* idle connection timeout, and the one for request headers */
     ss__host_conn_guard guard;
     bool guard_started;
     char *token; /* NULL: no authentication */
     size_t token_len;
-    char *page;  /* the web page, with the route filled in */
+    char *page; /* the web page, with the route filled in */
     size_t page_len;
     char *cert_pem;
     char *key_pem;
@@ -57,16 +57,14 @@ void ss__host_add_headers(struct MHD_Response *r, const char *content_type);
 enum MHD_Result ss__host_reply_json(struct MHD_Connection *c, unsigned status, json_t *body);
 
 /* Reply with status and {"message": MESSAGE}, MESSAGE formatted. */
-enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status,
-                                       const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+enum MHD_Result ss__host_reply_message(struct MHD_Connection *c, unsigned status, const char *fmt,
+                                       ...) __attribute__((format(printf, 3, 4)));
 
 /* As ss__host_reply_message, with one more header, name: value (Connection:
  * close after a request whose body is not read). */
 enum MHD_Result ss__host_reply_message_header(struct MHD_Connection *c, unsigned status,
-                                              const char *name, const char *value,
-                                              const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+                                              const char *name, const char *value, const char *fmt,
+                                              ...) __attribute__((format(printf, 5, 6)));
 
 /* Seconds a client refused for a busy server (ss__host_reply_busy) is asked
  * to wait: the bodies in flight, or a waiter's turn, are done in about that
@@ -104,8 +102,8 @@ int ss__host_parse_int(const char *s, int64_t min, int64_t max, int64_t *ret);
  * rewrite in place (json_prepare.h). */
 enum MHD_Result ss__host_on_buffer(ss_host_server *srv, struct MHD_Connection *c,
                                    const char *method, char *body, size_t len);
-enum MHD_Result ss__host_on_state(ss_host_server *srv, struct MHD_Connection *c,
-                                  const char *method, char *body, size_t len);
+enum MHD_Result ss__host_on_state(ss_host_server *srv, struct MHD_Connection *c, const char *method,
+                                  char *body, size_t len);
 enum MHD_Result ss__host_on_health(ss_host_server *srv, struct MHD_Connection *c);
 enum MHD_Result ss__host_on_events(ss_host_server *srv, struct MHD_Connection *c);
 
@@ -131,8 +129,8 @@ int ss__host_open_store(const ss_host_server_opts *o, ss__host_store **ret);
 /* Bind and listen on listen_addr (checked by ss_host_server_check_opts): the
  * socket, the port it got, whether it is IPv6 and whether it is a loopback
  * address. Returns 0 or -errno. */
-int ss__host_open_listener(const char *listen_addr, int *ret_fd, uint16_t *ret_port,
-                           bool *ret_v6, bool *ret_loopback);
+int ss__host_open_listener(const char *listen_addr, int *ret_fd, uint16_t *ret_port, bool *ret_v6,
+                           bool *ret_loopback);
 
 /* The web page with the route filled in: *ret (malloc'd) and *ret_len. Returns 0
  * or -ENOMEM. */

@@ -126,8 +126,8 @@ static int parse_listen(const char *listen_addr, struct sockaddr_storage *ret, s
 
 /* Bind and listen ourselves: a clear errno (EADDRINUSE...) and the real port
  * when port 0 was asked for. */
-int ss__host_open_listener(const char *listen_addr, int *ret_fd, uint16_t *ret_port,
-                           bool *ret_v6, bool *ret_loopback)
+int ss__host_open_listener(const char *listen_addr, int *ret_fd, uint16_t *ret_port, bool *ret_v6,
+                           bool *ret_loopback)
 {
     struct sockaddr_storage addr;
     socklen_t alen;
@@ -150,9 +150,8 @@ int ss__host_open_listener(const char *listen_addr, int *ret_fd, uint16_t *ret_p
     *ret_port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
                                                  : ((struct sockaddr_in *)&addr)->sin_port);
     *ret_v6 = addr.ss_family == AF_INET6;
-    *ret_loopback =
-        *ret_v6 ? IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr)
-                : (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
+    *ret_loopback = *ret_v6 ? IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr)
+                            : (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
     *ret_fd = fd;
     return 0;
 }

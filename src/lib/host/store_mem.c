@@ -32,7 +32,7 @@ typedef struct mem_store {
     ss_linebuf *lb;
     pthread_mutex_t mu; /* guards the table and stop; held across a mirror's batch */
     mirror_entry **buckets;
-    size_t n_buckets;   /* a power of two */
+    size_t n_buckets; /* a power of two */
     size_t n_mirrors;
     size_t max_mirrors;
     mirror_entry *lru_head, *lru_tail;
@@ -140,8 +140,8 @@ typedef struct flagged_ctx {
 static int store_flagged_line(void *ctx, const char *text, size_t len, uint32_t flags)
 {
     flagged_ctx *f = ctx;
-    return ss__linebuf_store(f->s->lb, SS_KIND_LINE, flags | f->flags, f->source,
-                             ss__now_ns(false), text, len);
+    return ss__linebuf_store(f->s->lb, SS_KIND_LINE, flags | f->flags, f->source, ss__now_ns(false),
+                             text, len);
 }
 
 /*

@@ -55,12 +55,12 @@ typedef struct redis_store {
     const char *keys[4];
     size_t maxlen, max_line, max_mirrors, max_message;
 
-    pthread_mutex_t mu;    /* guards what follows */
-    pthread_cond_t grown;  /* a record was added, or the store shuts down */
-    uint64_t last_seq;     /* the newest seq known here */
-    uint64_t cleared;      /* seq at the last clear known here */
+    pthread_mutex_t mu;   /* guards what follows */
+    pthread_cond_t grown; /* a record was added, or the store shuts down */
+    uint64_t last_seq;    /* the newest seq known here */
+    uint64_t cleared;     /* seq at the last clear known here */
     bool closed;
-    int watch_fd;          /* the watcher's socket, -1 when not connected */
+    int watch_fd; /* the watcher's socket, -1 when not connected */
     pthread_t watcher;
     bool watcher_started;
 } redis_store;
@@ -119,8 +119,7 @@ static bool is_array(const redisReply *r, size_t n)
  * one of ours. */
 static bool entry_parse(const redisReply *e, uint64_t *seq, ss_record *rec)
 {
-    if (!is_array(e, 2) || e->element[0]->type != REDIS_REPLY_STRING ||
-        !is_array(e->element[1], 0))
+    if (!is_array(e, 2) || e->element[0]->type != REDIS_REPLY_STRING || !is_array(e->element[1], 0))
         return false;
     *seq = reply_u64(e->element[0]);
     memset(rec, 0, sizeof(*rec));
@@ -242,8 +241,8 @@ static void note_seq(redis_store *s, uint64_t seq, uint64_t cleared, bool exact)
 
 /* ---- apply ---- */
 
-static int add_rec(assembly *a, ss_kind kind, uint32_t flags, const char *source,
-                   const char *text, size_t len)
+static int add_rec(assembly *a, ss_kind kind, uint32_t flags, const char *source, const char *text,
+                   size_t len)
 {
     if (a->count == a->alloc) {
         size_t n = a->alloc ? a->alloc * 2 : 64;
@@ -361,8 +360,8 @@ static int assemble(redis_store *s, const ss__host_batch *b, const partial_state
              * assembled on their own (a mirror sends them whole) */
             rc = ss__lineasm_flush(la, emit_line, a);
             ss__lineasm own;
-            if (rc == 0 && (rc = ss__lineasm_init(&own, s->max_line, SS__HOST_LINE_FLAGS,
-                                                  NULL)) == 0) {
+            if (rc == 0 &&
+                (rc = ss__lineasm_init(&own, s->max_line, SS__HOST_LINE_FLAGS, NULL)) == 0) {
                 a->flags = it->flags;
                 rc = ss__lineasm_feed(&own, text, it->len, emit_line, a);
                 if (rc == 0)
@@ -374,8 +373,7 @@ static int assemble(redis_store *s, const ss__host_batch *b, const partial_state
         case SS__POST_MESSAGE:
             rc = ss__lineasm_flush(la, emit_line, a);
             if (rc == 0)
-                rc = add_rec(a, it->kind, it->flags, source, text,
-                             ss__trim_breaks(text, it->len));
+                rc = add_rec(a, it->kind, it->flags, source, text, ss__trim_breaks(text, it->len));
             break;
         case SS__POST_CLOSE:
             rc = ss__lineasm_flush(la, emit_line, a);

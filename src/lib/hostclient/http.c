@@ -128,8 +128,8 @@ typedef struct sink {
     ss__http *h;
     ss__http_data_fn fn;
     void *ctx;
-    int err;        /* why the body was refused */
-    bool checked;   /* a stream's status was looked at */
+    int err;      /* why the body was refused */
+    bool checked; /* a stream's status was looked at */
 } sink;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
@@ -277,8 +277,8 @@ static int perform(ss__http *h, sink *s)
     return 0;
 }
 
-int ss__http_request(ss__http *h, const char *method, const char *url, const char *body,
-                     size_t len, int timeout_ms)
+int ss__http_request(ss__http *h, const char *method, const char *url, const char *body, size_t len,
+                     int timeout_ms)
 {
     CURL *c = h->curl;
     bool post = strcmp(method, "POST") == 0;

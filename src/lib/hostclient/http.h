@@ -16,15 +16,15 @@
 #include "util/buf.h"
 
 typedef struct ss__http {
-    void *curl;               /* CURL * */
-    void *headers;            /* struct curl_slist *: Accept, User-Agent, Authorization */
-    void *post_headers;       /* the same plus Content-Type: application/json */
-    ss__buf body;             /* the last response's body */
-    long status;              /* the last response's status, 0 when none */
-    int timeout_ms;           /* one request, connection included */
-    atomic_bool cancel;       /* set by ss__http_cancel(): requests end with -ECANCELED */
-    char message[256];        /* what the server or the transport said last */
-    char errbuf[256];         /* curl's error text (CURL_ERROR_SIZE) */
+    void *curl;         /* CURL * */
+    void *headers;      /* struct curl_slist *: Accept, User-Agent, Authorization */
+    void *post_headers; /* the same plus Content-Type: application/json */
+    ss__buf body;       /* the last response's body */
+    long status;        /* the last response's status, 0 when none */
+    int timeout_ms;     /* one request, connection included */
+    atomic_bool cancel; /* set by ss__http_cancel(): requests end with -ECANCELED */
+    char message[256];  /* what the server or the transport said last */
+    char errbuf[256];   /* curl's error text (CURL_ERROR_SIZE) */
 } ss__http;
 
 /* A stream's data callback (SSE): gets every chunk of the body as it arrives.
@@ -45,13 +45,12 @@ void ss__http_done(ss__http *h);
  * status >= 400 also sets h->message from the body's JSON "message"); else a
  * negative transport error (-ECONNREFUSED, -ETIMEDOUT, -ECONNRESET,
  * SS_ENOHOST or SS_ERESOLVE for a host or proxy name that does not resolve
- * (h->message names it and gives the resolver's error), -EKEYREJECTED for a certificate that does not verify,
- * -EMSGSIZE for a body over max_body, -ECANCELED, -ENOMEM, -EINVAL for a bad
- * URL or CA file, -EIO) with h->message set. timeout_ms overrides the
- * request timeout when > 0.
+ * (h->message names it and gives the resolver's error), -EKEYREJECTED for a certificate that does
+ * not verify, -EMSGSIZE for a body over max_body, -ECANCELED, -ENOMEM, -EINVAL for a bad URL or CA
+ * file, -EIO) with h->message set. timeout_ms overrides the request timeout when > 0.
  */
-int ss__http_request(ss__http *h, const char *method, const char *url, const char *body,
-                     size_t len, int timeout_ms);
+int ss__http_request(ss__http *h, const char *method, const char *url, const char *body, size_t len,
+                     int timeout_ms);
 
 /*
  * A streamed GET: each piece of the body goes to fn as it arrives, no timeout

@@ -10,8 +10,8 @@
 
 #include <syncstream/common.h>
 #include <syncstream/hostclient.h>
-#include <syncstream/proc.h>
 #include <syncstream/linebuf.h>
+#include <syncstream/proc.h>
 
 #include "hostclient/mirror_int.h"
 #include "util/clock.h"
@@ -55,8 +55,8 @@ static void make_id(char id[SS__MIRROR_ID_LEN + 1])
         int64_t t = ss__now_realtime_ns();
         uintptr_t a = (uintptr_t)id;
         memcpy(raw, &t, sizeof(t));
-        memcpy(raw + sizeof(t), &a, sizeof(raw) - sizeof(t) < sizeof(a) ? sizeof(raw) - sizeof(t)
-                                                                        : sizeof(a));
+        memcpy(raw + sizeof(t), &a,
+               sizeof(raw) - sizeof(t) < sizeof(a) ? sizeof(raw) - sizeof(t) : sizeof(a));
     }
     for (size_t i = 0; i < sizeof(raw); i++) {
         id[2 * i] = hex[raw[i] >> 4];
@@ -312,8 +312,8 @@ int ss_host_mirror_append(ss_host_mirror *m, ss_kind kind, const void *text, siz
     return ss_host_mirror_append_flags(m, kind, 0, text, len);
 }
 
-int ss_host_mirror_append_flags(ss_host_mirror *m, ss_kind kind, uint32_t flags,
-                                const void *text, size_t len)
+int ss_host_mirror_append_flags(ss_host_mirror *m, ss_kind kind, uint32_t flags, const void *text,
+                                size_t len)
 {
     if (!m || (!text && len) || (unsigned)kind > SS_KIND_ERROR ||
         (flags & ~(uint32_t)(SS_REC_STDERR | SS_REC_EXIT)))

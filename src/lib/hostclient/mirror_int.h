@@ -26,8 +26,8 @@
 struct ss_host_mirror {
     /* set once by ss_host_mirror_new */
     char *url;
-    char *state_url;   /* ROUTE-state?state=closed */
-    char *health_url;  /* ROUTE-health */
+    char *state_url;          /* ROUTE-state?state=closed */
+    char *health_url;         /* ROUTE-health */
     ss_host_mirror_opts opts; /* strings not kept; defaults filled in */
     char source[SS_SOURCE_MAX];
     char id[SS__MIRROR_ID_LEN + 1];
@@ -35,28 +35,28 @@ struct ss_host_mirror {
     /* writer side */
     ss__lineasm la;
     ss__lineasm la_err; /* ss_host_mirror_write_stderr's lines */
-    bool closed;       /* close called */
+    bool closed;        /* close called */
 
     /* shared, under mu */
     pthread_mutex_t mu;
     pthread_cond_t work;     /* the thread waits for records, a backoff's end or quit */
     pthread_cond_t progress; /* writers wait for room, flush and close for delivery */
     ss__hqueue q;
-    uint64_t queued;         /* entries pushed */
-    uint64_t done;           /* entries delivered */
-    bool quit;               /* the thread must end now */
-    bool thread_idle;        /* the thread waits for records on work */
-    int push_err;            /* a writer's push failed (spool I/O): reported once */
+    uint64_t queued;  /* entries pushed */
+    uint64_t done;    /* entries delivered */
+    bool quit;        /* the thread must end now */
+    bool thread_idle; /* the thread waits for records on work */
+    int push_err;     /* a writer's push failed (spool I/O): reported once */
     ss_host_mirror_stats st;
 
     /* the thread's */
     ss__http http;
-    ss__buf inflight;        /* entries taken from the queue, not yet delivered */
+    ss__buf inflight; /* entries taken from the queue, not yet delivered */
     size_t inflight_count;
-    size_t send_k;           /* entries in the request being tried (0: none yet) */
-    uint64_t batch;          /* the number of the last batch sent */
-    ss__buf body;            /* the request being sent, kept for the next one */
-    ss__buf scratch;         /* a run of lines being joined */
+    size_t send_k;   /* entries in the request being tried (0: none yet) */
+    uint64_t batch;  /* the number of the last batch sent */
+    ss__buf body;    /* the request being sent, kept for the next one */
+    ss__buf scratch; /* a run of lines being joined */
     pthread_t thread;
     bool thread_started;
 };

@@ -75,7 +75,8 @@ static int pread_all(int fd, void *p, size_t n, uint64_t off)
 size_t ss__hqueue_room(ss__hqueue *q)
 {
     /* Entries go to the spool once one did, until it is read back empty. */
-    size_t spool = q->fd >= 0 && q->spool_wr < q->spool_cap ? (size_t)(q->spool_cap - q->spool_wr) : 0;
+    size_t spool =
+        q->fd >= 0 && q->spool_wr < q->spool_cap ? (size_t)(q->spool_cap - q->spool_wr) : 0;
     if (q->spool_count > 0)
         return spool;
     /* The cap bounds the bytes held; what was taken is reclaimed by push. */
@@ -87,7 +88,9 @@ size_t ss__hqueue_room(ss__hqueue *q)
 int ss__hqueue_push(ss__hqueue *q, uint8_t what, ss_kind kind, uint32_t flags, const char *text,
                     size_t len)
 {
-    ss__hq_hdr h = {.len = (uint32_t)len, .what = what, .kind = (uint8_t)kind,
+    ss__hq_hdr h = {.len = (uint32_t)len,
+                    .what = what,
+                    .kind = (uint8_t)kind,
                     .flags = (uint8_t)(flags & (SS_REC_CONTINUED | SS_REC_STDERR | SS_REC_EXIT))};
     size_t need = SS__HQ_HDR + len;
 

@@ -25,25 +25,25 @@ enum {
 };
 
 typedef struct ss__hq_hdr {
-    uint32_t len;   /* text bytes after the header */
-    uint8_t what;   /* SS__HQ_* */
-    uint8_t kind;   /* ss_kind */
-    uint8_t flags;  /* SS_REC_CONTINUED, SS_REC_STDERR, SS_REC_EXIT */
+    uint32_t len;  /* text bytes after the header */
+    uint8_t what;  /* SS__HQ_* */
+    uint8_t kind;  /* ss_kind */
+    uint8_t flags; /* SS_REC_CONTINUED, SS_REC_STDERR, SS_REC_EXIT */
     uint8_t pad;
 } ss__hq_hdr;
 
 #define SS__HQ_HDR sizeof(ss__hq_hdr)
 
 typedef struct ss__hqueue {
-    ss__buf mem;          /* entries, the oldest first; mem_cap bounds their bytes */
-    size_t mem_count;     /* entries in mem */
-    int fd;               /* spool file, -1 without one */
+    ss__buf mem;      /* entries, the oldest first; mem_cap bounds their bytes */
+    size_t mem_count; /* entries in mem */
+    int fd;           /* spool file, -1 without one */
     char *path;
-    uint64_t spool_rd;    /* offset of the oldest spooled entry */
-    uint64_t spool_wr;    /* where the next one goes */
+    uint64_t spool_rd; /* offset of the oldest spooled entry */
+    uint64_t spool_wr; /* where the next one goes */
     size_t spool_count;
-    size_t spool_cap;     /* bytes the spool may hold */
-    uint64_t spooled;     /* entries that ever went through the spool */
+    size_t spool_cap; /* bytes the spool may hold */
+    uint64_t spooled; /* entries that ever went through the spool */
 } ss__hqueue;
 
 /* Returns 0, -ENOMEM, or a negative errno from creating spool_path (NULL: none). */

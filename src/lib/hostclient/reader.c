@@ -30,13 +30,13 @@
 
 struct ss_host_reader {
     char *url;
-    char *state_url;  /* ROUTE-state */
+    char *state_url; /* ROUTE-state */
     char *health_url;
     char *events_url;
     ss__http http;
     int timeout_ms;
     size_t max_response;
-    int protocol;     /* SS_HOST_PROTO_UNKNOWN until probed */
+    int protocol; /* SS_HOST_PROTO_UNKNOWN until probed */
     /* The server's life the cursors passed in belong to, as its last health
      * answer, cursor answer or event gave it; 0 while none did. */
     uint64_t epoch;
@@ -200,7 +200,8 @@ int ss_host_reader_read(ss_host_reader *r, size_t n, ss_records *ret)
     if (n == SS_READ_ALL)
         snprintf(url, sizeof(url), "%s", r->url);
     else
-        snprintf(url, sizeof(url), "%s?n=%zu", r->url, n > (size_t)LLONG_MAX ? (size_t)LLONG_MAX : n);
+        snprintf(url, sizeof(url), "%s?n=%zu", r->url,
+                 n > (size_t)LLONG_MAX ? (size_t)LLONG_MAX : n);
     json_t *j;
     int rc = call(r, "GET", url, NULL, 0, &j);
     if (rc < 0)
@@ -342,7 +343,8 @@ int ss_host_reader_follow(ss_host_reader *r, uint64_t cursor, size_t limit, int 
     if (cursor > 0 && r->epoch)
         n += snprintf(url + n, sizeof(url) - (size_t)n, "&epoch=%" PRIu64, r->epoch);
     if (limit)
-        n += snprintf(url + n, sizeof(url) - (size_t)n, "&limit=%zu", limit > 10000 ? 10000 : limit);
+        n +=
+            snprintf(url + n, sizeof(url) - (size_t)n, "&limit=%zu", limit > 10000 ? 10000 : limit);
     if (wait_ms)
         snprintf(url + n, sizeof(url) - (size_t)n, "&wait=%d", wait_ms);
     json_t *j;
@@ -353,7 +355,8 @@ int ss_host_reader_follow(ss_host_reader *r, uint64_t cursor, size_t limit, int 
     json_t *recs = json_object_get(j, "records");
     uint64_t next, missed, epoch = 0;
     rc = -EPROTO;
-    if (!json_is_array(recs) || get_u64(j, "next", &next) < 0 || get_u64(j, "missed", &missed) < 0 ||
+    if (!json_is_array(recs) || get_u64(j, "next", &next) < 0 ||
+        get_u64(j, "missed", &missed) < 0 ||
         (json_object_get(j, "epoch") && get_u64(j, "epoch", &epoch) < 0)) {
         ss__http_set_message(&r->http, "the answer has no \"records\", \"next\" or \"missed\", "
                                        "or a bad \"epoch\"");
@@ -383,8 +386,8 @@ int ss_host_reader_follow(ss_host_reader *r, uint64_t cursor, size_t limit, int 
     ret->missed = missed;
     /* Another epoch, or (from an older server, which has none) records from
      * the cursor or below: the server restarted and read from its oldest. */
-    if (cursor > 0 && ((epoch && r->epoch && epoch != r->epoch) ||
-                       (count > 0 && ret->items[0].seq <= cursor)))
+    if (cursor > 0 &&
+        ((epoch && r->epoch && epoch != r->epoch) || (count > 0 && ret->items[0].seq <= cursor)))
         ret->missed = SS_HOST_MISSED_RESTART;
     if (epoch)
         r->epoch = epoch;
@@ -403,9 +406,9 @@ typedef struct tail_ctx {
     uint64_t cursor;
     uint64_t epoch; /* of the cursor; 0: not known (or an older server) */
     ss__sse sse;
-    bool ended;     /* fn asked to end */
+    bool ended; /* fn asked to end */
     int fn_rc;
-    bool got;       /* this connection delivered something */
+    bool got; /* this connection delivered something */
 } tail_ctx;
 
 /* The server restarted: tell fn, and count again from its new life's start. */
@@ -494,7 +497,8 @@ static int check_restart(ss_host_reader *r, tail_ctx *t)
     ss_host_health h;
     if (fetch_health(r, &h) < 0)
         return 0; /* still down: the connection will fail and be retried */
-    bool again = h.epoch ? t->epoch && h.epoch != t->epoch : t->cursor > 0 && h.next_seq <= t->cursor;
+    bool again =
+        h.epoch ? t->epoch && h.epoch != t->epoch : t->cursor > 0 && h.next_seq <= t->cursor;
     if (h.epoch)
         t->epoch = h.epoch;
     return again ? restarted(t) : 0;

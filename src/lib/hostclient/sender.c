@@ -143,7 +143,9 @@ static int dump_cb(const char *buf, size_t size, void *data)
 
 static int dump(json_t *j, ss__buf *body)
 {
-    int rc = j && json_dump_callback(j, dump_cb, body, JSON_COMPACT | JSON_ENCODE_ANY) == 0 ? 0 : -ENOMEM;
+    int rc = j && json_dump_callback(j, dump_cb, body, JSON_COMPACT | JSON_ENCODE_ANY) == 0
+                 ? 0
+                 : -ENOMEM;
     json_decref(j);
     return rc;
 }
@@ -192,8 +194,7 @@ static int encode_items(ss_host_mirror *m, size_t k, ss__buf *body, bool flagged
             if (items++ > 0)
                 rc = ss__buf_append(body, ",", 1);
             if (rc == 0)
-                rc = dump(with_flags(ss__post_text_encode(run->data, run->len), run_flags,
-                                     flagged),
+                rc = dump(with_flags(ss__post_text_encode(run->data, run->len), run_flags, flagged),
                           body);
             ss__buf_reset(run);
         }
@@ -211,8 +212,7 @@ static int encode_items(ss_host_mirror *m, size_t k, ss__buf *body, bool flagged
             if (items++ > 0)
                 rc = ss__buf_append(body, ",", 1);
             if (rc == 0)
-                rc = dump(with_flags(ss__post_text_encode(run->data, run->len), run_flags,
-                                     flagged),
+                rc = dump(with_flags(ss__post_text_encode(run->data, run->len), run_flags, flagged),
                           body);
             ss__buf_reset(run);
         }
@@ -386,8 +386,7 @@ void *ss__mirror_thread(void *arg)
                     break;
                 continue;
             }
-            rc = ss__hqueue_take(&m->q, m->opts.batch_records, m->opts.batch_bytes,
-                                 &m->inflight);
+            rc = ss__hqueue_take(&m->q, m->opts.batch_records, m->opts.batch_bytes, &m->inflight);
             if (rc < 0) {
                 fail(m, rc);
                 break;

@@ -24,8 +24,8 @@ typedef int (*ss__sse_event_fn)(void *ctx, const char *event, const char *id, co
 
 typedef struct ss__sse {
     ss__lineasm la;
-    ss__buf line;          /* the line being put together from cut pieces */
-    ss__buf data;          /* the event's data so far */
+    ss__buf line; /* the line being put together from cut pieces */
+    ss__buf data; /* the event's data so far */
     char event[64];
     char id[64];
     ss__sse_event_fn fn;

@@ -233,8 +233,8 @@ static int copy_out_locked(ss_linebuf *lb, uint64_t first, size_t count, bool pa
                         ring->data + s->off, s->len);
     }
     if (partial)
-        ss__records_add(&b, 0, ring->hdr->partial_time_ns, SS_KIND_LINE, SS_REC_PARTIAL,
-                        lb->source, lb->defw.part, lb->defw.len);
+        ss__records_add(&b, 0, ring->hdr->partial_time_ns, SS_KIND_LINE, SS_REC_PARTIAL, lb->source,
+                        lb->defw.part, lb->defw.len);
     return (int)(count + partial);
 }
 
@@ -335,8 +335,7 @@ int ss_linebuf_wait(ss_linebuf *lb, uint64_t cursor, int timeout_ms)
     return rc;
 }
 
-int ss_linebuf_follow(ss_linebuf *lb, uint64_t cursor, size_t max, int timeout_ms,
-                      ss_records *ret)
+int ss_linebuf_follow(ss_linebuf *lb, uint64_t cursor, size_t max, int timeout_ms, ss_records *ret)
 {
     if (!lb || !ret)
         return -EINVAL;
@@ -387,8 +386,7 @@ int ss_linebuf_clear(ss_linebuf *lb)
     return rc;
 }
 
-void ss__linebuf_room(ss_linebuf *lb, uint64_t cursor, uint64_t *ret_records,
-                      uint64_t *ret_bytes)
+void ss__linebuf_room(ss_linebuf *lb, uint64_t cursor, uint64_t *ret_records, uint64_t *ret_bytes)
 {
     pthread_mutex_lock(&lb->mu);
     const ss__ring_hdr *hdr = lb->ring.hdr;

@@ -11,14 +11,14 @@
 #include "util/lineasm.h"
 
 struct ss_linebuf {
-    pthread_mutex_t mu;    /* guards everything below */
-    pthread_cond_t grown;  /* broadcast when a record is stored or on close */
+    pthread_mutex_t mu;   /* guards everything below */
+    pthread_cond_t grown; /* broadcast when a record is stored or on close */
     ss__ring ring;
-    ss__lineasm defw;      /* the default writer's assembler */
+    ss__lineasm defw; /* the default writer's assembler */
     char source[SS_SOURCE_MAX];
-    int64_t now_ns;        /* timestamp of the default writer's current write */
+    int64_t now_ns; /* timestamp of the default writer's current write */
     unsigned waiters;
-    bool coarse_time;      /* fixed at creation */
+    bool coarse_time; /* fixed at creation */
     bool closed;
 };
 
@@ -51,8 +51,7 @@ static inline bool ss__linebuf_too_big(const ss_linebuf *lb, size_t len)
  * cursor: *ret_records records, and *ret_bytes bytes of arena. For flow
  * control (process mode). Takes lb->mu.
  */
-void ss__linebuf_room(ss_linebuf *lb, uint64_t cursor, uint64_t *ret_records,
-                      uint64_t *ret_bytes);
+void ss__linebuf_room(ss_linebuf *lb, uint64_t cursor, uint64_t *ret_records, uint64_t *ret_bytes);
 
 /*
  * The writer's partial line as a view shows it (the bytes held back as a

@@ -20,8 +20,8 @@ static int hex_value(char c)
     return -1;
 }
 
-int ss__mirror_parse_address(const char *address, struct sockaddr_un *ret_sa,
-                             socklen_t *ret_len, unsigned char secret[SS__MIRROR_SECRET])
+int ss__mirror_parse_address(const char *address, struct sockaddr_un *ret_sa, socklen_t *ret_len,
+                             unsigned char secret[SS__MIRROR_SECRET])
 {
     if (!address || address[0] != '@')
         return -EINVAL;

@@ -168,8 +168,10 @@ int ss__procbuf_hello(ss_procbuf *pb, ss__child *c, const ss__frame *f)
         } cbuf;
         memset(&cbuf, 0, sizeof(cbuf));
         struct iovec iov = {.iov_base = answer.data, .iov_len = answer.len};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-                             .msg_control = cbuf.space, .msg_controllen = sizeof(cbuf.space)};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = cbuf.space,
+                             .msg_controllen = sizeof(cbuf.space)};
         struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
         cm->cmsg_level = SOL_SOCKET;
         cm->cmsg_type = SCM_RIGHTS;

@@ -8,10 +8,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -32,11 +32,11 @@
 
 struct ss_mirror {
     int fd;
-    bool is_socket;        /* a connected mirror: send() without SIGPIPE */
-    const uint32_t *stop;  /* non-zero: the parent asked every mirror to stop */
-    void *stop_map;        /* our own mapping of the stop page, if we made one */
+    bool is_socket;       /* a connected mirror: send() without SIGPIPE */
+    const uint32_t *stop; /* non-zero: the parent asked every mirror to stop */
+    void *stop_map;       /* our own mapping of the stop page, if we made one */
     ss__lineasm la;
-    ss__buf out;           /* frames completed by the current call */
+    ss__buf out; /* frames completed by the current call */
     int64_t now_ns;
 };
 
@@ -131,8 +131,10 @@ static int recv_answer(int fd, char *data, size_t len, int *ret_stopfd, int time
             char space[CMSG_SPACE(sizeof(int))];
         } cbuf;
         struct iovec iov = {.iov_base = data + got, .iov_len = len - got};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-                             .msg_control = cbuf.space, .msg_controllen = sizeof(cbuf.space)};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = cbuf.space,
+                             .msg_controllen = sizeof(cbuf.space)};
         ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
         if (n < 0 && errno == EINTR)
             continue;
@@ -240,9 +242,8 @@ static int send_out(ss_mirror *m)
     size_t off = 0;
     int rc = 0;
     while (off < m->out.len) {
-        ssize_t n = m->is_socket
-                        ? send(m->fd, m->out.data + off, m->out.len - off, MSG_NOSIGNAL)
-                        : write(m->fd, m->out.data + off, m->out.len - off);
+        ssize_t n = m->is_socket ? send(m->fd, m->out.data + off, m->out.len - off, MSG_NOSIGNAL)
+                                 : write(m->fd, m->out.data + off, m->out.len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -257,11 +258,15 @@ static int send_out(ss_mirror *m)
 
 /* Queue one frame behind those of this call; when the queue is full, send it
  * first. */
-static int queue_frame(ss_mirror *m, uint8_t type, ss_kind kind, uint32_t flags,
-                       const char *text, size_t len)
+static int queue_frame(ss_mirror *m, uint8_t type, ss_kind kind, uint32_t flags, const char *text,
+                       size_t len)
 {
-    ss__frame f = {.type = type, .kind = kind, .flags = flags, .time_ns = m->now_ns,
-                   .text = text, .len = (uint32_t)len};
+    ss__frame f = {.type = type,
+                   .kind = kind,
+                   .flags = flags,
+                   .time_ns = m->now_ns,
+                   .text = text,
+                   .len = (uint32_t)len};
     int rc = ss__frame_encode(&m->out, &f);
     if (rc == -ENOBUFS) {
         rc = send_out(m);

@@ -41,7 +41,7 @@ void ss__mirror_clear(ss_mirror *m);
  * abstract AF_UNIX socket NAME (no '/') and SECRET_HEX, 2 * SS__MIRROR_SECRET
  * hex digits. Returns 0 or -EINVAL.
  */
-int ss__mirror_parse_address(const char *address, struct sockaddr_un *ret_sa,
-                             socklen_t *ret_len, unsigned char secret[SS__MIRROR_SECRET]);
+int ss__mirror_parse_address(const char *address, struct sockaddr_un *ret_sa, socklen_t *ret_len,
+                             unsigned char secret[SS__MIRROR_SECRET]);
 
 #endif

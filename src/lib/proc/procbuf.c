@@ -50,8 +50,7 @@ static void store_exit_record(ss_procbuf *pb, ss__child *c)
     } else {
         int sig = WTERMSIG(c->wstatus);
         const char *abbrev = sigabbrev_np(sig);
-        n = snprintf(text, sizeof(text), "killed by signal %d (SIG%s)", sig,
-                     abbrev ? abbrev : "?");
+        n = snprintf(text, sizeof(text), "killed by signal %d (SIG%s)", sig, abbrev ? abbrev : "?");
     }
     if (c->has_mirror && !c->mirror_closed) {
         n += snprintf(text + n, sizeof(text) - (size_t)n, "; it did not close its mirror");
@@ -60,8 +59,7 @@ static void store_exit_record(ss_procbuf *pb, ss__child *c)
     if (c->output_cut)
         n += snprintf(text + n, sizeof(text) - (size_t)n,
                       "; output held open by another process, cut");
-    ss__linebuf_store(pb->lb, kind, SS_REC_EXIT, c->name, ss__now_realtime_ns(), text,
-                      (size_t)n);
+    ss__linebuf_store(pb->lb, kind, SS_REC_EXIT, c->name, ss__now_realtime_ns(), text, (size_t)n);
 }
 
 static void maybe_finish(ss_procbuf *pb, ss__child *c)
@@ -204,11 +202,9 @@ static long store_frames(ss_procbuf *pb, ss__child *c, const char *data, size_t 
             count_end(pb, c);
         } else if (f.type == SS__FRAME_SOURCE) {
             memset(c->mirror_source, 0, SS_SOURCE_MAX);
-            memcpy(c->mirror_source, f.text,
-                   f.len < SS_SOURCE_MAX - 1 ? f.len : SS_SOURCE_MAX - 1);
+            memcpy(c->mirror_source, f.text, f.len < SS_SOURCE_MAX - 1 ? f.len : SS_SOURCE_MAX - 1);
         } else if (f.type == SS__FRAME_RECORD) {
-            ss__linebuf_store(pb->lb, f.kind, f.flags, c->mirror_source, f.time_ns, f.text,
-                              f.len);
+            ss__linebuf_store(pb->lb, f.kind, f.flags, c->mirror_source, f.time_ns, f.text, f.len);
         }
     }
 }
@@ -412,8 +408,7 @@ static void signal_running(ss_procbuf *pb, int sig, bool mirrors_too)
 {
     for (size_t i = 0; i < pb->nchildren; i++) {
         ss__child *c = pb->children[i];
-        if (!c->finished && (mirrors_too || !c->has_mirror) && signal_group(c, sig) &&
-            c->exited)
+        if (!c->finished && (mirrors_too || !c->has_mirror) && signal_group(c, sig) && c->exited)
             cut_output(pb, c);
     }
 }
@@ -515,8 +510,7 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
         rc = -errno;
         goto out_free;
     }
-    pb->stop_flag = mmap(NULL, sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_SHARED,
-                         pb->stopfd, 0);
+    pb->stop_flag = mmap(NULL, sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_SHARED, pb->stopfd, 0);
     if (pb->stop_flag == MAP_FAILED) {
         pb->stop_flag = NULL;
         rc = -errno;
@@ -596,8 +590,8 @@ ss_linebuf *ss_procbuf_linebuf(ss_procbuf *pb)
     return pb ? pb->lb : NULL;
 }
 
-int ss__procbuf_open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_kind kind,
-                          int fd, uint32_t rec_flags)
+int ss__procbuf_open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_kind kind, int fd,
+                          uint32_t rec_flags)
 {
     ch->child = c;
     ch->kind = kind;

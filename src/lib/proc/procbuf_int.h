@@ -26,13 +26,13 @@ typedef struct ss__child ss__child;
 typedef struct ss__chan {
     ss__child *child;
     ss__chan_kind kind;
-    int fd;            /* -1 when closed */
-    ss__evio io;       /* its watcher on the collector's loop */
-    ss_writer *w;      /* OUT and ERR: assembles the raw bytes */
-    ss__buf in;        /* MIRROR: bytes of an incomplete frame */
-    bool paused;       /* flow control: not watched until the reader catches up */
-    bool cut;          /* no longer waited for (see cut_output): closed once the
-                          drain_left bytes it held when cut are read */
+    int fd;       /* -1 when closed */
+    ss__evio io;  /* its watcher on the collector's loop */
+    ss_writer *w; /* OUT and ERR: assembles the raw bytes */
+    ss__buf in;   /* MIRROR: bytes of an incomplete frame */
+    bool paused;  /* flow control: not watched until the reader catches up */
+    bool cut;     /* no longer waited for (see cut_output): closed once the
+                     drain_left bytes it held when cut are read */
     size_t drain_left;
 } ss__chan;
 
@@ -43,10 +43,10 @@ struct ss__child {
     char mirror_source[SS_SOURCE_MAX]; /* source of mirror records: name, or
                                           the mirror's own (SOURCE frame) */
     ss__chan out, err, mirror, pidfd;
-    int open_chans;    /* of out, err, mirror */
+    int open_chans; /* of out, err, mirror */
     bool has_mirror;
     bool mirror_closed;
-    bool exited;       /* waitpid has reaped it; status in wstatus */
+    bool exited; /* waitpid has reaped it; status in wstatus */
     int wstatus;
     bool status_lost;  /* reaped by someone else: wstatus unknown */
     bool finished;     /* exited, channels drained, exit record stored */
@@ -59,43 +59,43 @@ struct ss__child {
     /* A connected mirror (listen.c): a process that is not our child, never
      * signalled nor reaped, kept in pb->conns rather than pb->children. */
     bool connected;
-    bool authed;       /* it presented the secret */
-    bool detached;     /* a reset dropped it: what it still sends is ignored */
+    bool authed;   /* it presented the secret */
+    bool detached; /* a reset dropped it: what it still sends is ignored */
 };
 
 struct ss_procbuf {
-    pthread_mutex_t mu;      /* guards the fields below and every child */
-    pthread_cond_t changed;  /* a child finished, or a force stop */
+    pthread_mutex_t mu;     /* guards the fields below and every child */
+    pthread_cond_t changed; /* a child finished, or a force stop */
     ss_linebuf *lb;
     size_t max_line;
     size_t max_payload;
-    ss__evloop *ev;          /* the collector's loop */
-    ss__evtimer grace;       /* the stop's grace period, over at grace_at */
-    int64_t grace_at;        /* CLOCK_MONOTONIC ms; 0: no grace period runs */
-    ss__evtimer linger;      /* the earliest linger_at of a child */
-    ss__evio listen_io;      /* the listening socket's watcher */
-    int stopfd;              /* memfd of the stop page mirrors watch */
-    uint32_t *stop_flag;     /* that page, mapped read-write */
+    ss__evloop *ev;      /* the collector's loop */
+    ss__evtimer grace;   /* the stop's grace period, over at grace_at */
+    int64_t grace_at;    /* CLOCK_MONOTONIC ms; 0: no grace period runs */
+    ss__evtimer linger;  /* the earliest linger_at of a child */
+    ss__evio listen_io;  /* the listening socket's watcher */
+    int stopfd;          /* memfd of the stop page mirrors watch */
+    uint32_t *stop_flag; /* that page, mapped read-write */
     ss__child **children;
     size_t nchildren, cap;
-    int id_base;             /* id of children[0]; ids go on after a reset */
+    int id_base; /* id of children[0]; ids go on after a reset */
     int running;
     int grace_ms;
-    int linger_ms;           /* opts.linger_ms */
-    size_t nlinger;          /* children with linger_at set */
+    int linger_ms;  /* opts.linger_ms */
+    size_t nlinger; /* children with linger_at set */
     bool flow_control;
-    uint64_t consumed;       /* flow control: the reader's cursor */
-    size_t npaused;          /* flow control: channels not watched now */
+    uint64_t consumed; /* flow control: the reader's cursor */
+    size_t npaused;    /* flow control: channels not watched now */
     bool stopping, forced, quit;
-    bool kill_due;           /* the stop's grace period is over */
-    uint64_t ends;           /* mirror ends (see ss_procbuf_wait_ends) */
-    unsigned line_flags;     /* the buffer's, for connected mirrors */
-    int listenfd;            /* ss_procbuf_listen's socket, -1 before */
+    bool kill_due;       /* the stop's grace period is over */
+    uint64_t ends;       /* mirror ends (see ss_procbuf_wait_ends) */
+    unsigned line_flags; /* the buffer's, for connected mirrors */
+    int listenfd;        /* ss_procbuf_listen's socket, -1 before */
     unsigned char secret[SS__MIRROR_SECRET];
     char address[SS_MIRROR_ADDRESS_MAX];
-    ss__child **conns;       /* connected mirrors, in no order */
+    ss__child **conns; /* connected mirrors, in no order */
     size_t nconns, conns_cap;
-    char rbuf[64 * 1024];    /* the collector's read buffer */
+    char rbuf[64 * 1024]; /* the collector's read buffer */
 };
 
 /* Internal flag for ss__procbuf_add_child: a forked child, which holds a
@@ -112,8 +112,8 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
 
 /* procbuf.c's pieces that listen.c uses too (pb->mu held). */
 int ss__procbuf_watch(ss_procbuf *pb, ss__evio *io, int fd);
-int ss__procbuf_open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_kind kind,
-                          int fd, uint32_t rec_flags);
+int ss__procbuf_open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_kind kind, int fd,
+                          uint32_t rec_flags);
 void ss__procbuf_free_child(ss_procbuf *pb, ss__child *c);
 
 /* listen.c, with pb->mu held: accept every pending connection; check a

@@ -189,8 +189,7 @@ int ss_procbuf_spawn(ss_procbuf *pb, const ss_spawn_opts *o, int *ret_id)
         close(f.mirror[1]);
     pthread_mutex_unlock(&ss__child_fds_lock);
     const char *name = o->name ? o->name : base_name(o->argv[0]);
-    return ss__procbuf_add_child(pb, pid, name, f.out[0], f.err[0], f.mirror[0], o->flags,
-                                 ret_id);
+    return ss__procbuf_add_child(pb, pid, name, f.out[0], f.err[0], f.mirror[0], o->flags, ret_id);
 }
 
 /* In the forked child: put the capture pipes on fds 1 and 2, line-buffered so

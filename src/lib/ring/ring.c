@@ -68,9 +68,9 @@ int ss__ring_hdr_check(const ss__ring_hdr *hdr, size_t file_size)
         geo.max_line > (256u << 20) || geo.max_bytes > (1ull << 30))
         return SS_ECORRUPT;
     ss__ring_layout(&want, &geo);
-    if (hdr->slot_mask != want.slot_mask || hdr->slots_off != want.slots_off || hdr->partial_off != want.partial_off ||
-        hdr->data_off != want.data_off || hdr->region_size != want.region_size ||
-        hdr->region_size > file_size)
+    if (hdr->slot_mask != want.slot_mask || hdr->slots_off != want.slots_off ||
+        hdr->partial_off != want.partial_off || hdr->data_off != want.data_off ||
+        hdr->region_size != want.region_size || hdr->region_size > file_size)
         return SS_ECORRUPT;
     return 0;
 }

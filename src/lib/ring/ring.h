@@ -36,12 +36,12 @@ typedef struct ss__ring_hdr {
     uint64_t maxlen;
     uint64_t max_line;
     uint64_t max_bytes;
-    uint64_t slots_off;    /* offsets from the start of the region */
+    uint64_t slots_off; /* offsets from the start of the region */
     uint64_t partial_off;
     uint64_t data_off;
     uint64_t region_size;
-    uint64_t first_seq;    /* oldest stored record; == next_seq when empty */
-    uint64_t next_seq;     /* seq the next stored record gets; starts at 1 */
+    uint64_t first_seq; /* oldest stored record; == next_seq when empty */
+    uint64_t next_seq;  /* seq the next stored record gets; starts at 1 */
     uint64_t written;
     uint64_t stored;
     uint64_t shed;
@@ -60,7 +60,7 @@ typedef struct ss__ring_hdr {
 typedef struct ss__slot {
     uint64_t seq;
     int64_t time_ns;
-    uint64_t off;          /* of the text in the arena */
+    uint64_t off; /* of the text in the arena */
     uint32_t len;
     uint16_t flags;
     uint8_t kind;
@@ -72,8 +72,8 @@ typedef struct ss__ring {
     ss__ring_hdr *hdr;
     ss__slot *slots;
     char *data;
-    char *partial;         /* file-backed only: max_line bytes; NULL on the heap */
-    size_t data_cap;       /* the arena's current size */
+    char *partial;   /* file-backed only: max_line bytes; NULL on the heap */
+    size_t data_cap; /* the arena's current size */
     ss_full_policy full;
     /* file-backed only */
     void *map;
@@ -169,7 +169,6 @@ int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry
  * and a copy of its header (counters as of the read) into *ret_hdr if not
  * NULL. Returns the number of records, or a negative errno, SS_EFORMAT or
  * SS_ECORRUPT. */
-int ss__ring_inspect_file(const char *path, size_t n, ss_records *ret,
-                          ss__ring_hdr *ret_hdr);
+int ss__ring_inspect_file(const char *path, size_t n, ss_records *ret, ss__ring_hdr *ret_hdr);
 
 #endif

@@ -149,8 +149,7 @@ out_close:
 
 /* Copy the selected slots first: their lengths decide the allocation, and a live
  * writer may change the mapping under us at any moment. */
-static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n,
-                            ss_records *ret)
+static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n, ss_records *ret)
 {
     const ss__slot *slots = (const ss__slot *)(base + hdr->slots_off);
     const char *data = base + hdr->data_off;
@@ -226,8 +225,7 @@ out_free_copy:
     return rc;
 }
 
-int ss__ring_inspect_file(const char *path, size_t n, ss_records *ret,
-                          ss__ring_hdr *ret_hdr)
+int ss__ring_inspect_file(const char *path, size_t n, ss_records *ret, ss__ring_hdr *ret_hdr)
 {
     struct stat st;
     ss__ring_hdr hdr;

@@ -152,8 +152,9 @@ int ss__ssh_timer(ss__ssh *s, int64_t now_ms, int *ret_next_ms)
     if (now_ms >= due) {
         if (s->missed >= s->keepalive_max) {
             char what[128];
-            snprintf(what, sizeof(what), "the server answered none of %d keepalives sent %d ms apart",
-                     s->missed, s->keepalive_ms);
+            snprintf(what, sizeof(what),
+                     "the server answered none of %d keepalives sent %d ms apart", s->missed,
+                     s->keepalive_ms);
             return fail(s, SS_ECONNLOST, what);
         }
         send_keepalive(s);

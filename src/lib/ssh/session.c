@@ -10,11 +10,10 @@
 #include <syncstream/common.h>
 
 #include "ssh/ssh_int.h"
-#include "util/tcp_connect.h"
 #include "util/clock.h"
+#include "util/tcp_connect.h"
 
-__attribute__((format(printf, 3, 4))) static void say(char *why, size_t len, const char *fmt,
-                                                       ...)
+__attribute__((format(printf, 3, 4))) static void say(char *why, size_t len, const char *fmt, ...)
 {
     if (!why || !len)
         return;
@@ -230,7 +229,8 @@ static int authenticate(ssh_session session, const ss_ssh_opts *o, char *why, si
     if (o->identity) {
         ssh_key key = NULL;
         if (ssh_pki_import_privkey_file(o->identity, o->passphrase, NULL, NULL, &key) != SSH_OK) {
-            say(why, len, "cannot read the private key %s (missing, unreadable or wrong passphrase)",
+            say(why, len,
+                "cannot read the private key %s (missing, unreadable or wrong passphrase)",
                 o->identity);
             return -ENOENT;
         }

@@ -47,16 +47,16 @@ typedef struct ss__ssh {
     ss__buf err;                                   /* staged stderr */
     bool exited;                                   /* exit_info is final */
     ss_ssh_exit exit_info;
-    int fd;                                        /* the socket handed to libssh, or -1 */
-    ino_t fd_ino;                                  /* and its inode */
-    int error;                                     /* first fatal error, or 0 */
-    char why[256];                                 /* a sentence about it */
+    int fd;        /* the socket handed to libssh, or -1 */
+    ino_t fd_ino;  /* and its inode */
+    int error;     /* first fatal error, or 0 */
+    char why[256]; /* a sentence about it */
     /* dead-peer detection */
-    int keepalive_ms;                              /* < 0: off */
+    int keepalive_ms; /* < 0: off */
     int keepalive_max;
-    uint64_t seen_in;                              /* received.in_bytes when last looked */
-    int64_t last_rx_ms;                            /* when something last arrived */
-    int missed;                                    /* keepalives sent since then */
+    uint64_t seen_in;   /* received.in_bytes when last looked */
+    int64_t last_rx_ms; /* when something last arrived */
+    int missed;         /* keepalives sent since then */
 } ss__ssh;
 
 /*

@@ -149,8 +149,7 @@ static int pcre2_error(int rc)
 
 /* pcre2_match found a partial match at start: follow it with the DFA
  * matcher, which must agree (partial, at that start, no complete match). */
-static void dfa_follow(ss__matcher *m, const char *data, size_t len, uint64_t base,
-                       uint64_t start)
+static void dfa_follow(ss__matcher *m, const char *data, size_t len, uint64_t base, uint64_t start)
 {
     m->dfa_live = false;
     if (!m->dfa_ws)
@@ -177,8 +176,8 @@ static bool dfa_resume(ss__matcher *m, const char *data, uint64_t base, uint64_t
      * (a start_offset of 1 is where the DFA matcher goes on) */
     size_t from = (size_t)(m->dfa_end - base) - 1;
     int rc = pcre2_dfa_match(m->code, (PCRE2_SPTR)data + from, (size_t)(end - base) - from, 1,
-                             PCRE2_DFA_RESTART | PCRE2_PARTIAL_SOFT | PCRE2_NOTBOL, m->dfa_md,
-                             NULL, m->dfa_ws, DFA_WS_INTS);
+                             PCRE2_DFA_RESTART | PCRE2_PARTIAL_SOFT | PCRE2_NOTBOL, m->dfa_md, NULL,
+                             m->dfa_ws, DFA_WS_INTS);
     m->dfa_live = rc == PCRE2_ERROR_PARTIAL;
     if (m->dfa_live)
         m->dfa_end = end;

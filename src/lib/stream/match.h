@@ -14,11 +14,11 @@ typedef struct ss__matcher {
     size_t plen;
     struct pcre2_real_code_8 *code; /* a regex's compiled form */
     struct pcre2_real_match_data_8 *md;
-    bool utf;            /* a regex compiled with PCRE2_UTF */
+    bool utf; /* a regex compiled with PCRE2_UTF */
     /* A regex's partial match, resumed by PCRE2's DFA matcher over new bytes
      * only (see match.c): its workspace, and whether it holds the partial
      * match starting at scan, as far as dfa_end. */
-    int *dfa_ws;         /* NULL: the pattern is not fit for it */
+    int *dfa_ws; /* NULL: the pattern is not fit for it */
     struct pcre2_real_match_data_8 *dfa_md;
     bool dfa_live;
     uint64_t dfa_end;

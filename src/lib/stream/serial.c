@@ -82,8 +82,8 @@ int ss__serial_termios(struct termios *tio, const ss_serial_opts *o, bool *ret_o
         }
     if (ret_other)
         *ret_other = !known;
-    if (!ss__serial_baud_ok(o->baud) || o->data_bits < 5 || o->data_bits > 8 || o->stop_bits < 1 || o->stop_bits > 2 ||
-        (unsigned)o->parity > SS_PARITY_ODD)
+    if (!ss__serial_baud_ok(o->baud) || o->data_bits < 5 || o->data_bits > 8 || o->stop_bits < 1 ||
+        o->stop_bits > 2 || (unsigned)o->parity > SS_PARITY_ODD)
         return -EINVAL;
     cfmakeraw(tio);
     static const tcflag_t sizes[] = {CS5, CS6, CS7, CS8};
@@ -142,8 +142,7 @@ static void push_event(serial *s, int chan, const char *what, int err)
     serial_event *ev = &s->events[(s->ev_head + s->ev_count++) % MAX_EVENTS];
     ev->chan = chan;
     if (err)
-        snprintf(ev->text, sizeof(ev->text), "serial %s %s (%s)", s->path, what,
-                 ss_strerror(err));
+        snprintf(ev->text, sizeof(ev->text), "serial %s %s (%s)", s->path, what, ss_strerror(err));
     else
         snprintf(ev->text, sizeof(ev->text), "serial %s %s", s->path, what);
 }

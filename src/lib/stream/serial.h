@@ -23,5 +23,4 @@ int ss__serial_termios(struct termios *tio, const ss_serial_opts *o, bool *ret_o
 /* True when the port can be asked for baud: 1 to SS__SERIAL_MAX_BAUD. */
 bool ss__serial_baud_ok(unsigned baud);
 
-
 #endif

@@ -246,9 +246,8 @@ void ss_stream_close(ss_stream *s)
         /* a program killed now still has a status worth keeping */
         if (s->t.ops->stop)
             s->t.ops->stop(s->t.impl);
-        s->status_rc = s->t.ops->exit_status
-                           ? s->t.ops->exit_status(s->t.impl, &s->exit_status)
-                           : -ENOTSUP;
+        s->status_rc =
+            s->t.ops->exit_status ? s->t.ops->exit_status(s->t.impl, &s->exit_status) : -ENOTSUP;
         s->t.ops->close(s->t.impl);
         s->transport_closed = true;
     }
@@ -414,7 +413,7 @@ int ss_stream_set_line(ss_stream *s, int line, bool on)
     if (!s || line < SS_LINE_BREAK || line > SS_LINE_RTS)
         return -EINVAL;
     pthread_mutex_lock(&s->mu);
-    int rc = s->closed ? SS_ECLOSED
+    int rc = s->closed            ? SS_ECLOSED
              : s->t.ops->set_line ? s->t.ops->set_line(s->t.impl, line, on)
                                   : -ENOTSUP;
     /* a command a transport queued of its own (rfc2217://) waits for the loop */

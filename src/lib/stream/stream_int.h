@@ -45,12 +45,12 @@ struct ss_stream {
     int rerr;              /* a read-side error: no more reading */
     int werr;              /* a write-side error: no more writing */
     int pending_err;       /* the first error, until a call has reported it */
-    int status_rc;   /* ops->exit_status()'s answer cached at close: 0 or an error */
-    int exit_status; /* the status, when status_rc is 0 */
+    int status_rc;         /* ops->exit_status()'s answer cached at close: 0 or an error */
+    int exit_status;       /* the status, when status_rc is 0 */
 
     ss_stream_event events[SS_STREAM_MAX_EVENTS];
     size_t ev_head, ev_count;
-    uint64_t ev_dropped;      /* since the last event taken */
+    uint64_t ev_dropped; /* since the last event taken */
 
     ss__bridge *bridge;
 

@@ -115,8 +115,8 @@ int ss_transport_tcp_connect(ss_transport *ret, const char *host, const char *po
 {
     if (!ret || !host || !port)
         return -EINVAL;
-    int timeout = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms
-                                                   : DEFAULT_CONNECT_TIMEOUT_MS;
+    int timeout =
+        opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
     int fd = ss__tcp_connect(host, port, timeout);
     return fd < 0 ? fd : wrap(ret, fd, opts);
 }

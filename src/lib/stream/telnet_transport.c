@@ -20,9 +20,9 @@
 #include <syncstream/transport.h>
 
 #include "stream/rfc2217.h"
-#include "util/tcp_connect.h"
 #include "stream/telnet.h"
 #include "stream/telnet_transport.h"
+#include "util/tcp_connect.h"
 
 /* Data bytes taken per write: their encoding (at most twice as many) is sent
  * from the stack. */
@@ -210,8 +210,14 @@ static void tn_close(void *impl)
 /* telnet:// and rfc2217:// differ only in their name (the stream's default) */
 #define TN_OPS(name)                                                                               \
     {                                                                                              \
-        .kind = name, .fds = tn_fds, .read = tn_read, .write = tn_write, .close = tn_close,        \
-        .flush = tn_flush, .shutdown_write = tn_shutdown_write, .set_line = tn_set_line,           \
+        .kind = name,                                                                              \
+        .fds = tn_fds,                                                                             \
+        .read = tn_read,                                                                           \
+        .write = tn_write,                                                                         \
+        .close = tn_close,                                                                         \
+        .flush = tn_flush,                                                                         \
+        .shutdown_write = tn_shutdown_write,                                                       \
+        .set_line = tn_set_line,                                                                   \
     }
 static const ss_transport_ops telnet_ops = TN_OPS("telnet");
 static const ss_transport_ops rfc2217_ops = TN_OPS("rfc2217");

@@ -79,8 +79,7 @@ static int parse_tcp(const char *scheme, const char *p, ss__uri *u, char *why, s
     } else {
         colon = strrchr(p, ':');
         if (!colon)
-            return bad(why, wl, "%s wants HOST:PORT, and '%.*s' has no ':PORT'", scheme, QUOTE,
-                       p);
+            return bad(why, wl, "%s wants HOST:PORT, and '%.*s' has no ':PORT'", scheme, QUOTE, p);
         /* a bare IPv6 address would be ambiguous: it needs its brackets */
         if (memchr(p, ':', (size_t)(colon - p)))
             return bad(why, wl, "an IPv6 address goes in brackets: %s[ADDRESS]:PORT", scheme);
@@ -193,8 +192,9 @@ static int parse_query(const char *q, ss__uri *u, char *why, size_t wl)
                        "xonxoff, reopen)",
                        (int)(klen < QUOTE ? klen : QUOTE), k);
         if (key == KEY_REOPEN && u->kind == SS__URI_RFC2217)
-            return bad(why, wl, "serial setting reopen is for serial: ports only (rfc2217:// "
-                                "ends with its connection)");
+            return bad(why, wl,
+                       "serial setting reopen is for serial: ports only (rfc2217:// "
+                       "ends with its connection)");
         /* Which of two values would win is a guess the user should not have to make. */
         if (u->given & (1u << key))
             return bad(why, wl, "serial setting %s is given more than once", serial_keys[key]);

@@ -73,8 +73,8 @@ static bool begins_multibyte_break(const char *p, size_t n, size_t *ret_whole)
 
 /* Bytes that may start a break of str.splitlines. */
 static const bool splitlines_lead[256] = {
-    ['\n'] = true, ['\r'] = true, ['\v'] = true, ['\f'] = true,
-    [0x1c] = true, [0x1d] = true, [0x1e] = true, [0xc2] = true, [0xe2] = true,
+    ['\n'] = true, ['\r'] = true, ['\v'] = true, ['\f'] = true, [0x1c] = true,
+    [0x1d] = true, [0x1e] = true, [0xc2] = true, [0xe2] = true,
 };
 
 /*
@@ -112,8 +112,8 @@ static const char *find_splitlines_break(const char *p, const char *end, size_t 
  * break follows them and the line is emitted. A line whose partial part is empty
  * is emitted straight from the caller's bytes, without a copy.
  */
-static int put_plain(ss__lineasm *la, const char *p, size_t k, bool terminated,
-                     ss__emit_fn emit, void *ctx)
+static int put_plain(ss__lineasm *la, const char *p, size_t k, bool terminated, ss__emit_fn emit,
+                     void *ctx)
 {
     int rc;
 
@@ -237,8 +237,8 @@ int ss__lineasm_feed(ss__lineasm *la, const char *data, size_t len, ss__emit_fn 
     }
     while (p < end && rc >= 0) {
         size_t blen = 1, held = 0;
-        const char *q = splitlines ? find_splitlines_break(p, end, &blen, &held)
-                                   : find_break(p, end);
+        const char *q =
+            splitlines ? find_splitlines_break(p, end, &blen, &held) : find_break(p, end);
         size_t plain = (size_t)(q - p);
 
         if (plain > 0)

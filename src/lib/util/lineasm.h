@@ -36,16 +36,16 @@
 typedef int (*ss__emit_fn)(void *ctx, const char *text, size_t len, uint32_t flags);
 
 typedef struct ss__lineasm {
-    char *part;       /* the partial line, capacity max_line */
-    size_t len;       /* bytes in the partial line */
-    size_t col;       /* where the next byte goes: < len after a lone "\r" */
+    char *part; /* the partial line, capacity max_line */
+    size_t len; /* bytes in the partial line */
+    size_t col; /* where the next byte goes: < len after a lone "\r" */
     size_t max_line;
     unsigned line_flags;
-    bool cr_pending;  /* SS_LINE_CR_IS_BREAK: the last byte was a "\r" */
-    bool cr_held;     /* SS_LINE_CR_REDRAW: the last feed ended in a lone "\r",
-                         not yet known to be one: the next byte decides */
-    char hold[2];     /* SS_LINE_SPLITLINES: the start of a possible multi-byte
-                         break at the end of the last feed, not yet in part */
+    bool cr_pending; /* SS_LINE_CR_IS_BREAK: the last byte was a "\r" */
+    bool cr_held;    /* SS_LINE_CR_REDRAW: the last feed ended in a lone "\r",
+                        not yet known to be one: the next byte decides */
+    char hold[2];    /* SS_LINE_SPLITLINES: the start of a possible multi-byte
+                        break at the end of the last feed, not yet in part */
     size_t held;
     bool owns_part;
 } ss__lineasm;
