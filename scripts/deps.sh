@@ -45,6 +45,8 @@ if [[ "${1:-build}" == test ]]; then
     packages+=(redis-server redis-tools)
     # `syncstream run` is compared with GNU parallel's output.
     packages+=(parallel)
+    # scripts/format.sh --check: the C tree is formatted by clang-format 19.
+    packages+=(clang-format-19)
     command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 # bench: the peers the benchmarks measure beside us

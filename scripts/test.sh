@@ -39,6 +39,14 @@ run_build() {
     fi
 }
 
+# The C tree is formatted as .clang-format says (scripts/format.sh fixes it).
+echo "== clang-format check"
+if bash scripts/format.sh --check; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
 mkdir -p build
 if CC=clang run_build build/asan -Db_sanitize=address,undefined -Db_lundef=false; then
     meson test -C build/asan --print-errorlogs --num-processes 2
