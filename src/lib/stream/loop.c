@@ -126,10 +126,6 @@ bool ss__want_read(const ss_stream *s)
 
 static void append_read(ss_stream *s, const char *data, size_t n)
 {
-    if (s->rstart > 0 && (s->rstart >= s->rbuf.len / 2 || s->rbuf.len + n > s->rbuf.cap)) {
-        ss__buf_consume(&s->rbuf, s->rstart);
-        s->rstart = 0;
-    }
     if (ss__buf_append(&s->rbuf, data, n) < 0)
         set_error(s, &s->rerr, -ENOMEM);
 }
@@ -167,20 +163,18 @@ static void deliver(ss_stream *s, int chan, const char *data, size_t n)
 static bool do_writes(ss_stream *s)
 {
     bool progress = false;
-    while (!s->werr && !s->down && s->wstart < s->wbuf.len) {
-        ssize_t n = s->t.ops->write(s->t.impl, s->wbuf.data + s->wstart, s->wbuf.len - s->wstart);
+    while (!s->werr && !s->down && s->wbuf.len > 0) {
+        size_t len;
+        const char *p = ss__buf_peek(&s->wbuf, &len);
+        ssize_t n = s->t.ops->write(s->t.impl, p, len);
         if (n == -EAGAIN)
             break;
         if (n < 0) {
             set_error(s, &s->werr, (int)n);
             break;
         }
-        s->wstart += (size_t)n;
+        ss__buf_take(&s->wbuf, (size_t)n);
         progress = true;
-    }
-    if (s->wstart == s->wbuf.len) {
-        ss__buf_reset(&s->wbuf);
-        s->wstart = 0;
     }
     return progress || s->werr;
 }
@@ -194,10 +188,6 @@ static char *read_target(ss_stream *s, char *scratch, size_t scratch_len, size_t
     *direct = false;
     if (s->rbuf.alloc >= DIRECT_MIN && !(s->bridge && ss__bridge_only(s->bridge))) {
         size_t n = *len < READ_CHUNK ? *len : READ_CHUNK;
-        if (s->rstart > 0 && (s->rstart >= s->rbuf.len / 2 || s->rbuf.len + n > s->rbuf.cap)) {
-            ss__buf_consume(&s->rbuf, s->rstart);
-            s->rstart = 0;
-        }
         char *dst;
         if (ss__buf_reserve(&s->rbuf, n, &dst) == 0) {
             *len = n;
@@ -280,7 +270,7 @@ static unsigned service(ss_stream *s, char *scratch, size_t scratch_len)
     bool read = do_reads(s, scratch, scratch_len);
     read |= do_events(s);
     /* an event (UP) may have made writing possible again */
-    if (read && s->wstart < s->wbuf.len)
+    if (read && s->wbuf.len > 0)
         wrote |= do_writes(s);
     unsigned wake = 0;
     if (read && s->read_waiters)
@@ -317,7 +307,7 @@ static void unregister_all(ss_stream_loop *loop, ss_stream *s)
 static void update_interest(ss_stream_loop *loop, ss_stream *s)
 {
     bool want_read = ss__want_read(s);
-    bool want_write = !s->werr && s->wstart < s->wbuf.len;
+    bool want_write = !s->werr && s->wbuf.len > 0;
     s->watch_read = want_read;
     if (ss__read_room(s) == 0)
         s->paused = true;

@@ -27,16 +27,13 @@ struct ss_stream {
     size_t sep_len;
     bool fail_writes_while_down;
 
-    /* The read buffer: unconsumed bytes are rbuf.data[rstart, rbuf.len). Taking
-     * bytes only moves rstart; the front is compacted when it is more than half
-     * the buffer, so taking is not a memmove per call. */
-    ss__buf rbuf;
-    size_t rstart;
-    uint64_t base;     /* bytes ever taken: the stream offset of rstart */
+    /* The buffers hold only what is not taken yet (ss__buf's head offset:
+     * taking moves its start, not the bytes). */
+    ss__buf rbuf;      /* SS_CHAN_OUT bytes not yet taken */
+    uint64_t base;     /* bytes ever taken: the stream offset of rbuf's first byte */
     uint64_t received; /* bytes of SS_CHAN_OUT ever received */
     ss__buf ebuf;      /* SS_CHAN_ERR bytes not yet taken */
-    ss__buf wbuf;      /* unsent bytes are wbuf.data[wstart, wbuf.len) */
-    size_t wstart;
+    ss__buf wbuf;      /* bytes not yet sent */
 
     bool eof;              /* the transport said end of stream */
     bool down;             /* between an SS_CHAN_DOWN and an SS_CHAN_UP */
@@ -93,12 +90,14 @@ void ss__loop_wait_detached(ss_stream *s);
 static inline const char *ss__rdata(const ss_stream *s)
 {
     /* never NULL, even before the first byte: memmem and PCRE2 want a pointer */
-    return s->rbuf.data ? s->rbuf.data + s->rstart : "";
+    size_t len;
+    const char *p = ss__buf_peek(&s->rbuf, &len);
+    return p ? p : "";
 }
 
 static inline size_t ss__rlen(const ss_stream *s)
 {
-    return s->rbuf.len - s->rstart;
+    return s->rbuf.len;
 }
 
 /* Take n unconsumed bytes (n <= ss__rlen); wakes the loop if reading resumes. */
