@@ -162,8 +162,7 @@ void ss_stream_payload_clear(ss_stream_payload *p)
 
 /* ---- life ---- */
 
-int ss_stream_new(ss_stream **ret, ss_stream_loop *loop, ss_transport *t,
-                  const ss_stream_opts *opts)
+int ss_stream_new(ss_stream **ret, ss_loop *loop, ss_transport *t, const ss_stream_opts *opts)
 {
     static const ss_stream_opts defaults = {0};
     const ss_stream_opts *o = opts ? opts : &defaults;
@@ -193,13 +192,12 @@ int ss_stream_new(ss_stream **ret, ss_stream_loop *loop, ss_transport *t,
     ss__buf_init(&s->ebuf, rcap);
     ss__buf_init(&s->wbuf, o->write_cap ? o->write_cap : SS_STREAM_DEFAULT_CAP);
     s->has_timer = tr.ops->timeout_ms != NULL;
-    if (!loop) {
-        rc = ss_stream_loop_new(&loop);
-        if (rc < 0)
-            goto out_free;
-        s->own_loop = true;
-    }
-    s->loop = loop;
+    rc = ss__loop_take(loop, &s->loop);
+    if (rc < 0)
+        goto out_free;
+    rc = ss__stream_svc_get(s->loop, &s->svc);
+    if (rc < 0)
+        goto out_loop;
 
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -213,6 +211,8 @@ int ss_stream_new(ss_stream **ret, ss_stream_loop *loop, ss_transport *t,
     *ret = s;
     return 0;
 
+out_loop:
+    ss__loop_unref(s->loop);
 out_free:
     free(s->sep);
     free(s);
@@ -254,8 +254,7 @@ void ss_stream_free(ss_stream *s)
     if (!s)
         return;
     ss_stream_close(s);
-    if (s->own_loop)
-        ss_stream_loop_free(s->loop);
+    ss__loop_unref(s->loop);
     ss__bridge_free(s->bridge);
     ss__buf_free(&s->rbuf);
     ss__buf_free(&s->ebuf);

@@ -10,6 +10,7 @@
 
 #include <syncstream/stream.h>
 
+#include "loop/loop_int.h"
 #include "util/buf.h"
 #include "util/evloop.h"
 
@@ -59,8 +60,8 @@ struct ss_stream {
     bool paused;
 
     /* Loop's side. */
-    ss_stream_loop *loop;
-    bool own_loop;
+    ss_loop *loop;       /* a reference (loop/loop_int.h) */
+    ss__stream_svc *svc; /* the loop's stream service */
     /* The transport's fds on the loop, in slots that stay put while an fd is
      * watched (mask != 0); only the loop thread touches these. */
     ss__evio regs[SS_TRANSPORT_MAX_FDS];
@@ -75,6 +76,10 @@ struct ss_stream {
 };
 
 /* ---- loop.c ---- */
+
+/* The stream service of loop, made on first use (loop->mu). Returns 0 or
+ * -ENOMEM. */
+int ss__stream_svc_get(ss_loop *loop, ss__stream_svc **ret);
 
 /* Queue s for the loop to look at again (its interest changed, it is new, or
  * it is closed). Takes the loop's mutex; callable with s->mu held. */
