@@ -255,6 +255,7 @@ int main(int argc, char **argv) {
     };
     constexpr int kImpls = sizeof impls / sizeof impls[0];
     const int thread_counts[] = {1, 2, 4};
+    double vs_spdlog[3], vs_raw_1 = 0;  // ours (ss_writer, default clock) / peer, per thread count
 
     std::printf("bench_linebuf: %zu lines of %zu bytes per thread, maxlen %zu, median of %d runs, "
                 "%ld CPUs, syncstream %s, spdlog %d.%d.%d\n\n",
@@ -264,7 +265,8 @@ int main(int argc, char **argv) {
                 "| raw mutex ring | ours/spdlog | ours/raw | shared/spdlog | shared/raw "
                 "| coarse/spdlog | coarse/raw |\n");
     std::printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    for (int t : thread_counts) {
+    for (int ti = 0; ti < 3; ti++) {
+        const int t = thread_counts[ti];
         // Runs interleave the four implementations so that drift hits them alike.
         std::vector<double> v[kImpls];
         for (int r = 0; r < runs; r++)
@@ -276,6 +278,8 @@ int main(int argc, char **argv) {
                     t, m[0] / 1e6, m[1] / 1e6, m[2] / 1e6, m[3] / 1e6, m[4] / 1e6,
                     m[0] / m[2], m[0] / m[4], m[1] / m[2], m[1] / m[4], m[3] / m[2], m[3] / m[4]);
         std::fflush(stdout);
+        vs_spdlog[ti] = m[0] / m[2];
+        if (t == 1) vs_raw_1 = m[0] / m[4];
     }
 
     std::printf("\nwake-up latency, write -> blocked follower awake, %zu samples:\n\n", samples);
@@ -285,5 +289,13 @@ int main(int argc, char **argv) {
         std::printf("| %s | %.1f | %.1f | %ld times |\n", follow ? "ss_linebuf_follow" : "ss_linebuf_wait",
                     l.median_us, l.p99_us, l.sleeps);
     }
+
+    // One line per issue-18 target, for bench/run-all (tab-separated).
+    std::printf("\n");
+    for (int ti = 0; ti < 3; ti++)
+        std::printf("TARGET\tthread mode, %d thread%s vs spdlog\t%.2fx\t>=2x\t%s\n", thread_counts[ti],
+                    thread_counts[ti] == 1 ? "" : "s", vs_spdlog[ti], vs_spdlog[ti] >= 2 ? "met" : "missed");
+    std::printf("TARGET\tthread mode, 1 thread vs raw mutex ring\t%.2fx\t>=0.5x\t%s\n", vs_raw_1,
+                vs_raw_1 >= 0.5 ? "met" : "missed");
     return 0;
 }

@@ -110,6 +110,9 @@ typedef struct ss_filebuf_opts {
     unsigned line_flags; /* SS_LINE_* (linebuf.h) */
     const char *source;  /* the default writer's source name; NULL means "" */
     ss_file_sync sync;   /* default SS_FILE_SYNC_NEVER */
+    /* As ss_linebuf_opts.time_source, except that SS_TIME_PRECISE reads
+     * clock_gettime(CLOCK_REALTIME) as SS_TIME_REALTIME does (each record costs
+     * system calls anyway) and seq alone orders the stamps. */
     ss_time_source time_source;
     int poll_ms;    /* wait's polling interval on NFS; 0 means 100 */
     unsigned flags; /* SS_FILE_* */

@@ -20,7 +20,7 @@ static int check_opts(const ss_filebuf_opts *o)
 {
     if ((o->sync != SS_FILE_SYNC_NEVER && o->sync != SS_FILE_SYNC_BATCH &&
          o->sync != SS_FILE_SYNC_RECORD) ||
-        (o->time_source != SS_TIME_PRECISE && o->time_source != SS_TIME_COARSE) ||
+        (unsigned)o->time_source > SS_TIME_REALTIME ||
         (o->line_flags & ~(unsigned)(SS_LINE_CR_IS_BREAK | SS_LINE_SPLITLINES)) ||
         (o->flags & ~(unsigned)(SS_FILE_READONLY | SS_FILE_POLL | SS_FILE_FORMAT_1)) ||
         o->maxlen > SS__FILE_MAXLEN_LIMIT || o->max_line > SS__FILE_MAX_LINE_LIMIT ||

@@ -8,6 +8,7 @@
 #include "linebuf/linebuf_int.h"
 #include "util/clock.h"
 #include "util/records.h"
+#include "util/wallclock.h"
 
 #define MAXLEN_LIMIT (1u << 28)
 #define MAX_LINE_LIMIT (256u << 20)
@@ -49,7 +50,7 @@ int ss_linebuf_new(ss_linebuf **ret, const ss_linebuf_opts *opts)
     if (!opts)
         opts = &defaults;
     if ((opts->full != SS_FULL_DROP_OLDEST && opts->full != SS_FULL_DROP_NEWEST) ||
-        (opts->time_source != SS_TIME_PRECISE && opts->time_source != SS_TIME_COARSE) ||
+        (unsigned)opts->time_source > SS_TIME_REALTIME ||
         (opts->line_flags &
          ~(unsigned)(SS_LINE_CR_IS_BREAK | SS_LINE_SPLITLINES | SS_LINE_CR_REDRAW)) ||
         ((opts->line_flags & SS_LINE_CR_REDRAW) &&
@@ -70,7 +71,7 @@ int ss_linebuf_new(ss_linebuf **ret, const ss_linebuf_opts *opts)
         goto out_free;
 
     ss__source_copy(lb->source, opts->source);
-    lb->coarse_time = opts->time_source == SS_TIME_COARSE;
+    lb->clock = ss__wallclock_resolve(opts->time_source);
     ss__ring_hdr *hdr = lb->ring.hdr;
     /* A partial line left in a file ring by its previous owner is stored as a
      * record of its own: continuing it would mix two writers' bytes in one line. */
@@ -167,11 +168,11 @@ int ss_linebuf_write(ss_linebuf *lb, const void *data, size_t len)
     if (!lb || (!data && len))
         return -EINVAL;
     /* the clock is read before taking the lock, to keep the lock short */
-    int64_t now = ss__now_ns(lb->coarse_time);
+    int64_t now = ss__wallclock_ns(lb->clock);
     pthread_mutex_lock(&lb->mu);
     int rc = SS_ECLOSED;
     if (!lb->closed) {
-        lb->now_ns = now;
+        lb->now_ns = ss__linebuf_stamp_locked(lb, now);
         rc = ss__lineasm_feed(&lb->defw, data, len, default_emit, lb);
         note_partial(lb);
     }
@@ -186,7 +187,7 @@ int ss_linebuf_new_line(ss_linebuf *lb)
     pthread_mutex_lock(&lb->mu);
     int rc = SS_ECLOSED;
     if (!lb->closed) {
-        lb->now_ns = ss__now_ns(lb->coarse_time);
+        lb->now_ns = ss__linebuf_stamp_locked(lb, ss__wallclock_ns(lb->clock));
         rc = ss__lineasm_flush(&lb->defw, default_emit, lb);
         note_partial(lb);
     }
@@ -204,7 +205,7 @@ int ss_linebuf_append(ss_linebuf *lb, ss_kind kind, const void *text, size_t len
     pthread_mutex_lock(&lb->mu);
     int rc = SS_ECLOSED;
     if (!lb->closed) {
-        lb->now_ns = ss__now_ns(lb->coarse_time);
+        lb->now_ns = ss__linebuf_stamp_locked(lb, ss__wallclock_ns(lb->clock));
         rc = ss__lineasm_flush(&lb->defw, default_emit, lb);
         note_partial(lb);
         if (rc == 0)

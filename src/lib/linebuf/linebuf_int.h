@@ -16,11 +16,28 @@ struct ss_linebuf {
     ss__ring ring;
     ss__lineasm defw; /* the default writer's assembler */
     char source[SS_SOURCE_MAX];
-    int64_t now_ns; /* timestamp of the default writer's current write */
+    int64_t now_ns;       /* timestamp of the default writer's current write */
+    int64_t last_ns;      /* the newest stamp given (ss__linebuf_stamp_locked) */
+    ss_time_source clock; /* fixed at creation, resolved (ss__wallclock_resolve) */
     unsigned waiters;
-    bool coarse_time; /* fixed at creation */
     bool closed;
 };
+
+/*
+ * The stamp for a record completed at now (read before taking lb->mu, to keep
+ * the lock short): never older than the last one given, so that time follows
+ * seq although another thread may have read a later time and taken the lock
+ * first. A stamp more than a second older is the system clock stepped back,
+ * and is kept rather than holding every stamp until the clock catches up.
+ * lb->mu must be held.
+ */
+static inline int64_t ss__linebuf_stamp_locked(ss_linebuf *lb, int64_t now)
+{
+    if (now < lb->last_ns && now > lb->last_ns - 1000000000)
+        return lb->last_ns;
+    lb->last_ns = now;
+    return now;
+}
 
 /* Store one record and wake waiters; lb->mu must be held and lb not closed.
  * Returns 0 (stored or shed by the full policy) or SS_ETOOBIG. */

@@ -11,8 +11,8 @@
 #include <syncstream/linebuf.h>
 
 #include "linebuf/linebuf_int.h"
-#include "util/clock.h"
 #include "util/records.h"
+#include "util/wallclock.h"
 
 struct ss_writer {
     ss_linebuf *lb;
@@ -23,11 +23,6 @@ struct ss_writer {
     bool locked;    /* the current call holds lb->mu */
 };
 
-static int store(ss_writer *w, ss_kind kind, uint32_t flags, const char *text, size_t len)
-{
-    return ss__linebuf_store(w->lb, kind, flags | w->rec_flags, w->source, w->now_ns, text, len);
-}
-
 static int writer_emit(void *ctx, const char *text, size_t len, uint32_t flags)
 {
     ss_writer *w = ctx;
@@ -35,9 +30,10 @@ static int writer_emit(void *ctx, const char *text, size_t len, uint32_t flags)
     if (!w->locked) {
         /* The time belongs to the records: a write that completes no line
          * (most of print()'s calls) reads no clock. */
-        w->now_ns = ss__now_ns(lb->coarse_time);
+        int64_t now = ss__wallclock_ns(lb->clock);
         pthread_mutex_lock(&lb->mu);
         w->locked = true;
+        w->now_ns = ss__linebuf_stamp_locked(lb, now);
     }
     if (lb->closed)
         return SS_ECLOSED;
@@ -107,8 +103,14 @@ int ss_writer_append(ss_writer *w, ss_kind kind, const void *text, size_t len)
     int rc = ss_writer_new_line(w);
     if (rc < 0)
         return rc;
-    w->now_ns = ss__now_ns(w->lb->coarse_time);
-    return store(w, kind, 0, text, len);
+    ss_linebuf *lb = w->lb;
+    int64_t now = ss__wallclock_ns(lb->clock);
+    pthread_mutex_lock(&lb->mu);
+    rc = lb->closed ? SS_ECLOSED
+                    : ss__linebuf_store_locked(lb, kind, w->rec_flags, w->source,
+                                               ss__linebuf_stamp_locked(lb, now), text, len);
+    pthread_mutex_unlock(&lb->mu);
+    return rc;
 }
 
 void ss__writer_partial(const ss_writer *w, const char **ret_text, size_t *ret_len)

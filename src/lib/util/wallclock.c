@@ -1,0 +1,221 @@
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/wallclock.h"
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#define HAVE_TSC 1
+#endif
+
+static int64_t realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#ifdef HAVE_TSC
+
+/* Whether /proc/cpuinfo's first "flags" line names both flags: an invariant
+ * counter ticks at one rate whatever the core's frequency or sleep state. */
+static bool cpu_has_invariant_tsc(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    if (!f)
+        return false;
+    char *line = NULL;
+    size_t cap = 0;
+    bool ok = false;
+    while (getline(&line, &cap, f) > 0) {
+        if (strncmp(line, "flags", 5) != 0)
+            continue;
+        ok = strstr(line, " constant_tsc") && strstr(line, " nonstop_tsc");
+        break;
+    }
+    free(line);
+    fclose(f);
+    return ok;
+}
+
+/*
+ * The anchor, published under a sequence lock: a reader retries while seq is
+ * odd (a renewal is writing) or changed under it. Every field is accessed
+ * atomically, acquire loads keeping the second look at seq after the fields,
+ * so that no fence is needed (ThreadSanitizer does not model fences).
+ */
+static struct {
+    uint64_t seq;
+    uint64_t tsc;  /* the counter at the anchor */
+    int64_t ns;    /* CLOCK_REALTIME at the anchor */
+    uint64_t mult; /* nanoseconds per tick in 32.32 fixed point; 0: calibrating */
+    uint64_t span; /* ticks after tsc that the anchor serves */
+} anchor;
+
+/* Taken by the one thread that renews the anchor; the others read on. */
+static pthread_mutex_t renew_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Reads that find no anchor (or one being calibrated) renew after this many
+ * ticks: 1-2 ms at 2-4 GHz, enough to measure the rate to a few ppm. */
+#define CALIBRATE_TICKS (1ull << 22)
+/* A counter read and a clock read taken further apart than this (the thread
+ * was preempted between them) are taken again. */
+#define PAIR_MAX_TICKS (1ull << 15)
+
+/* CLOCK_REALTIME with the counter at the same instant (*ret_tsc). */
+static int64_t sample_pair(uint64_t *ret_tsc)
+{
+    int64_t ns = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t t0 = __rdtsc();
+        ns = realtime_ns();
+        uint64_t t1 = __rdtsc();
+        *ret_tsc = t0 + (t1 - t0) / 2;
+        if (t1 - t0 < PAIR_MAX_TICKS)
+            break;
+    }
+    return ns;
+}
+
+static void publish(uint64_t tsc, int64_t ns, uint64_t mult, uint64_t span)
+{
+    uint64_t seq = __atomic_load_n(&anchor.seq, __ATOMIC_RELAXED);
+    __atomic_store_n(&anchor.seq, seq + 1, __ATOMIC_RELAXED);
+    /* release: the odd seq is seen before any of the new fields */
+    __atomic_store_n(&anchor.tsc, tsc, __ATOMIC_RELEASE);
+    __atomic_store_n(&anchor.ns, ns, __ATOMIC_RELEASE);
+    __atomic_store_n(&anchor.mult, mult, __ATOMIC_RELEASE);
+    __atomic_store_n(&anchor.span, span, __ATOMIC_RELEASE);
+    __atomic_store_n(&anchor.seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* Start measuring the rate afresh from (tsc, ns). */
+static void start_calibration(uint64_t tsc, int64_t ns)
+{
+    publish(tsc, ns, 0, CALIBRATE_TICKS);
+}
+
+/* The rate that makes ticks last ns nanoseconds, or 0 if implausible (below
+ * 100 MHz or above 20 GHz, or too long an interval to compute). */
+static uint64_t rate_of(uint64_t ticks, int64_t ns)
+{
+    if (ns <= 0 || ns > 2000000000 || ticks == 0)
+        return 0;
+    uint64_t mult = ((uint64_t)ns << 32) / ticks;
+    return mult > (10ull << 32) || mult < (1ull << 32) / 20 ? 0 : mult;
+}
+
+/* A read outside the anchor's span: renew the anchor unless another thread
+ * is at it, and return CLOCK_REALTIME. */
+static int64_t renew(void)
+{
+    uint64_t tsc;
+    int64_t ns = sample_pair(&tsc);
+    if (pthread_mutex_trylock(&renew_mu) != 0)
+        return ns;
+    /* Only this thread writes the anchor, so it may read it plainly. */
+    uint64_t a_tsc = __atomic_load_n(&anchor.tsc, __ATOMIC_RELAXED);
+    int64_t a_ns = __atomic_load_n(&anchor.ns, __ATOMIC_RELAXED);
+    uint64_t a_mult = __atomic_load_n(&anchor.mult, __ATOMIC_RELAXED);
+    uint64_t a_span = __atomic_load_n(&anchor.span, __ATOMIC_RELAXED);
+    uint64_t d = tsc - a_tsc;
+    if (a_ns == 0 || (int64_t)d < 0) {
+        /* No anchor yet, or this core's counter is behind the anchor's: start
+         * over from here. */
+        start_calibration(tsc, ns);
+    } else if (d < a_span) {
+        /* another thread renewed it meanwhile */
+    } else {
+        uint64_t mult = rate_of(d, ns - a_ns);
+        bool ok = mult != 0;
+        if (ok && a_mult) {
+            /* The old rate must have predicted now well, or the clock stepped. */
+            int64_t err = a_ns + (int64_t)(((unsigned __int128)d * a_mult) >> 32) - ns;
+            ok = err < SS__WALLCLOCK_MAX_ERR_NS && err > -SS__WALLCLOCK_MAX_ERR_NS;
+        }
+        if (ok)
+            publish(tsc, ns, mult, ((uint64_t)SS__WALLCLOCK_RENEW_MS * 1000000 << 32) / mult);
+        else
+            start_calibration(tsc, ns);
+    }
+    pthread_mutex_unlock(&renew_mu);
+    return ns;
+}
+
+static int64_t tsc_ns(void)
+{
+    for (;;) {
+        uint64_t seq = __atomic_load_n(&anchor.seq, __ATOMIC_ACQUIRE);
+        uint64_t a_tsc = __atomic_load_n(&anchor.tsc, __ATOMIC_ACQUIRE);
+        int64_t a_ns = __atomic_load_n(&anchor.ns, __ATOMIC_ACQUIRE);
+        uint64_t mult = __atomic_load_n(&anchor.mult, __ATOMIC_ACQUIRE);
+        uint64_t span = __atomic_load_n(&anchor.span, __ATOMIC_ACQUIRE);
+        uint64_t tsc = __rdtsc();
+        if ((seq & 1) || __atomic_load_n(&anchor.seq, __ATOMIC_RELAXED) != seq)
+            continue;
+        /* unsigned: a counter behind the anchor (another core's) is out of span */
+        uint64_t d = tsc - a_tsc;
+        if (d >= span)
+            return renew(); /* also the first read: span is 0 */
+        if (mult == 0)
+            return realtime_ns(); /* calibrating */
+        /* d < span keeps d * mult below 2^64 (span is RENEW_MS of ticks) */
+        return a_ns + (int64_t)((d * mult) >> 32);
+    }
+}
+
+static bool use_tsc;
+static pthread_once_t tsc_once = PTHREAD_ONCE_INIT;
+
+static void decide_tsc(void)
+{
+    const char *env = getenv("SYNCSTREAM_CLOCK");
+    use_tsc = !(env && strcmp(env, "realtime") == 0) && cpu_has_invariant_tsc();
+}
+
+bool ss__wallclock_tsc(void)
+{
+    pthread_once(&tsc_once, decide_tsc);
+    return use_tsc;
+}
+
+#else
+
+bool ss__wallclock_tsc(void)
+{
+    return false;
+}
+
+static int64_t tsc_ns(void)
+{
+    return realtime_ns();
+}
+
+#endif
+
+ss_time_source ss__wallclock_resolve(ss_time_source src)
+{
+    return src == SS_TIME_PRECISE && !ss__wallclock_tsc() ? SS_TIME_REALTIME : src;
+}
+
+int64_t ss__wallclock_ns(ss_time_source src)
+{
+    switch (src) {
+    case SS_TIME_PRECISE:
+        return tsc_ns();
+    case SS_TIME_COARSE:
+        return coarse_ns();
+    default:
+        return realtime_ns();
+    }
+}

@@ -1,0 +1,45 @@
+/*
+ * Record timestamps: wall-clock nanoseconds since the epoch, cheaply.
+ *
+ * clock_gettime(CLOCK_REALTIME) costs 20-30 ns in a VM, more than storing a
+ * whole record. Where the CPU has an invariant time-stamp counter (x86-64 whose
+ * /proc/cpuinfo lists constant_tsc and nonstop_tsc), SS_TIME_PRECISE instead
+ * extrapolates CLOCK_REALTIME from rdtsc: a counter read, a multiply and an add.
+ *
+ * An anchor pairs a counter value with CLOCK_REALTIME. The first reader after
+ * SS__WALLCLOCK_RENEW_MS renews it and re-measures the counter's rate over that
+ * interval, so the extrapolation tracks NTP's slewing. A renewal that finds the
+ * extrapolated time more than SS__WALLCLOCK_MAX_ERR_NS off (the system clock
+ * was stepped, the VM paused) calibrates again from scratch; while the rate is
+ * being measured (about 2 ms) reads fall back to clock_gettime. So a timestamp
+ * is within SS__WALLCLOCK_MAX_ERR_NS of CLOCK_REALTIME, except in the
+ * SS__WALLCLOCK_RENEW_MS after a step of the system clock.
+ *
+ * SYNCSTREAM_CLOCK=realtime in the environment (read once per process) turns
+ * the counter off: SS_TIME_PRECISE then reads clock_gettime as SS_TIME_REALTIME
+ * does. Every function is thread-safe.
+ */
+#ifndef SS_UTIL_WALLCLOCK_H
+#define SS_UTIL_WALLCLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <syncstream/linebuf.h>
+
+#define SS__WALLCLOCK_RENEW_MS 10
+#define SS__WALLCLOCK_MAX_ERR_NS 100000
+
+/* Whether SS_TIME_PRECISE reads the time-stamp counter in this process
+ * (decided at the first call). */
+bool ss__wallclock_tsc(void);
+
+/* The time source a buffer asked for, as it will be read: SS_TIME_PRECISE
+ * becomes SS_TIME_REALTIME where the counter is not used. */
+ss_time_source ss__wallclock_resolve(ss_time_source src);
+
+/* Now, in nanoseconds since the epoch, from a source ss__wallclock_resolve()
+ * returned. */
+int64_t ss__wallclock_ns(ss_time_source src);
+
+#endif
