@@ -57,6 +57,9 @@ if [[ "${1:-build}" == bench ]]; then
     # its file and host modes also need fasteners, urllib3, packaging and Flask.
     packages+=(g++ libspdlog-dev python3 python3-pexpect python3-typing-extensions)
     packages+=(python3-fasteners python3-urllib3 python3-packaging python3-flask)
+    # bench_host compares with wrk; bench_proc with GNU parallel; bench_host_redis
+    # with redis-benchmark.
+    packages+=(wrk parallel redis-server redis-tools)
 fi
 
 missing=()
