@@ -211,6 +211,13 @@ static char *read_target(ss_stream *s, char *scratch, size_t scratch_len, size_t
 
 static bool do_reads(ss_stream *s, char *scratch, size_t scratch_len)
 {
+    /* A transport that is its fds and nothing more (no bytes of its own to
+     * flush, no timed work or events) was drained by a read that gave less
+     * than asked: the read after it would be -EAGAIN, a syscall spent with the
+     * lock held while a caller waits for the bytes (the round trip). If more
+     * came meanwhile, level-triggered epoll reports the fd again. */
+    const ss_transport_ops *o = s->t.ops;
+    bool plain = !o->flush && !o->timeout_ms && !o->next_event;
     bool changed = false;
     for (int i = 0; i < SS__EV_BUDGET && !s->eof && !s->rerr; i++) {
         size_t len = ss__read_room(s);
@@ -239,6 +246,8 @@ static bool do_reads(ss_stream *s, char *scratch, size_t scratch_len)
              * read buffer's free end, which they leave as it was */
             deliver(s, chan, dst, (size_t)n);
         }
+        if (plain && n > 0 && (size_t)n < len)
+            break;
     }
     return changed;
 }
