@@ -147,17 +147,23 @@ static void test_damage_detected(void **state)
         char *line =
             format_one(v, 123, 1700000000000000000LL, SS_KIND_LINE, 0, "src", "some text", 9, &n);
         ss__file_rec r;
+        uint64_t seq = 0; /* scanning's check, the CRC and seq only, too */
         for (size_t i = 0; i < n; i++) {
             char saved = line[i];
             for (int d = 1; d < 256; d += 37) {
                 line[i] = (char)(saved + d);
                 assert_int_equal(ss__file_rec_parse(v, line, n, &r, NULL, NULL), SS_ECORRUPT);
+                assert_int_equal(ss__file_rec_seq(v, line, n, &seq), SS_ECORRUPT);
             }
             line[i] = saved;
         }
-        for (size_t cut = 0; cut < n; cut++)
+        for (size_t cut = 0; cut < n; cut++) {
             assert_int_equal(ss__file_rec_parse(v, line, cut, &r, NULL, NULL), SS_ECORRUPT);
+            assert_int_equal(ss__file_rec_seq(v, line, cut, &seq), SS_ECORRUPT);
+        }
         assert_int_equal(ss__file_rec_parse(v, line, n, &r, NULL, NULL), 0);
+        assert_int_equal(ss__file_rec_seq(v, line, n, &seq), 0);
+        assert_int_equal(seq, 123);
         free(line);
     }
 }

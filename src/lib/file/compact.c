@@ -137,8 +137,13 @@ int ss__file_compact(ss_filebuf *fb, uint64_t new_base)
     if (fb->sync != SS_FILE_SYNC_NEVER)
         ss__file_sync_dir(fb); /* the data is safe either way: best effort */
 
-    /* The new file is ours and locked; closing the old one drops its lock. */
-    close(fb->fd);
+    /* The new file is ours and locked. The old one's lock goes at once (its
+     * waiters go on to the new file's); closing it waits until the new lock is
+     * released. */
+    ss__file_unlock_fd(fb->fd);
+    if (fb->retired_fd >= 0)
+        close(fb->retired_fd);
+    fb->retired_fd = fb->fd;
     fb->fd = tfd;
     if (fstat(tfd, &st) == 0) {
         fb->ino = st.st_ino;

@@ -48,7 +48,7 @@ int ss_filebuf_open(ss_filebuf **ret, const char *path, const ss_filebuf_opts *o
     ss_filebuf *fb = calloc(1, sizeof(*fb));
     if (!fb)
         return -ENOMEM;
-    fb->fd = -1;
+    fb->fd = fb->retired_fd = -1;
     fb->wake_fd = -1;
     fb->path = strdup(path);
     char *copy = strdup(path);

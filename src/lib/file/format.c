@@ -565,3 +565,14 @@ int ss__file_rec_parse(unsigned version, const char *line, size_t len, ss__file_
     *ret = r;
     return 0;
 }
+
+int ss__file_rec_seq(unsigned version, const char *line, size_t len, uint64_t *ret_seq)
+{
+    const char *p = line, *meta_end, *text_start, *text_end;
+    if (check_line(version, line, len, &meta_end, &text_start, &text_end) < 0)
+        return SS_ECORRUPT;
+    const char *fields_end = meta_end ? meta_end : text_end;
+    if (parse_u64(&p, fields_end, ret_seq) < 0 || *ret_seq == 0 || expect(&p, fields_end, " ") < 0)
+        return SS_ECORRUPT;
+    return 0;
+}

@@ -121,6 +121,15 @@ int ss__file_rec_format(ss__buf *out, ss__time_cache *tc, unsigned version, uint
 int ss__file_rec_parse(unsigned version, const char *line, size_t len, ss__file_rec *ret,
                        char *text, size_t *ret_text_len);
 
+/*
+ * Only check a record line's CRC and read its seq (> 0) into *ret_seq: what
+ * scanning the file needs, under the lock, for every line another writer
+ * appended. A line whose CRC matches was written whole by a writer; its other
+ * fields are checked when it is read (ss__file_rec_parse). Returns 0 or
+ * SS_ECORRUPT.
+ */
+int ss__file_rec_seq(unsigned version, const char *line, size_t len, uint64_t *ret_seq);
+
 /* Whether a line (without its '\n') is the moved marker. */
 bool ss__file_is_moved(const char *line, size_t len);
 
