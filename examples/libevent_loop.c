@@ -10,6 +10,7 @@
  * 10 seconds.
  */
 #include <event2/event.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,9 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
 int main(void)
 {
+    /* turns run on this thread: a program that closed its stdin must make
+     * a write fail with EPIPE, not kill us */
+    signal(SIGPIPE, SIG_IGN);
     app a = {0};
     int rc = ss_loop_new(&a.loop, SS_LOOP_EXTERNAL);
     if (rc < 0) {

@@ -62,8 +62,8 @@ typedef struct ss_capture_opts {
  * *ret must be ended with ss_capture_end() before lb is freed. Flushes stdio
  * (fflush(NULL)) first. Without opts->loop, starts one thread, which runs with
  * every signal blocked (a shared threaded loop's does too; with an external
- * loop a tee writes on the thread that runs ss_loop_run_ready(), so block
- * SIGPIPE there if the tee's destination may close).
+ * loop a tee writes on the thread that runs ss_loop_run_ready(): see
+ * SIGPIPE in loop.h).
  * Returns 0, -EBADF (fd not open), -EINVAL (ret or lb NULL), SS_ECLOSED,
  * -ENOMEM, or a negative errno from pipe, dup, eventfd or pthread_create
  * (nothing is changed then; *ret is written only on success).

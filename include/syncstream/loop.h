@@ -31,6 +31,12 @@
  * needs itself, on the calling thread (after a turn under way on another
  * thread has ended), so it never waits for the program's loop.
  *
+ * Signals. A threaded loop's thread blocks every signal, so a write to a
+ * closed pipe (a program's stdin on an exec stream, a capture's tee) fails
+ * with EPIPE. An external loop's turns run on the program's thread: ignore
+ * SIGPIPE there (signal(SIGPIPE, SIG_IGN), as most event-loop programs do),
+ * or such a write kills the process.
+ *
  * Thread safety: every function here may be called from any thread, and
  * ss_loop_run_ready() from several at once (turns run one after the other).
  * None may be called from a bridge callback (stream.h), which runs inside a

@@ -2,9 +2,11 @@
  * test_evloop.c: the library's one event loop (src/lib/util/evloop.h) on its
  * own thread: fd callbacks for the mask asked, an fd with mask 0 out of epoll
  * (a hang-up on it wakes nobody), timers armed, re-armed and cancelled from
- * another thread, hooks on every turn, and the last turn of a stop.
+ * another thread, hooks on every turn, added and removed while it runs, and
+ * the last turn of a stop; a loop driven from outside.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <unistd.h>
@@ -236,6 +238,75 @@ static void test_stop_runs_hooks(void **unused)
     ss__evloop_free(l);
 }
 
+static int on_extra(ss__evhook *h)
+{
+    bump(&st.fired[(intptr_t)h->arg]);
+    return -1;
+}
+
+/* Hooks come and go while the loop runs: one added runs on the next turns,
+ * one removed never runs again once the removal returns; a pass runs the
+ * hooks after the call. */
+static void test_hooks_while_running(void **unused)
+{
+    (void)unused;
+    state_reset();
+    ss__evhook extra = {.fn = on_extra, .arg = (void *)(intptr_t)0};
+    ss__evloop_add_hook(loop, &extra);
+    assert_true(wait_for(&st.fired[0], 1) >= 1);
+    int before = read_value(&st.fired[0]);
+    assert_int_equal(ss__evloop_pass(loop), 0);
+    assert_true(read_value(&st.fired[0]) > before);
+
+    ss__evloop_remove_hook(loop, &extra);
+    int after = read_value(&st.fired[0]);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ss__evloop_pass(loop), 0);
+    assert_int_equal(read_value(&st.fired[0]), after);
+    /* the loop's own hook went on all along */
+    assert_true(read_value(&st.turns) >= 5);
+    /* a hook not on the loop: nothing */
+    ss__evloop_remove_hook(loop, &extra);
+}
+
+/* A loop never started is driven from here: its fd says when a turn has
+ * work, its timeout when a timer is due, and each turn runs without sleeping
+ * (and is refused on a started loop). */
+static void test_driven_from_outside(void **unused)
+{
+    (void)unused;
+    state_reset();
+    assert_int_equal(ss__evloop_run_ready(loop), -EINVAL);
+    ss__evloop *l;
+    assert_int_equal(ss__evloop_new(&l), 0);
+    ss__evhook extra = {.fn = on_extra, .arg = (void *)(intptr_t)0};
+    ss__evloop_add_hook(l, &extra);
+    struct pollfd p = {.fd = ss__evloop_fd(l), .events = POLLIN};
+    /* the add woke it: a turn has work */
+    assert_int_equal(poll(&p, 1, 0), 1);
+    assert_int_equal(ss__evloop_run_ready(l), 0);
+    assert_int_equal(read_value(&st.fired[0]), 1);
+    assert_int_equal(poll(&p, 1, 0), 0);
+    assert_int_equal(ss__evloop_timeout_ms(l), -1);
+
+    ss__evtimer t;
+    ss__evtimer_init(&t, on_timer, (void *)(intptr_t)1);
+    ss__evtimer_set(l, &t, ss__mono_ms() + 50);
+    int ms = ss__evloop_timeout_ms(l);
+    assert_true(ms >= 0 && ms <= 50);
+    while (read_value(&st.fired[1]) == 0) {
+        poll(&p, 1, ss__evloop_timeout_ms(l));
+        assert_int_equal(ss__evloop_run_ready(l), 0);
+    }
+    assert_int_equal(ss__evloop_timeout_ms(l), -1);
+    /* a pass on it is a turn run here */
+    int before = read_value(&st.fired[0]);
+    assert_int_equal(ss__evloop_pass(l), 0);
+    assert_int_equal(read_value(&st.fired[0]), before + 1);
+    ss__evloop_remove_hook(l, &extra);
+    ss__evloop_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +314,8 @@ int main(void)
         cmocka_unit_test(test_mask_zero_leaves_epoll),
         cmocka_unit_test(test_timers),
         cmocka_unit_test(test_stop_runs_hooks),
+        cmocka_unit_test(test_hooks_while_running),
+        cmocka_unit_test(test_driven_from_outside),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
