@@ -345,6 +345,13 @@ typedef struct run_ctx {
 
     ss_procbuf *pb;
     ss_linebuf *lb;
+    /* --keep: a batch's lines go to their job's tail once per run of the same
+     * job's records, only the last tail_cap of them (the tail keeps no more):
+     * a tail append per line locked and copied each line once more. A ring of
+     * tail_n records of started[tail_job], the next at tail_next; tail_cap 0
+     * (no memory for it): each line is appended at once. */
+    const ss_record **tail_pend;
+    size_t tail_cap, tail_n, tail_next, tail_job;
     bool out_error;  /* standard output failed: print nothing more there */
     bool out_closed; /* ...because its reader left (| head): quiet, status 141 */
     bool broken;     /* a runtime failure of ours: exit status 1 */
@@ -476,20 +483,25 @@ static job *job_of(run_ctx *c, const char *source)
     return strncmp(jb->tag, source, SS_SOURCE_MAX) == 0 ? jb : NULL;
 }
 
-/* The prefix of one output line: time, tag and mark, as the options ask. */
+/* The prefix of one output line: time, tag and mark, as the options ask. The
+ * caller holds the stream's lock. The uncolored tags, printed on every line of
+ * a pipe or file, go without fprintf: formatting them was the tagged printer's
+ * largest cost. */
 static void put_prefix(run_ctx *c, FILE *out, const ss_record *rec, const job *jb, char mark)
 {
     if (c->ts) {
         char t[TOOL_TIME_MAX];
-        fputs(tool_format_time(t, rec->time_ns), out);
-        fputc(' ', out);
+        fputs_unlocked(tool_format_time(t, rec->time_ns), out);
+        fputc_unlocked(' ', out);
     }
     if (c->ptag && jb && jb->label) {
-        if (c->color)
+        if (c->color) {
             fprintf(out, "\033[%sm%s\033[0m\t", palette[(size_t)(jb - c->started) % N_COLORS],
                     jb->label);
-        else
-            fprintf(out, "%s\t", jb->label);
+        } else {
+            fputs_unlocked(jb->label, out);
+            fputc_unlocked('\t', out);
+        }
         return;
     }
     if (!c->tag)
@@ -503,7 +515,9 @@ static void put_prefix(run_ctx *c, FILE *out, const ss_record *rec, const job *j
         else
             fputs("| ", out);
     } else {
-        fprintf(out, "%s%c ", tag, mark);
+        fputs_unlocked(tag, out);
+        fputc_unlocked(mark, out);
+        fputc_unlocked(' ', out);
     }
 }
 
@@ -1034,12 +1048,45 @@ static int start_next(run_ctx *c)
     return START_OK;
 }
 
+/* Append the lines noted by tail_note() to their job's tail. */
+static void tail_flush(run_ctx *c)
+{
+    if (c->tail_n == 0)
+        return;
+    job *jb = &c->started[c->tail_job];
+    size_t i = c->tail_next + c->tail_cap - c->tail_n;
+    for (; c->tail_n > 0; c->tail_n--, i++) {
+        const ss_record *rec = c->tail_pend[i % c->tail_cap];
+        if (jb->tail)
+            ss_linebuf_append(jb->tail, SS_KIND_LINE, rec->text, rec->len);
+    }
+}
+
+/* A line of jb for its tail; rec stays valid until the batch ends. */
+static void tail_note(run_ctx *c, job *jb, const ss_record *rec)
+{
+    if (c->tail_cap == 0) {
+        ss_linebuf_append(jb->tail, SS_KIND_LINE, rec->text, rec->len);
+        return;
+    }
+    size_t idx = (size_t)(jb - c->started);
+    if (c->tail_n > 0 && c->tail_job != idx)
+        tail_flush(c);
+    c->tail_job = idx;
+    c->tail_pend[c->tail_next] = rec;
+    if (++c->tail_next == c->tail_cap)
+        c->tail_next = 0;
+    if (c->tail_n < c->tail_cap)
+        c->tail_n++;
+}
+
 /* Handle one record of the shared buffer. */
 static void handle_record(run_ctx *c, const ss_record *rec)
 {
     job *jb = job_of(c, rec->source);
 
     if (rec->flags & SS_REC_EXIT) {
+        tail_flush(c); /* before the summary may read the tail, or it is freed */
         if (jb)
             job_finished(c, jb, rec);
         return;
@@ -1050,7 +1097,7 @@ static void handle_record(run_ctx *c, const ss_record *rec)
         jb->received += rec->len + 1;
         /* the summary shows a redrawn line's last state only */
         if (jb->tail && !(rec->flags & SS_REC_REDRAW))
-            ss_linebuf_append(jb->tail, SS_KIND_LINE, rec->text, rec->len);
+            tail_note(c, jb, rec);
     }
 }
 
@@ -1124,6 +1171,10 @@ static void run_loop(run_ctx *c)
     bool deferred = false;
     size_t seq;
 
+    c->tail_cap = c->keep < FOLLOW_BATCH ? c->keep : FOLLOW_BATCH;
+    if (c->tail_cap > 0 && !(c->tail_pend = calloc(c->tail_cap, sizeof(*c->tail_pend))))
+        c->tail_cap = 0;
+
     for (;;) {
         while (!deferred && !interrupted(c) && !c->out_error && !c->broken && !c->halted &&
                c->running < c->max_jobs && next_job(c, &seq)) {
@@ -1176,6 +1227,7 @@ static void run_loop(run_ctx *c)
         flockfile(stderr);
         for (size_t i = 0; i < set.count; i++)
             handle_record(c, &set.items[i]);
+        tail_flush(c); /* the next follow frees the records */
         funlockfile(stderr);
         funlockfile(stdout);
         ss_procbuf_consumed(c->pb, cursor);
@@ -1185,6 +1237,8 @@ static void run_loop(run_ctx *c)
             deferred = false;
     }
     ss_records_clear(&set);
+    free(c->tail_pend);
+    c->tail_pend = NULL;
 }
 
 /* ---- the summary ---- */

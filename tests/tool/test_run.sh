@@ -402,6 +402,15 @@ run keep 3 run --keep 3 -c 'seq 1 20; echo oops >&2; exit 5' -c 'echo fine' &&
 run keep_default 3 run -c 'seq 1 15; exit 1' &&
     expect_err keep_default '^    \(last 10 of 15 lines\)$' && expect_err keep_default '^    6$' &&
     no_err keep_default '^    5$'
+# Two jobs whose lines interleave: each tail holds its own job's last lines
+# (the printer hands a batch's lines to the tails once per run of one job's).
+run keep_mixed 3 run -j 2 --keep 3 -c 'for i in $(seq 3000); do echo a$i; done; exit 1' \
+    -c 'for i in $(seq 3000); do echo b$i; done; exit 2' &&
+    expect_err keep_mixed '^syncstream: 1:for failed \(exited with status 1\)' &&
+    expect_err keep_mixed '^syncstream: 2:for failed \(exited with status 2\)' &&
+    [ "$(grep -c '^    (last 3 of 3000 lines)$' "$tmp/keep_mixed.err")" = 2 ] &&
+    [ "$(grep '^    [ab]' "$tmp/keep_mixed.err" | tr '\n' ' ')" = "    a2998     a2999     a3000     b2998     b2999     b3000 " ] &&
+    pass "keep_mixed: each job's own last 3 lines" || fail keep_mixed "$(head -c 600 "$tmp/keep_mixed.err")"
 run keep0 3 run --keep 0 -c 'echo hidden; exit 1' &&
     expect_err keep0 '^syncstream: 1:echo failed \(exited with status 1\)' && no_err keep0 '^    '
 run keep_silent 3 run -c 'exit 7' && expect_err keep_silent '^    \(no output\)$'
