@@ -63,11 +63,16 @@ static const char *find_break(const char *p, const char *end)
         if (hits)
             return p + __builtin_ctz((unsigned)hits);
     }
-#endif
     for (; p < end; p++)
         if (*p == '\n' || *p == '\r')
             return p;
     return end;
+#else
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *limit = nl ? nl : end;
+    const char *cr = memchr(p, '\r', (size_t)(limit - p));
+    return cr ? cr : limit;
+#endif
 }
 
 /* The UTF-8 forms of U+0085, U+2028 and U+2029, the multi-byte breaks of
