@@ -7,10 +7,12 @@
  *   spawn          ss_procbuf_spawn of bench_producer, its stdout captured
  *   run            `syncstream run -j 4 -- bench_producer N ::: 1 2 3 4 > /dev/null`
  *   parallel       `parallel --line-buffer -j 4 bench_producer N ::: 1 2 3 4 > /dev/null`
+ *   run --tag, parallel --line-buffer --tag: the same, every line after its
+ *                  job's argument and a tab
  *   raw            forked children, one write(2) per line into a pipe each; the
  *                  parent drains the pipes with poll() into memory, no parsing
  *
- * spawn, run and parallel are measured with both kinds of bench_producer: block
+ * spawn, run and parallel (tagged or not) are measured with both kinds of bench_producer: block
  * writes (fwrite on a fully-buffered stdout, 64 KiB) and one write(2) per line
  * (bench_producer -w). Every figure is the median of -r runs, the transports
  * interleaved run by run. See docs/benchmarks.md.
@@ -170,13 +172,26 @@ static double run_spawn(bool per_line)
 
 /* --- run and parallel: a whole command line, stdout to a file ------------------ */
 
-/* argv for `TOOL [run -j 4 --] | [--line-buffer -j 4] bench_producer [-w] N ::: 1 2 3 4`. */
-static void build_argv(char **argv, bool parallel, bool per_line, char *nstr)
+/*
+ * The command lines measured, numbered 0 to N_CMDS - 1: bit 0 one write(2) per
+ * line (bench_producer -w), bit 1 GNU parallel instead of syncstream run,
+ * bit 2 --tag.
+ */
+#define N_CMDS 8
+#define CMD_PER_LINE 1
+#define CMD_PARALLEL 2
+#define CMD_TAG 4
+
+/* argv for `TOOL [run -j 4 [--tag] --] | [--line-buffer [--tag] -j 4]
+ * bench_producer [-w] N ::: 1 2 3 4`. */
+static void build_argv(char **argv, int cmd, char *nstr)
 {
     int a = 0;
-    if (parallel) {
+    if (cmd & CMD_PARALLEL) {
         argv[a++] = g_parallel;
         argv[a++] = (char *)"--line-buffer";
+        if (cmd & CMD_TAG)
+            argv[a++] = (char *)"--tag";
         argv[a++] = (char *)"-j";
         argv[a++] = (char *)"4";
     } else {
@@ -184,10 +199,12 @@ static void build_argv(char **argv, bool parallel, bool per_line, char *nstr)
         argv[a++] = (char *)"run";
         argv[a++] = (char *)"-j";
         argv[a++] = (char *)"4";
+        if (cmd & CMD_TAG)
+            argv[a++] = (char *)"--tag";
         argv[a++] = (char *)"--";
     }
     argv[a++] = g_producer;
-    if (per_line)
+    if (cmd & CMD_PER_LINE)
         argv[a++] = (char *)"-w";
     argv[a++] = nstr;
     argv[a++] = (char *)":::";
@@ -257,10 +274,10 @@ static double time_command(char **argv, int out_fd, uint64_t *lost)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? dt : -1;
 }
 
-static double run_command(bool parallel, bool per_line, uint64_t *lost)
+static double run_command(int cmd, uint64_t *lost)
 {
     char *argv[16];
-    build_argv(argv, parallel, per_line, g_nstr);
+    build_argv(argv, cmd, g_nstr);
     double dt = time_command(argv, -1, lost);
     if (dt < 0)
         die(argv[0], "the command failed");
@@ -268,32 +285,34 @@ static double run_command(bool parallel, bool per_line, uint64_t *lost)
 }
 
 /* Untimed: run the command with its stdout into memory. It must print whole
- * producer lines only (mixed lines end the benchmark); *printed counts them and
- * *lost counts the lines it said it lost. Returns false when the command failed. */
-static bool verify_command(bool parallel, bool per_line, size_t n, uint64_t *printed,
-                           uint64_t *lost)
+ * producer lines only (mixed lines end the benchmark), tagged, the tag "1\t"
+ * to "4\t"; *printed counts them and *lost counts the lines it said it lost.
+ * Returns false when the command failed. */
+static bool verify_command(int cmd, size_t n, uint64_t *printed, uint64_t *lost)
 {
     char nstr[32];
     snprintf(nstr, sizeof(nstr), "%zu", n);
     char *argv[16];
-    build_argv(argv, parallel, per_line, nstr);
+    build_argv(argv, cmd, nstr);
     int fd = memfd_create("bench_proc", MFD_CLOEXEC);
     if (fd < 0)
         die("memfd_create", strerror(errno));
     bool ok = time_command(argv, fd, lost) >= 0;
     off_t size = lseek(fd, 0, SEEK_END);
-    if (ok && size % LINE != 0)
+    size_t tag = cmd & CMD_TAG ? 2 : 0, step = tag + LINE;
+    if (ok && size % step != 0)
         die(argv[0], "its output is not a whole number of lines");
     if (ok && size > 0) {
         char *p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED)
             die("mmap", strerror(errno));
-        for (size_t off = 0; off < (size_t)size; off += LINE)
-            if (memcmp(p + off, g_line, LINE) != 0)
+        for (size_t off = 0; off < (size_t)size; off += step)
+            if ((tag && (p[off] < '1' || p[off] > '0' + PRODUCERS || p[off + 1] != '\t')) ||
+                memcmp(p + off + tag, g_line, LINE) != 0)
                 die(argv[0], "a line of its output is not a producer's line (mixed lines?)");
         munmap(p, (size_t)size);
     }
-    *printed = ok ? (uint64_t)size / LINE : 0;
+    *printed = ok ? (uint64_t)size / step : 0;
     close(fd);
     return ok;
 }
@@ -390,8 +409,27 @@ enum {
     T_PARALLEL_LINE,
     T_RAW,
     T_RAW_SOCK,
+    T_RUN_BLOCK_TAG,
+    T_RUN_LINE_TAG,
+    T_PARALLEL_BLOCK_TAG,
+    T_PARALLEL_LINE_TAG,
     T_COUNT
 };
+
+/* The row of each command line (see N_CMDS). */
+static const int g_cmd_row[N_CMDS] = {
+    T_RUN_BLOCK,     T_RUN_LINE,     T_PARALLEL_BLOCK,     T_PARALLEL_LINE,
+    T_RUN_BLOCK_TAG, T_RUN_LINE_TAG, T_PARALLEL_BLOCK_TAG, T_PARALLEL_LINE_TAG,
+};
+
+/* The command line of row t, or -1 for a row that runs none. */
+static int cmd_of(int t)
+{
+    for (int k = 0; k < N_CMDS; k++)
+        if (g_cmd_row[k] == t)
+            return k;
+    return -1;
+}
 
 static const struct {
     const char *key, *name, *writes;
@@ -406,6 +444,10 @@ static const struct {
     [T_PARALLEL_LINE] = {"d2", "(d') parallel --line-buffer", "write(2) per line"},
     [T_RAW] = {"e", "(e) raw pipes + poll", "write(2) per line"},
     [T_RAW_SOCK] = {"f", "(f) raw socketpairs + poll", "send(2) per 80-byte frame"},
+    [T_RUN_BLOCK_TAG] = {"g", "(g) syncstream run --tag", "fwrite, 64 KiB blocks"},
+    [T_RUN_LINE_TAG] = {"g2", "(g') syncstream run --tag", "write(2) per line"},
+    [T_PARALLEL_BLOCK_TAG] = {"h", "(h) parallel --line-buffer --tag", "fwrite, 64 KiB blocks"},
+    [T_PARALLEL_LINE_TAG] = {"h2", "(h') parallel --line-buffer --tag", "write(2) per line"},
 };
 
 /* -T: the rows to run, as their keys separated by commas; NULL: all. */
@@ -430,16 +472,17 @@ static bool available(int t)
 {
     if (!selected(t))
         return false;
-    if (t == T_RUN_BLOCK || t == T_RUN_LINE)
-        return g_have_run;
-    if (t == T_PARALLEL_BLOCK || t == T_PARALLEL_LINE)
-        return g_have_parallel;
+    int cmd = cmd_of(t);
+    if (cmd >= 0)
+        return cmd & CMD_PARALLEL ? g_have_parallel : g_have_run;
     return true;
 }
 
 static double run_one(int t, uint64_t *lost)
 {
     *lost = 0;
+    if (cmd_of(t) >= 0)
+        return run_command(cmd_of(t), lost);
     switch (t) {
     case T_MIRRORS:
         return run_mirrors(false);
@@ -449,14 +492,6 @@ static double run_one(int t, uint64_t *lost)
         return run_spawn(false);
     case T_SPAWN_LINE:
         return run_spawn(true);
-    case T_RUN_BLOCK:
-        return run_command(false, false, lost);
-    case T_RUN_LINE:
-        return run_command(false, true, lost);
-    case T_PARALLEL_BLOCK:
-        return run_command(true, false, lost);
-    case T_PARALLEL_LINE:
-        return run_command(true, true, lost);
     case T_RAW_SOCK:
         return run_raw(true);
     default:
@@ -523,7 +558,7 @@ static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [-n lines_per_producer] [-r runs] [-t syncstream_tool] "
-            "[-p bench_producer] [-P parallel] [-T a,a2,b,b2,c,c2,d,d2,e,f]\n",
+            "[-p bench_producer] [-P parallel] [-T a,a2,b,b2,c,c2,d,d2,e,f,g,g2,h,h2]\n",
             argv0);
     exit(2);
 }
@@ -579,24 +614,25 @@ int main(int argc, char **argv)
         snprintf(g_parallel, sizeof(g_parallel), "%s", parallel);
     g_have_parallel = parallel ? access(g_parallel, X_OK) == 0
                                : find_in_path("parallel", g_parallel, sizeof(g_parallel));
-    bool want_parallel = selected(T_PARALLEL_BLOCK) || selected(T_PARALLEL_LINE);
+    bool want_run = false, want_parallel = false;
+    for (int k = 0; k < N_CMDS; k++)
+        if (selected(g_cmd_row[k]))
+            *(k & CMD_PARALLEL ? &want_parallel : &want_run) = true;
 
-    /* Both commands must print whole producer lines only, or be left out: a
+    /* Every command must print whole producer lines only, or be left out: a
      * short check, then one at full size into memory (untimed). */
-    uint64_t p_small, l_small, full_printed[4] = {0}, full_lost[4] = {0};
-    g_have_run = (selected(T_RUN_BLOCK) || selected(T_RUN_LINE)) && access(g_tool, X_OK) == 0 &&
-                 verify_command(false, false, 1000, &p_small, &l_small) &&
-                 verify_command(false, true, 1000, &p_small, &l_small);
-    if (g_have_parallel && want_parallel &&
-        !(verify_command(true, false, 1000, &p_small, &l_small) &&
-          verify_command(true, true, 1000, &p_small, &l_small)))
-        die(g_parallel, "failed on a short run");
-    for (int k = 0; k < 4; k++) {
-        bool par = k >= 2;
-        if ((par ? g_have_parallel && want_parallel : g_have_run) &&
-            !verify_command(par, k % 2 == 1, g_n, &full_printed[k], &full_lost[k]))
-            die(par ? g_parallel : g_tool, "failed on the full-size check");
+    uint64_t p_small, l_small, full_printed[N_CMDS] = {0}, full_lost[N_CMDS] = {0};
+    g_have_run = want_run && access(g_tool, X_OK) == 0;
+    for (int k = 0; k < N_CMDS; k++) {
+        if (!available(g_cmd_row[k]) || verify_command(k, 1000, &p_small, &l_small))
+            continue;
+        if (k & CMD_PARALLEL)
+            die(g_parallel, "failed on a short run");
+        g_have_run = false;
     }
+    for (int k = 0; k < N_CMDS; k++)
+        if (available(g_cmd_row[k]) && !verify_command(k, g_n, &full_printed[k], &full_lost[k]))
+            die(k & CMD_PARALLEL ? g_parallel : g_tool, "failed on the full-size check");
 
     char pver[128] = "not installed";
     if (g_have_parallel)
@@ -606,16 +642,22 @@ int main(int argc, char **argv)
            PRODUCERS, g_n, LINE, runs, sysconf(_SC_NPROCESSORS_ONLN), ss_version(), pver);
     if (!g_have_parallel && want_parallel)
         printf("parallel: n/a (GNU parallel is not installed; Debian package 'parallel')\n");
-    if (!g_have_run && (selected(T_RUN_BLOCK) || selected(T_RUN_LINE)))
+    if (!g_have_run && want_run)
         printf("syncstream run: n/a (%s missing or `run` failed)\n", g_tool);
-    static const char *const check_names[4] = {"run, blocks", "run, write per line",
-                                               "parallel, blocks", "parallel, write per line"};
-    if (g_have_run || (g_have_parallel && want_parallel))
+    static const char *const check_names[N_CMDS] = {"run, blocks",
+                                                    "run, write per line",
+                                                    "parallel, blocks",
+                                                    "parallel, write per line",
+                                                    "run --tag, blocks",
+                                                    "run --tag, write per line",
+                                                    "parallel --tag, blocks",
+                                                    "parallel --tag, write per line"};
+    if (g_have_run || g_have_parallel)
         printf("full-size check, stdout into memory (lines printed / reported lost / of %llu):\n",
                (unsigned long long)(PRODUCERS * g_n));
-    for (int k = 0; k < 4; k++)
-        if (k >= 2 ? g_have_parallel && want_parallel : g_have_run)
-            printf("  %-26s %10llu / %llu\n", check_names[k], (unsigned long long)full_printed[k],
+    for (int k = 0; k < N_CMDS; k++)
+        if (available(g_cmd_row[k]))
+            printf("  %-30s %10llu / %llu\n", check_names[k], (unsigned long long)full_printed[k],
                    (unsigned long long)full_lost[k]);
     printf("\n");
     fflush(stdout);
@@ -665,20 +707,35 @@ int main(int argc, char **argv)
                m[T_MIRRORS] / m[T_RAW] >= 0.5 ? "met" : "missed");
     else
         printf("| mirrors / raw | n/a | >= 0.5x: n/a |\n");
-    if (available(T_RUN_BLOCK) && available(T_PARALLEL_BLOCK)) {
-        double blk = m[T_RUN_BLOCK] / m[T_PARALLEL_BLOCK];
-        bool lossy = maxl[T_RUN_BLOCK] > 0 || full_printed[0] != PRODUCERS * g_n;
-        printf("| run / parallel, block writes | %.2fx | >= 2x: %s |\n", blk,
-               lossy      ? "missed (run lost lines)"
-               : blk >= 2 ? "met"
-                          : "missed");
-    } else {
-        printf("| run / parallel, block writes | n/a | >= 2x: n/a |\n");
+    /* issue 18's targets: run against parallel, 2x on block writers, 1.5x
+     * with one write per line, tagged and untagged; a run that lost a line
+     * misses its target whatever its speed */
+    static const int run_cmds[] = {0, CMD_PER_LINE, CMD_TAG, CMD_TAG | CMD_PER_LINE};
+    char targets[4][160];
+    int n_targets = 0;
+    for (size_t i = 0; i < sizeof(run_cmds) / sizeof(run_cmds[0]); i++) {
+        int k = run_cmds[i], tr = g_cmd_row[k], tp = g_cmd_row[k | CMD_PARALLEL];
+        double want = k & CMD_PER_LINE ? 1.5 : 2;
+        char what[80];
+        snprintf(what, sizeof(what), "run%s / parallel, %s", k & CMD_TAG ? " --tag" : "",
+                 k & CMD_PER_LINE ? "write per line" : "block writes");
+        if (!available(tr) || !available(tp)) {
+            printf("| %s | n/a | >= %gx: n/a |\n", what, want);
+            continue;
+        }
+        double ratio = m[tr] / m[tp];
+        bool lossy = maxl[tr] > 0 || full_printed[k] != PRODUCERS * g_n;
+        const char *verdict = lossy ? "missed (run lost lines)" : ratio >= want ? "met" : "missed";
+        printf("| %s | %.2fx | >= %gx: %s |\n", what, ratio, want, verdict);
+        snprintf(targets[n_targets++], sizeof(targets[0]),
+                 "TARGET\tproc, 4 producers, %s\t%.2fx\t>=%gx parallel\t%s", what, ratio, want,
+                 lossy ? "missed" : verdict);
     }
-    if (available(T_RUN_LINE) && available(T_PARALLEL_LINE))
-        printf("| run / parallel, write per line | %.2fx | (none) |\n",
-               m[T_RUN_LINE] / m[T_PARALLEL_LINE]);
     if (available(T_SPAWN_LINE) && available(T_RAW))
         printf("| spawn / raw, write per line | %.2fx | (none) |\n", m[T_SPAWN_LINE] / m[T_RAW]);
+    if (n_targets > 0)
+        printf("\n");
+    for (int i = 0; i < n_targets; i++)
+        printf("%s\n", targets[i]);
     return 0;
 }

@@ -68,8 +68,8 @@ static size_t run_libssh(void)
     ss_ssh_exit ex;
     for (;;) {
         got += ss__ssh_stdout(s)->len;
-        ss__buf_consume(ss__ssh_stdout(s), ss__ssh_stdout(s)->len);
-        ss__buf_consume(ss__ssh_stderr(s), ss__ssh_stderr(s)->len);
+        ss__buf_take(ss__ssh_stdout(s), ss__ssh_stdout(s)->len);
+        ss__buf_take(ss__ssh_stderr(s), ss__ssh_stderr(s)->len);
         if (ss__ssh_ended(s) && ss__ssh_exit(s, &ex) == 0 && !ss__ssh_stdout(s)->len)
             break;
         if ((rc = ss__ssh_wait(s, 10000)) < 0)

@@ -11,6 +11,7 @@
 #include <syncstream/host.h>
 #include <syncstream/hostclient.h>
 #include <syncstream/linebuf.h>
+#include <syncstream/loop.h>
 #include <syncstream/proc.h>
 #include <syncstream/record.h>
 #include <syncstream/ssh.h>

@@ -14,6 +14,8 @@ packages+=(libpcre2-dev)
 packages+=(libssh-dev)
 # Host mode's Redis store (serve --store redis://...).
 packages+=(libhiredis-dev)
+# examples/libevent_loop.c: libevent drives the library's loop (ss_loop).
+packages+=(libevent-dev)
 # The Python package (python/): the C API's headers, and what builds it as a
 # package: meson-python (pip and python3 -m build, offline with
 # --no-build-isolation), whose wheels need the patchelf program, and venv for

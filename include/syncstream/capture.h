@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include <syncstream/linebuf.h>
+#include <syncstream/loop.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,13 +51,19 @@ typedef struct ss_capture_opts {
                            that destination fails (closed pipe, full disk) the tee
                            stops and the bytes still reach the buffer */
     uint32_t rec_flags; /* set on every record, e.g. SS_REC_STDERR */
+    ss_loop *loop;      /* the loop that reads the pipe (loop.h), shared with
+                           other objects; the capture holds a reference to it
+                           until it ends. NULL: a loop with a thread of its own */
 } ss_capture_opts;
 
 /*
  * ss_capture_begin - start capturing fd into lb.
  *
  * *ret must be ended with ss_capture_end() before lb is freed. Flushes stdio
- * (fflush(NULL)) first. Starts one thread, which runs with every signal blocked.
+ * (fflush(NULL)) first. Without opts->loop, starts one thread, which runs with
+ * every signal blocked (a shared threaded loop's does too; with an external
+ * loop a tee writes on the thread that runs ss_loop_run_ready(), so block
+ * SIGPIPE there if the tee's destination may close).
  * Returns 0, -EBADF (fd not open), -EINVAL (ret or lb NULL), SS_ECLOSED,
  * -ENOMEM, or a negative errno from pipe, dup, eventfd or pthread_create
  * (nothing is changed then; *ret is written only on success).
@@ -69,7 +76,9 @@ int ss_capture_begin(ss_capture **ret, ss_linebuf *lb, int fd, const ss_capture_
  * written to it before this call (a last unterminated line becomes a record) and
  * free the capture. Bytes written later by a child still holding the old fd are
  * not captured, and once the capture is freed such a child's writes fail with
- * EPIPE (SIGPIPE): wait for such children first. Accepts NULL. Returns 0, the
+ * EPIPE (SIGPIPE): wait for such children first. On a shared loop only this
+ * capture leaves it; with an external loop the last reads run on the calling
+ * thread. Accepts NULL. Returns 0, the
  * first error met while storing (SS_ECLOSED if lb was closed), or a negative
  * errno if the fd could not be restored; the capture is freed in every case.
  */

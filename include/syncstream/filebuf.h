@@ -40,10 +40,10 @@
  * Errors keep data: a failed append (a full disk, -ENOSPC) returns the error and
  * the records stay with their writer, which retries at its next write or flush.
  * The file never passes its limit for them: a writer holds at most the newest
- * maxlen records (the file would keep no more), dropping the oldest of its
- * backlog (counted: stats.dropped), and appends them in parts that a
- * compaction makes room for; while the disk has no room for a compaction the
- * records that would pass the limit stay held.
+ * maxlen records (the file would keep no more) and max_pending bytes, dropping
+ * the oldest of its backlog (counted: stats.dropped), and appends them in parts
+ * that a compaction makes room for; while the disk has no room for a compaction
+ * the records that would pass the limit stay held.
  *
  * Thread safety: every ss_filebuf_* function is thread-safe. An ss_filewriter is
  * used by one thread at a time. Every writer must be closed before its buffer is
@@ -104,8 +104,9 @@ typedef struct ss_filebuf_opts {
     /* Per handle. */
     size_t max_line;     /* longest record before it is cut; 0 means 64 KiB,
                             at most 1 MiB */
-    size_t max_pending;  /* bytes of records a writer holds while appends fail;
-                            0 means 4 MiB */
+    size_t max_pending;  /* bytes of records a writer holds (while appends
+                            fail, and of one write call: a larger call is
+                            appended in parts); 0 means 4 MiB */
     unsigned line_flags; /* SS_LINE_* (linebuf.h) */
     const char *source;  /* the default writer's source name; NULL means "" */
     ss_file_sync sync;   /* default SS_FILE_SYNC_NEVER */
@@ -185,7 +186,12 @@ void ss_filebuf_free(ss_filebuf *fb);
  * Returns 0; SS_ECLOSED; -EINVAL; -EBADF for a read-only handle; an append
  * error (-ENOSPC, -EIO, -EFBIG...) when the records could not be appended: they
  * are then held and retried by the next write or flush; -ENOBUFS when
- * max_pending bytes are already held: nothing of data was taken; -ENOMEM when
+ * max_pending bytes are already held (or records were dropped for room) and
+ * cannot be appended: nothing of data was taken. A call larger than
+ * max_pending is appended in parts as it goes; if an append fails partway,
+ * the call still takes all of data, holding its newest records within
+ * max_pending bytes and dropping the oldest (stats.dropped), and returns the
+ * append error. -ENOMEM when
  * a record could not be held: the lines of data completed before it are held
  * (and appended by the next write or flush), the rest of data is not taken,
  * and a partial line that record was to complete stays partial.

@@ -33,8 +33,10 @@
  * stop reaches a shell's children too; a terminal's Ctrl-C therefore reaches
  * only the parent, which should stop the buffer (as `syncstream run` does).
  *
- * One background thread (epoll) collects every child's output, notices exits
- * through pidfds, and reaps every child: no zombies, and every fd is O_CLOEXEC.
+ * One background loop (a thread of its own, or the ss_loop of opts.loop,
+ * shared with other objects: loop.h) collects every child's output, notices
+ * exits through pidfds, and reaps every child: no zombies, and every fd is
+ * O_CLOEXEC.
  * A child is finished when it has exited and every process holding its output
  * channels has closed them (so a grandchild still writing keeps it running),
  * or when they are cut: after opts.linger_ms, or at the end of a stop's grace
@@ -54,6 +56,7 @@
 #include <sys/types.h>
 
 #include <syncstream/linebuf.h>
+#include <syncstream/loop.h>
 #include <syncstream/record.h>
 
 #ifdef __cplusplus
@@ -94,6 +97,10 @@ typedef struct ss_procbuf_opts {
      * exited is cut (SIGKILL cannot reach a process that left the child's
      * process group). */
     int linger_ms;
+    /* The loop that collects the children's output (loop.h), shared with
+     * other objects; the buffer holds a reference to it until it is freed.
+     * NULL (the default): a loop with a thread of its own. */
+    ss_loop *loop;
 } ss_procbuf_opts;
 
 /* Flags for ss_procbuf_spawn() and ss_procbuf_fork(). */
@@ -137,16 +144,17 @@ typedef struct ss_child_status {
 } ss_child_status;
 
 /*
- * ss_procbuf_new - create a process buffer and start its collector thread.
- * opts may be NULL. Returns 0, -EINVAL, -ENOMEM, or a negative errno from
- * epoll/eventfd/pthread_create.
+ * ss_procbuf_new - create a process buffer and start its collector (on its own
+ * thread, or on opts->loop). opts may be NULL. Returns 0, -EINVAL, -ENOMEM,
+ * or a negative errno from epoll/eventfd/pthread_create.
  */
 int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts);
 
 /*
  * ss_procbuf_free - kill (SIGKILL) and reap children still running, stop the
- * collector thread, free everything. The buffer returned by ss_procbuf_linebuf()
- * is freed with it. Accepts NULL.
+ * collector (a shared loop goes on serving its other objects), free
+ * everything. The buffer returned by ss_procbuf_linebuf() is freed with it.
+ * Accepts NULL.
  */
 void ss_procbuf_free(ss_procbuf *pb);
 

@@ -2,8 +2,9 @@
  * syncstream/stream.h: ss_stream, an interactive byte stream driven by a
  * background I/O thread (threadedstream's ThreadedStream in C, and beyond it).
  *
- * Model. An I/O thread (an ss_stream_loop: one epoll loop, which may serve
- * thousands of streams) moves bytes between a transport (transport.h: TCP,
+ * Model. An I/O loop (an ss_loop, loop.h: one epoll set, on a thread of its
+ * own or driven by the program's event loop, which may serve thousands of
+ * streams beside children and captures) moves bytes between a transport (transport.h: TCP,
  * serial, a local program, or your own) and two buffers of each stream:
  *  - the read buffer: bytes received, not yet consumed. It holds at most
  *    read_cap bytes (default 16 MiB); when it is full the I/O thread stops
@@ -52,7 +53,7 @@
  * read_lines callback runs on the caller's thread with the stream's lock
  * released; a check callback runs with it held; callbacks of a bridge run on
  * the I/O thread. The last two must not call the stream's functions, and
- * none may call ss_stream_close(), ss_stream_free() or ss_stream_loop_free()
+ * none may call ss_stream_close(), ss_stream_free() or ss_loop_free()
  * of any stream or loop: a close waits for the I/O thread, which may be the
  * very thread running the callback (a deadlock).
  */
@@ -65,6 +66,7 @@
 #include <sys/types.h>
 
 #include <syncstream/linebuf.h>
+#include <syncstream/loop.h>
 #include <syncstream/transport.h>
 
 #ifdef __cplusplus
@@ -72,7 +74,8 @@ extern "C" {
 #endif
 
 typedef struct ss_stream ss_stream;
-typedef struct ss_stream_loop ss_stream_loop;
+/* The loop of streams is the ss_loop of loop.h; this older name stays. */
+typedef struct ss_loop ss_stream_loop;
 
 #define SS_STREAM_DEFAULT_CAP (16u * 1024u * 1024u)
 
@@ -108,34 +111,27 @@ void ss_stream_payload_clear(ss_stream_payload *p);
 /* ---- Loops ---------------------------------------------------------------- */
 
 /*
- * ss_stream_loop_new - start an I/O thread with one epoll loop. Hand it to
- * ss_stream_new() for as many streams as you like.
- *
- * Thread-safe. Returns 0, -ENOMEM, or a negative errno from epoll_create1,
- * eventfd or pthread_create.
+ * ss_stream_loop_new - ss_loop_new(ret, 0): start an I/O thread with one epoll
+ * loop, for as many streams (and children, and captures) as you like. The
+ * older name of that call, kept for the programs that use it.
  */
 int ss_stream_loop_new(ss_stream_loop **ret);
 
-/*
- * ss_stream_loop_free - stop the I/O thread and free the loop. Every stream on
- * the loop must have been freed first: one still on it would point at freed
- * memory. Thread-safe with respect to other loops; not to be called from a
- * callback. Accepts NULL.
- */
+/* ss_stream_loop_free - ss_loop_free(loop), under its older name. */
 void ss_stream_loop_free(ss_stream_loop *loop);
 
 /* ---- Life ----------------------------------------------------------------- */
 
 /*
  * ss_stream_new - a stream over transport t, served by loop (NULL: a loop of
- * its own, freed with the stream).
+ * its own, with a thread, freed with the stream). The stream holds a
+ * reference to loop until it is freed (see loop.h).
  *
  * Takes ownership of t whatever happens (closes it on failure). opts may be
  * NULL. *ret is freed with ss_stream_free(). Errors: -EINVAL (NULL t or ops,
- * a cap above 1 GiB, an empty line_sep), -ENOMEM, as ss_stream_loop_new().
+ * a cap above 1 GiB, an empty line_sep), -ENOMEM, as ss_loop_new().
  */
-int ss_stream_new(ss_stream **ret, ss_stream_loop *loop, ss_transport *t,
-                  const ss_stream_opts *opts);
+int ss_stream_new(ss_stream **ret, ss_loop *loop, ss_transport *t, const ss_stream_opts *opts);
 
 /*
  * ss_stream_close - stop moving bytes and close the transport (a program on

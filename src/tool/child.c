@@ -1,6 +1,8 @@
-/* child.c: start a forwarded command, tell how it ended (see child.h). */
+/* child.c: start a forwarded command, read its output, tell how it ended
+ * (see child.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -54,6 +56,40 @@ int tool_child_spawn(char **argv, pid_t *ret_pid, int fds[2])
     fds[0] = out[0];
     fds[1] = err[0];
     return 0;
+}
+
+int tool_child_pump(const int fds[2], const tool_child_pump_opts *o)
+{
+    char buf[64 * 1024];
+    int fd[2] = {fds[0], fds[1]};
+    int wake = o->wake_fd;
+    int rc = 0;
+    while (rc == 0 && (fd[0] >= 0 || fd[1] >= 0) && !(o->stop && *o->stop)) {
+        struct pollfd p[3] = {{.fd = fd[0], .events = POLLIN},
+                              {.fd = fd[1], .events = POLLIN},
+                              {.fd = wake, .events = POLLIN}};
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break; /* as at end of file: what was read is kept */
+        }
+        if (p[2].revents) {
+            o->on_wake(o->ctx);
+            wake = -1;
+        }
+        for (int i = 0; i < 2 && rc == 0; i++) {
+            if (!p[i].revents)
+                continue;
+            ssize_t n = read(fd[i], buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                fd[i] = -1;
+            else
+                rc = o->on_output(o->ctx, i, buf, (size_t)n);
+        }
+    }
+    return rc;
 }
 
 size_t tool_child_exit_text(int wstatus, char buf[TOOL_EXIT_TEXT_MAX], ss_kind *ret_kind)

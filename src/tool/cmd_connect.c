@@ -91,6 +91,10 @@ const char cmd_connect_help[] =
     "                        standard error and the exit status is 1\n"
     "      --source=NAME     the records' source (at most 31 bytes; default: URI,\n"
     "                        cut to 31 bytes)\n"
+    "      --send-to-token-file=FILE  send the bearer token in FILE's first line\n"
+    "                        to the --send-to server (send's --token-file)\n"
+    "      --send-to-cacert=FILE  an https --send-to server: trust the certificate\n"
+    "                        authorities in FILE (send's --cacert)\n"
     "      --list            list the serial ports: device, driver and the\n"
     "                        stable /dev/serial/by-id/ names ('-': none)\n"
     "  -h, --help            show this help and exit\n"
@@ -185,6 +189,8 @@ enum {
     OPT_TOKEN_FILE,
     OPT_SCRIPT,
     OPT_SEND_TO,
+    OPT_SEND_TO_TOKEN_FILE,
+    OPT_SEND_TO_CACERT,
     OPT_SOURCE,
 };
 
@@ -212,6 +218,8 @@ static const struct option long_opts[] = {
     {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
     {"script", required_argument, NULL, OPT_SCRIPT},
     {"send-to", required_argument, NULL, OPT_SEND_TO},
+    {"send-to-token-file", required_argument, NULL, OPT_SEND_TO_TOKEN_FILE},
+    {"send-to-cacert", required_argument, NULL, OPT_SEND_TO_CACERT},
     {"source", required_argument, NULL, OPT_SOURCE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -384,6 +392,12 @@ int cmd_connect(int argc, char **argv)
         case OPT_SEND_TO:
             o.send_to = optarg;
             break;
+        case OPT_SEND_TO_TOKEN_FILE:
+            o.send_to_host.token_file = optarg;
+            break;
+        case OPT_SEND_TO_CACERT:
+            o.send_to_host.ca_file = optarg;
+            break;
         case OPT_SOURCE:
             if (strlen(optarg) >= SS_SOURCE_MAX) {
                 rc = tool_usage("connect", "connect: --source holds at most %d bytes",
@@ -440,8 +454,11 @@ int cmd_connect(int argc, char **argv)
         rc = tool_usage("connect", "connect: --log-strip goes with --log");
         goto out;
     }
-    if (o.source && !o.send_to) {
-        rc = tool_usage("connect", "connect: --source goes with --send-to");
+    if ((o.source || o.send_to_host.token_file || o.send_to_host.ca_file) && !o.send_to) {
+        rc = tool_usage("connect", "connect: %s goes with --send-to",
+                        o.source                    ? "--source"
+                        : o.send_to_host.token_file ? "--send-to-token-file"
+                                                    : "--send-to-cacert");
         goto out;
     }
     rc = connect_share_check(&o);

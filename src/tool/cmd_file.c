@@ -343,6 +343,33 @@ static int write_exit_record(write_ctx *c, const char *source, int wstatus, ss_r
     return rc;
 }
 
+/* write_command's state, for the pump's calls. */
+typedef struct command_ctx {
+    write_ctx *c;
+    pid_t pid;
+    ss_filewriter **w; /* [0] standard output's writer, [1] standard error's */
+    int *status;
+} command_ctx;
+
+/* A chunk of the command's output to its writer. A failure is told once and
+ * the output still read (NULL writers: nothing can be written), so that the
+ * command is not stopped by a full pipe. */
+static int write_output(void *ctx, int i, const char *buf, size_t len)
+{
+    command_ctx *cc = ctx;
+    int rc;
+    if (cc->w[i] && (rc = put(cc->c, cc->w[i], buf, len)) < 0 && *cc->status == TOOL_EXIT_OK)
+        *cc->status = tool_fail("%s: %s", cc->c->path, ss_strerror(rc));
+    return 0;
+}
+
+/* Pass our signal on, and keep reading what the command still says. */
+static void forward_signal(void *ctx)
+{
+    command_ctx *cc = ctx;
+    kill(cc->pid, __atomic_load_n(&cc->c->sig.signo, __ATOMIC_SEQ_CST));
+}
+
 static int write_command(write_ctx *c, const char *source, char **cmd)
 {
     pid_t pid;
@@ -361,34 +388,12 @@ static int write_command(write_ctx *c, const char *source, char **cmd)
         status = tool_fail("%s: %s", c->path, ss_strerror(rc));
         kill(pid, SIGTERM);
     }
-    static char buf[64 * 1024];
-    bool forwarded = false;
-    while (fds[0] >= 0 || fds[1] >= 0) {
-        struct pollfd p[3] = {{.fd = fds[0], .events = POLLIN},
-                              {.fd = fds[1], .events = POLLIN},
-                              {.fd = forwarded ? -1 : c->sig.wake[0], .events = POLLIN}};
-        if (poll(p, 3, -1) < 0 && errno != EINTR)
-            break;
-        if (p[2].revents && !forwarded) {
-            /* pass the signal on and keep reading what the command still says */
-            kill(pid, __atomic_load_n(&c->sig.signo, __ATOMIC_SEQ_CST));
-            forwarded = true;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (!p[i].revents)
-                continue;
-            ssize_t n = read(fds[i], buf, sizeof(buf));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                close(fds[i]);
-                fds[i] = -1;
-                continue;
-            }
-            if (w[i] && (rc = put(c, w[i], buf, (size_t)n)) < 0 && status == TOOL_EXIT_OK)
-                status = tool_fail("%s: %s", c->path, ss_strerror(rc));
-        }
-    }
+    tool_child_pump(fds, &(tool_child_pump_opts){.on_output = write_output,
+                                                 .ctx = &(command_ctx){c, pid, w, &status},
+                                                 .wake_fd = c->sig.wake[0],
+                                                 .on_wake = forward_signal});
+    close(fds[0]);
+    close(fds[1]);
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }

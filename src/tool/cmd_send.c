@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -87,6 +86,14 @@ static void catch_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* A chunk of the command's output (or of standard input) to the mirror, its
+ * standard error flagged. */
+static int send_output(void *ctx, int i, const char *buf, size_t len)
+{
+    ss_host_mirror *m = ctx;
+    return i == 0 ? ss_host_mirror_write(m, buf, len) : ss_host_mirror_write_stderr(m, buf, len);
+}
+
 int cmd_send(int argc, char **argv)
 {
     ss_host_mirror_opts opts = {0};
@@ -149,42 +156,17 @@ int cmd_send(int argc, char **argv)
         return rc == -ENOENT ? TOOL_EXIT_NOT_FOUND : TOOL_EXIT_CANNOT_RUN;
     }
 
-    char buf[65536];
-    int werr = 0;
-    bool stopped = false;
-    while (!got_signal && werr == 0 && (fds[0] >= 0 || fds[1] >= 0)) {
-        struct pollfd p[2] = {{.fd = fds[0], .events = POLLIN}, {.fd = fds[1], .events = POLLIN}};
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        for (int i = 0; i < 2 && werr == 0; i++) {
-            if (!p[i].revents)
-                continue;
-            ssize_t n = read(fds[i], buf, sizeof(buf));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                if (fds[i] != STDIN_FILENO)
-                    close(fds[i]);
-                fds[i] = -1;
-                continue;
-            }
-            werr = i == 0 ? ss_host_mirror_write(m, buf, (size_t)n)
-                          : ss_host_mirror_write_stderr(m, buf, (size_t)n);
-            if (werr == SS_ESTOPPED)
-                stopped = true;
-        }
-    }
+    int werr = tool_child_pump(
+        fds, &(tool_child_pump_opts){
+                 .on_output = send_output, .ctx = m, .stop = &got_signal, .wake_fd = -1});
+    bool stopped = werr == SS_ESTOPPED;
 
     int status = TOOL_EXIT_OK;
     if (child > 0) {
         if (stopped || got_signal || werr < 0)
             kill(child, SIGTERM);
-        for (int i = 0; i < 2; i++)
-            if (fds[i] >= 0)
-                close(fds[i]);
+        close(fds[0]);
+        close(fds[1]);
         int ws;
         while (waitpid(child, &ws, 0) < 0 && errno == EINTR)
             ;

@@ -13,6 +13,7 @@
 #include <syncstream.h>
 
 #include "connect_script.h"
+#include "tool.h"
 
 typedef enum connect_kind {
     CONNECT_SEND,
@@ -57,9 +58,10 @@ typedef struct connect_opts {
     /* --token-file: with --share, the token clients must send; with a
      * tcp:// URI, the token to send as the first line */
     const char *token_file;
-    const char *send_to;       /* --send-to: mirror the lines to this server URL */
-    const char *source;        /* --source: their source; NULL: the URI */
-    struct connect_sink *sink; /* opened from send_to, or NULL */
+    const char *send_to;         /* --send-to: mirror the lines to this server URL */
+    const char *source;          /* --source: their source; NULL: the URI */
+    tool_host_args send_to_host; /* --send-to-token-file, --send-to-cacert */
+    struct connect_sink *sink;   /* opened from send_to, or NULL */
 } connect_opts;
 
 /* --share-write: who of the clients writes to the device */

@@ -32,8 +32,7 @@ int connect_sink_open(connect_sink **ret, const connect_opts *o)
     /* the URI by default, cut to what a source holds */
     snprintf(source, sizeof(source), "%s", o->source ? o->source : o->uri);
     ss_host_mirror_opts mo = {.source = source};
-    tool_host_args host = {0};
-    int st = tool_host_mirror("connect", o->send_to, &host, &mo, &k->mirror);
+    int st = tool_host_mirror("connect", o->send_to, &o->send_to_host, &mo, &k->mirror);
     if (st != TOOL_EXIT_OK) {
         free(k);
         return st;

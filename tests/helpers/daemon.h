@@ -1,8 +1,9 @@
 /*
- * A daemon for the tests (redis-server, sshd), started on a free port of
- * 127.0.0.1 and waited for until it answers: what redis_server.c and sshd.c
- * share. The daemon's own harness says how to configure it for a port, how to
- * start it and how to tell that it answers.
+ * A daemon for the tests (redis-server, sshd, ser2net), started on a free
+ * port of 127.0.0.1 in a temporary directory of its own and waited for until
+ * it answers: what redis_server.c, sshd.c and ser2net.c share. The daemon's
+ * own harness says how to configure it for a port, how to start it and how to
+ * tell that it answers.
  */
 #ifndef SS_TEST_DAEMON_H
 #define SS_TEST_DAEMON_H
@@ -20,6 +21,27 @@ typedef struct ss_test_daemon {
     bool (*answers)(void *ctx, pid_t pid);
     int timeout_ms; /* how long it may take to answer */
 } ss_test_daemon;
+
+/* Make the daemon's directory /tmp/ss-NAME-XXXXXX, its path into dir. Returns
+ * 0, or -1 after printing why (dir then ""). */
+int ss_test_daemon_dir(char dir[64], const char *name);
+
+/* Remove that directory and everything in it (nothing when dir is ""). */
+void ss_test_daemon_rmdir(const char *dir);
+
+/* Write the file path (created or emptied, mode 0600) from printf's fmt: a
+ * daemon's configuration. Returns 0 or -1. */
+__attribute__((format(printf, 2, 3))) int ss_test_daemon_write(const char *path, const char *fmt,
+                                                               ...);
+
+/* In a forked child, before it execs the daemon: it dies with the test
+ * (PR_SET_PDEATHSIG, SIGKILL), reads /dev/null and writes to the file log
+ * (appended; /dev/null when log is NULL), so it never holds the test's output
+ * open, which the test runner waits for to close. */
+void ss_test_daemon_child(const char *log);
+
+/* A socket connected to port of 127.0.0.1, or -1: whether a daemon accepts. */
+int ss_test_daemon_connect(int port);
 
 /* A port of 127.0.0.1 that nothing listened on a moment ago, or -1. */
 int ss_test_free_port(void);

@@ -1,11 +1,7 @@
 /* The test's redis-server: see redis_server.h. */
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -40,45 +36,39 @@ static bool answers(void *ctx, pid_t pid)
     return ok;
 }
 
+/* The configuration file of r's directory, into path (128 bytes). */
+static char *config_path(const ss_test_redis *r, char *path)
+{
+    snprintf(path, 128, "%s/redis.conf", r->dir);
+    return path;
+}
+
 static int write_config(void *ctx)
 {
     const ss_test_redis *r = ctx;
     char path[128];
-    snprintf(path, sizeof(path), "%s/redis.conf", r->dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f,
-            "bind 127.0.0.1\n"
-            "port %d\n"
-            "dir %s\n"
-            "logfile %s/redis.log\n"
-            "daemonize no\n"
-            "save \"\"\n"
-            "appendonly yes\n"
-            "appendfsync always\n"
-            "protected-mode yes\n",
-            r->port, r->dir, r->dir);
-    return fclose(f) == 0 ? 0 : -1;
+    return ss_test_daemon_write(config_path(r, path),
+                                "bind 127.0.0.1\n"
+                                "port %d\n"
+                                "dir %s\n"
+                                "logfile %s/redis.log\n"
+                                "daemonize no\n"
+                                "save \"\"\n"
+                                "appendonly yes\n"
+                                "appendfsync always\n"
+                                "protected-mode yes\n",
+                                r->port, r->dir, r->dir);
 }
 
 static pid_t spawn(void *ctx)
 {
     const ss_test_redis *r = ctx;
     char conf[128];
-    snprintf(conf, sizeof(conf), "%s/redis.conf", r->dir);
+    config_path(r, conf);
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    /* Never outlive the test, and never hold its output open (the test
-     * runner waits for it to close): Redis logs to its file. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-    }
+    ss_test_daemon_child(NULL); /* Redis logs to its file */
     execlp("redis-server", "redis-server", conf, (char *)NULL);
     _exit(127);
 }
@@ -91,11 +81,8 @@ int ss_test_redis_start(ss_test_redis *r)
     /* A program on a port we took for free may close on us mid-write. */
     signal(SIGPIPE, SIG_IGN);
     memset(r, 0, sizeof(*r));
-    snprintf(r->dir, sizeof(r->dir), "/tmp/ss-redis-XXXXXX");
-    if (!mkdtemp(r->dir)) {
-        fprintf(stderr, "redis: mkdtemp: %d\n", errno);
+    if (ss_test_daemon_dir(r->dir, "redis") < 0)
         return -1;
-    }
     if (ss_test_daemon_start(&redis_daemon, r, &r->port, &r->pid) == 0)
         return 0;
     fprintf(stderr, "redis: redis-server did not start (see %s/redis.log)\n", r->dir);
@@ -123,12 +110,7 @@ int ss_test_redis_restart(ss_test_redis *r)
 void ss_test_redis_remove(ss_test_redis *r)
 {
     ss_test_redis_stop(r);
-    if (r->dir[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "redis: could not remove %s\n", r->dir);
-    }
+    ss_test_daemon_rmdir(r->dir);
 }
 
 char *ss_test_redis_uri(const ss_test_redis *r, const char *key, char *out, size_t n)

@@ -1,16 +1,13 @@
 /* The real-sshd test harness: see sshd.h. */
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,17 +34,6 @@ __attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
     if (rc != 0)
         fprintf(stderr, "sshd harness: '%s' failed (%d)\n", cmd, rc);
     return rc == 0 ? 0 : -1;
-}
-
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -1;
-    size_t len = strlen(text);
-    ssize_t n = write(fd, text, len);
-    close(fd);
-    return n == (ssize_t)len ? 0 : -1;
 }
 
 /* Read a small file whole into out (NUL-terminated). */
@@ -118,12 +104,9 @@ static int make_shadow(ss_test_sshd *d, const char *path)
 static bool answers(void *ctx, pid_t pid)
 {
     const ss_test_sshd *d = ctx;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)d->port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = ss_test_daemon_connect(d->port);
     bool ok = false;
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+    if (fd >= 0) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         char banner[8] = {0};
         if (poll(&p, 1, 2000) == 1 && read(fd, banner, sizeof(banner)) >= 4)
@@ -144,11 +127,7 @@ static pid_t spawn_sshd(void *ctx)
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-    }
+    ss_test_daemon_child(log);
     /* The password lives only in this mount namespace's view of /etc/shadow. */
     execl("/usr/bin/unshare", "unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
           "mount --bind \"$1\" /etc/shadow && exec " SSHD_PATH " -D -e -f \"$2\"", "sh", shadow,
@@ -158,36 +137,34 @@ static pid_t spawn_sshd(void *ctx)
 
 static int write_known_hosts(const ss_test_sshd *d, const char *path, const char *pub_path)
 {
-    char pub[1024], line[1200];
+    char pub[1024];
     if (read_file(pub_path, pub, sizeof(pub)) != 0)
         return -1;
-    snprintf(line, sizeof(line), "[127.0.0.1]:%d %s", d->port, pub);
-    return write_file(path, line, 0600);
+    return ss_test_daemon_write(path, "[127.0.0.1]:%d %s", d->port, pub);
 }
 
 /* sshd_config for d->port, and the known_hosts file that names that port. */
 static int write_config(void *ctx)
 {
     const ss_test_sshd *d = ctx;
-    char path[128], text[2048];
-    snprintf(text, sizeof(text),
-             "ListenAddress 127.0.0.1:%d\n"
-             "HostKey %s/host_ed25519\n"
-             "PidFile none\n"
-             "AuthorizedKeysFile %s/authorized_keys\n"
-             "StrictModes no\n"
-             "UsePAM no\n"
-             "PermitRootLogin yes\n"
-             "PubkeyAuthentication yes\n"
-             "PasswordAuthentication yes\n"
-             "KbdInteractiveAuthentication no\n"
-             "PrintMotd no\n"
-             "PrintLastLog no\n"
-             "UseDNS no\n"
-             "MaxStartups 100\n"
-             "LogLevel INFO\n",
-             d->port, d->dir, d->dir);
-    if (write_file(ss_test_sshd_path(d, "sshd_config", path, sizeof(path)), text, 0600) != 0)
+    char path[128];
+    if (ss_test_daemon_write(ss_test_sshd_path(d, "sshd_config", path, sizeof(path)),
+                             "ListenAddress 127.0.0.1:%d\n"
+                             "HostKey %s/host_ed25519\n"
+                             "PidFile none\n"
+                             "AuthorizedKeysFile %s/authorized_keys\n"
+                             "StrictModes no\n"
+                             "UsePAM no\n"
+                             "PermitRootLogin yes\n"
+                             "PubkeyAuthentication yes\n"
+                             "PasswordAuthentication yes\n"
+                             "KbdInteractiveAuthentication no\n"
+                             "PrintMotd no\n"
+                             "PrintLastLog no\n"
+                             "UseDNS no\n"
+                             "MaxStartups 100\n"
+                             "LogLevel INFO\n",
+                             d->port, d->dir, d->dir) != 0)
         return -1;
     return write_known_hosts(d, d->known_hosts, d->host_pub);
 }
@@ -215,7 +192,7 @@ int ss_test_sshd_marked_known_hosts(ss_test_sshd *d, const char *path, const cha
     int n = snprintf(text, sizeof(text), "# a comment\n%s * %s\n", marker, pub);
     if (plain)
         snprintf(text + n, sizeof(text) - (size_t)n, "[127.0.0.1]:%d %s\n", d->port, pub);
-    return write_file(path, text, 0600);
+    return ss_test_daemon_write(path, "%s", text);
 }
 
 int ss_test_sshd_start(ss_test_sshd *d)
@@ -226,8 +203,7 @@ int ss_test_sshd_start(ss_test_sshd *d)
                 "sshd harness: the SSH tests run sshd as root (CI does); run them as root\n");
         return -1;
     }
-    snprintf(d->dir, sizeof(d->dir), "/tmp/ss-sshd-XXXXXX");
-    if (!mkdtemp(d->dir))
+    if (ss_test_daemon_dir(d->dir, "sshd") < 0)
         return -1;
     d->user = "root";
     random_hex(d->password, 24);
@@ -353,8 +329,7 @@ void ss_test_sshd_stop(ss_test_sshd *d)
         waitpid(d->agent_pid, NULL, 0);
         d->agent_pid = 0;
     }
-    if (d->dir[0])
-        run("rm -rf '%s'", d->dir);
+    ss_test_daemon_rmdir(d->dir);
     d->dir[0] = '\0';
 }
 

@@ -74,6 +74,36 @@ run shared 0 connect --share tcp://127.0.0.1:0 --source shared --send-to "$url" 
 printf 'shared line s1\nshared line s2\n' >"$tmp/want"
 records shared
 
+# A server that wants a token, and one on https with its own certificate:
+# --send-to-token-file and --send-to-cacert, as send's --token-file and --cacert.
+printf 's3cret\n' >"$tmp/token"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+kill "$serve_pid"
+wait "$serve_pid" 2>/dev/null
+port=$(free_port)
+"$tool" serve --listen "127.0.0.1:$port" --token-file "$tmp/token" \
+    --cert "$tmp/cert.pem" --key "$tmp/key.pem" 2>/dev/null &
+serve_pid=$!
+wait_port "$port" || fail serve "serve did not listen on $port"
+url=https://127.0.0.1:$port/sync-stream
+run no_token 1 connect --source tok --send-to "$url" --send-to-cacert "$tmp/cert.pem" \
+    'exec:printf "refused\n"'
+expect_err no_token "401"
+run untrusted 1 connect --source tok --send-to "$url" --send-to-token-file "$tmp/token" \
+    'exec:printf "refused\n"'
+expect_err untrusted "certificate"
+run token 0 connect --source tok --send-to "$url" --send-to-token-file "$tmp/token" \
+    --send-to-cacert "$tmp/cert.pem" 'exec:printf "let in\n"'
+run token_read 0 read -n 10 --cacert "$tmp/cert.pem" -t "$tmp/token" "$url"
+if grep -q ' tok line let in$' "$tmp/token_read.out" && ! grep -q refused "$tmp/token_read.out"
+then pass "token_read output"; else
+    fail token_read "unexpected: $(cat "$tmp/token_read.out")"; fi
+run token_alone 2 connect --send-to-token-file "$tmp/token" 'exec:true'
+expect_err token_alone "--send-to-token-file goes with --send-to"
+run cacert_alone 2 connect --send-to-cacert "$tmp/cert.pem" 'exec:true'
+expect_err cacert_alone "--send-to-cacert goes with --send-to"
+
 # Bad input: a URL that is not http(s), a source too long, --source alone.
 run bad_url 2 connect --send-to ftp://x/y 'exec:true'
 expect_err bad_url "not an http:// or https:// URL"

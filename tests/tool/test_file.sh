@@ -107,6 +107,16 @@ if run c3r 0 file read "$log" -n 1; then
     expect c3r out '^8 [^ ]+ named line,exit exited with status 0$'
 fi
 run c4 127 file write "$log" -- /no/such/command && expect c4 err 'no/such/command'
+# a command that closes its stdout first and goes on on stderr: both read to
+# the end, each partial last line kept, the exit record last
+run c6 3 file write "$tmp/c6.log" -- sh -c \
+    'printf out-partial; exec 1>&-; echo err-line >&2; printf err-partial >&2; exit 3'
+if run c6r 0 file read "$tmp/c6.log"; then
+    expect c6r out '^[0-9]+ [^ ]+ sh line out-partial$'
+    expect c6r out '^[0-9]+ [^ ]+ sh line,stderr err-line$'
+    expect c6r out '^[0-9]+ [^ ]+ sh line,stderr err-partial$'
+    expect c6r out '^4 [^ ]+ sh error,exit exited with status 3$'
+fi
 run c5 137 file write "$log" -- sh -c 'echo bye; kill -KILL $$'
 if run c5r 0 file read "$log" -n 1 --json; then
     if "$python" -c '

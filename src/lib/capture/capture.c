@@ -2,11 +2,11 @@
  * capture.c: redirect a file descriptor into an ss_linebuf (see syncstream/capture.h).
  *
  * begin() puts the write end of a pipe on the fd; a reader on the library's
- * event loop (util/evloop.h, a thread of its own) moves the pipe's bytes into
- * an ss_writer (and, with tee, on to the saved original fd). end() puts the
- * original back, then stops the loop, whose last turn drains what is left in
- * the pipe (the hook below). The loop sleeps in epoll_wait; it never polls on
- * a timer.
+ * event loop (util/evloop.h; a thread of its own, or a shared ss_loop) moves
+ * the pipe's bytes into an ss_writer (and, with tee, on to the saved original
+ * fd). end() puts the original back, then waits for a turn of the loop, which
+ * drains what is left in the pipe (the hook below), and takes the capture off
+ * the loop. The loop sleeps in epoll_wait; it never polls on a timer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +21,7 @@
 #include <syncstream/capture.h>
 #include <syncstream/common.h>
 
+#include "loop/loop_int.h"
 #include "util/evloop.h"
 
 #define CAPTURE_CHUNK (64u * 1024u)
@@ -30,7 +31,8 @@ struct ss_capture {
     int fd_flags;    /* its FD_* flags before begin(), restored by end() */
     int saved;       /* a copy of the original open file behind fd */
     int rd, wr;      /* the pipe; wr is also dup'ed onto fd */
-    ss__evloop *ev;  /* the reader's loop */
+    ss_loop *loop;   /* the reader's loop (a reference) */
+    ss__evloop *ev;  /* its core */
     ss__evio io;     /* rd on it */
     ss__evhook hook; /* the last drain, once ending is set */
     atomic_bool ending;
@@ -161,11 +163,13 @@ static int drain_hook(ss__evhook *h)
     return -1;
 }
 
-/* Ask for the last drain and wait for it: the loop's last turn runs the hook. */
+/* Ask for the last drain and wait for a turn to run it; then leave the loop,
+ * which may go on serving other objects. */
 static void stop_reader(ss_capture *cap)
 {
     atomic_store(&cap->ending, true);
-    ss__evloop_stop(cap->ev);
+    ss__evloop_pass(cap->ev);
+    ss__evloop_remove_hook(cap->ev, &cap->hook);
 }
 
 static void capture_free(ss_capture *cap)
@@ -173,7 +177,7 @@ static void capture_free(ss_capture *cap)
     close_fd(cap->saved);
     close_fd(cap->rd);
     close_fd(cap->wr);
-    ss__evloop_free(cap->ev);
+    ss__loop_unref(cap->loop);
     ss_writer_close(cap->w);
     free(cap);
 }
@@ -229,25 +233,23 @@ int ss_capture_begin(ss_capture **ret, ss_linebuf *lb, int fd, const ss_capture_
         r = -errno;
         goto out_free;
     }
-    r = ss__evloop_new(&cap->ev);
+    r = ss__loop_take(opts->loop, &cap->loop);
     if (r < 0)
         goto out_free;
-    ss__evio_init(&cap->io, pipe_ready, cap);
-    r = ss__evio_set(cap->ev, &cap->io, cap->rd, SS__EV_READ);
-    if (r < 0)
-        goto out_free;
-    cap->hook = (ss__evhook){.fn = drain_hook, .arg = cap};
-    ss__evloop_add_hook(cap->ev, &cap->hook);
+    cap->ev = cap->loop->ev;
 
     /* Text already in a stdio buffer was written before begin(): it goes to the
      * original destination, not into the capture. */
     fflush(NULL);
 
-    /* The loop's thread starts with every signal blocked, so a tee to a closed
+    /* A loop's thread runs with every signal blocked, so a tee to a closed
      * pipe fails with EPIPE instead of killing the process. */
-    r = ss__evloop_start(cap->ev);
+    ss__evio_init(&cap->io, pipe_ready, cap);
+    cap->hook = (ss__evhook){.fn = drain_hook, .arg = cap};
+    ss__evloop_add_hook(cap->ev, &cap->hook);
+    r = ss__evio_set(cap->ev, &cap->io, cap->rd, SS__EV_READ);
     if (r < 0)
-        goto out_free;
+        goto out_stop_thread;
 
     r = retry_dup(cap->wr, fd, fd_flags);
     if (r < 0)
@@ -257,8 +259,8 @@ int ss_capture_begin(ss_capture **ret, ss_linebuf *lb, int fd, const ss_capture_
     return 0;
 
 out_stop_thread:
-    /* Nothing reached the pipe yet; the thread finds it empty and closes its writer
-     * (an empty partial line stores nothing). */
+    /* Nothing reached the pipe yet; the loop's turn finds it empty and closes the
+     * writer (an empty partial line stores nothing). */
     stop_reader(cap);
 out_free:
     capture_free(cap);

@@ -34,28 +34,19 @@ bool ss__file_wants_compaction(const ss_filebuf *fb, size_t n_new, size_t bytes)
            in_file >= h->maxlen + (h->maxlen + 7) / 8;
 }
 
-/* Append the lines of the records with seq > new_base to out; *ret_first is the
- * index of the first of them in the view. */
-static int gather(ss_filebuf *fb, uint64_t new_base, size_t *ret_first)
+/* Read the lines of the records with seq > new_base into *lines (freed by the
+ * caller, also on failure); *ret_first is the index of the first of them in
+ * the view. */
+static int gather(ss_filebuf *fb, uint64_t new_base, ss__buf *lines, size_t *ret_first)
 {
     size_t first = 0;
     while (first < fb->ent_count && ss__file_ent_at(fb, first)->seq <= new_base)
         first++;
     *ret_first = first;
+    ss__buf_init(lines, 0);
     if (first == fb->ent_count)
         return 0;
-    /* One read of the whole span, damaged lines between records included. */
-    const ss__file_ent *a = ss__file_ent_at(fb, first);
-    int rc = ss__file_read_ents(fb, first, fb->ent_count - first);
-    if (rc < 0)
-        return rc;
-    for (size_t i = first; i < fb->ent_count; i++) {
-        const ss__file_ent *e = ss__file_ent_at(fb, i);
-        rc = ss__buf_append(&fb->out, fb->io.data + (e->off - a->off), (size_t)e->len + 1);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return ss__file_read_ents(fb, first, fb->ent_count - first, lines);
 }
 
 /* A temporary file older than this was left by a process that died while it
@@ -121,9 +112,13 @@ int ss__file_compact(ss_filebuf *fb, uint64_t new_base)
         goto out_unlink;
     uint64_t data_off = fb->out.len;
     size_t first;
-    rc = gather(fb, hdr.base, &first);
+    ss__buf lines;
+    rc = gather(fb, hdr.base, &lines, &first);
     if (rc == 0)
         rc = ss__file_write_all(tfd, fb->out.data, fb->out.len, 0, NULL);
+    if (rc == 0)
+        rc = ss__file_write_all(tfd, lines.data, lines.len, data_off, NULL);
+    ss__buf_free(&lines);
     if (rc == 0 && fsync(tfd) < 0)
         rc = -errno;
     if (rc < 0)

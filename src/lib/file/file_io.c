@@ -175,25 +175,38 @@ static int scan(ss_filebuf *fb, uint64_t size, uint64_t *ret_end)
     return 0;
 }
 
-int ss__file_read_ents(ss_filebuf *fb, size_t first, size_t count)
+int ss__file_read_ents(ss_filebuf *fb, size_t first, size_t count, ss__buf *ret)
 {
-    const ss__file_ent *a = ss__file_ent_at(fb, first);
-    const ss__file_ent *z = ss__file_ent_at(fb, first + count - 1);
-    size_t span = (size_t)(z->off + z->len + 1 - a->off); /* the last '\n' too */
-    ss__buf_reset(&fb->io);
-    char *dst;
-    int rc = ss__buf_reserve(&fb->io, span, &dst);
-    if (rc < 0)
-        return rc;
-    for (size_t got = 0; got < span;) {
-        ssize_t n = pread(fb->fd, dst + got, span - got, (off_t)(a->off + got));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO; /* cut shorter meanwhile: by hand */
-        got += (size_t)n;
+    /* Every view line with its '\n' is at most SS__FILE_LINE_CAP (scan), so
+     * the lines fit. */
+    ss__buf_init(ret, count > SIZE_MAX / SS__FILE_LINE_CAP ? SIZE_MAX
+                                                           : count * (size_t)SS__FILE_LINE_CAP);
+    for (size_t i = 0; i < count;) {
+        /* A run of adjacent lines: one pread. */
+        const ss__file_ent *a = ss__file_ent_at(fb, first + i), *z = a;
+        size_t j = i + 1;
+        for (; j < count; j++) {
+            const ss__file_ent *e = ss__file_ent_at(fb, first + j);
+            if (e->off != z->off + z->len + 1)
+                break;
+            z = e;
+        }
+        size_t span = (size_t)(z->off + z->len + 1 - a->off); /* the last '\n' too */
+        char *dst;
+        int rc = ss__buf_reserve(ret, span, &dst);
+        if (rc < 0)
+            return rc;
+        for (size_t got = 0; got < span;) {
+            ssize_t n = pread(fb->fd, dst + got, span - got, (off_t)(a->off + got));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return n < 0 ? -errno : -EIO; /* cut shorter meanwhile: by hand */
+            got += (size_t)n;
+        }
+        ret->len += span;
+        i = j;
     }
-    fb->io.len = span;
     return 0;
 }
 

@@ -71,8 +71,8 @@ int ss_filebuf_open(ss_filebuf **ret, const char *path, const ss_filebuf_opts *o
     fb->create_hdr.maxlen = opts->maxlen ? opts->maxlen : SS_FILEBUF_DEFAULT_MAXLEN;
     fb->create_hdr.limit = opts->limit ? opts->limit : 2 * fb->create_hdr.maxlen;
     fb->create_hdr.max_bytes = opts->max_bytes;
-    ss__buf_init(&fb->io, SIZE_MAX);
-    ss__buf_init(&fb->out, SIZE_MAX);
+    ss__buf_init(&fb->io, SS__FILE_IO_CAP);
+    ss__buf_init(&fb->out, SS__FILE_OUT_CAP);
     ss__fw_init(&fb->defw, fb, opts->source, 0);
     rc = ss__lineasm_init(&fb->defw.la, fb->max_line, fb->line_flags, NULL);
     if (rc < 0)
@@ -151,46 +151,47 @@ static int copy_out(ss_filebuf *fb, size_t first, size_t count, ss_records *ret)
     ss__records_builder b;
     if (count == 0)
         return ss__records_begin(&b, ret, 0, 0);
-    const ss__file_ent *a = ss__file_ent_at(fb, first);
-    int rc = ss__file_read_ents(fb, first, count);
+    ss__buf lines;
+    int rc = ss__file_read_ents(fb, first, count, &lines);
     if (rc < 0)
-        return rc;
+        goto out_lines;
     /* Unescape every text in place (never longer than its line), then copy. */
     ss__file_rec *recs = malloc(count * sizeof(*recs));
-    size_t *lens = malloc(count * sizeof(*lens));
-    if (!recs || !lens) {
+    size_t *offs = malloc(count * sizeof(*offs)), *lens = malloc(count * sizeof(*lens));
+    if (!recs || !offs || !lens) {
         rc = -ENOMEM;
         goto out;
     }
-    size_t text_bytes = 0, kept = 0;
+    size_t text_bytes = 0, kept = 0, at = 0;
     for (size_t i = 0; i < count; i++) {
         const ss__file_ent *e = ss__file_ent_at(fb, first + i);
-        char *line = fb->io.data + (e->off - a->off);
+        char *line = lines.data + at;
+        at += (size_t)e->len + 1;
         /* Checked when read into the view; a failure now means the file was
          * edited in place: leave the record out. */
         if (ss__file_rec_parse(fb->hdr.version, line, (size_t)e->len, &recs[kept], line,
                                &lens[kept]) < 0)
             continue;
         recs[kept].seq = e->seq;
+        offs[kept] = (size_t)(line - lines.data);
         text_bytes += lens[kept];
         kept++;
     }
     rc = ss__records_begin(&b, ret, kept, text_bytes);
     if (rc < 0)
         goto out;
-    for (size_t i = 0, k = 0; k < kept; i++) {
-        const ss__file_ent *e = ss__file_ent_at(fb, first + i);
-        if (recs[k].seq != e->seq)
-            continue;
+    for (size_t k = 0; k < kept; k++) {
         const ss__file_rec *r = &recs[k];
-        ss__records_add(&b, r->seq, r->time_ns, r->kind, r->flags, r->source,
-                        fb->io.data + (e->off - a->off), lens[k]);
-        k++;
+        ss__records_add(&b, r->seq, r->time_ns, r->kind, r->flags, r->source, lines.data + offs[k],
+                        lens[k]);
     }
     rc = (int)kept;
 out:
     free(recs);
+    free(offs);
     free(lens);
+out_lines:
+    ss__buf_free(&lines);
     return rc;
 }
 

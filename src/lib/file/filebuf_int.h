@@ -18,6 +18,15 @@
 #define SS__FILE_MAX_LINE_LIMIT (1u << 20)
 #define SS__FILE_LINE_CAP (4u * SS__FILE_MAX_LINE_LIMIT + 256u)
 #define SS__FILE_MAXLEN_LIMIT (1u << 28)
+/* The caps of the handle's byte buffers (issue 17). A line is at most
+ * SS__FILE_LINE_CAP bytes, its '\n' included (a longer one is damaged; a
+ * record of max_line escaped, with its fields, fits), so: scanning the file
+ * reads one line's worth at most (fb->io); appending formats a write call's
+ * records in batches of at most that many bytes, each one pwrite (fb->out; a
+ * header is shorter). Reading N records needs N lines' worth: a buffer of its
+ * own, freed after the call (ss__file_read_ents). */
+#define SS__FILE_IO_CAP SS__FILE_LINE_CAP
+#define SS__FILE_OUT_CAP SS__FILE_LINE_CAP
 
 /* Where a record of the view lies in the file: line [off, off + len), its '\n'
  * not counted. */
@@ -35,8 +44,14 @@ typedef struct ss__file_ent {
 typedef struct ss__fw {
     ss_filebuf *fb;
     ss__lineasm la;
-    ss__buf pending; /* held records, formatted but for seq and CRC (writer.c) */
-    size_t held;     /* records in pending */
+    /* Held records, formatted but for seq and CRC (writer.c). At most
+     * fb->max_pending bytes and one record more (its cap): a write call's
+     * records are appended whenever they would pass max_pending. */
+    ss__buf pending;
+    size_t held;  /* records in pending */
+    bool mu_held; /* the current call holds fb->mu (the default writer) */
+    int early_rc; /* error of an append that failed within the call, or 0 */
+    bool at_cap;  /* records were dropped to stay within max_pending */
     char source[SS_SOURCE_MAX];
     uint32_t rec_flags;
     int64_t now_ns; /* timestamp of the current write call */
@@ -71,8 +86,8 @@ struct ss_filebuf {
     ss__file_ent *ents;
     size_t ent_start, ent_count, ent_mask;
 
-    ss__buf io;  /* bytes read from the file */
-    ss__buf out; /* lines formatted for appending */
+    ss__buf io;  /* bytes scanned from the file: cap SS__FILE_IO_CAP */
+    ss__buf out; /* lines formatted for appending: cap SS__FILE_OUT_CAP */
 
     ss__fw defw;
     ss_file_sync sync;
@@ -112,10 +127,12 @@ static inline const ss__file_ent *ss__file_ent_at(const ss_filebuf *fb, size_t i
     return &fb->ents[(fb->ent_start + i) & fb->ent_mask];
 }
 
-/* Read the lines of view entries first .. first + count - 1 (count > 0) into
- * fb->io in one pread: damaged lines between them too; line i starts at
- * fb->io.data + (its off - the first's off). Returns 0 or a negative errno. */
-int ss__file_read_ents(ss_filebuf *fb, size_t first, size_t count);
+/* Read the lines of view entries first .. first + count - 1 (count > 0), each
+ * with its '\n', back to back into *ret, which this call initializes (cap:
+ * count lines of SS__FILE_LINE_CAP; the caller frees it): one pread for each
+ * run of adjacent lines, so that damaged lines between them, however long,
+ * are never read. Returns 0 or a negative errno. */
+int ss__file_read_ents(ss_filebuf *fb, size_t first, size_t count, ss__buf *ret);
 
 /* Replace the file by one holding only the records with seq > new_base, under
  * the write lock (held, and held on the new file on return). Returns 0 or a

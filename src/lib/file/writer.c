@@ -21,15 +21,25 @@
  * (ss__file_rec_format_rest). */
 typedef uint32_t ss__pend;
 
+/* The most bytes of pending a record of len bytes of text takes. */
+static size_t held_size(const ss__fw *st, size_t len)
+{
+    return sizeof(ss__pend) + ss__file_rest_max(strnlen(st->source, SS_SOURCE_MAX - 1), len);
+}
+
 void ss__fw_init(ss__fw *st, ss_filebuf *fb, const char *source, uint32_t rec_flags)
 {
     st->fb = fb;
     st->held = 0;
     st->rec_flags = rec_flags;
     st->now_ns = 0;
+    st->mu_held = st->at_cap = false;
+    st->early_rc = 0;
     st->tc = (ss__time_cache)SS__TIME_CACHE_INIT;
     ss__source_copy(st->source, source);
-    ss__buf_init(&st->pending, SIZE_MAX);
+    /* max_pending and the longest record: hold() appends (or drops) what is
+     * held before a record would pass max_pending. */
+    ss__buf_init(&st->pending, fb->max_pending + held_size(st, fb->max_line));
 }
 
 void ss__fw_done(ss__fw *st)
@@ -38,8 +48,41 @@ void ss__fw_done(ss__fw *st)
     ss__buf_free(&st->pending);
 }
 
+static int commit_early(ss__fw *st);
+static int end_call(ss__fw *st);
+static void drop_first_held(ss__fw *st, size_t n);
+
+/*
+ * Make room for a record of len bytes of text within max_pending: a write
+ * call larger than that is appended as it goes, in parts. While appends fail
+ * (the first failure of a call is kept in early_rc and not retried until the
+ * call ends) the call still takes all its data: the oldest held records make
+ * way, counted in fb->dropped, as the newest maxlen rule does.
+ */
+static void room_for(ss__fw *st, size_t len)
+{
+    size_t need = held_size(st, len), max = st->fb->max_pending;
+    if (st->held == 0 || st->pending.len + need <= max)
+        return;
+    if (st->early_rc == 0)
+        st->early_rc = commit_early(st);
+    if (st->early_rc == 0)
+        return;
+    size_t n = 0, at = 0, left = st->pending.len;
+    while (n < st->held && left + need > max) {
+        ss__pend l;
+        memcpy(&l, st->pending.data + at, sizeof(l));
+        at += sizeof(l) + l;
+        left -= sizeof(l) + l;
+        n++;
+    }
+    drop_first_held(st, n);
+    st->at_cap = true;
+}
+
 static int hold(ss__fw *st, ss_kind kind, uint32_t flags, const char *text, size_t len)
 {
+    room_for(st, len);
     size_t at = st->pending.len;
     ss__pend h = 0;
     int rc = ss__buf_append(&st->pending, &h, sizeof(h));
@@ -72,6 +115,10 @@ static int format_held(ss__fw *st, size_t from, size_t max, size_t *ret_next)
     while (at < st->pending.len && n < max) {
         ss__pend len;
         memcpy(&len, st->pending.data + at, sizeof(len));
+        /* One batch is at most SS__FILE_OUT_CAP bytes (one record at least:
+         * its line fits). */
+        if (n > 0 && len + SS__FILE_FINISH_MAX > fb->out.cap - fb->out.len)
+            break;
         int rc = ss__file_rec_finish(&fb->out, fb->hdr.version, fb->last_seq + 1 + n,
                                      st->pending.data + at + sizeof(len), len);
         if (rc < 0)
@@ -102,8 +149,8 @@ static int note_appended(ss_filebuf *fb, uint64_t off, size_t n)
 }
 
 /* Append the oldest `max` held records (or all) under the write lock (held by
- * the caller). Returns 0 or a negative errno; what was appended is removed
- * from pending either way. */
+ * the caller), in batches (format_held). Returns 0 or a negative errno; what
+ * was appended is removed from pending either way. */
 static int append_held(ss__fw *st, size_t max)
 {
     ss_filebuf *fb = st->fb;
@@ -156,11 +203,13 @@ static int append_held(ss__fw *st, size_t max)
         at = next;
         if (rc < 0)
             break;
-        if (fb->sync != SS_FILE_SYNC_NEVER && fdatasync(fb->fd) < 0) {
+        if (per == 1 && fdatasync(fb->fd) < 0) {
             rc = -errno;
             break;
         }
     }
+    if (rc == 0 && at > 0 && fb->sync == SS_FILE_SYNC_BATCH && fdatasync(fb->fd) < 0)
+        rc = -errno;
     ss__buf_take(&st->pending, at);
     return rc;
 }
@@ -214,12 +263,9 @@ static int append_bounded(ss__fw *st)
  * and a backlog appended whole later would overshoot the limit. The oldest go,
  * counted in fb->dropped.
  */
-static void drop_oldest_held(ss__fw *st)
+static void drop_first_held(ss__fw *st, size_t n)
 {
-    ss_filebuf *fb = st->fb;
-    if (st->held <= fb->hdr.maxlen)
-        return;
-    size_t n = st->held - (size_t)fb->hdr.maxlen, at = 0;
+    size_t at = 0;
     for (size_t i = 0; i < n; i++) {
         ss__pend len;
         memcpy(&len, st->pending.data + at, sizeof(len));
@@ -227,7 +273,14 @@ static void drop_oldest_held(ss__fw *st)
     }
     ss__buf_take(&st->pending, at);
     st->held -= n;
-    fb->dropped += n;
+    st->fb->dropped += n;
+}
+
+static void drop_oldest_held(ss__fw *st)
+{
+    ss_filebuf *fb = st->fb;
+    if (st->held > fb->hdr.maxlen)
+        drop_first_held(st, st->held - (size_t)fb->hdr.maxlen);
 }
 
 int ss__fw_commit_locked(ss__fw *st)
@@ -249,8 +302,11 @@ int ss__fw_commit_locked(ss__fw *st)
 
 int ss__fw_finish_locked(ss__fw *st)
 {
+    st->mu_held = true;
     int rc = ss__lineasm_flush(&st->la, emit_line, st);
-    return rc < 0 ? rc : ss__fw_commit_locked(st);
+    if (rc < 0)
+        st->early_rc = 0;
+    return rc < 0 ? rc : end_call(st);
 }
 
 /* Take the lock of the buffer and append; for a writer's own calls. */
@@ -263,17 +319,51 @@ static int commit(ss__fw *st)
     return rc;
 }
 
+/* Append what is held in the middle of a call (room_for). */
+static int commit_early(ss__fw *st)
+{
+    return st->mu_held ? ss__fw_commit_locked(st) : commit(st);
+}
+
+/* The end of a call that took data: append what is held. An append that
+ * failed within the call is its error if this one succeeds (records of the
+ * call may have been dropped). */
+static int end_call(ss__fw *st)
+{
+    int rc = st->mu_held ? ss__fw_commit_locked(st) : commit(st);
+    if (rc == 0)
+        rc = st->early_rc;
+    st->early_rc = 0;
+    return rc;
+}
+
 /* ---- the writer operations, shared by the default writer (locked = true:
  * fb->mu is held) and ss_filewriter ---- */
 
-/* Before taking more data: a writer already holding max_pending bytes first
- * tries to append them and refuses new data if that fails. */
+/* Before taking more data: a writer already holding max_pending bytes (or
+ * that dropped records for room) first tries to append them and refuses new
+ * data if that fails. */
 static int make_room(ss__fw *st, bool locked)
 {
-    if (st->pending.len < st->fb->max_pending)
+    st->mu_held = locked;
+    st->early_rc = 0;
+    if (st->pending.len < st->fb->max_pending && !st->at_cap)
         return 0;
     int rc = locked ? ss__fw_commit_locked(st) : commit(st);
-    return rc < 0 || st->pending.len >= st->fb->max_pending ? -ENOBUFS : 0;
+    if (rc < 0 || st->pending.len >= st->fb->max_pending)
+        return -ENOBUFS;
+    st->at_cap = false;
+    return 0;
+}
+
+/* A call that took data ends: rc from taking it, then the append. */
+static int fw_end(ss__fw *st, int rc)
+{
+    if (rc < 0) {
+        st->early_rc = 0;
+        return rc;
+    }
+    return end_call(st);
 }
 
 static int fw_write(ss__fw *st, bool locked, const void *data, size_t len)
@@ -282,10 +372,7 @@ static int fw_write(ss__fw *st, bool locked, const void *data, size_t len)
     if (rc < 0)
         return rc;
     st->now_ns = ss__now_ns(st->fb->coarse_time);
-    rc = ss__lineasm_feed(&st->la, data, len, emit_line, st);
-    if (rc < 0)
-        return rc;
-    return locked ? ss__fw_commit_locked(st) : commit(st);
+    return fw_end(st, ss__lineasm_feed(&st->la, data, len, emit_line, st));
 }
 
 static int fw_new_line(ss__fw *st, bool locked)
@@ -294,10 +381,7 @@ static int fw_new_line(ss__fw *st, bool locked)
     if (rc < 0)
         return rc;
     st->now_ns = ss__now_ns(st->fb->coarse_time);
-    rc = ss__lineasm_flush(&st->la, emit_line, st);
-    if (rc < 0)
-        return rc;
-    return locked ? ss__fw_commit_locked(st) : commit(st);
+    return fw_end(st, ss__lineasm_flush(&st->la, emit_line, st));
 }
 
 static int fw_append(ss__fw *st, bool locked, ss_kind kind, const void *text, size_t len)
@@ -312,9 +396,7 @@ static int fw_append(ss__fw *st, bool locked, ss_kind kind, const void *text, si
     rc = ss__lineasm_flush(&st->la, emit_line, st);
     if (rc == 0)
         rc = hold(st, kind, st->rec_flags, text, len);
-    if (rc < 0)
-        return rc;
-    return locked ? ss__fw_commit_locked(st) : commit(st);
+    return fw_end(st, rc);
 }
 
 static int fw_flush(ss__fw *st)

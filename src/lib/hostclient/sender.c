@@ -177,6 +177,29 @@ static bool in_run(ss__hq_hdr h, uint32_t run_flags)
            (h.flags & SS__POST_FLAGS) == run_flags;
 }
 
+/* Appends item j to body, after a comma unless it is the first; j is
+ * consumed, and NULL (out of memory) fails. */
+static int add_item(ss__buf *body, size_t *items, json_t *j)
+{
+    int rc = (*items)++ > 0 ? ss__buf_append(body, ",", 1) : 0;
+    if (rc < 0) {
+        json_decref(j);
+        return rc;
+    }
+    return dump(j, body);
+}
+
+/* Ends the current run of lines, if any: its one "str" item, then an empty run. */
+static int flush_run(ss__buf *run, uint32_t run_flags, ss__buf *body, size_t *items, bool flagged)
+{
+    if (run->len == 0)
+        return 0;
+    int rc = add_item(body, items,
+                      with_flags(ss__post_text_encode(run->data, run->len), run_flags, flagged));
+    ss__buf_reset(run);
+    return rc;
+}
+
 static int encode_items(ss_host_mirror *m, size_t k, ss__buf *body, bool flagged)
 {
     ss__buf *run = &m->scratch;
@@ -190,14 +213,8 @@ static int encode_items(ss_host_mirror *m, size_t k, ss__buf *body, bool flagged
         bool line = h.what == SS__HQ_RECORD && h.kind == SS_KIND_LINE;
         /* A line of other flags ends the run and starts one of its own (in a
          * batch: the base protocol has no flags, and one request per run). */
-        if (line && run->len > 0 && flagged && !in_run(h, run_flags)) {
-            if (items++ > 0)
-                rc = ss__buf_append(body, ",", 1);
-            if (rc == 0)
-                rc = dump(with_flags(ss__post_text_encode(run->data, run->len), run_flags, flagged),
-                          body);
-            ss__buf_reset(run);
-        }
+        if (line && flagged && !in_run(h, run_flags))
+            rc = flush_run(run, run_flags, body, &items, flagged);
         if (line) {
             run_flags = h.flags & SS__POST_FLAGS;
             if (rc == 0)
@@ -208,24 +225,14 @@ static int encode_items(ss_host_mirror *m, size_t k, ss__buf *body, bool flagged
                 continue;
         }
         /* The run ends here: its item first, then this entry's. */
-        if (run->len > 0) {
-            if (items++ > 0)
-                rc = ss__buf_append(body, ",", 1);
-            if (rc == 0)
-                rc = dump(with_flags(ss__post_text_encode(run->data, run->len), run_flags, flagged),
-                          body);
-            ss__buf_reset(run);
-        }
+        rc = flush_run(run, run_flags, body, &items, flagged);
         if (rc < 0 || line)
             continue;
-        if (items++ > 0)
-            rc = ss__buf_append(body, ",", 1);
-        if (rc == 0)
-            rc = dump(h.what == SS__HQ_CLOSE
+        rc = add_item(body, &items,
+                      h.what == SS__HQ_CLOSE
                           ? ss__post_close_encode()
                           : with_flags(ss__post_message_encode((ss_kind)h.kind, text, h.len),
-                                       h.flags, flagged),
-                      body);
+                                       h.flags, flagged));
     }
     return rc < 0 ? -ENOMEM : 0;
 }

@@ -77,7 +77,8 @@ int ss_linebuf_new(ss_linebuf **ret, const ss_linebuf_opts *opts)
      * record of its own: continuing it would mix two writers' bytes in one line. */
     if (hdr->partial_len > 0) {
         ss__ring_append(&lb->ring, SS_KIND_LINE, hdr->partial_flags, hdr->partial_source,
-                        hdr->partial_time_ns, lb->ring.partial, (size_t)hdr->partial_len);
+                        hdr->partial_producer, hdr->partial_time_ns, lb->ring.partial,
+                        (size_t)hdr->partial_len);
         hdr->partial_len = 0;
     }
     /* A file ring keeps the default writer's partial line in the mapping, so that
@@ -129,7 +130,7 @@ void ss_linebuf_free(ss_linebuf *lb)
 int ss__linebuf_store_locked(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
                              int64_t time_ns, const char *text, size_t len)
 {
-    int rc = ss__ring_append(&lb->ring, kind, flags, source, time_ns, text, len);
+    int rc = ss__ring_append(&lb->ring, kind, flags, source, 0, time_ns, text, len);
     if (rc > 0 && lb->waiters)
         pthread_cond_broadcast(&lb->grown);
     return rc < 0 ? rc : 0;
@@ -230,8 +231,8 @@ static int copy_out_locked(ss_linebuf *lb, uint64_t first, size_t count, bool pa
         return rc;
     for (size_t i = 0; i < count; i++) {
         const ss__slot *s = ss__ring_slot(ring, first + i);
-        ss__records_add(&b, s->seq, s->time_ns, (ss_kind)s->kind, s->flags, s->source,
-                        ring->data + s->off, s->len);
+        ss__records_add(&b, first + i, s->time_ns, (ss_kind)s->kind, s->flags,
+                        ss__ring_origin(ring, s)->source, ring->data + s->off, s->len);
     }
     if (partial)
         ss__records_add(&b, 0, ring->hdr->partial_time_ns, SS_KIND_LINE, SS_REC_PARTIAL, lb->source,

@@ -1,6 +1,6 @@
 /*
  * ss_procbuf: the parent's side of process mode. A collector on the library's
- * event loop (util/evloop.h, a thread of its own) watches every child's
+ * event loop (util/evloop.h; a thread of its own, or a shared ss_loop) watches every child's
  * channels and pidfd; it turns raw output into records through one ss_writer
  * per channel, stores mirror frames as they are, reaps children as they exit
  * and stores an exit record for each. Its callbacks run under pb->mu.
@@ -369,9 +369,10 @@ static void chan_ready(ss__evio *io, unsigned events)
     ss_procbuf *pb = io->arg;
     ss__chan *ch = (ss__chan *)((char *)io - offsetof(ss__chan, io));
     pthread_mutex_lock(&pb->mu);
-    if (ch->fd >= 0 && ch->kind == SS__CHAN_PIDFD)
+    /* quit: a free took the channel off the loop after this turn began */
+    if (!pb->quit && ch->fd >= 0 && ch->kind == SS__CHAN_PIDFD)
         reap_child(pb, ch);
-    else
+    else if (!pb->quit)
         for (int i = 0; i < SS__EV_BUDGET && ch->fd >= 0 && read_chan(pb, ch); i++) {
         }
     pthread_mutex_unlock(&pb->mu);
@@ -430,7 +431,8 @@ static void listen_ready(ss__evio *io, unsigned events)
     (void)events;
     ss_procbuf *pb = io->arg;
     pthread_mutex_lock(&pb->mu);
-    ss__procbuf_accept(pb);
+    if (!pb->quit)
+        ss__procbuf_accept(pb);
     pthread_mutex_unlock(&pb->mu);
 }
 
@@ -440,7 +442,7 @@ static void grace_over(ss__evtimer *t)
 {
     ss_procbuf *pb = t->arg;
     pthread_mutex_lock(&pb->mu);
-    if (pb->grace_at && pb->grace_at <= ss__mono_ms()) {
+    if (!pb->quit && pb->grace_at && pb->grace_at <= ss__mono_ms()) {
         pb->grace_at = 0;
         pb->kill_due = true;
         signal_running(pb, SIGKILL, true);
@@ -453,7 +455,9 @@ static void linger_over(ss__evtimer *t)
 {
     ss_procbuf *pb = t->arg;
     pthread_mutex_lock(&pb->mu);
-    linger_expired(pb);
+    /* a free cancelled the timer after this turn began: no new arming */
+    if (!pb->quit)
+        linger_expired(pb);
     pthread_mutex_unlock(&pb->mu);
 }
 
@@ -500,9 +504,10 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
     pb->max_line = pb->lb->defw.max_line;
     pb->max_payload = (size_t)pb->lb->ring.hdr->max_bytes;
 
-    rc = ss__evloop_new(&pb->ev);
+    rc = ss__loop_take(opts->loop, &pb->loop);
     if (rc < 0)
         goto out_free;
+    pb->ev = pb->loop->ev;
     ss__evtimer_init(&pb->grace, grace_over, pb);
     ss__evtimer_init(&pb->linger, linger_over, pb);
     pb->stopfd = fd_above_4(memfd_create("syncstream-stop", MFD_CLOEXEC));
@@ -523,12 +528,6 @@ int ss_procbuf_new(ss_procbuf **ret, const ss_procbuf_opts *opts)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&pb->changed, &attr);
     pthread_condattr_destroy(&attr);
-    rc = ss__evloop_start(pb->ev);
-    if (rc < 0) {
-        pthread_cond_destroy(&pb->changed);
-        pthread_mutex_destroy(&pb->mu);
-        goto out_free;
-    }
     *ret = pb;
     return 0;
 
@@ -537,7 +536,7 @@ out_free:
         munmap(pb->stop_flag, sizeof(uint32_t));
     if (pb->stopfd >= 0)
         close(pb->stopfd);
-    ss__evloop_free(pb->ev);
+    ss__loop_unref(pb->loop);
     ss_linebuf_free(pb->lb);
     free(pb);
     return rc;
@@ -551,14 +550,32 @@ void ss__procbuf_free_child(ss_procbuf *pb, ss__child *c)
     free(c);
 }
 
+/* Take a child's channels off the loop; their fds stay open until it is freed. */
+static void unwatch_child(ss_procbuf *pb, ss__child *c)
+{
+    ss__chan *chans[] = {&c->out, &c->err, &c->mirror, &c->pidfd};
+    for (size_t i = 0; i < 4; i++)
+        ss__evio_set(pb->ev, &chans[i]->io, -1, 0);
+}
+
 void ss_procbuf_free(ss_procbuf *pb)
 {
     if (!pb)
         return;
+    /* Off the loop first, which may go on serving other objects: no
+     * callback of a later turn names this buffer, and one of the turn under
+     * way sees quit and does nothing. */
     pthread_mutex_lock(&pb->mu);
     pb->quit = true;
+    for (size_t i = 0; i < pb->nchildren; i++)
+        unwatch_child(pb, pb->children[i]);
+    for (size_t i = 0; i < pb->nconns; i++)
+        unwatch_child(pb, pb->conns[i]);
+    ss__evio_set(pb->ev, &pb->listen_io, -1, 0);
+    ss__evtimer_cancel(pb->ev, &pb->grace);
+    ss__evtimer_cancel(pb->ev, &pb->linger);
     pthread_mutex_unlock(&pb->mu);
-    ss__evloop_stop(pb->ev);
+    ss__evloop_sync(pb->ev);
 
     for (size_t i = 0; i < pb->nchildren; i++) {
         ss__child *c = pb->children[i];
@@ -577,7 +594,7 @@ void ss_procbuf_free(ss_procbuf *pb)
     if (pb->listenfd >= 0)
         close(pb->listenfd);
     munmap(pb->stop_flag, sizeof(uint32_t));
-    ss__evloop_free(pb->ev);
+    ss__loop_unref(pb->loop);
     close(pb->stopfd);
     ss_linebuf_free(pb->lb);
     pthread_cond_destroy(&pb->changed);

@@ -9,6 +9,7 @@
 
 #include <syncstream/proc.h>
 
+#include "loop/loop_int.h"
 #include "proc/frame.h"
 #include "proc/mirror_int.h"
 #include "util/buf.h"
@@ -69,7 +70,8 @@ struct ss_procbuf {
     ss_linebuf *lb;
     size_t max_line;
     size_t max_payload;
-    ss__evloop *ev;      /* the collector's loop */
+    ss_loop *loop;       /* the collector's loop (a reference) */
+    ss__evloop *ev;      /* its core */
     ss__evtimer grace;   /* the stop's grace period, over at grace_at */
     int64_t grace_at;    /* CLOCK_MONOTONIC ms; 0: no grace period runs */
     ss__evtimer linger;  /* the earliest linger_at of a child */

@@ -49,7 +49,8 @@ size_t ss__ring_layout(ss__ring_hdr *hdr, const ss__ring_geometry *geo)
     hdr->max_bytes = geo->max_bytes;
     hdr->slots_off = round_up(sizeof(*hdr), 64);
     hdr->slot_mask = slot_count(geo->maxlen) - 1;
-    hdr->partial_off = round_up(hdr->slots_off + (hdr->slot_mask + 1) * sizeof(ss__slot), 64);
+    hdr->origins_off = round_up(hdr->slots_off + (hdr->slot_mask + 1) * sizeof(ss__slot), 64);
+    hdr->partial_off = round_up(hdr->origins_off + (geo->maxlen + 1) * sizeof(ss__origin), 64);
     hdr->data_off = round_up(hdr->partial_off + geo->max_line, 64);
     hdr->region_size = hdr->data_off + geo->max_bytes;
     hdr->first_seq = hdr->next_seq = 1;
@@ -69,13 +70,14 @@ int ss__ring_hdr_check(const ss__ring_hdr *hdr, size_t file_size)
         return SS_ECORRUPT;
     ss__ring_layout(&want, &geo);
     if (hdr->slot_mask != want.slot_mask || hdr->slots_off != want.slots_off ||
-        hdr->partial_off != want.partial_off || hdr->data_off != want.data_off ||
-        hdr->region_size != want.region_size || hdr->region_size > file_size)
+        hdr->origins_off != want.origins_off || hdr->partial_off != want.partial_off ||
+        hdr->data_off != want.data_off || hdr->region_size != want.region_size ||
+        hdr->region_size > file_size)
         return SS_ECORRUPT;
     return 0;
 }
 
-int ss__ring_check_records(const ss__ring *ring)
+int ss__ring_check_records(ss__ring *ring)
 {
     const ss__ring_hdr *hdr = ring->hdr;
     if (hdr->first_seq == 0 || hdr->first_seq > hdr->next_seq ||
@@ -83,11 +85,14 @@ int ss__ring_check_records(const ss__ring *ring)
         return SS_ECORRUPT;
     for (uint64_t seq = hdr->first_seq; seq < hdr->next_seq; seq++) {
         const ss__slot *s = ss__ring_slot(ring, seq);
-        if (s->seq != seq || !ss__slot_in_arena(s, hdr->max_bytes) ||
+        if (s->seq_low != (uint16_t)seq || !ss__slot_in_arena(s, hdr->max_bytes) ||
             chunk_size(s->len) > hdr->max_bytes - s->off || s->kind > SS_KIND_ERROR)
             return SS_ECORRUPT;
+        int rc = ss__origins_adopt(&ring->origins, s->origin, seq);
+        if (rc < 0)
+            return rc;
     }
-    return 0;
+    return ss__origins_relist(&ring->origins);
 }
 
 int ss__ring_init_heap(ss__ring *ring, const ss__ring_geometry *geo, ss_full_policy full)
@@ -99,7 +104,8 @@ int ss__ring_init_heap(ss__ring *ring, const ss__ring_geometry *geo, ss_full_pol
     ring->slots = calloc(slot_count(geo->maxlen), sizeof(ss__slot));
     ring->data_cap = geo->max_bytes < HEAP_ARENA_START ? geo->max_bytes : HEAP_ARENA_START;
     ring->data = malloc(ring->data_cap);
-    if (!ring->hdr || !ring->slots || !ring->data) {
+    if (!ring->hdr || !ring->slots || !ring->data ||
+        ss__origins_init(&ring->origins, NULL, (uint32_t)geo->maxlen + 1) < 0) {
         ss__ring_done(ring);
         return -ENOMEM;
     }
@@ -167,20 +173,27 @@ static void evict_oldest(ss__ring *ring)
 }
 
 int ss__ring_append(ss__ring *ring, ss_kind kind, uint32_t flags, const char *source,
-                    int64_t time_ns, const char *text, size_t len)
+                    uint32_t producer, int64_t time_ns, const char *text, size_t len)
 {
     ss__ring_hdr *hdr = ring->hdr;
     uint64_t off;
+    uint32_t origin;
 
     /* Refused before it counts as written: the caller still holds the text.
      * (len is compared first: rounding a huge len up could wrap.) */
     if (len > hdr->max_bytes || chunk_size(len) > hdr->max_bytes)
         return SS_ETOOBIG;
     size_t need = chunk_size(len);
+    if (ring->full == SS_FULL_DROP_NEWEST && ss__ring_count(ring) == hdr->maxlen)
+        goto out_shed;
+    /* Named before any record leaves, so that an entry is reused only once
+     * no stored record names it: the table holds at most maxlen + 1. */
+    int rc =
+        ss__origins_name(&ring->origins, source, producer, hdr->next_seq, hdr->first_seq, &origin);
+    if (rc < 0)
+        return rc;
     bool evicted = false;
     if (ss__ring_count(ring) == hdr->maxlen) {
-        if (ring->full == SS_FULL_DROP_NEWEST)
-            goto out_shed;
         evict_oldest(ring);
         evicted = true;
     }
@@ -197,22 +210,25 @@ int ss__ring_append(ss__ring *ring, ss_kind kind, uint32_t flags, const char *so
                 __atomic_store_n(&hdr->first_seq, hdr->first_seq - 1, __ATOMIC_RELEASE);
                 hdr->shed--;
             }
+            ss__origins_unname(&ring->origins, origin, hdr->first_seq);
             return -ENOMEM;
         }
-        if (ring->full == SS_FULL_DROP_NEWEST)
+        if (ring->full == SS_FULL_DROP_NEWEST) {
+            ss__origins_unname(&ring->origins, origin, hdr->first_seq);
             goto out_shed;
+        }
         evict_oldest(ring);
     }
 
     uint64_t seq = hdr->next_seq;
     ss__slot *s = &ring->slots[seq & hdr->slot_mask];
-    s->seq = seq;
     s->time_ns = time_ns;
-    s->off = off;
+    s->off = (uint32_t)off;
     s->len = (uint32_t)len;
-    s->flags = (uint16_t)flags;
+    s->origin = origin;
+    s->seq_low = (uint16_t)seq;
+    s->flags = (uint8_t)flags;
     s->kind = (uint8_t)kind;
-    memcpy(s->source, source, SS_SOURCE_MAX);
     if (len)
         memcpy(ring->data + off, text, len);
     /* Publish only once the slot and the text are complete. */
@@ -245,10 +261,13 @@ void ss__ring_clear(ss__ring *ring)
 {
     ring->hdr->cleared += ss__ring_count(ring);
     __atomic_store_n(&ring->hdr->first_seq, ring->hdr->next_seq, __ATOMIC_RELEASE);
+    if (ring->map)
+        ss__store_fence(); /* before an origin entry is reused, as in evict_oldest */
 }
 
 void ss__ring_done(ss__ring *ring)
 {
+    ss__origins_done(&ring->origins);
     if (ring->map) {
         msync(ring->map, ring->map_len, MS_SYNC);
         munmap(ring->map, ring->map_len);

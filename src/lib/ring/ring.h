@@ -2,13 +2,15 @@
  * The record ring: the one store of records for every in-memory collector.
  *
  * At most maxlen records, with consecutive sequence numbers first_seq ..
- * next_seq - 1, indexed by seq & slot_mask in an array of fixed slots; their text
- * lives in a byte arena used as a FIFO of variable-sized chunks (a chunk never
- * wraps: when the end has no room, the next chunk starts at offset 0).
+ * next_seq - 1, indexed by seq & slot_mask in an array of fixed 24-byte slots;
+ * their text lives in a byte arena used as a FIFO of variable-sized chunks (a
+ * chunk never wraps: when the end has no room, the next chunk starts at offset
+ * 0), their source name and producer id in the origin table (origins.h), one
+ * entry per distinct pair.
  *
- * The header, the slots, the arena and a space for the default writer's partial
- * line form one region that can live in a memory-mapped file (ring_file.c), so
- * that the records outlive a crash. Stores are ordered for that: a record's slot
+ * The header, the slots, the origin table, the arena and a space for the
+ * default writer's partial line form one region that can live in a memory-mapped file
+ * (ring_file.c), so that the records outlive a crash. Stores are ordered for that: a record's slot
  * and text are written before next_seq is advanced, and first_seq is advanced
  * before a rotated-out record's space is reused, so a reader of the file sees
  * whole records only. On the heap the arena starts small and grows up to
@@ -25,8 +27,12 @@
 
 #include <syncstream/record.h>
 
+#include "ring/origins.h"
+
 #define SS__RING_MAGIC "SSRING\x01"
-#define SS__RING_VERSION 1u
+/* Version 2: 24-byte slots and the origin table (version 1 had the source in
+ * 64-byte slots). */
+#define SS__RING_VERSION 2u
 
 /* The on-disk header; fields are fixed-width so that the file layout is exact. */
 typedef struct ss__ring_hdr {
@@ -50,27 +56,32 @@ typedef struct ss__ring_hdr {
     uint64_t partial_len;
     int64_t partial_time_ns;
     uint32_t partial_flags;
-    uint32_t reserved;
+    uint32_t partial_producer;
     char partial_source[SS_SOURCE_MAX];
     /* The slot array has slot_mask + 1 entries, a power of two >= maxlen, so
      * that finding a record's slot is a mask rather than a division. */
     uint64_t slot_mask;
+    uint64_t origins_off; /* maxlen + 1 entries: the most a full ring and the
+                             record entering it name */
 } ss__ring_hdr;
 
+/* 24 bytes, so that a record held at maxlen 1M costs at most 96 bytes with its
+ * 64 bytes of text (issue 18): the seq is implied by the slot's place, the
+ * source and producer are an origin entry's index. */
 typedef struct ss__slot {
-    uint64_t seq;
     int64_t time_ns;
-    uint64_t off; /* of the text in the arena */
+    uint32_t off; /* of the text in the arena (max_bytes <= 1 GiB) */
     uint32_t len;
-    uint16_t flags;
+    uint32_t origin;  /* index in the origin table */
+    uint16_t seq_low; /* the seq's low 16 bits: shows a damaged file's slot */
+    uint8_t flags;    /* SS_REC_* bits, all below 1 << 8 */
     uint8_t kind;
-    uint8_t reserved;
-    char source[SS_SOURCE_MAX];
 } ss__slot;
 
 typedef struct ss__ring {
     ss__ring_hdr *hdr;
     ss__slot *slots;
+    ss__origins origins;
     char *data;
     char *partial;   /* file-backed only: max_line bytes; NULL on the heap */
     size_t data_cap; /* the arena's current size */
@@ -95,13 +106,14 @@ void ss__ring_done(ss__ring *ring);
 
 /*
  * Store one record, applying the full policy. source points to SS_SOURCE_MAX
- * bytes (a NUL-padded name, as ss__source_copy makes), copied whole. Returns 1
+ * bytes (a NUL-padded name, as ss__source_copy makes), compared and copied
+ * whole; producer is the record's producer id (record.h). Returns 1
  * when stored, 0 when the policy dropped it (counted in hdr->shed), SS_ETOOBIG
  * for a text that can never fit, -ENOMEM when the heap arena could not grow
  * (then the record is not counted).
  */
 int ss__ring_append(ss__ring *ring, ss_kind kind, uint32_t flags, const char *source,
-                    int64_t time_ns, const char *text, size_t len);
+                    uint32_t producer, int64_t time_ns, const char *text, size_t len);
 
 /* Arena bytes taken by the records newer than cursor, from the first of them
  * to the end of the newest, gaps included: the space that stays taken when
@@ -122,6 +134,12 @@ static inline const ss__slot *ss__ring_slot(const ss__ring *ring, uint64_t seq)
     return &ring->slots[seq & ring->hdr->slot_mask];
 }
 
+/* The source and producer of a stored record. */
+static inline const ss__origin *ss__ring_origin(const ss__ring *ring, const ss__slot *s)
+{
+    return ss__origins_get(&ring->origins, s->origin);
+}
+
 /*
  * Of `records` stored records followed by a partial line (when *partial), keep
  * the newest n items: returns how many of the oldest records to leave out, and
@@ -140,8 +158,8 @@ static inline size_t ss__newest_items(size_t records, bool *partial, size_t n)
     return drop;
 }
 
-/* Region layout for a geometry: the header, the slots, the partial line space and
- * the arena; returns the region's size. */
+/* Region layout for a geometry: the header, the slots, the origin table, the
+ * partial line space and the arena; returns the region's size. */
 size_t ss__ring_layout(ss__ring_hdr *hdr, const ss__ring_geometry *geo);
 
 /* Check that a header read from a file has our format and a self-consistent
@@ -158,8 +176,9 @@ static inline bool ss__slot_in_arena(const ss__slot *s, uint64_t max_bytes)
 }
 
 /* Check the records of a ring file its new owner is about to continue: the
- * sequence numbers, and every stored record's slot. Returns 0 or SS_ECORRUPT. */
-int ss__ring_check_records(const ss__ring *ring);
+ * sequence numbers, and every stored record's slot; takes the origin table's
+ * holds from them. Returns 0, SS_ECORRUPT or -ENOMEM. */
+int ss__ring_check_records(ss__ring *ring);
 
 /* File-backed rings (ring_file.c). */
 int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry *geo,

@@ -122,7 +122,12 @@ int ss__ring_open_file(ss__ring *ring, const char *path, const ss__ring_geometry
     ring->partial = (char *)ring->map + want.partial_off;
     ring->data = (char *)ring->map + want.data_off;
     ring->data_cap = geo->max_bytes;
-    if (!fresh && (rc = ss__ring_check_records(ring)) < 0) {
+    rc = ss__origins_init(&ring->origins, (ss__origin *)((char *)ring->map + want.origins_off),
+                          (uint32_t)geo->maxlen + 1);
+    if (rc == 0 && !fresh)
+        rc = ss__ring_check_records(ring);
+    if (rc < 0) {
+        ss__origins_done(&ring->origins);
         munmap(ring->map, ring->map_len);
         ring->map = NULL;
         goto out_close;
@@ -152,6 +157,7 @@ out_close:
 static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n, ss_records *ret)
 {
     const ss__slot *slots = (const ss__slot *)(base + hdr->slots_off);
+    const ss__origin *origins = (const ss__origin *)(base + hdr->origins_off);
     const char *data = base + hdr->data_off;
     uint64_t first = __atomic_load_n(&hdr->first_seq, __ATOMIC_ACQUIRE);
     uint64_t next = __atomic_load_n(&hdr->next_seq, __ATOMIC_ACQUIRE);
@@ -176,10 +182,13 @@ static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n,
     if (records && !copy)
         return -ENOMEM;
     size_t text_bytes = partial ? partial_len : 0;
+    /* A slot that does not hold the record it should is damaged: marked by
+     * an origin outside the table, and skipped. */
     for (size_t i = 0; i < records; i++) {
         copy[i] = slots[(first + i) & hdr->slot_mask];
-        if (copy[i].seq != first + i || !ss__slot_in_arena(&copy[i], hdr->max_bytes)) {
-            copy[i].seq = 0;
+        if (copy[i].seq_low != (uint16_t)(first + i) || copy[i].origin > hdr->maxlen ||
+            !ss__slot_in_arena(&copy[i], hdr->max_bytes)) {
+            copy[i].origin = UINT32_MAX;
             copy[i].len = 0;
         }
         text_bytes += copy[i].len;
@@ -191,11 +200,12 @@ static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n,
         goto out_free_copy;
     for (size_t i = 0; i < records; i++) {
         const ss__slot *s = &copy[i];
-        if (s->seq != first + i) {
-            missed++; /* a slot that does not hold the record it should: damaged */
+        if (s->origin == UINT32_MAX) {
+            missed++;
             continue;
         }
-        ss__records_add(&b, s->seq, s->time_ns, (ss_kind)s->kind, s->flags, s->source,
+        const ss__origin *o = &origins[s->origin];
+        ss__records_add(&b, first + i, s->time_ns, (ss_kind)s->kind, s->flags, o->source,
                         data + s->off, s->len);
     }
     if (partial)

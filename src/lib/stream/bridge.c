@@ -136,16 +136,14 @@ int ss_stream_bridge(ss_stream *s, const ss_bridge_opts *o)
      * program that prints as it starts would otherwise lose its first lines
      * to the race with attaching. The only reader also takes the bytes. */
     if (rc == 0) {
-        if (s->rbuf.len > s->rstart)
-            ss__bridge_feed(s->bridge, SS_CHAN_OUT, s->rbuf.data + s->rstart,
-                            s->rbuf.len - s->rstart);
+        if (s->rbuf.len > 0)
+            ss__bridge_feed(s->bridge, SS_CHAN_OUT, s->rbuf.data, s->rbuf.len);
         if (s->ebuf.len > 0)
             ss__bridge_feed(s->bridge, SS_CHAN_ERR, s->ebuf.data, s->ebuf.len);
     }
     if (rc == 0 && o->only) {
         ss__buf_reset(&s->rbuf);
         ss__buf_reset(&s->ebuf);
-        s->rstart = 0;
     }
     /* with only, reading may resume at once */
     if (rc == 0 && !s->watch_read && !s->eof && !s->rerr)

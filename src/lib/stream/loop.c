@@ -1,6 +1,6 @@
 /*
- * ss_stream_loop: the stream service on the library's event loop
- * (util/evloop.h), one loop thread for every stream it serves. A stream's
+ * The stream service on the library's event loop (util/evloop.h): one per
+ * ss_loop (loop/loop_int.h), for every stream on that loop. A stream's
  * descriptors are watched only for what it can use now: for reading while
  * its read buffer has room, for writing while bytes wait. A stream with
  * nothing to watch leaves epoll altogether, so a hang-up on a paused stream
@@ -32,8 +32,9 @@
  * for bytes resumes it at once, whatever the room. */
 #define RESUME_ROOM (1024 * 1024)
 
-struct ss_stream_loop {
+struct ss__stream_svc {
     ss__evloop *ev;
+    bool external;           /* no thread: a close runs the turns it needs */
     ss__evhook hook;         /* each turn: the touched streams, the timed work */
     pthread_mutex_t mu;      /* guards the dirty queue and streams' loop flags */
     pthread_cond_t detached; /* a stream was let go */
@@ -44,7 +45,7 @@ struct ss_stream_loop {
 
 void ss__loop_touch(ss_stream *s)
 {
-    ss_stream_loop *loop = s->loop;
+    ss__stream_svc *loop = s->svc;
     pthread_mutex_lock(&loop->mu);
     bool wake = !s->dirty && !s->detached;
     if (wake) {
@@ -59,10 +60,18 @@ void ss__loop_touch(ss_stream *s)
 
 void ss__loop_wait_detached(ss_stream *s)
 {
-    ss_stream_loop *loop = s->loop;
+    ss__stream_svc *loop = s->svc;
     pthread_mutex_lock(&loop->mu);
-    while (!s->detached)
-        pthread_cond_wait(&loop->detached, &loop->mu);
+    while (!s->detached) {
+        if (loop->external) {
+            /* nobody may be driving the loop now: run its turns here */
+            pthread_mutex_unlock(&loop->mu);
+            ss__evloop_pass(loop->ev);
+            pthread_mutex_lock(&loop->mu);
+        } else {
+            pthread_cond_wait(&loop->detached, &loop->mu);
+        }
+    }
     pthread_mutex_unlock(&loop->mu);
 }
 
@@ -126,10 +135,6 @@ bool ss__want_read(const ss_stream *s)
 
 static void append_read(ss_stream *s, const char *data, size_t n)
 {
-    if (s->rstart > 0 && (s->rstart >= s->rbuf.len / 2 || s->rbuf.len + n > s->rbuf.cap)) {
-        ss__buf_consume(&s->rbuf, s->rstart);
-        s->rstart = 0;
-    }
     if (ss__buf_append(&s->rbuf, data, n) < 0)
         set_error(s, &s->rerr, -ENOMEM);
 }
@@ -167,20 +172,18 @@ static void deliver(ss_stream *s, int chan, const char *data, size_t n)
 static bool do_writes(ss_stream *s)
 {
     bool progress = false;
-    while (!s->werr && !s->down && s->wstart < s->wbuf.len) {
-        ssize_t n = s->t.ops->write(s->t.impl, s->wbuf.data + s->wstart, s->wbuf.len - s->wstart);
+    while (!s->werr && !s->down && s->wbuf.len > 0) {
+        size_t len;
+        const char *p = ss__buf_peek(&s->wbuf, &len);
+        ssize_t n = s->t.ops->write(s->t.impl, p, len);
         if (n == -EAGAIN)
             break;
         if (n < 0) {
             set_error(s, &s->werr, (int)n);
             break;
         }
-        s->wstart += (size_t)n;
+        ss__buf_take(&s->wbuf, (size_t)n);
         progress = true;
-    }
-    if (s->wstart == s->wbuf.len) {
-        ss__buf_reset(&s->wbuf);
-        s->wstart = 0;
     }
     return progress || s->werr;
 }
@@ -194,10 +197,6 @@ static char *read_target(ss_stream *s, char *scratch, size_t scratch_len, size_t
     *direct = false;
     if (s->rbuf.alloc >= DIRECT_MIN && !(s->bridge && ss__bridge_only(s->bridge))) {
         size_t n = *len < READ_CHUNK ? *len : READ_CHUNK;
-        if (s->rstart > 0 && (s->rstart >= s->rbuf.len / 2 || s->rbuf.len + n > s->rbuf.cap)) {
-            ss__buf_consume(&s->rbuf, s->rstart);
-            s->rstart = 0;
-        }
         char *dst;
         if (ss__buf_reserve(&s->rbuf, n, &dst) == 0) {
             *len = n;
@@ -280,7 +279,7 @@ static unsigned service(ss_stream *s, char *scratch, size_t scratch_len)
     bool read = do_reads(s, scratch, scratch_len);
     read |= do_events(s);
     /* an event (UP) may have made writing possible again */
-    if (read && s->wstart < s->wbuf.len)
+    if (read && s->wbuf.len > 0)
         wrote |= do_writes(s);
     unsigned wake = 0;
     if (read && s->read_waiters)
@@ -307,17 +306,17 @@ static void wake_waiters(ss_stream *s, unsigned wake)
 
 static void stream_io(ss__evio *io, unsigned events);
 
-static void unregister_all(ss_stream_loop *loop, ss_stream *s)
+static void unregister_all(ss__stream_svc *loop, ss_stream *s)
 {
     for (int i = 0; i < SS_TRANSPORT_MAX_FDS; i++)
         ss__evio_set(loop->ev, &s->regs[i], -1, 0);
 }
 
 /* Watch what the stream can use now, and nothing else. */
-static void update_interest(ss_stream_loop *loop, ss_stream *s)
+static void update_interest(ss__stream_svc *loop, ss_stream *s)
 {
     bool want_read = ss__want_read(s);
-    bool want_write = !s->werr && s->wstart < s->wbuf.len;
+    bool want_write = !s->werr && s->wbuf.len > 0;
     s->watch_read = want_read;
     if (ss__read_room(s) == 0)
         s->paused = true;
@@ -385,7 +384,7 @@ static void update_interest(ss_stream_loop *loop, ss_stream *s)
     }
 }
 
-static void timer_link(ss_stream_loop *loop, ss_stream *s)
+static void timer_link(ss__stream_svc *loop, ss_stream *s)
 {
     s->timer_prev = NULL;
     s->timer_next = loop->timers;
@@ -394,7 +393,7 @@ static void timer_link(ss_stream_loop *loop, ss_stream *s)
     loop->timers = s;
 }
 
-static void timer_unlink(ss_stream_loop *loop, ss_stream *s)
+static void timer_unlink(ss__stream_svc *loop, ss_stream *s)
 {
     if (s->timer_prev)
         s->timer_prev->timer_next = s->timer_next;
@@ -406,7 +405,7 @@ static void timer_unlink(ss_stream_loop *loop, ss_stream *s)
 }
 
 /* Look at a stream again: new, changed by a caller, or closed. */
-static void handle_touched(ss_stream_loop *loop, ss_stream *s)
+static void handle_touched(ss__stream_svc *loop, ss_stream *s)
 {
     unsigned wake = 0;
     pthread_mutex_lock(&s->mu);
@@ -442,7 +441,7 @@ static void handle_touched(ss_stream_loop *loop, ss_stream *s)
 }
 
 /* Run due timed work; returns the epoll timeout until the next (-1: none). */
-static int run_timers(ss_stream_loop *loop)
+static int run_timers(ss__stream_svc *loop)
 {
     int next = -1;
     for (ss_stream *s = loop->timers; s; s = s->timer_next) {
@@ -472,7 +471,7 @@ static void stream_io(ss__evio *io, unsigned events)
 {
     (void)events;
     ss_stream *s = io->arg;
-    ss_stream_loop *loop = s->loop;
+    ss__stream_svc *loop = s->svc;
     unsigned wake = 0;
     pthread_mutex_lock(&s->mu);
     /* a closed stream leaves epoll when its touch is handled */
@@ -487,7 +486,7 @@ static void stream_io(ss__evio *io, unsigned events)
 /* Each turn, after the fds: the streams callers touched, then timed work. */
 static int loop_turn(ss__evhook *h)
 {
-    ss_stream_loop *loop = h->arg;
+    ss__stream_svc *loop = h->arg;
     pthread_mutex_lock(&loop->mu);
     ss_stream *touched = loop->dirty_head;
     loop->dirty_head = NULL;
@@ -508,46 +507,43 @@ static int loop_turn(ss__evhook *h)
     return run_timers(loop);
 }
 
-int ss_stream_loop_new(ss_stream_loop **ret)
+static void svc_free(ss__stream_svc *loop)
 {
-    if (!ret)
-        return -EINVAL;
-    ss_stream_loop *loop = calloc(1, sizeof(*loop));
-    if (!loop)
-        return -ENOMEM;
-    int rc = ss__evloop_new(&loop->ev);
-    if (rc < 0)
-        goto out_free;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&loop->mu, NULL);
-    pthread_cond_init(&loop->detached, &ca);
-    pthread_condattr_destroy(&ca);
-    loop->hook = (ss__evhook){.fn = loop_turn, .arg = loop};
-    ss__evloop_add_hook(loop->ev, &loop->hook);
-    rc = ss__evloop_start(loop->ev);
-    if (rc < 0)
-        goto out_sync;
-    *ret = loop;
-    return 0;
-
-out_sync:
+    ss__evloop_remove_hook(loop->ev, &loop->hook);
     pthread_cond_destroy(&loop->detached);
     pthread_mutex_destroy(&loop->mu);
-    ss__evloop_free(loop->ev);
-out_free:
     free(loop);
-    return rc;
+}
+
+int ss__stream_svc_get(ss_loop *owner, ss__stream_svc **ret)
+{
+    pthread_mutex_lock(&owner->mu);
+    ss__stream_svc *loop = owner->streams;
+    if (!loop && (loop = calloc(1, sizeof(*loop)))) {
+        loop->ev = owner->ev;
+        loop->external = owner->external;
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_mutex_init(&loop->mu, NULL);
+        pthread_cond_init(&loop->detached, &ca);
+        pthread_condattr_destroy(&ca);
+        loop->hook = (ss__evhook){.fn = loop_turn, .arg = loop};
+        ss__evloop_add_hook(loop->ev, &loop->hook);
+        owner->streams = loop;
+        owner->streams_free = svc_free;
+    }
+    pthread_mutex_unlock(&owner->mu);
+    *ret = loop;
+    return loop ? 0 : -ENOMEM;
+}
+
+int ss_stream_loop_new(ss_stream_loop **ret)
+{
+    return ss_loop_new(ret, 0);
 }
 
 void ss_stream_loop_free(ss_stream_loop *loop)
 {
-    if (!loop)
-        return;
-    ss__evloop_stop(loop->ev);
-    ss__evloop_free(loop->ev);
-    pthread_cond_destroy(&loop->detached);
-    pthread_mutex_destroy(&loop->mu);
-    free(loop);
+    ss_loop_free(loop);
 }

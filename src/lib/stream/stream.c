@@ -100,12 +100,8 @@ static int write_end(const ss_stream *s)
 
 void ss__take(ss_stream *s, size_t n)
 {
-    s->rstart += n;
+    ss__buf_take(&s->rbuf, n);
     s->base += n;
-    if (s->rstart == s->rbuf.len) {
-        ss__buf_reset(&s->rbuf);
-        s->rstart = 0;
-    }
     if (n > 0 && reading_paused(s))
         ss__loop_touch(s);
 }
@@ -140,7 +136,8 @@ int ss__fail(ss_stream *s, int rc, ss_stream_payload *p, const char *prefix, siz
         return rc;
     ss_stream_payload_clear(p);
     size_t rlen = ss__rlen(s);
-    size_t wlen = s->wbuf.len - s->wstart;
+    size_t wlen;
+    const char *unsent = ss__buf_peek(&s->wbuf, &wlen);
     /* An allocation failure here leaves that part NULL: the bytes are still in
      * the stream (the call took nothing), or the caller's (a write's rest). */
     if (prefix_len + rlen) {
@@ -148,8 +145,6 @@ int ss__fail(ss_stream *s, int rc, ss_stream_payload *p, const char *prefix, siz
         p->read_len = p->read ? prefix_len + rlen : 0;
     }
     if (wlen + extra_len) {
-        /* the write buffer may never have been allocated: no offset on NULL */
-        const char *unsent = wlen ? s->wbuf.data + s->wstart : NULL;
         p->unsent = dup_bytes(unsent, wlen, extra, extra_len);
         p->unsent_len = p->unsent ? wlen + extra_len : 0;
     }
@@ -167,8 +162,7 @@ void ss_stream_payload_clear(ss_stream_payload *p)
 
 /* ---- life ---- */
 
-int ss_stream_new(ss_stream **ret, ss_stream_loop *loop, ss_transport *t,
-                  const ss_stream_opts *opts)
+int ss_stream_new(ss_stream **ret, ss_loop *loop, ss_transport *t, const ss_stream_opts *opts)
 {
     static const ss_stream_opts defaults = {0};
     const ss_stream_opts *o = opts ? opts : &defaults;
@@ -198,13 +192,12 @@ int ss_stream_new(ss_stream **ret, ss_stream_loop *loop, ss_transport *t,
     ss__buf_init(&s->ebuf, rcap);
     ss__buf_init(&s->wbuf, o->write_cap ? o->write_cap : SS_STREAM_DEFAULT_CAP);
     s->has_timer = tr.ops->timeout_ms != NULL;
-    if (!loop) {
-        rc = ss_stream_loop_new(&loop);
-        if (rc < 0)
-            goto out_free;
-        s->own_loop = true;
-    }
-    s->loop = loop;
+    rc = ss__loop_take(loop, &s->loop);
+    if (rc < 0)
+        goto out_free;
+    rc = ss__stream_svc_get(s->loop, &s->svc);
+    if (rc < 0)
+        goto out_loop;
 
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -218,6 +211,8 @@ int ss_stream_new(ss_stream **ret, ss_stream_loop *loop, ss_transport *t,
     *ret = s;
     return 0;
 
+out_loop:
+    ss__loop_unref(s->loop);
 out_free:
     free(s->sep);
     free(s);
@@ -259,8 +254,7 @@ void ss_stream_free(ss_stream *s)
     if (!s)
         return;
     ss_stream_close(s);
-    if (s->own_loop)
-        ss_stream_loop_free(s->loop);
+    ss__loop_unref(s->loop);
     ss__bridge_free(s->bridge);
     ss__buf_free(&s->rbuf);
     ss__buf_free(&s->ebuf);
@@ -285,7 +279,7 @@ const char *ss_stream_name(const ss_stream *s)
 static size_t queue_bytes(ss_stream *s, const char *data, size_t n)
 {
     size_t sent = 0;
-    if (s->wstart == s->wbuf.len && !s->down) {
+    if (s->wbuf.len == 0 && !s->down) {
         /* The transport is idle: send straight away from this thread, which
          * saves the I/O thread a wake-up on every small write (a round trip). */
         while (sent < n) {
@@ -305,10 +299,6 @@ static size_t queue_bytes(ss_stream *s, const char *data, size_t n)
         if (s->t.ops->flush)
             ss__loop_touch(s);
         return n;
-    }
-    if (s->wstart > 0) {
-        ss__buf_take(&s->wbuf, s->wstart);
-        s->wstart = 0;
     }
     /* fits (the caller checked the room), but the memory may not be there */
     if (ss__buf_append(&s->wbuf, data + sent, n - sent) < 0)
@@ -333,7 +323,7 @@ int ss_stream_write(ss_stream *s, const void *data, size_t len, int timeout_ms,
         rc = write_end(s);
         if (rc < 0)
             break;
-        size_t room = s->wbuf.cap - (s->wbuf.len - s->wstart);
+        size_t room = s->wbuf.cap - s->wbuf.len;
         /* A write that fits in the buffer goes in whole or not at all, so that
          * a failed one left nothing of it behind; a bigger one goes in pieces
          * (the payload's written says how far it got). */
@@ -371,7 +361,7 @@ int ss_stream_flush(ss_stream *s, int timeout_ms, ss_stream_payload *ret_payload
     const struct timespec *deadline = ss__deadline(timeout_ms, &ts);
     pthread_mutex_lock(&s->mu);
     int rc = ss__pending_error(s);
-    while (rc == 0 && s->wstart < s->wbuf.len) {
+    while (rc == 0 && s->wbuf.len > 0) {
         rc = write_end(s);
         if (rc == 0)
             rc = wait_on(&s->writable, &s->mu, &s->write_waiters, deadline);
@@ -426,7 +416,7 @@ int ss_stream_set_line(ss_stream *s, int line, bool on)
 size_t ss_stream_waiting(ss_stream *s)
 {
     pthread_mutex_lock(&s->mu);
-    size_t n = s->wbuf.len - s->wstart;
+    size_t n = s->wbuf.len;
     pthread_mutex_unlock(&s->mu);
     return n;
 }

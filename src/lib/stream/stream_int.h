@@ -10,6 +10,7 @@
 
 #include <syncstream/stream.h>
 
+#include "loop/loop_int.h"
 #include "util/buf.h"
 #include "util/evloop.h"
 
@@ -27,16 +28,13 @@ struct ss_stream {
     size_t sep_len;
     bool fail_writes_while_down;
 
-    /* The read buffer: unconsumed bytes are rbuf.data[rstart, rbuf.len). Taking
-     * bytes only moves rstart; the front is compacted when it is more than half
-     * the buffer, so taking is not a memmove per call. */
-    ss__buf rbuf;
-    size_t rstart;
-    uint64_t base;     /* bytes ever taken: the stream offset of rstart */
+    /* The buffers hold only what is not taken yet (ss__buf's head offset:
+     * taking moves its start, not the bytes). */
+    ss__buf rbuf;      /* SS_CHAN_OUT bytes not yet taken */
+    uint64_t base;     /* bytes ever taken: the stream offset of rbuf's first byte */
     uint64_t received; /* bytes of SS_CHAN_OUT ever received */
     ss__buf ebuf;      /* SS_CHAN_ERR bytes not yet taken */
-    ss__buf wbuf;      /* unsent bytes are wbuf.data[wstart, wbuf.len) */
-    size_t wstart;
+    ss__buf wbuf;      /* bytes not yet sent */
 
     bool eof;              /* the transport said end of stream */
     bool down;             /* between an SS_CHAN_DOWN and an SS_CHAN_UP */
@@ -62,8 +60,8 @@ struct ss_stream {
     bool paused;
 
     /* Loop's side. */
-    ss_stream_loop *loop;
-    bool own_loop;
+    ss_loop *loop;       /* a reference (loop/loop_int.h) */
+    ss__stream_svc *svc; /* the loop's stream service */
     /* The transport's fds on the loop, in slots that stay put while an fd is
      * watched (mask != 0); only the loop thread touches these. */
     ss__evio regs[SS_TRANSPORT_MAX_FDS];
@@ -79,6 +77,10 @@ struct ss_stream {
 
 /* ---- loop.c ---- */
 
+/* The stream service of loop, made on first use (loop->mu). Returns 0 or
+ * -ENOMEM. */
+int ss__stream_svc_get(ss_loop *loop, ss__stream_svc **ret);
+
 /* Queue s for the loop to look at again (its interest changed, it is new, or
  * it is closed). Takes the loop's mutex; callable with s->mu held. */
 void ss__loop_touch(ss_stream *s);
@@ -93,12 +95,14 @@ void ss__loop_wait_detached(ss_stream *s);
 static inline const char *ss__rdata(const ss_stream *s)
 {
     /* never NULL, even before the first byte: memmem and PCRE2 want a pointer */
-    return s->rbuf.data ? s->rbuf.data + s->rstart : "";
+    size_t len;
+    const char *p = ss__buf_peek(&s->rbuf, &len);
+    return p ? p : "";
 }
 
 static inline size_t ss__rlen(const ss_stream *s)
 {
-    return s->rbuf.len - s->rstart;
+    return s->rbuf.len;
 }
 
 /* Take n unconsumed bytes (n <= ss__rlen); wakes the loop if reading resumes. */

@@ -55,13 +55,6 @@ static inline const char *ss__buf_peek(const ss__buf *b, size_t *ret_len)
 /* Drop the first n bytes (n <= len) without moving the rest (see above). */
 void ss__buf_take(ss__buf *b, size_t n);
 
-/* The old name of ss__buf_take(), kept while stream/loop.c (being rewritten
- * on its own) still calls it. */
-static inline void ss__buf_consume(ss__buf *b, size_t n)
-{
-    ss__buf_take(b, n);
-}
-
 /* Move the bytes held to the front of the memory: all of it is then room for
  * appends. */
 void ss__buf_compact(ss__buf *b);

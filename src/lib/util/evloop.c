@@ -18,9 +18,14 @@ struct ss__evloop {
     int wakefd;
     atomic_bool wake_pending; /* the eventfd was written and not yet read */
     atomic_bool quit;
-    pthread_mutex_t mu; /* guards the timers */
+    pthread_mutex_t mu;    /* guards the timers, the hooks and the turn state */
+    pthread_cond_t turned; /* a turn ended, or the thread stopped */
     ss__evtimer *timers;
-    ss__evhook *hooks; /* set before the thread starts */
+    ss__evhook *hooks;
+    uint64_t turns;   /* turns ended */
+    bool running;     /* the thread runs, or a caller runs a turn (external) */
+    pthread_t runner; /* which thread, while running */
+    int64_t hooks_at; /* external: when the hooks asked for a turn (-1: never) */
     bool started;
     pthread_t thread;
 };
@@ -48,8 +53,13 @@ int ss__evio_set(ss__evloop *loop, ss__evio *io, int fd, unsigned mask)
 {
     if (fd < 0)
         mask = 0;
-    if (io->fd == fd && io->mask == mask)
+    /* Under the loop's lock, which a turn takes once its fds are ready: a
+     * callback then sees the watcher as it was set, from whatever thread. */
+    pthread_mutex_lock(&loop->mu);
+    if (io->fd == fd && io->mask == mask) {
+        pthread_mutex_unlock(&loop->mu);
         return 0;
+    }
     if (io->mask && io->fd != fd) {
         /* the old fd may be closed already: nothing to undo then */
         epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
@@ -64,6 +74,7 @@ int ss__evio_set(ss__evloop *loop, ss__evio *io, int fd, unsigned mask)
         rc = ctl(loop, io->mask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, io, mask);
     }
     io->mask = rc < 0 ? 0 : mask;
+    pthread_mutex_unlock(&loop->mu);
     return rc;
 }
 
@@ -138,8 +149,75 @@ static int run_timers(ss__evloop *loop)
 
 void ss__evloop_add_hook(ss__evloop *loop, ss__evhook *h)
 {
+    pthread_mutex_lock(&loop->mu);
     h->next = loop->hooks;
     loop->hooks = h;
+    h->linked = true;
+    pthread_mutex_unlock(&loop->mu);
+    ss__evloop_wake(loop);
+}
+
+void ss__evloop_remove_hook(ss__evloop *loop, ss__evhook *h)
+{
+    pthread_mutex_lock(&loop->mu);
+    for (ss__evhook **p = &loop->hooks; *p; p = &(*p)->next) {
+        if (*p == h) {
+            /* h->next stays: a turn standing on h goes on from there */
+            *p = h->next;
+            h->linked = false;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&loop->mu);
+    ss__evloop_sync(loop);
+}
+
+/* Whether the calling thread runs the loop's turn now (loop->mu held). */
+static bool in_turn(const ss__evloop *loop)
+{
+    return loop->running && pthread_equal(loop->runner, pthread_self());
+}
+
+void ss__evloop_sync(ss__evloop *loop)
+{
+    pthread_mutex_lock(&loop->mu);
+    if (loop->running && !in_turn(loop)) {
+        uint64_t seen = loop->turns;
+        /* a thread asleep in epoll_wait names nothing, but it counts as in
+         * its turn: the wake ends that turn at once */
+        if (loop->started) {
+            pthread_mutex_unlock(&loop->mu);
+            ss__evloop_wake(loop);
+            pthread_mutex_lock(&loop->mu);
+        }
+        while (loop->running && loop->turns == seen)
+            pthread_cond_wait(&loop->turned, &loop->mu);
+    }
+    pthread_mutex_unlock(&loop->mu);
+}
+
+int ss__evloop_pass(ss__evloop *loop)
+{
+    if (!loop->started)
+        return ss__evloop_run_ready(loop);
+    pthread_mutex_lock(&loop->mu);
+    int rc = in_turn(loop) ? -EDEADLK : 0;
+    /* the turn under way may have run its hooks already: the next one is
+     * the first wholly after the call */
+    uint64_t target = loop->turns + 2;
+    while (rc == 0 && loop->running && loop->turns < target) {
+        uint64_t at = loop->turns;
+        /* woken on each turn: the wake of the last may have been taken by it */
+        pthread_mutex_unlock(&loop->mu);
+        ss__evloop_wake(loop);
+        pthread_mutex_lock(&loop->mu);
+        while (loop->running && loop->turns == at)
+            pthread_cond_wait(&loop->turned, &loop->mu);
+    }
+    if (rc == 0 && loop->turns < target)
+        rc = -ESHUTDOWN;
+    pthread_mutex_unlock(&loop->mu);
+    return rc;
 }
 
 void ss__evloop_wake(ss__evloop *loop)
@@ -156,35 +234,130 @@ static int min_timeout(int a, int b)
     return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
+/* Run the hooks; returns the least of their sleep bounds (-1: none). The list
+ * is walked without the lock (a hook takes its owner's lock, and the owner
+ * may arm a timer under it): a hook removed meanwhile is skipped, and stays
+ * valid memory until this turn ends (ss__evloop_remove_hook syncs). */
+static int run_hooks(ss__evloop *loop)
+{
+    int timeout = -1;
+    pthread_mutex_lock(&loop->mu);
+    ss__evhook *h = loop->hooks;
+    while (h) {
+        bool linked = h->linked;
+        pthread_mutex_unlock(&loop->mu);
+        if (linked)
+            timeout = min_timeout(timeout, h->fn(h));
+        pthread_mutex_lock(&loop->mu);
+        h = h->next;
+    }
+    pthread_mutex_unlock(&loop->mu);
+    return timeout;
+}
+
+/* One turn: wait up to timeout ms for fds, run theirs, the due timers and
+ * the hooks. Returns the least sleep bound of the hooks in *hooks_ms and of
+ * the timers in *timers_ms (-1: none), and whether a stop was asked before
+ * the hooks ran. */
+static bool turn(ss__evloop *loop, int timeout, int *timers_ms, int *hooks_ms)
+{
+    struct epoll_event evs[MAX_EVENTS];
+    int n = epoll_wait(loop->epfd, evs, MAX_EVENTS, timeout);
+    if (n > 0) {
+        /* what ss__evio_set wrote before the fds were reported happens
+         * before their callbacks (see there) */
+        pthread_mutex_lock(&loop->mu);
+        pthread_mutex_unlock(&loop->mu);
+    }
+    for (int i = 0; i < n; i++) {
+        ss__evio *io = evs[i].data.ptr;
+        if (!io) {
+            uint64_t v;
+            (void)!read(loop->wakefd, &v, sizeof(v));
+            atomic_store(&loop->wake_pending, false);
+            continue;
+        }
+        uint32_t e = evs[i].events;
+        unsigned events = (e & EPOLLIN ? SS__EV_READ : 0) | (e & EPOLLOUT ? SS__EV_WRITE : 0);
+        if (e & (EPOLLERR | EPOLLHUP))
+            events = SS__EV_READ | SS__EV_WRITE;
+        io->fn(io, events);
+    }
+    *timers_ms = run_timers(loop);
+    bool quit = atomic_load(&loop->quit);
+    *hooks_ms = run_hooks(loop);
+    return quit;
+}
+
+/* A turn has ended (loop->mu held). */
+static void turn_ended(ss__evloop *loop)
+{
+    loop->turns++;
+    pthread_cond_broadcast(&loop->turned);
+}
+
 static void *loop_main(void *arg)
 {
     ss__evloop *loop = arg;
-    struct epoll_event evs[MAX_EVENTS];
     int timeout = -1;
     for (;;) {
-        int n = epoll_wait(loop->epfd, evs, MAX_EVENTS, timeout);
-        for (int i = 0; i < n; i++) {
-            ss__evio *io = evs[i].data.ptr;
-            if (!io) {
-                uint64_t v;
-                (void)!read(loop->wakefd, &v, sizeof(v));
-                atomic_store(&loop->wake_pending, false);
-                continue;
-            }
-            uint32_t e = evs[i].events;
-            unsigned events = (e & EPOLLIN ? SS__EV_READ : 0) | (e & EPOLLOUT ? SS__EV_WRITE : 0);
-            if (e & (EPOLLERR | EPOLLHUP))
-                events = SS__EV_READ | SS__EV_WRITE;
-            io->fn(io, events);
-        }
-        timeout = run_timers(loop);
-        bool quit = atomic_load(&loop->quit);
-        for (ss__evhook *h = loop->hooks; h; h = h->next)
-            timeout = min_timeout(timeout, h->fn(h));
+        int timers_ms, hooks_ms;
+        bool quit = turn(loop, timeout, &timers_ms, &hooks_ms);
+        timeout = min_timeout(timers_ms, hooks_ms);
+        pthread_mutex_lock(&loop->mu);
+        turn_ended(loop);
+        if (quit)
+            loop->running = false;
+        pthread_mutex_unlock(&loop->mu);
         if (quit)
             break;
     }
     return NULL;
+}
+
+int ss__evloop_run_ready(ss__evloop *loop)
+{
+    pthread_mutex_lock(&loop->mu);
+    if (loop->started || in_turn(loop)) {
+        int rc = loop->started ? -EINVAL : -EDEADLK;
+        pthread_mutex_unlock(&loop->mu);
+        return rc;
+    }
+    /* turns never overlap: another thread's (an object being freed) ends first */
+    while (loop->running)
+        pthread_cond_wait(&loop->turned, &loop->mu);
+    loop->running = true;
+    loop->runner = pthread_self();
+    pthread_mutex_unlock(&loop->mu);
+
+    int timers_ms, hooks_ms;
+    turn(loop, 0, &timers_ms, &hooks_ms);
+
+    pthread_mutex_lock(&loop->mu);
+    loop->hooks_at = hooks_ms < 0 ? -1 : ss__mono_ms() + hooks_ms;
+    loop->running = false;
+    turn_ended(loop);
+    pthread_mutex_unlock(&loop->mu);
+    return 0;
+}
+
+int ss__evloop_timeout_ms(ss__evloop *loop)
+{
+    pthread_mutex_lock(&loop->mu);
+    int64_t at = loop->hooks_at;
+    for (ss__evtimer *t = loop->timers; t; t = t->next)
+        if (at < 0 || t->when_ms < at)
+            at = t->when_ms;
+    pthread_mutex_unlock(&loop->mu);
+    if (at < 0)
+        return -1;
+    int64_t left = at - ss__mono_ms();
+    return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+int ss__evloop_fd(const ss__evloop *loop)
+{
+    return loop->epfd;
 }
 
 int ss__evloop_new(ss__evloop **ret)
@@ -202,6 +375,8 @@ int ss__evloop_new(ss__evloop **ret)
         goto out_close;
     }
     pthread_mutex_init(&loop->mu, NULL);
+    pthread_cond_init(&loop->turned, NULL);
+    loop->hooks_at = -1;
     *ret = loop;
     return 0;
 
@@ -219,20 +394,24 @@ int ss__evloop_start(ss__evloop *loop)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    /* under the lock: the thread's first turn ends only once it knows it runs */
+    pthread_mutex_lock(&loop->mu);
     int rc = -pthread_create(&loop->thread, NULL, loop_main, loop);
+    if (rc == 0) {
+        loop->started = loop->running = true;
+        loop->runner = loop->thread;
+    }
+    pthread_mutex_unlock(&loop->mu);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    loop->started = rc == 0;
     return rc;
 }
 
 void ss__evloop_stop(ss__evloop *loop)
 {
-    if (!loop->started)
+    if (!loop->started || atomic_exchange(&loop->quit, true))
         return;
-    atomic_store(&loop->quit, true);
     ss__evloop_wake(loop);
     pthread_join(loop->thread, NULL);
-    loop->started = false;
 }
 
 void ss__evloop_free(ss__evloop *loop)
@@ -241,6 +420,7 @@ void ss__evloop_free(ss__evloop *loop)
         return;
     close(loop->epfd);
     close(loop->wakefd);
+    pthread_cond_destroy(&loop->turned);
     pthread_mutex_destroy(&loop->mu);
     free(loop);
 }

@@ -20,13 +20,20 @@
  *
  * Threads. ss__evloop_start() runs turns on a thread of the loop's own, with
  * every signal blocked (the application's handlers never run on it, and a
- * write to a closed pipe fails with EPIPE instead of killing the process).
- * ss__evloop_wake(), ss__evtimer_set() and ss__evtimer_cancel() may be called
- * from any thread. ss__evio_set() may be called from any thread, but calls for
- * one watcher must not overlap (its owner's lock serialises them). Hooks are
- * added before the loop starts. A callback may free its watcher or timer only
- * if no other fd of the same turn may still name it (in practice: each object
- * frees its own watchers from its own callbacks).
+ * write to a closed pipe fails with EPIPE instead of killing the process). A
+ * loop that is never started is driven from outside instead: whoever calls
+ * ss__evloop_run_ready() runs one turn that does not sleep (the public
+ * ss_loop's external mode, loop/loop.c); turns never overlap.
+ * ss__evloop_wake(), ss__evtimer_set(), ss__evtimer_cancel() and the hook and
+ * pass calls may be called from any thread. ss__evio_set() may be called from
+ * any thread, but calls for one watcher must not overlap (its owner's lock
+ * serialises them).
+ *
+ * Freeing. A turn may still name a watcher, timer or hook that was unwatched,
+ * cancelled or removed while it ran (epoll_wait handed out the pointer).
+ * Whoever frees one from outside the loop's turns first takes it off the
+ * loop, then calls ss__evloop_sync(), which returns once no turn can name it.
+ * That is what lets one object leave a loop that goes on serving others.
  */
 #ifndef SS_UTIL_EVLOOP_H
 #define SS_UTIL_EVLOOP_H
@@ -100,11 +107,43 @@ typedef int ss__evhook_fn(ss__evhook *h);
 struct ss__evhook {
     ss__evhook_fn *fn;
     void *arg;
-    ss__evhook *next; /* the loop's */
+    /* the loop's (under its lock) */
+    ss__evhook *next;
+    bool linked;
 };
 
-/* Run h on every turn. Before ss__evloop_start(). */
+/* Run h on every turn from the next one on. Any thread, at any time. */
 void ss__evloop_add_hook(ss__evloop *loop, ss__evhook *h);
+
+/* Stop running h and wait until no turn runs it (ss__evloop_sync): h may be
+ * freed on return. Not from the loop's own callbacks. Nothing if h is not
+ * on the loop. */
+void ss__evloop_remove_hook(ss__evloop *loop, ss__evhook *h);
+
+/* Wait until the turn under way, if any, has ended: what was unwatched,
+ * cancelled or removed before the call is named by no turn after it. Returns
+ * at once when no turn runs, or when called from the loop's own turn. */
+void ss__evloop_sync(ss__evloop *loop);
+
+/* Wait until a whole turn that began after the call has ended (its hooks
+ * ran after whatever the caller did before). A started loop is woken for
+ * it; a loop driven from outside runs that turn on the calling thread (after
+ * a turn under way on another has ended). Returns 0, or -EDEADLK from the
+ * loop's own turn, or -ESHUTDOWN if the loop's thread has stopped. */
+int ss__evloop_pass(ss__evloop *loop);
+
+/* A loop driven from outside: one turn that does not sleep, on the calling
+ * thread (after a turn under way on another has ended). Returns 0, or
+ * -EDEADLK from a callback of the loop's own turn, or -EINVAL on a started
+ * loop. */
+int ss__evloop_run_ready(ss__evloop *loop);
+
+/* A loop driven from outside: how long it may sleep before its next turn is
+ * due (ms; -1: until its fd is readable). */
+int ss__evloop_timeout_ms(ss__evloop *loop);
+
+/* The epoll fd: readable while a watched fd is ready or the loop was woken. */
+int ss__evloop_fd(const ss__evloop *loop);
 
 /* A loop with no thread yet. Returns 0, -ENOMEM, or a negative errno of
  * epoll_create1 or eventfd. */
