@@ -3,6 +3,10 @@
 #include <string.h>
 #include <sys/types.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <syncstream/record.h>
 
 #include "util/lineasm.h"
@@ -44,13 +48,31 @@ void ss__lineasm_reset(ss__lineasm *la)
     la->cr_pending = la->cr_held = false;
 }
 
-/* The first "\n" or "\r" in [p, end), or end. */
+/*
+ * The first "\n" or "\r" in [p, end), or end. One pass looking for both: two
+ * memchr calls (one for each byte) read a typical line twice, a third of the
+ * time of a one-line ss_writer_write.
+ */
 static const char *find_break(const char *p, const char *end)
 {
+#ifdef __SSE2__
+    const __m128i nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    for (; end - p >= 16; p += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        int hits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, cr)));
+        if (hits)
+            return p + __builtin_ctz((unsigned)hits);
+    }
+    for (; p < end; p++)
+        if (*p == '\n' || *p == '\r')
+            return p;
+    return end;
+#else
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     const char *limit = nl ? nl : end;
     const char *cr = memchr(p, '\r', (size_t)(limit - p));
     return cr ? cr : limit;
+#endif
 }
 
 /* The UTF-8 forms of U+0085, U+2028 and U+2029, the multi-byte breaks of

@@ -163,8 +163,13 @@ static int64_t tsc_ns(void)
         uint64_t tsc = __rdtsc();
         if ((seq & 1) || __atomic_load_n(&anchor.seq, __ATOMIC_RELAXED) != seq)
             continue;
-        /* unsigned: a counter behind the anchor (another core's) is out of span */
         uint64_t d = tsc - a_tsc;
+        /* A counter a little behind the anchor: rdtsc ran ahead of the loads
+         * above (it is not ordered with them) just as another thread renewed
+         * the anchor, or this core's counter lags a few ticks. The anchor's time
+         * is then the nearest; far behind is out of span (unsigned) and renews. */
+        if ((int64_t)d < 0 && tsc + (span >> 7) >= a_tsc)
+            return a_ns;
         if (d >= span)
             return renew(); /* also the first read: span is 0 */
         if (mult == 0)
