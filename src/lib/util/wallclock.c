@@ -179,6 +179,21 @@ static int64_t tsc_ns(void)
     }
 }
 
+/*
+ * A child forked while another thread was renewing the anchor inherits seq odd
+ * (every read would spin) and renew_mu held (never renewed again): it starts
+ * from no anchor, with the lock free. Only the forking thread runs here.
+ */
+static void forget_anchor(void)
+{
+    __atomic_store_n(&anchor.seq, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&anchor.tsc, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&anchor.ns, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&anchor.mult, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&anchor.span, 0, __ATOMIC_RELAXED);
+    pthread_mutex_init(&renew_mu, NULL);
+}
+
 static bool use_tsc;
 static pthread_once_t tsc_once = PTHREAD_ONCE_INIT;
 
@@ -186,6 +201,9 @@ static void decide_tsc(void)
 {
     const char *env = getenv("SYNCSTREAM_CLOCK");
     use_tsc = !(env && strcmp(env, "realtime") == 0) && cpu_has_invariant_tsc();
+    /* Without the handler the counter is not used: clock_gettime has no state. */
+    if (use_tsc && pthread_atfork(NULL, NULL, forget_anchor) != 0)
+        use_tsc = false;
 }
 
 bool ss__wallclock_tsc(void)

@@ -17,7 +17,8 @@
  *
  * SYNCSTREAM_CLOCK=realtime in the environment (read once per process) turns
  * the counter off: SS_TIME_PRECISE then reads clock_gettime as SS_TIME_REALTIME
- * does. Every function is thread-safe.
+ * does. Every function is thread-safe, and a child forked while another thread
+ * renews the anchor starts afresh (a pthread_atfork handler).
  */
 #ifndef SS_UTIL_WALLCLOCK_H
 #define SS_UTIL_WALLCLOCK_H
