@@ -7,14 +7,17 @@
  * LINES 64-byte lines in all (default 2M), split evenly between 4 and then 64
  * mirror processes (ss_host_mirror, what `syncstream send` runs), all started
  * at once into a fresh server (in its own process) holding every line;
- * REPEATS times (default 3), interleaved. A run counts from the first start
- * to the last mirror's close (the server acknowledged its last line); the
- * server's and the mirrors' CPU seconds over the run are shown beside it.
+ * REPEATS times (default 3), interleaved. A run counts from the moment every
+ * mirror process has its mirror set up (forking 64 processes on a loaded
+ * machine takes seconds, which are not the server's) to the last mirror's
+ * close (the server acknowledged its last line); the server's and the
+ * mirrors' CPU seconds over the run are shown beside it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -24,15 +27,43 @@
 
 #define MAX_REPEATS 15
 
-typedef struct run_ctx {
-    const char *url;
-    long lines;
-} run_ctx;
-
-static int mirror_proc(int k, void *ctx)
+/*
+ * Start procs mirror processes, each sending lines lines to url once its
+ * mirror is set up; time from the moment every one is ready to the last exit
+ * (process and mirror set-up are not the server's lines/s). Returns the
+ * seconds or -1.
+ */
+static double run_mirrors(const char *url, int procs, long lines)
 {
-    const run_ctx *c = ctx;
-    return bench_run_mirror(c->url, k, c->lines);
+    int ready[2], go[2];
+    if (pipe(ready) < 0 || pipe(go) < 0)
+        return -1;
+    pid_t pids[64];
+    int bad = 0;
+    for (int i = 0; i < procs; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            close(ready[0]);
+            close(go[1]);
+            _exit(bench_run_mirror_after(url, i, lines, ready[1], go[0]));
+        }
+        bad |= pids[i] < 0;
+    }
+    close(ready[1]);
+    close(go[0]);
+    char c;
+    for (int i = 0; i < procs && !bad; i++)
+        bad = read(ready[0], &c, 1) != 1;
+    double t0 = bench_now_s();
+    close(go[1]);
+    for (int i = 0; i < procs; i++) {
+        int status;
+        if (pids[i] > 0 &&
+            (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
+            bad = 1;
+    }
+    close(ready[0]);
+    return bad ? -1 : bench_now_s() - t0;
 }
 
 /* The CPU seconds (user and system, every thread) pid used so far, or -1. */
@@ -75,7 +106,7 @@ static double run(int procs, long lines, double *server_cpu, double *mirrors_cpu
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/sync-stream", port);
     double c0 = cpu_s(srv), m0 = children_cpu_s();
-    double t = bench_run_procs(procs, mirror_proc, &(run_ctx){url, lines / procs});
+    double t = run_mirrors(url, procs, lines / procs);
     *server_cpu = cpu_s(srv) - c0;
     *mirrors_cpu = children_cpu_s() - m0;
     bench_stop_server(srv);
@@ -106,7 +137,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     double ratio[MAX_REPEATS];
     for (int k = 0; k < repeats; k++) {
-        double cpu4, cpu64, m4, m64;
+        double cpu4 = 0, cpu64 = 0, m4 = 0, m64 = 0;
         double r4 = run(4, lines, &cpu4, &m4);
         double r64 = run(64, lines, &cpu64, &m64);
         if (r4 < 0 || r64 < 0) {
