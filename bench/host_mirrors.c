@@ -57,12 +57,20 @@ void bench_stop_server(pid_t pid)
 
 int bench_run_mirror(const char *url, int id, long lines)
 {
+    return bench_run_mirror_after(url, id, lines, -1, -1);
+}
+
+int bench_run_mirror_after(const char *url, int id, long lines, int ready_fd, int go_fd)
+{
     char src[16];
     snprintf(src, sizeof(src), "m%d", id);
     ss_host_mirror *m;
     /* The run counts until the last line is acknowledged, however long. */
     if (ss_host_mirror_new(&m, url, &(ss_host_mirror_opts){.source = src, .close_timeout_ms = -1}) <
         0)
+        return 1;
+    char c = 0;
+    if (ready_fd >= 0 && (write(ready_fd, &c, 1) != 1 || read(go_fd, &c, 1) != 0))
         return 1;
     char line[BENCH_LINE_LEN];
     for (long i = 0; i < lines; i++) {

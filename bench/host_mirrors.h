@@ -31,6 +31,10 @@ void bench_stop_server(pid_t pid);
  * every line was sent, else 1 (an exit status). */
 int bench_run_mirror(const char *url, int id, long lines);
 
+/* As bench_run_mirror, but once its mirror is set up it writes a byte to
+ * ready_fd and waits for go_fd's end of file before it sends. */
+int bench_run_mirror_after(const char *url, int id, long lines, int ready_fd, int go_fd);
+
 /* Run fn(i, ctx) for i in 0..n-1, each in a child process started at once
  * that exits with fn's return. Returns the seconds from the first start to
  * the last exit, or -1 when a child failed. */

@@ -15,6 +15,7 @@
 #include <syncstream/hostclient.h>
 #include <syncstream/linebuf.h>
 
+#include "codec/read_answer.h"
 #include "codec/record_json.h"
 #include "hostclient/http.h"
 #include "hostclient/sse.h"
@@ -93,15 +94,20 @@ const char *ss_host_reader_message(const ss_host_reader *r)
     return r ? r->http.message : "";
 }
 
-/* One request whose answer must be a 2xx JSON object: returns 0 and *ret (a
- * new reference), or an error with the message set. */
+/* One request whose answer must be a 2xx: returns 0 with the body in
+ * r->http.body, or an error with the message set. */
+static int call_raw(ss_host_reader *r, const char *method, const char *url, const char *body,
+                    int timeout_ms)
+{
+    int rc = ss__http_request(&r->http, method, url, body, body ? strlen(body) : 0, timeout_ms);
+    return rc < 0 ? rc : ss__http_status_error(r->http.status);
+}
+
+/* As call_raw, the answer a JSON object: *ret (a new reference). */
 static int call(ss_host_reader *r, const char *method, const char *url, const char *body,
                 int timeout_ms, json_t **ret)
 {
-    int rc = ss__http_request(&r->http, method, url, body, body ? strlen(body) : 0, timeout_ms);
-    if (rc < 0)
-        return rc;
-    rc = ss__http_status_error(r->http.status);
+    int rc = call_raw(r, method, url, body, timeout_ms);
     if (rc < 0)
         return rc;
     json_t *j = ss__http_json(&r->http);
@@ -186,12 +192,6 @@ int ss_host_reader_health(ss_host_reader *r, ss_host_health *ret)
     return rc;
 }
 
-/* Where one decoded ITEM's text lies in the shared text buffer. */
-typedef struct item_span {
-    size_t off, len;
-    ss_kind kind;
-} item_span;
-
 int ss_host_reader_read(ss_host_reader *r, size_t n, ss_records *ret)
 {
     if (!r || !ret)
@@ -202,51 +202,11 @@ int ss_host_reader_read(ss_host_reader *r, size_t n, ss_records *ret)
     else
         snprintf(url, sizeof(url), "%s?n=%zu", r->url,
                  n > (size_t)LLONG_MAX ? (size_t)LLONG_MAX : n);
-    json_t *j;
-    int rc = call(r, "GET", url, NULL, 0, &j);
+    int rc = call_raw(r, "GET", url, NULL, 0);
     if (rc < 0)
         return rc;
-
-    json_t *data = json_object_get(j, "data");
-    size_t count = json_array_size(data);
-    item_span *spans = NULL;
-    ss__buf text;
-    ss__buf_init(&text, r->max_response);
-    rc = -EPROTO;
-    if (!json_is_array(data)) {
-        ss__http_set_message(&r->http, "the answer has no \"data\" array");
-        goto out;
-    }
-    rc = -ENOMEM;
-    spans = calloc(count ? count : 1, sizeof(*spans));
-    if (!spans)
-        goto out;
-    for (size_t i = 0; i < count; i++) {
-        const char *why = NULL;
-        spans[i].off = text.len;
-        rc = ss__item_decode(json_array_get(data, i), &spans[i].kind, &text, &why);
-        if (rc < 0) {
-            if (why)
-                ss__http_set_message(&r->http, "item %zu: %s", i, why);
-            rc = rc == -EINVAL ? -EPROTO : rc;
-            goto out;
-        }
-        spans[i].len = text.len - spans[i].off;
-    }
-    ss__records_builder b;
-    rc = ss__records_begin(&b, ret, count, text.len);
-    if (rc < 0)
-        goto out;
-    static const char no_source[SS_SOURCE_MAX];
-    for (size_t i = 0; i < count; i++)
-        ss__records_add(&b, 0, 0, spans[i].kind, 0, no_source, text.data + spans[i].off,
-                        spans[i].len);
-    rc = (int)count;
-out:
-    free(spans);
-    ss__buf_free(&text);
-    json_decref(j);
-    return rc;
+    return ss__read_answer_decode(r->http.body.data, r->http.body.len, SS__ANSWER_FAST, ret,
+                                  r->http.message, sizeof(r->http.message));
 }
 
 /* GET ROUTE-state?state=NAME: the answer's "data". */
@@ -347,53 +307,23 @@ int ss_host_reader_follow(ss_host_reader *r, uint64_t cursor, size_t limit, int 
             snprintf(url + n, sizeof(url) - (size_t)n, "&limit=%zu", limit > 10000 ? 10000 : limit);
     if (wait_ms)
         snprintf(url + n, sizeof(url) - (size_t)n, "&wait=%d", wait_ms);
-    json_t *j;
-    rc = call(r, "GET", url, NULL, r->timeout_ms + wait_ms, &j);
+    rc = call_raw(r, "GET", url, NULL, r->timeout_ms + wait_ms);
     if (rc < 0)
         return rc;
-
-    json_t *recs = json_object_get(j, "records");
-    uint64_t next, missed, epoch = 0;
-    rc = -EPROTO;
-    if (!json_is_array(recs) || get_u64(j, "next", &next) < 0 ||
-        get_u64(j, "missed", &missed) < 0 ||
-        (json_object_get(j, "epoch") && get_u64(j, "epoch", &epoch) < 0)) {
-        ss__http_set_message(&r->http, "the answer has no \"records\", \"next\" or \"missed\", "
-                                       "or a bad \"epoch\"");
-        goto out;
-    }
-    size_t count = json_array_size(recs), bytes = 0;
-    ss_record one;
-    for (size_t i = 0; i < count; i++) {
-        const char *why;
-        if (ss__record_obj_decode(json_array_get(recs, i), &one, &why) < 0) {
-            ss__http_set_message(&r->http, "record %zu: %s", i, why);
-            goto out;
-        }
-        bytes += one.len;
-    }
-    ss__records_builder b;
-    rc = ss__records_begin(&b, ret, count, bytes);
+    ss__since_answer ans;
+    rc = ss__since_answer_decode(r->http.body.data, r->http.body.len, SS__ANSWER_FAST, ret, &ans,
+                                 r->http.message, sizeof(r->http.message));
     if (rc < 0)
-        goto out;
-    for (size_t i = 0; i < count; i++) {
-        const char *why;
-        ss__record_obj_decode(json_array_get(recs, i), &one, &why);
-        ss__records_add(&b, one.seq, one.time_ns, one.kind, one.flags, one.source, one.text,
-                        one.len);
-    }
-    ret->cursor = next;
-    ret->missed = missed;
+        return rc;
+    ret->cursor = ans.next;
+    ret->missed = ans.missed;
     /* Another epoch, or (from an older server, which has none) records from
      * the cursor or below: the server restarted and read from its oldest. */
-    if (cursor > 0 &&
-        ((epoch && r->epoch && epoch != r->epoch) || (count > 0 && ret->items[0].seq <= cursor)))
+    if (cursor > 0 && ((ans.epoch && r->epoch && ans.epoch != r->epoch) ||
+                       (rc > 0 && ret->items[0].seq <= cursor)))
         ret->missed = SS_HOST_MISSED_RESTART;
-    if (epoch)
-        r->epoch = epoch;
-    rc = (int)count;
-out:
-    json_decref(j);
+    if (ans.epoch)
+        r->epoch = ans.epoch;
     return rc;
 }
 
