@@ -12,7 +12,10 @@
  * (which returns once every line written is in the buffer), pipe creation to
  * the drain thread's join. Every run checks that each line arrived (the
  * buffer's written count, nothing cut, the newest records whole). Every figure
- * is the median of -r runs, the rows interleaved run by run.
+ * is the median of -r runs, the rows interleaved run by run. Beside the rate,
+ * the CPU time of the whole process (every thread, user + system) per line:
+ * on a loaded machine the wall time swings with where the scheduler puts the
+ * writer and the reader, the CPU time much less.
  * See docs/benchmarks.md.
  */
 #include <errno.h>
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +46,18 @@ static double now_s(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+/* CPU seconds used so far by every thread of the process, user + system. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/* The CPU time of the run being measured, per line, in ns (set by each run). */
+static double g_cpu_ns;
 
 static void die(const char *what, const char *why)
 {
@@ -116,13 +132,14 @@ static double run_capture(int w, bool tee)
     int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         die("open /dev/null", strerror(errno));
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     ss_capture *cap;
     check(ss_capture_begin(&cap, lb, fd, &(ss_capture_opts){.source = "cap", .tee = tee}),
           "ss_capture_begin");
     run_writers(fd, w);
     check(ss_capture_end(cap), "ss_capture_end");
     double dt = now_s() - t0;
+    g_cpu_ns = (cpu_s() - c0) * 1e9 / (w * (double)g_n);
     verify(lb, w, tee ? "capture, tee" : "capture");
     close(fd);
     ss_linebuf_free(lb);
@@ -156,7 +173,7 @@ static void *drain_main(void *arg)
 
 static double run_raw(int w)
 {
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         die("pipe2", strerror(errno));
@@ -169,6 +186,7 @@ static double run_raw(int w)
     close(p[1]);
     pthread_join(th, NULL);
     double dt = now_s() - t0;
+    g_cpu_ns = (cpu_s() - c0) * 1e9 / (w * (double)g_n);
     close(p[0]);
     if (d.lines != (uint64_t)w * g_n)
         die("raw pipe", "wrong line count");
@@ -250,24 +268,30 @@ int main(int argc, char **argv)
            g_n, LINE, runs, sysconf(_SC_NPROCESSORS_ONLN), ss_version());
     fflush(stdout);
 
-    double *v[T_COUNT];
+    double *v[T_COUNT], *cv[T_COUNT];
     for (int t = 0; t < T_COUNT; t++)
-        if (!(v[t] = calloc((size_t)runs, sizeof(double))))
+        if (!(v[t] = calloc((size_t)runs, sizeof(double))) ||
+            !(cv[t] = calloc((size_t)runs, sizeof(double))))
             die("calloc", strerror(ENOMEM));
     for (int r = 0; r < runs; r++)
-        for (int t = 0; t < T_COUNT; t++)
+        for (int t = 0; t < T_COUNT; t++) {
             v[t][r] = run_one(t);
-    double m[T_COUNT];
+            cv[t][r] = g_cpu_ns;
+        }
+    double m[T_COUNT], mc[T_COUNT];
     for (int t = 0; t < T_COUNT; t++) {
         m[t] = median(v[t], runs);
+        mc[t] = median(cv[t], runs);
         free(v[t]);
+        free(cv[t]);
     }
 
-    printf("| transport | writers | lines/s | MB/s | vs raw pipe |\n");
-    printf("| --- | ---: | ---: | ---: | ---: |\n");
+    printf("| transport | writers | lines/s | MB/s | vs raw pipe | CPU ns/line | CPU vs raw |\n");
+    printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int t = 0; t < T_COUNT; t++)
-        printf("| %s | %d | %.2f M/s | %.0f | %.2fx |\n", g_rows[t].name, g_rows[t].writers,
-               m[t] / 1e6, m[t] * LINE / 1e6, m[t] / m[raw_of(t)]);
+        printf("| %s | %d | %.2f M/s | %.0f | %.2fx | %.0f | %.2fx |\n", g_rows[t].name,
+               g_rows[t].writers, m[t] / 1e6, m[t] * LINE / 1e6, m[t] / m[raw_of(t)], mc[t],
+               mc[t] / mc[raw_of(t)]);
 
     /* Not an issue-18 target: our own floor, half the raw pipe (see
      * docs/benchmarks.md). */
