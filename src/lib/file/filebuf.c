@@ -183,7 +183,7 @@ static int copy_out(ss_filebuf *fb, size_t first, size_t count, ss_records *ret)
         if (recs[k].seq != e->seq)
             continue;
         const ss__file_rec *r = &recs[k];
-        ss__records_add(&b, r->seq, r->time_ns, r->kind, r->flags, r->source,
+        ss__records_add(&b, r->seq, r->time_ns, r->kind, r->flags, r->producer, r->source,
                         fb->io.data + (e->off - a->off), lens[k]);
         k++;
     }

@@ -518,7 +518,7 @@ int ss__file_rec_parse(unsigned version, const char *line, size_t len, ss__file_
                        char *text, size_t *ret_text_len)
 {
     const char *p = line, *meta_end, *text_start, *text_end;
-    ss__file_rec r;
+    ss__file_rec r = {0};
 
     if (check_line(version, line, len, &meta_end, &text_start, &text_end) < 0)
         return SS_ECORRUPT;

@@ -54,6 +54,7 @@ typedef struct ss__file_rec {
     int64_t time_ns;
     ss_kind kind;
     uint32_t flags;
+    uint32_t producer;
     char source[SS_SOURCE_MAX];
 } ss__file_rec;
 

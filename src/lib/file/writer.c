@@ -516,8 +516,8 @@ static int held_records(ss__fw *st, ss_records *ret)
     if (rc == 0)
         rc = ss__records_begin(&b, ret, kept, text_bytes);
     for (size_t i = 0; rc == 0 && i < kept; i++)
-        ss__records_add(&b, 0, recs[i].time_ns, recs[i].kind, recs[i].flags, recs[i].source,
-                        lines.data + offs[i], lens[i]);
+        ss__records_add(&b, 0, recs[i].time_ns, recs[i].kind, recs[i].flags, recs[i].producer,
+                        recs[i].source, lines.data + offs[i], lens[i]);
     free(recs);
     free(offs);
     free(lens);

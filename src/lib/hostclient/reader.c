@@ -239,7 +239,7 @@ int ss_host_reader_read(ss_host_reader *r, size_t n, ss_records *ret)
         goto out;
     static const char no_source[SS_SOURCE_MAX];
     for (size_t i = 0; i < count; i++)
-        ss__records_add(&b, 0, 0, spans[i].kind, 0, no_source, text.data + spans[i].off,
+        ss__records_add(&b, 0, 0, spans[i].kind, 0, 0, no_source, text.data + spans[i].off,
                         spans[i].len);
     rc = (int)count;
 out:
@@ -379,7 +379,7 @@ int ss_host_reader_follow(ss_host_reader *r, uint64_t cursor, size_t limit, int 
     for (size_t i = 0; i < count; i++) {
         const char *why;
         ss__record_obj_decode(json_array_get(recs, i), &one, &why);
-        ss__records_add(&b, one.seq, one.time_ns, one.kind, one.flags, one.source, one.text,
+        ss__records_add(&b, one.seq, one.time_ns, one.kind, one.flags, 0, one.source, one.text,
                         one.len);
     }
     ret->cursor = next;

@@ -16,22 +16,24 @@ struct ss_linebuf {
     ss__ring ring;
     ss__lineasm defw; /* the default writer's assembler */
     char source[SS_SOURCE_MAX];
-    int64_t now_ns; /* timestamp of the default writer's current write */
+    int64_t now_ns;   /* timestamp of the default writer's current write */
+    uint32_t writers; /* ss_writer ids handed out (ss_writer_id) */
     unsigned waiters;
     bool coarse_time; /* fixed at creation */
     bool closed;
 };
 
 /* Store one record and wake waiters; lb->mu must be held and lb not closed.
- * Returns 0 (stored or shed by the full policy) or SS_ETOOBIG. */
+ * producer is the record's producer id (record.h). Returns 0 (stored or shed
+ * by the full policy) or SS_ETOOBIG. */
 int ss__linebuf_store_locked(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
-                             int64_t time_ns, const char *text, size_t len);
+                             uint32_t producer, int64_t time_ns, const char *text, size_t len);
 
 /* Store one whole record, taking lb->mu: for producers that assemble lines
  * elsewhere (writers, mirror children). source points to SS_SOURCE_MAX bytes.
  * Returns 0, SS_ECLOSED or SS_ETOOBIG. */
 int ss__linebuf_store(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
-                      int64_t time_ns, const char *text, size_t len);
+                      uint32_t producer, int64_t time_ns, const char *text, size_t len);
 
 /* Whether a writer may still write: a lock-free look at lb->closed. */
 static inline bool ss__linebuf_closed(const ss_linebuf *lb)
@@ -61,6 +63,10 @@ void ss__linebuf_room(ss_linebuf *lb, uint64_t cursor, uint64_t *ret_records, ui
  * Only the thread using the writer may call it.
  */
 void ss__writer_partial(const ss_writer *w, const char **ret_text, size_t *ret_len);
+
+/* Give the writer's records this producer id instead of its own: a process
+ * buffer's child's (proc.h). Before the writer's first record. */
+void ss__writer_set_producer(ss_writer *w, uint32_t producer);
 
 /* Forget the writer's partial line (the Python binding's clear()). Only the
  * thread using the writer may call it. */
