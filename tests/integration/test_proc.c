@@ -78,7 +78,10 @@ static void test_success_and_default_name(void **state)
     assert_true(rec_contains(ex, "exited with status 0"));
     assert_int_equal(ex->flags & SS_REC_STDERR, 0);
 
-    find_one(&set, "second", "from PATH");
+    /* each child's records carry its own id + 1 */
+    assert_int_equal(find_one(&set, "sh", "fine")->producer, (uint32_t)id0 + 1);
+    assert_int_equal(find_one(&set, "second", "from PATH")->producer, (uint32_t)id1 + 1);
+    assert_int_equal(exit_record(&set, "second")->producer, (uint32_t)id1 + 1);
     assert_true(rec_contains(exit_record(&set, "second"), "exited with status 0"));
 
     ss_child_status st = child_status(pb, id0);

@@ -607,8 +607,6 @@ int ss__procbuf_open_chan(ss_procbuf *pb, ss__child *c, ss__chan *ch, ss__chan_k
     int rc = 0;
     if (kind == SS__CHAN_OUT || kind == SS__CHAN_ERR)
         rc = ss_writer_new(&ch->w, pb->lb, c->name, rec_flags);
-    if (ch->w)
-        ss__writer_set_producer(ch->w, ss__child_producer(c));
     if (rc == 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
         rc = -errno;
     if (rc < 0) {
@@ -662,6 +660,11 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
     }
     c->id = pb->id_base + (int)pb->nchildren;
     pb->children[pb->nchildren++] = c;
+    /* the id is known only now, after the channels' writers were made */
+    if (c->out.w)
+        ss__writer_set_producer(c->out.w, ss__child_producer(c));
+    if (c->err.w)
+        ss__writer_set_producer(c->err.w, ss__child_producer(c));
     pb->running++;
     ss__chan *chans[] = {&c->out, &c->err, &c->mirror, &c->pidfd};
     for (size_t i = 0; i < 4; i++) {
