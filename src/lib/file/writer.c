@@ -44,7 +44,7 @@ static int hold(ss__fw *st, ss_kind kind, uint32_t flags, const char *text, size
     ss__pend h = 0;
     int rc = ss__buf_append(&st->pending, &h, sizeof(h));
     if (rc == 0)
-        rc = ss__file_rec_format_rest(&st->pending, &st->tc, st->now_ns, kind, flags, st->source,
+        rc = ss__file_rec_format_rest(&st->pending, &st->tc, st->now_ns, kind, flags, 0, st->source,
                                       text, len);
     if (rc < 0) {
         st->pending.len = at;
