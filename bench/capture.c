@@ -110,9 +110,8 @@ static void verify(ss_linebuf *lb, int w, const char *what)
     check(ss_linebuf_get_stats(lb, &s), "ss_linebuf_get_stats");
     uint64_t want = (uint64_t)w * g_n;
     if (s.written != want || s.cut != 0) {
-        fprintf(stderr, "bench_capture: %s: %llu records written (%llu cut), expected %llu\n",
-                what, (unsigned long long)s.written, (unsigned long long)s.cut,
-                (unsigned long long)want);
+        fprintf(stderr, "bench_capture: %s: %llu records written (%llu cut), expected %llu\n", what,
+                (unsigned long long)s.written, (unsigned long long)s.cut, (unsigned long long)want);
         exit(1);
     }
     ss_records recs = SS_RECORDS_INIT;
@@ -165,8 +164,7 @@ static void *drain_main(void *arg)
             die("read", strerror(errno));
         if (r == 0)
             return NULL;
-        for (const char *p = buf, *end = buf + r; (p = memchr(p, '\n', (size_t)(end - p)));
-             p++)
+        for (const char *p = buf, *end = buf + r; (p = memchr(p, '\n', (size_t)(end - p))); p++)
             d->lines++;
     }
 }
@@ -202,8 +200,8 @@ static const struct {
     int writers;
     int kind; /* 0 capture, 1 capture with tee, 2 raw */
 } g_rows[T_COUNT] = {
-    [T_CAP1] = {"capture", 1, 0},   [T_CAP1_TEE] = {"capture, tee", 1, 1},
-    [T_RAW1] = {"raw pipe", 1, 2},  [T_CAP4] = {"capture", 4, 0},
+    [T_CAP1] = {"capture", 1, 0},          [T_CAP1_TEE] = {"capture, tee", 1, 1},
+    [T_RAW1] = {"raw pipe", 1, 2},         [T_CAP4] = {"capture", 4, 0},
     [T_CAP4_TEE] = {"capture, tee", 4, 1}, [T_RAW4] = {"raw pipe", 4, 2},
 };
 
@@ -301,7 +299,8 @@ int main(int argc, char **argv)
         int t = targeted[i];
         double x = m[t] / m[raw_of(t)];
         printf("TARGET\t%s, %d writer%s vs raw pipe\t%.2fx\t>=0.5x\t%s\n", g_rows[t].name,
-               g_rows[t].writers, g_rows[t].writers == 1 ? "" : "s", x, x >= 0.5 ? "met" : "missed");
+               g_rows[t].writers, g_rows[t].writers == 1 ? "" : "s", x,
+               x >= 0.5 ? "met" : "missed");
     }
     return 0;
 }

@@ -254,6 +254,14 @@ int ss_linebuf_inspect_file(const char *path, size_t n, ss_records *ret,
  */
 int ss_writer_new(ss_writer **ret, ss_linebuf *lb, const char *source, uint32_t rec_flags);
 
+/*
+ * ss_writer_id - the producer id the writer's records carry (ss_record.producer):
+ * 1, 2, 3... in the order the buffer's writers were made (never 0, which is
+ * the default writer's); a process buffer's child writer carries the child's
+ * id + 1 instead (proc.h). 0 for NULL. Thread-safe.
+ */
+uint32_t ss_writer_id(const ss_writer *w);
+
 /* As ss_linebuf_write / _new_line / _append, for the writer's own partial line;
  * after ss_linebuf_close() they return SS_ECLOSED. */
 int ss_writer_write(ss_writer *w, const void *data, size_t len);

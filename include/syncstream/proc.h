@@ -129,7 +129,8 @@ typedef struct ss_spawn_opts {
 
 /* What is known about one child. */
 typedef struct ss_child_status {
-    int id; /* 0, 1, 2... in the order children were added */
+    int id; /* 0, 1, 2... in the order children were added; its records'
+               producer (record.h) is id + 1 */
     pid_t pid;
     char name[SS_SOURCE_MAX];
     bool finished; /* exited and its channels drained; reported */

@@ -4,7 +4,8 @@
  * A record is one completed line, or one grouped warning or error (several lines
  * joined by '\n', stored and delivered as one record). Every record carries a
  * sequence number that increases by one per stored record of its buffer, a
- * wall-clock timestamp, the name of the producer that wrote it and its bytes.
+ * wall-clock timestamp, the name and the id of the producer that wrote it and
+ * its bytes.
  * The bytes are not necessarily UTF-8 and may contain NUL; a record's text never
  * holds its terminating line break.
  *
@@ -73,7 +74,15 @@ typedef struct ss_record {
     uint64_t seq;    /* 1, 2, 3... per buffer; 0 for a partial line */
     int64_t time_ns; /* CLOCK_REALTIME when the record was completed */
     ss_kind kind;
-    uint32_t flags;             /* SS_REC_* bits */
+    uint32_t flags; /* SS_REC_* bits */
+    /* Which producer of its buffer wrote it, so that a reader need not parse
+     * the source name: an ss_writer's id (ss_writer_id(), 1, 2...), a process
+     * buffer's child id + 1 (its output, its mirror's records and its exit
+     * record alike, see proc.h); 0 for the buffer's default writer and where
+     * no id is known: file mode (a log shared by processes has no common
+     * numbering), records read from a host server (the wire does not carry
+     * it), a ring file's partial line. */
+    uint32_t producer;
     char source[SS_SOURCE_MAX]; /* NUL-terminated producer name, may be empty */
     const char *text;           /* len bytes, followed by a NUL not counted in len */
     size_t len;

@@ -17,7 +17,8 @@
  * (--timeout: the printer's wait ends when a limit is due, and the job's
  * process group is signalled) and run_joblog (--joblog, --resume). A job of
  * the list may run more than once (--retries): started[] holds every try,
- * latest[] finds a job's current one by the number in its records' source.
+ * latest[] finds a job's current one, of_child[] the try whose child wrote a
+ * record (by the record's producer id).
  *
  * Signals. SIGINT and SIGTERM are blocked in every thread (the collector thread
  * inherits the mask from this one) and a small thread waits for them with
@@ -339,6 +340,9 @@ typedef struct run_ctx {
     job *started;    /* every try started so far, in order */
     size_t n_started;
     size_t cap_started;
+    /* cap_started: 1 + the index in started of child id k's try (0: none).
+     * A child id is at most its try's index: ids count spawned children. */
+    size_t *of_child;
     size_t running;
     size_t failed;
     bool *slot_busy; /* max_jobs of them: slot k + 1 is held by a running job */
@@ -467,20 +471,12 @@ static void make_tag(char tag[SS_SOURCE_MAX], size_t num, const char *name)
     tag[k + len] = '\0';
 }
 
-/* The job whose records carry this source: its number is before the ':'. */
-static job *job_of(run_ctx *c, const char *source)
+/* The try whose child wrote a record: its producer id is the child id + 1. */
+static job *job_of(run_ctx *c, uint32_t producer)
 {
-    size_t num = 0, i = 0;
-
-    while (source[i] >= '0' && source[i] <= '9' && i < 19) {
-        num = num * 10 + (size_t)(source[i] - '0');
-        i++;
-    }
-    /* a job's tries run one after the other: its records are its latest's */
-    if (i == 0 || source[i] != ':' || num == 0 || num > c->jobs.total || c->latest[num - 1] == 0)
+    if (producer == 0 || producer > c->cap_started || c->of_child[producer - 1] == 0)
         return NULL;
-    job *jb = &c->started[c->latest[num - 1] - 1];
-    return strncmp(jb->tag, source, SS_SOURCE_MAX) == 0 ? jb : NULL;
+    return &c->started[c->of_child[producer - 1] - 1];
 }
 
 /* The prefix of one output line: time, tag and mark, as the options ask. The
@@ -960,6 +956,11 @@ static int start_next(run_ctx *c)
         if (!n)
             return -ENOMEM;
         c->started = n;
+        size_t *m = realloc(c->of_child, ncap * sizeof(*m));
+        if (!m)
+            return -ENOMEM;
+        memset(m + c->cap_started, 0, (ncap - c->cap_started) * sizeof(*m));
+        c->of_child = m;
         c->cap_started = ncap;
     }
     size_t idx = c->n_started, seq;
@@ -1010,6 +1011,7 @@ static int start_next(run_ctx *c)
         jb->json_more = json_more(c, seq);
     if (r == 0) {
         jb->child_id = id;
+        c->of_child[id] = idx + 1;
         jb->running = true;
         if (c->ptag)
             jb->label = run_jobs_label(&c->jobs, seq, slot + 1, c->tagstring);
@@ -1083,7 +1085,7 @@ static void tail_note(run_ctx *c, job *jb, const ss_record *rec)
 /* Handle one record of the shared buffer. */
 static void handle_record(run_ctx *c, const ss_record *rec)
 {
-    job *jb = job_of(c, rec->source);
+    job *jb = job_of(c, rec->producer);
 
     if (rec->flags & SS_REC_EXIT) {
         tail_flush(c); /* before the summary may read the tail, or it is freed */
@@ -1620,6 +1622,7 @@ out_jobs:
     run_timeout_free(&c.timeout);
     free(c.retry_q);
     free(c.latest);
+    free(c.of_child);
     free(c.skip);
     free(c.slot_job);
     free(c.slot_busy);

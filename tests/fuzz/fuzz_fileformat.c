@@ -44,8 +44,8 @@ static bool check_line(unsigned v, const char *line, size_t len)
         ss__buf b;
         ss__time_cache tc = SS__TIME_CACHE_INIT;
         ss__buf_init(&b, SIZE_MAX);
-        if (ss__file_rec_format(&b, &tc, v, r.seq, r.time_ns, r.kind, r.flags, r.source, text,
-                                tlen) < 0)
+        if (ss__file_rec_format(&b, &tc, v, r.seq, r.time_ns, r.kind, r.flags, r.producer, r.source,
+                                text, tlen) < 0)
             abort();
         if (b.len != len + 1 || memcmp(b.data, line, len) != 0 || b.data[len] != '\n')
             abort();

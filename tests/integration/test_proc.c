@@ -37,6 +37,10 @@ static void test_stdout_stderr_exit_status(void **state)
     const ss_record *ex = exit_record(&set, "shell");
     assert_int_equal(ex->kind, SS_KIND_ERROR);
     assert_true(rec_contains(ex, "exited with status 3"));
+    /* every record of the child carries its id + 1: output, stderr, exit */
+    assert_int_equal(out1->producer, (uint32_t)id + 1);
+    assert_int_equal(err1->producer, (uint32_t)id + 1);
+    assert_int_equal(ex->producer, (uint32_t)id + 1);
 
     ss_child_status st = child_status(pb, id);
     assert_true(st.pid > 0);
@@ -74,7 +78,10 @@ static void test_success_and_default_name(void **state)
     assert_true(rec_contains(ex, "exited with status 0"));
     assert_int_equal(ex->flags & SS_REC_STDERR, 0);
 
-    find_one(&set, "second", "from PATH");
+    /* each child's records carry its own id + 1 */
+    assert_int_equal(find_one(&set, "sh", "fine")->producer, (uint32_t)id0 + 1);
+    assert_int_equal(find_one(&set, "second", "from PATH")->producer, (uint32_t)id1 + 1);
+    assert_int_equal(exit_record(&set, "second")->producer, (uint32_t)id1 + 1);
     assert_true(rec_contains(exit_record(&set, "second"), "exited with status 0"));
 
     ss_child_status st = child_status(pb, id0);

@@ -16,7 +16,7 @@ static char *format_one(unsigned v, uint64_t seq, int64_t t, ss_kind kind, uint3
     ss__buf b;
     ss__time_cache tc = SS__TIME_CACHE_INIT;
     ss__buf_init(&b, SIZE_MAX);
-    assert_int_equal(ss__file_rec_format(&b, &tc, v, seq, t, kind, flags, src, text, len), 0);
+    assert_int_equal(ss__file_rec_format(&b, &tc, v, seq, t, kind, flags, 0, src, text, len), 0);
     assert_true(b.len > 0 && b.data[b.len - 1] == '\n');
     assert_null(memchr(b.data, '\n', b.len - 1));
     *ret_len = b.len - 1;
@@ -233,7 +233,7 @@ static void test_times(void **state)
         int64_t t = secs[i] * 1000000000 + 999999999;
         ss__buf_reset(&b);
         unsigned v = versions[i % 2];
-        assert_int_equal(ss__file_rec_format(&b, &tc, v, 1, t, SS_KIND_LINE, 0, "s", "x", 1), 0);
+        assert_int_equal(ss__file_rec_format(&b, &tc, v, 1, t, SS_KIND_LINE, 0, 0, "s", "x", 1), 0);
         ss__file_rec r;
         assert_int_equal(ss__file_rec_parse(v, b.data, b.len - 1, &r, NULL, NULL), 0);
         assert_int_equal(r.time_ns, t);
@@ -241,7 +241,7 @@ static void test_times(void **state)
     /* the last instant int64 nanoseconds can hold */
     ss__buf_reset(&b);
     assert_int_equal(ss__file_rec_format(&b, &tc, SS__FILE_VERSION_1, 1, INT64_MAX, SS_KIND_LINE, 0,
-                                         "s", "x", 1),
+                                         0, "s", "x", 1),
                      0);
     ss__file_rec r;
     assert_int_equal(ss__file_rec_parse(SS__FILE_VERSION_1, b.data, b.len - 1, &r, NULL, NULL), 0);
@@ -254,7 +254,7 @@ static void test_times(void **state)
                      SS_ECORRUPT);
     ss__buf_reset(&b);
     assert_int_equal(ss__file_rec_format(&b, &tc, SS__FILE_VERSION, 1, 951782400LL * 1000000000,
-                                         SS_KIND_LINE, 0, "s", "x", 1),
+                                         SS_KIND_LINE, 0, 0, "s", "x", 1),
                      0);
     assert_memory_equal(b.data, "1 2000-02-29T00:00:00.000000000Z", 32);
     ss__buf_free(&b);
@@ -290,17 +290,58 @@ static void test_rest_size_never_wraps(void **state)
     ss__time_cache tc = SS__TIME_CACHE_INIT;
     ss__buf_init(&b, SIZE_MAX);
     assert_int_equal(ss__file_rest_max(5, SIZE_MAX / 4), SIZE_MAX);
-    assert_int_equal(ss__file_rec_format_rest(&b, &tc, 0, SS_KIND_LINE, 0, "s", "x", SIZE_MAX / 4),
-                     -ENOMEM);
+    assert_int_equal(
+        ss__file_rec_format_rest(&b, &tc, 0, SS_KIND_LINE, 0, 0, "s", "x", SIZE_MAX / 4), -ENOMEM);
     assert_int_equal(b.len, 0);
     assert_int_equal(ss__file_rec_finish(&b, SS__FILE_VERSION, 1, "x", SIZE_MAX - 8), -ENOMEM);
     assert_int_equal(b.len, 0);
     ss__buf_free(&b);
 }
 
+/* A producer id rides in KIND after the flags, in both versions; none (0) is
+ * written as before, and only a canonical nonzero 32-bit number parses. */
+static void test_producer_field(void **state)
+{
+    (void)state;
+    ss__buf b;
+    ss__time_cache tc = SS__TIME_CACHE_INIT;
+    ss__file_rec r;
+    ss__buf_init(&b, SIZE_MAX);
+    for (size_t i = 0; i < 2; i++) {
+        unsigned v = i ? SS__FILE_VERSION : SS__FILE_VERSION_1;
+        ss__buf_reset(&b);
+        assert_int_equal(ss__file_rec_format(&b, &tc, v, 5, 0, SS_KIND_LINE, SS_REC_STDERR,
+                                             4294967295u, "w", "hi", 2),
+                         0);
+        assert_non_null(memmem(b.data, b.len, " line,stderr,producer=4294967295", 32));
+        assert_int_equal(ss__file_rec_parse(v, b.data, b.len - 1, &r, NULL, NULL), 0);
+        assert_int_equal(r.producer, 4294967295u);
+        assert_int_equal(r.flags, SS_REC_STDERR);
+        ss__buf_reset(&b);
+        assert_int_equal(ss__file_rec_format(&b, &tc, v, 5, 0, SS_KIND_LINE, 0, 0, "w", "hi", 2),
+                         0);
+        assert_null(memmem(b.data, b.len, "producer", 8));
+        assert_int_equal(ss__file_rec_parse(v, b.data, b.len - 1, &r, NULL, NULL), 0);
+        assert_int_equal(r.producer, 0);
+    }
+    /* the lines below differ from a good one only in the number */
+    static const char *const bad[] = {"12", "0", "007", "4294967296", "", "1x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char line[200];
+        int n =
+            snprintf(line, sizeof(line),
+                     "1 2026-11-22T00:43:19.123456789Z w line,producer=%s hi #00000000", bad[i]);
+        fix_crc(line, (size_t)n);
+        assert_int_equal(ss__file_rec_parse(SS__FILE_VERSION_1, line, (size_t)n, &r, NULL, NULL),
+                         i == 0 ? 0 : SS_ECORRUPT);
+    }
+    ss__buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_producer_field),
         cmocka_unit_test(test_readable_line),
         cmocka_unit_test(test_escapes_round_trip),
         cmocka_unit_test(test_empty_text_and_kinds),

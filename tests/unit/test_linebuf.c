@@ -296,6 +296,13 @@ static void test_writers_keep_partials_apart(void **state)
     assert_int_equal(ss_linebuf_read(lb, SS_READ_ALL, &set), 3);
     assert_item_text(&set, 0, "a1-a2");
     assert_string_equal(set.items[0].source, "alpha");
+    /* each writer's records carry its id, 1 and 2 in the order made */
+    assert_int_equal(ss_writer_id(a), 1);
+    assert_int_equal(ss_writer_id(b), 2);
+    assert_int_equal(ss_writer_id(NULL), 0);
+    assert_int_equal(set.items[0].producer, 1);
+    assert_int_equal(set.items[1].producer, 2);
+    assert_int_equal(set.items[2].producer, 2);
     assert_int_equal(set.items[0].flags, 0);
     assert_item_text(&set, 1, "b1-b2");
     assert_string_equal(set.items[1].source, "beta");
@@ -308,6 +315,11 @@ static void test_writers_keep_partials_apart(void **state)
     assert_int_equal(ss_writer_close(NULL), 0);
     assert_int_equal(ss_linebuf_read(lb, 1, &set), 1);
     assert_item_text(&set, 0, "unfinished");
+    assert_int_equal(set.items[0].producer, 1);
+    /* the default writer's records carry 0 */
+    assert_int_equal(ss_linebuf_write(lb, "d\n", 2), 0);
+    assert_int_equal(ss_linebuf_read(lb, 1, &set), 1);
+    assert_int_equal(set.items[0].producer, 0);
     ss_records_clear(&set);
     ss_linebuf_free(lb);
 }

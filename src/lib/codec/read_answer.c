@@ -60,7 +60,7 @@ static int gather_build(gather *g, ss_records *ret)
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < count; i++)
-        ss__records_add(&b, s[i].seq, s[i].time_ns, s[i].kind, s[i].flags, s[i].source,
+        ss__records_add(&b, s[i].seq, s[i].time_ns, s[i].kind, s[i].flags, 0, s[i].source,
                         g->text.data ? g->text.data + s[i].off : "", s[i].len);
     return (int)count;
 }

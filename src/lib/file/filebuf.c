@@ -182,8 +182,8 @@ static int copy_out(ss_filebuf *fb, size_t first, size_t count, ss_records *ret)
         goto out;
     for (size_t k = 0; k < kept; k++) {
         const ss__file_rec *r = &recs[k];
-        ss__records_add(&b, r->seq, r->time_ns, r->kind, r->flags, r->source, lines.data + offs[k],
-                        lens[k]);
+        ss__records_add(&b, r->seq, r->time_ns, r->kind, r->flags, r->producer, r->source,
+                        lines.data + offs[k], lens[k]);
     }
     rc = (int)kept;
 out:

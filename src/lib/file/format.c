@@ -318,7 +318,12 @@ static const struct {
 
 #define N_FLAGS (sizeof(flag_names) / sizeof(flag_names[0]))
 
-static size_t format_kind(char *out, ss_kind kind, uint32_t flags)
+/* A record's producer id (record.h) follows the flags as ",producer=N" when
+ * it is not 0: records without one (all of file mode's own) keep the lines
+ * of before, which older readers accept. */
+#define PRODUCER_KEY ",producer="
+
+static size_t format_kind(char *out, ss_kind kind, uint32_t flags, uint32_t producer)
 {
     const char *name = ss_kind_name(kind);
     size_t n = strlen(name);
@@ -330,10 +335,23 @@ static size_t format_kind(char *out, ss_kind kind, uint32_t flags)
             n += k;
         }
     }
+    if (producer) {
+        memcpy(out + n, PRODUCER_KEY, sizeof(PRODUCER_KEY) - 1);
+        n += sizeof(PRODUCER_KEY) - 1;
+        char digits[10];
+        int nd = 0;
+        do {
+            digits[nd++] = (char)('0' + producer % 10);
+            producer /= 10;
+        } while (producer);
+        while (nd)
+            out[n++] = digits[--nd];
+    }
     return n;
 }
 
-static int parse_kind(const char *p, const char *end, ss_kind *kind, uint32_t *flags)
+static int parse_kind(const char *p, const char *end, ss_kind *kind, uint32_t *flags,
+                      uint32_t *producer)
 {
     static const char *const kinds[] = {"line", "warning", "error"};
     size_t i;
@@ -348,6 +366,13 @@ static int parse_kind(const char *p, const char *end, ss_kind *kind, uint32_t *f
     for (size_t f = 0; f < N_FLAGS && p < end; f++)
         if (expect(&p, end, flag_names[f].name) == 0)
             *flags |= flag_names[f].flag;
+    *producer = 0;
+    if (expect(&p, end, PRODUCER_KEY) == 0) {
+        uint64_t id;
+        if (parse_u64(&p, end, &id) < 0 || id == 0 || id > UINT32_MAX)
+            return -1;
+        *producer = (uint32_t)id;
+    }
     return p == end ? 0 : -1;
 }
 
@@ -358,13 +383,15 @@ static int parse_kind(const char *p, const char *end, ss_kind *kind, uint32_t *f
 size_t ss__file_rest_max(size_t src_len, size_t len)
 {
     /* time, escaped source and text (4 bytes a byte at worst), kind with
-     * flags, separators; src_len is below SS_SOURCE_MAX */
-    size_t fixed = 1 + TIME_LEN + 1 + 4 * src_len + 4 + 1 + 32 + 1 + 1;
+     * flags and producer (",producer=" and 10 digits), separators; src_len
+     * is below SS_SOURCE_MAX */
+    size_t fixed = 1 + TIME_LEN + 1 + 4 * src_len + 4 + 1 + 32 + 20 + 1 + 1;
     return len > (SIZE_MAX - fixed) / 4 ? SIZE_MAX : fixed + 4 * len;
 }
 
 int ss__file_rec_format_rest(ss__buf *out, ss__time_cache *tc, int64_t time_ns, ss_kind kind,
-                             uint32_t flags, const char *source, const char *text, size_t len)
+                             uint32_t flags, uint32_t producer, const char *source,
+                             const char *text, size_t len)
 {
     size_t src_len = strnlen(source, SS_SOURCE_MAX - 1);
     char *start;
@@ -385,7 +412,7 @@ int ss__file_rec_format_rest(ss__buf *out, ss__time_cache *tc, int64_t time_ns, 
         o += escape(o, source, src_len, true);
     }
     *o++ = ' ';
-    o += format_kind(o, kind, flags & SS__FILE_FLAGS);
+    o += format_kind(o, kind, flags & SS__FILE_FLAGS, producer);
     *o++ = '\t';
     o += escape(o, text, len, false);
     out->len += (size_t)(o - start);
@@ -449,12 +476,12 @@ int ss__file_rec_finish(ss__buf *out, unsigned version, uint64_t seq, const char
 }
 
 int ss__file_rec_format(ss__buf *out, ss__time_cache *tc, unsigned version, uint64_t seq,
-                        int64_t time_ns, ss_kind kind, uint32_t flags, const char *source,
-                        const char *text, size_t len)
+                        int64_t time_ns, ss_kind kind, uint32_t flags, uint32_t producer,
+                        const char *source, const char *text, size_t len)
 {
     ss__buf rest;
     ss__buf_init(&rest, ss__file_rest_max(strnlen(source, SS_SOURCE_MAX - 1), len));
-    int rc = ss__file_rec_format_rest(&rest, tc, time_ns, kind, flags, source, text, len);
+    int rc = ss__file_rec_format_rest(&rest, tc, time_ns, kind, flags, producer, source, text, len);
     if (rc == 0)
         rc = ss__file_rec_finish(out, version, seq, rest.data, rest.len);
     ss__buf_free(&rest);
@@ -518,7 +545,7 @@ int ss__file_rec_parse(unsigned version, const char *line, size_t len, ss__file_
                        char *text, size_t *ret_text_len)
 {
     const char *p = line, *meta_end, *text_start, *text_end;
-    ss__file_rec r;
+    ss__file_rec r = {0};
 
     if (check_line(version, line, len, &meta_end, &text_start, &text_end) < 0)
         return SS_ECORRUPT;
@@ -552,7 +579,7 @@ int ss__file_rec_parse(unsigned version, const char *line, size_t len, ss__file_
     p = src_end + 1;
 
     const char *kind_end = meta_end ? meta_end : memchr(p, ' ', (size_t)(fields_end - p));
-    if (!kind_end || parse_kind(p, kind_end, &r.kind, &r.flags) < 0)
+    if (!kind_end || parse_kind(p, kind_end, &r.kind, &r.flags, &r.producer) < 0)
         return SS_ECORRUPT;
     if (!text_start)
         text_start = kind_end + 1;

@@ -11,6 +11,9 @@
  *     1 2026-11-22T00:43:19.123456789Z worker-1 line 1a2b3c4d<TAB>hello world
  *
  * SEQ TIME SOURCE KIND CRC<TAB>TEXT; the CRC covers the line without " CRC".
+ * KIND is the kind, its flags and, for a record with a producer id (record.h),
+ * ",producer=N" ("line,stderr,producer=3"), in both versions; a record
+ * without one is written as before the field existed.
  * Version 1 (still read, and written to files made with it):
  *
  *     1 2026-11-22T00:43:19.123456789Z worker-1 line hello world #1a2b3c4d
@@ -54,6 +57,7 @@ typedef struct ss__file_rec {
     int64_t time_ns;
     ss_kind kind;
     uint32_t flags;
+    uint32_t producer;
     char source[SS_SOURCE_MAX];
 } ss__file_rec;
 
@@ -95,7 +99,8 @@ typedef struct ss__time_cache {
  * Both return 0, -ENOBUFS or -ENOMEM (out unchanged).
  */
 int ss__file_rec_format_rest(ss__buf *out, ss__time_cache *tc, int64_t time_ns, ss_kind kind,
-                             uint32_t flags, const char *source, const char *text, size_t len);
+                             uint32_t flags, uint32_t producer, const char *source,
+                             const char *text, size_t len);
 int ss__file_rec_finish(ss__buf *out, unsigned version, uint64_t seq, const char *rest,
                         size_t rest_len);
 
@@ -107,8 +112,8 @@ size_t ss__file_rest_max(size_t src_len, size_t len);
 
 /* Both steps at once: append one whole record line of that version. */
 int ss__file_rec_format(ss__buf *out, ss__time_cache *tc, unsigned version, uint64_t seq,
-                        int64_t time_ns, ss_kind kind, uint32_t flags, const char *source,
-                        const char *text, size_t len);
+                        int64_t time_ns, ss_kind kind, uint32_t flags, uint32_t producer,
+                        const char *source, const char *text, size_t len);
 
 /*
  * Parse one record line (without its '\n') of a file of that version (a line

@@ -87,7 +87,7 @@ static int hold(ss__fw *st, ss_kind kind, uint32_t flags, const char *text, size
     ss__pend h = 0;
     int rc = ss__buf_append(&st->pending, &h, sizeof(h));
     if (rc == 0)
-        rc = ss__file_rec_format_rest(&st->pending, &st->tc, st->now_ns, kind, flags, st->source,
+        rc = ss__file_rec_format_rest(&st->pending, &st->tc, st->now_ns, kind, flags, 0, st->source,
                                       text, len);
     if (rc < 0) {
         st->pending.len = at;
@@ -598,8 +598,8 @@ static int held_records(ss__fw *st, ss_records *ret)
     if (rc == 0)
         rc = ss__records_begin(&b, ret, kept, text_bytes);
     for (size_t i = 0; rc == 0 && i < kept; i++)
-        ss__records_add(&b, 0, recs[i].time_ns, recs[i].kind, recs[i].flags, recs[i].source,
-                        lines.data + offs[i], lens[i]);
+        ss__records_add(&b, 0, recs[i].time_ns, recs[i].kind, recs[i].flags, recs[i].producer,
+                        recs[i].source, lines.data + offs[i], lens[i]);
     free(recs);
     free(offs);
     free(lens);

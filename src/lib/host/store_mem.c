@@ -135,13 +135,14 @@ typedef struct flagged_ctx {
     mem_store *s;
     const char *source;
     uint32_t flags;
+    uint32_t producer; /* the feed's writer's id */
 } flagged_ctx;
 
 static int store_flagged_line(void *ctx, const char *text, size_t len, uint32_t flags)
 {
     flagged_ctx *f = ctx;
-    return ss__linebuf_store(f->s->lb, SS_KIND_LINE, flags | f->flags, f->source, ss__now_ns(false),
-                             text, len);
+    return ss__linebuf_store(f->s->lb, SS_KIND_LINE, flags | f->flags, f->source, f->producer,
+                             ss__now_ns(false), text, len);
 }
 
 /*
@@ -156,12 +157,12 @@ static int apply_flagged(mem_store *s, ss_writer *w, const ss__host_item *it, co
     if (rc < 0)
         return rc;
     if (it->op == SS__POST_MESSAGE)
-        return ss__linebuf_store(s->lb, it->kind, it->flags, source, ss__now_ns(false), text,
-                                 ss__trim_breaks(text, it->len));
+        return ss__linebuf_store(s->lb, it->kind, it->flags, source, ss_writer_id(w),
+                                 ss__now_ns(false), text, ss__trim_breaks(text, it->len));
     ss__lineasm la;
     if ((rc = ss__lineasm_init(&la, s->max_line, SS__HOST_LINE_FLAGS, NULL)) < 0)
         return rc;
-    flagged_ctx f = {s, source, it->flags};
+    flagged_ctx f = {s, source, it->flags, ss_writer_id(w)};
     rc = ss__lineasm_feed(&la, text, it->len, store_flagged_line, &f);
     if (rc == 0)
         rc = ss__lineasm_flush(&la, store_flagged_line, &f);

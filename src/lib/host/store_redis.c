@@ -170,12 +170,12 @@ static int entries_to_set(const redisReply *arr, size_t count, bool reversed,
         uint64_t seq;
         ss_record rec;
         if (entry_parse(e, &seq, &rec))
-            ss__records_add(&b, seq, rec.time_ns, rec.kind, rec.flags, rec.source, rec.text,
+            ss__records_add(&b, seq, rec.time_ns, rec.kind, rec.flags, 0, rec.source, rec.text,
                             rec.len);
     }
     static const char no_source[SS_SOURCE_MAX];
     if (part)
-        ss__records_add(&b, 0, part_time, SS_KIND_LINE, SS_REC_PARTIAL, no_source, part->str,
+        ss__records_add(&b, 0, part_time, SS_KIND_LINE, SS_REC_PARTIAL, 0, no_source, part->str,
                         part->len);
     return (int)set->count;
 }

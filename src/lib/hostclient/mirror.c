@@ -411,7 +411,7 @@ static void add_run(ss__records_builder *b, const ss__buf *run, const char *sour
         const char *text;
         ss__hq_hdr h = ss__hq_next(run, &off, &text);
         if (h.what == SS__HQ_RECORD)
-            ss__records_add(b, 0, 0, (ss_kind)h.kind, h.flags, source, text, h.len);
+            ss__records_add(b, 0, 0, (ss_kind)h.kind, h.flags, 0, source, text, h.len);
     }
 }
 

@@ -128,20 +128,21 @@ void ss_linebuf_free(ss_linebuf *lb)
 }
 
 int ss__linebuf_store_locked(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
-                             int64_t time_ns, const char *text, size_t len)
+                             uint32_t producer, int64_t time_ns, const char *text, size_t len)
 {
-    int rc = ss__ring_append(&lb->ring, kind, flags, source, 0, time_ns, text, len);
+    int rc = ss__ring_append(&lb->ring, kind, flags, source, producer, time_ns, text, len);
     if (rc > 0 && lb->waiters)
         pthread_cond_broadcast(&lb->grown);
     return rc < 0 ? rc : 0;
 }
 
 int ss__linebuf_store(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
-                      int64_t time_ns, const char *text, size_t len)
+                      uint32_t producer, int64_t time_ns, const char *text, size_t len)
 {
     pthread_mutex_lock(&lb->mu);
-    int rc = lb->closed ? SS_ECLOSED
-                        : ss__linebuf_store_locked(lb, kind, flags, source, time_ns, text, len);
+    int rc = lb->closed
+                 ? SS_ECLOSED
+                 : ss__linebuf_store_locked(lb, kind, flags, source, producer, time_ns, text, len);
     pthread_mutex_unlock(&lb->mu);
     return rc;
 }
@@ -149,7 +150,8 @@ int ss__linebuf_store(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *
 static int default_emit(void *ctx, const char *text, size_t len, uint32_t flags)
 {
     ss_linebuf *lb = ctx;
-    int rc = ss__linebuf_store_locked(lb, SS_KIND_LINE, flags, lb->source, lb->now_ns, text, len);
+    int rc =
+        ss__linebuf_store_locked(lb, SS_KIND_LINE, flags, lb->source, 0, lb->now_ns, text, len);
     /* The completed line no longer counts as partial in a ring file: a crash
      * from here on must not bring its first part back as a record of its own. */
     lb->ring.hdr->partial_len = lb->defw.len;
@@ -210,7 +212,7 @@ int ss_linebuf_append(ss_linebuf *lb, ss_kind kind, const void *text, size_t len
         rc = ss__lineasm_flush(&lb->defw, default_emit, lb);
         note_partial(lb);
         if (rc == 0)
-            rc = ss__linebuf_store_locked(lb, kind, 0, lb->source, lb->now_ns, text, len);
+            rc = ss__linebuf_store_locked(lb, kind, 0, lb->source, 0, lb->now_ns, text, len);
     }
     pthread_mutex_unlock(&lb->mu);
     return rc;
@@ -232,11 +234,12 @@ static int copy_out_locked(ss_linebuf *lb, uint64_t first, size_t count, bool pa
     for (size_t i = 0; i < count; i++) {
         const ss__slot *s = ss__ring_slot(ring, first + i);
         ss__records_add(&b, first + i, s->time_ns, (ss_kind)s->kind, s->flags,
-                        ss__ring_origin(ring, s)->source, ring->data + s->off, s->len);
+                        ss__ring_origin(ring, s)->producer, ss__ring_origin(ring, s)->source,
+                        ring->data + s->off, s->len);
     }
     if (partial)
-        ss__records_add(&b, 0, ring->hdr->partial_time_ns, SS_KIND_LINE, SS_REC_PARTIAL, lb->source,
-                        lb->defw.part, lb->defw.len);
+        ss__records_add(&b, 0, ring->hdr->partial_time_ns, SS_KIND_LINE, SS_REC_PARTIAL, 0,
+                        lb->source, lb->defw.part, lb->defw.len);
     return (int)(count + partial);
 }
 

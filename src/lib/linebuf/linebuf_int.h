@@ -19,6 +19,7 @@ struct ss_linebuf {
     int64_t now_ns;       /* timestamp of the default writer's current write */
     int64_t last_ns;      /* the newest stamp given (ss__linebuf_stamp_locked) */
     ss_time_source clock; /* fixed at creation, resolved (ss__wallclock_resolve) */
+    uint32_t writers;     /* ss_writer ids handed out (ss_writer_id) */
     unsigned waiters;
     bool closed;
 };
@@ -40,15 +41,16 @@ static inline int64_t ss__linebuf_stamp_locked(ss_linebuf *lb, int64_t now)
 }
 
 /* Store one record and wake waiters; lb->mu must be held and lb not closed.
- * Returns 0 (stored or shed by the full policy) or SS_ETOOBIG. */
+ * producer is the record's producer id (record.h). Returns 0 (stored or shed
+ * by the full policy) or SS_ETOOBIG. */
 int ss__linebuf_store_locked(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
-                             int64_t time_ns, const char *text, size_t len);
+                             uint32_t producer, int64_t time_ns, const char *text, size_t len);
 
 /* Store one whole record, taking lb->mu: for producers that assemble lines
  * elsewhere (writers, mirror children). source points to SS_SOURCE_MAX bytes.
  * Returns 0, SS_ECLOSED or SS_ETOOBIG. */
 int ss__linebuf_store(ss_linebuf *lb, ss_kind kind, uint32_t flags, const char *source,
-                      int64_t time_ns, const char *text, size_t len);
+                      uint32_t producer, int64_t time_ns, const char *text, size_t len);
 
 /* Whether a writer may still write: a lock-free look at lb->closed. */
 static inline bool ss__linebuf_closed(const ss_linebuf *lb)
@@ -78,6 +80,10 @@ void ss__linebuf_room(ss_linebuf *lb, uint64_t cursor, uint64_t *ret_records, ui
  * Only the thread using the writer may call it.
  */
 void ss__writer_partial(const ss_writer *w, const char **ret_text, size_t *ret_len);
+
+/* Give the writer's records this producer id instead of its own: a process
+ * buffer's child's (proc.h). Before the writer's first record. */
+void ss__writer_set_producer(ss_writer *w, uint32_t producer);
 
 /* Forget the writer's partial line (the Python binding's clear()). Only the
  * thread using the writer may call it. */

@@ -19,8 +19,9 @@ struct ss_writer {
     ss__lineasm la;
     char source[SS_SOURCE_MAX];
     uint32_t rec_flags;
-    int64_t now_ns; /* timestamp of the records of the current call, read at its first */
-    bool locked;    /* the current call holds lb->mu */
+    uint32_t producer; /* its id, or its child's (ss__writer_set_producer) */
+    int64_t now_ns;    /* timestamp of the records of the current call, read at its first */
+    bool locked;       /* the current call holds lb->mu */
 };
 
 static int writer_emit(void *ctx, const char *text, size_t len, uint32_t flags)
@@ -37,8 +38,8 @@ static int writer_emit(void *ctx, const char *text, size_t len, uint32_t flags)
     }
     if (lb->closed)
         return SS_ECLOSED;
-    return ss__linebuf_store_locked(lb, SS_KIND_LINE, flags | w->rec_flags, w->source, w->now_ns,
-                                    text, len);
+    return ss__linebuf_store_locked(lb, SS_KIND_LINE, flags | w->rec_flags, w->source, w->producer,
+                                    w->now_ns, text, len);
 }
 
 /* End of a call: release the lock if one of its records took it. */
@@ -60,6 +61,10 @@ int ss_writer_new(ss_writer **ret, ss_linebuf *lb, const char *source, uint32_t 
         return -ENOMEM;
     pthread_mutex_lock(&lb->mu);
     bool closed = lb->closed;
+    /* 0 means no id: skipped when the count wraps */
+    if (++lb->writers == 0)
+        lb->writers = 1;
+    w->producer = lb->writers;
     size_t max_line = lb->defw.max_line;
     unsigned line_flags = lb->defw.line_flags;
     pthread_mutex_unlock(&lb->mu);
@@ -107,7 +112,7 @@ int ss_writer_append(ss_writer *w, ss_kind kind, const void *text, size_t len)
     int64_t now = ss__wallclock_ns(lb->clock);
     pthread_mutex_lock(&lb->mu);
     rc = lb->closed ? SS_ECLOSED
-                    : ss__linebuf_store_locked(lb, kind, w->rec_flags, w->source,
+                    : ss__linebuf_store_locked(lb, kind, w->rec_flags, w->source, w->producer,
                                                ss__linebuf_stamp_locked(lb, now), text, len);
     pthread_mutex_unlock(&lb->mu);
     return rc;
@@ -117,6 +122,16 @@ void ss__writer_partial(const ss_writer *w, const char **ret_text, size_t *ret_l
 {
     *ret_text = w->la.part;
     *ret_len = w->la.len;
+}
+
+uint32_t ss_writer_id(const ss_writer *w)
+{
+    return w ? w->producer : 0;
+}
+
+void ss__writer_set_producer(ss_writer *w, uint32_t producer)
+{
+    w->producer = producer;
 }
 
 void ss__writer_reset(ss_writer *w)

@@ -196,7 +196,7 @@ void ss__procbuf_conn_gone(ss_procbuf *pb, ss__child *c, bool lost)
         static const char text[] = "its mirror connection ended without an end "
                                    "(the process died, or never ended or closed its mirror)";
         ss__linebuf_store(pb->lb, SS_KIND_ERROR, SS_REC_EXIT, c->mirror_source,
-                          ss__now_realtime_ns(), text, sizeof(text) - 1);
+                          ss__child_producer(c), ss__now_realtime_ns(), text, sizeof(text) - 1);
     }
     for (size_t i = 0; i < pb->nconns; i++) {
         if (pb->conns[i] == c) {

@@ -59,7 +59,8 @@ static void store_exit_record(ss_procbuf *pb, ss__child *c)
     if (c->output_cut)
         n += snprintf(text + n, sizeof(text) - (size_t)n,
                       "; output held open by another process, cut");
-    ss__linebuf_store(pb->lb, kind, SS_REC_EXIT, c->name, ss__now_realtime_ns(), text, (size_t)n);
+    ss__linebuf_store(pb->lb, kind, SS_REC_EXIT, c->name, ss__child_producer(c),
+                      ss__now_realtime_ns(), text, (size_t)n);
 }
 
 static void maybe_finish(ss_procbuf *pb, ss__child *c)
@@ -160,7 +161,8 @@ static void store_problem(ss_procbuf *pb, ss__child *c, const char *what, int er
 {
     char text[160];
     int n = snprintf(text, sizeof(text), "%s: %s", what, ss_strerror(err));
-    ss__linebuf_store(pb->lb, SS_KIND_ERROR, 0, c->name, ss__now_realtime_ns(), text, (size_t)n);
+    ss__linebuf_store(pb->lb, SS_KIND_ERROR, 0, c->name, ss__child_producer(c),
+                      ss__now_realtime_ns(), text, (size_t)n);
 }
 
 /* One more mirror end: wake ss_procbuf_wait_ends(). */
@@ -204,7 +206,8 @@ static long store_frames(ss_procbuf *pb, ss__child *c, const char *data, size_t 
             memset(c->mirror_source, 0, SS_SOURCE_MAX);
             memcpy(c->mirror_source, f.text, f.len < SS_SOURCE_MAX - 1 ? f.len : SS_SOURCE_MAX - 1);
         } else if (f.type == SS__FRAME_RECORD) {
-            ss__linebuf_store(pb->lb, f.kind, f.flags, c->mirror_source, f.time_ns, f.text, f.len);
+            ss__linebuf_store(pb->lb, f.kind, f.flags, c->mirror_source, ss__child_producer(c),
+                              f.time_ns, f.text, f.len);
         }
     }
 }
@@ -674,6 +677,11 @@ int ss__procbuf_add_child(ss_procbuf *pb, pid_t pid, const char *name, int out_f
     }
     c->id = pb->id_base + (int)pb->nchildren;
     pb->children[pb->nchildren++] = c;
+    /* the id is known only now, after the channels' writers were made */
+    if (c->out.w)
+        ss__writer_set_producer(c->out.w, ss__child_producer(c));
+    if (c->err.w)
+        ss__writer_set_producer(c->err.w, ss__child_producer(c));
     pb->running++;
     ss__chan *chans[] = {&c->out, &c->err, &c->mirror, &c->pidfd};
     for (size_t i = 0; i < 4; i++) {

@@ -64,6 +64,13 @@ struct ss__child {
     bool detached; /* a reset dropped it: what it still sends is ignored */
 };
 
+/* The producer id of a child's records (record.h): its id + 1; 0 for a
+ * connected mirror, which has no id. */
+static inline uint32_t ss__child_producer(const ss__child *c)
+{
+    return c->id >= 0 ? (uint32_t)c->id + 1 : 0;
+}
+
 struct ss_procbuf {
     pthread_mutex_t mu;     /* guards the fields below and every child */
     pthread_cond_t changed; /* a child finished, or a force stop */

@@ -205,13 +205,13 @@ static int snapshot_records(const ss__ring_hdr *hdr, const char *base, size_t n,
             continue;
         }
         const ss__origin *o = &origins[s->origin];
-        ss__records_add(&b, first + i, s->time_ns, (ss_kind)s->kind, s->flags, o->source,
-                        data + s->off, s->len);
+        ss__records_add(&b, first + i, s->time_ns, (ss_kind)s->kind, s->flags, o->producer,
+                        o->source, data + s->off, s->len);
     }
     if (partial)
         ss__records_add(&b, 0, hdr->partial_time_ns, SS_KIND_LINE,
-                        hdr->partial_flags | SS_REC_PARTIAL, hdr->partial_source,
-                        base + hdr->partial_off, partial_len);
+                        hdr->partial_flags | SS_REC_PARTIAL, hdr->partial_producer,
+                        hdr->partial_source, base + hdr->partial_off, partial_len);
 
     /* A live writer may have rotated records out while we copied them. */
     ss__load_fence();

@@ -49,13 +49,15 @@ int ss__records_begin(ss__records_builder *b, ss_records *set, size_t count, siz
 }
 
 void ss__records_add(ss__records_builder *b, uint64_t seq, int64_t time_ns, ss_kind kind,
-                     uint32_t flags, const char *source, const char *text, size_t len)
+                     uint32_t flags, uint32_t producer, const char *source, const char *text,
+                     size_t len)
 {
     ss_record *r = &b->set->items[b->set->count++];
     r->seq = seq;
     r->time_ns = time_ns;
     r->kind = kind;
     r->flags = flags;
+    r->producer = producer;
     /* sources are stored NUL-padded to SS_SOURCE_MAX: one fixed copy, then a
      * terminator in case a damaged file's name filled all of it */
     memcpy(r->source, source, SS_SOURCE_MAX);

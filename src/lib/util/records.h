@@ -22,7 +22,8 @@ int ss__records_begin(ss__records_builder *b, ss_records *set, size_t count, siz
 /* Append one record; at most count of them, text within the reserved total.
  * source points to SS_SOURCE_MAX bytes. */
 void ss__records_add(ss__records_builder *b, uint64_t seq, int64_t time_ns, ss_kind kind,
-                     uint32_t flags, const char *source, const char *text, size_t len);
+                     uint32_t flags, uint32_t producer, const char *source, const char *text,
+                     size_t len);
 
 /* Copy a source name into dst (SS_SOURCE_MAX bytes), cut and NUL-terminated;
  * NULL is the empty name. */
