@@ -72,19 +72,20 @@ static pthread_mutex_t renew_mu = PTHREAD_MUTEX_INITIALIZER;
  * was preempted between them) are taken again. */
 #define PAIR_MAX_TICKS (1ull << 15)
 
-/* CLOCK_REALTIME with the counter at the same instant (*ret_tsc). */
-static int64_t sample_pair(uint64_t *ret_tsc)
+/* CLOCK_REALTIME (*ret_ns) with the counter at the same instant (*ret_tsc).
+ * False if every try was preempted between the reads: such a pair is off by
+ * up to the preemption, so it must not become an anchor. */
+static bool sample_pair(uint64_t *ret_tsc, int64_t *ret_ns)
 {
-    int64_t ns = 0;
     for (int i = 0; i < 4; i++) {
         uint64_t t0 = __rdtsc();
-        ns = realtime_ns();
+        *ret_ns = realtime_ns();
         uint64_t t1 = __rdtsc();
         *ret_tsc = t0 + (t1 - t0) / 2;
         if (t1 - t0 < PAIR_MAX_TICKS)
-            break;
+            return true;
     }
-    return ns;
+    return false;
 }
 
 static void publish(uint64_t tsc, int64_t ns, uint64_t mult, uint64_t span)
@@ -120,8 +121,10 @@ static uint64_t rate_of(uint64_t ticks, int64_t ns)
 static int64_t renew(void)
 {
     uint64_t tsc;
-    int64_t ns = sample_pair(&tsc);
-    if (pthread_mutex_trylock(&renew_mu) != 0)
+    int64_t ns;
+    /* A wide pair still gives this read its CLOCK_REALTIME; the anchor is left
+     * for a later read to renew. */
+    if (!sample_pair(&tsc, &ns) || pthread_mutex_trylock(&renew_mu) != 0)
         return ns;
     /* Only this thread writes the anchor, so it may read it plainly. */
     uint64_t a_tsc = __atomic_load_n(&anchor.tsc, __ATOMIC_RELAXED);
