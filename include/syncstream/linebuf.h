@@ -88,9 +88,10 @@ typedef struct ss_linebuf_opts {
      * SS_TIME_PRECISE (the default): CLOCK_REALTIME to the nanosecond. On
      * x86-64 with an invariant TSC (/proc/cpuinfo lists constant_tsc and
      * nonstop_tsc) it is extrapolated from the CPU's time-stamp counter,
-     * calibrated against CLOCK_REALTIME and re-anchored every 10 ms: about a
-     * third of clock_gettime's cost, within 0.1 ms of CLOCK_REALTIME except in
-     * the 10 ms after the system clock is stepped. Elsewhere, or with
+     * its rate measured against CLOCK_MONOTONIC_RAW and re-anchored to
+     * CLOCK_REALTIME every 10 ms: about a third of clock_gettime's cost,
+     * within 0.1 ms of CLOCK_REALTIME, except that a step of the system clock
+     * shows only from the next re-anchoring, up to 10 ms later. Elsewhere, or with
      * SYNCSTREAM_CLOCK=realtime in the environment, it is SS_TIME_REALTIME.
      * SS_TIME_REALTIME: clock_gettime(CLOCK_REALTIME) for each stamp (20-30 ns
      * on a VM). SS_TIME_COARSE: CLOCK_REALTIME_COARSE, a few ns, but only the

@@ -60,10 +60,37 @@ static void test_wide_pair_not_anchored(void **state)
     assert_int_equal(__atomic_load_n(&anchor.ns, __ATOMIC_RELAXED), fake_now());
 }
 
+/* CLOCK_REALTIME stepped forward by 1 ms during the calibration: the rate is
+ * measured against CLOCK_MONOTONIC_RAW, so it stays one nanosecond a tick and
+ * the step only moves the anchor's time. */
+static void test_step_during_calibration(void **state)
+{
+    (void)state;
+    forget_anchor();
+    tsc_step = 0;
+    assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now()); /* calibrates */
+    realtime_off += 1000000;
+    fake_tsc += CALIBRATE_TICKS;
+    assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now()); /* anchors */
+    assert_true(__atomic_load_n(&anchor.mult, __ATOMIC_RELAXED) == 1ull << 32);
+    fake_tsc += 1000;
+    assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now());
+
+    /* a step back once calibrated: the next renewal moves the anchor's time
+     * and keeps the rate */
+    realtime_off -= 5000000;
+    fake_tsc += (uint64_t)SS__WALLCLOCK_RENEW_MS * 1000000;
+    assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now());
+    assert_true(__atomic_load_n(&anchor.mult, __ATOMIC_RELAXED) == 1ull << 32);
+    fake_tsc += 1000;
+    assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wide_pair_not_anchored),
+        cmocka_unit_test(test_step_during_calibration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
