@@ -91,7 +91,11 @@ typedef struct ss_linebuf_opts {
      * its rate measured against CLOCK_MONOTONIC_RAW and re-anchored to
      * CLOCK_REALTIME every 10 ms: about a third of clock_gettime's cost,
      * within 0.1 ms of CLOCK_REALTIME, except that a step of the system clock
-     * shows only from the next re-anchoring, up to 10 ms later. Elsewhere, or with
+     * shows only from the next re-anchoring, up to 10 ms later. That bound
+     * needs CPUs that share one counter (the kernel's clocksource is tsc);
+     * where they do not (e.g. a VM on kvm-clock) a stamp taken on another CPU
+     * than the anchor's may be off by the counters' difference, up to 10 ms
+     * (docs/thread-mode.md, "Time sources"). Elsewhere, or with
      * SYNCSTREAM_CLOCK=realtime in the environment, it is SS_TIME_REALTIME.
      * SS_TIME_REALTIME: clock_gettime(CLOCK_REALTIME) for each stamp (20-30 ns
      * on a VM). SS_TIME_COARSE: CLOCK_REALTIME_COARSE, a few ns, but only the

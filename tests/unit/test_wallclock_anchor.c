@@ -14,11 +14,12 @@
 
 static uint64_t fake_tsc = 1000000000; /* the counter; clocks follow it */
 static uint64_t tsc_step;              /* added at every counter read */
+static uint64_t tsc_skew;              /* another CPU's counter is this far ahead */
 static int64_t realtime_off = 1700000000000000000; /* CLOCK_REALTIME - counter */
 
 static uint64_t fake_rdtsc(void)
 {
-    uint64_t t = fake_tsc;
+    uint64_t t = fake_tsc + tsc_skew;
     fake_tsc += tsc_step;
     return t;
 }
@@ -71,6 +72,8 @@ static void test_step_during_calibration(void **state)
     assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now()); /* calibrates */
     realtime_off += 1000000;
     fake_tsc += CALIBRATE_TICKS;
+    assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now()); /* again */
+    fake_tsc += CALIBRATE_TICKS;
     assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now()); /* anchors */
     assert_true(__atomic_load_n(&anchor.mult, __ATOMIC_RELAXED) == 1ull << 32);
     fake_tsc += 1000;
@@ -86,11 +89,37 @@ static void test_step_during_calibration(void **state)
     assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now());
 }
 
+/* The thread moved to a CPU whose counter is 1 ms ahead during the first
+ * calibration: that rate disagrees with the next measurement and is never
+ * used; stamps come from clock_gettime until two measurements agree. */
+static void test_skewed_calibration_not_used(void **state)
+{
+    (void)state;
+    forget_anchor();
+    tsc_step = 0;
+    assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now());
+    tsc_skew = 1000000;
+    fake_tsc += CALIBRATE_TICKS;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now());
+        assert_true(__atomic_load_n(&anchor.mult, __ATOMIC_RELAXED) == 0);
+        fake_tsc += 1000;
+        assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now());
+        fake_tsc += CALIBRATE_TICKS - 1000;
+    }
+    assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now());
+    assert_true(__atomic_load_n(&anchor.mult, __ATOMIC_RELAXED) == 1ull << 32);
+    fake_tsc += 1000;
+    assert_int_equal(ss__wallclock_ns(SS_TIME_PRECISE), fake_now());
+    tsc_skew = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wide_pair_not_anchored),
         cmocka_unit_test(test_step_during_calibration),
+        cmocka_unit_test(test_skewed_calibration_not_used),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

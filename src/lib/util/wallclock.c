@@ -77,6 +77,10 @@ static pthread_mutex_t renew_mu = PTHREAD_MUTEX_INITIALIZER;
 /* CLOCK_MONOTONIC_RAW at the anchor, under renew_mu: the rate is measured
  * against it, so a step of CLOCK_REALTIME only moves the next anchor's ns. */
 static int64_t anchor_raw;
+/* The rate last measured, under renew_mu. A rate is used only once two
+ * measurements in a row agree, so that one spoilt by another CPU's counter
+ * (where the CPUs' counters differ) is not. */
+static uint64_t measured_mult;
 
 /* Reads that find no anchor (or one being calibrated) renew after this many
  * ticks: 1-2 ms at 2-4 GHz, enough to measure the rate to a few ppm. */
@@ -156,7 +160,9 @@ static int64_t renew(void)
         /* another thread renewed it meanwhile */
     } else {
         uint64_t mult = rate_of(d, raw - anchor_raw);
-        bool ok = mult != 0;
+        uint64_t tol = measured_mult >> 10; /* 1/1024: 10 us in 10 ms */
+        bool ok = mult != 0 && mult + tol >= measured_mult && mult <= measured_mult + tol;
+        measured_mult = mult;
         if (ok && a_mult) {
             /* The old rate must have predicted the raw clock well, or the
              * counter jumped (the VM paused, another core's counter). */
@@ -214,6 +220,7 @@ static void forget_anchor(void)
     __atomic_store_n(&anchor.mult, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&anchor.span, 0, __ATOMIC_RELAXED);
     anchor_raw = 0;
+    measured_mult = 0;
     pthread_mutex_init(&renew_mu, NULL);
 }
 

@@ -8,14 +8,18 @@
  *
  * An anchor pairs a counter value with CLOCK_REALTIME and CLOCK_MONOTONIC_RAW.
  * The counter's rate is measured against the raw clock (never stepped nor
- * slewed), first over about 2 ms (reads fall back to clock_gettime meanwhile),
- * then over each interval between renewals. The first reader after
+ * slewed), first over about 2 ms until two measurements in a row agree (reads
+ * fall back to clock_gettime meanwhile), then over each interval between
+ * renewals. The first reader after
  * SS__WALLCLOCK_RENEW_MS renews the anchor, reading CLOCK_REALTIME again: a
  * step or slewing of the system clock moves only the anchor's time. A renewal
  * that finds the counter more than SS__WALLCLOCK_MAX_ERR_NS off the raw
  * clock's prediction (the VM paused) calibrates again from scratch. So a
  * timestamp is within SS__WALLCLOCK_MAX_ERR_NS of CLOCK_REALTIME, except that a
- * step of the system clock shows only from the next renewal.
+ * step of the system clock shows only from the next renewal. That holds where
+ * the CPUs share one counter; where their counters differ, a stamp read on
+ * another CPU than the anchor's is off by the difference (up to the span,
+ * SS__WALLCLOCK_RENEW_MS; the buffer's ordering clamp keeps it monotonic).
  *
  * SYNCSTREAM_CLOCK=realtime in the environment (read once per process) turns
  * the counter off: SS_TIME_PRECISE then reads clock_gettime as SS_TIME_REALTIME
