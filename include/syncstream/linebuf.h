@@ -85,6 +85,10 @@ typedef struct ss_linebuf_opts {
      * record), and along seq the stamps of the buffer's own writers never go
      * back (a read that raced another thread's to the lock takes the newer
      * stamp; only a step of the system clock back by more than a second shows).
+     * That covers the records stored by ss_linebuf_write/_new_line/_append and
+     * ss_writer_*, not those the library stores with a stamp of its own (a
+     * process buffer's exit, error and mirrored records; a host store's stderr,
+     * exit and message records), which may be older than the record before.
      * SS_TIME_PRECISE (the default): CLOCK_REALTIME to the nanosecond. On
      * x86-64 with an invariant TSC (/proc/cpuinfo lists constant_tsc and
      * nonstop_tsc) it is extrapolated from the CPU's time-stamp counter,
