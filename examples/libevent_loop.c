@@ -53,22 +53,25 @@ static void take_output(app *a)
         event_base_loopbreak(a->base);
 }
 
-/* Run what is ready, then arm the timer for the loop's next due work. */
+/* Arm the timer for the loop's next due work (none: -1). */
+static int arm_timer(app *a)
+{
+    int ms = ss_loop_timeout_ms(a->loop);
+    if (ms < 0)
+        return evtimer_del(a->timer);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    return evtimer_add(a->timer, &tv);
+}
+
+/* Run what is ready, then arm the timer again. */
 static void on_ready(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     app *a = arg;
-    if (ss_loop_run_ready(a->loop) < 0)
+    if (ss_loop_run_ready(a->loop) < 0 || arm_timer(a) < 0)
         a->status = 1;
     take_output(a);
-    int ms = ss_loop_timeout_ms(a->loop);
-    if (ms < 0) {
-        evtimer_del(a->timer);
-    } else {
-        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-        evtimer_add(a->timer, &tv);
-    }
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -113,7 +116,10 @@ int main(void)
         return 1;
     }
     /* queued now, sent by a turn libevent runs */
-    ss_stream_write(a.s, "hello\nbye\n", 10, 0, NULL);
+    if ((rc = ss_stream_write(a.s, "hello\nbye\n", 10, 0, NULL)) < 0) {
+        fprintf(stderr, "write: %s\n", ss_strerror(rc));
+        return 1;
+    }
 
     a.base = event_base_new();
     a.watch = event_new(a.base, ss_loop_fd(a.loop), EV_READ | EV_PERSIST, on_ready, &a);
@@ -121,7 +127,7 @@ int main(void)
     struct event *deadline = evtimer_new(a.base, on_deadline, &a);
     struct timeval ten = {10, 0};
     if (!a.base || !a.watch || !a.timer || !deadline || event_add(a.watch, NULL) < 0 ||
-        evtimer_add(deadline, &ten) < 0) {
+        arm_timer(&a) < 0 || evtimer_add(deadline, &ten) < 0) {
         fprintf(stderr, "libevent setup failed\n");
         return 1;
     }

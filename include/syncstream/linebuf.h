@@ -85,12 +85,21 @@ typedef struct ss_linebuf_opts {
      * record), and along seq the stamps of the buffer's own writers never go
      * back (a read that raced another thread's to the lock takes the newer
      * stamp; only a step of the system clock back by more than a second shows).
+     * That covers the records stored by ss_linebuf_write/_new_line/_append and
+     * ss_writer_*, not those the library stores with a stamp of its own (a
+     * process buffer's exit, error and mirrored records; a host store's stderr,
+     * exit and message records), which may be older than the record before.
      * SS_TIME_PRECISE (the default): CLOCK_REALTIME to the nanosecond. On
      * x86-64 with an invariant TSC (/proc/cpuinfo lists constant_tsc and
      * nonstop_tsc) it is extrapolated from the CPU's time-stamp counter,
-     * calibrated against CLOCK_REALTIME and re-anchored every 10 ms: about a
-     * third of clock_gettime's cost, within 0.1 ms of CLOCK_REALTIME except in
-     * the 10 ms after the system clock is stepped. Elsewhere, or with
+     * its rate measured against CLOCK_MONOTONIC_RAW and re-anchored to
+     * CLOCK_REALTIME every 10 ms: about a third of clock_gettime's cost,
+     * within 0.1 ms of CLOCK_REALTIME, except that a step of the system clock
+     * shows only from the next re-anchoring, up to 10 ms later. That bound
+     * needs CPUs that share one counter (the kernel's clocksource is tsc);
+     * where they do not (e.g. a VM on kvm-clock) a stamp taken on another CPU
+     * than the anchor's may be off by the counters' difference, up to 10 ms
+     * (docs/thread-mode.md, "Time sources"). Elsewhere, or with
      * SYNCSTREAM_CLOCK=realtime in the environment, it is SS_TIME_REALTIME.
      * SS_TIME_REALTIME: clock_gettime(CLOCK_REALTIME) for each stamp (20-30 ns
      * on a VM). SS_TIME_COARSE: CLOCK_REALTIME_COARSE, a few ns, but only the

@@ -29,7 +29,10 @@
  * the loop use timeout 0 (take what is there) and call again after the next
  * ss_loop_run_ready(). Freeing an object or ending a capture runs the turns it
  * needs itself, on the calling thread (after a turn under way on another
- * thread has ended), so it never waits for the program's loop.
+ * thread has ended), so it never waits for the program's loop. Those are
+ * whole turns: they may also serve the loop's other objects, running their
+ * callbacks that run inside a turn (a bridge's, for one) on the freeing
+ * thread.
  *
  * Signals. A threaded loop's thread blocks every signal, so a write to a
  * closed pipe (a program's stdin on an exec stream, a capture's tee) fails
@@ -66,8 +69,10 @@ enum {
 int ss_loop_new(ss_loop **ret, unsigned flags);
 
 /*
- * ss_loop_free - drop the program's reference: the loop stops (its thread is
- * joined) and is freed once no object uses it either. Accepts NULL.
+ * ss_loop_free - drop the program's reference. Each object on the loop holds
+ * a reference too: the loop goes on serving them, and stops (a threaded
+ * loop's thread is joined) and is freed when the last reference is gone, the
+ * program's or an object's (that object's free then stops it). Accepts NULL.
  */
 void ss_loop_free(ss_loop *loop);
 

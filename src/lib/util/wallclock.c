@@ -18,6 +18,16 @@ static int64_t realtime_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+#ifdef HAVE_TSC
+/* Never stepped nor slewed: the counter's rate is measured against it. */
+static int64_t raw_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+#endif
+
 static int64_t coarse_ns(void)
 {
     struct timespec ts;
@@ -64,6 +74,13 @@ static struct {
 
 /* Taken by the one thread that renews the anchor; the others read on. */
 static pthread_mutex_t renew_mu = PTHREAD_MUTEX_INITIALIZER;
+/* CLOCK_MONOTONIC_RAW at the anchor, under renew_mu: the rate is measured
+ * against it, so a step of CLOCK_REALTIME only moves the next anchor's ns. */
+static int64_t anchor_raw;
+/* The rate last measured, under renew_mu. A rate is used only once two
+ * measurements in a row agree, so that one spoilt by another CPU's counter
+ * (where the CPUs' counters differ) is not. */
+static uint64_t measured_mult;
 
 /* Reads that find no anchor (or one being calibrated) renew after this many
  * ticks: 1-2 ms at 2-4 GHz, enough to measure the rate to a few ppm. */
@@ -72,19 +89,22 @@ static pthread_mutex_t renew_mu = PTHREAD_MUTEX_INITIALIZER;
  * was preempted between them) are taken again. */
 #define PAIR_MAX_TICKS (1ull << 15)
 
-/* CLOCK_REALTIME with the counter at the same instant (*ret_tsc). */
-static int64_t sample_pair(uint64_t *ret_tsc)
+/* CLOCK_REALTIME (*ret_ns) and CLOCK_MONOTONIC_RAW (*ret_raw) with the
+ * counter at the same instant (*ret_tsc). False if every try was preempted
+ * between the reads: such a pair is off by up to the preemption, so it must
+ * not become an anchor. */
+static bool sample_pair(uint64_t *ret_tsc, int64_t *ret_ns, int64_t *ret_raw)
 {
-    int64_t ns = 0;
     for (int i = 0; i < 4; i++) {
         uint64_t t0 = __rdtsc();
-        ns = realtime_ns();
+        *ret_ns = realtime_ns();
+        *ret_raw = raw_ns();
         uint64_t t1 = __rdtsc();
         *ret_tsc = t0 + (t1 - t0) / 2;
         if (t1 - t0 < PAIR_MAX_TICKS)
-            break;
+            return true;
     }
-    return ns;
+    return false;
 }
 
 static void publish(uint64_t tsc, int64_t ns, uint64_t mult, uint64_t span)
@@ -99,9 +119,10 @@ static void publish(uint64_t tsc, int64_t ns, uint64_t mult, uint64_t span)
     __atomic_store_n(&anchor.seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-/* Start measuring the rate afresh from (tsc, ns). */
-static void start_calibration(uint64_t tsc, int64_t ns)
+/* Start measuring the rate afresh from (tsc, ns, raw). */
+static void start_calibration(uint64_t tsc, int64_t ns, int64_t raw)
 {
+    anchor_raw = raw;
     publish(tsc, ns, 0, CALIBRATE_TICKS);
 }
 
@@ -120,8 +141,10 @@ static uint64_t rate_of(uint64_t ticks, int64_t ns)
 static int64_t renew(void)
 {
     uint64_t tsc;
-    int64_t ns = sample_pair(&tsc);
-    if (pthread_mutex_trylock(&renew_mu) != 0)
+    int64_t ns, raw;
+    /* A wide pair still gives this read its CLOCK_REALTIME; the anchor is left
+     * for a later read to renew. */
+    if (!sample_pair(&tsc, &ns, &raw) || pthread_mutex_trylock(&renew_mu) != 0)
         return ns;
     /* Only this thread writes the anchor, so it may read it plainly. */
     uint64_t a_tsc = __atomic_load_n(&anchor.tsc, __ATOMIC_RELAXED);
@@ -132,21 +155,26 @@ static int64_t renew(void)
     if (a_ns == 0 || (int64_t)d < 0) {
         /* No anchor yet, or this core's counter is behind the anchor's: start
          * over from here. */
-        start_calibration(tsc, ns);
+        start_calibration(tsc, ns, raw);
     } else if (d < a_span) {
         /* another thread renewed it meanwhile */
     } else {
-        uint64_t mult = rate_of(d, ns - a_ns);
-        bool ok = mult != 0;
+        uint64_t mult = rate_of(d, raw - anchor_raw);
+        uint64_t tol = measured_mult >> 10; /* 1/1024: 10 us in 10 ms */
+        bool ok = mult != 0 && mult + tol >= measured_mult && mult <= measured_mult + tol;
+        measured_mult = mult;
         if (ok && a_mult) {
-            /* The old rate must have predicted now well, or the clock stepped. */
-            int64_t err = a_ns + (int64_t)(((unsigned __int128)d * a_mult) >> 32) - ns;
+            /* The old rate must have predicted the raw clock well, or the
+             * counter jumped (the VM paused, another core's counter). */
+            int64_t err = anchor_raw + (int64_t)(((unsigned __int128)d * a_mult) >> 32) - raw;
             ok = err < SS__WALLCLOCK_MAX_ERR_NS && err > -SS__WALLCLOCK_MAX_ERR_NS;
         }
-        if (ok)
+        if (ok) {
+            anchor_raw = raw;
             publish(tsc, ns, mult, ((uint64_t)SS__WALLCLOCK_RENEW_MS * 1000000 << 32) / mult);
-        else
-            start_calibration(tsc, ns);
+        } else {
+            start_calibration(tsc, ns, raw);
+        }
     }
     pthread_mutex_unlock(&renew_mu);
     return ns;
@@ -191,6 +219,8 @@ static void forget_anchor(void)
     __atomic_store_n(&anchor.ns, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&anchor.mult, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&anchor.span, 0, __ATOMIC_RELAXED);
+    anchor_raw = 0;
+    measured_mult = 0;
     pthread_mutex_init(&renew_mu, NULL);
 }
 

@@ -6,14 +6,20 @@
  * /proc/cpuinfo lists constant_tsc and nonstop_tsc), SS_TIME_PRECISE instead
  * extrapolates CLOCK_REALTIME from rdtsc: a counter read, a multiply and an add.
  *
- * An anchor pairs a counter value with CLOCK_REALTIME. The first reader after
- * SS__WALLCLOCK_RENEW_MS renews it and re-measures the counter's rate over that
- * interval, so the extrapolation tracks NTP's slewing. A renewal that finds the
- * extrapolated time more than SS__WALLCLOCK_MAX_ERR_NS off (the system clock
- * was stepped, the VM paused) calibrates again from scratch; while the rate is
- * being measured (about 2 ms) reads fall back to clock_gettime. So a timestamp
- * is within SS__WALLCLOCK_MAX_ERR_NS of CLOCK_REALTIME, except in the
- * SS__WALLCLOCK_RENEW_MS after a step of the system clock.
+ * An anchor pairs a counter value with CLOCK_REALTIME and CLOCK_MONOTONIC_RAW.
+ * The counter's rate is measured against the raw clock (never stepped nor
+ * slewed), first over about 2 ms until two measurements in a row agree (reads
+ * fall back to clock_gettime meanwhile), then over each interval between
+ * renewals. The first reader after
+ * SS__WALLCLOCK_RENEW_MS renews the anchor, reading CLOCK_REALTIME again: a
+ * step or slewing of the system clock moves only the anchor's time. A renewal
+ * that finds the counter more than SS__WALLCLOCK_MAX_ERR_NS off the raw
+ * clock's prediction (the VM paused) calibrates again from scratch. So a
+ * timestamp is within SS__WALLCLOCK_MAX_ERR_NS of CLOCK_REALTIME, except that a
+ * step of the system clock shows only from the next renewal. That holds where
+ * the CPUs share one counter; where their counters differ, a stamp read on
+ * another CPU than the anchor's is off by the difference (up to the span,
+ * SS__WALLCLOCK_RENEW_MS; the buffer's ordering clamp keeps it monotonic).
  *
  * SYNCSTREAM_CLOCK=realtime in the environment (read once per process) turns
  * the counter off: SS_TIME_PRECISE then reads clock_gettime as SS_TIME_REALTIME
