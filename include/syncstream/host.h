@@ -15,7 +15,8 @@
  * Lifecycle. ss_host_server_new() binds, listens and serves from its own
  * threads (one per connection, at most max_connections, at most max_per_ip
  * from one address and, once half the connections are taken, less than a
- * quarter of the free ones; long-polls and event streams within half of them,
+ * quarter of the free ones, with the default max_per_ip none of that per
+ * address for loopback clients; long-polls and event streams within half of them,
  * shared out the same way, else 503) until ss_host_server_free(). Requests are
  * bounded: bodies by max_body (413 beyond; 4 KiB on ROUTE-state) and all bodies
  * held at once by body_budget (503 beyond), idle connections by timeout_s, the
@@ -99,7 +100,11 @@ typedef struct ss_host_server_opts {
     const char *store;
     /* Connections at once from one IP address (an IPv6 /64 counts as one);
      * once half of max_connections are taken, also less than a quarter of the
-     * free ones (beyond: closed at once). 0 means SS_HOST_DEFAULT_MAX_PER_IP. */
+     * free ones (beyond: closed at once). 0 means SS_HOST_DEFAULT_MAX_PER_IP,
+     * and no per-address limit at all for loopback clients (127.0.0.0/8, ::1):
+     * any local program may connect from any loopback address, so the limit
+     * would only turn away the many workers of one machine. A value set here
+     * applies to every address, loopback included. */
     unsigned max_per_ip;
     /* true: after each request body over 256 KiB, call glibc's malloc_trim(0)
      * to give the memory its decoding freed back to the system. That call

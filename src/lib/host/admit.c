@@ -8,18 +8,21 @@
 #include "host/admit.h"
 
 struct ss__host_peer {
-    unsigned char key[16]; /* an IPv4 address, or an IPv6 /64 (the rest zero) */
+    /* an IPv4 address, or an IPv6 /64 (the rest zero); LOOPBACK_BYTE set for
+     * a loopback address when the cap is the default (admit.h) */
+    unsigned char key[16];
     unsigned conns, waits;
     ss__host_peer *next; /* in its bucket, or in the free list */
 };
 
 int ss__host_admit_init(ss__host_admit *a, unsigned max_conns, unsigned max_waits,
-                        unsigned per_addr)
+                        unsigned per_addr, bool loopback_free)
 {
     memset(a, 0, sizeof(*a));
     a->max_conns = max_conns;
     a->max_waits = max_waits;
     a->per_addr = per_addr;
+    a->loopback_free = loopback_free;
     a->n_buckets = 16;
     while (a->n_buckets < max_conns)
         a->n_buckets *= 2;
@@ -65,19 +68,42 @@ static bool may_take(unsigned held, unsigned used, unsigned limit, unsigned per_
            (used < limit / 2 || (uint64_t)held * FREE_SHARE_DIV < (uint64_t)(limit - used));
 }
 
-static bool key_of(const struct sockaddr *addr, unsigned char *key)
+/* The key byte (zero in every other key) marking a loopback address. */
+#define LOOPBACK_BYTE 14
+
+static bool is_loopback(const struct sockaddr *addr)
+{
+    if (addr->sa_family == AF_INET)
+        return ((const unsigned char *)&((const struct sockaddr_in *)addr)->sin_addr)[0] == 127;
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+}
+
+static bool key_of(const ss__host_admit *a, const struct sockaddr *addr, unsigned char *key)
 {
     memset(key, 0, 16);
     if (addr && addr->sa_family == AF_INET) {
         memcpy(key, &((const struct sockaddr_in *)addr)->sin_addr, 4);
-        return true;
-    }
-    if (addr && addr->sa_family == AF_INET6) {
+    } else if (addr && addr->sa_family == AF_INET6) {
         key[15] = 6; /* never equal to an IPv4 key, whose last bytes are zero */
         memcpy(key, &((const struct sockaddr_in6 *)addr)->sin6_addr, 8);
-        return true;
+    } else {
+        return false;
     }
-    return false;
+    /* Any local program may connect from any of 127.0.0.0/8: a cap per
+     * loopback address protects nothing, and would turn away the many
+     * workers of one machine sending to a local server. */
+    if (a->loopback_free && is_loopback(addr))
+        key[LOOPBACK_BYTE] = 1;
+    return true;
+}
+
+/* What peer p holds against its share: nothing for a free loopback one. */
+static unsigned held_of(const ss__host_peer *p, bool waits)
+{
+    if (!p || p->key[LOOPBACK_BYTE])
+        return 0;
+    return waits ? p->waits : p->conns;
 }
 
 static ss__host_peer **bucket(ss__host_admit *a, const unsigned char *key)
@@ -91,15 +117,15 @@ static ss__host_peer **bucket(ss__host_admit *a, const unsigned char *key)
 ss__host_peer *ss__host_admit_conn(ss__host_admit *a, const struct sockaddr *addr)
 {
     unsigned char key[16];
-    if (!key_of(addr, key))
+    if (!key_of(a, addr, key))
         return NULL;
     pthread_mutex_lock(&a->lock);
     ss__host_peer **b = bucket(a, key);
     ss__host_peer *p = *b;
     while (p && memcmp(p->key, key, 16) != 0)
         p = p->next;
-    unsigned held = p ? p->conns : 0;
-    if (!may_take(held, a->conns, a->max_conns, a->per_addr) || (!p && !a->free_list)) {
+    if (!may_take(held_of(p, false), a->conns, a->max_conns, a->per_addr) ||
+        (!p && !a->free_list)) {
         pthread_mutex_unlock(&a->lock);
         return NULL;
     }
@@ -142,7 +168,7 @@ void ss__host_admit_conn_end(ss__host_admit *a, ss__host_peer *p)
 bool ss__host_admit_wait(ss__host_admit *a, ss__host_peer *p)
 {
     pthread_mutex_lock(&a->lock);
-    bool ok = may_take(p->waits, a->waits, a->max_waits, a->per_addr);
+    bool ok = may_take(held_of(p, true), a->waits, a->max_waits, a->per_addr);
     if (ok) {
         p->waits++;
         a->waits++;

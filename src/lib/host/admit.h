@@ -12,7 +12,10 @@
  * is shared out the same way.
  *
  * An IPv4 address counts alone; an IPv6 one by its /64 (one host usually has
- * a whole /64). Thread-safe; no allocation after init.
+ * a whole /64). With the default per-address cap (loopback_free), a loopback
+ * address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104) has no share: its
+ * connections and waits count only against the totals. Thread-safe; no
+ * allocation after init.
  */
 #ifndef SS_HOST_ADMIT_H
 #define SS_HOST_ADMIT_H
@@ -27,6 +30,7 @@ typedef struct ss__host_peer ss__host_peer;
 typedef struct ss__host_admit {
     pthread_mutex_t lock;
     unsigned max_conns, max_waits, per_addr;
+    bool loopback_free;
     unsigned conns, waits; /* held now, over every address */
     ss__host_peer *peers;  /* max_conns of them */
     ss__host_peer **buckets;
@@ -35,9 +39,10 @@ typedef struct ss__host_admit {
 } ss__host_admit;
 
 /* max_conns connections, max_waits of them waiting, at most per_addr from one
- * address (all >= 1). Returns 0 or -ENOMEM. */
+ * address (all >= 1) but loopback addresses if loopback_free. Returns 0 or
+ * -ENOMEM. */
 int ss__host_admit_init(ss__host_admit *a, unsigned max_conns, unsigned max_waits,
-                        unsigned per_addr);
+                        unsigned per_addr, bool loopback_free);
 void ss__host_admit_done(ss__host_admit *a);
 
 /* A connection from addr: NULL when refused (its address holds its share, or

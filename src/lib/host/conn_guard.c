@@ -40,12 +40,12 @@ static void *reap(void *arg)
 }
 
 int ss__host_conn_guard_start(ss__host_conn_guard *g, unsigned timeout_s, unsigned max_conns,
-                              unsigned max_waits, unsigned per_addr)
+                              unsigned max_waits, unsigned per_addr, bool loopback_free)
 {
     g->head = NULL;
     g->header_ms = (int64_t)(timeout_s < SS__HOST_HEADER_S ? timeout_s : SS__HOST_HEADER_S) * 1000;
     g->stopping = false;
-    int rc = ss__host_admit_init(&g->admit, max_conns, max_waits, per_addr);
+    int rc = ss__host_admit_init(&g->admit, max_conns, max_waits, per_addr, loopback_free);
     if (rc < 0)
         return rc;
     pthread_condattr_t ca;

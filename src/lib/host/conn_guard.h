@@ -41,10 +41,11 @@ typedef struct ss__host_conn_guard {
 
 /* Start the guard's reaper: a header deadline of timeout_s seconds but at most
  * SS__HOST_HEADER_S, at most max_conns connections of which max_waits wait,
- * shared per address as admit.h says (per_addr at most). Returns 0 or a
- * negative errno (the guard is then unusable). */
+ * shared per address as admit.h says (per_addr at most, but none for
+ * loopback addresses if loopback_free). Returns 0 or a negative errno (the
+ * guard is then unusable). */
 int ss__host_conn_guard_start(ss__host_conn_guard *g, unsigned timeout_s, unsigned max_conns,
-                              unsigned max_waits, unsigned per_addr);
+                              unsigned max_waits, unsigned per_addr, bool loopback_free);
 
 /* Stop the reaper; call after the daemon has stopped (no connection left). */
 void ss__host_conn_guard_stop(ss__host_conn_guard *g);

@@ -331,7 +331,8 @@ int ss_host_server_new(ss_host_server **ret, const ss_host_server_opts *opts)
          * other half always serves plain requests. */
         unsigned max_waits = max_conn / 2 ? max_conn / 2 : 1;
         rc = ss__host_conn_guard_start(&srv->guard, srv->timeout_s, max_conn, max_waits,
-                                       o->max_per_ip ? o->max_per_ip : SS_HOST_DEFAULT_MAX_PER_IP);
+                                       o->max_per_ip ? o->max_per_ip : SS_HOST_DEFAULT_MAX_PER_IP,
+                                       o->max_per_ip == 0);
         srv->guard_started = rc == 0;
     }
     if (rc == 0) {
