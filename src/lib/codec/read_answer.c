@@ -32,7 +32,9 @@ static void gather_init(gather *g, size_t len)
 {
     /* Decoded text is never longer than the answer holding it. */
     ss__buf_init(&g->text, len + 1);
-    ss__buf_init(&g->spans, SIZE_MAX);
+    /* Each record is an object of at least "{}" and a comma in the answer. */
+    size_t most = len / 3 + 1;
+    ss__buf_init(&g->spans, most > SIZE_MAX / sizeof(span) ? SIZE_MAX : most * sizeof(span));
     ss__buf_init(&g->scratch, len + 1);
 }
 
