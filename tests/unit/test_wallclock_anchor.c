@@ -12,9 +12,9 @@
 
 #include "test.h"
 
-static uint64_t fake_tsc = 1000000000; /* the counter; clocks follow it */
-static uint64_t tsc_step;              /* added at every counter read */
-static uint64_t tsc_skew;              /* another CPU's counter is this far ahead */
+static uint64_t fake_tsc = 1000000000;             /* the counter; clocks follow it */
+static uint64_t tsc_step;                          /* added at every counter read */
+static uint64_t tsc_skew;                          /* another CPU's counter is this far ahead */
 static int64_t realtime_off = 1700000000000000000; /* CLOCK_REALTIME - counter */
 
 static uint64_t fake_rdtsc(void)
