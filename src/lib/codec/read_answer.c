@@ -8,6 +8,7 @@
 #include "codec/read_answer.h"
 #include "codec/record_json.h"
 #include "util/buf.h"
+#include "util/hex.h"
 #include "util/records.h"
 #include "util/utf8.h"
 
@@ -100,21 +101,6 @@ static bool eat_word(scan *s, const char *w)
     return true;
 }
 
-static int hex4(const unsigned char *p)
-{
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
-        int c = p[i], d = c >= '0' && c <= '9'   ? c - '0'
-                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                 : -1;
-        if (d < 0)
-            return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
 /* A JSON string, decoded onto out (NULL: only checked). Surrogate escapes are
  * left to jansson (servers write text as UTF-8, never as escaped pairs). */
 static int str(scan *s, ss__buf *out)
@@ -174,7 +160,7 @@ static int str(scan *s, ss__buf *out)
             c = '\t';
             break;
         case 'u': {
-            int cp = end - p >= 6 ? hex4(p + 2) : -1;
+            int cp = end - p >= 6 ? (int)ss__hex4((const char *)p + 2) : -1;
             if (cp < 0 || (cp >= 0xD800 && cp <= 0xDFFF))
                 return 0;
             if (cp < 0x80) {

@@ -8,6 +8,7 @@
 
 #include "file/format.h"
 #include "util/crc32c.h"
+#include "util/hex.h"
 
 static const char hex_digits[] = "0123456789abcdef";
 
@@ -242,15 +243,6 @@ static size_t escape(char *out, const char *src, size_t len, bool is_source)
     return (size_t)(o - out);
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Undo escape() on [p, end) into out (which may be p itself, or NULL to only
  * check and count); refuses raw bytes that escape() never leaves raw, and
  * unknown or non-canonical escapes, so that every stored field has one
@@ -279,7 +271,7 @@ static ssize_t unescape(char *out, const char *p, const char *end, bool is_sourc
             case 'x': {
                 if (end - p < 2)
                     return -1;
-                int hi = hex_value(p[0]), lo = hex_value(p[1]);
+                int hi = ss__hex_lower(p[0]), lo = ss__hex_lower(p[1]);
                 if (hi < 0 || lo < 0)
                     return -1;
                 c = (unsigned char)(hi << 4 | lo);
@@ -493,7 +485,7 @@ static int64_t parse_crc(const char *p)
 {
     uint32_t v = 0;
     for (int i = 0; i < 8; i++) {
-        int d = hex_value(p[i]);
+        int d = ss__hex_lower(p[i]);
         if (d < 0)
             return -1;
         v = v << 4 | (uint32_t)d;

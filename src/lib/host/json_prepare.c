@@ -4,24 +4,12 @@
 #include <stdio.h>
 
 #include "host/json_prepare.h"
+#include "util/hex.h"
 
 /* The value of 4 hex digits at p (n bytes available), or -1. */
 static long hex4(const char *p, size_t n)
 {
-    if (n < 4)
-        return -1;
-    long v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0)
-            return -1;
-        v = v * 16 + d;
-    }
-    return v;
+    return n < 4 ? -1 : ss__hex4(p);
 }
 
 static bool is_high(long u)

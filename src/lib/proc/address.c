@@ -10,15 +10,7 @@
 #include <string.h>
 
 #include "proc/mirror_int.h"
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
+#include "util/hex.h"
 
 int ss__mirror_parse_address(const char *address, struct sockaddr_un *ret_sa, socklen_t *ret_len,
                              unsigned char secret[SS__MIRROR_SECRET])
@@ -32,7 +24,7 @@ int ss__mirror_parse_address(const char *address, struct sockaddr_un *ret_sa, so
         strlen(slash + 1) != 2 * SS__MIRROR_SECRET)
         return -EINVAL;
     for (size_t i = 0; i < SS__MIRROR_SECRET; i++) {
-        int hi = hex_value(slash[1 + 2 * i]), lo = hex_value(slash[2 + 2 * i]);
+        int hi = ss__hex_lower(slash[1 + 2 * i]), lo = ss__hex_lower(slash[2 + 2 * i]);
         if (hi < 0 || lo < 0)
             return -EINVAL;
         secret[i] = (unsigned char)(hi << 4 | lo);
